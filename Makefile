@@ -1,0 +1,51 @@
+# quartermaster: `make run` serves the API, `make test` runs the whole suite on the lab swarm.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON ?= python3
+APT_PACKAGES := python3 python3-venv python3-pip docker.io busybox-static iproute2 iptables \
+	docker-registry apache2-utils openssl curl util-linux
+STAMP := $(VENV)/.installed
+
+.PHONY: help install run test lab lab-down lab-status lint format
+
+help:
+	@echo "make run         serve the API on PORT (default 9090); TOKEN or a generated one"
+	@echo "make test        install, bring the lab swarm up, run every test"
+	@echo "make install     apt packages (Debian 12, as root), .venv and requirements"
+	@echo "make lab         bring the lab swarm up (idempotent); lab-down, lab-status"
+	@echo "make lint        ruff check and format check"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES); }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+run: install
+	@scripts/run.sh
+
+test: install lab
+	$(VENV)/bin/pytest
+
+lab: install
+	@scripts/lab.sh up
+
+lab-down:
+	@scripts/lab.sh down
+
+lab-status:
+	@scripts/lab.sh status
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .

@@ -1,0 +1,14 @@
+"""POST /run: start a job (a swarm service) and return its id."""
+
+from flask import Blueprint
+
+from ..schemas import JobIdResponse, RunRequest
+from . import current_swarm, json_body
+
+blueprint = Blueprint("run", __name__)
+
+
+@blueprint.post("/run")
+def run():
+    job = RunRequest().load(json_body())
+    return JobIdResponse().dump({"id": current_swarm().create_job(job)})

@@ -1,0 +1,14 @@
+"""POST /stop: stop and remove a job by id, id prefix or name."""
+
+from flask import Blueprint
+
+from ..schemas import JobIdResponse, StopRequest
+from . import current_swarm, json_body
+
+blueprint = Blueprint("stop", __name__)
+
+
+@blueprint.post("/stop")
+def stop():
+    reference = StopRequest().load(json_body())
+    return JobIdResponse().dump({"id": current_swarm().stop_job(reference)})

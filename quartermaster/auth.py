@@ -1,0 +1,40 @@
+"""The token check, one `before_request` hook for every route but the open ones.
+
+The token may come in the JSON body (`token`), the query string (`?token=`) or an
+`Authorization: Bearer` header. Every token a request carries must be right; each is compared in
+constant time.
+"""
+
+import hmac
+
+from flask import Flask, request
+
+from .errors import ApiError
+
+OPEN_ENDPOINTS = frozenset({"health.healthz"})
+
+
+def install_token_check(app: Flask, token: str) -> None:
+    expected = token.encode()
+
+    @app.before_request
+    def require_token():
+        if request.routing_exception is not None or request.endpoint in OPEN_ENDPOINTS:
+            return  # unknown routes and methods get their own 404/405
+        supplied = tokens_in_request()
+        if not supplied:
+            raise ApiError(401, "missing token: send it as token in the body, ?token= or Bearer")
+        if not all(hmac.compare_digest(candidate.encode(), expected) for candidate in supplied):
+            raise ApiError(401, "invalid token")
+
+
+def tokens_in_request() -> list[str]:
+    tokens = []
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        tokens.append(credentials.strip())
+    tokens.extend(request.args.getlist("token"))
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict) and "token" in body:
+        tokens.append(body["token"] if isinstance(body["token"], str) else "")
+    return tokens

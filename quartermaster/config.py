@@ -1,0 +1,116 @@
+"""Every setting in one place: its environment variable, its default and its validation.
+
+The command line (`cli.py`) overrides the environment; both end up in one `Config`.
+"""
+
+import os
+from dataclasses import dataclass, replace
+
+DEFAULT_PORT = 9090
+DEFAULT_BIND = "0.0.0.0"  # noqa: S104 - a server on a swarm manager listens on all interfaces
+DEFAULT_MEMORY_MB = 250
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 8
+DEFAULT_CONSTRAINTS = ("node.role==worker",)
+DEFAULT_DOCKER_TIMEOUT = 10.0
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str
+    port: int = DEFAULT_PORT
+    bind: str = DEFAULT_BIND
+    workers: int = DEFAULT_WORKERS
+    threads: int = DEFAULT_THREADS
+    memory_mb: int = DEFAULT_MEMORY_MB
+    constraints: tuple[str, ...] = DEFAULT_CONSTRAINTS
+    # None: docker-py's own environment handling (DOCKER_HOST, DOCKER_TLS_VERIFY, ...).
+    docker_host: str | None = None
+    docker_timeout: float = DEFAULT_DOCKER_TIMEOUT
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    def __post_init__(self):
+        if not self.token:
+            raise ConfigError("no token: set TOKEN or pass --token")
+        _require(1 <= self.port <= 65535, f"port must be 1-65535, got {self.port}")
+        _require(self.workers >= 1, f"workers must be at least 1, got {self.workers}")
+        _require(self.threads >= 1, f"threads must be at least 1, got {self.threads}")
+        _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
+        _require(self.docker_timeout > 0, "docker timeout must be positive")
+        for constraint in self.constraints:
+            _require(_looks_like_constraint(constraint), f"invalid constraint {constraint!r}")
+
+    def __repr__(self):
+        # The token must never reach a log line, even through a repr.
+        return f"Config(port={self.port}, bind={self.bind!r}, workers={self.workers}, ...)"
+
+    @property
+    def bind_address(self) -> str:
+        return f"{self.bind}:{self.port}"
+
+    def with_overrides(self, **overrides) -> "Config":
+        """A copy with the given settings replaced; None values are ignored."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def from_env(environ=None, **overrides) -> Config:
+    """Build the configuration from environment variables, then apply overrides (flags)."""
+    env = os.environ if environ is None else environ
+    settings = {
+        "token": env.get("TOKEN", ""),
+        "port": _int(env, "PORT", DEFAULT_PORT),
+        "bind": env.get("BIND", DEFAULT_BIND),
+        "workers": _int(env, "WORKERS", DEFAULT_WORKERS),
+        "threads": _int(env, "THREADS", DEFAULT_THREADS),
+        "memory_mb": _int(env, "MEMORY", DEFAULT_MEMORY_MB),
+        "constraints": parse_constraints(env.get("CONSTRAINTS")) or DEFAULT_CONSTRAINTS,
+        "docker_host": env.get("DOCKER_HOST") or None,
+        "docker_timeout": _float(env, "DOCKER_TIMEOUT", DEFAULT_DOCKER_TIMEOUT),
+    }
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return Config(**settings)
+
+
+def parse_constraints(text: str | None) -> tuple[str, ...]:
+    """`CONSTRAINTS` holds placement constraints separated by commas."""
+    if not text:
+        return ()
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _looks_like_constraint(constraint: str) -> bool:
+    for operator in ("==", "!="):
+        key, sep, value = constraint.partition(operator)
+        if sep:
+            return bool(key.strip()) and bool(value.strip())
+    return False
+
+
+def _int(env, name, default) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env, name, default) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _require(condition: bool, message: str):
+    if not condition:
+        raise ConfigError(message)

@@ -1,0 +1,67 @@
+"""One JSON error shape for every failure: `{"success": false, "code": N, "error": "..."}`.
+
+Validation errors add `fields` (field name -> messages). Unexpected errors are logged with the
+request id and answered with a 500 that carries the id but never a traceback.
+"""
+
+import logging
+
+from flask import Flask, g, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from . import swarm
+from .schemas import ErrorResponse
+
+log = logging.getLogger(__name__)
+
+_STATUS_OF_SWARM_ERROR = {
+    swarm.DockerUnavailable: 503,
+    swarm.NotASwarmManager: 503,
+    swarm.JobNotFound: 404,
+    swarm.NameConflict: 409,
+    swarm.DockerRejected: 400,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+
+def json_error(code: int, message: str, fields: dict | None = None):
+    body = {"code": code, "error": message, "request_id": g.get("request_id")}
+    if fields:
+        body["fields"] = fields
+    return jsonify(ErrorResponse().dump(body)), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError):
+        return json_error(error.code, error.message, error.fields)
+
+    @app.errorhandler(ValidationError)
+    def validation_error(error: ValidationError):
+        messages = error.messages if isinstance(error.messages, dict) else {"_body": error.messages}
+        names = ", ".join(sorted(messages))
+        return json_error(400, f"invalid request: {names}", messages)
+
+    @app.errorhandler(swarm.SwarmError)
+    def swarm_error(error: swarm.SwarmError):
+        code = _STATUS_OF_SWARM_ERROR.get(type(error), 502)
+        if code == 503:
+            log.warning("docker unavailable: %s", error)
+        return json_error(code, str(error))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return json_error(error.code or 500, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        log.exception("unexpected error (request %s)", g.get("request_id"))
+        return json_error(500, "internal error; quote the request id when reporting it")

@@ -1,0 +1,199 @@
+"""Request schemas (load and validate client JSON) and response schemas (dump).
+
+Loading never touches Docker: a request that passes here is well formed, and what is left for the
+swarm to refuse is what only the swarm can know (a name in use, an image it cannot pull).
+"""
+
+import base64
+import binascii
+import json
+import re
+import shlex
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+
+from .swarm import STATUSES, JobSpec
+from .swarm.labels import RESERVED_PREFIX, is_reserved
+
+# A job reference: a full service id, a unique id prefix, or a service name.
+REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# swarmkit's rule for service names.
+SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[-_]*[A-Za-z0-9]+)*$")
+MAX_MEMORY_MB = 4 * 1024 * 1024  # 4 TiB
+MIN_MEMORY_MB = 6  # Docker refuses smaller memory limits
+AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identitytoken"}
+
+
+def _image_reference_pattern() -> re.Pattern:
+    """The distribution project's grammar for `[registry[:port]/]path[:tag][@digest]`."""
+    domain_part = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+    # Docker reads the first component as a registry only with a dot, a port, or "localhost".
+    port = r"(?::[0-9]+)"
+    domain = rf"(?:localhost{port}?|{domain_part}(?:\.{domain_part})+{port}?|{domain_part}{port})"
+    path_part = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
+    name = rf"(?:{domain}/)?{path_part}(?:/{path_part})*"
+    tag = r"[\w][\w.-]{0,127}"
+    digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
+    return re.compile(rf"^{name}(?::{tag})?(?:@{digest})?$")
+
+
+IMAGE_REFERENCE_PATTERN = _image_reference_pattern()
+
+
+def validate_reference(value: str) -> str:
+    if not REFERENCE_PATTERN.match(value):
+        raise ValidationError("must be a job id, id prefix or name (letters, digits, _ . -)")
+    return value
+
+
+class ImageReference(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        image = super()._deserialize(value, attr, data, **kwargs)
+        if len(image) > 255 or not IMAGE_REFERENCE_PATTERN.match(image):
+            raise ValidationError("not a valid image reference (like alpine or repo/name:tag)")
+        return image
+
+
+class Command(fields.Field):
+    """A string split like a shell would (no shell runs it), or a list of strings."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                argv = shlex.split(value)
+            except ValueError as error:
+                raise ValidationError(f"cannot be split into arguments: {error}") from None
+        elif isinstance(value, list) and all(isinstance(arg, str) for arg in value):
+            argv = value
+        else:
+            raise ValidationError("must be a string or a list of strings")
+        if not argv:
+            raise ValidationError("must not be empty")
+        if any("\x00" in arg for arg in argv):
+            raise ValidationError("must not contain NUL characters")
+        return tuple(argv)
+
+
+class RegistryAuth(fields.String):
+    """base64 (standard or URL-safe, padding optional) of a Docker auth JSON object."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return decode_registry_auth(text)
+
+
+def decode_registry_auth(text: str) -> dict[str, str]:
+    urlsafe = text.strip().replace("+", "-").replace("/", "_").rstrip("=")
+    try:
+        raw = base64.b64decode(urlsafe + "=" * (-len(urlsafe) % 4), altchars=b"-_", validate=True)
+        auth = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise ValidationError("must be base64 of a Docker auth JSON object") from None
+    if not isinstance(auth, dict):
+        raise ValidationError("must be base64 of a Docker auth JSON object")
+    unknown = sorted(set(auth) - AUTH_KEYS)
+    if unknown:
+        raise ValidationError(f"unknown keys in the auth object: {', '.join(unknown)}")
+    if not all(isinstance(v, str) for v in auth.values()):
+        raise ValidationError("every value in the auth object must be a string")
+    if not (auth.get("username") and auth.get("password")) and not auth.get("identitytoken"):
+        raise ValidationError("the auth object needs a username and a password")
+    return auth
+
+
+def validate_labels(labels: dict) -> None:
+    reserved = sorted(key for key in labels if is_reserved(key))
+    if reserved:
+        raise ValidationError(f"keys under {RESERVED_PREFIX!r} are reserved: {', '.join(reserved)}")
+    if any(not key or "\x00" in key + value for key, value in labels.items()):
+        raise ValidationError("keys must be non-empty and keys and values free of NUL characters")
+
+
+class TokenRequest(Schema):
+    """Base of the request bodies: the token may travel in the body (checked by `auth`)."""
+
+    class Meta:
+        unknown = RAISE
+
+    token = fields.String(load_default=None)
+
+
+class RunRequest(TokenRequest):
+    image = ImageReference(required=True)
+    command = Command(load_default=None)
+    name = fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(max=63),
+            validate.Regexp(SERVICE_NAME_PATTERN, error="not a valid service name"),
+        ],
+    )
+    labels = fields.Dict(
+        keys=fields.String(), values=fields.String(), load_default=dict, validate=validate_labels
+    )
+    memory = fields.Integer(
+        strict=True,
+        load_default=None,
+        validate=validate.Range(min=MIN_MEMORY_MB, max=MAX_MEMORY_MB),
+        metadata={"description": "memory limit and reservation in MB"},
+    )
+    auth = RegistryAuth(load_default=None, load_only=True)
+
+    @post_load
+    def to_job_spec(self, data, **kwargs) -> JobSpec:
+        return JobSpec(
+            image=data["image"],
+            command=data["command"],
+            name=data["name"],
+            labels=data["labels"],
+            memory_mb=data["memory"],
+            registry_auth=data["auth"],
+        )
+
+
+class StopRequest(TokenRequest):
+    id = fields.String(required=True, validate=validate_reference)
+
+    @post_load
+    def to_reference(self, data, **kwargs) -> str:
+        return data["id"]
+
+
+class JobIdResponse(Schema):
+    success = fields.Boolean(dump_default=True)
+    id = fields.String(required=True)
+
+
+class StatusResponse(Schema):
+    success = fields.Boolean(dump_default=True)
+    id = fields.String()
+    name = fields.String()
+    image = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    state = fields.String()
+    exit_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    node = fields.String(allow_none=True)
+    created_at = fields.String()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+
+
+class SwarmCounts(Schema):
+    managers = fields.Integer()
+    workers = fields.Integer()
+    ready_workers = fields.Integer()
+
+
+class HealthResponse(Schema):
+    success = fields.Boolean(dump_default=True)
+    docker = fields.String(dump_default="ok")
+    swarm = fields.Nested(SwarmCounts)
+
+
+class ErrorResponse(Schema):
+    success = fields.Boolean(dump_default=False)
+    code = fields.Integer(required=True)
+    error = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", attribute="fields")
+    request_id = fields.String()

@@ -1,0 +1,57 @@
+"""gunicorn, run in-process over `create_app`, with an access log that never shows the token."""
+
+import re
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from . import create_app
+from .config import Config
+
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]*", re.IGNORECASE)
+_SECRET_HEADERS = ("{authorization}i", "{x-registry-auth}i")
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with `token=` values and credential headers blanked in access lines."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key, value in atoms.items():
+            if isinstance(value, str):
+                atoms[key] = _TOKEN_IN_QUERY.sub(r"\1[REDACTED]", value)
+        for key in _SECRET_HEADERS:
+            if key in atoms:
+                atoms[key] = "[REDACTED]"
+        return atoms
+
+
+def gunicorn_options(config: Config) -> dict:
+    return {
+        "bind": config.bind_address,
+        "workers": config.workers,
+        # Threads: a slow Docker call in one request does not hold up the others.
+        "worker_class": "gthread",
+        "threads": config.threads,
+        "timeout": 60,
+        "graceful_timeout": 30,
+        "accesslog": "-",
+        "errorlog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": RedactingLogger,
+    }
+
+
+class Server(BaseApplication):
+    def __init__(self, config: Config):
+        self._config = config
+        super().__init__()
+
+    def load_config(self):
+        for key, value in gunicorn_options(self._config).items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Called in each worker after the fork (no preload), so each makes its own Docker client.
+        return create_app(self._config)

@@ -1,0 +1,76 @@
+"""One Docker client per process, created on first use, and Docker errors translated.
+
+gunicorn forks its workers from a master; a client (its connection pool and sockets) made before
+the fork would be shared by every worker. So the client is created lazily, in the process that uses
+it, and made anew if the process id changes. A failed creation is not cached: when Docker comes
+back, the next request connects again without a restart.
+"""
+
+import contextlib
+import os
+import threading
+
+import docker
+import requests
+
+from .errors import DockerRejected, DockerUnavailable, JobNotFound, NameConflict, NotASwarmManager
+
+
+class DockerConnection:
+    def __init__(self, docker_host: str | None, timeout: float, pool_size: int = 10):
+        self._docker_host = docker_host
+        self._timeout = timeout
+        self._pool_size = pool_size
+        self._lock = threading.Lock()
+        self._client: docker.DockerClient | None = None
+        self._pid: int | None = None
+
+    @property
+    def api(self) -> docker.APIClient:
+        """The low-level client: plain Engine API calls, JSON in and out."""
+        return self._get().api
+
+    def _get(self) -> docker.DockerClient:
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():
+                with translate_errors():
+                    self._client = self._connect()
+                self._pid = os.getpid()
+            return self._client
+
+    def _connect(self) -> docker.DockerClient:
+        options = {"timeout": self._timeout, "max_pool_size": self._pool_size}
+        if self._docker_host:
+            return docker.DockerClient(base_url=self._docker_host, **options)
+        return docker.from_env(**options)
+
+
+@contextlib.contextmanager
+def translate_errors():
+    """Turn docker-py and transport errors into `SwarmError`s with client-safe messages."""
+    try:
+        yield
+    except docker.errors.NotFound as error:
+        raise JobNotFound(_explanation(error)) from error
+    except docker.errors.APIError as error:
+        raise _from_api_error(error) from error
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        raise DockerUnavailable("Docker is unreachable") from error
+
+
+def _from_api_error(error: docker.errors.APIError) -> Exception:
+    explanation = _explanation(error)
+    if error.status_code == 409:
+        return NameConflict(explanation)
+    if error.status_code == 503 and "swarm" in explanation.lower():
+        return NotASwarmManager(explanation)
+    if error.status_code is not None and error.status_code >= 500:
+        return DockerUnavailable(f"Docker failed: {explanation}")
+    return DockerRejected(explanation)
+
+
+def _explanation(error: docker.errors.APIError) -> str:
+    explanation = error.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf-8", "replace")
+    return str(explanation or error).strip()

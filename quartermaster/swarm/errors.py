@@ -1,0 +1,25 @@
+"""What can go wrong talking to the swarm, in words the HTTP layer can map to status codes."""
+
+
+class SwarmError(Exception):
+    """Base class; the message is safe to show to a client."""
+
+
+class DockerUnavailable(SwarmError):
+    """The Docker daemon cannot be reached (socket missing, refused, timed out)."""
+
+
+class NotASwarmManager(SwarmError):
+    """Docker answers, but this node cannot manage swarm services."""
+
+
+class JobNotFound(SwarmError):
+    """No job (service created by quartermaster) matches the reference."""
+
+
+class NameConflict(SwarmError):
+    """Another service already uses the requested name."""
+
+
+class DockerRejected(SwarmError):
+    """Docker refused the request for a reason of its own; the message is Docker's."""

@@ -1,0 +1,199 @@
+"""Fixtures: the lab swarm's facts, a Docker client to its manager, the app, a live server.
+
+Every test that touches Docker runs against the real lab swarm (`make lab`). When the lab is not
+up, those tests fail with "run make lab"; they never skip.
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+import requests
+
+from quartermaster import create_app
+from quartermaster.config import Config
+from quartermaster.swarm import labels
+
+LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
+MANAGER_SOCKET = "unix:///var/run/docker.sock"
+TOKEN = "test-" + secrets.token_urlsafe(16)
+# Services the tests create directly (not through quartermaster) carry this label.
+TEST_LABEL = "qm-test"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Lab:
+    workers: int
+    registry: str
+    registry_user: str
+    registry_password: str
+    image: str
+    private_image: str
+    worker_sockets: tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    if not LAB_FACTS.exists():
+        pytest.fail(f"the lab swarm is not up ({LAB_FACTS} is missing): run make lab")
+    facts = json.loads(LAB_FACTS.read_text())
+    client = docker.DockerClient(base_url=MANAGER_SOCKET, timeout=10)
+    try:
+        nodes = client.api.nodes(filters={"role": "worker"})
+    except docker.errors.DockerException as error:
+        pytest.fail(f"the lab's manager does not answer ({error}): run make lab")
+    ready = [node for node in nodes if node["Status"]["State"] == "ready"]
+    if len(ready) < facts["workers"]:
+        pytest.fail(f"{len(ready)} of {facts['workers']} lab workers are ready: run make lab")
+    return Lab(
+        workers=facts["workers"],
+        registry=facts["registry"],
+        registry_user=facts["registry_user"],
+        registry_password=facts["registry_password"],
+        image=facts["image"],
+        private_image=facts["private_image"],
+        worker_sockets=tuple(facts["worker_sockets"]),
+    )
+
+
+@pytest.fixture(scope="session")
+def docker_client(lab) -> docker.DockerClient:
+    return docker.DockerClient(base_url=MANAGER_SOCKET, timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def remove_created_services(request):
+    """Remove every job and test service a test created, even when it fails."""
+    if "docker_client" not in request.fixturenames:
+        yield
+        return
+    client = request.getfixturevalue("docker_client")
+    before = {service["ID"] for service in _test_services(client)}
+    yield
+    for service in _test_services(client):
+        if service["ID"] not in before:
+            with contextlib.suppress(docker.errors.NotFound):
+                client.api.remove_service(service["ID"])
+
+
+def _test_services(client):
+    jobs = client.api.services(filters={"label": f"{labels.JOB}=true"})
+    direct = client.api.services(filters={"label": TEST_LABEL})
+    return jobs + direct
+
+
+def make_config(**settings) -> Config:
+    return Config(**{"token": TOKEN, "docker_host": MANAGER_SOCKET, **settings})
+
+
+@pytest.fixture
+def app(docker_client):
+    return create_app(make_config())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client):
+    """The test client with the token sent as a Bearer header."""
+    return ApiClient(client)
+
+
+class ApiClient:
+    def __init__(self, client):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {TOKEN}"}
+
+    def run(self, **body):
+        return self.client.post("/run", json=body, headers=self.headers)
+
+    def stop(self, job_id):
+        return self.client.post("/stop", json={"id": job_id}, headers=self.headers)
+
+    def status(self, job_id):
+        return self.client.get(f"/status/{job_id}", headers=self.headers)
+
+    def run_ok(self, **body) -> str:
+        response = self.run(**body)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["id"]
+
+    def wait_for(self, job_id, statuses, timeout=60.0) -> dict:
+        """Poll /status until the job's status is one of `statuses`; return that document."""
+        statuses = {statuses} if isinstance(statuses, str) else set(statuses)
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            document = self.status(job_id).get_json()
+            if not seen or seen[-1] != document.get("status"):
+                seen.append(document.get("status"))
+            if document.get("status") in statuses:
+                document["seen"] = seen
+                return document
+            time.sleep(0.25)
+        raise AssertionError(f"job {job_id} never reached {statuses}; went through {seen}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """The real `quartermaster` console script under gunicorn, with its output captured."""
+
+    def __init__(self, log_path: Path, *args: str, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.args = args
+        self.env = {**os.environ, "TOKEN": TOKEN, "DOCKER_HOST": MANAGER_SOCKET, **(env or {})}
+        self.process = None
+
+    def start(self):
+        command = [str(Path(sys.executable).parent / "quartermaster")]
+        command += ["--bind", "127.0.0.1", "--port", str(self.port), *self.args]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(command, stdout=log, stderr=log, env=self.env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"quartermaster exited: {self.log_text()}"
+            try:
+                requests.get(f"{self.url}/healthz", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError(f"quartermaster did not start: {self.log_text()}")
+
+    def stop(self, sig=None):
+        if self.process and self.process.poll() is None:
+            if sig is None:
+                self.process.terminate()
+            else:
+                self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def live_server(docker_client, tmp_path):
+    server = LiveServer(tmp_path / "quartermaster.log").start()
+    yield server
+    server.stop()
+    assert TOKEN not in server.log_text(), "the token leaked into the server's log"

@@ -1,0 +1,170 @@
+"""Request parsing and validation: pure logic, no Docker."""
+
+import base64
+import json
+
+import pytest
+from marshmallow import ValidationError
+
+from quartermaster.schemas import RunRequest, StopRequest, decode_registry_auth
+from quartermaster.swarm import JobSpec
+
+SEED_AUTH = (
+    "eyJ1c2VybmFtZSI6InVzZXIiLCAicGFzc3dvcmQiOiJwYXNzd29yZCIsICJhdXRoIjoiIiwgImVtYWlsIjoibmFtZUBl"
+    "eGFtcGxlLmNvbSJ9"
+)
+
+
+def load_run(**body) -> JobSpec:
+    return RunRequest().load(body)
+
+
+def run_errors(**body) -> dict:
+    with pytest.raises(ValidationError) as error:
+        RunRequest().load(body)
+    return error.value.messages
+
+
+def test_seed_run_body_loads():
+    job = load_run(
+        token="t",
+        command="node index.js",
+        image="user/image",
+        name="my_service",
+        labels={"name": "value"},
+        memory=1024,
+    )
+    assert job == JobSpec(
+        image="user/image",
+        command=("node", "index.js"),
+        name="my_service",
+        labels={"name": "value"},
+        memory_mb=1024,
+    )
+
+
+def test_command_is_split_like_a_shell_without_running_one():
+    assert load_run(image="alpine", command="sh -c 'echo a b'").command == ("sh", "-c", "echo a b")
+    assert load_run(image="alpine", command="echo $HOME; rm -rf /").command == (
+        "echo",
+        "$HOME;",
+        "rm",
+        "-rf",
+        "/",
+    )
+
+
+def test_command_as_a_list_is_kept():
+    assert load_run(image="alpine", command=["echo", "a b"]).command == ("echo", "a b")
+
+
+def test_omitted_command_means_the_image_default():
+    assert load_run(image="alpine").command is None
+
+
+BAD_COMMANDS = ["", "   ", [], "echo 'unbalanced", [1, 2], {"a": 1}, ["a\x00"]]
+
+
+@pytest.mark.parametrize("command", BAD_COMMANDS)
+def test_bad_commands_are_refused(command):
+    assert "command" in run_errors(image="alpine", command=command)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "alpine",
+        "alpine:3.20",
+        "user/image",
+        "10.77.0.1:5000/private/busybox:1",
+        "registry.example.com/a/b/c:v1.2-rc",
+        "alpine@sha256:" + "a" * 64,
+    ],
+)
+def test_valid_images(image):
+    assert load_run(image=image).image == image
+
+
+@pytest.mark.parametrize(
+    "image", ["", "UPPER/case", "a b", "-lead", "image:", "image::tag", "../x", "a" * 300, 5]
+)
+def test_invalid_images(image):
+    assert "image" in run_errors(image=image)
+
+
+def test_image_is_required():
+    assert "image" in run_errors(command="echo")
+
+
+@pytest.mark.parametrize("name", ["my_service", "job-1", "a", "A1b2"])
+def test_valid_names(name):
+    assert load_run(image="alpine", name=name).name == name
+
+
+@pytest.mark.parametrize("name", ["-x", "x-", "a b", "a/b", "x" * 64, "ü", "", 3])
+def test_invalid_names(name):
+    assert "name" in run_errors(image="alpine", name=name)
+
+
+@pytest.mark.parametrize("memory", [0, 5, -1, 1.5, "250", True, 2**70])
+def test_invalid_memory(memory):
+    assert "memory" in run_errors(image="alpine", memory=memory)
+
+
+def test_labels_under_the_reserved_prefix_are_refused():
+    errors = run_errors(image="alpine", labels={"quartermaster.job": "false"})
+    assert "reserved" in str(errors["labels"])
+    errors = run_errors(image="alpine", labels={"QuarterMaster.Image": "x"})
+    assert "labels" in errors
+
+
+@pytest.mark.parametrize("labels", [{"a": 1}, ["a"], "a=b", {"": "x"}])
+def test_invalid_labels(labels):
+    assert "labels" in run_errors(image="alpine", labels=labels)
+
+
+def test_unknown_fields_are_named():
+    errors = run_errors(image="alpine", memroy=100, type="service")
+    assert set(errors) == {"memroy", "type"}
+
+
+def test_seed_auth_decodes():
+    assert decode_registry_auth(SEED_AUTH) == {
+        "username": "user",
+        "password": "password",
+        "auth": "",
+        "email": "name@example.com",
+    }
+
+
+def test_auth_is_decoded_leniently():
+    auth = {"username": "u", "password": "p?>>", "serveraddress": "r:5000"}
+    raw = json.dumps(auth).encode()
+    standard = base64.b64encode(raw).decode()
+    urlsafe = base64.urlsafe_b64encode(raw).decode()
+    assert standard != urlsafe  # the password makes the two alphabets differ
+    for text in (standard, urlsafe, standard.rstrip("="), urlsafe.rstrip("=")):
+        assert decode_registry_auth(text) == auth
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not base64!",
+        base64.b64encode(b"not json").decode(),
+        base64.b64encode(b"[1]").decode(),
+        base64.b64encode(b'{"username": "u"}').decode(),
+        base64.b64encode(b'{"username": "u", "password": 1}').decode(),
+        base64.b64encode(b'{"username": "u", "password": "p", "extra": "x"}').decode(),
+    ],
+)
+def test_bad_auth_is_refused_naming_auth(text):
+    errors = run_errors(image="alpine", auth=text)
+    assert list(errors) == ["auth"]
+
+
+def test_stop_request_takes_an_id():
+    assert StopRequest().load({"token": "t", "id": "abc123"}) == "abc123"
+    for bad in ({"id": "../etc"}, {"id": ""}, {}, {"id": 5}, {"id": "a", "x": 1}):
+        with pytest.raises(ValidationError):
+            StopRequest().load(bad)
