@@ -253,6 +253,7 @@ start_worker_daemon() {
   drop_stale_pidfile "$exec_root/containerd/containerd.pid" containerd >&2
   mkdir -p "$exec_root" "$(w_root "$i")"
   log "starting worker $i dockerd in netns $(w_ns "$i") (log: $(w_log "$i"))" >&2
+  # shellcheck disable=SC2016 # $1/$@ expand in the inner sh
   setsid nsenter --net="/run/netns/$(w_ns "$i")" unshare --uts \
     sh -c 'hostname "$1"; shift; exec dockerd "$@"' sh "$(w_host "$i")" \
     --config-file "$WORKER_CONFIG" \
@@ -600,6 +601,7 @@ ensure_registry_running() {
   drop_stale_pidfile "$REG_PIDFILE" docker-registry
   if ! pid=$(live_pid "$REG_PIDFILE" docker-registry); then
     log "starting registry on $REGISTRY (log: $REG_LOG)"
+    # shellcheck disable=SC2016 # expands in the inner sh, whose pid becomes the registry's
     setsid sh -c 'echo $$ >"$1"; exec docker-registry serve "$2"' sh "$REG_PIDFILE" "$REG_CONFIG" \
       >"$REG_LOG" 2>&1 </dev/null &
     pid=$!
@@ -669,8 +671,9 @@ EOF
 # -------------------------------------------------------------- commands --
 
 validate_env() {
-  [[ $WORKERS =~ ^[0-9]+$ ]] && ((WORKERS >= 1 && WORKERS <= 50)) ||
+  if ! [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || ((WORKERS > 50)); then
     die "LAB_WORKERS must be a number from 1 to 50 (got '$WORKERS')"
+  fi
   [[ -n $REG_USER && $REG_USER != *:* ]] || die "LAB_REGISTRY_USER must be non-empty without ':'"
   [[ -n $REG_PASS ]] || die "LAB_REGISTRY_PASSWORD must be non-empty"
 }

@@ -41,6 +41,7 @@ _STATUS_OF_TASK_STATE = {
     "remove": SHUTDOWN,
     "orphaned": SHUTDOWN,
 }
+_COULD_NOT_START = "starting container failed"
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def job_status(service: dict, tasks: list[dict]) -> JobStatus:
     container = spec["TaskTemplate"]["ContainerSpec"]
     task = current_task(tasks)
     state = task["Status"]["State"] if task else "new"
-    status = _STATUS_OF_TASK_STATE.get(state, PENDING)
     task_status = task["Status"] if task else {}
+    status = _status_word(state, task_status.get("Err") or "")
     timestamp = task_status.get("Timestamp")
     return JobStatus(
         id=service["ID"],
@@ -82,6 +83,15 @@ def job_status(service: dict, tasks: list[dict]) -> JobStatus:
         started_at=timestamp if status == STARTED else None,
         finished_at=timestamp if status in FINAL_STATUSES else None,
     )
+
+
+def _status_word(state: str, error: str) -> str:
+    status = _STATUS_OF_TASK_STATE.get(state, PENDING)
+    if status == FAILED and error.startswith(_COULD_NOT_START):
+        # Swarm says "failed" when the container could not even be created (executable missing,
+        # bad mount): the command never ran, so it is rejected, not failed.
+        return REJECTED
+    return status
 
 
 def current_task(tasks: list[dict]) -> dict | None:

@@ -1,0 +1,124 @@
+"""Swarm task JSON (recorded on the lab) to the public status words: pure logic, no Docker."""
+
+import pytest
+
+from quartermaster.swarm.status import current_task, job_status, timestamp_key
+
+SERVICE = {
+    "ID": "nfnr25enzvnye5q38b71cdjcx",
+    "CreatedAt": "2026-11-25T22:54:23.5Z",
+    "Spec": {
+        "Name": "job",
+        "Labels": {"quartermaster.job": "true", "quartermaster.image": "qm/busybox:latest"},
+        "TaskTemplate": {"ContainerSpec": {"Image": "qm/busybox:latest@sha256:" + "a" * 64}},
+    },
+}
+
+
+def task(state, created="2026-11-25T22:54:23.553007986Z", index=42, node="node1", **status):
+    return {
+        "ID": f"task-{state}-{index}",
+        "Version": {"Index": index},
+        "CreatedAt": created,
+        "NodeID": node,
+        "Status": {"Timestamp": "2026-11-25T22:54:26.155360423Z", "State": state, **status},
+    }
+
+
+FAILED_EXIT_3 = task(
+    "failed",
+    Message="started",
+    Err="task: non-zero exit (3)",
+    ContainerStatus={"ContainerID": "81af", "PID": 0, "ExitCode": 3},
+)
+NOT_STARTABLE = task(
+    "failed",
+    Message="starting",
+    Err='starting container failed: ... exec: "node": executable file not found in $PATH',
+    ContainerStatus={"ContainerID": "9c1d", "PID": 0, "ExitCode": 127},
+)
+NO_IMAGE = task("rejected", Err="No such image: 10.77.0.1:5000/private/busybox:1")
+QUEUED = task("pending", node="", Err="no suitable node (insufficient resources on 2 nodes)")
+
+
+@pytest.mark.parametrize(
+    ("state", "status"),
+    [
+        ("new", "pending"),
+        ("pending", "pending"),
+        ("assigned", "pending"),
+        ("accepted", "pending"),
+        ("preparing", "pending"),
+        ("starting", "pending"),
+        ("running", "started"),
+        ("complete", "complete"),
+        ("failed", "failed"),
+        ("rejected", "rejected"),
+        ("shutdown", "shutdown"),
+        ("orphaned", "shutdown"),
+    ],
+)
+def test_task_states_map_to_one_word(state, status):
+    assert job_status(SERVICE, [task(state)]).status == status
+
+
+def test_a_service_without_tasks_yet_is_pending():
+    document = job_status(SERVICE, [])
+    assert (document.status, document.state, document.node) == ("pending", "new", None)
+
+
+def test_failed_reports_exit_code_and_error():
+    document = job_status(SERVICE, [FAILED_EXIT_3])
+    assert document.status == "failed"
+    assert document.exit_code == 3
+    assert document.error == "task: non-zero exit (3)"
+    assert document.finished_at == "2026-11-25T22:54:26.155360423Z"
+    assert document.started_at is None
+
+
+def test_complete_has_exit_code_zero():
+    document = job_status(SERVICE, [task("complete", ContainerStatus={"ExitCode": 0})])
+    assert (document.status, document.exit_code, document.error) == ("complete", 0, None)
+
+
+def test_a_container_that_could_not_start_is_rejected():
+    document = job_status(SERVICE, [NOT_STARTABLE])
+    assert document.status == "rejected"
+    assert document.state == "failed"
+    assert "executable file not found" in document.error
+    assert document.exit_code is None
+
+
+def test_missing_image_is_rejected_with_the_reason():
+    document = job_status(SERVICE, [NO_IMAGE])
+    assert (document.status, document.error) == ("rejected", NO_IMAGE["Status"]["Err"])
+
+
+def test_queued_job_is_pending_and_says_why():
+    document = job_status(SERVICE, [QUEUED])
+    assert document.status == "pending"
+    assert "insufficient resources" in document.error
+    assert document.node is None
+
+
+def test_running_job_has_started_at():
+    document = job_status(SERVICE, [task("running")])
+    assert document.started_at == "2026-11-25T22:54:26.155360423Z"
+    assert document.finished_at is None
+
+
+def test_image_is_what_the_client_asked_for():
+    assert job_status(SERVICE, []).image == "qm/busybox:latest"
+
+
+def test_newest_task_wins_even_with_short_fractions():
+    older = task("failed", created="2026-11-25T22:54:23.51Z", index=50)
+    newer = task("running", created="2026-11-25T22:54:23.5Z", index=40)
+    newest = task("complete", created="2026-11-25T22:54:24Z", index=30)
+    assert current_task([older, newer]) is older  # .51 is later than .5
+    assert current_task([older, newer, newest]) is newest
+
+
+def test_timestamp_key_orders_fractions_numerically():
+    stamps = ["2026-01-01T00:00:01Z", "2026-01-01T00:00:00.9Z", "2026-01-01T00:00:00.10Z"]
+    assert sorted(stamps, key=timestamp_key) == [stamps[2], stamps[1], stamps[0]]
