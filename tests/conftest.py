@@ -86,6 +86,16 @@ def remove_created_services(request):
                 client.api.remove_service(service["ID"])
 
 
+@pytest.fixture
+def private_image_not_on_workers(lab):
+    """Workers keep an image once pulled and run it without credentials; start without it."""
+    for socket_url in lab.worker_sockets:
+        worker = docker.DockerClient(base_url=socket_url, timeout=30)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            worker.api.remove_image(lab.private_image, force=True)
+    return lab.private_image
+
+
 def _test_services(client):
     jobs = client.api.services(filters={"label": f"{labels.JOB}=true"})
     direct = client.api.services(filters={"label": TEST_LABEL})

@@ -54,18 +54,21 @@ def test_a_worker_service_runs_on_a_worker_and_is_seen_from_the_manager(lab, doc
     assert b"hello from a worker" in logs
 
 
-def test_the_private_registry_serves_workers_with_credentials_only(lab, docker_client):
+def test_the_private_registry_serves_workers_with_credentials_only(
+    lab, docker_client, private_image_not_on_workers
+):
     auth = {
         "username": lab.registry_user,
         "password": lab.registry_password,
         "serveraddress": lab.registry,
     }
     header = base64.urlsafe_b64encode(json.dumps(auth).encode()).decode()
-    with_auth = create_test_service(
-        docker_client, lab.private_image, ["true"], headers={"X-Registry-Auth": header}
-    )
+    # Without credentials first: once a worker has pulled the image, it runs it for anyone.
     without_auth = create_test_service(docker_client, lab.private_image, ["true"])
-    assert wait_for_final_task(docker_client, with_auth)["Status"]["State"] == "complete"
     refused = wait_for_final_task(docker_client, without_auth)
     assert refused["Status"]["State"] == "rejected"
     assert "No such image" in refused["Status"]["Err"]
+    with_auth = create_test_service(
+        docker_client, lab.private_image, ["true"], headers={"X-Registry-Auth": header}
+    )
+    assert wait_for_final_task(docker_client, with_auth)["Status"]["State"] == "complete"

@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+# Not-found messages do not echo the reference: a client may have sent something secret by mistake.
+NO_SUCH_JOB = "no such job"
+
+
 @dataclass(frozen=True)
 class SwarmHealth:
     managers: int
@@ -91,7 +95,7 @@ class Swarm:
             with translate_errors():
                 self._docker.api.remove_service(service["ID"])
         except JobNotFound:
-            raise JobNotFound(f"no job {reference!r}") from None
+            raise JobNotFound(NO_SUCH_JOB) from None
         return service["ID"]
 
     def _find_job(self, reference: str) -> dict:
@@ -101,7 +105,7 @@ class Swarm:
                 service = self._docker.api.inspect_service(reference)
         except (JobNotFound, DockerRejected):
             # DockerRejected: an ambiguous id prefix. Either way, no single job.
-            raise JobNotFound(f"no job {reference!r}") from None
+            raise JobNotFound(NO_SUCH_JOB) from None
         if not labels.is_job(service):
-            raise JobNotFound(f"no job {reference!r}")
+            raise JobNotFound(NO_SUCH_JOB)
         return service

@@ -1,0 +1,111 @@
+"""The token on every route, and every error as JSON in the seed's shape."""
+
+import time
+
+import pytest
+from conftest import TOKEN, make_config
+
+from quartermaster import create_app
+
+PROTECTED = [
+    ("post", "/run", {"image": "qm/busybox:latest"}),
+    ("post", "/stop", {"id": "nosuchjob"}),
+    ("get", "/status/nosuchjob", None),
+]
+
+
+def assert_error(response, code):
+    assert response.status_code == code
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["success"] is False
+    assert body["code"] == code
+    assert isinstance(body["error"], str) and body["error"]
+    assert response.headers["X-Request-ID"]
+    return body
+
+
+@pytest.mark.parametrize(("method", "path", "body"), PROTECTED)
+def test_missing_or_wrong_token_is_401_on_every_route(client, method, path, body):
+    send = getattr(client, method)
+    assert_error(send(path, json=body), 401)
+    assert_error(send(path, json={**(body or {}), "token": "wrong"}), 401)
+    assert_error(send(f"{path}?token=wrong", json=body), 401)
+    assert_error(send(path, json=body, headers={"Authorization": "Bearer wrong"}), 401)
+    assert_error(send(path, json={**(body or {}), "token": 12}), 401)
+    # A right token does not excuse a wrong one elsewhere in the same request.
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert_error(send(f"{path}?token=wrong", json=body, headers=headers), 401)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), PROTECTED)
+def test_the_token_is_accepted_in_body_query_or_bearer(client, method, path, body):
+    send = getattr(client, method)
+    ways = [
+        {"path": f"{path}?token={TOKEN}", "json": body},
+        {"path": path, "json": body, "headers": {"Authorization": f"Bearer {TOKEN}"}},
+    ]
+    if body is not None:
+        ways.append({"path": path, "json": {**body, "token": TOKEN}})
+    for way in ways:
+        response = send(way.pop("path"), **way)
+        assert response.status_code != 401, response.get_json()
+
+
+def test_the_token_never_appears_in_a_response(client):
+    response = client.get(f"/status/{TOKEN}?token={TOKEN}")
+    assert TOKEN not in response.get_data(as_text=True)
+
+
+def test_unknown_route_is_json_404_and_wrong_method_json_405(client):
+    assert_error(client.get("/nope"), 404)
+    assert_error(client.get("/run"), 405)
+    assert_error(client.delete(f"/status/x?token={TOKEN}"), 405)
+
+
+def test_body_over_one_mib_is_413(client):
+    body = b'{"image": "' + b"a" * (1024 * 1024) + b'"}'
+    response = client.post(
+        "/run",
+        data=body,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    assert_error(response, 413)
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "code"),
+    [
+        (b'{"image": ', "application/json", 400),
+        (b"[1, 2]", "application/json", 400),
+        (b'"image"', "application/json", 400),
+        (b"\xff\xfe{}", "application/json", 400),
+        (b"image=alpine", "application/x-www-form-urlencoded", 415),
+        (b'{"image": "alpine"}', "text/plain", 415),
+    ],
+)
+def test_malformed_bodies_are_clear_4xx(client, data, content_type, code):
+    response = client.post(
+        "/run",
+        data=data,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": content_type},
+    )
+    assert_error(response, code)
+
+
+def test_an_incoming_request_id_is_echoed(client):
+    response = client.get("/nope", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+    assert response.get_json()["request_id"] == "abc-123"
+    response = client.get("/nope", headers={"X-Request-ID": "bad id with spaces"})
+    assert response.headers["X-Request-ID"] != "bad id with spaces"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), PROTECTED)
+def test_docker_unreachable_is_503_fast_on_every_route(tmp_path, method, path, body):
+    app = create_app(make_config(docker_host=f"unix://{tmp_path}/no-docker.sock"))
+    send = getattr(app.test_client(), method)
+    started = time.monotonic()
+    response = send(path, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert time.monotonic() - started < 1
+    assert_error(response, 503)
