@@ -9,6 +9,7 @@ import hmac
 
 from flask import Flask, request
 
+from .body import json_object
 from .errors import ApiError
 
 OPEN_ENDPOINTS = frozenset({"health.healthz"})
@@ -23,6 +24,8 @@ def install_token_check(app: Flask, token: str) -> None:
             return  # unknown routes and methods get their own 404/405
         supplied = tokens_in_request()
         if not supplied:
+            if request.is_json and request.get_data():
+                json_object()  # a token in a malformed body: say the body is malformed
             raise ApiError(401, "missing token: send it as token in the body, ?token= or Bearer")
         if not all(hmac.compare_digest(candidate.encode(), expected) for candidate in supplied):
             raise ApiError(401, "invalid token")

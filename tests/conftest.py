@@ -202,8 +202,21 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(docker_client, tmp_path):
-    server = LiveServer(tmp_path / "quartermaster.log").start()
-    yield server
-    server.stop()
-    assert TOKEN not in server.log_text(), "the token leaked into the server's log"
+def live_server_factory(docker_client, tmp_path):
+    """Start real servers with extra flags and environment; stop them and check their logs."""
+    servers = []
+
+    def start(*args: str, env: dict | None = None) -> LiveServer:
+        log_path = tmp_path / f"quartermaster-{len(servers)}.log"
+        servers.append(LiveServer(log_path, *args, env=env).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+        assert TOKEN not in server.log_text(), "the token leaked into the server's log"
+
+
+@pytest.fixture
+def live_server(live_server_factory):
+    return live_server_factory()

@@ -1,10 +1,12 @@
 """GET /healthz against the real swarm, a dead socket and a non-manager daemon."""
 
+import os
 import time
 
-from conftest import make_config
+from conftest import MANAGER_SOCKET, make_config
 
 from quartermaster import create_app
+from quartermaster.swarm.client import DockerConnection
 
 
 def test_healthz_counts_the_swarm_without_a_token(lab, client):
@@ -34,3 +36,19 @@ def test_healthz_is_503_on_a_docker_host_that_is_not_a_swarm_manager(lab):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert "not a swarm manager" in response.get_json()["error"]
+
+
+def test_each_process_makes_its_own_docker_client(lab):
+    connection = DockerConnection(MANAGER_SOCKET, timeout=10)
+    parent_client = connection.api
+    assert parent_client.ping()
+    child = os.fork()
+    if child == 0:  # the child reports through its exit status only
+        try:
+            fresh = connection.api is not parent_client and connection.api.ping()
+            os._exit(0 if fresh else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert connection.api is parent_client

@@ -2,13 +2,14 @@
 
 from flask import Blueprint
 
+from ..body import json_object
 from ..schemas import JobIdResponse, RunRequest
-from . import current_swarm, json_body
+from . import current_swarm
 
 blueprint = Blueprint("run", __name__)
 
 
 @blueprint.post("/run")
 def run():
-    job = RunRequest().load(json_body())
+    job = RunRequest().load(json_object())
     return JobIdResponse().dump({"id": current_swarm().create_job(job)})

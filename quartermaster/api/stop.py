@@ -2,13 +2,14 @@
 
 from flask import Blueprint
 
+from ..body import json_object
 from ..schemas import JobIdResponse, StopRequest
-from . import current_swarm, json_body
+from . import current_swarm
 
 blueprint = Blueprint("stop", __name__)
 
 
 @blueprint.post("/stop")
 def stop():
-    reference = StopRequest().load(json_body())
+    reference = StopRequest().load(json_object())
     return JobIdResponse().dump({"id": current_swarm().stop_job(reference)})

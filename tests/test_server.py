@@ -1,0 +1,144 @@
+"""The `quartermaster` command under gunicorn: the seed's curl examples, flags, and its logs."""
+
+import base64
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from conftest import TOKEN
+
+QUARTERMASTER = str(Path(sys.executable).parent / "quartermaster")
+
+
+def curl(*args: str) -> dict:
+    """Run curl as the seed's README does; return the parsed JSON answer."""
+    result = subprocess.run(
+        ["curl", "-sS", *args], capture_output=True, text=True, timeout=30, check=True
+    )
+    return json.loads(result.stdout)
+
+
+def seed(url: str, server) -> str:
+    """The seed's examples talk to localhost:9090; ours listens on a free port."""
+    return url.replace("http://localhost:9090", server.url)
+
+
+def test_the_seed_curl_examples(lab, live_server):
+    # /run exactly as in the seed, but for the token and an image the lab has.
+    ran = curl(
+        "-X", "POST",
+        seed("http://localhost:9090/run", live_server),
+        "-H", "cache-control: no-cache",
+        "-H", "content-type: application/json",
+        "-d", json.dumps({
+            "token": TOKEN,
+            "command": "node index.js",
+            "image": lab.image,
+            "name": "my_service",
+            "labels": {"name": "value"},
+            "memory": 1024,
+        }, indent=2),
+    )  # fmt: skip
+    assert ran["success"] is True
+    job_id = ran["id"]
+
+    # /status as in the seed: token in the query, and a JSON body that is ignored.
+    status = curl(
+        "-X", "GET",
+        seed(f"http://localhost:9090/status/{job_id}?token={TOKEN}", live_server),
+        "-H", "content-type: application/json",
+        "-d", json.dumps({
+            "token": TOKEN,
+            "command": "sleep 50",
+            "image": "alpine",
+            "memory": 250,
+            "labels": {"name": "value"},
+            "type": "service",
+        }),
+    )  # fmt: skip
+    assert status["success"] is True
+    assert status["id"] == job_id
+    assert status["name"] == "my_service"
+    assert status["status"] in {"pending", "rejected"}
+
+    # /stop as in the seed.
+    stopped = curl(
+        "-X", "POST",
+        seed("http://localhost:9090/stop", live_server),
+        "-H", "cache-control: no-cache",
+        "-H", "content-type: application/json",
+        "-d", json.dumps({"token": TOKEN, "id": job_id}),
+    )  # fmt: skip
+    assert stopped == {"success": True, "id": job_id}
+
+
+def test_the_seed_private_registry_example(lab, live_server, private_image_not_on_workers):
+    auth = {
+        "username": lab.registry_user,
+        "password": lab.registry_password,
+        "auth": "",
+        "email": "qm@example.com",
+    }
+    encoded = base64.b64encode(json.dumps(auth).encode()).decode()
+    body = f'{{\n  "token": "{TOKEN}",\n  "command": "sleep 1",\n  "image": "{lab.image}",\n'
+    # The seed's example ends its JSON with a trailing comma: that is not JSON, and says so.
+    broken = body.replace(lab.image, lab.private_image) + f'  "auth":"{encoded}",\n}}'
+    answer = curl(
+        "-X", "POST", f"{live_server.url}/run",
+        "-H", "cache-control: no-cache", "-H", "content-type: application/json",
+        "-d", broken,
+    )  # fmt: skip
+    assert answer == {
+        "success": False,
+        "code": 400,
+        "error": "the body is not valid JSON",
+        "request_id": answer["request_id"],
+    }
+    fixed = broken.replace('",\n}', '"\n}')
+    answer = curl(
+        "-X", "POST", f"{live_server.url}/run",
+        "-H", "content-type: application/json", "-d", fixed,
+    )  # fmt: skip
+    job_id = answer["id"]
+    for _ in range(240):
+        status = requests.get(f"{live_server.url}/status/{job_id}?token={TOKEN}", timeout=10)
+        if status.json()["status"] in {"complete", "failed", "rejected"}:
+            break
+        time.sleep(0.25)
+    assert status.json()["status"] == "complete"
+    assert lab.registry_password not in live_server.log_text()
+    assert encoded not in live_server.log_text()
+
+
+def test_the_access_log_redacts_the_token(live_server):
+    requests.get(f"{live_server.url}/status/nosuchjob?token={TOKEN}", timeout=10)
+    requests.get(f"{live_server.url}/status/nosuchjob?a=1&token=wrong-{TOKEN}", timeout=10)
+    log = live_server.log_text()
+    assert "GET /status/nosuchjob?token=[REDACTED]" in log
+    assert TOKEN not in log
+
+
+def test_flags_win_over_the_environment(live_server_factory):
+    server = live_server_factory("--token", "flag-token", env={"TOKEN": TOKEN})
+    url = f"{server.url}/status/nosuchjob"
+    assert requests.get(url, params={"token": TOKEN}, timeout=10).status_code == 401
+    assert requests.get(url, params={"token": "flag-token"}, timeout=10).status_code == 404
+
+
+def test_no_token_exits_2_with_a_clear_message():
+    result = subprocess.run(
+        [QUARTERMASTER], capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin"}
+    )
+    assert result.returncode == 2
+    assert "no token: set TOKEN or pass --token" in result.stderr
+
+
+def test_help_documents_every_flag_and_variable():
+    result = subprocess.run([QUARTERMASTER, "--help"], capture_output=True, text=True, check=True)
+    for word in ["--token", "TOKEN", "--port", "PORT", "--memory", "MEMORY", "--bind", "BIND",
+                 "--workers", "WORKERS", "--threads", "THREADS", "--constraint", "CONSTRAINTS",
+                 "--docker-timeout", "DOCKER_TIMEOUT", "DOCKER_HOST"]:  # fmt: skip
+        assert word in result.stdout
