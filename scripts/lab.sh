@@ -188,7 +188,7 @@ ensure_manager_daemon() {
     log "host dockerd (pid $pid) is running but not answering yet; waiting"
   else
     log "starting host dockerd (log: $MGR_LOG)"
-    setsid dockerd >"$MGR_LOG" 2>&1 </dev/null &
+    setsid dockerd >"$MGR_LOG" 2>&1 </dev/null 9>&- &
     pid=$!
     touch "$MGR_STARTED"
   fi
@@ -259,7 +259,7 @@ start_worker_daemon() {
     --config-file "$WORKER_CONFIG" \
     --data-root "$(w_root "$i")" --exec-root "$exec_root" \
     -H "$(w_sock "$i")" --pidfile "$pidfile" \
-    >"$(w_log "$i")" 2>&1 </dev/null &
+    >"$(w_log "$i")" 2>&1 </dev/null 9>&- &
   echo "$!"
 }
 
@@ -603,7 +603,7 @@ ensure_registry_running() {
     log "starting registry on $REGISTRY (log: $REG_LOG)"
     # shellcheck disable=SC2016 # expands in the inner sh, whose pid becomes the registry's
     setsid sh -c 'echo $$ >"$1"; exec docker-registry serve "$2"' sh "$REG_PIDFILE" "$REG_CONFIG" \
-      >"$REG_LOG" 2>&1 </dev/null &
+      >"$REG_LOG" 2>&1 </dev/null 9>&- &
     pid=$!
   fi
   deadline=$((SECONDS + 30))
@@ -628,10 +628,14 @@ ensure_private_image() {
   cfg=$(mktemp -d)
   {
     printf '%s' "$REG_PASS" |
-      DOCKER_CONFIG=$cfg mgr login --username "$REG_USER" --password-stdin "$REGISTRY" >/dev/null &&
+      DOCKER_CONFIG=$cfg mgr login --username "$REG_USER" --password-stdin "$REGISTRY" \
+        >"$cfg/login.log" 2>&1 &&
       mgr tag "$IMAGE" "$PRIVATE_IMAGE" &&
       DOCKER_CONFIG=$cfg mgr push "$PRIVATE_IMAGE" >/dev/null
-  } || rc=$?
+  } || {
+    rc=$?
+    cat "$cfg/login.log" >&2 || true
+  }
   DOCKER_CONFIG=$cfg mgr logout "$REGISTRY" >/dev/null 2>&1 || true
   rm -rf "$cfg"
   # Keep the private image only in the registry, so nothing runs it without credentials.
@@ -747,7 +751,7 @@ status_line() {
     mark=DOWN
     FAILED=1
   }
-  printf 'lab: %-28s %-4s %s\n' "$2" "$mark" "$3"
+  printf 'lab: %-34s %-4s %s\n' "$2" "$mark" "$3"
 }
 
 status_manager() {
@@ -829,7 +833,7 @@ cmd_status() {
   for i in $(existing_workers); do
     ((i > WORKERS)) && extra+=" $i"
   done
-  [[ -z ${extra:-} ]] || printf 'lab: %-28s %s\n' "extra workers" "present:${extra} (beyond LAB_WORKERS=$WORKERS)"
+  [[ -z ${extra:-} ]] || printf 'lab: %-34s %s\n' "extra workers" "present:${extra} (beyond LAB_WORKERS=$WORKERS)"
   extra=$(awk '$2 ~ /^lab-worker-/ && $3 != "Ready" { printf " %s(%s)", $2, $3 }' <<<"$table")
   [[ -z $extra ]] || status_line 0 "stale swarm nodes" "$extra"
   status_images

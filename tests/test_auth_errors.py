@@ -109,3 +109,17 @@ def test_docker_unreachable_is_503_fast_on_every_route(tmp_path, method, path, b
     response = send(path, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
     assert time.monotonic() - started < 1
     assert_error(response, 503)
+
+
+def test_an_unexpected_error_is_a_json_500_without_traceback(app, caplog):
+    def broken():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/broken", "broken", broken)
+    headers = {"X-Request-ID": "req-500", "Authorization": f"Bearer {TOKEN}"}
+    response = app.test_client().get("/broken", headers=headers)
+    body = assert_error(response, 500)
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert body["request_id"] == "req-500"
+    assert "req-500" in caplog.text
