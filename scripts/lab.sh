@@ -240,19 +240,21 @@ ensure_worker_net() {
 
 # ---------------------------------------------------------- worker daemons --
 
-# start_worker_daemon I: start worker I's dockerd unless it runs; prints the pid.
+# start_worker_daemon I: start worker I's dockerd unless it runs; its pid goes
+# to WORKER_PIDS[I].
+WORKER_PIDS=()
 start_worker_daemon() {
   local i=$1 pidfile exec_root pid
   pidfile=$(w_pidfile "$i")
   exec_root=$(w_exec "$i")
   if pid=$(live_pid "$pidfile" dockerd); then
-    echo "$pid"
+    WORKER_PIDS[i]=$pid
     return 0
   fi
-  drop_stale_pidfile "$pidfile" dockerd >&2
-  drop_stale_pidfile "$exec_root/containerd/containerd.pid" containerd >&2
+  drop_stale_pidfile "$pidfile" dockerd
+  drop_stale_pidfile "$exec_root/containerd/containerd.pid" containerd
   mkdir -p "$exec_root" "$(w_root "$i")"
-  log "starting worker $i dockerd in netns $(w_ns "$i") (log: $(w_log "$i"))" >&2
+  log "starting worker $i dockerd in netns $(w_ns "$i") (log: $(w_log "$i"))"
   # shellcheck disable=SC2016 # $1/$@ expand in the inner sh
   setsid nsenter --net="/run/netns/$(w_ns "$i")" unshare --uts \
     sh -c 'hostname "$1"; shift; exec dockerd "$@"' sh "$(w_host "$i")" \
@@ -260,17 +262,15 @@ start_worker_daemon() {
     --data-root "$(w_root "$i")" --exec-root "$exec_root" \
     -H "$(w_sock "$i")" --pidfile "$pidfile" \
     >"$(w_log "$i")" 2>&1 </dev/null 9>&- &
-  echo "$!"
+  WORKER_PIDS[i]=$!
 }
 
 ensure_worker_daemons() {
-  local i pids=()
+  local i
   [[ -e $WORKER_CONFIG ]] || echo '{}' >"$WORKER_CONFIG"
+  for ((i = 1; i <= WORKERS; i++)); do start_worker_daemon "$i"; done
   for ((i = 1; i <= WORKERS; i++)); do
-    pids[i]=$(start_worker_daemon "$i")
-  done
-  for ((i = 1; i <= WORKERS; i++)); do
-    wait_docker "$(w_sock "$i")" "${pids[i]}" "$(w_log "$i")" "worker $i dockerd"
+    wait_docker "$(w_sock "$i")" "${WORKER_PIDS[i]}" "$(w_log "$i")" "worker $i dockerd"
   done
 }
 
@@ -507,6 +507,15 @@ build_image() {
   rm -rf "$tmp"
 }
 
+# drop_private_refs SOCK: remove every tag/digest reference to the private repo.
+drop_private_refs() {
+  local ref
+  for ref in $(docker -H "$1" images --digests --format \
+    '{{.Repository}}:{{.Tag}} {{.Repository}}@{{.Digest}}' "$REGISTRY/$PRIVATE_REPO"); do
+    [[ $ref == *'<none>' ]] || docker -H "$1" image rm "$ref" >/dev/null 2>&1 || true
+  done
+}
+
 ensure_images() {
   local id i
   id=$(image_id "$MGR_SOCK" "$IMAGE") || {
@@ -520,9 +529,7 @@ ensure_images() {
     fi
     # Workers must pull the private image from the registry (with credentials)
     # each time: a cached copy would let unauthenticated services run.
-    if image_id "$(w_sock "$i")" "$PRIVATE_IMAGE" >/dev/null; then
-      wdocker "$i" image rm "$PRIVATE_IMAGE" >/dev/null 2>&1 || true
-    fi
+    drop_private_refs "$(w_sock "$i")"
   done
 }
 
@@ -639,7 +646,7 @@ ensure_private_image() {
   DOCKER_CONFIG=$cfg mgr logout "$REGISTRY" >/dev/null 2>&1 || true
   rm -rf "$cfg"
   # Keep the private image only in the registry, so nothing runs it without credentials.
-  mgr image rm "$PRIVATE_IMAGE" >/dev/null 2>&1 || true
+  drop_private_refs "$MGR_SOCK"
   ((rc == 0)) || die "pushing $PRIVATE_IMAGE failed (see $REG_LOG)"
   registry_has_private_image || die "registry does not serve $PRIVATE_IMAGE after push"
 }
@@ -707,7 +714,14 @@ cmd_up() {
 }
 
 leave_lab_swarm() {
-  docker_ready "$MGR_SOCK" || return 0
+  if ! docker_ready "$MGR_SOCK"; then
+    if [[ -e $MGR_STARTED && -n $(ls -A /var/lib/docker/swarm 2>/dev/null) ]]; then
+      log "host dockerd (started by the lab) is down; starting it to leave the lab swarm"
+      ensure_manager_daemon
+    else
+      return 0
+    fi
+  fi
   [[ $(mgr_swarm LocalNodeState) != inactive ]] || return 0
   if swarm_is_lab; then
     log "host leaving the lab swarm"
@@ -729,11 +743,13 @@ cmd_down() {
   stop_pidfile "$REG_PIDFILE" docker-registry registry 10
   leave_lab_swarm
   if docker_ready "$MGR_SOCK"; then
-    mgr image rm "$PRIVATE_IMAGE" "$IMAGE" >/dev/null 2>&1 || true
+    drop_private_refs "$MGR_SOCK"
+    mgr image rm "$IMAGE" >/dev/null 2>&1 || true
   fi
   while forward_rule -C 2>/dev/null; do forward_rule -D; done
   ip link del "$BRIDGE" 2>/dev/null || true
   rm -rf "$CERTS_D"
+  rmdir /etc/docker/certs.d 2>/dev/null || true
   [[ -e $MGR_STARTED ]] && started=1
   umount_under "$LAB_DIR"
   rm -rf --one-file-system "$LAB_DIR"
@@ -787,7 +803,7 @@ status_worker() {
     docker_ready "$(w_sock "$i")" && ok=1 detail="pid $pid, $(w_sock "$i")"
   fi
   status_line "$ok" "worker $i dockerd" "$detail"
-  ok=0 state=unknown detail=""
+  ok=0 state=unknown detail="daemon not answering"
   if docker_ready "$(w_sock "$i")"; then
     state=$(wdocker "$i" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown)
     nid=$(worker_node_id "$i")
@@ -806,7 +822,7 @@ status_images() {
       if [[ $(image_id "$(w_sock "$i")" "$IMAGE") == "$id" ]]; then
         detail+=", w$i"
       else
-        ok=0 detail+=", missing on w$i"
+        ok=0 detail+=", w$i: missing"
       fi
     done
   fi
