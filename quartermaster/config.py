@@ -6,6 +6,8 @@ The command line (`cli.py`) overrides the environment; both end up in one `Confi
 import os
 from dataclasses import dataclass, replace
 
+from .swarm.constraints import is_valid_constraint
+
 DEFAULT_PORT = 9090
 DEFAULT_BIND = "0.0.0.0"  # noqa: S104 - a server on a swarm manager listens on all interfaces
 DEFAULT_MEMORY_MB = 250
@@ -43,7 +45,7 @@ class Config:
         _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
         _require(self.docker_timeout > 0, "docker timeout must be positive")
         for constraint in self.constraints:
-            _require(_looks_like_constraint(constraint), f"invalid constraint {constraint!r}")
+            _require(is_valid_constraint(constraint), f"invalid constraint {constraint!r}")
 
     def __repr__(self):
         # The token must never reach a log line, even through a repr.
@@ -81,14 +83,6 @@ def parse_constraints(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _looks_like_constraint(constraint: str) -> bool:
-    for operator in ("==", "!="):
-        key, sep, value = constraint.partition(operator)
-        if sep:
-            return bool(key.strip()) and bool(value.strip())
-    return False
 
 
 def _int(env, name, default) -> int:

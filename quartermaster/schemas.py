@@ -10,9 +10,18 @@ import json
 import re
 import shlex
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from .swarm import STATUSES, JobSpec
+from .swarm.constraints import is_valid_constraint
 from .swarm.labels import RESERVED_PREFIX, is_reserved
 
 # A job reference: a full service id, a unique id prefix, or a service name.
@@ -21,6 +30,12 @@ REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[-_]*[A-Za-z0-9]+)*$")
 MAX_MEMORY_MB = 4 * 1024 * 1024  # 4 TiB
 MIN_MEMORY_MB = 6  # Docker refuses smaller memory limits
+MAX_CPUS = 1024
+MAX_COMPLETIONS = 1000
+# Swarm keeps 5 tasks per slot by default, so more attempts than that could not be counted.
+MAX_RETRIES = 4
+JOB_TYPES = ("service", "job")
+ENV_NAME_PATTERN = re.compile(r"^[^=\x00]{1,256}$")
 AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identitytoken"}
 
 
@@ -101,6 +116,28 @@ def decode_registry_auth(text: str) -> dict[str, str]:
     return auth
 
 
+class StrictFloat(fields.Float):
+    """A JSON number (not a string, not a boolean), finite."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("must be a number")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def validate_env(env: dict) -> None:
+    bad = sorted(key for key in env if not ENV_NAME_PATTERN.match(key))
+    if bad:
+        raise ValidationError(f"invalid variable names: {', '.join(map(repr, bad))}")
+    if any("\x00" in value for value in env.values()):
+        raise ValidationError("values must be free of NUL characters")
+
+
+def validate_constraint(constraint: str) -> None:
+    if not is_valid_constraint(constraint):
+        raise ValidationError("must look like node.labels.zone==a (== or !=)")
+
+
 def validate_labels(labels: dict) -> None:
     reserved = sorted(key for key in labels if is_reserved(key))
     if reserved:
@@ -137,7 +174,39 @@ class RunRequest(TokenRequest):
         validate=validate.Range(min=MIN_MEMORY_MB, max=MAX_MEMORY_MB),
         metadata={"description": "memory limit and reservation in MB"},
     )
+    env = fields.Dict(
+        keys=fields.String(), values=fields.String(), load_default=dict, validate=validate_env
+    )
+    cpus = StrictFloat(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=MAX_CPUS, min_inclusive=False),
+        metadata={"description": "CPU limit and reservation, in CPUs"},
+    )
+    constraints = fields.List(
+        fields.String(validate=validate_constraint),
+        load_default=list,
+        validate=validate.Length(max=32),
+        metadata={"description": "placement constraints added to the configured ones"},
+    )
+    type = fields.String(load_default="service", validate=validate.OneOf(JOB_TYPES))
+    completions = fields.Integer(
+        strict=True, load_default=None, validate=validate.Range(min=1, max=MAX_COMPLETIONS)
+    )
+    parallelism = fields.Integer(
+        strict=True, load_default=None, validate=validate.Range(min=1, max=MAX_COMPLETIONS)
+    )
+    retries = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_RETRIES)
+    )
     auth = RegistryAuth(load_default=None, load_only=True)
+
+    @validates_schema
+    def job_fields_need_type_job(self, data, **kwargs):
+        if data.get("type") != "job":
+            given = [name for name in ("completions", "parallelism") if data.get(name) is not None]
+            if given:
+                raise ValidationError({name: ['only with "type": "job"'] for name in given})
 
     @post_load
     def to_job_spec(self, data, **kwargs) -> JobSpec:
@@ -146,7 +215,14 @@ class RunRequest(TokenRequest):
             command=data["command"],
             name=data["name"],
             labels=data["labels"],
+            env=data["env"],
             memory_mb=data["memory"],
+            cpus=data["cpus"],
+            constraints=tuple(data["constraints"]),
+            type=data["type"],
+            completions=data["completions"] or 1,
+            parallelism=data["parallelism"] or 1,
+            retries=data["retries"],
             registry_auth=data["auth"],
         )
 
@@ -169,6 +245,7 @@ class StatusResponse(Schema):
     id = fields.String()
     name = fields.String()
     image = fields.String()
+    type = fields.String(validate=validate.OneOf(JOB_TYPES))
     status = fields.String(validate=validate.OneOf(STATUSES))
     state = fields.String()
     exit_code = fields.Integer(allow_none=True)
@@ -177,6 +254,10 @@ class StatusResponse(Schema):
     created_at = fields.String()
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
+    completions = fields.Integer()
+    succeeded = fields.Integer()
+    failed = fields.Integer()
+    attempts = fields.Integer()
 
 
 class SwarmCounts(Schema):

@@ -124,8 +124,8 @@ def test_invalid_labels(labels):
 
 
 def test_unknown_fields_are_named():
-    errors = run_errors(image="alpine", memroy=100, type="service")
-    assert set(errors) == {"memroy", "type"}
+    errors = run_errors(image="alpine", memroy=100, kind="service")
+    assert set(errors) == {"memroy", "kind"}
 
 
 def test_seed_auth_decodes():
@@ -168,3 +168,62 @@ def test_stop_request_takes_an_id():
     for bad in ({"id": "../etc"}, {"id": ""}, {}, {"id": 5}, {"id": "a", "x": 1}):
         with pytest.raises(ValidationError):
             StopRequest().load(bad)
+
+
+def test_job_fields_load():
+    job = load_run(
+        image="alpine",
+        env={"A": "1", "LONG_NAME": "x y"},
+        cpus=0.5,
+        constraints=["node.labels.zone==a"],
+        type="job",
+        completions=3,
+        parallelism=2,
+        retries=2,
+    )
+    assert job.env == {"A": "1", "LONG_NAME": "x y"}
+    assert job.cpus == 0.5
+    assert job.constraints == ("node.labels.zone==a",)
+    assert (job.type, job.completions, job.parallelism, job.retries) == ("job", 3, 2, 2)
+
+
+def test_service_defaults():
+    job = load_run(image="alpine")
+    assert (job.type, job.completions, job.parallelism, job.retries, job.cpus) == (
+        "service",
+        1,
+        1,
+        0,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("env", {"A=B": "x"}),
+        ("env", {"A": 1}),
+        ("env", ["A=1"]),
+        ("cpus", 0),
+        ("cpus", -1),
+        ("cpus", "1"),
+        ("cpus", True),
+        ("cpus", 1e309),
+        ("cpus", 10**400),
+        ("constraints", ["node.role"]),
+        ("constraints", "node.role==worker"),
+        ("constraints", [5]),
+        ("type", "cron"),
+        ("retries", -1),
+        ("retries", 99),
+        ("retries", 1.0),
+    ],
+)
+def test_invalid_job_fields(field, value):
+    assert field in run_errors(image="alpine", **{field: value})
+
+
+def test_completions_and_parallelism_need_type_job():
+    errors = run_errors(image="alpine", completions=3, parallelism=2)
+    assert set(errors) == {"completions", "parallelism"}
+    assert "completions" in run_errors(image="alpine", type="job", completions=0)

@@ -112,11 +112,55 @@ def test_image_is_what_the_client_asked_for():
 
 
 def test_newest_task_wins_even_with_short_fractions():
-    older = task("failed", created="2026-11-25T22:54:23.51Z", index=50)
-    newer = task("running", created="2026-11-25T22:54:23.5Z", index=40)
-    newest = task("complete", created="2026-11-25T22:54:24Z", index=30)
-    assert current_task([older, newer]) is older  # .51 is later than .5
-    assert current_task([older, newer, newest]) is newest
+    older = task("failed", created="2026-11-25T22:54:23.5Z", index=50)
+    newer = task("failed", created="2026-11-25T22:54:23.51Z", index=40)
+    assert current_task([older, newer]) is newer  # .51 is later than .5
+
+
+def test_a_running_task_is_current_over_newer_ones():
+    running = task("running", created="2026-11-25T22:54:23Z")
+    waiting = task("pending", created="2026-11-25T22:54:24Z")
+    assert current_task([waiting, running]) is running
+
+
+def job_service(completions):
+    mode = {"ReplicatedJob": {"MaxConcurrent": 2, "TotalCompletions": completions}}
+    return {**SERVICE, "Spec": {**SERVICE["Spec"], "Mode": mode}}
+
+
+def test_a_job_is_complete_only_when_every_completion_succeeded():
+    done = [task("complete", created=f"2026-11-25T22:54:2{i}Z") for i in range(2)]
+    document = job_status(job_service(3), [*done, task("running", created="2026-11-25T22:54:25Z")])
+    assert (document.type, document.status, document.completions) == ("job", "started", 3)
+    assert (document.succeeded, document.failed, document.attempts) == (2, 0, 3)
+    third = task("complete", created="2026-11-25T22:54:25Z")
+    document = job_status(job_service(3), [*done, third])
+    assert (document.status, document.succeeded, document.exit_code) == ("complete", 3, 0)
+
+
+def test_a_job_between_runs_is_pending():
+    done = task("complete", created="2026-11-25T22:54:21Z")
+    assert job_status(job_service(2), [done]).status == "pending"
+
+
+def test_a_job_whose_run_failed_with_nothing_left_to_run_failed():
+    runs = [task("complete", created="2026-11-25T22:54:21Z"), FAILED_EXIT_3]
+    document = job_status(job_service(3), runs)
+    assert (document.status, document.succeeded, document.failed) == ("failed", 1, 1)
+    assert document.exit_code == 3
+
+
+def test_a_retry_waiting_to_start_is_pending_and_attempts_count():
+    failed = [task("failed", created=f"2026-11-25T22:54:2{i}Z", Err="exit (4)") for i in range(2)]
+    retry = task("assigned", created="2026-11-25T22:54:29Z")
+    document = job_status(SERVICE, [*failed, retry])
+    assert (document.type, document.status, document.attempts, document.failed) == (
+        "service",
+        "pending",
+        3,
+        2,
+    )
+    assert job_status(SERVICE, failed).status == "failed"
 
 
 def test_timestamp_key_orders_fractions_numerically():

@@ -19,6 +19,11 @@ STATUS_KEYS = {
     "created_at",
     "started_at",
     "finished_at",
+    "type",
+    "completions",
+    "succeeded",
+    "failed",
+    "attempts",
 }
 
 

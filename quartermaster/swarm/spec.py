@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from . import labels as job_labels
 
 MIB = 1024 * 1024
+NANO = 10**9
+RETRY_DELAY_NS = NANO
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,14 @@ class JobSpec:
     command: tuple[str, ...] | None = None  # None: the image's default command
     name: str | None = None  # None: swarm generates a name
     labels: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     memory_mb: int | None = None  # None: the configured default
+    cpus: float | None = None  # None: no CPU limit or reservation
+    constraints: tuple[str, ...] = ()  # added to the configured ones
+    type: str = "service"  # "service": one run; "job": swarm's replicated-job
+    completions: int = 1
+    parallelism: int = 1
+    retries: int = 0
     # The decoded Docker auth object. Never stored, logged or shown: it is only forwarded.
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
 
@@ -25,31 +34,53 @@ class JobSpec:
 def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...]) -> dict:
     """The body of POST /services/create for `job`.
 
-    One replica that is never restarted (a finished job is not re-run). Memory is both the limit
-    and the reservation: swarm's scheduler keeps the task pending until a worker has that much
-    unreserved memory, which is how jobs queue.
+    Memory (and CPUs, when given) is both the limit and the reservation: swarm's scheduler keeps a
+    task pending until a worker has that much unreserved, which is how jobs queue.
     """
-    memory_bytes = memory_mb * MIB
     container = {"Image": job.image, "StopSignal": "SIGINT"}
     if job.command is not None:
         # Like `docker service create IMAGE COMMAND...`: the command replaces CMD, not ENTRYPOINT.
         container["Args"] = list(job.command)
+    if job.env:
+        container["Env"] = [f"{key}={value}" for key, value in job.env.items()]
     spec = {
         "Labels": {**job.labels, job_labels.JOB: "true", job_labels.IMAGE: job.image},
         "TaskTemplate": {
             "ContainerSpec": container,
             "Resources": {
-                "Limits": {"MemoryBytes": memory_bytes},
-                "Reservations": {"MemoryBytes": memory_bytes},
+                "Limits": _resources(job, memory_mb),
+                "Reservations": _resources(job, memory_mb),
             },
-            "RestartPolicy": {"Condition": "none"},
-            "Placement": {"Constraints": list(constraints)},
+            "RestartPolicy": _restart_policy(job.retries),
+            "Placement": {"Constraints": [*constraints, *job.constraints]},
         },
-        "Mode": {"Replicated": {"Replicas": 1}},
+        "Mode": _mode(job),
     }
     if job.name:
         spec["Name"] = job.name
     return spec
+
+
+def _resources(job: JobSpec, memory_mb: int) -> dict:
+    resources = {"MemoryBytes": memory_mb * MIB}
+    if job.cpus is not None:
+        resources["NanoCPUs"] = round(job.cpus * NANO)
+    return resources
+
+
+def _restart_policy(retries: int) -> dict:
+    """A finished run is never re-run; a failed one is, `retries` times, a second apart."""
+    if retries == 0:
+        return {"Condition": "none"}
+    return {"Condition": "on-failure", "MaxAttempts": retries, "Delay": RETRY_DELAY_NS}
+
+
+def _mode(job: JobSpec) -> dict:
+    if job.type == "job":
+        return {
+            "ReplicatedJob": {"MaxConcurrent": job.parallelism, "TotalCompletions": job.completions}
+        }
+    return {"Replicated": {"Replicas": 1}}
 
 
 def registry_auth_header(auth: dict[str, str], image: str) -> str:

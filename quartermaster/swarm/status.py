@@ -2,10 +2,10 @@
 
 Swarm's task states are many; a client sees one of six words:
 
-    pending   waiting for a node, resources, the image pull or the container start
+    pending   waiting for a node, resources, the image pull, the container start or a retry
     started   running
-    complete  exited 0
-    failed    exited non-zero (`exit_code` set, `error` from the task)
+    complete  exited 0 (a `job` with completions N: N tasks exited 0)
+    failed    exited non-zero and no retry is left (`exit_code` set, `error` from the task)
     rejected  could not start at all, e.g. the image could not be pulled (`error` says why)
     shutdown  stopped
 """
@@ -49,56 +49,86 @@ class JobStatus:
     id: str
     name: str
     image: str
+    type: str  # "service" (one run) or "job" (swarm's replicated-job: `completions` runs)
     status: str
-    state: str  # swarm's raw task state ("new" before the first task exists)
+    state: str  # swarm's raw state of the current task ("new" before the first task exists)
     exit_code: int | None
     error: str | None
-    node: str | None  # the node id the task is placed on
+    node: str | None  # the id of the node the current task is placed on
     created_at: str
     started_at: str | None
     finished_at: str | None
+    completions: int
+    succeeded: int
+    failed: int
+    attempts: int  # tasks swarm made: runs, retries included
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
 
 def job_status(service: dict, tasks: list[dict]) -> JobStatus:
     spec = service["Spec"]
-    container = spec["TaskTemplate"]["ContainerSpec"]
+    mode = spec.get("Mode", {})
+    completions = mode.get("ReplicatedJob", {}).get("TotalCompletions", 1)
+    words = [task_word(task) for task in tasks]
     task = current_task(tasks)
-    state = task["Status"]["State"] if task else "new"
     task_status = task["Status"] if task else {}
-    status = _status_word(state, task_status.get("Err") or "")
+    status = _overall(words, task_word(task) if task else PENDING, completions)
     timestamp = task_status.get("Timestamp")
     return JobStatus(
         id=service["ID"],
         name=spec["Name"],
-        image=spec.get("Labels", {}).get(job_labels.IMAGE) or container["Image"],
+        image=spec.get("Labels", {}).get(job_labels.IMAGE)
+        or spec["TaskTemplate"]["ContainerSpec"]["Image"],
+        type="job" if "ReplicatedJob" in mode else "service",
         status=status,
-        state=state,
-        exit_code=_exit_code(task_status, status),
+        state=task_status.get("State", "new"),
+        exit_code=_exit_code(task_status, task_word(task) if task else PENDING),
         error=task_status.get("Err") or None,
         node=(task or {}).get("NodeID") or None,
         created_at=service["CreatedAt"],
         started_at=timestamp if status == STARTED else None,
         finished_at=timestamp if status in FINAL_STATUSES else None,
+        completions=completions,
+        succeeded=words.count(COMPLETE),
+        failed=words.count(FAILED) + words.count(REJECTED),
+        attempts=len(tasks),
     )
 
 
-def _status_word(state: str, error: str) -> str:
-    status = _STATUS_OF_TASK_STATE.get(state, PENDING)
-    if status == FAILED and error.startswith(_COULD_NOT_START):
+def task_word(task: dict) -> str:
+    status = task["Status"]
+    word = _STATUS_OF_TASK_STATE.get(status["State"], PENDING)
+    if word == FAILED and (status.get("Err") or "").startswith(_COULD_NOT_START):
         # Swarm says "failed" when the container could not even be created (executable missing,
         # bad mount): the command never ran, so it is rejected, not failed.
         return REJECTED
-    return status
+    return word
+
+
+def _overall(words: list[str], current: str, completions: int) -> str:
+    if words.count(COMPLETE) >= completions:
+        return COMPLETE
+    if STARTED in words:
+        return STARTED
+    if PENDING in words or not words:
+        return PENDING  # includes a retry swarm has scheduled but not started
+    # Nothing is running or waiting, and too few runs succeeded: the newest run says why.
+    return PENDING if current == COMPLETE else current
 
 
 def current_task(tasks: list[dict]) -> dict | None:
-    """The newest task: the one that says where the job stands now."""
-    if not tasks:
+    """The task that says where the job stands: a running one, else the newest."""
+    running = [task for task in tasks if task["Status"]["State"] == "running"]
+    candidates = running or tasks
+    if not candidates:
         return None
-    return max(tasks, key=lambda task: (timestamp_key(task["CreatedAt"]), task["Version"]["Index"]))
+    return max(candidates, key=lambda t: (timestamp_key(t["CreatedAt"]), t["Version"]["Index"]))
 
 
 def timestamp_key(timestamp: str) -> str:
@@ -107,7 +137,7 @@ def timestamp_key(timestamp: str) -> str:
     return f"{seconds}.{fraction:0<9}"
 
 
-def _exit_code(task_status: dict, status: str) -> int | None:
-    if status not in (COMPLETE, FAILED):
+def _exit_code(task_status: dict, word: str) -> int | None:
+    if word not in (COMPLETE, FAILED):
         return None
-    return task_status.get("ContainerStatus", {}).get("ExitCode", 0 if status == COMPLETE else None)
+    return task_status.get("ContainerStatus", {}).get("ExitCode", 0 if word == COMPLETE else None)
