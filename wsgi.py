@@ -1,5 +1,5 @@
 """The WSGI entry point: `gunicorn wsgi:app`. Settings come from the environment."""
 
-from quartermaster import create_app
+from quartermaster.app import create_app
 
 app = create_app()

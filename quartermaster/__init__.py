@@ -1,28 +1,5 @@
-"""quartermaster: run functions-as-a-service jobs on a Docker Swarm over HTTP."""
+"""quartermaster: run functions-as-a-service jobs on a Docker Swarm over HTTP.
 
-from flask import Flask
-
-from . import config as configuration
-from .api import SWARM_EXTENSION, health, run, status, stop
-from .auth import install_token_check
-from .errors import register_error_handlers
-from .request_id import install_request_id
-from .swarm import Swarm
-
-BLUEPRINTS = (health.blueprint, run.blueprint, stop.blueprint, status.blueprint)
-
-
-def create_app(config: configuration.Config | None = None) -> Flask:
-    """The WSGI app. Without a config, settings come from the environment."""
-    config = config or configuration.from_env()
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.json.sort_keys = False
-    # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
-    app.extensions[SWARM_EXTENSION] = Swarm(config)
-    install_request_id(app)
-    install_token_check(app, config.token)
-    register_error_handlers(app)
-    for blueprint in BLUEPRINTS:
-        app.register_blueprint(blueprint)
-    return app
+The package imports nothing on purpose: the `quartermaster` command must be able to patch the
+standard library for gevent before Flask, docker-py or the ssl module are imported.
+"""

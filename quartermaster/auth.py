@@ -9,10 +9,10 @@ import hmac
 
 from flask import Flask, request
 
-from .body import json_object
 from .errors import ApiError
+from .inputs import json_object
 
-OPEN_ENDPOINTS = frozenset({"health.healthz"})
+OPEN_ENDPOINTS = frozenset({"health.healthz", "health.readyz"})
 
 
 def install_token_check(app: Flask, token: str) -> None:

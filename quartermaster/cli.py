@@ -1,10 +1,16 @@
 """The `quartermaster` command: flags over environment variables, then gunicorn in-process."""
 
-import argparse
-import sys
+# gunicorn's gevent workers patch the standard library when they start; patching here, before
+# anything else is imported, makes the master and the workers agree (ssl, threading, logging).
+from gevent import monkey
 
-from . import config as configuration
-from .server import Server
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+from . import config as configuration  # noqa: E402
+from .server import Server  # noqa: E402
 
 DESCRIPTION = """\
 Run functions-as-a-service jobs on a Docker Swarm over a token-protected HTTP API.
@@ -35,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"gunicorn worker processes (env WORKERS, default {configuration.DEFAULT_WORKERS})",
     )
     parser.add_argument(
-        "--threads",
+        "--worker-connections",
         type=int,
-        help=f"threads per worker (env THREADS, default {configuration.DEFAULT_THREADS})",
+        help="concurrent requests per worker (env WORKER_CONNECTIONS, "
+        f"default {configuration.DEFAULT_WORKER_CONNECTIONS})",
     )
     parser.add_argument(
         "--constraint",

@@ -6,13 +6,13 @@ The command line (`cli.py`) overrides the environment; both end up in one `Confi
 import os
 from dataclasses import dataclass, replace
 
-from .swarm.constraints import is_valid_constraint
+from .constraints import is_valid_constraint
 
 DEFAULT_PORT = 9090
 DEFAULT_BIND = "0.0.0.0"  # noqa: S104 - a server on a swarm manager listens on all interfaces
 DEFAULT_MEMORY_MB = 250
 DEFAULT_WORKERS = 2
-DEFAULT_THREADS = 8
+DEFAULT_WORKER_CONNECTIONS = 1000
 DEFAULT_CONSTRAINTS = ("node.role==worker",)
 DEFAULT_DOCKER_TIMEOUT = 10.0
 MAX_BODY_BYTES = 1024 * 1024
@@ -28,7 +28,7 @@ class Config:
     port: int = DEFAULT_PORT
     bind: str = DEFAULT_BIND
     workers: int = DEFAULT_WORKERS
-    threads: int = DEFAULT_THREADS
+    worker_connections: int = DEFAULT_WORKER_CONNECTIONS
     memory_mb: int = DEFAULT_MEMORY_MB
     constraints: tuple[str, ...] = DEFAULT_CONSTRAINTS
     # None: docker-py's own environment handling (DOCKER_HOST, DOCKER_TLS_VERIFY, ...).
@@ -41,7 +41,7 @@ class Config:
             raise ConfigError("no token: set TOKEN or pass --token")
         _require(1 <= self.port <= 65535, f"port must be 1-65535, got {self.port}")
         _require(self.workers >= 1, f"workers must be at least 1, got {self.workers}")
-        _require(self.threads >= 1, f"threads must be at least 1, got {self.threads}")
+        _require(self.worker_connections >= 1, "worker connections must be at least 1")
         _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
         _require(self.docker_timeout > 0, "docker timeout must be positive")
         for constraint in self.constraints:
@@ -68,7 +68,7 @@ def from_env(environ=None, **overrides) -> Config:
         "port": _int(env, "PORT", DEFAULT_PORT),
         "bind": env.get("BIND", DEFAULT_BIND),
         "workers": _int(env, "WORKERS", DEFAULT_WORKERS),
-        "threads": _int(env, "THREADS", DEFAULT_THREADS),
+        "worker_connections": _int(env, "WORKER_CONNECTIONS", DEFAULT_WORKER_CONNECTIONS),
         "memory_mb": _int(env, "MEMORY", DEFAULT_MEMORY_MB),
         "constraints": parse_constraints(env.get("CONSTRAINTS")) or DEFAULT_CONSTRAINTS,
         "docker_host": env.get("DOCKER_HOST") or None,

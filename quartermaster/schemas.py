@@ -20,9 +20,10 @@ from marshmallow import (
     validates_schema,
 )
 
-from .swarm import STATUSES, JobSpec
-from .swarm.constraints import is_valid_constraint
+from .constraints import is_valid_constraint
+from .swarm import STATUSES, JobQuery, JobSpec, LogOptions
 from .swarm.labels import RESERVED_PREFIX, is_reserved
+from .swarm.listing import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 
 # A job reference: a full service id, a unique id prefix, or a service name.
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -30,6 +31,7 @@ REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[-_]*[A-Za-z0-9]+)*$")
 MAX_MEMORY_MB = 4 * 1024 * 1024  # 4 TiB
 MIN_MEMORY_MB = 6  # Docker refuses smaller memory limits
+MAX_WAIT_SECONDS = 60
 MAX_CPUS = 1024
 MAX_COMPLETIONS = 1000
 # Swarm keeps 5 tasks per slot by default, so more attempts than that could not be counted.
@@ -59,6 +61,14 @@ def validate_reference(value: str) -> str:
     if not REFERENCE_PATTERN.match(value):
         raise ValidationError("must be a job id, id prefix or name (letters, digits, _ . -)")
     return value
+
+
+def validate_path_reference(value: str) -> None:
+    """A job reference from the URL path; the error names `id`."""
+    try:
+        validate_reference(value)
+    except ValidationError as error:
+        raise ValidationError({"id": error.messages}) from None
 
 
 class ImageReference(fields.String):
@@ -136,6 +146,24 @@ def validate_env(env: dict) -> None:
 def validate_constraint(constraint: str) -> None:
     if not is_valid_constraint(constraint):
         raise ValidationError("must look like node.labels.zone==a (== or !=)")
+
+
+def validate_label_filter(text: str) -> None:
+    key, sep, _value = text.partition("=")
+    if not sep or not key:
+        raise ValidationError("must look like key=value")
+
+
+def validate_cursor(cursor: str) -> None:
+    try:
+        decode_cursor(cursor)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+def validate_tail(tail: str) -> None:
+    if tail != "all" and not (tail.isdigit() and len(tail) <= 9):
+        raise ValidationError('must be a number of lines or "all"')
 
 
 def validate_labels(labels: dict) -> None:
@@ -240,17 +268,16 @@ class JobIdResponse(Schema):
     id = fields.String(required=True)
 
 
-class StatusResponse(Schema):
-    success = fields.Boolean(dump_default=True)
+class JobDocument(Schema):
     id = fields.String()
     name = fields.String()
     image = fields.String()
     type = fields.String(validate=validate.OneOf(JOB_TYPES))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    state = fields.String()
+    state = fields.String(metadata={"description": "swarm's raw state of the current task"})
     exit_code = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
-    node = fields.String(allow_none=True)
+    node = fields.String(allow_none=True, metadata={"description": "node id"})
     created_at = fields.String()
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
@@ -258,6 +285,96 @@ class StatusResponse(Schema):
     succeeded = fields.Integer()
     failed = fields.Integer()
     attempts = fields.Integer()
+
+
+class StatusResponse(JobDocument):
+    success = fields.Boolean(dump_default=True)
+
+
+class JobsResponse(Schema):
+    success = fields.Boolean(dump_default=True)
+    jobs = fields.List(fields.Nested(JobDocument))
+    next_cursor = fields.String(
+        allow_none=True, metadata={"description": "pass as cursor for the next page; null: last"}
+    )
+
+
+class NodeDocument(Schema):
+    id = fields.String()
+    hostname = fields.String()
+    role = fields.String()
+    state = fields.String()
+    availability = fields.String()
+    memory_mb = fields.Integer()
+    cpus = fields.Float()
+    reserved_memory_mb = fields.Integer(metadata={"description": "reserved by jobs placed here"})
+    reserved_cpus = fields.Float()
+    free_memory_mb = fields.Integer()
+    free_cpus = fields.Float()
+    running_jobs = fields.Integer()
+
+
+class NodesResponse(Schema):
+    success = fields.Boolean(dump_default=True)
+    nodes = fields.List(fields.Nested(NodeDocument))
+
+
+class ReadyResponse(Schema):
+    success = fields.Boolean(dump_default=True)
+    ready = fields.Boolean(dump_default=True)
+
+
+class QuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class StatusQuery(QuerySchema):
+    wait = fields.Float(
+        load_default=0,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=MAX_WAIT_SECONDS),
+        metadata={"description": "seconds to wait for the job to reach a final state"},
+    )
+
+
+class JobsQuery(QuerySchema):
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)), load_default=list)
+    label = fields.List(fields.String(validate=validate_label_filter), load_default=list)
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=63))
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
+    )
+    cursor = fields.String(load_default=None, validate=validate_cursor)
+
+    @post_load
+    def to_job_query(self, data, **kwargs) -> JobQuery:
+        return JobQuery(
+            statuses=tuple(data["status"]),
+            labels=dict(item.split("=", 1) for item in data["label"]),
+            name=data["name"],
+            limit=data["limit"],
+            after=decode_cursor(data["cursor"]) if data["cursor"] else None,
+        )
+
+
+class LogsQuery(QuerySchema):
+    follow = fields.Boolean(load_default=False)
+    tail = fields.String(load_default="all", validate=validate_tail)
+    since = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=0))
+    timestamps = fields.Boolean(load_default=False)
+    stream = fields.String(load_default=None, validate=validate.OneOf(("stdout", "stderr")))
+
+    @post_load
+    def to_log_options(self, data, **kwargs) -> LogOptions:
+        return LogOptions(
+            follow=data["follow"],
+            tail=None if data["tail"] == "all" else int(data["tail"]),
+            since=data["since"],
+            timestamps=data["timestamps"],
+            stdout=data["stream"] in (None, "stdout"),
+            stderr=data["stream"] in (None, "stderr"),
+        )
 
 
 class SwarmCounts(Schema):

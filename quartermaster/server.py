@@ -5,7 +5,7 @@ import re
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from . import create_app
+from .app import create_app
 from .config import Config
 
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
@@ -31,9 +31,10 @@ def gunicorn_options(config: Config) -> dict:
     return {
         "bind": config.bind_address,
         "workers": config.workers,
-        # Threads: a slow Docker call in one request does not hold up the others.
-        "worker_class": "gthread",
-        "threads": config.threads,
+        # gevent: a request waiting on Docker (/status?wait, a followed log) costs a greenlet,
+        # not a thread, so waiters never starve other requests.
+        "worker_class": "gevent",
+        "worker_connections": config.worker_connections,
         "timeout": 60,
         "graceful_timeout": 30,
         "accesslog": "-",

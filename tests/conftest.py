@@ -19,7 +19,7 @@ import docker
 import pytest
 import requests
 
-from quartermaster import create_app
+from quartermaster.app import create_app
 from quartermaster.config import Config
 from quartermaster.swarm import labels
 

@@ -5,7 +5,7 @@ import time
 import pytest
 from conftest import TOKEN, make_config
 
-from quartermaster import create_app
+from quartermaster.app import create_app
 
 PROTECTED = [
     ("post", "/run", {"image": "qm/busybox:latest"}),

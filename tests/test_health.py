@@ -5,7 +5,7 @@ import time
 
 from conftest import MANAGER_SOCKET, make_config
 
-from quartermaster import create_app
+from quartermaster.app import create_app
 from quartermaster.swarm.client import DockerConnection
 
 

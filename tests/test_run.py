@@ -4,7 +4,7 @@ import time
 
 from conftest import MANAGER_SOCKET, TOKEN
 
-from quartermaster import create_app
+from quartermaster.app import create_app
 from quartermaster.config import Config
 
 

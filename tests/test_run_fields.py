@@ -79,4 +79,3 @@ def test_retries_are_attempted_and_counted(lab, api, docker_client):
     # Between attempts the job is not failed yet: only after the last one.
     assert (document["status"], document["attempts"], document["failed"]) == ("failed", 3, 3)
     assert document["exit_code"] == 4
-

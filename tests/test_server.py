@@ -139,6 +139,7 @@ def test_no_token_exits_2_with_a_clear_message():
 def test_help_documents_every_flag_and_variable():
     result = subprocess.run([QUARTERMASTER, "--help"], capture_output=True, text=True, check=True)
     for word in ["--token", "TOKEN", "--port", "PORT", "--memory", "MEMORY", "--bind", "BIND",
-                 "--workers", "WORKERS", "--threads", "THREADS", "--constraint", "CONSTRAINTS",
+                 "--workers", "WORKERS", "--worker-connections", "WORKER_CONNECTIONS",
+                 "--constraint", "CONSTRAINTS",
                  "--docker-timeout", "DOCKER_TIMEOUT", "DOCKER_HOST"]:  # fmt: skip
         assert word in result.stdout

@@ -1,8 +1,12 @@
-"""GET /healthz: Docker reachable and a swarm manager, with node counts. Needs no token."""
+"""GET /healthz (Docker and the swarm answer) and GET /readyz (a job could be placed now).
+
+Neither needs a token: load balancers and orchestrators call them.
+"""
 
 from flask import Blueprint
 
-from ..schemas import HealthResponse
+from ..errors import ApiError
+from ..schemas import HealthResponse, ReadyResponse
 from . import current_swarm
 
 blueprint = Blueprint("health", __name__)
@@ -11,3 +15,11 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 def healthz():
     return HealthResponse().dump({"swarm": current_swarm().health()})
+
+
+@blueprint.get("/readyz")
+def readyz():
+    problem = current_swarm().readiness_problem()
+    if problem:
+        raise ApiError(503, f"not ready: {problem}")
+    return ReadyResponse().dump({})

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from ..body import json_object
+from ..inputs import json_object
 from ..schemas import JobIdResponse, RunRequest
 from . import current_swarm
 

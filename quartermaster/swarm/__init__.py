@@ -4,6 +4,8 @@
 Engine API calls, whatever the number of services on the swarm.
 """
 
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import labels
@@ -16,6 +18,9 @@ from .errors import (
     NotASwarmManager,
     SwarmError,
 )
+from .listing import JobPage, JobQuery, page_of_jobs
+from .logs import LogOptions, open_log_stream
+from .nodes import NodeSummary, readiness_problem, summarize_nodes
 from .spec import JobSpec, registry_auth_header, service_spec
 from .status import STATUSES, JobStatus, job_status
 
@@ -24,9 +29,13 @@ __all__ = [
     "DockerRejected",
     "DockerUnavailable",
     "JobNotFound",
+    "JobPage",
+    "JobQuery",
     "JobSpec",
     "JobStatus",
+    "LogOptions",
     "NameConflict",
+    "NodeSummary",
     "NotASwarmManager",
     "Swarm",
     "SwarmError",
@@ -48,9 +57,7 @@ class SwarmHealth:
 class Swarm:
     def __init__(self, config):
         self._config = config
-        self._docker = DockerConnection(
-            config.docker_host, config.docker_timeout, pool_size=config.threads
-        )
+        self._docker = DockerConnection(config.docker_host, config.docker_timeout)
 
     def health(self) -> SwarmHealth:
         """Docker is reachable and this node manages a swarm: count its nodes."""
@@ -81,8 +88,60 @@ class Swarm:
             response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
             return api._result(response, json=True)["ID"]
 
-    def job_status(self, reference: str) -> JobStatus:
-        """The job's status from its service and its tasks: two calls."""
+    def job_status(self, reference: str, wait: float = 0) -> JobStatus:
+        """The job's status from its service and its tasks: two calls.
+
+        With `wait`, ask again (every 0.2 s, slowing to 1 s) until the job is in a final state or
+        `wait` seconds have passed.
+        """
+        status = self._job_status_once(reference)
+        deadline = time.monotonic() + wait
+        interval = 0.2
+        while not status.is_final and time.monotonic() < deadline:
+            time.sleep(min(interval, max(deadline - time.monotonic(), 0)))
+            interval = min(interval * 1.5, 1.0)
+            status = self._job_status_once(status.id)
+        return status
+
+    def list_jobs(self, query: JobQuery) -> JobPage:
+        """A page of jobs, newest first: two calls, whatever the page size or the swarm's size."""
+        label_filters = [f"{labels.JOB}=true", *(f"{k}={v}" for k, v in query.labels.items())]
+        service_filters = {"label": label_filters}
+        if query.name:
+            service_filters["name"] = query.name
+        with translate_errors():
+            services = self._docker.api.services(filters=service_filters)
+            # Tasks carry their service's labels: one call for the tasks of every job.
+            tasks = self._docker.api.tasks(filters={"label": f"{labels.JOB}=true"})
+        return page_of_jobs(services, tasks, query)
+
+    def nodes(self) -> list[NodeSummary]:
+        """Every node with its capacity and what jobs reserve on it: two calls."""
+        with translate_errors():
+            nodes = self._docker.api.nodes()
+            tasks = self._docker.api.tasks(filters={"label": f"{labels.JOB}=true"})
+        return summarize_nodes(nodes, tasks)
+
+    def readiness_problem(self) -> str | None:
+        """Why no job could be placed now, or None when the swarm is ready to take jobs."""
+        with translate_errors():
+            info = self._docker.api.info()
+            nodes = (
+                self._docker.api.nodes() if info.get("Swarm", {}).get("ControlAvailable") else []
+            )
+        return readiness_problem(info, nodes, self._config.constraints)
+
+    def job_logs(self, reference: str, options: LogOptions) -> Iterator[bytes]:
+        """The job's output; a followed one ends when the job is final or the reader closes it."""
+        service = self._find_job(reference)
+
+        def is_finished() -> bool:
+            return self._job_status_once(service["ID"]).is_final
+
+        with translate_errors():
+            return open_log_stream(self._docker.api, service["ID"], options, is_finished)
+
+    def _job_status_once(self, reference: str) -> JobStatus:
         service = self._find_job(reference)
         with translate_errors():
             tasks = self._docker.api.tasks(filters={"service": service["ID"]})

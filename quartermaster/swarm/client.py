@@ -15,9 +15,13 @@ import requests
 
 from .errors import DockerRejected, DockerUnavailable, JobNotFound, NameConflict, NotASwarmManager
 
+# Connections kept open to Docker per process. Requests beyond that still run; their connections
+# are closed after use instead of kept.
+POOL_SIZE = 64
+
 
 class DockerConnection:
-    def __init__(self, docker_host: str | None, timeout: float, pool_size: int = 10):
+    def __init__(self, docker_host: str | None, timeout: float, pool_size: int = POOL_SIZE):
         self._docker_host = docker_host
         self._timeout = timeout
         self._pool_size = pool_size

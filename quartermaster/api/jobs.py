@@ -1,0 +1,16 @@
+"""GET /jobs: the jobs quartermaster created, newest first, filtered, a page at a time."""
+
+from flask import Blueprint
+
+from ..inputs import query_args
+from ..schemas import JobsQuery, JobsResponse
+from . import current_swarm
+
+blueprint = Blueprint("jobs", __name__)
+
+
+@blueprint.get("/jobs")
+def jobs():
+    query = JobsQuery().load(query_args(repeatable=("status", "label")))
+    page = current_swarm().list_jobs(query)
+    return JobsResponse().dump({"jobs": page.jobs, "next_cursor": page.next_cursor})

@@ -1,0 +1,19 @@
+"""GET /logs/<id>: the job's output as text; with follow=true, streamed until the job ends."""
+
+from flask import Blueprint, Response, stream_with_context
+
+from ..inputs import query_args
+from ..schemas import LogsQuery, validate_path_reference
+from . import current_swarm
+
+blueprint = Blueprint("logs", __name__)
+
+
+@blueprint.get("/logs/<job_id>")
+def logs(job_id: str):
+    validate_path_reference(job_id)
+    options = LogsQuery().load(query_args())
+    chunks = current_swarm().job_logs(job_id, options)
+    # No buffering proxy should hold a followed log back (nginx honours this header).
+    headers = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
+    return Response(stream_with_context(chunks), mimetype="text/plain", headers=headers)

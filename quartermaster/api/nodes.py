@@ -1,0 +1,13 @@
+"""GET /nodes: every node's capacity and what jobs reserve on it (why a job is pending)."""
+
+from flask import Blueprint
+
+from ..schemas import NodesResponse
+from . import current_swarm
+
+blueprint = Blueprint("nodes", __name__)
+
+
+@blueprint.get("/nodes")
+def nodes():
+    return NodesResponse().dump({"nodes": current_swarm().nodes()})

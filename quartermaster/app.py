@@ -1,0 +1,36 @@
+"""The app factory: configuration, the swarm layer, hooks, error handlers and blueprints."""
+
+from flask import Flask
+
+from . import config as configuration
+from .api import SWARM_EXTENSION, health, jobs, logs, nodes, run, status, stop
+from .auth import install_token_check
+from .errors import register_error_handlers
+from .request_id import install_request_id
+from .swarm import Swarm
+
+BLUEPRINTS = (
+    health.blueprint,
+    run.blueprint,
+    stop.blueprint,
+    status.blueprint,
+    jobs.blueprint,
+    logs.blueprint,
+    nodes.blueprint,
+)
+
+
+def create_app(config: configuration.Config | None = None) -> Flask:
+    """The WSGI app. Without a config, settings come from the environment."""
+    config = config or configuration.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False
+    # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
+    app.extensions[SWARM_EXTENSION] = Swarm(config)
+    install_request_id(app)
+    install_token_check(app, config.token)
+    register_error_handlers(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    return app

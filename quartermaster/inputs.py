@@ -1,0 +1,35 @@
+"""What a request sends: its JSON body and its query string, or a 4xx that says what is wrong."""
+
+from flask import request
+
+from .errors import ApiError
+
+
+def json_object() -> dict:
+    if not request.is_json:
+        raise ApiError(415, "the body must be JSON with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "the body is not valid JSON")
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def query_args(repeatable: tuple[str, ...] = ()) -> dict:
+    """The query string as a dict; names in `repeatable` map to lists, the rest to one value.
+
+    `token` is left out: the token check reads it.
+    """
+    args = {}
+    for name in request.args:
+        if name == "token":
+            continue
+        values = request.args.getlist(name)
+        if name in repeatable:
+            args[name] = values
+        elif len(values) > 1:
+            raise ApiError(400, f"{name} may be given once", {name: ["given more than once"]})
+        else:
+            args[name] = values[0]
+    return args

@@ -1,0 +1,76 @@
+"""Nodes as a client sees them: capacity, what jobs reserve on them, what is free. Pure."""
+
+from dataclasses import asdict, dataclass
+
+from ..constraints import node_matches
+
+MIB = 1024 * 1024
+NANO = 10**9
+# Task states in which a task holds its reservation on a node.
+HOLDING_STATES = frozenset({"assigned", "accepted", "preparing", "ready", "starting", "running"})
+
+
+@dataclass(frozen=True)
+class NodeSummary:
+    id: str
+    hostname: str
+    role: str
+    state: str
+    availability: str
+    memory_mb: int
+    cpus: float
+    reserved_memory_mb: int
+    reserved_cpus: float
+    free_memory_mb: int
+    free_cpus: float
+    running_jobs: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def summarize_nodes(nodes: list[dict], job_tasks: list[dict]) -> list[NodeSummary]:
+    """Every node, with the reservations of the job tasks placed on it."""
+    return [
+        _summary(node, [t for t in job_tasks if t.get("NodeID") == node["ID"]]) for node in nodes
+    ]
+
+
+def _summary(node: dict, tasks: list[dict]) -> NodeSummary:
+    holding = [task for task in tasks if task["Status"]["State"] in HOLDING_STATES]
+    reservations = [task["Spec"].get("Resources", {}).get("Reservations", {}) for task in holding]
+    reserved_memory = sum(r.get("MemoryBytes", 0) for r in reservations)
+    reserved_cpus = sum(r.get("NanoCPUs", 0) for r in reservations)
+    resources = node.get("Description", {}).get("Resources", {})
+    memory = resources.get("MemoryBytes", 0)
+    cpus = resources.get("NanoCPUs", 0)
+    return NodeSummary(
+        id=node["ID"],
+        hostname=node.get("Description", {}).get("Hostname", ""),
+        role=node["Spec"]["Role"],
+        state=node["Status"]["State"],
+        availability=node["Spec"].get("Availability", "active"),
+        memory_mb=memory // MIB,
+        cpus=cpus / NANO,
+        reserved_memory_mb=reserved_memory // MIB,
+        reserved_cpus=reserved_cpus / NANO,
+        free_memory_mb=max(memory - reserved_memory, 0) // MIB,
+        free_cpus=max(cpus - reserved_cpus, 0) / NANO,
+        running_jobs=sum(1 for task in holding if task["Status"]["State"] == "running"),
+    )
+
+
+def readiness_problem(info: dict, nodes: list[dict], constraints: tuple[str, ...]) -> str | None:
+    """Why this swarm cannot take jobs now, or None when it can."""
+    if not info.get("Swarm", {}).get("ControlAvailable"):
+        return "this Docker host is not a swarm manager"
+    eligible = [
+        node
+        for node in nodes
+        if node["Status"]["State"] == "ready"
+        and node["Spec"].get("Availability") == "active"
+        and node_matches(node, constraints)
+    ]
+    if not eligible:
+        return f"no ready, active node matches the placement constraints {list(constraints)}"
+    return None
