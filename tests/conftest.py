@@ -122,6 +122,14 @@ def api(client):
     return ApiClient(client)
 
 
+def count_docker_calls(app) -> list:
+    """Record every HTTP request the app's Docker client sends (a real client, really sent)."""
+    session = app.extensions["quartermaster.swarm"]._docker.api  # an APIClient is a Session
+    calls = []
+    session.hooks["response"].append(lambda response, **kwargs: calls.append(response.url))
+    return calls
+
+
 class ApiClient:
     def __init__(self, client):
         self.client = client

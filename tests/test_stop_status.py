@@ -4,7 +4,7 @@ import time
 
 import docker
 import pytest
-from conftest import TEST_LABEL, TOKEN
+from conftest import TEST_LABEL, TOKEN, count_docker_calls
 
 STATUS_KEYS = {
     "success",
@@ -114,3 +114,10 @@ def test_a_json_body_on_status_is_ignored(lab, api):
     )
     assert response.status_code == 200
     assert response.get_json()["image"] == lab.image
+
+
+def test_status_costs_two_docker_calls(lab, app, api):
+    job_id = api.run_ok(image=lab.image, command="true")
+    calls = count_docker_calls(app)
+    assert api.status(job_id).status_code == 200
+    assert len(calls) == 2

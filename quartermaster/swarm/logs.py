@@ -77,6 +77,8 @@ def _end_when_finished(is_finished: Callable[[], bool], stop: threading.Event, r
 
 
 def _shutdown(raw_socket) -> None:
-    sock = getattr(raw_socket, "_sock", raw_socket)
+    sock = getattr(raw_socket, "_sock", raw_socket)  # a socket, or the SocketIO around one
+    if sock is None:  # already closed
+        return
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
