@@ -60,6 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for a Docker API answer "
         f"(env DOCKER_TIMEOUT, default {configuration.DEFAULT_DOCKER_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--ttl",
+        type=int,
+        help="seconds a finished job is kept before the reaper removes it, unless /run sets ttl "
+        f"(env TTL, default {configuration.DEFAULT_TTL})",
+    )
+    parser.add_argument(
+        "--reaper-interval",
+        type=float,
+        help="seconds between reaper rounds; 0 runs no reaper in this instance "
+        f"(env REAPER_INTERVAL, default {configuration.DEFAULT_REAPER_INTERVAL:g})",
+    )
+    parser.epilog = (
+        "Callbacks: CALLBACK_SECRET signs them (HMAC-SHA256), CALLBACK_HOSTS (comma-separated) "
+        "limits where they may go, CALLBACK_RETRY_SECONDS "
+        f"(default {configuration.DEFAULT_CALLBACK_RETRY_SECONDS}) bounds their retries."
+    )
     return parser
 
 

@@ -4,7 +4,7 @@ The command line (`cli.py`) overrides the environment; both end up in one `Confi
 """
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .constraints import is_valid_constraint
 
@@ -15,6 +15,9 @@ DEFAULT_WORKERS = 2
 DEFAULT_WORKER_CONNECTIONS = 1000
 DEFAULT_CONSTRAINTS = ("node.role==worker",)
 DEFAULT_DOCKER_TIMEOUT = 10.0
+DEFAULT_TTL = 86400
+DEFAULT_REAPER_INTERVAL = 5.0
+DEFAULT_CALLBACK_RETRY_SECONDS = 600
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -35,6 +38,11 @@ class Config:
     docker_host: str | None = None
     docker_timeout: float = DEFAULT_DOCKER_TIMEOUT
     max_body_bytes: int = MAX_BODY_BYTES
+    ttl: int = DEFAULT_TTL  # seconds a finished job is kept, unless /run says otherwise
+    reaper_interval: float = DEFAULT_REAPER_INTERVAL  # 0: no reaper in this instance
+    callback_secret: str | None = None  # signs callbacks (HMAC-SHA256) when set
+    callback_hosts: tuple[str, ...] = ()  # allowed callback hosts; empty: any
+    callback_retry_seconds: int = DEFAULT_CALLBACK_RETRY_SECONDS
 
     def __post_init__(self):
         if not self.token:
@@ -44,20 +52,19 @@ class Config:
         _require(self.worker_connections >= 1, "worker connections must be at least 1")
         _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
         _require(self.docker_timeout > 0, "docker timeout must be positive")
+        _require(self.ttl >= 0, f"ttl must be 0 or more seconds, got {self.ttl}")
+        _require(self.reaper_interval >= 0, "the reaper interval must be 0 or more seconds")
+        _require(self.callback_retry_seconds >= 0, "callback retry seconds must be 0 or more")
         for constraint in self.constraints:
             _require(is_valid_constraint(constraint), f"invalid constraint {constraint!r}")
 
     def __repr__(self):
-        # The token must never reach a log line, even through a repr.
+        # The token and the callback secret must never reach a log line, even through a repr.
         return f"Config(port={self.port}, bind={self.bind!r}, workers={self.workers}, ...)"
 
     @property
     def bind_address(self) -> str:
         return f"{self.bind}:{self.port}"
-
-    def with_overrides(self, **overrides) -> "Config":
-        """A copy with the given settings replaced; None values are ignored."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def from_env(environ=None, **overrides) -> Config:
@@ -70,16 +77,23 @@ def from_env(environ=None, **overrides) -> Config:
         "workers": _int(env, "WORKERS", DEFAULT_WORKERS),
         "worker_connections": _int(env, "WORKER_CONNECTIONS", DEFAULT_WORKER_CONNECTIONS),
         "memory_mb": _int(env, "MEMORY", DEFAULT_MEMORY_MB),
-        "constraints": parse_constraints(env.get("CONSTRAINTS")) or DEFAULT_CONSTRAINTS,
+        "constraints": parse_list(env.get("CONSTRAINTS")) or DEFAULT_CONSTRAINTS,
         "docker_host": env.get("DOCKER_HOST") or None,
         "docker_timeout": _float(env, "DOCKER_TIMEOUT", DEFAULT_DOCKER_TIMEOUT),
+        "ttl": _int(env, "TTL", DEFAULT_TTL),
+        "reaper_interval": _float(env, "REAPER_INTERVAL", DEFAULT_REAPER_INTERVAL),
+        "callback_secret": env.get("CALLBACK_SECRET") or None,
+        "callback_hosts": parse_list(env.get("CALLBACK_HOSTS")),
+        "callback_retry_seconds": _int(
+            env, "CALLBACK_RETRY_SECONDS", DEFAULT_CALLBACK_RETRY_SECONDS
+        ),
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return Config(**settings)
 
 
-def parse_constraints(text: str | None) -> tuple[str, ...]:
-    """`CONSTRAINTS` holds placement constraints separated by commas."""
+def parse_list(text: str | None) -> tuple[str, ...]:
+    """A list setting (`CONSTRAINTS`, `CALLBACK_HOSTS`): items separated by commas."""
     if not text:
         return ()
     return tuple(part.strip() for part in text.split(",") if part.strip())

@@ -17,9 +17,11 @@ from marshmallow import (
     fields,
     post_load,
     validate,
+    validates,
     validates_schema,
 )
 
+from .callbacks import callback_host_allowed
 from .constraints import is_valid_constraint
 from .swarm import STATUSES, JobQuery, JobSpec, LogOptions
 from .swarm.labels import RESERVED_PREFIX, is_reserved
@@ -33,6 +35,7 @@ MAX_MEMORY_MB = 4 * 1024 * 1024  # 4 TiB
 MIN_MEMORY_MB = 6  # Docker refuses smaller memory limits
 MAX_WAIT_SECONDS = 60
 MAX_CPUS = 1024
+MAX_SECONDS = 365 * 24 * 3600
 MAX_COMPLETIONS = 1000
 # Swarm keeps 5 tasks per slot by default, so more attempts than that could not be counted.
 MAX_RETRIES = 4
@@ -227,7 +230,35 @@ class RunRequest(TokenRequest):
     retries = fields.Integer(
         strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_RETRIES)
     )
+    timeout = fields.Integer(
+        strict=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_SECONDS),
+        metadata={"description": "seconds a run may last; then it is stopped and failed"},
+    )
+    ttl = fields.Integer(
+        strict=True,
+        load_default=None,
+        validate=validate.Range(min=0, max=MAX_SECONDS),
+        metadata={"description": "seconds a finished job is kept; default TTL"},
+    )
+    callback_url = fields.Url(
+        load_default=None,
+        schemes={"http", "https"},
+        require_tld=False,
+        validate=validate.Length(max=2048),
+        metadata={"description": "receives a POST of the /status document when the job ends"},
+    )
     auth = RegistryAuth(load_default=None, load_only=True)
+
+    def __init__(self, *, callback_hosts: tuple[str, ...] = (), **kwargs):
+        super().__init__(**kwargs)
+        self.callback_hosts = callback_hosts  # empty: callbacks may go anywhere
+
+    @validates("callback_url")
+    def callback_host_is_allowed(self, url, **kwargs):
+        if url and self.callback_hosts and not callback_host_allowed(url, self.callback_hosts):
+            raise ValidationError(f"callbacks may only go to: {', '.join(self.callback_hosts)}")
 
     @validates_schema
     def job_fields_need_type_job(self, data, **kwargs):
@@ -251,6 +282,9 @@ class RunRequest(TokenRequest):
             completions=data["completions"] or 1,
             parallelism=data["parallelism"] or 1,
             retries=data["retries"],
+            timeout=data["timeout"],
+            ttl=data["ttl"],
+            callback_url=data["callback_url"],
             registry_auth=data["auth"],
         )
 

@@ -5,6 +5,7 @@ import re
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+from . import reaper
 from .app import create_app
 from .config import Config
 
@@ -27,6 +28,22 @@ class RedactingLogger(Logger):
         return atoms
 
 
+def reaper_hooks(config: Config) -> dict:
+    """gunicorn hooks that run one reaper process beside the workers, in the master's lifetime."""
+    if config.reaper_interval == 0:
+        return {}
+
+    def when_ready(arbiter):
+        arbiter.reaper_process = reaper.start_process(config)
+
+    def on_exit(arbiter):
+        process = getattr(arbiter, "reaper_process", None)
+        if process is not None:
+            reaper.stop_process(process)
+
+    return {"when_ready": when_ready, "on_exit": on_exit}
+
+
 def gunicorn_options(config: Config) -> dict:
     return {
         "bind": config.bind_address,
@@ -41,6 +58,7 @@ def gunicorn_options(config: Config) -> dict:
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": RedactingLogger,
+        **reaper_hooks(config),
     }
 
 

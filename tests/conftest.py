@@ -84,6 +84,9 @@ def remove_created_services(request):
         if service["ID"] not in before:
             with contextlib.suppress(docker.errors.NotFound):
                 client.api.remove_service(service["ID"])
+    for record in client.api.configs(filters={"label": "quartermaster.callback-of"}):
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_config(record["ID"])
 
 
 @pytest.fixture

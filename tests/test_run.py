@@ -53,6 +53,8 @@ def test_the_service_spec(lab, api, docker_client):
         "purpose": "spec",
         "quartermaster.job": "true",
         "quartermaster.image": lab.image,
+        "quartermaster.ttl": "86400",
+        "quartermaster.completions": "1",
     }
     assert spec["Mode"] == {"Replicated": {"Replicas": 1}}
     template = spec["TaskTemplate"]

@@ -11,5 +11,7 @@ blueprint = Blueprint("run", __name__)
 
 @blueprint.post("/run")
 def run():
-    job = RunRequest().load(json_object())
-    return JobIdResponse().dump({"id": current_swarm().create_job(job)})
+    swarm = current_swarm()
+    schema = RunRequest(callback_hosts=swarm.config.callback_hosts)
+    job = schema.load(json_object())
+    return JobIdResponse().dump({"id": swarm.create_job(job)})

@@ -21,6 +21,7 @@ from .errors import (
 from .listing import JobPage, JobQuery, page_of_jobs
 from .logs import LogOptions, open_log_stream
 from .nodes import NodeSummary, readiness_problem, summarize_nodes
+from .reaping import Reaping
 from .spec import JobSpec, registry_auth_header, service_spec
 from .status import STATUSES, JobStatus, job_status
 
@@ -59,6 +60,14 @@ class Swarm:
         self._config = config
         self._docker = DockerConnection(config.docker_host, config.docker_timeout)
 
+    @property
+    def config(self):
+        return self._config
+
+    @property
+    def reaping(self) -> Reaping:
+        return Reaping(self._docker)
+
     def health(self) -> SwarmHealth:
         """Docker is reachable and this node manages a swarm: count its nodes."""
         with translate_errors():
@@ -77,6 +86,7 @@ class Swarm:
             job,
             memory_mb=job.memory_mb or self._config.memory_mb,
             constraints=self._config.constraints,
+            ttl=self._config.ttl,
         )
         headers = {}
         if job.registry_auth:

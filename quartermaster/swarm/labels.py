@@ -7,6 +7,15 @@ RESERVED_PREFIX = "quartermaster."
 JOB = RESERVED_PREFIX + "job"  # marks a service as a quartermaster job; value "true"
 # The image as the client asked for it: swarm pins the spec's image to a digest.
 IMAGE = RESERVED_PREFIX + "image"
+# Set at creation, read by the reaper.
+TIMEOUT = RESERVED_PREFIX + "timeout"  # seconds a run may last
+TTL = RESERVED_PREFIX + "ttl"  # seconds a finished job's service is kept
+CALLBACK_URL = RESERVED_PREFIX + "callback-url"
+COMPLETIONS = (
+    RESERVED_PREFIX + "completions"
+)  # a job's completions, kept when a timeout zeroes them
+# Set by the reaper when it stops a job that ran too long: the UTC time it did.
+TIMED_OUT = RESERVED_PREFIX + "timed-out"
 
 
 def is_reserved(key: str) -> bool:

@@ -27,11 +27,14 @@ class JobSpec:
     completions: int = 1
     parallelism: int = 1
     retries: int = 0
+    timeout: int | None = None  # seconds a run may last; None: no limit
+    ttl: int | None = None  # seconds a finished job is kept; None: the configured default
+    callback_url: str | None = None
     # The decoded Docker auth object. Never stored, logged or shown: it is only forwarded.
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
 
 
-def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...]) -> dict:
+def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...], ttl: int) -> dict:
     """The body of POST /services/create for `job`.
 
     Memory (and CPUs, when given) is both the limit and the reservation: swarm's scheduler keeps a
@@ -44,7 +47,7 @@ def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...]) 
     if job.env:
         container["Env"] = [f"{key}={value}" for key, value in job.env.items()]
     spec = {
-        "Labels": {**job.labels, job_labels.JOB: "true", job_labels.IMAGE: job.image},
+        "Labels": {**job.labels, **_own_labels(job, ttl)},
         "TaskTemplate": {
             "ContainerSpec": container,
             "Resources": {
@@ -59,6 +62,20 @@ def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...]) 
     if job.name:
         spec["Name"] = job.name
     return spec
+
+
+def _own_labels(job: JobSpec, ttl: int) -> dict[str, str]:
+    own = {
+        job_labels.JOB: "true",
+        job_labels.IMAGE: job.image,
+        job_labels.TTL: str(job.ttl if job.ttl is not None else ttl),
+        job_labels.COMPLETIONS: str(job.completions),
+    }
+    if job.timeout is not None:
+        own[job_labels.TIMEOUT] = str(job.timeout)
+    if job.callback_url:
+        own[job_labels.CALLBACK_URL] = job.callback_url
+    return own
 
 
 def _resources(job: JobSpec, memory_mb: int) -> dict:

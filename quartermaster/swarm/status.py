@@ -11,6 +11,7 @@ Swarm's task states are many; a client sees one of six words:
 """
 
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
 from . import labels as job_labels
 
@@ -73,23 +74,33 @@ class JobStatus:
 
 def job_status(service: dict, tasks: list[dict]) -> JobStatus:
     spec = service["Spec"]
+    labels = spec.get("Labels", {})
     mode = spec.get("Mode", {})
-    completions = mode.get("ReplicatedJob", {}).get("TotalCompletions", 1)
+    completions = int(labels.get(job_labels.COMPLETIONS, 0)) or mode.get("ReplicatedJob", {}).get(
+        "TotalCompletions", 1
+    )
     words = [task_word(task) for task in tasks]
     task = current_task(tasks)
     task_status = task["Status"] if task else {}
     status = _overall(words, task_word(task) if task else PENDING, completions)
     timestamp = task_status.get("Timestamp")
+    error = task_status.get("Err") or None
+    timed_out = labels.get(job_labels.TIMED_OUT)
+    if timed_out and status not in (COMPLETE, FAILED, REJECTED):
+        status, error, timestamp = (
+            FAILED,
+            f"timed out after {labels[job_labels.TIMEOUT]}s",
+            timed_out,
+        )
     return JobStatus(
         id=service["ID"],
         name=spec["Name"],
-        image=spec.get("Labels", {}).get(job_labels.IMAGE)
-        or spec["TaskTemplate"]["ContainerSpec"]["Image"],
+        image=labels.get(job_labels.IMAGE) or spec["TaskTemplate"]["ContainerSpec"]["Image"],
         type="job" if "ReplicatedJob" in mode else "service",
         status=status,
         state=task_status.get("State", "new"),
         exit_code=_exit_code(task_status, task_word(task) if task else PENDING),
-        error=task_status.get("Err") or None,
+        error=error,
         node=(task or {}).get("NodeID") or None,
         created_at=service["CreatedAt"],
         started_at=timestamp if status == STARTED else None,
@@ -129,6 +140,13 @@ def current_task(tasks: list[dict]) -> dict | None:
     if not candidates:
         return None
     return max(candidates, key=lambda t: (timestamp_key(t["CreatedAt"]), t["Version"]["Index"]))
+
+
+def epoch_of(timestamp: str) -> float:
+    """Seconds since the epoch of one of Docker's UTC timestamps."""
+    seconds, _, fraction = timestamp.rstrip("Z").partition(".")
+    moment = datetime.fromisoformat(seconds).replace(tzinfo=UTC)
+    return moment.timestamp() + float(f"0.{fraction or 0}")
 
 
 def timestamp_key(timestamp: str) -> str:

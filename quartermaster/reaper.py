@@ -1,0 +1,140 @@
+"""The reaper: stops jobs that run past their timeout, delivers callbacks, removes expired jobs.
+
+One runs per quartermaster instance (the `quartermaster` command starts it beside gunicorn's
+workers), every REAPER_INTERVAL seconds. It keeps nothing in memory that matters: each round reads
+the swarm afresh, and what it must remember is written back to the swarm, so a restart loses
+nothing and several instances racing against one swarm do each thing once.
+"""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+
+from . import callbacks
+from .config import Config
+from .schemas import StatusResponse
+from .swarm import Swarm, SwarmError
+from .swarm.reaping import Notice, Plan, plan
+
+log = logging.getLogger("quartermaster.reaper")
+DELIVERY_THREADS = 8
+
+
+class Reaper:
+    def __init__(self, config: Config):
+        self._config = config
+        self._reaping = Swarm(config).reaping
+        # Deliveries run beside the rounds: a slow receiver delays only its own callback.
+        self._deliveries = ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="callback")
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+
+    def run_once(self) -> Plan:
+        now = time.time()
+        work = plan(*self._reaping.snapshot(), now)
+        for service in work.time_out:
+            if self._reaping.time_out(service, now):
+                log.info("reaper: job %s ran past its timeout; stopped", service["ID"])
+        for notice in work.notify:
+            self._start_delivery(notice, now)
+        for service in work.expire:
+            if self._reaping.expire(service):
+                log.info("reaper: job %s expired (ttl); removed", service["ID"])
+        for record in work.orphan_records:
+            self._reaping.remove_record(record)
+        return work
+
+    def run_forever(self, stop: threading.Event, parent: int | None = None) -> None:
+        """Rounds until `stop` is set, or until the process `parent` is no longer our parent."""
+        log.info("reaper: running every %gs", self._config.reaper_interval)
+        while not stop.is_set() and (parent is None or os.getppid() == parent):
+            try:
+                self.run_once()
+            except SwarmError as error:
+                log.warning("reaper: round skipped: %s", error)
+            except Exception:
+                log.exception("reaper: round failed")
+            stop.wait(self._config.reaper_interval)
+        self.close()
+
+    def close(self) -> None:
+        self._deliveries.shutdown(wait=True)
+
+    def _start_delivery(self, notice: Notice, now: float) -> None:
+        job_id = notice.status.id
+        with self._lock:
+            if job_id in self._in_flight:
+                return
+            record = self._reaping.claim_callback(job_id, notice.record, now)
+            if record is None:
+                return  # another reaper has it
+            self._in_flight.add(job_id)
+        self._deliveries.submit(self._deliver, notice, record)
+
+    def _deliver(self, notice: Notice, record: dict) -> None:
+        try:
+            document = StatusResponse().dump(notice.status)
+            result = callbacks.deliver(
+                notice.url,
+                document,
+                secret=self._config.callback_secret,
+                allowed_hosts=self._config.callback_hosts,
+            )
+            state = self._reaping.settle_callback(
+                record, result.delivered, time.time(), self._config.callback_retry_seconds
+            )
+            log.info(
+                "reaper: callback for job %s to %s: %s, %s",
+                notice.status.id,
+                callbacks.printable_url(notice.url),
+                result.detail,
+                state,
+            )
+        except Exception:
+            log.exception("reaper: callback for job %s failed", notice.status.id)
+        finally:
+            with self._lock:
+                self._in_flight.discard(notice.status.id)
+
+
+def run(config: Config, parent: int | None = None) -> None:
+    """The reaper process: rounds until SIGTERM or SIGINT, or until `parent` is gone (a
+    quartermaster killed without a chance to stop its reaper)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    Reaper(config).run_forever(stop, parent)
+
+
+def start_process(config: Config) -> subprocess.Popen:
+    """The reaper in a fresh interpreter; its settings (secrets included) travel on its stdin."""
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "quartermaster.reaper"], stdin=subprocess.PIPE
+    )
+    settings = {"config": asdict(config), "parent": os.getpid()}
+    process.stdin.write(json.dumps(settings).encode())
+    process.stdin.close()
+    return process
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+if __name__ == "__main__":
+    settings = json.loads(sys.stdin.read())
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["config"].items()}
+    run(Config(**fields), settings["parent"])

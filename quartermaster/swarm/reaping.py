@@ -1,0 +1,205 @@
+"""The reaper's view of the swarm: what to do about each job, and the Docker calls that do it.
+
+Services of `type: job` are swarm replicated-jobs, and swarm re-runs a job whenever its service is
+updated; so the reaper never updates a job's service to keep state. What it must remember about
+callbacks lives in a swarm config per job (`quartermaster-callback-<service id>`), whose labels can
+change without touching the job. Every change is made against the object's version, so when
+several reapers race, one wins and the others see a conflict and let it be.
+"""
+
+import base64
+import logging
+import time
+from dataclasses import dataclass
+
+from . import labels as job_labels
+from .client import DockerConnection, translate_errors
+from .errors import SwarmError
+from .status import STARTED, JobStatus, epoch_of, job_status
+
+log = logging.getLogger(__name__)
+
+RECORD_PREFIX = "quartermaster-callback-"
+RECORD_OF = job_labels.RESERVED_PREFIX + "callback-of"
+STATE = job_labels.RESERVED_PREFIX + "callback-state"  # delivering, retrying, delivered, failed
+ATTEMPTS = job_labels.RESERVED_PREFIX + "callback-attempts"
+FIRST_AT = job_labels.RESERVED_PREFIX + "callback-first-at"
+NEXT_AT = job_labels.RESERVED_PREFIX + "callback-next-at"  # retrying: not before
+LEASE_UNTIL = job_labels.RESERVED_PREFIX + "callback-lease-until"  # delivering: claimed until
+LEASE_SECONDS = 60
+MAX_BACKOFF_SECONDS = 60
+SETTLED = frozenset({"delivered", "failed"})
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A final job whose callback is due."""
+
+    status: JobStatus
+    url: str
+    record: dict | None  # its callback record; None before the first attempt
+
+
+@dataclass(frozen=True)
+class Plan:
+    time_out: list[dict]  # services of jobs running longer than their timeout
+    notify: list[Notice]
+    expire: list[dict]  # services of final jobs past their ttl, callbacks settled
+    orphan_records: list[dict]  # callback records whose job is gone
+
+
+def plan(services: list[dict], tasks: list[dict], records: list[dict], now: float) -> Plan:
+    tasks_of: dict[str, list[dict]] = {}
+    for task in tasks:
+        tasks_of.setdefault(task["ServiceID"], []).append(task)
+    record_of = {record["Spec"]["Labels"].get(RECORD_OF): record for record in records}
+    result = Plan([], [], [], [])
+    for service in services:
+        service_tasks = tasks_of.get(service["ID"], [])
+        status = job_status(service, service_tasks)
+        service_labels = service["Spec"].get("Labels", {})
+        record = record_of.get(service["ID"])
+        if status.status == STARTED and _ran_too_long(service_labels, service_tasks, now):
+            result.time_out.append(service)
+        if not status.is_final:
+            continue
+        callback_pending = job_labels.CALLBACK_URL in service_labels and not _settled(record)
+        if callback_pending and _due(record, now):
+            result.notify.append(Notice(status, service_labels[job_labels.CALLBACK_URL], record))
+        ttl = int(service_labels.get(job_labels.TTL, 0))
+        if not callback_pending and epoch_of(status.finished_at) + ttl <= now:
+            result.expire.append(service)
+    known = {service["ID"] for service in services}
+    result.orphan_records.extend(r for key, r in record_of.items() if key not in known)
+    return result
+
+
+def _ran_too_long(service_labels: dict, tasks: list[dict], now: float) -> bool:
+    if job_labels.TIMEOUT not in service_labels or job_labels.TIMED_OUT in service_labels:
+        return False
+    timeout = int(service_labels[job_labels.TIMEOUT])
+    running_since = [
+        epoch_of(task["Status"]["Timestamp"])
+        for task in tasks
+        if task["Status"]["State"] == "running"
+    ]
+    return any(now - since > timeout for since in running_since)
+
+
+def _settled(record: dict | None) -> bool:
+    return record is not None and record["Spec"]["Labels"].get(STATE) in SETTLED
+
+
+def _due(record: dict | None, now: float) -> bool:
+    if record is None:
+        return True
+    record_labels = record["Spec"]["Labels"]
+    if record_labels.get(STATE) == "delivering":
+        return float(record_labels.get(LEASE_UNTIL, 0)) <= now  # its deliverer died
+    return float(record_labels.get(NEXT_AT, 0)) <= now
+
+
+class Reaping:
+    """The Docker calls behind the plan. Each returns False when another reaper got there first."""
+
+    def __init__(self, connection: DockerConnection):
+        self._docker = connection
+
+    def snapshot(self) -> tuple[list[dict], list[dict], list[dict]]:
+        """Every job's service and tasks, and every callback record: three calls."""
+        job_filter = {"label": f"{job_labels.JOB}=true"}
+        with translate_errors():
+            api = self._docker.api
+            return (
+                api.services(filters=job_filter),
+                api.tasks(filters=job_filter),
+                api.configs(filters={"label": RECORD_OF}),
+            )
+
+    def time_out(self, service: dict, now: float) -> bool:
+        """Stop the job's runs and mark it timed out, in one update of its service."""
+        spec = service["Spec"]
+        mode = spec.get("Mode", {})
+        if "ReplicatedJob" in mode:
+            # Zero completions: swarm removes the running tasks and starts none.
+            mode = {"ReplicatedJob": {**mode["ReplicatedJob"], "TotalCompletions": 0}}
+        else:
+            mode = {"Replicated": {"Replicas": 0}}
+        new_labels = {**spec.get("Labels", {}), job_labels.TIMED_OUT: _utc(now)}
+        new_spec = {**spec, "Mode": mode, "Labels": new_labels}
+        return self._quietly(
+            lambda api: api._result(
+                api._post_json(
+                    api._url("/services/{0}/update", service["ID"]),
+                    params={"version": service["Version"]["Index"]},
+                    data=new_spec,
+                )
+            )
+        )
+
+    def expire(self, service: dict) -> bool:
+        return self._quietly(lambda api: api.remove_service(service["ID"]))
+
+    def remove_record(self, record: dict) -> bool:
+        return self._quietly(lambda api: api.remove_config(record["ID"]))
+
+    def claim_callback(self, service_id: str, record: dict | None, now: float) -> dict | None:
+        """Take the job's callback for LEASE_SECONDS; the claimed record, or None if lost."""
+        lease = {STATE: "delivering", LEASE_UNTIL: f"{now + LEASE_SECONDS:.3f}"}
+        if record is None:
+            record_labels = {RECORD_OF: service_id, ATTEMPTS: "0", FIRST_AT: f"{now:.3f}", **lease}
+            # Config names are unique in the swarm: of racing reapers, one creates it.
+            claimed = self._quietly(
+                lambda api: api.create_config(RECORD_PREFIX + service_id, b"{}", record_labels)
+            )
+        else:
+            claimed = self._update_record(record, lease)
+        if not claimed:
+            return None
+        with translate_errors():
+            return self._docker.api.inspect_config(RECORD_PREFIX + service_id)
+
+    def settle_callback(self, record: dict, delivered: bool, now: float, retry_seconds: int):
+        """Record the attempt: delivered, retrying later with backoff, or failed for good."""
+        record_labels = record["Spec"]["Labels"]
+        attempts = int(record_labels.get(ATTEMPTS, 0)) + 1
+        first_at = float(record_labels.get(FIRST_AT, now))
+        if delivered:
+            change = {STATE: "delivered"}
+        elif now - first_at >= retry_seconds:
+            change = {STATE: "failed"}
+        else:
+            backoff = min(2**attempts, MAX_BACKOFF_SECONDS)
+            change = {STATE: "retrying", NEXT_AT: f"{now + backoff:.3f}"}
+        change[ATTEMPTS] = str(attempts)
+        self._update_record(record, change)
+        return change[STATE]
+
+    def _update_record(self, record: dict, change: dict) -> bool:
+        spec = record["Spec"]
+        new_spec = {**spec, "Labels": {**spec["Labels"], **change}}
+        if isinstance(new_spec.get("Data"), bytes):
+            new_spec["Data"] = base64.b64encode(new_spec["Data"]).decode()
+        return self._quietly(
+            lambda api: api._result(
+                api._post_json(
+                    api._url("/configs/{0}/update", record["ID"]),
+                    params={"version": record["Version"]["Index"]},
+                    data=new_spec,
+                )
+            )
+        )
+
+    def _quietly(self, call) -> bool:
+        """Make the call; a conflict or a vanished object means another reaper got there first."""
+        try:
+            with translate_errors():
+                call(self._docker.api)
+            return True
+        except SwarmError as error:
+            log.info("reaper: lost a race or the object is gone: %s", error)
+            return False
+
+
+def _utc(now: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))

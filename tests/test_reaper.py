@@ -1,0 +1,243 @@
+"""The reaper on the lab: timeouts, TTLs, callbacks delivered once, across races and restarts."""
+
+import hashlib
+import hmac
+import json
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from conftest import TOKEN, make_config
+
+from quartermaster.reaper import Reaper
+
+
+class Receiver:
+    """A callback receiver on loopback that records what it gets and answers `status`."""
+
+    def __init__(self, status=204, delay=0.0):
+        self.status, self.delay, self.calls = status, delay, []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay)
+                receiver.calls.append({"headers": dict(self.headers), "body": body})
+                self.send_response(receiver.status)
+                if receiver.status in (301, 302):
+                    self.send_header("Location", f"{receiver.url}/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def documents(self):
+        return [json.loads(call["body"]) for call in self.calls]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def reap_until(reapers, condition, timeout=60):
+    """Run reaper rounds (several reapers: interleaved) until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for reaper in reapers:
+            reaper.run_once()
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError("the reaper never got there")
+
+
+def settle(reapers):
+    for reaper in reapers:
+        reaper.close()  # waits for deliveries in flight
+
+
+def test_a_job_past_its_timeout_is_stopped_and_failed(lab, api, docker_client):
+    job_id = api.run_ok(image=lab.image, command="sleep 120", timeout=2)
+    api.wait_for(job_id, "started")
+    reaper = Reaper(make_config())
+    reap_until([reaper], lambda: api.status(job_id).get_json()["status"] != "started")
+    document = api.status(job_id).get_json()
+    assert (document["status"], document["error"]) == ("failed", "timed out after 2s")
+    assert document["finished_at"]
+    tasks = docker_client.api.tasks(filters={"service": job_id, "desired-state": "running"})
+    assert tasks == []
+    reaper.close()
+
+
+def test_a_job_mode_job_past_its_timeout_is_stopped(lab, api, docker_client):
+    job_id = api.run_ok(image=lab.image, command="sleep 120", type="job", completions=2, timeout=2)
+    api.wait_for(job_id, "started")
+    reaper = Reaper(make_config())
+    reap_until([reaper], lambda: api.status(job_id).get_json()["status"] != "started")
+    document = api.status(job_id).get_json()
+    assert (document["status"], document["completions"]) == ("failed", 2)
+    assert document["error"] == "timed out after 2s"
+    time.sleep(2)  # no run starts again
+    assert api.status(job_id).get_json()["status"] == "failed"
+    reaper.close()
+
+
+def test_a_job_within_its_timeout_is_left_alone(lab, api):
+    job_id = api.run_ok(image=lab.image, command="sh -c 'sleep 1'", timeout=60)
+    api.wait_for(job_id, "started")
+    reaper = Reaper(make_config())
+    reap_until([reaper], lambda: api.status(job_id).get_json()["status"] == "complete")
+    reaper.close()
+
+
+def test_a_finished_job_is_removed_after_its_ttl(lab, api):
+    kept = api.run_ok(image=lab.image, command="true")  # the default ttl: a day
+    expiring = api.run_ok(image=lab.image, command="true", ttl=1)
+    running = api.run_ok(image=lab.image, command="sleep 60", ttl=0)
+    for job_id in (kept, expiring):
+        api.wait_for(job_id, "complete")
+    reaper = Reaper(make_config())
+    reap_until([reaper], lambda: api.status(expiring).status_code == 404)
+    assert api.status(kept).status_code == 200
+    assert api.status(running).status_code == 200  # ttl counts from the end, not the start
+    reaper.close()
+
+
+def test_the_configured_ttl_is_the_default(lab, api, docker_client):
+    job_id = api.run_ok(image=lab.image, command="true")
+    assert docker_client.api.inspect_service(job_id)["Spec"]["Labels"]["quartermaster.ttl"] == (
+        "86400"
+    )
+
+
+@pytest.mark.parametrize("command,status", [("true", "complete"), ("sh -c 'exit 9'", "failed")])
+def test_a_callback_is_delivered_once_signed_even_with_racing_reapers(
+    lab, api, receiver, command, status
+):
+    job_id = api.run_ok(image=lab.image, command=command, callback_url=f"{receiver.url}/hook?k=v")
+    config = make_config(callback_secret="s3cret")
+    reapers = [Reaper(config), Reaper(config), Reaper(config)]
+    reap_until(reapers, lambda: receiver.calls, timeout=60)
+    for _ in range(3):  # more rounds: nothing is delivered twice
+        for reaper in reapers:
+            reaper.run_once()
+        time.sleep(0.3)
+    settle(reapers)
+    assert len(receiver.calls) == 1
+    [call] = receiver.calls
+    document = json.loads(call["body"])
+    assert (document["id"], document["status"], document["success"]) == (job_id, status, True)
+    assert document == api.status(job_id).get_json()
+    expected = "sha256=" + hmac.new(b"s3cret", call["body"], hashlib.sha256).hexdigest()
+    assert call["headers"]["X-Quartermaster-Signature"] == expected
+    assert call["headers"]["X-Quartermaster-Job"] == job_id
+
+
+def test_a_callback_waits_for_a_dead_receiver_and_the_ttl_waits_for_it(lab, api):
+    receiver = Receiver(status=503)
+    try:
+        job_id = api.run_ok(image=lab.image, command="true", ttl=0, callback_url=receiver.url)
+        reaper = Reaper(make_config())
+        reap_until([reaper], lambda: len(receiver.calls) >= 1)
+        settle([reaper])
+        assert api.status(job_id).status_code == 200  # not expired while the callback is due
+        receiver.status = 204
+        reaper = Reaper(make_config())
+        reap_until([reaper], lambda: api.status(job_id).status_code == 404, timeout=30)
+        settle([reaper])
+        assert [call for call in receiver.calls if call is receiver.calls[-1]]
+        assert len(receiver.calls) >= 2
+    finally:
+        receiver.close()
+
+
+def test_callbacks_never_follow_redirects_and_give_up_in_time(lab, api):
+    receiver = Receiver(status=302)
+    try:
+        job_id = api.run_ok(image=lab.image, command="true", ttl=0, callback_url=receiver.url)
+        reaper = Reaper(make_config(callback_retry_seconds=0))
+        reap_until([reaper], lambda: api.status(job_id).status_code == 404)
+        settle([reaper])
+        # One attempt, no redirect followed (the redirect target never got a call), then given up.
+        assert [call["headers"].get("X-Quartermaster-Job") for call in receiver.calls] == [job_id]
+    finally:
+        receiver.close()
+
+
+def test_a_slow_receiver_does_not_hold_up_the_reaper(lab, api):
+    slow = Receiver(delay=4)
+    try:
+        api.run_ok(image=lab.image, command="true", callback_url=slow.url)
+        expiring = api.run_ok(image=lab.image, command="true", ttl=0)
+        reaper = Reaper(make_config())
+        reap_until([reaper], lambda: api.status(expiring).status_code == 404, timeout=30)
+        assert slow.calls == []  # still being answered: the expiry did not wait for it
+        settle([reaper])
+        assert len(slow.calls) == 1
+    finally:
+        slow.close()
+
+
+def test_callback_hosts_limit_where_callbacks_go(lab, docker_client):
+    from quartermaster.app import create_app
+
+    app = create_app(make_config(callback_hosts=("hooks.example.com",)))
+    client = app.test_client()
+    refused = client.post(
+        "/run",
+        json={"token": TOKEN, "image": lab.image, "callback_url": "http://10.0.0.1/x"},
+    )
+    assert refused.status_code == 400
+    assert "callback_url" in refused.get_json()["fields"]
+    accepted = client.post(
+        "/run",
+        json={"token": TOKEN, "image": lab.image, "callback_url": "https://hooks.example.com/x"},
+    )
+    assert accepted.status_code == 200
+
+
+@pytest.mark.parametrize("url", ["ftp://x/y", "not a url", "http://", 5])
+def test_bad_callback_urls_are_400(api, url):
+    response = api.run(image="qm/busybox:latest", callback_url=url)
+    assert response.status_code == 400
+    assert "callback_url" in response.get_json()["fields"]
+
+
+def test_a_callback_survives_a_quartermaster_restart(lab, live_server_factory, receiver):
+    fast_reaper = {"REAPER_INTERVAL": "0.5"}
+    first = live_server_factory(env=fast_reaper)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    job_id = requests.post(
+        f"{first.url}/run",
+        json={"image": lab.image, "command": "sh -c 'sleep 4'", "callback_url": receiver.url},
+        headers=headers,
+        timeout=10,
+    ).json()["id"]
+    first.stop(signal.SIGKILL)  # the job is still running: its callback is not due yet
+    first.process.wait()
+    time.sleep(6)  # the job ends while no quartermaster runs
+    assert receiver.calls == []
+    second = live_server_factory(env=fast_reaper)
+    deadline = time.monotonic() + 30
+    while not receiver.calls and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # several more rounds of the new reaper
+    assert [doc["id"] for doc in receiver.documents()] == [job_id]
+    assert receiver.documents()[0]["status"] == "complete"
+    second.stop()
