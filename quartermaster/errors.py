@@ -20,6 +20,7 @@ _STATUS_OF_SWARM_ERROR = {
     swarm.NotASwarmManager: 503,
     swarm.JobNotFound: 404,
     swarm.NameConflict: 409,
+    swarm.IdempotencyConflict: 409,
     swarm.DockerRejected: 400,
 }
 

@@ -33,3 +33,17 @@ def query_args(repeatable: tuple[str, ...] = ()) -> dict:
         else:
             args[name] = values[0]
     return args
+
+
+def idempotency_key() -> str | None:
+    """The Idempotency-Key header: a retried /run with the same key is the same job."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not (0 < len(key) <= 255 and key.isprintable() and key.isascii()):
+        raise ApiError(
+            400,
+            "invalid Idempotency-Key",
+            {"Idempotency-Key": ["must be 1 to 255 printable ASCII characters"]},
+        )
+    return key

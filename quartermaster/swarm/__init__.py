@@ -13,6 +13,7 @@ from .client import DockerConnection, translate_errors
 from .errors import (
     DockerRejected,
     DockerUnavailable,
+    IdempotencyConflict,
     JobNotFound,
     NameConflict,
     NotASwarmManager,
@@ -29,6 +30,7 @@ __all__ = [
     "STATUSES",
     "DockerRejected",
     "DockerUnavailable",
+    "IdempotencyConflict",
     "JobNotFound",
     "JobPage",
     "JobQuery",
@@ -92,11 +94,31 @@ class Swarm:
         if job.registry_auth:
             headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
         api = self._docker.api
-        with translate_errors():
-            # docker-py's create_service takes no per-call credentials, so the request is sent
-            # through the low-level client with the header set here.
-            response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
-            return api._result(response, json=True)["ID"]
+        try:
+            with translate_errors():
+                # docker-py's create_service takes no per-call credentials, so the request is
+                # sent through the low-level client with the header set here.
+                response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
+                return api._result(response, json=True)["ID"]
+        except NameConflict:
+            if job.idempotency_key:
+                return self._same_request_job(spec)
+            raise
+
+    def _same_request_job(self, spec: dict) -> str:
+        """The job an earlier request with the same Idempotency-Key made, if it asked the same."""
+        try:
+            with translate_errors():
+                existing = self._docker.api.inspect_service(spec["Name"])
+        except JobNotFound:
+            raise NameConflict("the name is in use") from None  # removed meanwhile: retry
+        existing_labels = existing["Spec"].get("Labels", {})
+        key = labels.IDEMPOTENCY_KEY
+        if existing_labels.get(key) != spec["Labels"][key]:
+            raise NameConflict(f"a service named {spec['Name']} already exists")
+        if existing_labels.get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
+            raise IdempotencyConflict("this Idempotency-Key was used with a different request")
+        return existing["ID"]
 
     def job_status(self, reference: str, wait: float = 0) -> JobStatus:
         """The job's status from its service and its tasks: two calls.

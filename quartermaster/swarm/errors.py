@@ -21,5 +21,9 @@ class NameConflict(SwarmError):
     """Another service already uses the requested name."""
 
 
+class IdempotencyConflict(SwarmError):
+    """An Idempotency-Key already made a job from a different request."""
+
+
 class DockerRejected(SwarmError):
     """Docker refused the request for a reason of its own; the message is Docker's."""

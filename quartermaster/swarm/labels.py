@@ -14,6 +14,9 @@ CALLBACK_URL = RESERVED_PREFIX + "callback-url"
 COMPLETIONS = (
     RESERVED_PREFIX + "completions"
 )  # a job's completions, kept when a timeout zeroes them
+# With an Idempotency-Key: its SHA-256, and the SHA-256 of the request it came with.
+IDEMPOTENCY_KEY = RESERVED_PREFIX + "idempotency-key"
+REQUEST_HASH = RESERVED_PREFIX + "request-hash"
 # Set by the reaper when it stops a job that ran too long: the UTC time it did.
 TIMED_OUT = RESERVED_PREFIX + "timed-out"
 

@@ -1,8 +1,9 @@
 """A job request, and the Engine API service spec that runs it. Pure: no Docker calls."""
 
 import base64
+import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from . import labels as job_labels
 
@@ -30,6 +31,7 @@ class JobSpec:
     timeout: int | None = None  # seconds a run may last; None: no limit
     ttl: int | None = None  # seconds a finished job is kept; None: the configured default
     callback_url: str | None = None
+    idempotency_key: str | None = None  # a retried /run with the same key is the same job
     # The decoded Docker auth object. Never stored, logged or shown: it is only forwarded.
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
 
@@ -59,9 +61,30 @@ def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...], 
         },
         "Mode": _mode(job),
     }
-    if job.name:
-        spec["Name"] = job.name
+    name = job.name or (job.idempotency_key and idempotent_name(job.idempotency_key))
+    if name:
+        spec["Name"] = name
     return spec
+
+
+def idempotent_name(key: str) -> str:
+    """The service name of a job created with this Idempotency-Key and no name of its own.
+
+    Swarm refuses a second service with the same name, so of two racing requests with one key,
+    exactly one creates the job.
+    """
+    return "job-" + _sha256(key)[:32]
+
+
+def request_hash(job: JobSpec) -> str:
+    """What a request asked for, as a hash; credentials are left out (they never reach a label)."""
+    fields = asdict(job)
+    fields.pop("registry_auth")
+    return _sha256(json.dumps(fields, sort_keys=True))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _own_labels(job: JobSpec, ttl: int) -> dict[str, str]:
@@ -75,6 +98,9 @@ def _own_labels(job: JobSpec, ttl: int) -> dict[str, str]:
         own[job_labels.TIMEOUT] = str(job.timeout)
     if job.callback_url:
         own[job_labels.CALLBACK_URL] = job.callback_url
+    if job.idempotency_key:
+        own[job_labels.IDEMPOTENCY_KEY] = _sha256(job.idempotency_key)
+        own[job_labels.REQUEST_HASH] = request_hash(job)
     return own
 
 
