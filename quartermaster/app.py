@@ -3,10 +3,10 @@
 from flask import Flask
 
 from . import config as configuration
+from .access_log import install_access_log
 from .api import SWARM_EXTENSION, health, jobs, logs, nodes, run, status, stop
 from .auth import install_token_check
 from .errors import register_error_handlers
-from .request_id import install_request_id
 from .swarm import Swarm
 
 BLUEPRINTS = (
@@ -28,7 +28,7 @@ def create_app(config: configuration.Config | None = None) -> Flask:
     app.json.sort_keys = False
     # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
     app.extensions[SWARM_EXTENSION] = Swarm(config)
-    install_request_id(app)
+    install_access_log(app)
     install_token_check(app, config.token)
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:

@@ -18,13 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from . import callbacks
-from .config import Config
+from .config import Config, from_env
+from .json_logging import configure_json_logging
 from .schemas import StatusResponse
 from .swarm import Swarm, SwarmError
 from .swarm.reaping import Notice, Plan, plan
 
 log = logging.getLogger("quartermaster.reaper")
 DELIVERY_THREADS = 8
+SETTINGS_ON_STDIN = "--settings-on-stdin"
 
 
 class Reaper:
@@ -107,7 +109,7 @@ class Reaper:
 def run(config: Config, parent: int | None = None) -> None:
     """The reaper process: rounds until SIGTERM or SIGINT, or until `parent` is gone (a
     quartermaster killed without a chance to stop its reaper)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_json_logging()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -117,7 +119,7 @@ def run(config: Config, parent: int | None = None) -> None:
 def start_process(config: Config) -> subprocess.Popen:
     """The reaper in a fresh interpreter; its settings (secrets included) travel on its stdin."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "quartermaster.reaper"], stdin=subprocess.PIPE
+        [sys.executable, "-m", "quartermaster.reaper", SETTINGS_ON_STDIN], stdin=subprocess.PIPE
     )
     settings = {"config": asdict(config), "parent": os.getpid()}
     process.stdin.write(json.dumps(settings).encode())
@@ -134,7 +136,15 @@ def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
         process.wait()
 
 
+def main(argv: list[str]) -> None:
+    """`python -m quartermaster.reaper`: settings from the environment, like the server's."""
+    if argv == [SETTINGS_ON_STDIN]:
+        settings = json.loads(sys.stdin.read())
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["config"].items()}
+        run(Config(**fields), settings["parent"])
+    else:
+        run(from_env())
+
+
 if __name__ == "__main__":
-    settings = json.loads(sys.stdin.read())
-    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["config"].items()}
-    run(Config(**fields), settings["parent"])
+    main(sys.argv[1:])

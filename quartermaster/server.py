@@ -8,6 +8,7 @@ from gunicorn.glogging import Logger
 from . import reaper
 from .app import create_app
 from .config import Config
+from .json_logging import configure_json_logging
 
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 _TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]*", re.IGNORECASE)
@@ -54,7 +55,9 @@ def gunicorn_options(config: Config) -> dict:
         "worker_connections": config.worker_connections,
         "timeout": 60,
         "graceful_timeout": 30,
-        "accesslog": "-",
+        # The app logs each request as a JSON line (access_log.py); gunicorn's own access log
+        # would repeat it.
+        "accesslog": None,
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": RedactingLogger,
@@ -73,4 +76,5 @@ class Server(BaseApplication):
 
     def load(self):
         # Called in each worker after the fork (no preload), so each makes its own Docker client.
+        configure_json_logging()
         return create_app(self._config)

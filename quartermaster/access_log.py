@@ -1,0 +1,53 @@
+"""Request ids and the access log: one JSON line per request.
+
+Every request gets an id: a sane incoming X-Request-ID is kept, otherwise one is made. It is echoed
+in the X-Request-ID response header and in error bodies, and logged with the request. The access
+line names the route (its template, never the raw URL, whose query may hold the token) and the job
+id only once the swarm confirmed the job exists.
+"""
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+
+HEADER = "X-Request-ID"
+_SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+log = logging.getLogger("quartermaster.access")
+
+
+def install_access_log(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id():
+        g.started = time.perf_counter()
+        incoming = request.headers.get(HEADER, "")
+        g.request_id = incoming if _SANE.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_and_log(response):
+        response.headers[HEADER] = g.get("request_id") or uuid.uuid4().hex
+        log.info(
+            "request",
+            extra={
+                "request_id": response.headers[HEADER],
+                "method": request.method,
+                "route": request.url_rule.rule if request.url_rule else None,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.get("started", 0)) * 1000, 2),
+                "job_id": _job_id(response),
+            },
+        )
+        return response
+
+
+def _job_id(response) -> str | None:
+    if response.status_code >= 400:
+        return None
+    if response.is_json and not response.is_streamed:
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("id"), str):
+            return body["id"]
+    return (request.view_args or {}).get("job_id")
