@@ -4,7 +4,7 @@ from flask import Flask
 
 from . import config as configuration
 from .access_log import install_access_log
-from .api import SWARM_EXTENSION, health, jobs, logs, nodes, run, status, stop
+from .api import SWARM_EXTENSION, health, jobs, logs, nodes, openapi_json, run, status, stop
 from .auth import install_token_check
 from .errors import register_error_handlers
 from .swarm import Swarm
@@ -17,6 +17,7 @@ BLUEPRINTS = (
     jobs.blueprint,
     logs.blueprint,
     nodes.blueprint,
+    openapi_json.blueprint,
 )
 
 

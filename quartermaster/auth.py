@@ -12,7 +12,7 @@ from flask import Flask, request
 from .errors import ApiError
 from .inputs import json_object
 
-OPEN_ENDPOINTS = frozenset({"health.healthz", "health.readyz"})
+OPEN_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "openapi.openapi_json"})
 
 
 def install_token_check(app: Flask, token: str) -> None:

@@ -188,7 +188,16 @@ class TokenRequest(Schema):
 
 class RunRequest(TokenRequest):
     image = ImageReference(required=True)
-    command = Command(load_default=None)
+    command = Command(
+        load_default=None,
+        metadata={
+            "description": "split like a shell would (no shell runs it), or a list of arguments",
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ],
+        },
+    )
     name = fields.String(
         load_default=None,
         validate=[

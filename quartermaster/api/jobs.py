@@ -4,12 +4,18 @@ from flask import Blueprint
 
 from ..inputs import query_args
 from ..schemas import JobsQuery, JobsResponse
-from . import current_swarm
+from . import current_swarm, describe
 
 blueprint = Blueprint("jobs", __name__)
 
 
 @blueprint.get("/jobs")
+@describe(
+    summary="The jobs quartermaster created, newest first, a page at a time",
+    query=JobsQuery,
+    response=JobsResponse,
+    errors=(400, 503),
+)
 def jobs():
     query = JobsQuery().load(query_args(repeatable=("status", "label")))
     page = current_swarm().list_jobs(query)

@@ -4,12 +4,18 @@ from flask import Blueprint, Response, stream_with_context
 
 from ..inputs import query_args
 from ..schemas import LogsQuery, validate_path_reference
-from . import current_swarm
+from . import current_swarm, describe
 
 blueprint = Blueprint("logs", __name__)
 
 
 @blueprint.get("/logs/<job_id>")
+@describe(
+    summary="A job's output; with follow, streamed until the job ends",
+    query=LogsQuery,
+    response="text/plain",
+    errors=(400, 404, 503),
+)
 def logs(job_id: str):
     validate_path_reference(job_id)
     options = LogsQuery().load(query_args())

@@ -3,11 +3,16 @@
 from flask import Blueprint
 
 from ..schemas import NodesResponse
-from . import current_swarm
+from . import current_swarm, describe
 
 blueprint = Blueprint("nodes", __name__)
 
 
 @blueprint.get("/nodes")
+@describe(
+    summary="Every node, its capacity and what jobs reserve on it",
+    response=NodesResponse,
+    errors=(503,),
+)
 def nodes():
     return NodesResponse().dump({"nodes": current_swarm().nodes()})

@@ -6,12 +6,19 @@ from flask import Blueprint
 
 from ..inputs import idempotency_key, json_object
 from ..schemas import JobIdResponse, RunRequest
-from . import current_swarm
+from . import current_swarm, describe
 
 blueprint = Blueprint("run", __name__)
 
 
 @blueprint.post("/run")
+@describe(
+    summary="Start a job",
+    body=RunRequest,
+    response=JobIdResponse,
+    errors=(400, 409, 413, 415, 503),
+    headers=(("Idempotency-Key", "a retried /run with the same key returns the same job"),),
+)
 def run():
     swarm = current_swarm()
     schema = RunRequest(callback_hosts=swarm.config.callback_hosts)

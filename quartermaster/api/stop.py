@@ -4,12 +4,18 @@ from flask import Blueprint
 
 from ..inputs import json_object
 from ..schemas import JobIdResponse, StopRequest
-from . import current_swarm
+from . import current_swarm, describe
 
 blueprint = Blueprint("stop", __name__)
 
 
 @blueprint.post("/stop")
+@describe(
+    summary="Stop and remove a job",
+    body=StopRequest,
+    response=JobIdResponse,
+    errors=(400, 404, 413, 415, 503),
+)
 def stop():
     reference = StopRequest().load(json_object())
     return JobIdResponse().dump({"id": current_swarm().stop_job(reference)})
