@@ -1,4 +1,4 @@
-"""Request ids and the access log: one JSON line per request.
+"""Request ids, the access log (one JSON line per request) and the request metrics.
 
 Every request gets an id: a sane incoming X-Request-ID is kept, otherwise one is made. It is echoed
 in the X-Request-ID response header and in error bodies, and logged with the request. The access
@@ -12,6 +12,8 @@ import time
 import uuid
 
 from flask import Flask, g, request
+
+from . import metrics
 
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -29,14 +31,20 @@ def install_access_log(app: Flask) -> None:
     @app.after_request
     def echo_and_log(response):
         response.headers[HEADER] = g.get("request_id") or uuid.uuid4().hex
+        route = request.url_rule.rule if request.url_rule else None
+        duration = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.http_requests.labels(
+            request.method, route or "unmatched", response.status_code
+        ).inc()
+        metrics.http_duration.labels(request.method, route or "unmatched").observe(duration)
         log.info(
             "request",
             extra={
                 "request_id": response.headers[HEADER],
                 "method": request.method,
-                "route": request.url_rule.rule if request.url_rule else None,
+                "route": route,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - g.get("started", 0)) * 1000, 2),
+                "duration_ms": round(duration * 1000, 2),
                 "job_id": _job_id(response),
             },
         )

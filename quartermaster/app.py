@@ -4,7 +4,18 @@ from flask import Flask
 
 from . import config as configuration
 from .access_log import install_access_log
-from .api import SWARM_EXTENSION, health, jobs, logs, nodes, openapi_json, run, status, stop
+from .api import (
+    SWARM_EXTENSION,
+    health,
+    jobs,
+    logs,
+    metrics,
+    nodes,
+    openapi_json,
+    run,
+    status,
+    stop,
+)
 from .auth import install_token_check
 from .errors import register_error_handlers
 from .swarm import Swarm
@@ -18,6 +29,7 @@ BLUEPRINTS = (
     logs.blueprint,
     nodes.blueprint,
     openapi_json.blueprint,
+    metrics.blueprint,
 )
 
 
@@ -30,7 +42,7 @@ def create_app(config: configuration.Config | None = None) -> Flask:
     # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
     app.extensions[SWARM_EXTENSION] = Swarm(config)
     install_access_log(app)
-    install_token_check(app, config.token)
+    install_token_check(app, config)
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -9,18 +9,25 @@ import hmac
 
 from flask import Flask, request
 
+from .config import Config
 from .errors import ApiError
 from .inputs import json_object
 
-OPEN_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "openapi.openapi_json"})
+ALWAYS_OPEN = frozenset({"health.healthz", "health.readyz", "openapi.openapi_json"})
 
 
-def install_token_check(app: Flask, token: str) -> None:
-    expected = token.encode()
+def open_endpoints(config: Config) -> frozenset[str]:
+    """The endpoints that need no token."""
+    return ALWAYS_OPEN | ({"metrics.metrics"} if config.metrics_public else set())
+
+
+def install_token_check(app: Flask, config: Config) -> None:
+    expected = config.token.encode()
+    public = open_endpoints(config)
 
     @app.before_request
     def require_token():
-        if request.routing_exception is not None or request.endpoint in OPEN_ENDPOINTS:
+        if request.routing_exception is not None or request.endpoint in public:
             return  # unknown routes and methods get their own 404/405
         supplied = tokens_in_request()
         if not supplied:

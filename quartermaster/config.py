@@ -43,6 +43,7 @@ class Config:
     callback_secret: str | None = None  # signs callbacks (HMAC-SHA256) when set
     callback_hosts: tuple[str, ...] = ()  # allowed callback hosts; empty: any
     callback_retry_seconds: int = DEFAULT_CALLBACK_RETRY_SECONDS
+    metrics_public: bool = False  # /metrics without the token
 
     def __post_init__(self):
         if not self.token:
@@ -84,6 +85,7 @@ def from_env(environ=None, **overrides) -> Config:
         "reaper_interval": _float(env, "REAPER_INTERVAL", DEFAULT_REAPER_INTERVAL),
         "callback_secret": env.get("CALLBACK_SECRET") or None,
         "callback_hosts": parse_list(env.get("CALLBACK_HOSTS")),
+        "metrics_public": env.get("METRICS_PUBLIC", "") in ("1", "true", "yes"),
         "callback_retry_seconds": _int(
             env, "CALLBACK_RETRY_SECONDS", DEFAULT_CALLBACK_RETRY_SECONDS
         ),

@@ -7,7 +7,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
 from .api import Operation
-from .auth import OPEN_ENDPOINTS
+from .auth import open_endpoints
 from .schemas import REFERENCE_PATTERN, ErrorResponse
 
 TITLE = "quartermaster"
@@ -25,7 +25,7 @@ ERROR_DESCRIPTIONS = {
 _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
-def openapi_document(app: Flask) -> dict:
+def openapi_document(app: Flask, config) -> dict:
     spec = APISpec(
         title=TITLE,
         version=VERSION,
@@ -40,7 +40,7 @@ def openapi_document(app: Flask) -> dict:
         operation = getattr(app.view_functions[rule.endpoint], "operation", None)
         if operation is None:
             continue  # Flask's static files
-        public = rule.endpoint in OPEN_ENDPOINTS
+        public = rule.endpoint in open_endpoints(config)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             spec.path(
                 path=_PATH_PARAMETER.sub(r"{\1}", rule.rule),

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
-from . import callbacks
+from . import callbacks, metrics
 from .config import Config, from_env
 from .json_logging import configure_json_logging
 from .schemas import StatusResponse
@@ -43,11 +43,13 @@ class Reaper:
         work = plan(*self._reaping.snapshot(), now)
         for service in work.time_out:
             if self._reaping.time_out(service, now):
+                metrics.reaper_actions.labels("timed_out").inc()
                 log.info("reaper: job %s ran past its timeout; stopped", service["ID"])
         for notice in work.notify:
             self._start_delivery(notice, now)
         for service in work.expire:
             if self._reaping.expire(service):
+                metrics.reaper_actions.labels("expired").inc()
                 log.info("reaper: job %s expired (ttl); removed", service["ID"])
         for record in work.orphan_records:
             self._reaping.remove_record(record)
@@ -92,6 +94,7 @@ class Reaper:
             state = self._reaping.settle_callback(
                 record, result.delivered, time.time(), self._config.callback_retry_seconds
             )
+            metrics.reaper_actions.labels(f"callback_{state}").inc()
             log.info(
                 "reaper: callback for job %s to %s: %s, %s",
                 notice.status.id,

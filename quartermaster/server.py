@@ -5,7 +5,7 @@ import re
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from . import reaper
+from . import metrics, reaper
 from .app import create_app
 from .config import Config
 from .json_logging import configure_json_logging
@@ -45,6 +45,10 @@ def reaper_hooks(config: Config) -> dict:
     return {"when_ready": when_ready, "on_exit": on_exit}
 
 
+def forget_exited_worker(arbiter, worker):
+    metrics.forget_process(worker.pid)
+
+
 def gunicorn_options(config: Config) -> dict:
     return {
         "bind": config.bind_address,
@@ -61,6 +65,7 @@ def gunicorn_options(config: Config) -> dict:
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": RedactingLogger,
+        "child_exit": forget_exited_worker,
         **reaper_hooks(config),
     }
 

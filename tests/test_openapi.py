@@ -45,7 +45,7 @@ schema = schemathesis.pytest.from_fixture("live_schema")
 def test_the_live_app_honours_its_document(case):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=30,
+        timeout=90,  # /status?wait may hold an answer for 60 s
         checks=[
             checks.status_code_conformance,
             checks.content_type_conformance,

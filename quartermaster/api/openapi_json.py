@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app
 
 from ..openapi import openapi_document
-from . import describe
+from . import current_swarm, describe
 
 blueprint = Blueprint("openapi", __name__)
 DOCUMENT_EXTENSION = "quartermaster.openapi"
@@ -14,5 +14,5 @@ DOCUMENT_EXTENSION = "quartermaster.openapi"
 def openapi_json():
     app = current_app._get_current_object()
     if DOCUMENT_EXTENSION not in app.extensions:
-        app.extensions[DOCUMENT_EXTENSION] = openapi_document(app)
+        app.extensions[DOCUMENT_EXTENSION] = openapi_document(app, current_swarm().config)
     return app.extensions[DOCUMENT_EXTENSION]

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .. import metrics
 from . import labels
 from .client import DockerConnection, translate_errors
 from .errors import (
@@ -83,7 +84,8 @@ class Swarm:
         return SwarmHealth(managers=len(managers), workers=len(workers), ready_workers=len(ready))
 
     def create_job(self, job: JobSpec) -> str:
-        """Create the job's service; return its full id."""
+        """Create the job's service; return its full id (with an Idempotency-Key used before:
+        the id of the job that key made)."""
         spec = service_spec(
             job,
             memory_mb=job.memory_mb or self._config.memory_mb,
@@ -93,31 +95,46 @@ class Swarm:
         headers = {}
         if job.registry_auth:
             headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
-        api = self._docker.api
         try:
-            with translate_errors():
-                # docker-py's create_service takes no per-call credentials, so the request is
-                # sent through the low-level client with the header set here.
-                response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
-                return api._result(response, json=True)["ID"]
+            job_id, outcome = self._create_service(spec, headers), "created"
         except NameConflict:
-            if job.idempotency_key:
-                return self._same_request_job(spec)
+            if not job.idempotency_key:
+                metrics.jobs_created.labels("refused").inc()
+                raise
+            job_id, outcome = self._same_request_job(spec), "existing"
+        except DockerRejected:
+            metrics.jobs_created.labels("refused").inc()
             raise
+        metrics.jobs_created.labels(outcome).inc()
+        return job_id
+
+    def _create_service(self, spec: dict, headers: dict) -> str:
+        api = self._docker.api
+        with translate_errors():
+            # docker-py's create_service takes no per-call credentials, so the request is sent
+            # through the low-level client with the header set here.
+            response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
+            return api._result(response, json=True)["ID"]
 
     def _same_request_job(self, spec: dict) -> str:
         """The job an earlier request with the same Idempotency-Key made, if it asked the same."""
         try:
             with translate_errors():
                 existing = self._docker.api.inspect_service(spec["Name"])
+            existing_labels = existing["Spec"].get("Labels", {})
+            if (
+                existing_labels.get(labels.IDEMPOTENCY_KEY)
+                != spec["Labels"][labels.IDEMPOTENCY_KEY]
+            ):
+                raise NameConflict(f"a service named {spec['Name']} already exists")
+            if existing_labels.get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
+                raise IdempotencyConflict("this Idempotency-Key was used with a different request")
         except JobNotFound:
-            raise NameConflict("the name is in use") from None  # removed meanwhile: retry
-        existing_labels = existing["Spec"].get("Labels", {})
-        key = labels.IDEMPOTENCY_KEY
-        if existing_labels.get(key) != spec["Labels"][key]:
-            raise NameConflict(f"a service named {spec['Name']} already exists")
-        if existing_labels.get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
-            raise IdempotencyConflict("this Idempotency-Key was used with a different request")
+            metrics.jobs_created.labels("refused").inc()
+            raise NameConflict("the name was in use; retry") from None  # removed meanwhile
+        except SwarmError:
+            metrics.jobs_created.labels("refused").inc()
+            raise
         return existing["ID"]
 
     def job_status(self, reference: str, wait: float = 0) -> JobStatus:

@@ -13,6 +13,7 @@ import threading
 import docker
 import requests
 
+from .. import metrics
 from .errors import DockerRejected, DockerUnavailable, JobNotFound, NameConflict, NotASwarmManager
 
 # Connections kept open to Docker per process. Requests beyond that still run; their connections
@@ -45,8 +46,18 @@ class DockerConnection:
     def _connect(self) -> docker.DockerClient:
         options = {"timeout": self._timeout, "max_pool_size": self._pool_size}
         if self._docker_host:
-            return docker.DockerClient(base_url=self._docker_host, **options)
-        return docker.from_env(**options)
+            client = docker.DockerClient(base_url=self._docker_host, **options)
+        else:
+            client = docker.from_env(**options)
+        client.api.hooks["response"].append(_measure)  # the APIClient is a requests.Session
+        return client
+
+
+def _measure(response, **kwargs):
+    call = metrics.docker_call_name(response.request.method, response.request.path_url)
+    metrics.docker_duration.labels(call).observe(response.elapsed.total_seconds())
+    if response.status_code >= 400:
+        metrics.docker_errors.labels(call).inc()
 
 
 @contextlib.contextmanager
@@ -59,6 +70,7 @@ def translate_errors():
     except docker.errors.APIError as error:
         raise _from_api_error(error) from error
     except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        metrics.docker_errors.labels("unreachable").inc()
         raise DockerUnavailable("Docker is unreachable") from error
 
 

@@ -1,0 +1,78 @@
+"""Prometheus metrics, correct across gunicorn's worker processes and the reaper.
+
+The `quartermaster` command points PROMETHEUS_MULTIPROC_DIR at a fresh directory before anything
+imports prometheus_client; every process then writes its samples there and /metrics adds them up.
+Without that variable (the Flask test client, one process) the default registry is used.
+"""
+
+import os
+import re
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+http_requests = Counter(
+    "quartermaster_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+http_duration = Histogram(
+    "quartermaster_http_request_duration_seconds",
+    "Time to answer an HTTP request (to the first byte of a stream)",
+    ["method", "route"],
+)
+docker_duration = Histogram(
+    "quartermaster_docker_call_duration_seconds",
+    "Time of an Engine API call (to its headers)",
+    ["call"],
+)
+docker_errors = Counter(
+    "quartermaster_docker_errors_total",
+    "Engine API calls that failed: an error status, or no answer at all (call=unreachable)",
+    ["call"],
+)
+jobs_created = Counter(
+    "quartermaster_jobs_created_total",
+    "/run requests that reached the swarm, by outcome: created, existing (Idempotency-Key), "
+    "refused (name in use, different request, Docker refused)",
+    ["outcome"],
+)
+reaper_actions = Counter(
+    "quartermaster_reaper_actions_total",
+    "What the reapers did: timed_out, expired, callback_delivered, callback_retrying, "
+    "callback_failed",
+    ["action"],
+)
+
+_API_VERSION = re.compile(r"^/v[0-9.]+")
+_OBJECT_ID = re.compile(r"^/(services|tasks|nodes|configs|containers)/(?!create$)[^/]+")
+
+
+def docker_call_name(method: str, path: str) -> str:
+    """`GET /services/{id}` for `GET /v1.41/services/abc123`: few, stable label values."""
+    path = _API_VERSION.sub("", path.split("?", 1)[0])
+    path = _OBJECT_ID.sub(r"/\1/{id}", path)
+    return f"{method} {path}"
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics of every process, in Prometheus' text format, and its content type."""
+    if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def forget_process(pid: int) -> None:
+    """A worker exited: drop its live samples (counters and histograms are kept)."""
+    if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        multiprocess.mark_process_dead(pid)
