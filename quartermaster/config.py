@@ -102,23 +102,21 @@ def parse_list(text: str | None) -> tuple[str, ...]:
 
 
 def _int(env, name, default) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    return _number(env, name, default, int, "an integer")
 
 
 def _float(env, name, default) -> float:
+    return _number(env, name, default, float, "a number")
+
+
+def _number(env, name, default, kind, what):
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
-        return float(raw)
+        return kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
 
 
 def _require(condition: bool, message: str):

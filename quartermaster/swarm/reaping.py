@@ -7,7 +7,6 @@ change without touching the job. Every change is made against the object's versi
 several reapers race, one wins and the others see a conflict and let it be.
 """
 
-import base64
 import logging
 import time
 from dataclasses import dataclass
@@ -126,16 +125,7 @@ class Reaping:
         else:
             mode = {"Replicated": {"Replicas": 0}}
         new_labels = {**spec.get("Labels", {}), job_labels.TIMED_OUT: _utc(now)}
-        new_spec = {**spec, "Mode": mode, "Labels": new_labels}
-        return self._quietly(
-            lambda api: api._result(
-                api._post_json(
-                    api._url("/services/{0}/update", service["ID"]),
-                    params={"version": service["Version"]["Index"]},
-                    data=new_spec,
-                )
-            )
-        )
+        return self._update("services", service, {**spec, "Mode": mode, "Labels": new_labels})
 
     def expire(self, service: dict) -> bool:
         return self._quietly(lambda api: api.remove_service(service["ID"]))
@@ -177,14 +167,15 @@ class Reaping:
 
     def _update_record(self, record: dict, change: dict) -> bool:
         spec = record["Spec"]
-        new_spec = {**spec, "Labels": {**spec["Labels"], **change}}
-        if isinstance(new_spec.get("Data"), bytes):
-            new_spec["Data"] = base64.b64encode(new_spec["Data"]).decode()
+        return self._update("configs", record, {**spec, "Labels": {**spec["Labels"], **change}})
+
+    def _update(self, kind: str, swarm_object: dict, new_spec: dict) -> bool:
+        """Replace a service's or config's spec, if no one changed it since it was read."""
         return self._quietly(
             lambda api: api._result(
                 api._post_json(
-                    api._url("/configs/{0}/update", record["ID"]),
-                    params={"version": record["Version"]["Index"]},
+                    api._url(f"/{kind}/{{0}}/update", swarm_object["ID"]),
+                    params={"version": swarm_object["Version"]["Index"]},
                     data=new_spec,
                 )
             )
