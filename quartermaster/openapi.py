@@ -46,7 +46,21 @@ def openapi_document(app: Flask, config) -> dict:
                 path=_PATH_PARAMETER.sub(r"{\1}", rule.rule),
                 operations={method.lower(): _operation(operation, rule.arguments, public)},
             )
-    return spec.to_dict()
+    return _ecma_patterns(spec.to_dict())
+
+
+def _ecma_patterns(node):
+    """Python patterns end in \\Z (strict end of text); JSON Schema's ECMA regexes say $."""
+    if isinstance(node, dict):
+        return {
+            key: value[:-2] + "$"
+            if key == "pattern" and isinstance(value, str) and value.endswith("\\Z")
+            else _ecma_patterns(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_ecma_patterns(item) for item in node]
+    return node
 
 
 def _operation(operation: Operation, path_arguments: set[str], public: bool) -> dict:

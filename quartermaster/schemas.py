@@ -27,10 +27,11 @@ from .swarm import STATUSES, JobQuery, JobSpec, LogOptions
 from .swarm.labels import RESERVED_PREFIX, is_reserved
 from .swarm.listing import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 
+# Patterns end in \Z, not $: $ also matches before a trailing newline.
 # A job reference: a full service id, a unique id prefix, or a service name.
-REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 # swarmkit's rule for service names.
-SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[-_]*[A-Za-z0-9]+)*$")
+SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[-_]*[A-Za-z0-9]+)*\Z")
 MAX_MEMORY_MB = 4 * 1024 * 1024  # 4 TiB
 MIN_MEMORY_MB = 6  # Docker refuses smaller memory limits
 MAX_WAIT_SECONDS = 60
@@ -40,7 +41,7 @@ MAX_COMPLETIONS = 1000
 # Swarm keeps 5 tasks per slot by default, so more attempts than that could not be counted.
 MAX_RETRIES = 4
 JOB_TYPES = ("service", "job")
-ENV_NAME_PATTERN = re.compile(r"^[^=\x00]{1,256}$")
+ENV_NAME_PATTERN = re.compile(r"^[^=\x00\n]{1,256}\Z")
 AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identitytoken"}
 
 
@@ -52,9 +53,9 @@ def _image_reference_pattern() -> re.Pattern:
     domain = rf"(?:localhost{port}?|{domain_part}(?:\.{domain_part})+{port}?|{domain_part}{port})"
     path_part = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
     name = rf"(?:{domain}/)?{path_part}(?:/{path_part})*"
-    tag = r"[\w][\w.-]{0,127}"
+    tag = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
     digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
-    return re.compile(rf"^{name}(?::{tag})?(?:@{digest})?$")
+    return re.compile(rf"^{name}(?::{tag})?(?:@{digest})?\Z")
 
 
 IMAGE_REFERENCE_PATTERN = _image_reference_pattern()

@@ -86,7 +86,20 @@ def test_valid_images(image):
 
 
 @pytest.mark.parametrize(
-    "image", ["", "UPPER/case", "a b", "-lead", "image:", "image::tag", "../x", "a" * 300, 5]
+    "image",
+    [
+        "",
+        "UPPER/case",
+        "a b",
+        "-lead",
+        "image:",
+        "image::tag",
+        "../x",
+        "a" * 300,
+        5,
+        "alpine\n",
+        "alpine:ü",
+    ],
 )
 def test_invalid_images(image):
     assert "image" in run_errors(image=image)
@@ -101,7 +114,7 @@ def test_valid_names(name):
     assert load_run(image="alpine", name=name).name == name
 
 
-@pytest.mark.parametrize("name", ["-x", "x-", "a b", "a/b", "x" * 64, "ü", "", 3])
+@pytest.mark.parametrize("name", ["-x", "x-", "a b", "a/b", "x" * 64, "ü", "", 3, "job\n"])
 def test_invalid_names(name):
     assert "name" in run_errors(image="alpine", name=name)
 
@@ -165,7 +178,7 @@ def test_bad_auth_is_refused_naming_auth(text):
 
 def test_stop_request_takes_an_id():
     assert StopRequest().load({"token": "t", "id": "abc123"}) == "abc123"
-    for bad in ({"id": "../etc"}, {"id": ""}, {}, {"id": 5}, {"id": "a", "x": 1}):
+    for bad in ({"id": "../etc"}, {"id": ""}, {}, {"id": 5}, {"id": "a", "x": 1}, {"id": "a\n"}):
         with pytest.raises(ValidationError):
             StopRequest().load(bad)
 
