@@ -40,7 +40,7 @@ class Reaper:
 
     def run_once(self) -> Plan:
         now = time.time()
-        work = plan(*self._reaping.snapshot(), now)
+        work = plan(*self._reaping.snapshot(), now, self._config.ttl)
         for service in work.time_out:
             if self._reaping.time_out(service, now):
                 metrics.reaper_actions.labels("timed_out").inc()
@@ -53,6 +53,8 @@ class Reaper:
                 log.info("reaper: job %s expired (ttl); removed", service["ID"])
         for record in work.orphan_records:
             self._reaping.remove_record(record)
+        for service in work.unreadable:
+            log.warning("reaper: job %s has labels it cannot read; left alone", service["ID"])
         return work
 
     def run_forever(self, stop: threading.Event, parent: int | None = None) -> None:

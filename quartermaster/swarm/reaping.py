@@ -45,32 +45,42 @@ class Plan:
     notify: list[Notice]
     expire: list[dict]  # services of final jobs past their ttl, callbacks settled
     orphan_records: list[dict]  # callback records whose job is gone
+    unreadable: list[dict]  # services whose labels make no sense (edited by hand): left alone
 
 
-def plan(services: list[dict], tasks: list[dict], records: list[dict], now: float) -> Plan:
+def plan(
+    services: list[dict], tasks: list[dict], records: list[dict], now: float, default_ttl: int
+) -> Plan:
+    """What to do now. `default_ttl` applies to jobs whose service carries no ttl label."""
     tasks_of: dict[str, list[dict]] = {}
     for task in tasks:
         tasks_of.setdefault(task["ServiceID"], []).append(task)
     record_of = {record["Spec"]["Labels"].get(RECORD_OF): record for record in records}
-    result = Plan([], [], [], [])
+    result = Plan([], [], [], [], [])
     for service in services:
-        service_tasks = tasks_of.get(service["ID"], [])
-        status = job_status(service, service_tasks)
-        service_labels = service["Spec"].get("Labels", {})
-        record = record_of.get(service["ID"])
-        if status.status == STARTED and _ran_too_long(service_labels, service_tasks, now):
-            result.time_out.append(service)
-        if not status.is_final:
-            continue
-        callback_pending = job_labels.CALLBACK_URL in service_labels and not _settled(record)
-        if callback_pending and _due(record, now):
-            result.notify.append(Notice(status, service_labels[job_labels.CALLBACK_URL], record))
-        ttl = int(service_labels.get(job_labels.TTL, 0))
-        if not callback_pending and epoch_of(status.finished_at) + ttl <= now:
-            result.expire.append(service)
+        try:
+            _plan_job(result, service, tasks_of.get(service["ID"], []), record_of, now, default_ttl)
+        except (KeyError, ValueError, TypeError):
+            result.unreadable.append(service)  # labels edited by hand: leave that job alone
     known = {service["ID"] for service in services}
     result.orphan_records.extend(r for key, r in record_of.items() if key not in known)
     return result
+
+
+def _plan_job(result: Plan, service, tasks, record_of, now: float, default_ttl: int) -> None:
+    status = job_status(service, tasks)
+    service_labels = service["Spec"].get("Labels", {})
+    record = record_of.get(service["ID"])
+    if status.status == STARTED and _ran_too_long(service_labels, tasks, now):
+        result.time_out.append(service)
+    if not status.is_final:
+        return
+    callback_pending = job_labels.CALLBACK_URL in service_labels and not _settled(record)
+    if callback_pending and _due(record, now):
+        result.notify.append(Notice(status, service_labels[job_labels.CALLBACK_URL], record))
+    ttl = int(service_labels.get(job_labels.TTL, default_ttl))
+    if not callback_pending and epoch_of(status.finished_at) + ttl <= now:
+        result.expire.append(service)
 
 
 def _ran_too_long(service_labels: dict, tasks: list[dict], now: float) -> bool:
