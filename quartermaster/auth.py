@@ -11,7 +11,7 @@ from flask import Flask, request
 
 from .config import Config
 from .errors import ApiError
-from .inputs import json_object
+from .inputs import json_object, parsed_json
 
 ALWAYS_OPEN = frozenset({"health.healthz", "health.readyz", "openapi.openapi_json"})
 
@@ -44,7 +44,7 @@ def tokens_in_request() -> list[str]:
     if scheme.lower() == "bearer" and credentials.strip():
         tokens.append(credentials.strip())
     tokens.extend(request.args.getlist("token"))
-    body = request.get_json(silent=True) if request.is_json else None
+    body = parsed_json()
     if isinstance(body, dict) and "token" in body:
         tokens.append(body["token"] if isinstance(body["token"], str) else "")
     return tokens

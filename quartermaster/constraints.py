@@ -7,7 +7,7 @@ nothing (so `!=` matches it).
 
 import re
 
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(==|!=)\s*([^=!\s][^\x00]*?)\s*$")
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(==|!=)\s*([^=!\s\x00][^\x00]*?)\s*\Z")
 
 
 def is_valid_constraint(constraint: str) -> bool:

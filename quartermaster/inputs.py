@@ -5,10 +5,29 @@ from flask import request
 from .errors import ApiError
 
 
+def parsed_json():
+    """The JSON body parsed, or None when there is none or it is malformed."""
+    if not request.is_json:
+        return None
+    _refuse_oversized_chunked_body()
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise ApiError(400, "the body is nested too deeply") from None
+
+
+def _refuse_oversized_chunked_body() -> None:
+    """A chunked body announces no length, and Werkzeug quietly stops reading it at the limit.
+    Asking for one byte past the limit raises its 413 when the body goes on."""
+    limit = request.max_content_length
+    if limit is not None and len(request.get_data(cache=True)) >= limit:
+        request.stream.read(1)
+
+
 def json_object() -> dict:
     if not request.is_json:
         raise ApiError(415, "the body must be JSON with Content-Type: application/json")
-    body = request.get_json(silent=True)
+    body = parsed_json()
     if body is None:
         raise ApiError(400, "the body is not valid JSON")
     if not isinstance(body, dict):

@@ -385,7 +385,11 @@ class StatusQuery(QuerySchema):
 class JobsQuery(QuerySchema):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)), load_default=list)
     label = fields.List(fields.String(validate=validate_label_filter), load_default=list)
-    name = fields.String(load_default=None, validate=validate.Length(min=1, max=63))
+    name = fields.String(
+        load_default=None,
+        validate=validate.Regexp(REFERENCE_PATTERN, error="letters, digits, _ . - only"),
+        metadata={"description": "jobs whose name starts with this"},
+    )
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
     )

@@ -1,0 +1,149 @@
+"""Hostile input: each gets a clear JSON 4xx, before anything reaches Docker.
+
+The app here points at a Docker socket that does not exist: a request that got past validation
+would answer 503, so every 4xx below is the validation's own.
+"""
+
+
+import pytest
+import requests
+from conftest import TOKEN, LiveServer, make_config
+
+from quartermaster.app import create_app
+
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def offline(tmp_path):
+    app = create_app(make_config(docker_host=f"unix://{tmp_path}/no-docker.sock"))
+    return app.test_client()
+
+
+def assert_json_4xx(response, code=400):
+    assert response.status_code == code, response.get_data(as_text=True)[:300]
+    body = response.get_json()
+    assert body["success"] is False and body["code"] == code
+    return body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        b'{"image": "alpine", "labels": ' + b'{"a":' * 5_000 + b'"x"' + b"}" * 5_001,
+    ],
+)
+def test_deeply_nested_json_is_400(offline, body):
+    for headers in ({**JSON, **BEARER}, JSON):
+        assert (
+            "nested too deeply"
+            in assert_json_4xx(offline.post("/run", data=body, headers=headers))["error"]
+        )
+
+
+@pytest.mark.parametrize("field", ["memory", "cpus", "timeout", "ttl", "retries", "completions"])
+@pytest.mark.parametrize("value", [10**30, -(10**30), 2**63, 1e308])
+def test_numbers_far_beyond_64_bits_are_400_naming_the_field(offline, field, value):
+    body = {"image": "alpine", field: value, **({"type": "job"} if field == "completions" else {})}
+    response = offline.post("/run", json=body, headers=BEARER)
+    assert field in assert_json_4xx(response)["fields"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("image", "alpine\x00"),
+        ("name", "job\x00"),
+        ("command", "echo \x00"),
+        ("command", ["echo", "\x00"]),
+        ("labels", {"k\x00": "v"}),
+        ("labels", {"k": "v\x00"}),
+        ("env", {"K": "\x00"}),
+        ("constraints", ["node.role==\x00"]),
+    ],
+)
+def test_nul_characters_are_400_naming_the_field(offline, field, value):
+    response = offline.post("/run", json={"image": "alpine", field: value}, headers=BEARER)
+    assert field in assert_json_4xx(response)["fields"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/status/..%2F..%2Fetc", "/status/a%00b", "/status/%C3%BC", "/status/%FF%FE", "/logs/a%00",
+     "/status/x?wait=%00", "/jobs?name=%00", "/jobs?cursor=%FF"],
+)  # fmt: skip
+def test_hostile_paths_and_queries_are_json_4xx(offline, path):
+    response = offline.get(path, headers=BEARER)
+    assert response.status_code in (400, 404)
+    assert response.get_json()["success"] is False
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Token": TOKEN},
+        {"X-Token": TOKEN},
+        {"Cookie": f"token={TOKEN}"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Token {TOKEN}"},
+    ],
+)
+def test_the_token_in_a_wrong_place_is_401(offline, headers):
+    assert_json_4xx(offline.get("/status/x", headers=headers), 401)
+
+
+@pytest.mark.parametrize("token", [12, None, [TOKEN], {"t": TOKEN}, TOKEN + " ", TOKEN.upper()])
+def test_a_token_of_the_wrong_kind_in_the_body_is_401(offline, token):
+    response = offline.post("/stop", json={"id": "x", "token": token})
+    assert_json_4xx(response, 401)
+
+
+def test_a_form_encoded_token_is_not_accepted(offline):
+    response = offline.post("/stop", data={"token": TOKEN, "id": "x"})
+    assert_json_4xx(response, 401)
+
+
+def test_a_100_mb_body_is_refused_without_being_read(tmp_path):
+    server = LiveServer(
+        tmp_path / "server.log", "--workers", "1",
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock", "REAPER_INTERVAL": "0"},
+    ).start()  # fmt: skip
+    try:
+        [worker] = _children(server.process.pid)  # --workers 1 and no reaper: the worker
+        before = _rss_kib(worker)
+        chunk = b"x" * (1024 * 1024)
+
+        def hundred_megabytes():  # sent chunked: no length announced
+            for _ in range(100):
+                yield chunk
+
+        for body in (hundred_megabytes(), chunk * 100):  # chunked, then with a Content-Length
+            try:
+                response = requests.post(
+                    f"{server.url}/run", data=body, headers={**BEARER, **JSON}, timeout=60
+                )
+            except requests.ConnectionError:
+                continue  # the server answered and closed before taking the rest: also right
+            assert response.status_code == 413
+            assert response.json()["code"] == 413
+        assert _rss_kib(worker) - before < 20 * 1024  # never buffered: far less than 100 MB
+        assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 503  # still serving
+    finally:
+        server.stop()
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
