@@ -5,10 +5,17 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= python3
 APT_PACKAGES := python3 python3-venv python3-pip docker.io busybox-static iproute2 iptables \
-	docker-registry apache2-utils openssl curl util-linux
+	docker-registry apache2-utils openssl curl util-linux debootstrap
 STAMP := $(VENV)/.installed
+# `make image`: the tag it builds, its base (made locally by scripts/base-image.sh, as no public
+# registry may be reachable), a CA bundle pip trusts in the build stage only (a BuildKit secret).
+IMAGE ?= quartermaster:test
+BASE_IMAGE ?= qm/python-base:bookworm
+BUILD_CA ?= /etc/ssl/certs/ca-certificates.crt
+# The docker.io package's client: it has BuildKit built in (a newer client may need buildx).
+DOCKER_BUILD ?= /usr/bin/docker
 
-.PHONY: help install run test lab lab-down lab-status lint format
+.PHONY: help install run test lab lab-down lab-status lint format image
 
 help:
 	@echo "make run         serve the API on PORT (default 9090); TOKEN or a generated one"
@@ -16,10 +23,11 @@ help:
 	@echo "make install     apt packages (Debian 12, as root), .venv and requirements"
 	@echo "make lab         bring the lab swarm up (idempotent); lab-down, lab-status"
 	@echo "make lint        ruff check and format check"
+	@echo "make image       build the image IMAGE (default quartermaster:test) on a local base"
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml Makefile
 	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES); }
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +38,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: install
 	@scripts/run.sh
 
-test: install lab
+test: install lab image
 	$(VENV)/bin/pytest
+
+image: install
+	@BASE_IMAGE=$(BASE_IMAGE) scripts/base-image.sh
+	DOCKER_BUILDKIT=1 $(DOCKER_BUILD) build --force-rm --build-arg BASE=$(BASE_IMAGE) \
+		$$(test -r $(BUILD_CA) && echo --secret id=ca,src=$(BUILD_CA)) -t $(IMAGE) .
 
 lab: install
 	@scripts/lab.sh up

@@ -27,7 +27,11 @@ Docker is reached like the docker CLI does: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCK
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quartermaster", description=DESCRIPTION)
-    parser.add_argument("--token", help="the shared token clients must send (env TOKEN); required")
+    parser.add_argument(
+        "--token",
+        help="the shared token clients must send (env TOKEN, or a file named by env TOKEN_FILE); "
+        "required",
+    )
     parser.add_argument(
         "--port", type=int, help=f"port (env PORT, default {configuration.DEFAULT_PORT})"
     )

@@ -72,7 +72,7 @@ def from_env(environ=None, **overrides) -> Config:
     """Build the configuration from environment variables, then apply overrides (flags)."""
     env = os.environ if environ is None else environ
     settings = {
-        "token": env.get("TOKEN", ""),
+        "token": env.get("TOKEN", "") or _token_file(env, overrides),
         "port": _int(env, "PORT", DEFAULT_PORT),
         "bind": env.get("BIND", DEFAULT_BIND),
         "workers": _int(env, "WORKERS", DEFAULT_WORKERS),
@@ -92,6 +92,26 @@ def from_env(environ=None, **overrides) -> Config:
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return Config(**settings)
+
+
+def _token_file(env, overrides) -> str:
+    """The token from the file TOKEN_FILE names (a Docker or Kubernetes secret), if needed.
+
+    Read only when neither `--token` nor TOKEN gives one. Only the trailing newline is dropped.
+    Errors name the variable and the file, never what the file holds.
+    """
+    path = env.get("TOKEN_FILE")
+    if not path or overrides.get("token") is not None:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"TOKEN_FILE {path!r} cannot be read: {reason}") from None
+    if not token:
+        raise ConfigError(f"TOKEN_FILE {path!r} is empty")
+    return token
 
 
 def parse_list(text: str | None) -> tuple[str, ...]:

@@ -53,3 +53,43 @@ def test_invalid_settings_are_refused(env):
 
 def test_the_token_is_not_in_the_repr():
     assert "s3cret" not in repr(Config(token="s3cret"))
+
+
+def test_the_token_can_come_from_a_file(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("from-file\n")
+    config = from_env({"TOKEN_FILE": str(secret)})
+    assert config.token == "from-file"
+    # Only the trailing newline goes: other whitespace is part of the token.
+    secret.write_text(" a b\r\n")
+    assert from_env({"TOKEN_FILE": str(secret)}).token == " a b"
+
+
+def test_token_wins_over_token_file_and_the_flag_wins_over_both(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("from-file")
+    assert from_env({"TOKEN": "env", "TOKEN_FILE": str(secret)}).token == "env"
+    assert from_env({"TOKEN_FILE": str(secret)}, token="flag").token == "flag"
+    # A flag means the file is never read, so a bad TOKEN_FILE does not matter then.
+    assert from_env({"TOKEN_FILE": str(tmp_path / "missing")}, token="flag").token == "flag"
+    assert from_env({"TOKEN": "env", "TOKEN_FILE": str(tmp_path / "missing")}).token == "env"
+
+
+def test_an_unreadable_token_file_is_a_clear_error(tmp_path):
+    missing = tmp_path / "missing"
+    with pytest.raises(ConfigError, match=r"TOKEN_FILE .*missing.* cannot be read"):
+        from_env({"TOKEN_FILE": str(missing)})
+    with pytest.raises(ConfigError, match=r"TOKEN_FILE .* cannot be read"):
+        from_env({"TOKEN_FILE": str(tmp_path)})  # a directory
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe-s3cret")
+    with pytest.raises(ConfigError, match=r"TOKEN_FILE .* cannot be read") as error:
+        from_env({"TOKEN_FILE": str(binary)})
+    assert "s3cret" not in str(error.value)
+
+
+def test_an_empty_token_file_is_refused(tmp_path):
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(ConfigError, match=r"TOKEN_FILE .* is empty"):
+        from_env({"TOKEN_FILE": str(empty)})

@@ -4,7 +4,6 @@ The app here points at a Docker socket that does not exist: a request that got p
 would answer 503, so every 4xx below is the validation's own.
 """
 
-
 import pytest
 import requests
 from conftest import TOKEN, LiveServer, make_config
