@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .. import metrics
+from .. import lifecycle, metrics
 from . import labels
 from .client import DockerConnection, translate_errors
 from .errors import (
@@ -140,14 +140,15 @@ class Swarm:
     def job_status(self, reference: str, wait: float = 0) -> JobStatus:
         """The job's status from its service and its tasks: two calls.
 
-        With `wait`, ask again (every 0.2 s, slowing to 1 s) until the job is in a final state or
-        `wait` seconds have passed.
+        With `wait`, ask again (every 0.2 s, slowing to 1 s) until the job is in a final state,
+        `wait` seconds have passed, or this process is stopping.
         """
         status = self._job_status_once(reference)
         deadline = time.monotonic() + wait
         interval = 0.2
         while not status.is_final and time.monotonic() < deadline:
-            time.sleep(min(interval, max(deadline - time.monotonic(), 0)))
+            if lifecycle.stopping.wait(min(interval, max(deadline - time.monotonic(), 0))):
+                break
             interval = min(interval * 1.5, 1.0)
             status = self._job_status_once(status.id)
         return status

@@ -2,7 +2,8 @@
 
 Docker keeps a followed service log open after the job ends (it waits for more tasks), so a
 watcher checks the job every second and, once it is final and its last lines had time to arrive,
-shuts the stream's socket down. Closing the stream (the client went away) stops the watcher.
+shuts the stream's socket down; also when the server is stopping. Closing the stream (the client
+went away) stops the watcher.
 """
 
 import contextlib
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 
 import requests
 import urllib3
+
+from .. import lifecycle
 
 POLL_SECONDS = 1.0
 FINAL_GRACE_SECONDS = 1.0
@@ -66,6 +69,8 @@ def _chunks(api, response, follow: bool, is_finished: Callable[[], bool]) -> Ite
 
 def _end_when_finished(is_finished: Callable[[], bool], stop: threading.Event, raw_socket):
     while not stop.wait(POLL_SECONDS):
+        if lifecycle.stopping.is_set():
+            break  # the server is stopping: end the stream now, not at the grace period's end
         try:
             finished = is_finished()
         except Exception:  # the job is gone, or Docker is: either way the stream is over
