@@ -7,16 +7,10 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
-import atexit  # noqa: E402
-import glob  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 
 from . import config as configuration  # noqa: E402
-
-METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+from .metrics_directory import prepare_metrics_directory  # noqa: E402
 
 DESCRIPTION = """\
 Run functions-as-a-service jobs on a Docker Swarm over a token-protected HTTP API.
@@ -105,20 +99,6 @@ def main(argv=None) -> None:
     from .server import Server
 
     Server(config).run()
-
-
-def prepare_metrics_directory() -> None:
-    """An empty directory where every process of this instance writes its metrics."""
-    directory = os.environ.get(METRICS_DIR_VARIABLE)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-        for stale in glob.glob(os.path.join(directory, "*.db")):
-            os.remove(stale)  # samples of an earlier run would add up with this one's
-        return
-    directory = tempfile.mkdtemp(prefix="quartermaster-metrics-")
-    os.environ[METRICS_DIR_VARIABLE] = directory
-    owner = os.getpid()  # forked workers inherit atexit handlers; only this process cleans up
-    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(directory, ignore_errors=True))
 
 
 if __name__ == "__main__":

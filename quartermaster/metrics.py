@@ -18,7 +18,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+from .metrics_directory import VARIABLE as MULTIPROCESS_DIR_VARIABLE
 
 http_requests = Counter(
     "quartermaster_http_requests_total", "HTTP requests answered", ["method", "route", "status"]

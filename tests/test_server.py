@@ -2,13 +2,15 @@
 
 import base64
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
-from conftest import TOKEN
+from conftest import MANAGER_SOCKET, PROJECT_ROOT, TOKEN, free_port
 
 QUARTERMASTER = str(Path(sys.executable).parent / "quartermaster")
 
@@ -157,3 +159,46 @@ def test_help_documents_every_flag_and_variable():
                  "--constraint", "CONSTRAINTS",
                  "--docker-timeout", "DOCKER_TIMEOUT", "DOCKER_HOST"]:  # fmt: skip
         assert word in result.stdout
+
+
+def test_plain_gunicorn_with_the_config_file_runs_the_same_service(lab, docker_client, tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "TOKEN": TOKEN, "BIND": "127.0.0.1", "PORT": str(port),
+           "REAPER_INTERVAL": "0.5", "DOCKER_HOST": MANAGER_SOCKET}  # fmt: skip
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log_path = tmp_path / "gunicorn.log"
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        job_id = requests.post(
+            f"{url}/run", json={"image": lab.image, "command": "true", "ttl": 0},
+            headers=headers, timeout=10,
+        ).json()["id"]  # fmt: skip
+        while time.monotonic() < deadline + 30:  # its reaper removes the finished job
+            if (
+                requests.get(f"{url}/status/{job_id}", headers=headers, timeout=5).status_code
+                == 404
+            ):
+                break
+            time.sleep(0.3)
+        metrics = requests.get(f"{url}/metrics", headers=headers, timeout=5).text
+        assert 'quartermaster_reaper_actions_total{action="expired"} 1.0' in metrics
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line[:1] == "{"]
+    assert any(line.get("route") == "/run" and line["status"] == 200 for line in lines)
+    assert TOKEN not in log_path.read_text()

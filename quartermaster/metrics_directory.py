@@ -1,0 +1,27 @@
+"""Where the processes of one instance share their Prometheus samples.
+
+Kept apart from `metrics.py` on purpose: this must run before anything imports prometheus_client,
+which reads PROMETHEUS_MULTIPROC_DIR when it is imported.
+"""
+
+import atexit
+import glob
+import os
+import shutil
+import tempfile
+
+VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_metrics_directory() -> None:
+    """An empty directory where every process of this instance writes its metrics."""
+    directory = os.environ.get(VARIABLE)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for stale in glob.glob(os.path.join(directory, "*.db")):
+            os.remove(stale)  # samples of an earlier run would add up with this one's
+        return
+    directory = tempfile.mkdtemp(prefix="quartermaster-metrics-")
+    os.environ[VARIABLE] = directory
+    owner = os.getpid()  # forked workers inherit atexit handlers; only this process cleans up
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(directory, ignore_errors=True))
