@@ -26,6 +26,11 @@ def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     )
 
 
+def container_logs(container: str) -> str:
+    result = docker("logs", container)
+    return result.stdout + result.stderr
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -121,8 +126,7 @@ def test_the_seed_docker_run_line(lab, docker_client, image, seed_port):
     container = started.stdout.strip()
 
     def logs() -> str:
-        result = docker("logs", container)
-        return result.stdout + result.stderr
+        return container_logs(container)
 
     try:
         url = f"http://127.0.0.1:{seed_port}"
@@ -202,8 +206,7 @@ def test_the_token_from_a_file_through_the_image(lab, docker_client, image, tmp_
     container = started.stdout.strip()
 
     def logs() -> str:
-        result = docker("logs", container)
-        return result.stdout + result.stderr
+        return container_logs(container)
 
     try:
         url = f"http://127.0.0.1:{port}"
