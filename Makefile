@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 # `make image`: the tag it builds, its base (made locally by scripts/base-image.sh, as no public
 # registry may be reachable), a CA bundle pip trusts in the build stage only (a BuildKit secret).
 IMAGE ?= quartermaster:test
+NGINX_IMAGE ?= qm/nginx:test
 BASE_IMAGE ?= qm/python-base:bookworm
 BUILD_CA ?= /etc/ssl/certs/ca-certificates.crt
 # The docker.io package's client: it has BuildKit built in (a newer client may need buildx).
@@ -45,6 +46,8 @@ image: install
 	@BASE_IMAGE=$(BASE_IMAGE) scripts/base-image.sh
 	DOCKER_BUILDKIT=1 $(DOCKER_BUILD) build --force-rm --build-arg BASE=$(BASE_IMAGE) \
 		$$(test -r $(BUILD_CA) && echo --secret id=ca,src=$(BUILD_CA)) -t $(IMAGE) .
+	DOCKER_BUILDKIT=1 $(DOCKER_BUILD) build --force-rm --build-arg BASE=$(BASE_IMAGE) \
+		-f deploy/nginx.Dockerfile -t $(NGINX_IMAGE) deploy
 
 lab: install
 	@scripts/lab.sh up
