@@ -16,7 +16,7 @@ BUILD_CA ?= /etc/ssl/certs/ca-certificates.crt
 # The docker.io package's client: it has BuildKit built in (a newer client may need buildx).
 DOCKER_BUILD ?= /usr/bin/docker
 
-.PHONY: help install run test lab lab-down lab-status lint format image
+.PHONY: help install run test lab lab-down lab-status lint format image bench
 
 help:
 	@echo "make run         serve the API on PORT (default 9090); TOKEN or a generated one"
@@ -65,3 +65,7 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Figures against the raw Docker API, in one run (a few minutes; needs the lab, loopback only).
+bench: install lab
+	$(VENV)/bin/python scripts/bench.py

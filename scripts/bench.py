@@ -1,0 +1,260 @@
+"""`make bench`: quartermaster against the raw Docker Engine API doing the same work, in one run.
+
+Runs the `quartermaster` command under gunicorn as deployed (loopback only), and alternates each
+measured request with the raw Engine API calls that do the same work (docker-py's low-level
+client), so both see the same machine at the same moment. Prints a table of medians and p95s with
+their ratio, and writes the figures to bench-results.json. Needs the lab (`make lab`).
+"""
+
+import json
+import os
+import platform
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+import requests
+
+ROUNDS = 200
+PARK_LABEL = "qm-bench"
+IMAGE = "qm/busybox:latest"
+TOKEN = secrets.token_urlsafe(16)
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+RESULTS = Path("bench-results.json")
+
+
+def main() -> None:
+    api = docker.APIClient(base_url="unix:///var/run/docker.sock", version="auto", timeout=60)
+    remove_parked(api)
+    server = start_server()
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "figures": []}
+    try:
+        job_id = requests.post(
+            f"{server.url}/run",
+            json={"image": IMAGE, "command": "sleep 600"},
+            headers=HEADERS,
+            timeout=10,
+        ).json()["id"]
+        for others in (10, 1000):
+            park_services(api, others)
+            results["figures"].append(status_figure(server, api, job_id, others))
+            results["figures"].append(throughput_figure(server, job_id, others))
+        results["figures"].append(jobs_figure(server))
+        results["figures"].append(run_figure(server, api))
+        results["rss_mb_per_worker"] = worker_rss_mb(server)
+    finally:
+        server.stop()
+        remove_parked(api)
+        for service in api.services(filters={"label": "quartermaster.job=true"}):
+            api.remove_service(service["ID"])
+    print_table(results)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {RESULTS}")
+
+
+class Server:
+    def __init__(self, process, url):
+        self.process, self.url = process, url
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def start_server() -> Server:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [
+        str(Path(sys.executable).parent / "quartermaster"),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--reaper-interval",
+        "0",
+    ]
+    env = {**os.environ, "TOKEN": TOKEN}
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(f"{url}/healthz", timeout=1)
+            return Server(process, url)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise SystemExit("bench: quartermaster did not start")
+
+
+def park_services(api, count: int) -> None:
+    """`count` other jobs on the swarm: services with quartermaster's job label and 0 replicas, so
+    nothing runs, but /jobs lists them all. Through the Engine API (about 2 ms each); the docker
+    CLI would ask a registry for every image's digest."""
+    parked = len(api.services(filters={"label": PARK_LABEL}))
+    for index in range(parked, count):
+        api.create_service(
+            {"ContainerSpec": {"Image": IMAGE, "Args": ["true"]}},
+            name=f"bench-parked-{index}",
+            labels={PARK_LABEL: "1", "quartermaster.job": "true"},
+            mode={"Replicated": {"Replicas": 0}},
+        )
+
+
+def remove_parked(api) -> None:
+    for service in api.services(filters={"label": PARK_LABEL}):
+        api.remove_service(service["ID"])
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def status_figure(server, api, job_id: str, others: int) -> dict:
+    session = requests.Session()  # keep-alive, as a polling client would
+    ours, raw = [], []
+    for _ in range(ROUNDS):
+        ours.append(timed(lambda: session.get(f"{server.url}/status/{job_id}", headers=HEADERS)))
+        raw.append(
+            timed(lambda: (api.inspect_service(job_id), api.tasks(filters={"service": job_id})))
+        )
+    return figure(
+        f"GET /status, {others} other services",
+        ours,
+        raw,
+        "raw: service inspect + tasks filtered by service",
+    )
+
+
+def throughput_figure(server, job_id: str, others: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(f'wrk.headers["Authorization"] = "Bearer {TOKEN}"\n')
+        script.flush()
+        output = subprocess.run(
+            ["wrk", "-t2", "-c16", "-d10s", "-s", script.name, f"{server.url}/status/{job_id}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "name": f"GET /status throughput, 16 connections, {others} other services",
+        "requests_per_second": rate,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def jobs_figure(server) -> dict:
+    session = requests.Session()
+    times = [
+        timed(lambda: session.get(f"{server.url}/jobs?limit=1000", headers=HEADERS))
+        for _ in range(20)
+    ]
+    return {
+        "name": "GET /jobs?limit=1000 with 1000 jobs (2 Engine API calls)",
+        "median_ms": ms(statistics.median(times)),
+        "p95_ms": ms(p95(times)),
+    }
+
+
+def run_figure(server, api, rounds: int = 10) -> dict:
+    """POST /run until the task runs on a worker, against services/create until it runs."""
+    ours, raw = [], []
+    spec = {"Image": IMAGE, "Args": ["sleep", "30"]}
+    for _ in range(rounds):
+        started = time.perf_counter()
+        job_id = requests.post(
+            f"{server.url}/run",
+            json={"image": IMAGE, "command": "sleep 30", "memory": 8},
+            headers=HEADERS,
+            timeout=10,
+        ).json()["id"]
+        wait_running(api, job_id)
+        ours.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        raw_id = api.create_service(
+            {
+                "ContainerSpec": spec,
+                "RestartPolicy": {"Condition": "none"},
+                "Placement": {"Constraints": ["node.role==worker"]},
+                "Resources": {"Reservations": {"MemoryBytes": 8 * 2**20}},
+            },
+            labels={PARK_LABEL: "1"},
+        )["ID"]
+        wait_running(api, raw_id)
+        raw.append(time.perf_counter() - started)
+        for service_id in (job_id, raw_id):
+            api.remove_service(service_id)
+    return figure(
+        "POST /run until running on a worker", ours, raw, "raw: services/create until its task runs"
+    )
+
+
+def wait_running(api, service_id: str) -> None:
+    while True:
+        tasks = api.tasks(filters={"service": service_id})
+        if any(task["Status"]["State"] == "running" for task in tasks):
+            return
+        time.sleep(0.02)
+
+
+def worker_rss_mb(server) -> list[float]:
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    sizes = []
+    for pid in children.read_text().split():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(round(int(line.split()[1]) / 1024, 1))
+    return sizes
+
+
+def figure(name, ours, raw, raw_label) -> dict:
+    return {
+        "name": name,
+        "quartermaster_median_ms": ms(statistics.median(ours)),
+        "quartermaster_p95_ms": ms(p95(ours)),
+        "raw_median_ms": ms(statistics.median(raw)),
+        "raw_p95_ms": ms(p95(raw)),
+        "ratio_median": round(statistics.median(ours) / statistics.median(raw), 2),
+        "raw": raw_label,
+    }
+
+
+def p95(values) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    with open("/proc/meminfo") as meminfo:
+        memory = int(meminfo.readline().split()[1]) // 2**20
+    system = f"{platform.system()} {platform.release()}"
+    return f"{system}, {cpus} CPUs, {memory} GiB, Python {platform.python_version()}"
+
+
+def print_table(results) -> None:
+    print(f"machine: {results['machine']}  date: {results['date']}")
+    for item in results["figures"]:
+        values = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
+        print(f"- {item['name']}: {values}")
+    print(f"- RSS per gunicorn worker (MB): {results['rss_mb_per_worker']}")
+
+
+if __name__ == "__main__":
+    main()
