@@ -33,6 +33,7 @@ RESULTS = Path("bench-results.json")
 
 def main() -> None:
     api = docker.APIClient(base_url="unix:///var/run/docker.sock", version="auto", timeout=60)
+    api.trust_env = False  # as quartermaster's client: no environment scan on every call
     remove_parked(api)
     server = start_server()
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "figures": []}

@@ -7,6 +7,7 @@ from ..schemas import JobsQuery, JobsResponse
 from . import current_swarm, describe
 
 blueprint = Blueprint("jobs", __name__)
+QUERY, RESPONSE = JobsQuery(), JobsResponse()  # made once: see status.py
 
 
 @blueprint.get("/jobs")
@@ -17,6 +18,6 @@ blueprint = Blueprint("jobs", __name__)
     errors=(400, 503),
 )
 def jobs():
-    query = JobsQuery().load(query_args(repeatable=("status", "label")))
+    query = QUERY.load(query_args(repeatable=("status", "label")))
     page = current_swarm().list_jobs(query)
-    return JobsResponse().dump({"jobs": page.jobs, "next_cursor": page.next_cursor})
+    return RESPONSE.dump({"jobs": page.jobs, "next_cursor": page.next_cursor})

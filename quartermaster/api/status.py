@@ -7,6 +7,8 @@ from ..schemas import StatusQuery, StatusResponse, validate_path_reference
 from . import current_swarm, describe
 
 blueprint = Blueprint("status", __name__)
+# Made once: building a schema costs more than using it, and using one is safe across requests.
+QUERY, RESPONSE = StatusQuery(), StatusResponse()
 
 
 @blueprint.get("/status/<job_id>")
@@ -18,5 +20,5 @@ blueprint = Blueprint("status", __name__)
 )
 def status(job_id: str):
     validate_path_reference(job_id)
-    query = StatusQuery().load(query_args())
-    return StatusResponse().dump(current_swarm().job_status(job_id, wait=query["wait"]))
+    query = QUERY.load(query_args())
+    return RESPONSE.dump(current_swarm().job_status(job_id, wait=query["wait"]))

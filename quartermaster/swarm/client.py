@@ -49,7 +49,11 @@ class DockerConnection:
             client = docker.DockerClient(base_url=self._docker_host, **options)
         else:
             client = docker.from_env(**options)
-        client.api.hooks["response"].append(_measure)  # the APIClient is a requests.Session
+        api = client.api  # a requests.Session
+        # Proxy and CA settings from the environment mean nothing for a Docker socket, and
+        # requests would read the whole environment again on every call to find them.
+        api.trust_env = False
+        api.hooks["response"].append(_measure)
         return client
 
 
