@@ -1,6 +1,6 @@
 """Nodes as a client sees them: capacity, what jobs reserve on them, what is free. Pure."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ..constraints import node_matches
 
@@ -24,9 +24,6 @@ class NodeSummary:
     free_memory_mb: int
     free_cpus: float
     running_jobs: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def summarize_nodes(nodes: list[dict], job_tasks: list[dict]) -> list[NodeSummary]:

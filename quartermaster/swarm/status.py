@@ -10,7 +10,7 @@ Swarm's task states are many; a client sees one of six words:
     shutdown  stopped
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import labels as job_labels
@@ -63,9 +63,6 @@ class JobStatus:
     succeeded: int
     failed: int
     attempts: int  # tasks swarm made: runs, retries included
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
     @property
     def is_final(self) -> bool:
