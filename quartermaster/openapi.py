@@ -70,8 +70,6 @@ def _operation(operation: Operation, path_arguments: set[str], public: bool) -> 
         "responses": {"200": _success(operation.response), **_errors(operation, public)},
         "security": [] if public else [{"bearer": []}, {"query": []}],
     }
-    if operation.description:
-        document["description"] = operation.description
     if operation.body is not None:
         document["requestBody"] = {
             "required": True,

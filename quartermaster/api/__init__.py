@@ -26,7 +26,6 @@ class Operation:
     query: type[Schema] | None = None
     errors: tuple[int, ...] = ()  # error codes besides 401 (added unless public) and 500
     headers: tuple[tuple[str, str], ...] = ()  # optional request headers: (name, description)
-    description: str = ""
 
 
 def describe(**operation):

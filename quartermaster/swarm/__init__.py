@@ -22,7 +22,7 @@ from .errors import (
 )
 from .listing import JobPage, JobQuery, page_of_jobs
 from .logs import LogOptions, open_log_stream
-from .nodes import NodeSummary, readiness_problem, summarize_nodes
+from .nodes import NOT_A_MANAGER, NodeSummary, readiness_problem, summarize_nodes
 from .reaping import Reaping
 from .spec import JobSpec, registry_auth_header, service_spec
 from .status import STATUSES, JobStatus, job_status
@@ -76,7 +76,7 @@ class Swarm:
         with translate_errors():
             info = self._docker.api.info()
             if not info.get("Swarm", {}).get("ControlAvailable"):
-                raise NotASwarmManager("this Docker host is not a swarm manager")
+                raise NotASwarmManager(NOT_A_MANAGER)
             nodes = self._docker.api.nodes()
         managers = [node for node in nodes if node["Spec"]["Role"] == "manager"]
         workers = [node for node in nodes if node["Spec"]["Role"] == "worker"]

@@ -44,11 +44,13 @@ class DockerConnection:
             return self._client
 
     def _connect(self) -> docker.DockerClient:
-        options = {"timeout": self._timeout, "max_pool_size": self._pool_size}
+        # from_env also applies DOCKER_TLS_VERIFY and DOCKER_CERT_PATH to the configured host.
+        environment = dict(os.environ)
         if self._docker_host:
-            client = docker.DockerClient(base_url=self._docker_host, **options)
-        else:
-            client = docker.from_env(**options)
+            environment["DOCKER_HOST"] = self._docker_host
+        client = docker.from_env(
+            timeout=self._timeout, max_pool_size=self._pool_size, environment=environment
+        )
         api = client.api  # a requests.Session
         # Proxy and CA settings from the environment mean nothing for a Docker socket, and
         # requests would read the whole environment again on every call to find them.

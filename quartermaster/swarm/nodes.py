@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from ..constraints import node_matches
 
+NOT_A_MANAGER = "this Docker host is not a swarm manager"
 MIB = 1024 * 1024
 NANO = 10**9
 # Task states in which a task holds its reservation on a node.
@@ -60,7 +61,7 @@ def _summary(node: dict, tasks: list[dict]) -> NodeSummary:
 def readiness_problem(info: dict, nodes: list[dict], constraints: tuple[str, ...]) -> str | None:
     """Why this swarm cannot take jobs now, or None when it can."""
     if not info.get("Swarm", {}).get("ControlAvailable"):
-        return "this Docker host is not a swarm manager"
+        return NOT_A_MANAGER
     eligible = [
         node
         for node in nodes
