@@ -40,7 +40,7 @@ class Reaper:
 
     def run_once(self) -> Plan:
         now = time.time()
-        work = plan(*self._reaping.snapshot(), now, self._config.ttl)
+        work = plan(self._reaping.snapshot(), now, self._config.ttl)
         for service in work.time_out:
             if self._reaping.time_out(service, now):
                 metrics.reaper_actions.labels("timed_out").inc()

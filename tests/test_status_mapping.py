@@ -166,3 +166,32 @@ def test_a_retry_waiting_to_start_is_pending_and_attempts_count():
 def test_timestamp_key_orders_fractions_numerically():
     stamps = ["2026-01-01T00:00:01Z", "2026-01-01T00:00:00.9Z", "2026-01-01T00:00:00.10Z"]
     assert sorted(stamps, key=timestamp_key) == [stamps[2], stamps[1], stamps[0]]
+
+
+def stranded(state, node="node1"):
+    """A run on a node the swarm lost: swarm wants it shut down, the node never said it stopped."""
+    return {**task(state, node=node, Message="started"), "DesiredState": "shutdown"}
+
+
+def test_a_run_stranded_on_a_down_node_is_failed_saying_so():
+    document = job_status(SERVICE, [stranded("running")], {"node1": "lab-worker-1"})
+    assert document.status == "failed"
+    assert document.state == "running"  # swarm's own word, unchanged
+    assert document.error == (
+        "the node lab-worker-1 stopped answering the swarm during this run; its outcome is unknown"
+    )
+    assert document.exit_code is None
+    assert document.finished_at == "2026-11-25T22:54:26.155360423Z"  # last heard of
+
+
+def test_a_run_being_stopped_on_a_live_node_is_still_started():
+    assert job_status(SERVICE, [stranded("running")], {}).status == "started"
+    assert job_status(SERVICE, [stranded("running")], {"node2": "other"}).status == "started"
+
+
+def test_a_retry_on_another_node_is_current_over_the_stranded_run():
+    retry = task("running", created="2026-11-25T22:54:40Z", node="node2", index=50)
+    document = job_status(SERVICE, [stranded("running"), retry], {"node1": "lab-worker-1"})
+    assert document.status == "started"
+    assert document.node == "node2"
+    assert document.failed == 1

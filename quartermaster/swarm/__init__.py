@@ -22,7 +22,13 @@ from .errors import (
 )
 from .listing import JobPage, JobQuery, page_of_jobs
 from .logs import LogOptions, open_log_stream
-from .nodes import NOT_A_MANAGER, NodeSummary, readiness_problem, summarize_nodes
+from .nodes import (
+    NOT_A_MANAGER,
+    NodeSummary,
+    down_nodes_among,
+    readiness_problem,
+    summarize_nodes,
+)
 from .reaping import Reaping
 from .spec import JobSpec, registry_auth_header, service_spec
 from .status import STATUSES, JobStatus, job_status
@@ -138,7 +144,8 @@ class Swarm:
         return existing["ID"]
 
     def job_status(self, reference: str, wait: float = 0) -> JobStatus:
-        """The job's status from its service and its tasks: two calls.
+        """The job's status from its service and its tasks: two calls (three when a run may be
+        stranded on a node that went down).
 
         With `wait`, ask again (every 0.2 s, slowing to 1 s) until the job is in a final state,
         `wait` seconds have passed, or this process is stopping.
@@ -154,7 +161,8 @@ class Swarm:
         return status
 
     def list_jobs(self, query: JobQuery) -> JobPage:
-        """A page of jobs, newest first: two calls, whatever the page size or the swarm's size."""
+        """A page of jobs, newest first: two calls, whatever the page size or the swarm's size
+        (three when a run may be stranded on a node that went down)."""
         label_filters = [f"{labels.JOB}=true", *(f"{k}={v}" for k, v in query.labels.items())]
         service_filters = {"label": label_filters}
         if query.name:
@@ -163,7 +171,7 @@ class Swarm:
             services = self._docker.api.services(filters=service_filters)
             # Tasks carry their service's labels: one call for the tasks of every job.
             tasks = self._docker.api.tasks(filters={"label": f"{labels.JOB}=true"})
-        return page_of_jobs(services, tasks, query)
+        return page_of_jobs(services, tasks, query, down_nodes_among(self._docker.api, tasks))
 
     def nodes(self) -> list[NodeSummary]:
         """Every node with its capacity and what jobs reserve on it: two calls."""
@@ -195,7 +203,7 @@ class Swarm:
         service = self._find_job(reference)
         with translate_errors():
             tasks = self._docker.api.tasks(filters={"service": service["ID"]})
-        return job_status(service, tasks)
+        return job_status(service, tasks, down_nodes_among(self._docker.api, tasks))
 
     def stop_job(self, reference: str) -> str:
         """Remove the job's service (its containers are stopped); return its full id."""

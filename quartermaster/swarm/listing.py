@@ -7,9 +7,10 @@ import base64
 import binascii
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .status import JobStatus, job_status, timestamp_key
+from .status import NO_DOWN_NODES, JobStatus, job_status, timestamp_key
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -30,7 +31,12 @@ class JobPage:
     next_cursor: str | None
 
 
-def page_of_jobs(services: list[dict], tasks: list[dict], query: JobQuery) -> JobPage:
+def page_of_jobs(
+    services: list[dict],
+    tasks: list[dict],
+    query: JobQuery,
+    down_nodes: Mapping[str, str] = NO_DOWN_NODES,
+) -> JobPage:
     tasks_of = defaultdict(list)
     for task in tasks:
         tasks_of[task["ServiceID"]].append(task)
@@ -39,7 +45,7 @@ def page_of_jobs(services: list[dict], tasks: list[dict], query: JobQuery) -> Jo
         ordered = [service for service in ordered if _position(service) < query.after]
     page: list[tuple[tuple[str, str], JobStatus]] = []
     for service in ordered:
-        status = job_status(service, tasks_of[service["ID"]])
+        status = job_status(service, tasks_of[service["ID"]], down_nodes)
         if query.statuses and status.status not in query.statuses:
             continue
         if len(page) == query.limit:  # one more exists: the page ends here, with a cursor

@@ -1,8 +1,13 @@
-"""Nodes as a client sees them: capacity, what jobs reserve on them, what is free. Pure."""
+"""Nodes as a client sees them: capacity, what jobs reserve on them, what is free; and which
+nodes stopped answering, when a job's run may be stranded on one."""
 
 from dataclasses import dataclass
 
+import docker
+
 from ..constraints import node_matches
+from .client import translate_errors
+from .status import may_be_stranded
 
 NOT_A_MANAGER = "this Docker host is not a swarm manager"
 MIB = 1024 * 1024
@@ -72,3 +77,19 @@ def readiness_problem(info: dict, nodes: list[dict], constraints: tuple[str, ...
     if not eligible:
         return f"no ready, active node matches the placement constraints {list(constraints)}"
     return None
+
+
+def down_nodes_among(api: docker.APIClient, tasks: list[dict]) -> dict[str, str]:
+    """The nodes (id: hostname) not answering the swarm, if some run may be stranded on one.
+
+    One call, and only then: in the usual case, none.
+    """
+    if not any(may_be_stranded(task) for task in tasks):
+        return {}
+    with translate_errors():
+        nodes = api.nodes()
+    return {
+        node["ID"]: node.get("Description", {}).get("Hostname") or node["ID"]
+        for node in nodes
+        if node["Status"]["State"] != "ready"
+    }

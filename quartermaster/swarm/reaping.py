@@ -9,11 +9,13 @@ several reapers race, one wins and the others see a conflict and let it be.
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from . import labels as job_labels
 from .client import DockerConnection, translate_errors
 from .errors import SwarmError
+from .nodes import down_nodes_among
 from .status import STARTED, JobStatus, epoch_of, job_status
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,17 @@ class Plan:
     unreadable: list[dict]  # services whose labels make no sense (edited by hand): left alone
 
 
-def plan(
-    services: list[dict], tasks: list[dict], records: list[dict], now: float, default_ttl: int
-) -> Plan:
+@dataclass(frozen=True)
+class Snapshot:
+    services: list[dict]  # every job's service
+    tasks: list[dict]  # and their tasks
+    records: list[dict]  # every callback record
+    down_nodes: Mapping[str, str] = field(default_factory=dict)  # with runs stranded on them
+
+
+def plan(snapshot: Snapshot, now: float, default_ttl: int) -> Plan:
     """What to do now. `default_ttl` applies to jobs whose service carries no ttl label."""
+    services, tasks, records = snapshot.services, snapshot.tasks, snapshot.records
     tasks_of: dict[str, list[dict]] = {}
     for task in tasks:
         tasks_of.setdefault(task["ServiceID"], []).append(task)
@@ -59,7 +68,9 @@ def plan(
     result = Plan([], [], [], [], [])
     for service in services:
         try:
-            _plan_job(result, service, tasks_of.get(service["ID"], []), record_of, now, default_ttl)
+            job_tasks = tasks_of.get(service["ID"], [])
+            status = job_status(service, job_tasks, snapshot.down_nodes)
+            _plan_job(result, service, status, job_tasks, record_of, now, default_ttl)
         except (KeyError, ValueError, TypeError):
             result.unreadable.append(service)  # labels edited by hand: leave that job alone
     known = {service["ID"] for service in services}
@@ -67,8 +78,9 @@ def plan(
     return result
 
 
-def _plan_job(result: Plan, service, tasks, record_of, now: float, default_ttl: int) -> None:
-    status = job_status(service, tasks)
+def _plan_job(
+    result: Plan, service, status: JobStatus, tasks, record_of, now: float, default_ttl: int
+) -> None:
     service_labels = service["Spec"].get("Labels", {})
     record = record_of.get(service["ID"])
     if status.status == STARTED and _ran_too_long(service_labels, tasks, now):
@@ -114,16 +126,16 @@ class Reaping:
     def __init__(self, connection: DockerConnection):
         self._docker = connection
 
-    def snapshot(self) -> tuple[list[dict], list[dict], list[dict]]:
-        """Every job's service and tasks, and every callback record: three calls."""
+    def snapshot(self) -> Snapshot:
+        """Every job's service and tasks, and every callback record: three calls (a fourth for
+        the nodes, when a run may be stranded on a node that went down)."""
         job_filter = {"label": f"{job_labels.JOB}=true"}
+        api = self._docker.api
         with translate_errors():
-            api = self._docker.api
-            return (
-                api.services(filters=job_filter),
-                api.tasks(filters=job_filter),
-                api.configs(filters={"label": RECORD_OF}),
-            )
+            services = api.services(filters=job_filter)
+            tasks = api.tasks(filters=job_filter)
+            records = api.configs(filters={"label": RECORD_OF})
+        return Snapshot(services, tasks, records, down_nodes_among(api, tasks))
 
     def time_out(self, service: dict, now: float) -> bool:
         """Stop the job's runs and mark it timed out, in one update of its service."""

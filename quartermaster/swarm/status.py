@@ -5,13 +5,16 @@ Swarm's task states are many; a client sees one of six words:
     pending   waiting for a node, resources, the image pull, the container start or a retry
     started   running
     complete  exited 0 (a `job` with completions N: N tasks exited 0)
-    failed    exited non-zero and no retry is left (`exit_code` set, `error` from the task)
+    failed    exited non-zero and no retry is left (`exit_code` set, `error` from the task), or
+              its node stopped answering the swarm while it ran (its outcome is unknown)
     rejected  could not start at all, e.g. the image could not be pulled (`error` says why)
     shutdown  stopped
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from . import labels as job_labels
 
@@ -43,6 +46,10 @@ _STATUS_OF_TASK_STATE = {
     "orphaned": SHUTDOWN,
 }
 _COULD_NOT_START = "starting container failed"
+# States of a run that a node has taken on and not yet reported finished.
+_ON_A_NODE = frozenset({"assigned", "accepted", "preparing", "ready", "starting", "running"})
+NO_DOWN_NODES: Mapping[str, str] = MappingProxyType({})
+LOST_RUN = "the node {node} stopped answering the swarm during this run; its outcome is unknown"
 
 
 @dataclass(frozen=True)
@@ -69,19 +76,27 @@ class JobStatus:
         return self.status in FINAL_STATUSES
 
 
-def job_status(service: dict, tasks: list[dict]) -> JobStatus:
+def job_status(
+    service: dict, tasks: list[dict], down_nodes: Mapping[str, str] = NO_DOWN_NODES
+) -> JobStatus:
+    """`down_nodes` (id: hostname) are nodes that stopped answering the swarm: the runs left on
+    them are failed, whatever they last reported."""
     spec = service["Spec"]
     labels = spec.get("Labels", {})
     mode = spec.get("Mode", {})
     completions = int(labels.get(job_labels.COMPLETIONS, 0)) or mode.get("ReplicatedJob", {}).get(
         "TotalCompletions", 1
     )
-    words = [task_word(task) for task in tasks]
-    task = current_task(tasks)
+    words = [task_word(task, down_nodes) for task in tasks]
+    task = current_task(tasks, down_nodes)
     task_status = task["Status"] if task else {}
-    status = _overall(words, task_word(task) if task else PENDING, completions)
+    current_word = task_word(task, down_nodes) if task else PENDING
+    status = _overall(words, current_word, completions)
     timestamp = task_status.get("Timestamp")
     error = task_status.get("Err") or None
+    lost_on = _lost_on(task, down_nodes) if task else None
+    if lost_on:
+        error = LOST_RUN.format(node=lost_on)
     timed_out = labels.get(job_labels.TIMED_OUT)
     if timed_out and status not in (COMPLETE, FAILED, REJECTED):
         status, error, timestamp = (
@@ -96,7 +111,7 @@ def job_status(service: dict, tasks: list[dict]) -> JobStatus:
         type="job" if "ReplicatedJob" in mode else "service",
         status=status,
         state=task_status.get("State", "new"),
-        exit_code=_exit_code(task_status, task_word(task) if task else PENDING),
+        exit_code=None if lost_on else _exit_code(task_status, current_word),
         error=error,
         node=(task or {}).get("NodeID") or None,
         created_at=service["CreatedAt"],
@@ -109,7 +124,9 @@ def job_status(service: dict, tasks: list[dict]) -> JobStatus:
     )
 
 
-def task_word(task: dict) -> str:
+def task_word(task: dict, down_nodes: Mapping[str, str] = NO_DOWN_NODES) -> str:
+    if _lost_on(task, down_nodes):
+        return FAILED
     status = task["Status"]
     word = _STATUS_OF_TASK_STATE.get(status["State"], PENDING)
     if word == FAILED and (status.get("Err") or "").startswith(_COULD_NOT_START):
@@ -130,9 +147,31 @@ def _overall(words: list[str], current: str, completions: int) -> str:
     return PENDING if current == COMPLETE else current
 
 
-def current_task(tasks: list[dict]) -> dict | None:
+def may_be_stranded(task: dict) -> bool:
+    """Swarm wants this run gone but its node has not said it stopped: is that node down?
+
+    (Swarm marks the runs of a node it lost this way, and leaves them so until the node returns.)
+    """
+    return task["Status"]["State"] in _ON_A_NODE and task.get("DesiredState") in (
+        "shutdown",
+        "remove",
+    )
+
+
+def _lost_on(task: dict, down_nodes: Mapping[str, str]) -> str | None:
+    """The hostname of the down node this run was stranded on, if it was."""
+    if task.get("NodeID") in down_nodes and may_be_stranded(task):
+        return down_nodes[task["NodeID"]]
+    return None
+
+
+def current_task(tasks: list[dict], down_nodes: Mapping[str, str] = NO_DOWN_NODES) -> dict | None:
     """The task that says where the job stands: a running one, else the newest."""
-    running = [task for task in tasks if task["Status"]["State"] == "running"]
+    running = [
+        task
+        for task in tasks
+        if task["Status"]["State"] == "running" and not _lost_on(task, down_nodes)
+    ]
     candidates = running or tasks
     if not candidates:
         return None
