@@ -1,6 +1,6 @@
 """The app factory: configuration, the swarm layer, hooks, error handlers and blueprints."""
 
-from flask import Flask
+from flask import Flask, Response, jsonify
 
 from . import config as configuration
 from .access_log import install_access_log
@@ -33,10 +33,20 @@ BLUEPRINTS = (
 )
 
 
+class JsonFlask(Flask):
+    """Flask, but its automatic answer to OPTIONS is JSON too, like every other answer."""
+
+    def make_default_options_response(self) -> Response:
+        allowed = super().make_default_options_response().allow
+        response = jsonify(success=True, allow=sorted(allowed))
+        response.allow.update(allowed)
+        return response
+
+
 def create_app(config: configuration.Config | None = None) -> Flask:
     """The WSGI app. Without a config, settings come from the environment."""
     config = config or configuration.from_env()
-    app = Flask(__name__)
+    app = JsonFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False
     # Made here, connected lazily: each gunicorn worker opens its own Docker connection.

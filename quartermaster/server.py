@@ -1,5 +1,6 @@
 """gunicorn, run in-process over `create_app`, with an access log that never shows the token."""
 
+import logging
 import re
 import signal
 
@@ -61,6 +62,18 @@ def end_waits_on_stop(worker):
     signal.signal(signal.SIGTERM, handle_exit)
 
 
+def quiet_worker_exit(arbiter, worker):
+    """Flush the worker's logs, then let its handlers go without locking.
+
+    Python drops each logging handler during interpreter shutdown and takes logging's lock to
+    forget it; under gevent that lock asks a greenlet that is already finalized who it is, and
+    every worker exit printed a "greenlet is being finalized" traceback. Emptying logging's
+    (private) handler list first makes those drops lock-free.
+    """
+    logging.shutdown()
+    logging._handlerList.clear()
+
+
 def gunicorn_options(config: Config) -> dict:
     return {
         "bind": config.bind_address,
@@ -79,6 +92,7 @@ def gunicorn_options(config: Config) -> dict:
         "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": RedactingLogger,
         "child_exit": forget_exited_worker,
+        "worker_exit": quiet_worker_exit,
         "post_worker_init": end_waits_on_stop,
         **reaper_hooks(config),
     }

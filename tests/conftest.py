@@ -226,6 +226,7 @@ def live_server_factory(docker_client, tmp_path):
     for server in servers:
         server.stop()
         assert TOKEN not in server.log_text(), "the token leaked into the server's log"
+        assert "Traceback" not in server.log_text(), server.log_text()
 
 
 @pytest.fixture

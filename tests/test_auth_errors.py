@@ -63,6 +63,13 @@ def test_unknown_route_is_json_404_and_wrong_method_json_405(client):
     assert_error(client.delete(f"/status/x?token={TOKEN}"), 405)
 
 
+def test_options_is_json_with_the_allowed_methods(client):
+    response = client.open(f"/run?token={TOKEN}", method="OPTIONS")
+    assert response.status_code == 200
+    assert response.get_json() == {"success": True, "allow": ["OPTIONS", "POST"]}
+    assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+
+
 def test_body_over_one_mib_is_413(client):
     body = b'{"image": "' + b"a" * (1024 * 1024) + b'"}'
     response = client.post(

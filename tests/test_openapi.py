@@ -1,10 +1,11 @@
 """GET /openapi.json: a valid OpenAPI 3 document of every route, and the live app honours it."""
 
 import json
+from collections import Counter
 
 import pytest
 import schemathesis
-from conftest import TOKEN
+from conftest import TOKEN, LiveServer
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.specs.openapi import checks
@@ -31,17 +32,48 @@ def test_the_document_is_valid_and_covers_every_route(app, client):
     assert document["paths"]["/healthz"]["get"]["security"] == []
 
 
+# Enough examples per operation for well over 5,000 requests in all (counted below).
+EXAMPLES_PER_OPERATION = 700
+MIN_REQUESTS = 5000
+# Jobs the fuzzer creates match no node, so they stay pending: no image is ever pulled.
+NEVER_PLACED = "node.labels.qm-fuzz==never-placed"
+requests_sent: Counter = Counter()
+
+
+@pytest.fixture(scope="module")
+def fuzzed_server(tmp_path_factory, docker_client):
+    server = LiveServer(tmp_path_factory.mktemp("fuzz") / "quartermaster.log")
+    server.env["CONSTRAINTS"] = NEVER_PLACED
+    yield server.start()
+    server.stop()
+    assert TOKEN not in server.log_text(), "the token leaked into the server's log"
+    assert "Traceback" not in server.log_text()
+
+
 @pytest.fixture
-def live_schema(live_server):
-    return schemathesis.openapi.from_url(f"{live_server.url}/openapi.json")
+def live_schema(fuzzed_server):
+    return schemathesis.openapi.from_url(f"{fuzzed_server.url}/openapi.json")
 
 
 schema = schemathesis.pytest.from_fixture("live_schema")
 
 
+def no_server_error_and_json(ctx, response, case):
+    """Zero 5xx and zero non-JSON answers, beyond what the document allows."""
+    requests_sent[case.operation.label] += 1
+    path = case.operation.path
+    if response.status_code >= 500:
+        # /readyz answers 503 when no node can take a job, as it must here (see NEVER_PLACED).
+        assert (path, response.status_code) == ("/readyz", 503), response.text
+        assert "not ready" in response.json()["error"]
+    if path != "/metrics" or response.status_code != 200:  # Prometheus' text format
+        assert response.headers.get("content-type") == ["application/json"], response.headers
+        assert isinstance(response.json(), dict)
+
+
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
@@ -50,6 +82,7 @@ def test_the_live_app_honours_its_document(case):
         headers={"Authorization": f"Bearer {TOKEN}"},
         timeout=90,  # /status?wait may hold an answer for 60 s
         checks=[
+            no_server_error_and_json,
             checks.status_code_conformance,
             checks.content_type_conformance,
             checks.response_schema_conformance,
@@ -58,3 +91,8 @@ def test_the_live_app_honours_its_document(case):
         ],
         excluded_checks=[checks.positive_data_acceptance],
     )
+
+
+def test_the_fuzzing_sent_enough_requests():
+    """Runs after the fuzzing above (pytest keeps a module's order)."""
+    assert sum(requests_sent.values()) >= MIN_REQUESTS, requests_sent
