@@ -4,8 +4,10 @@ Every test that touches Docker runs against the real lab swarm (`make lab`). Whe
 up, those tests fail with "run make lab"; they never skip.
 """
 
+import base64
 import contextlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -21,7 +23,10 @@ import requests
 
 from quartermaster.app import create_app
 from quartermaster.config import Config
+from quartermaster.json_logging import JsonFormatter
+from quartermaster.schemas import decode_registry_auth
 from quartermaster.swarm import labels
+from quartermaster.swarm.spec import registry_auth_header
 
 LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
 MANAGER_SOCKET = "unix:///var/run/docker.sock"
@@ -29,6 +34,11 @@ TOKEN = "test-" + secrets.token_urlsafe(16)
 # Services the tests create directly (not through quartermaster) carry this label.
 TEST_LABEL = "qm-test"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CALLBACK_SECRET = "callback-" + secrets.token_urlsafe(16)
+# The logs of every live server; searched for secrets at the end of the run.
+LIVE_SERVER_LOGS: list[Path] = []
+# What the lab's daemons (manager, workers, registry) log.
+LAB_LOGS = sorted(Path("/var/log").glob("qm-*.log"))
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,56 @@ def lab() -> Lab:
         private_image=facts["private_image"],
         worker_sockets=tuple(facts["worker_sockets"]),
     )
+
+
+def seed_style_auth(username, password) -> str:
+    """The seed's `auth` shape: standard base64 of {username, password, auth: "", email}."""
+    auth = {"username": username, "password": password, "auth": "", "email": "qm@example.com"}
+    return base64.b64encode(json.dumps(auth).encode()).decode()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_never_logged(tmp_path_factory):
+    """Capture every log the run writes and, at its end, search it all for the secrets.
+
+    The in-process apps' records are written as the server writes them (JSON lines, INFO and up);
+    the live servers' logs and what the lab's daemons logged during the run are added to them.
+    """
+    in_process = tmp_path_factory.mktemp("logs") / "in-process.log"
+    handler = logging.FileHandler(in_process)
+    handler.setFormatter(JsonFormatter())
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    lab_log_starts = {path: path.stat().st_size for path in LAB_LOGS}
+    yield
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
+    logs = {in_process: 0, **dict.fromkeys(LIVE_SERVER_LOGS, 0), **lab_log_starts}
+    found = []
+    for path, start in logs.items():
+        with path.open("rb") as log:
+            log.seek(start)
+            text = log.read().decode(errors="replace")
+        found += [f"{name} in {path}" for name, value in _secrets().items() if value in text]
+    assert not found, f"secrets in the logs: {found}"
+
+
+def _secrets() -> dict[str, str]:
+    facts = json.loads(LAB_FACTS.read_text())
+    user, password = facts["registry_user"], facts["registry_password"]
+    seed_auth = seed_style_auth(user, password)
+    header = registry_auth_header(decode_registry_auth(seed_auth), facts["private_image"])
+    return {
+        "the token": TOKEN,
+        "the callback secret": CALLBACK_SECRET,
+        "the registry password": password,
+        "the seed-style auth": seed_auth,
+        "the X-Registry-Auth header": header,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -181,6 +241,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        LIVE_SERVER_LOGS.append(log_path)
         self.args = args
         self.env = {**os.environ, "TOKEN": TOKEN, "DOCKER_HOST": MANAGER_SOCKET, **(env or {})}
         self.process = None

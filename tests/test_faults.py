@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
-from test_registry import seed_style_auth
+from conftest import PROJECT_ROOT, seed_style_auth
 
 REGISTRY_PIDFILE = Path("/var/lib/qm-lab/state/registry/registry.pid")
 FINAL = ["complete", "failed", "rejected", "shutdown"]

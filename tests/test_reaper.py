@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from conftest import TOKEN, make_config
+from conftest import CALLBACK_SECRET, TOKEN, make_config
 
 from quartermaster.reaper import Reaper
 
@@ -131,7 +131,7 @@ def test_a_callback_is_delivered_once_signed_even_with_racing_reapers(
     lab, api, receiver, command, status
 ):
     job_id = api.run_ok(image=lab.image, command=command, callback_url=f"{receiver.url}/hook?k=v")
-    config = make_config(callback_secret="s3cret")
+    config = make_config(callback_secret=CALLBACK_SECRET)
     reapers = [Reaper(config), Reaper(config), Reaper(config)]
     reap_until(reapers, lambda: receiver.calls, timeout=60)
     for _ in range(3):  # more rounds: nothing is delivered twice
@@ -144,7 +144,9 @@ def test_a_callback_is_delivered_once_signed_even_with_racing_reapers(
     document = json.loads(call["body"])
     assert (document["id"], document["status"], document["success"]) == (job_id, status, True)
     assert document == api.status(job_id).get_json()
-    expected = "sha256=" + hmac.new(b"s3cret", call["body"], hashlib.sha256).hexdigest()
+    expected = (
+        "sha256=" + hmac.new(CALLBACK_SECRET.encode(), call["body"], hashlib.sha256).hexdigest()
+    )
     assert call["headers"]["X-Quartermaster-Signature"] == expected
     assert call["headers"]["X-Quartermaster-Job"] == job_id
 

@@ -1,15 +1,9 @@
 """Private images: the seed's `auth` field carries credentials to the workers, and nowhere else."""
 
-import base64
 import json
 
 import pytest
-
-
-def seed_style_auth(username, password) -> str:
-    """The seed's shape: standard base64 of {username, password, auth: "", email}."""
-    auth = {"username": username, "password": password, "auth": "", "email": "qm@example.com"}
-    return base64.b64encode(json.dumps(auth).encode()).decode()
+from conftest import seed_style_auth
 
 
 def test_a_private_image_runs_with_auth(lab, api, docker_client, private_image_not_on_workers):
