@@ -1,5 +1,6 @@
 """POST /run through the app to the real swarm: the service it creates and the job's life."""
 
+import re
 import time
 
 from conftest import MANAGER_SOCKET, TOKEN
@@ -124,3 +125,10 @@ def test_a_missing_image_is_400(api):
     response = api.run(command="echo")
     assert response.status_code == 400
     assert "image" in response.get_json()["fields"]
+
+
+def test_an_unnamed_job_gets_a_unique_name(lab, api):
+    job_ids = [api.run_ok(image=lab.image, command="true") for _ in range(3)]
+    names = {api.status(job_id).get_json()["name"] for job_id in job_ids}
+    assert len(names) == 3
+    assert all(re.fullmatch(r"job-[0-9a-f]{16}", name) for name in names), names

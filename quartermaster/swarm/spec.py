@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import json
+import secrets
 from dataclasses import asdict, dataclass, field
 
 from . import labels as job_labels
@@ -18,7 +19,7 @@ class JobSpec:
 
     image: str
     command: tuple[str, ...] | None = None  # None: the image's default command
-    name: str | None = None  # None: swarm generates a name
+    name: str | None = None  # None: quartermaster picks one (see unique_name)
     labels: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     memory_mb: int | None = None  # None: the configured default
@@ -61,10 +62,23 @@ def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...], 
         },
         "Mode": _mode(job),
     }
-    name = job.name or (job.idempotency_key and idempotent_name(job.idempotency_key))
-    if name:
-        spec["Name"] = name
+    if job.name:
+        spec["Name"] = job.name
+    elif job.idempotency_key:
+        spec["Name"] = idempotent_name(job.idempotency_key)
+    else:
+        spec["Name"] = unique_name()
     return spec
+
+
+def unique_name() -> str:
+    """A name for a job its client did not name.
+
+    Swarm's own names (adjective_scientist) come from about 25,000 pairs: with a few hundred
+    jobs on the swarm, a create now and then failed with a name conflict the client never asked
+    for. 64 random bits do not collide.
+    """
+    return "job-" + secrets.token_hex(8)
 
 
 def idempotent_name(key: str) -> str:
