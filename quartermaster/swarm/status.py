@@ -148,14 +148,12 @@ def _overall(words: list[str], current: str, completions: int) -> str:
 
 
 def may_be_stranded(task: dict) -> bool:
-    """Swarm wants this run gone but its node has not said it stopped: is that node down?
+    """Swarm wants this run shut down but its node has not said it stopped: is that node down?
 
-    (Swarm marks the runs of a node it lost this way, and leaves them so until the node returns.)
+    (Swarm marks the runs of a node it lost this way, and leaves them so until the node returns.
+    The runs of a removed job want "remove" instead: they are not asked about.)
     """
-    return task["Status"]["State"] in _ON_A_NODE and task.get("DesiredState") in (
-        "shutdown",
-        "remove",
-    )
+    return task["Status"]["State"] in _ON_A_NODE and task.get("DesiredState") == "shutdown"
 
 
 def _lost_on(task: dict, down_nodes: Mapping[str, str]) -> str | None:
