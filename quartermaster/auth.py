@@ -2,7 +2,9 @@
 
 The token may come in the JSON body (`token`), the query string (`?token=`) or an
 `Authorization: Bearer` header. Every token a request carries must be right; each is compared in
-constant time.
+constant time. Anywhere else (a job id in the path, a name, a command, a label) it is refused,
+as what a request carries travels on to Docker, its logs and its labels (tokens of 8 characters
+or more: shorter ones would turn up by chance).
 """
 
 import hmac
@@ -14,6 +16,8 @@ from .errors import ApiError
 from .inputs import json_object, parsed_json
 
 ALWAYS_OPEN = frozenset({"health.healthz", "health.readyz", "openapi.openapi_json"})
+# A token shorter than this turns up in ordinary ids and commands by chance: it is not looked for.
+TOKEN_SEARCH_MIN_LENGTH = 8
 
 
 def open_endpoints(config: Config) -> frozenset[str]:
@@ -36,6 +40,35 @@ def install_token_check(app: Flask, config: Config) -> None:
             raise ApiError(401, "missing token: send it as token in the body, ?token= or Bearer")
         if not all(hmac.compare_digest(candidate.encode(), expected) for candidate in supplied):
             raise ApiError(401, "invalid token")
+        if len(expected) >= TOKEN_SEARCH_MIN_LENGTH and token_elsewhere(config.token):
+            raise ApiError(400, "the token may only be sent as token, ?token= or Bearer")
+
+
+def token_elsewhere(token: str) -> bool:
+    """Whether the token is in the path, another query parameter or another body field."""
+    if token in request.path:
+        return True
+    if any(key != "token" and token in value for key, value in request.args.items(multi=True)):
+        return True
+    body = parsed_json()
+    if isinstance(body, dict):
+        return _contains(token, {key: value for key, value in body.items() if key != "token"})
+    return False
+
+
+def _contains(token: str, value) -> bool:
+    """Whether the token is in any string of a JSON value (iteratively: it may nest deeply)."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and token in value:
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def tokens_in_request() -> list[str]:

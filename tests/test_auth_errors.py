@@ -7,6 +7,8 @@ from conftest import TOKEN, make_config
 
 from quartermaster.app import create_app
 
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
 PROTECTED = [
     ("post", "/run", {"image": "qm/busybox:latest"}),
     ("post", "/stop", {"id": "nosuchjob"}),
@@ -54,6 +56,25 @@ def test_the_token_is_accepted_in_body_query_or_bearer(client, method, path, bod
 
 def test_the_token_never_appears_in_a_response(client):
     response = client.get(f"/status/{TOKEN}?token={TOKEN}")
+    assert TOKEN not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/status/{TOKEN}", None),  # Docker would log the id it cannot find
+        ("GET", f"/logs/x?since={TOKEN}", None),
+        ("POST", "/stop", {"id": TOKEN}),
+        ("POST", "/run", {"image": "busybox", "name": f"job-{TOKEN}"}),
+        ("POST", "/run", {"image": "busybox", "labels": {"a": TOKEN}}),
+        ("POST", "/run", {"image": "busybox", "command": ["sh", "-c", f"echo {TOKEN}"]}),
+        ("POST", "/run", {"image": "busybox", "env": {TOKEN: "1"}}),
+    ],
+)
+def test_the_token_anywhere_else_is_refused_before_docker_sees_it(client, method, path, body):
+    response = client.open(path, method=method, json=body, headers=BEARER)
+    assert_error(response, 400)
+    assert "may only be sent as token" in response.get_json()["error"]
     assert TOKEN not in response.get_data(as_text=True)
 
 
@@ -130,3 +151,9 @@ def test_an_unexpected_error_is_a_json_500_without_traceback(app, caplog):
     assert "Traceback" not in response.get_data(as_text=True)
     assert body["request_id"] == "req-500"
     assert "req-500" in caplog.text
+
+
+def test_a_short_token_is_not_looked_for_elsewhere(docker_client):
+    short = create_app(make_config(token="ab1")).test_client()
+    response = short.get("/status/ab1x", headers={"Authorization": "Bearer ab1"})
+    assert response.status_code == 404  # asked Docker: no such job
