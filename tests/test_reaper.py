@@ -185,8 +185,10 @@ def test_callbacks_never_follow_redirects_and_give_up_in_time(lab, api):
 def test_a_slow_receiver_does_not_hold_up_the_reaper(lab, api):
     slow = Receiver(delay=4)
     try:
-        api.run_ok(image=lab.image, command="true", callback_url=slow.url)
+        notifying = api.run_ok(image=lab.image, command="true", callback_url=slow.url)
         expiring = api.run_ok(image=lab.image, command="true", ttl=0)
+        api.wait_for(notifying, "complete")  # both are due in the reaper's first round
+        api.wait_for(expiring, "complete")
         reaper = Reaper(make_config())
         reap_until([reaper], lambda: api.status(expiring).status_code == 404, timeout=30)
         assert slow.calls == []  # still being answered: the expiry did not wait for it
