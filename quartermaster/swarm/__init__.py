@@ -144,8 +144,8 @@ class Swarm:
         return existing["ID"]
 
     def job_status(self, reference: str, wait: float = 0) -> JobStatus:
-        """The job's status from its service and its tasks: two calls (three when a run may be
-        stranded on a node that went down).
+        """The job's status from its service and its tasks: two calls, made at once (a third
+        when a run may be stranded on a node that went down).
 
         With `wait`, ask again (every 0.2 s, slowing to 1 s) until the job is in a final state,
         `wait` seconds have passed, or this process is stopping.
@@ -200,9 +200,15 @@ class Swarm:
             return open_log_stream(self._docker.api, service["ID"], options, is_finished)
 
     def _job_status_once(self, reference: str) -> JobStatus:
+        # Swarm resolves a reference (id, unique id prefix or name) alike for both calls, so the
+        # tasks are asked for while the service is: one round trip to Docker instead of two.
+        tasks_call = self._docker.in_background(
+            lambda api: api.tasks(filters={"service": reference})
+        )
         service = self._find_job(reference)
         with translate_errors():
-            tasks = self._docker.api.tasks(filters={"service": service["ID"]})
+            # (A name may have moved to a new service between the two calls: keep this one's.)
+            tasks = [task for task in tasks_call.result() if task["ServiceID"] == service["ID"]]
         return job_status(service, tasks, down_nodes_among(self._docker.api, tasks))
 
     def stop_job(self, reference: str) -> str:

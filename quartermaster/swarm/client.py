@@ -9,6 +9,8 @@ back, the next request connects again without a restart.
 import contextlib
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import docker
 import requests
@@ -28,6 +30,7 @@ class DockerConnection:
         self._pool_size = pool_size
         self._lock = threading.Lock()
         self._client: docker.DockerClient | None = None
+        self._background: ThreadPoolExecutor | None = None
         self._pid: int | None = None
 
     @property
@@ -35,11 +38,18 @@ class DockerConnection:
         """The low-level client: plain Engine API calls, JSON in and out."""
         return self._get().api
 
+    def in_background(self, call: Callable[[docker.APIClient], object]) -> Future:
+        """Start `call(api)` beside the caller (a greenlet under gevent workers); its future."""
+        api = self.api
+        with self._lock:
+            return self._background.submit(call, api)
+
     def _get(self) -> docker.DockerClient:
         with self._lock:
             if self._client is None or self._pid != os.getpid():
                 with translate_errors():
                     self._client = self._connect()
+                self._background = ThreadPoolExecutor(self._pool_size, "docker")
                 self._pid = os.getpid()
             return self._client
 
