@@ -33,11 +33,14 @@ class ApiError(Exception):
         self.fields = fields
 
 
+ERROR_RESPONSE = ErrorResponse()  # made once: a schema copies its fields when made
+
+
 def json_error(code: int, message: str, fields: dict | None = None):
     body = {"code": code, "error": message, "request_id": g.get("request_id")}
     if fields:
         body["fields"] = fields
-    return jsonify(ErrorResponse().dump(body)), code
+    return jsonify(ERROR_RESPONSE.dump(body)), code
 
 
 def register_error_handlers(app: Flask) -> None:

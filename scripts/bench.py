@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -36,6 +37,7 @@ def main() -> None:
     api.trust_env = False  # as quartermaster's client: no environment scan on every call
     remove_parked(api)
     server = start_server()
+    bare = start_bare_server()
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "figures": []}
     try:
         job_id = requests.post(
@@ -46,13 +48,14 @@ def main() -> None:
         ).json()["id"]
         for others in (10, 1000):
             park_services(api, others)
-            results["figures"].append(status_figure(server, api, job_id, others))
+            results["figures"].append(status_figure(server, bare, api, job_id, others))
             results["figures"].append(throughput_figure(server, job_id, others))
         results["figures"].append(jobs_figure(server))
         results["figures"].append(run_figure(server, api))
         results["rss_mb_per_worker"] = worker_rss_mb(server)
     finally:
         server.stop()
+        bare.stop()
         remove_parked(api)
         for service in api.services(filters={"label": "quartermaster.job=true"}):
             api.remove_service(service["ID"])
@@ -71,21 +74,23 @@ class Server:
 
 
 def start_server() -> Server:
+    quartermaster = str(Path(sys.executable).parent / "quartermaster")
+    return start(lambda port: [quartermaster, "--port", str(port), "--reaper-interval", "0"])
+
+
+def start_bare_server() -> Server:
+    """A bare WSGI app under the same gunicorn settings: what one HTTP hop costs here."""
+    bare = str(Path(__file__).parent / "bare_server.py")
+    return start(lambda port: [sys.executable, bare, f"127.0.0.1:{port}"])
+
+
+def start(command_for_port) -> Server:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [
-        str(Path(sys.executable).parent / "quartermaster"),
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--reaper-interval",
-        "0",
-    ]
-    env = {**os.environ, "TOKEN": TOKEN}
+    env = {**os.environ, "TOKEN": TOKEN, "BIND": "127.0.0.1"}
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command_for_port(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -94,7 +99,7 @@ def start_server() -> Server:
             return Server(process, url)
         except requests.ConnectionError:
             time.sleep(0.1)
-    raise SystemExit("bench: quartermaster did not start")
+    raise SystemExit(f"bench: {command_for_port(port)[0]} did not start")
 
 
 def park_services(api, count: int) -> None:
@@ -122,20 +127,44 @@ def timed(call) -> float:
     return time.perf_counter() - started
 
 
-def status_figure(server, api, job_id: str, others: int) -> dict:
+def status_figure(server, bare, api, job_id: str, others: int) -> dict:
+    """GET /status against the raw calls it makes, one after the other (the target's baseline)
+    and at once (as quartermaster makes them). And where the rest goes: the same client on a
+    quartermaster route that never reaches Docker (an unknown one: a JSON 404), and on a bare
+    WSGI app under the same gunicorn settings (the HTTP hop's floor on this machine)."""
     session = requests.Session()  # keep-alive, as a polling client would
-    ours, raw = [], []
+    side_by_side = ThreadPoolExecutor(2)
+    ours, raw, raw_at_once, no_docker, floor = [], [], [], [], []
     for _ in range(ROUNDS):
         ours.append(timed(lambda: session.get(f"{server.url}/status/{job_id}", headers=HEADERS)))
-        raw.append(
-            timed(lambda: (api.inspect_service(job_id), api.tasks(filters={"service": job_id})))
-        )
-    return figure(
+        raw.append(timed(lambda: (api.inspect_service(job_id), tasks_of(api, job_id))))
+        raw_at_once.append(timed(lambda: both_at_once(side_by_side, api, job_id)))
+        no_docker.append(timed(lambda: session.get(f"{server.url}/no-docker", headers=HEADERS)))
+        floor.append(timed(lambda: session.get(f"{bare.url}/", headers=HEADERS)))
+    side_by_side.shutdown()
+    result = figure(
         f"GET /status, {others} other services",
         ours,
         raw,
-        "raw: service inspect + tasks filtered by service",
+        "raw: service inspect + tasks filtered by service, one after the other",
     )
+    result["raw_at_once_median_ms"] = ms(statistics.median(raw_at_once))
+    result["ratio_to_raw_at_once"] = round(
+        statistics.median(ours) / statistics.median(raw_at_once), 2
+    )
+    result["quartermaster_without_docker_median_ms"] = ms(statistics.median(no_docker))
+    result["bare_gunicorn_hop_median_ms"] = ms(statistics.median(floor))
+    return result
+
+
+def tasks_of(api, job_id: str) -> list:
+    return api.tasks(filters={"service": job_id})
+
+
+def both_at_once(pool: ThreadPoolExecutor, api, job_id: str) -> None:
+    tasks = pool.submit(tasks_of, api, job_id)
+    api.inspect_service(job_id)
+    tasks.result()
 
 
 def throughput_figure(server, job_id: str, others: int) -> dict:

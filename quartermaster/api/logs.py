@@ -7,6 +7,7 @@ from ..schemas import LogsQuery, validate_path_reference
 from . import current_swarm, describe
 
 blueprint = Blueprint("logs", __name__)
+QUERY = LogsQuery()  # made once: see status.py
 
 
 @blueprint.get("/logs/<job_id>")
@@ -18,7 +19,7 @@ blueprint = Blueprint("logs", __name__)
 )
 def logs(job_id: str):
     validate_path_reference(job_id)
-    options = LogsQuery().load(query_args())
+    options = QUERY.load(query_args())
     chunks = current_swarm().job_logs(job_id, options)
     # No buffering proxy should hold a followed log back (nginx honours this header).
     headers = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}

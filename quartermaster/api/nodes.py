@@ -6,6 +6,7 @@ from ..schemas import NodesResponse
 from . import current_swarm, describe
 
 blueprint = Blueprint("nodes", __name__)
+RESPONSE = NodesResponse()  # made once: see status.py
 
 
 @blueprint.get("/nodes")
@@ -15,4 +16,4 @@ blueprint = Blueprint("nodes", __name__)
     errors=(503,),
 )
 def nodes():
-    return NodesResponse().dump({"nodes": current_swarm().nodes()})
+    return RESPONSE.dump({"nodes": current_swarm().nodes()})

@@ -9,6 +9,7 @@ from ..schemas import JobIdResponse, RunRequest
 from . import current_swarm, describe
 
 blueprint = Blueprint("run", __name__)
+RESPONSE = JobIdResponse()  # made once: see status.py
 
 
 @blueprint.post("/run")
@@ -23,4 +24,4 @@ def run():
     swarm = current_swarm()
     schema = RunRequest(callback_hosts=swarm.config.callback_hosts)
     job = replace(schema.load(json_object()), idempotency_key=idempotency_key())
-    return JobIdResponse().dump({"id": swarm.create_job(job)})
+    return RESPONSE.dump({"id": swarm.create_job(job)})

@@ -7,6 +7,7 @@ from ..schemas import JobIdResponse, StopRequest
 from . import current_swarm, describe
 
 blueprint = Blueprint("stop", __name__)
+REQUEST, RESPONSE = StopRequest(), JobIdResponse()  # made once: see status.py
 
 
 @blueprint.post("/stop")
@@ -17,5 +18,5 @@ blueprint = Blueprint("stop", __name__)
     errors=(400, 404, 413, 415, 503),
 )
 def stop():
-    reference = StopRequest().load(json_object())
-    return JobIdResponse().dump({"id": current_swarm().stop_job(reference)})
+    reference = REQUEST.load(json_object())
+    return RESPONSE.dump({"id": current_swarm().stop_job(reference)})
