@@ -23,6 +23,7 @@ from pathlib import Path
 
 import docker
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 ROUNDS = 200
 PARK_LABEL = "qm-bench"
@@ -46,10 +47,12 @@ def main() -> None:
             headers=HEADERS,
             timeout=10,
         ).json()["id"]
+        status_figures = []
         for others in (10, 1000):
             park_services(api, others)
-            results["figures"].append(status_figure(server, bare, api, job_id, others))
-            results["figures"].append(throughput_figure(server, job_id, others))
+            status_figures.append(status_figure(server, bare, api, job_id, others))
+            results["figures"] += [status_figures[-1], throughput_figure(server, job_id, others)]
+        results["figures"].append(flatness_figure(*status_figures))
         results["figures"].append(jobs_figure(server))
         results["figures"].append(run_figure(server, api))
         results["rss_mb_per_worker"] = worker_rss_mb(server)
@@ -147,6 +150,7 @@ def status_figure(server, bare, api, job_id: str, others: int) -> dict:
         ours,
         raw,
         "raw: service inspect + tasks filtered by service, one after the other",
+        target_ratio=1.25,
     )
     result["raw_at_once_median_ms"] = ms(statistics.median(raw_at_once))
     result["ratio_to_raw_at_once"] = round(
@@ -183,20 +187,38 @@ def throughput_figure(server, job_id: str, others: int) -> dict:
         "name": f"GET /status throughput, 16 connections, {others} other services",
         "requests_per_second": rate,
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "target": verdict(">= 800 requests/s", rate >= 800),
     }
 
 
 def jobs_figure(server) -> dict:
     session = requests.Session()
+    rounds = 20
+    calls_before = docker_calls_so_far(server)
     times = [
         timed(lambda: session.get(f"{server.url}/jobs?limit=1000", headers=HEADERS))
-        for _ in range(20)
+        for _ in range(rounds)
     ]
+    calls = (docker_calls_so_far(server) - calls_before) / rounds
     return {
-        "name": "GET /jobs?limit=1000 with 1000 jobs (2 Engine API calls)",
+        "name": "GET /jobs?limit=1000 with 1000 jobs",
         "median_ms": ms(statistics.median(times)),
         "p95_ms": ms(p95(times)),
+        "engine_api_calls_per_request": calls,
+        "target": "a fixed number of Engine API calls: " + ("met" if calls == 2 else "MISSED"),
     }
+
+
+def docker_calls_so_far(server) -> float:
+    """Engine API calls quartermaster's workers made, from its own /metrics."""
+    text = requests.get(f"{server.url}/metrics", headers=HEADERS, timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "quartermaster_docker_call_duration_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_count")
+    )
 
 
 def run_figure(server, api, rounds: int = 10) -> dict:
@@ -228,7 +250,11 @@ def run_figure(server, api, rounds: int = 10) -> dict:
         for service_id in (job_id, raw_id):
             api.remove_service(service_id)
     return figure(
-        "POST /run until running on a worker", ours, raw, "raw: services/create until its task runs"
+        "POST /run until running on a worker",
+        ours,
+        raw,
+        "raw: services/create until its task runs",
+        target_ratio=1.2,
     )
 
 
@@ -250,16 +276,32 @@ def worker_rss_mb(server) -> list[float]:
     return sizes
 
 
-def figure(name, ours, raw, raw_label) -> dict:
+def figure(name, ours, raw, raw_label, target_ratio: float) -> dict:
+    ratio = round(statistics.median(ours) / statistics.median(raw), 2)
     return {
         "name": name,
         "quartermaster_median_ms": ms(statistics.median(ours)),
         "quartermaster_p95_ms": ms(p95(ours)),
         "raw_median_ms": ms(statistics.median(raw)),
         "raw_p95_ms": ms(p95(raw)),
-        "ratio_median": round(statistics.median(ours) / statistics.median(raw), 2),
+        "ratio_median": ratio,
         "raw": raw_label,
+        "target": verdict(f"ratio <= {target_ratio}", ratio <= target_ratio),
     }
+
+
+def flatness_figure(small: dict, large: dict) -> dict:
+    """/status with 1000 other services against 10: its cost must not grow with the swarm."""
+    apart = large["quartermaster_median_ms"] / small["quartermaster_median_ms"]
+    return {
+        "name": "GET /status, 1000 against 10 other services",
+        "times_apart": round(apart, 2),
+        "target": verdict("at most 1.1x apart", 1 / 1.1 <= apart <= 1.1),
+    }
+
+
+def verdict(target: str, met: bool) -> str:
+    return f"{target}: {'met' if met else 'MISSED'}"
 
 
 def p95(values) -> float:
@@ -283,7 +325,8 @@ def print_table(results) -> None:
     for item in results["figures"]:
         values = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
         print(f"- {item['name']}: {values}")
-    print(f"- RSS per gunicorn worker (MB): {results['rss_mb_per_worker']}")
+    rss = results["rss_mb_per_worker"]
+    print(f"- RSS per gunicorn worker (MB): {rss}, {verdict('<= 80 MB', max(rss) <= 80)}")
 
 
 if __name__ == "__main__":

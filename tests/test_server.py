@@ -127,7 +127,7 @@ def test_the_access_log_is_json_lines_without_the_token(live_server):
     access = [line for line in lines if line["logger"] == "quartermaster.access"]
     assert [(a["method"], a["route"], a["status"]) for a in access[-3:]] == [
         ("GET", "/status/<job_id>", 404),
-        ("GET", "/status/<job_id>", 404),
+        ("GET", "/status/<job_id>", 400),  # the token as an id: refused before Docker
         ("POST", "/run", 200),
     ]
     assert access[-1]["request_id"] == "trace-42"
