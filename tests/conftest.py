@@ -140,13 +140,18 @@ def remove_created_services(request):
     client = request.getfixturevalue("docker_client")
     before = {service["ID"] for service in _test_services(client)}
     yield
-    for service in _test_services(client):
-        if service["ID"] not in before:
-            with contextlib.suppress(docker.errors.NotFound):
-                client.api.remove_service(service["ID"])
-    for record in client.api.configs(filters={"label": "quartermaster.callback-of"}):
+    created = [service for service in _test_services(client) if service["ID"] not in before]
+    records = client.api.configs(filters={"label": "quartermaster.callback-of"})
+    # Every job and callback record the run makes is searched for secrets before it goes.
+    jobs = [service for service in created if labels.is_job(service)]
+    leaks = [name for name, value in _secrets().items() if value in json.dumps([jobs, records])]
+    for service in created:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_service(service["ID"])
+    for record in records:
         with contextlib.suppress(docker.errors.NotFound):
             client.api.remove_config(record["ID"])
+    assert not leaks, f"secrets in a job's service or a callback record: {leaks}"
 
 
 @pytest.fixture
