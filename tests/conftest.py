@@ -233,6 +233,16 @@ class ApiClient:
         raise AssertionError(f"job {job_id} never reached {statuses}; went through {seen}")
 
 
+def wait_until(condition, timeout: float, message: str, interval: float = 0.3) -> None:
+    """Ask `condition()` every `interval` seconds until it holds; at `timeout`, fail saying why."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(message)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

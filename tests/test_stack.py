@@ -7,7 +7,7 @@ import time
 
 import pytest
 import requests
-from conftest import PROJECT_ROOT, free_port
+from conftest import PROJECT_ROOT, free_port, wait_until
 
 STACK = "qmtest"
 SECRET = "quartermaster_token"
@@ -54,15 +54,6 @@ def get(url, **kwargs):
         return requests.get(url, timeout=10, **kwargs)
     except requests.RequestException:
         return requests.Response()  # status_code None: not up yet
-
-
-def wait_until(condition, timeout, message):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(message)
 
 
 def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, stack):

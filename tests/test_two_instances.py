@@ -5,11 +5,10 @@ timeout, callback and expiry: each action happens exactly once, and neither logs
 """
 
 import itertools
-import time
 
 import pytest
 import requests
-from conftest import TOKEN
+from conftest import TOKEN, wait_until
 from test_reaper import Receiver
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -39,15 +38,6 @@ def two_instances(live_server_factory):
 
 def get(server, path) -> requests.Response:
     return requests.get(f"{server.url}{path}", headers=HEADERS, timeout=30)
-
-
-def wait_until(condition, timeout, message):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError(message)
 
 
 def test_two_instances_answer_alike_and_their_reapers_act_once(lab, two_instances, receiver):
