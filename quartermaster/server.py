@@ -71,7 +71,7 @@ def quiet_worker_exit(arbiter, worker):
     (private) handler list first makes those drops lock-free.
     """
     logging.shutdown()
-    logging._handlerList.clear()
+    getattr(logging, "_handlerList", []).clear()  # absent in some future Python: then no-op
 
 
 def gunicorn_options(config: Config) -> dict:
