@@ -188,7 +188,7 @@ ensure_manager_daemon() {
     log "host dockerd (pid $pid) is running but not answering yet; waiting"
   else
     log "starting host dockerd (log: $MGR_LOG)"
-    setsid dockerd >"$MGR_LOG" 2>&1 </dev/null 9>&- &
+    setsid dockerd >>"$MGR_LOG" 2>&1 </dev/null 9>&- &
     pid=$!
     touch "$MGR_STARTED"
   fi
@@ -261,7 +261,7 @@ start_worker_daemon() {
     --config-file "$WORKER_CONFIG" \
     --data-root "$(w_root "$i")" --exec-root "$exec_root" \
     -H "$(w_sock "$i")" --pidfile "$pidfile" \
-    >"$(w_log "$i")" 2>&1 </dev/null 9>&- &
+    >>"$(w_log "$i")" 2>&1 </dev/null 9>&- &
   WORKER_PIDS[i]=$!
 }
 
@@ -610,7 +610,7 @@ ensure_registry_running() {
     log "starting registry on $REGISTRY (log: $REG_LOG)"
     # shellcheck disable=SC2016 # expands in the inner sh, whose pid becomes the registry's
     setsid sh -c 'echo $$ >"$1"; exec docker-registry serve "$2"' sh "$REG_PIDFILE" "$REG_CONFIG" \
-      >"$REG_LOG" 2>&1 </dev/null 9>&- &
+      >>"$REG_LOG" 2>&1 </dev/null 9>&- &
     pid=$!
   fi
   deadline=$((SECONDS + 30))

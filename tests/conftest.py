@@ -105,21 +105,25 @@ def secrets_never_logged(tmp_path_factory):
     logs = {in_process: 0, **dict.fromkeys(LIVE_SERVER_LOGS, 0), **lab_log_starts}
     found = []
     for path, start in logs.items():
+        if not path.exists():
+            continue
         with path.open("rb") as log:
-            log.seek(start)
+            log.seek(start if path.stat().st_size >= start else 0)  # else: rewritten meanwhile
             text = log.read().decode(errors="replace")
         found += [f"{name} in {path}" for name, value in _secrets().items() if value in text]
     assert not found, f"secrets in the logs: {found}"
 
 
 def _secrets() -> dict[str, str]:
+    secrets_of_the_run = {"the token": TOKEN, "the callback secret": CALLBACK_SECRET}
+    if not LAB_FACTS.exists():
+        return secrets_of_the_run  # no lab, so no registry credentials to look for
     facts = json.loads(LAB_FACTS.read_text())
     user, password = facts["registry_user"], facts["registry_password"]
     seed_auth = seed_style_auth(user, password)
     header = registry_auth_header(decode_registry_auth(seed_auth), facts["private_image"])
     return {
-        "the token": TOKEN,
-        "the callback secret": CALLBACK_SECRET,
+        **secrets_of_the_run,
         "the registry password": password,
         "the seed-style auth": seed_auth,
         "the X-Registry-Auth header": header,
