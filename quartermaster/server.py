@@ -17,14 +17,31 @@ _TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]*", re.IGNORECASE)
 _SECRET_HEADERS = ("{authorization}i", "{x-registry-auth}i")
 
 
+def redact_query_tokens(text: str) -> str:
+    return _TOKEN_IN_QUERY.sub(r"\1[REDACTED]", text)
+
+
+class _RedactTokens(logging.Filter):
+    """gunicorn's own messages may quote a request line it could not parse: blank `token=`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_query_tokens(record.getMessage()), ()
+        return True
+
+
 class RedactingLogger(Logger):
-    """gunicorn's logger, with `token=` values and credential headers blanked in access lines."""
+    """gunicorn's logger, with `token=` values blanked in its messages, and `token=` values and
+    credential headers blanked in access lines."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.error_log.addFilter(_RedactTokens())
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key, value in atoms.items():
             if isinstance(value, str):
-                atoms[key] = _TOKEN_IN_QUERY.sub(r"\1[REDACTED]", value)
+                atoms[key] = redact_query_tokens(value)
         for key in _SECRET_HEADERS:
             if key in atoms:
                 atoms[key] = "[REDACTED]"
@@ -79,8 +96,8 @@ def gunicorn_options(config: Config) -> dict:
         "bind": config.bind_address,
         "workers": config.workers,
         # gevent: a request waiting on Docker (/status?wait, a followed log) costs a greenlet,
-        # not a thread, so waiters never starve other requests.
-        "worker_class": "gevent",
+        # not a thread, so waiters never starve other requests. (Its own error answers: JSON.)
+        "worker_class": "quartermaster.worker.JsonErrorsGeventWorker",
         "worker_connections": config.worker_connections,
         "timeout": 60,
         # In-flight requests get this long after SIGTERM: within Docker's default 10 s stop grace.

@@ -4,6 +4,10 @@ The app here points at a Docker socket that does not exist: a request that got p
 would answer 503, so every 4xx below is the validation's own.
 """
 
+import json
+import socket
+import time
+
 import pytest
 import requests
 from conftest import TOKEN, LiveServer, make_config
@@ -146,3 +150,41 @@ def _rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError(f"no VmRSS for {pid}")
+
+
+@pytest.mark.parametrize(
+    ("request_head", "code"),
+    [
+        (f"GET /status/x?token={TOKEN}&pad={'a' * 5000} HTTP/1.1", 400),
+        (f"GE(T /status/x?token={TOKEN} HTTP/1.1", 400),
+        (f"GET  /status/x?token={TOKEN} HTTP/1.1", 400),  # echoed by gunicorn: redacted
+        (f"GET /status/x?token={TOKEN} HTTP/9.9", 400),
+        ("GET /healthz HTTP/1.1\r\nX-Pad: " + "a" * 9000, 431),
+        ("GET /healthz HTTP/1.1\r\n" + "".join(f"X-{i}: 1\r\n" for i in range(120)), 431),
+    ],
+    ids=[
+        "request line too long",
+        "not a method",
+        "not a request line",
+        "not an HTTP version",
+        "header too long",
+        "too many headers",
+    ],
+)
+def test_what_gunicorn_refuses_itself_is_json_and_does_not_echo_the_token(
+    live_server, request_head, code
+):
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as connection:
+        connection.sendall(f"{request_head}\r\nHost: x\r\n\r\n".encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.decode().partition("\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {code} ")
+    assert "Content-Type: application/json" in head
+    document = json.loads(body)
+    assert (document["success"], document["code"]) == (False, code)
+    assert TOKEN not in body
+    assert "token=" not in body or "token=[REDACTED]" in body
+    time.sleep(0.2)  # the worker logs the refusal as it answers
+    assert TOKEN not in live_server.log_text()

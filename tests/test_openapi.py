@@ -33,7 +33,7 @@ def test_the_document_is_valid_and_covers_every_route(app, client):
 
 
 # Enough examples per operation for well over 5,000 requests in all (counted below).
-EXAMPLES_PER_OPERATION = 700
+EXAMPLES_PER_OPERATION = 750
 MIN_REQUESTS = 5000
 # Jobs the fuzzer creates match no node, so they stay pending: no image is ever pulled.
 NEVER_PLACED = "node.labels.qm-fuzz==never-placed"
