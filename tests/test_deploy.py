@@ -5,6 +5,7 @@ with only the image tag (and, for the service, the published port's mode) change
 deployment runs a real job on a lab worker through the containerized quartermaster.
 """
 
+import functools
 import os
 import socket
 import subprocess
@@ -24,6 +25,13 @@ def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def run_container(*args: str) -> str:
+    """`docker run -d` with these arguments; the container's id."""
+    started = docker("run", "-d", *args)
+    assert started.returncode == 0, started.stderr
+    return started.stdout.strip()
 
 
 def container_logs(container: str) -> str:
@@ -118,16 +126,11 @@ def run_a_job_on_a_worker(url: str, docker_client, lab, token: str = TOKEN) -> d
 def test_the_seed_docker_run_line(lab, docker_client, image, seed_port):
     # The seed: docker run -d -e TOKEN=4jrs8-534js-345ds-3lrd0 -p 9090:9090
     #           -v /var/run/docker.sock:/var/run/docker.sock stevelacy/quartermaster
-    started = docker(
-        "run", "-d", "-e", f"TOKEN={TOKEN}", "-p", "9090:9090",
+    container = run_container(
+        "-e", f"TOKEN={TOKEN}", "-p", "9090:9090",
         "-v", "/var/run/docker.sock:/var/run/docker.sock", image,
     )  # fmt: skip
-    assert started.returncode == 0, started.stderr
-    container = started.stdout.strip()
-
-    def logs() -> str:
-        return container_logs(container)
-
+    logs = functools.partial(container_logs, container)
     try:
         url = f"http://127.0.0.1:{seed_port}"
         wait_healthy(url, logs, container)
@@ -195,19 +198,14 @@ def test_the_token_from_a_file_through_the_image(lab, docker_client, image, tmp_
     secret = tmp_path / "token"
     secret.write_text(TOKEN + "\n")
     port = free_port()
-    started = docker(
-        "run", "-d", "--health-interval", "2s",
+    container = run_container(
+        "--health-interval", "2s",
         "-e", "TOKEN_FILE=/run/secrets/token",
         "-v", f"{secret}:/run/secrets/token:ro",
         "-p", f"127.0.0.1:{port}:9090",
         "-v", f"{DOCKER_SOCKET}:{DOCKER_SOCKET}", image,
     )  # fmt: skip
-    assert started.returncode == 0, started.stderr
-    container = started.stdout.strip()
-
-    def logs() -> str:
-        return container_logs(container)
-
+    logs = functools.partial(container_logs, container)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, logs, container)

@@ -1,5 +1,5 @@
 """Faults on the real lab: a worker's Docker daemon killed mid-job, the registry down, an image
-missing. Each test puts the lab back (`scripts/lab.sh up`) however it ends."""
+missing. A test that breaks the lab puts it back (`scripts/lab.sh up`) however it ends."""
 
 import os
 import signal
