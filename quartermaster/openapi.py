@@ -46,7 +46,20 @@ def openapi_document(app: Flask, config) -> dict:
                 path=_PATH_PARAMETER.sub(r"{\1}", rule.rule),
                 operations={method.lower(): _operation(operation, rule.arguments, public)},
             )
-    return _ecma_patterns(spec.to_dict())
+    document = spec.to_dict()
+    _no_null_in_query(document)
+    return _ecma_patterns(document)
+
+
+def _no_null_in_query(document: dict) -> None:
+    """A query string cannot carry null: an optional parameter is absent, never null."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            for parameter in operation["parameters"]:
+                if parameter["in"] == "query":
+                    parameter["schema"].pop("nullable", None)
+                    if parameter["schema"].get("default", "") is None:
+                        del parameter["schema"]["default"]
 
 
 def _ecma_patterns(node):
