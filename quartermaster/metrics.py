@@ -30,7 +30,7 @@ http_duration = Histogram(
 )
 docker_duration = Histogram(
     "quartermaster_docker_call_duration_seconds",
-    "Time of an Engine API call (to its headers)",
+    "Time of an Engine API call (to its headers; a read on the Unix socket: to its whole answer)",
     ["call"],
 )
 docker_errors = Counter(

@@ -56,10 +56,14 @@ def _no_null_in_query(document: dict) -> None:
     for item in document["paths"].values():
         for operation in item.values():
             for parameter in operation["parameters"]:
-                if parameter["in"] == "query":
-                    parameter["schema"].pop("nullable", None)
-                    if parameter["schema"].get("default", "") is None:
-                        del parameter["schema"]["default"]
+                if parameter["in"] != "query":
+                    continue
+                schema = parameter["schema"]
+                schema.pop("nullable", None)
+                if "default" in schema and schema["default"] is None:
+                    del schema["default"]
+                if "enum" in schema:
+                    schema["enum"] = [value for value in schema["enum"] if value is not None]
 
 
 def _ecma_patterns(node):

@@ -166,7 +166,7 @@ def validate_cursor(cursor: str) -> None:
 
 
 def validate_tail(tail: str) -> None:
-    if tail != "all" and not (tail.isdigit() and len(tail) <= 9):
+    if tail != "all" and not (tail.isascii() and tail.isdigit() and len(tail) <= 9):
         raise ValidationError('must be a number of lines or "all"')
 
 
@@ -406,10 +406,16 @@ class JobsQuery(QuerySchema):
         )
 
 
+# 9999-12-31T23:59:59Z: Docker fails (a 500) on times it cannot hold.
+LATEST_TIMESTAMP = 253_402_300_799
+
+
 class LogsQuery(QuerySchema):
     follow = fields.Boolean(load_default=False)
     tail = fields.String(load_default="all", validate=validate_tail)
-    since = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=0))
+    since = fields.Float(
+        load_default=None, allow_nan=False, validate=validate.Range(min=0, max=LATEST_TIMESTAMP)
+    )
     timestamps = fields.Boolean(load_default=False)
     stream = fields.String(load_default=None, validate=validate.OneOf(("stdout", "stderr")))
 

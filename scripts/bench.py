@@ -26,6 +26,8 @@ import docker
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from quartermaster.swarm.socket_reads import SocketReads
+
 ROUNDS = 200
 WARM_UP = 30  # rounds run first and not counted: each worker's first calls connect to Docker
 PARK_LABEL = "qm-bench"
@@ -138,20 +140,22 @@ def timed(call) -> float:
 
 
 def status_figure(server, bare, api, job_id: str, others: int) -> dict:
-    """GET /status against the raw calls it makes, one after the other (the target's baseline)
-    and at once (as quartermaster makes them). And where the rest goes: the same client on a
-    quartermaster route that never reaches Docker (an unknown one: a JSON 404), and on a bare
-    WSGI app under the same gunicorn settings (the HTTP hop's floor on this machine)."""
+    """GET /status against the raw calls it makes: through docker-py one after the other (the
+    target's baseline) and at once, and as plain HTTP on the socket. And where the rest goes:
+    the same client on a quartermaster route that never reaches Docker (an unknown one: a JSON
+    404), and on a bare WSGI app under the same gunicorn settings (the HTTP hop's floor here)."""
     session = requests.Session()  # keep-alive, as a polling client would
     side_by_side = ThreadPoolExecutor(2)
-    ours, raw, raw_at_once, no_docker, floor = [], [], [], [], []
+    plain = SocketReads("/var/run/docker.sock", api.api_version, timeout=60, pool_size=2)
+    ours, raw, raw_at_once, plain_http, no_docker, floor = [], [], [], [], [], []
     for round_number in range(WARM_UP + ROUNDS):
         if round_number == WARM_UP:
-            for series in (ours, raw, raw_at_once, no_docker, floor):
+            for series in (ours, raw, raw_at_once, plain_http, no_docker, floor):
                 series.clear()
         ours.append(timed(lambda: session.get(f"{server.url}/status/{job_id}", headers=HEADERS)))
         raw.append(timed(lambda: (api.inspect_service(job_id), tasks_of(api, job_id))))
         raw_at_once.append(timed(lambda: both_at_once(side_by_side, api, job_id)))
+        plain_http.append(timed(lambda: (plain.inspect_service(job_id), tasks_of(plain, job_id))))
         no_docker.append(timed(lambda: session.get(f"{server.url}/no-docker", headers=HEADERS)))
         floor.append(timed(lambda: session.get(f"{bare.url}/", headers=HEADERS)))
     side_by_side.shutdown()
@@ -169,6 +173,12 @@ def status_figure(server, bare, api, job_id: str, others: int) -> dict:
     result["raw_at_once_median_ms"] = ms(statistics.median(raw_at_once))
     result["ratio_to_raw_at_once"] = round(
         statistics.median(ours) / statistics.median(raw_at_once), 2
+    )
+    # The same two calls as plain HTTP on the socket, one after the other, without docker-py's
+    # requests stack: nearly the Engine API's own time.
+    result["raw_plain_http_median_ms"] = ms(statistics.median(plain_http))
+    result["ratio_to_raw_plain_http"] = round(
+        statistics.median(ours) / statistics.median(plain_http), 2
     )
     result["quartermaster_without_docker_median_ms"] = ms(statistics.median(no_docker))
     result["bare_gunicorn_hop_median_ms"] = ms(statistics.median(floor))

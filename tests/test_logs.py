@@ -54,7 +54,18 @@ def test_logs_filters(api, finished_job):
 
 
 @pytest.mark.parametrize(
-    "query", ["?tail=-1", "?tail=x", "?stream=both", "?follow=maybe", "?since=-5", "?lines=3"]
+    "query",
+    [
+        "?tail=-1",
+        "?tail=x",
+        "?tail=%C2%B2",  # a superscript two: a digit to str.isdigit, not to int()
+        "?stream=both",
+        "?follow=maybe",
+        "?since=-5",
+        "?since=1.7e308",  # Docker answers a 500 on times past year 9999
+        "?since=253402300800",
+        "?lines=3",
+    ],
 )
 def test_bad_log_queries_are_400(api, finished_job, query):
     response = api.client.get(f"/logs/{finished_job}{query}", headers=api.headers)

@@ -80,10 +80,10 @@ class Swarm:
     def health(self) -> SwarmHealth:
         """Docker is reachable and this node manages a swarm: count its nodes."""
         with translate_errors():
-            info = self._docker.api.info()
+            info = self._docker.reads.info()
             if not info.get("Swarm", {}).get("ControlAvailable"):
                 raise NotASwarmManager(NOT_A_MANAGER)
-            nodes = self._docker.api.nodes()
+            nodes = self._docker.reads.nodes()
         managers = [node for node in nodes if node["Spec"]["Role"] == "manager"]
         workers = [node for node in nodes if node["Spec"]["Role"] == "worker"]
         ready = [node for node in workers if node["Status"]["State"] == "ready"]
@@ -126,7 +126,7 @@ class Swarm:
         """The job an earlier request with the same Idempotency-Key made, if it asked the same."""
         try:
             with translate_errors():
-                existing = self._docker.api.inspect_service(spec["Name"])
+                existing = self._docker.reads.inspect_service(spec["Name"])
             existing_labels = existing["Spec"].get("Labels", {})
             if (
                 existing_labels.get(labels.IDEMPOTENCY_KEY)
@@ -168,24 +168,24 @@ class Swarm:
         if query.name:
             service_filters["name"] = query.name
         with translate_errors():
-            services = self._docker.api.services(filters=service_filters)
+            services = self._docker.reads.services(filters=service_filters)
             # Tasks carry their service's labels: one call for the tasks of every job.
-            tasks = self._docker.api.tasks(filters={"label": f"{labels.JOB}=true"})
-        return page_of_jobs(services, tasks, query, down_nodes_among(self._docker.api, tasks))
+            tasks = self._docker.reads.tasks(filters={"label": f"{labels.JOB}=true"})
+        return page_of_jobs(services, tasks, query, down_nodes_among(self._docker.reads, tasks))
 
     def nodes(self) -> list[NodeSummary]:
         """Every node with its capacity and what jobs reserve on it: two calls."""
         with translate_errors():
-            nodes = self._docker.api.nodes()
-            tasks = self._docker.api.tasks(filters={"label": f"{labels.JOB}=true"})
+            nodes = self._docker.reads.nodes()
+            tasks = self._docker.reads.tasks(filters={"label": f"{labels.JOB}=true"})
         return summarize_nodes(nodes, tasks)
 
     def readiness_problem(self) -> str | None:
         """Why no job could be placed now, or None when the swarm is ready to take jobs."""
         with translate_errors():
-            info = self._docker.api.info()
+            info = self._docker.reads.info()
             nodes = (
-                self._docker.api.nodes() if info.get("Swarm", {}).get("ControlAvailable") else []
+                self._docker.reads.nodes() if info.get("Swarm", {}).get("ControlAvailable") else []
             )
         return readiness_problem(info, nodes, self._config.constraints)
 
@@ -203,13 +203,13 @@ class Swarm:
         # Swarm resolves a reference (id, unique id prefix or name) alike for both calls, so the
         # tasks are asked for while the service is: one round trip to Docker instead of two.
         tasks_call = self._docker.in_background(
-            lambda api: api.tasks(filters={"service": reference})
+            lambda reads: reads.tasks(filters={"service": reference})
         )
         service = self._find_job(reference)
         with translate_errors():
             # (A name may have moved to a new service between the two calls: keep this one's.)
             tasks = [task for task in tasks_call.result() if task["ServiceID"] == service["ID"]]
-        return job_status(service, tasks, down_nodes_among(self._docker.api, tasks))
+        return job_status(service, tasks, down_nodes_among(self._docker.reads, tasks))
 
     def stop_job(self, reference: str) -> str:
         """Remove the job's service (its containers are stopped); return its full id."""
@@ -225,7 +225,7 @@ class Swarm:
         """The service a full id, unique id prefix or name refers to, if quartermaster made it."""
         try:
             with translate_errors():
-                service = self._docker.api.inspect_service(reference)
+                service = self._docker.reads.inspect_service(reference)
         except (JobNotFound, DockerRejected):
             # DockerRejected: an ambiguous id prefix. Either way, no single job.
             raise JobNotFound(NO_SUCH_JOB) from None

@@ -17,6 +17,7 @@ import requests
 
 from .. import metrics
 from .errors import DockerRejected, DockerUnavailable, JobNotFound, NameConflict, NotASwarmManager
+from .socket_reads import SocketReads, unix_socket_path
 
 # Connections kept open to Docker per process. Requests beyond that still run; their connections
 # are closed after use instead of kept.
@@ -30,6 +31,7 @@ class DockerConnection:
         self._pool_size = pool_size
         self._lock = threading.Lock()
         self._client: docker.DockerClient | None = None
+        self._reads: SocketReads | docker.APIClient | None = None
         self._background: ThreadPoolExecutor | None = None
         self._pid: int | None = None
 
@@ -38,17 +40,24 @@ class DockerConnection:
         """The low-level client: plain Engine API calls, JSON in and out."""
         return self._get().api
 
-    def in_background(self, call: Callable[[docker.APIClient], object]) -> Future:
-        """Start `call(api)` beside the caller (a greenlet under gevent workers); its future."""
-        api = self.api
+    @property
+    def reads(self) -> SocketReads | docker.APIClient:
+        """For reads (inspect, lists, info): plain HTTP on a Unix socket, else docker-py."""
+        self._get()
+        return self._reads
+
+    def in_background(self, call: Callable[[SocketReads | docker.APIClient], object]) -> Future:
+        """Start `call(reads)` beside the caller (a greenlet under gevent workers); its future."""
+        reads = self.reads
         with self._lock:
-            return self._background.submit(call, api)
+            return self._background.submit(call, reads)
 
     def _get(self) -> docker.DockerClient:
         with self._lock:
             if self._client is None or self._pid != os.getpid():
                 with translate_errors():
                     self._client = self._connect()
+                self._reads = self._socket_reads(self._client.api) or self._client.api
                 self._background = ThreadPoolExecutor(self._pool_size, "docker")
                 self._pid = os.getpid()
             return self._client
@@ -67,6 +76,12 @@ class DockerConnection:
         api.trust_env = False
         api.hooks["response"].append(_measure)
         return client
+
+    def _socket_reads(self, api: docker.APIClient) -> SocketReads | None:
+        path = unix_socket_path(self._docker_host or os.environ.get("DOCKER_HOST"))
+        if path is None:
+            return None
+        return SocketReads(path, api.api_version, self._timeout, self._pool_size)
 
 
 def _measure(response, **kwargs):

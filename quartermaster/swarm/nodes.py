@@ -7,6 +7,7 @@ import docker
 
 from ..constraints import node_matches
 from .client import translate_errors
+from .socket_reads import SocketReads
 from .status import may_be_stranded
 
 NOT_A_MANAGER = "this Docker host is not a swarm manager"
@@ -79,7 +80,7 @@ def readiness_problem(info: dict, nodes: list[dict], constraints: tuple[str, ...
     return None
 
 
-def down_nodes_among(api: docker.APIClient, tasks: list[dict]) -> dict[str, str]:
+def down_nodes_among(reads: SocketReads | docker.APIClient, tasks: list[dict]) -> dict[str, str]:
     """The nodes (id: hostname) not answering the swarm, if some run may be stranded on one.
 
     One call, and only then: in the usual case, none.
@@ -87,7 +88,7 @@ def down_nodes_among(api: docker.APIClient, tasks: list[dict]) -> dict[str, str]
     if not any(may_be_stranded(task) for task in tasks):
         return {}
     with translate_errors():
-        nodes = api.nodes()
+        nodes = reads.nodes()
     return {
         node["ID"]: node.get("Description", {}).get("Hostname") or node["ID"]
         for node in nodes

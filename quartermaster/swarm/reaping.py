@@ -130,12 +130,12 @@ class Reaping:
         """Every job's service and tasks, and every callback record: three calls (a fourth for
         the nodes, when a run may be stranded on a node that went down)."""
         job_filter = {"label": f"{job_labels.JOB}=true"}
-        api = self._docker.api
+        reads = self._docker.reads
         with translate_errors():
-            services = api.services(filters=job_filter)
-            tasks = api.tasks(filters=job_filter)
-            records = api.configs(filters={"label": RECORD_OF})
-        return Snapshot(services, tasks, records, down_nodes_among(api, tasks))
+            services = reads.services(filters=job_filter)
+            tasks = reads.tasks(filters=job_filter)
+            records = reads.configs(filters={"label": RECORD_OF})
+        return Snapshot(services, tasks, records, down_nodes_among(reads, tasks))
 
     def time_out(self, service: dict, now: float) -> bool:
         """Stop the job's runs and mark it timed out, in one update of its service."""
@@ -169,7 +169,7 @@ class Reaping:
         if not claimed:
             return None
         with translate_errors():
-            return self._docker.api.inspect_config(RECORD_PREFIX + service_id)
+            return self._docker.reads.inspect_config(RECORD_PREFIX + service_id)
 
     def settle_callback(self, record: dict, delivered: bool, now: float, retry_seconds: int):
         """Record the attempt: delivered, retrying later with backoff, or failed for good."""
