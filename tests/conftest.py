@@ -268,6 +268,15 @@ def wait_until(condition, timeout: float, message: str, interval: float = 0.3) -
     raise AssertionError(message)
 
 
+def pipe(source: socket.socket, target: socket.socket) -> None:
+    """Copy what `source` sends to `target` until it closes, then close `target`'s sending side."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ import socket
 import threading
 
 import requests
-from conftest import TOKEN
+from conftest import TOKEN, pipe
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -51,15 +51,7 @@ class SocketForwarder:
             upstream.connect(DOCKER_SOCKET)
             self.connections += [client, upstream]
             for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source, target):
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        with contextlib.suppress(OSError):
-            target.shutdown(socket.SHUT_WR)
+                threading.Thread(target=pipe, args=(source, target), daemon=True).start()
 
 
 def test_docker_down_is_503_at_once_and_back_without_a_restart(lab, live_server_factory, tmp_path):

@@ -1,13 +1,12 @@
 """SocketReads: the same answers as docker-py from the real Docker, and HTTP read correctly."""
 
-import contextlib
 import json
 import socket
 import threading
 
 import docker
 import pytest
-from conftest import TEST_LABEL, wait_until
+from conftest import TEST_LABEL, pipe, wait_until
 
 from quartermaster.swarm.client import DockerConnection, translate_errors
 from quartermaster.swarm.errors import DockerUnavailable, JobNotFound
@@ -51,15 +50,7 @@ def _forward_each(listener):
         docker_side = socket.socket(socket.AF_UNIX)
         docker_side.connect(DOCKER_SOCKET)
         for source, target in ((client, docker_side), (docker_side, client)):
-            threading.Thread(target=_pump, args=(source, target), daemon=True).start()
-
-
-def _pump(source, target):
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
-            target.sendall(data)
-    with contextlib.suppress(OSError):
-        target.shutdown(socket.SHUT_WR)
+            threading.Thread(target=pipe, args=(source, target), daemon=True).start()
 
 
 @pytest.fixture
@@ -213,6 +204,7 @@ def test_a_connection_docker_closed_while_idle_is_replaced(canned):
         b"nonsense\r\n\r\n",
         answer(b"{}", "Content-Length: 10"),  # cut short: the server then closes
         answer(b"zz\r\n", "Transfer-Encoding: chunked"),
+        answer(b"{not json", "Content-Length: 9"),
     ],
 )
 def test_a_broken_answer_means_docker_is_unavailable(canned, bad_answer):

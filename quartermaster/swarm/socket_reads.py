@@ -78,7 +78,10 @@ class SocketReads:
         if status >= 400:
             metrics.docker_errors.labels(call).inc()
             raise _api_error(status, body)
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except ValueError as error:
+            raise docker.errors.DockerException("Docker's answer was not JSON") from error
 
     def _round_trip(self, target: str) -> tuple[int, bytes]:
         """Send on an idle connection if there is one; if Docker closed that one meanwhile
@@ -143,9 +146,9 @@ class _Connection:
     def exchange(self, request: bytes) -> tuple[int, bytes, bool]:
         try:
             self._sock.sendall(request)
+            status_line = self._reader.readline()
         except (BrokenPipeError, ConnectionResetError) as error:
             raise _ClosedBeforeAnswer() from error
-        status_line = self._reader.readline()
         if not status_line:
             raise _ClosedBeforeAnswer()
         try:
