@@ -195,13 +195,10 @@ def api(client):
     return ApiClient(client)
 
 
-def count_docker_calls(app) -> "DockerCalls":
-    """Count the Engine API calls the app sends from now on (both of its transports count each
-    call they send in the same metric)."""
-    return DockerCalls()
-
-
 class DockerCalls:
+    """How many Engine API calls this process has sent since, by quartermaster's own metric
+    (docker-py and the socket reads observe each call they send in it)."""
+
     def __init__(self):
         self._start = self._total()
 

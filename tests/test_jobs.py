@@ -1,7 +1,7 @@
 """GET /jobs: newest first, filters, pages with an opaque cursor, a fixed number of Docker calls."""
 
 import pytest
-from conftest import TEST_LABEL, count_docker_calls
+from conftest import TEST_LABEL, DockerCalls
 
 
 @pytest.fixture
@@ -79,8 +79,8 @@ def test_bad_jobs_queries_are_400_naming_the_parameter(api, query):
     assert name in response.get_json()["fields"]
 
 
-def test_jobs_costs_two_docker_calls_whatever_the_page(lab, app, api, three_jobs):
-    calls = count_docker_calls(app)
+def test_jobs_costs_two_docker_calls_whatever_the_page(lab, api, three_jobs):
+    calls = DockerCalls()
     get_jobs(api, "?limit=1")
     assert len(calls) == 2
     calls.clear()

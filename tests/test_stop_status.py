@@ -4,7 +4,7 @@ import time
 
 import docker
 import pytest
-from conftest import TEST_LABEL, TOKEN, count_docker_calls
+from conftest import TEST_LABEL, TOKEN, DockerCalls
 
 STATUS_KEYS = {
     "success",
@@ -116,8 +116,8 @@ def test_a_json_body_on_status_is_ignored(lab, api):
     assert response.get_json()["image"] == lab.image
 
 
-def test_status_costs_two_docker_calls(lab, app, api):
+def test_status_costs_two_docker_calls(lab, api):
     job_id = api.run_ok(image=lab.image, command="true")
-    calls = count_docker_calls(app)
+    calls = DockerCalls()
     assert api.status(job_id).status_code == 200
     assert len(calls) == 2
