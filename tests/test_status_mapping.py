@@ -138,6 +138,17 @@ def test_a_job_is_complete_only_when_every_completion_succeeded():
     assert (document.status, document.succeeded, document.exit_code) == ("complete", 3, 0)
 
 
+def test_finished_at_is_when_the_last_run_ended_not_the_newest_runs_end():
+    # Two runs at once: the older one ran longer and ended last (issue: TTL counted from 10:00:01).
+    older = task("complete", created="2026-11-25T10:00:00Z", index=1)
+    older["Status"]["Timestamp"] = "2026-11-25T10:01:40.5Z"
+    newer = task("complete", created="2026-11-25T10:00:00.2Z", index=2)
+    newer["Status"]["Timestamp"] = "2026-11-25T10:00:01.123456789Z"
+    document = job_status(job_service(2), [older, newer])
+    assert (document.status, document.finished_at) == ("complete", "2026-11-25T10:01:40.5Z")
+    assert job_status(job_service(2), [newer, older]).finished_at == "2026-11-25T10:01:40.5Z"
+
+
 def test_a_job_between_runs_is_pending():
     done = task("complete", created="2026-11-25T22:54:21Z")
     assert job_status(job_service(2), [done]).status == "pending"

@@ -46,6 +46,8 @@ _STATUS_OF_TASK_STATE = {
     "orphaned": SHUTDOWN,
 }
 _COULD_NOT_START = "starting container failed"
+# States in which a run has ended.
+_FINISHED_STATES = frozenset({"complete", "failed", "rejected", "shutdown", "remove", "orphaned"})
 # States of a run that a node has taken on and not yet reported finished.
 _ON_A_NODE = frozenset({"assigned", "accepted", "preparing", "ready", "starting", "running"})
 NO_DOWN_NODES: Mapping[str, str] = MappingProxyType({})
@@ -97,9 +99,10 @@ def job_status(
     lost_on = _lost_on(task, down_nodes) if task else None
     if lost_on:
         error = LOST_RUN.format(node=lost_on)
+    finished_at = _last_finish(tasks, timestamp) if status in FINAL_STATUSES else None
     timed_out = labels.get(job_labels.TIMED_OUT)
     if timed_out and status not in (COMPLETE, FAILED, REJECTED):
-        status, error, timestamp = (
+        status, error, finished_at = (
             FAILED,
             f"timed out after {labels[job_labels.TIMEOUT]}s",
             timed_out,
@@ -116,12 +119,23 @@ def job_status(
         node=(task or {}).get("NodeID") or None,
         created_at=service["CreatedAt"],
         started_at=timestamp if status == STARTED else None,
-        finished_at=timestamp if status in FINAL_STATUSES else None,
+        finished_at=finished_at,
         completions=completions,
         succeeded=words.count(COMPLETE),
         failed=words.count(FAILED) + words.count(REJECTED),
         attempts=len(tasks),
     )
+
+
+def _last_finish(tasks: list[dict], current: str | None) -> str | None:
+    """When the last run to end ended (`current`: the current run's time). The runs of a `job`
+    end in any order, so the newest run is not always the last to finish."""
+    finished = [
+        task["Status"]["Timestamp"]
+        for task in tasks
+        if task["Status"]["State"] in _FINISHED_STATES and task["Status"].get("Timestamp")
+    ]
+    return max([*finished, *filter(None, [current])], key=timestamp_key, default=None)
 
 
 def task_word(task: dict, down_nodes: Mapping[str, str] = NO_DOWN_NODES) -> str:
