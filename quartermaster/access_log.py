@@ -21,12 +21,15 @@ _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 log = logging.getLogger("quartermaster.access")
 
 
-def install_access_log(app: Flask) -> None:
+def install_access_log(app: Flask, secret: str | None) -> None:
+    """`secret`: what an incoming request id must not carry (it is echoed and logged)."""
+
     @app.before_request
     def assign_request_id():
         g.started = time.perf_counter()
         incoming = request.headers.get(HEADER, "")
-        g.request_id = incoming if _SANE.match(incoming) else uuid.uuid4().hex
+        adopt = _SANE.match(incoming) and not (secret and secret in incoming)
+        g.request_id = incoming if adopt else uuid.uuid4().hex
 
     @app.after_request
     def echo_and_log(response):

@@ -16,7 +16,7 @@ from .api import (
     status,
     stop,
 )
-from .auth import install_token_check
+from .auth import install_token_check, searchable_token
 from .errors import register_error_handlers
 from .swarm import Swarm
 
@@ -51,7 +51,7 @@ def create_app(config: configuration.Config | None = None) -> Flask:
     app.json.sort_keys = False
     # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
     app.extensions[SWARM_EXTENSION] = Swarm(config)
-    install_access_log(app)
+    install_access_log(app, searchable_token(config.token))
     install_token_check(app, config)
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:

@@ -20,6 +20,11 @@ ALWAYS_OPEN = frozenset({"health.healthz", "health.readyz", "openapi.openapi_jso
 TOKEN_SEARCH_MIN_LENGTH = 8
 
 
+def searchable_token(token: str) -> str | None:
+    """The token, if it is long enough to be looked for elsewhere in a request."""
+    return token if len(token) >= TOKEN_SEARCH_MIN_LENGTH else None
+
+
 def open_endpoints(config: Config) -> frozenset[str]:
     """The endpoints that need no token."""
     return ALWAYS_OPEN | ({"metrics.metrics"} if config.metrics_public else set())
@@ -28,6 +33,7 @@ def open_endpoints(config: Config) -> frozenset[str]:
 def install_token_check(app: Flask, config: Config) -> None:
     expected = config.token.encode()
     public = open_endpoints(config)
+    searched = searchable_token(config.token)
 
     @app.before_request
     def require_token():
@@ -38,15 +44,23 @@ def install_token_check(app: Flask, config: Config) -> None:
             if request.is_json and request.get_data():
                 json_object()  # a token in a malformed body: say the body is malformed
             raise ApiError(401, "missing token: send it as token in the body, ?token= or Bearer")
-        if not all(hmac.compare_digest(candidate.encode(), expected) for candidate in supplied):
+        if not all(hmac.compare_digest(_utf8(candidate), expected) for candidate in supplied):
             raise ApiError(401, "invalid token")
-        if len(expected) >= TOKEN_SEARCH_MIN_LENGTH and token_elsewhere(config.token):
+        if searched and token_elsewhere(searched):
             raise ApiError(400, "the token may only be sent as token, ?token= or Bearer")
 
 
+def _utf8(candidate: str) -> bytes:
+    # JSON may carry a lone surrogate ("\ud800"): not UTF-8, so a wrong token, never a 500.
+    return candidate.encode("utf-8", "surrogatepass")
+
+
 def token_elsewhere(token: str) -> bool:
-    """Whether the token is in the path, another query parameter or another body field."""
+    """Whether the token is in the path, a header but Authorization (X-Request-ID is logged,
+    Idempotency-Key hashed into a label), another query parameter or another body field."""
     if token in request.path:
+        return True
+    if any(name != "Authorization" and token in value for name, value in request.headers.items()):
         return True
     if any(key != "token" and token in value for key, value in request.args.items(multi=True)):
         return True
