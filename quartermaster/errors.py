@@ -8,7 +8,7 @@ import logging
 
 from flask import Flask, g, jsonify
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import swarm
 from .schemas import ErrorResponse
@@ -43,6 +43,11 @@ def json_error(code: int, message: str, fields: dict | None = None):
     return jsonify(ERROR_RESPONSE.dump(body)), code
 
 
+def body_limit_message(limit: int) -> str:
+    size = f"{limit // 1024**2} MiB" if limit % 1024**2 == 0 else f"{limit} bytes"
+    return f"the body is over the limit of {size}"
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
@@ -60,6 +65,10 @@ def register_error_handlers(app: Flask) -> None:
         if code == 503:
             log.warning("docker unavailable: %s", error)
         return json_error(code, str(error))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def body_too_large(error: RequestEntityTooLarge):
+        return json_error(413, body_limit_message(app.config["MAX_CONTENT_LENGTH"]))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -113,7 +113,7 @@ def test_body_over_one_mib_is_413(client):
         data=body,
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
     )
-    assert_error(response, 413)
+    assert assert_error(response, 413)["error"] == "the body is over the limit of 1 MiB"
 
 
 @pytest.mark.parametrize(

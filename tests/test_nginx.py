@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from conftest import PROJECT_ROOT, TOKEN, free_port
+from conftest import LIVE_SERVER_LOGS, PROJECT_ROOT, TOKEN, free_port
 
 NGINX_CONF = PROJECT_ROOT / "deploy" / "nginx.conf"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -29,10 +29,12 @@ class Nginx:
             assert old in config
             config = config.replace(old, new)
         (directory / "nginx.conf").write_text(config)
+        self.log_path = directory / "nginx.log"
+        LIVE_SERVER_LOGS.append(self.log_path)  # searched for secrets at the end of the run
         self.process = subprocess.Popen(
             ["nginx", "-c", str(directory / "nginx.conf"), "-p", str(directory),
              "-g", "daemon off;"],
-            stderr=(directory / "nginx.log").open("wb"),
+            stderr=self.log_path.open("wb"),
         )  # fmt: skip
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -41,7 +43,7 @@ class Nginx:
                 return
             except requests.ConnectionError:
                 time.sleep(0.1)
-        raise AssertionError("nginx did not start: " + (directory / "nginx.log").read_text())
+        raise AssertionError("nginx did not start: " + self.log_path.read_text())
 
     def stop(self):
         self.process.terminate()
@@ -136,7 +138,28 @@ def test_a_body_over_the_limit_is_a_json_413_from_nginx(live_server, nginx_facto
     )  # fmt: skip
     assert response.status_code == 413
     assert response.headers["Content-Type"] == "application/json"
-    assert response.json() == {"success": False, "code": 413, "error": "the body is over 1 MiB"}
+    assert response.json() == {
+        "success": False,
+        "code": 413,
+        "error": "the body is over the limit of 1 MiB",
+    }
+
+
+def test_an_upstream_that_is_down_is_logged_without_the_token(nginx_factory):
+    nginx = nginx_factory(free_port())  # nothing listens there: a rolling update's gap
+    for params, headers in [
+        ({"token": TOKEN}, {}),
+        ({}, {"X-Request-ID": TOKEN}),
+        ({"token": TOKEN, "wait": "1"}, {"Authorization": f"Bearer {TOKEN}"}),
+    ]:
+        response = requests.get(f"{nginx.url}/status/x", params=params, headers=headers, timeout=10)
+        assert response.status_code == 503
+    nginx.stop()  # its log is complete
+    lines = nginx.log_path.read_text().splitlines()
+    failures = [json.loads(line) for line in lines if '"upstream failed"' in line]
+    assert len(failures) >= 3, lines  # (and the start-up probes, also unanswered)
+    assert {(line["status"], line["upstream_status"]) for line in failures} == {(503, "502")}
+    assert TOKEN not in nginx.log_path.read_text()
 
 
 def test_an_upstream_that_is_down_is_a_json_503(nginx_factory):

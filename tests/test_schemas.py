@@ -218,6 +218,8 @@ def test_service_defaults():
         ("env", {"A": 1}),
         ("env", ["A=1"]),
         ("cpus", 0),
+        ("cpus", 1e-10),  # would be 0 nano-CPUs: no limit at all
+        ("cpus", 0.0099),
         ("cpus", -1),
         ("cpus", "1"),
         ("cpus", True),
@@ -234,6 +236,10 @@ def test_service_defaults():
 )
 def test_invalid_job_fields(field, value):
     assert field in run_errors(image="alpine", **{field: value})
+
+
+def test_the_smallest_cpu_limit_is_a_hundredth():
+    assert load_run(image="alpine", cpus=0.01).cpus == 0.01
 
 
 def test_completions_and_parallelism_need_type_job():
