@@ -65,10 +65,15 @@ def test_a_job_with_completions_and_parallelism(lab, api, docker_client):
     assert most_at_once <= 2
 
 
-def test_a_job_is_failed_when_a_run_fails(lab, api):
+def test_a_job_is_failed_when_a_run_fails(lab, api, docker_client):
     job_id = api.run_ok(image=lab.image, command="sh -c 'exit 5'", type="job", completions=2)
     document = api.wait_for(job_id, ["complete", "failed"])
     assert (document["status"], document["exit_code"], document["succeeded"]) == ("failed", 5, 0)
+    # And it stays failed: swarm starts no other run of it, and the status does not move.
+    time.sleep(5)
+    later = api.status(job_id).get_json()
+    assert (later["status"], later["attempts"], later["failed"]) == ("failed", 1, 1), later
+    assert len(docker_client.api.tasks(filters={"service": job_id})) == 1
 
 
 def test_retries_are_attempted_and_counted(lab, api, docker_client):
