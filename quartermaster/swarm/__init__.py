@@ -6,12 +6,14 @@ Engine API calls, whatever the number of services on the swarm.
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from .. import lifecycle, metrics
 from . import labels
 from .client import DockerConnection, translate_errors
 from .errors import (
+    AmbiguousReference,
     DockerRejected,
     DockerUnavailable,
     IdempotencyConflict,
@@ -30,11 +32,13 @@ from .nodes import (
     summarize_nodes,
 )
 from .reaping import Reaping
+from .references import is_full_id
 from .spec import JobSpec, registry_auth_header, service_spec
 from .status import STATUSES, JobStatus, job_status
 
 __all__ = [
     "STATUSES",
+    "AmbiguousReference",
     "DockerRejected",
     "DockerUnavailable",
     "IdempotencyConflict",
@@ -53,8 +57,9 @@ __all__ = [
 ]
 
 
-# Not-found messages do not echo the reference: a client may have sent something secret by mistake.
+# These messages do not echo the reference: a client may have sent something secret by mistake.
 NO_SUCH_JOB = "no such job"
+AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
 
 
 @dataclass(frozen=True)
@@ -200,16 +205,34 @@ class Swarm:
             return open_log_stream(self._docker.api, service["ID"], options, is_finished)
 
     def _job_status_once(self, reference: str) -> JobStatus:
-        # Swarm resolves a reference (id, unique id prefix or name) alike for both calls, so the
-        # tasks are asked for while the service is: one round trip to Docker instead of two.
+        # The tasks are asked for by the reference while the reference is resolved: one round
+        # trip to Docker, whose answer is kept when Docker resolved the reference to that job.
         tasks_call = self._docker.in_background(
             lambda reads: reads.tasks(filters={"service": reference})
         )
-        service = self._find_job(reference)
-        with translate_errors():
-            # (A name may have moved to a new service between the two calls: keep this one's.)
-            tasks = [task for task in tasks_call.result() if task["ServiceID"] == service["ID"]]
-        return job_status(service, tasks, down_nodes_among(self._docker.reads, tasks))
+        found = self._resolve(reference)
+        tasks = self._tasks_of(found, tasks_call)
+        return job_status(found.job, tasks, down_nodes_among(self._docker.reads, tasks))
+
+    def _tasks_of(self, found: "_Found", tasks_call: Future) -> list[dict]:
+        """The job's tasks: those asked for by its reference if Docker resolved the reference
+        to this job too, else asked for again by the job's id."""
+        job_id = found.job["ID"]
+        tasks = None
+        if found.docker_agrees:
+            try:
+                with translate_errors():
+                    tasks = tasks_call.result()
+            except (JobNotFound, DockerRejected):
+                pass  # the reference changed meaning meanwhile: ask by id
+        if tasks is None:
+            try:
+                with translate_errors():
+                    tasks = self._docker.reads.tasks(filters={"service": job_id})
+            except JobNotFound:
+                raise JobNotFound(NO_SUCH_JOB) from None  # removed meanwhile
+        # (A name may have moved to a new service between the calls: keep this job's tasks.)
+        return [task for task in tasks if task["ServiceID"] == job_id]
 
     def stop_job(self, reference: str) -> str:
         """Remove the job's service (its containers are stopped); return its full id."""
@@ -222,13 +245,47 @@ class Swarm:
         return service["ID"]
 
     def _find_job(self, reference: str) -> dict:
-        """The service a full id, unique id prefix or name refers to, if quartermaster made it."""
+        return self._resolve(reference).job
+
+    def _resolve(self, reference: str) -> "_Found":
+        """The one job `reference` means: the job with that full id; else the job with that name
+        or whose id starts with it. No such job is JobNotFound; two are AmbiguousReference,
+        never a guess (a job named like a prefix of another's id must not take that one over).
+
+        A full id costs one call. Any other reference costs two, made at once: Docker's own
+        resolution (the service of that name, else the one whose id starts with it) and every
+        job whose id starts with it."""
+        if is_full_id(reference):
+            service = self._inspect(reference)
+            if service is None or service["ID"] != reference or not labels.is_job(service):
+                raise JobNotFound(NO_SUCH_JOB)
+            return _Found(service, docker_agrees=True)
+        by_id_prefix = self._docker.in_background(
+            lambda reads: reads.services(filters={"id": reference, "label": f"{labels.JOB}=true"})
+        )
+        resolved = self._inspect(reference)
+        with translate_errors():
+            candidates = {service["ID"]: service for service in by_id_prefix.result()}
+        if resolved is not None and labels.is_job(resolved):
+            candidates[resolved["ID"]] = resolved
+        if not candidates:
+            raise JobNotFound(NO_SUCH_JOB)
+        if len(candidates) > 1:
+            raise AmbiguousReference(AMBIGUOUS_REFERENCE)
+        (job,) = candidates.values()
+        return _Found(job, docker_agrees=resolved is not None and resolved["ID"] == job["ID"])
+
+    def _inspect(self, reference: str) -> dict | None:
+        """The service Docker resolves `reference` to (full id, else name, else id prefix), or
+        None when that is no single service."""
         try:
             with translate_errors():
-                service = self._docker.reads.inspect_service(reference)
-        except (JobNotFound, DockerRejected):
-            # DockerRejected: an ambiguous id prefix. Either way, no single job.
-            raise JobNotFound(NO_SUCH_JOB) from None
-        if not labels.is_job(service):
-            raise JobNotFound(NO_SUCH_JOB)
-        return service
+                return self._docker.reads.inspect_service(reference)
+        except (JobNotFound, DockerRejected):  # DockerRejected: an id prefix of several services
+            return None
+
+
+@dataclass(frozen=True)
+class _Found:
+    job: dict  # the job's service
+    docker_agrees: bool  # Docker resolves the reference to this job too
