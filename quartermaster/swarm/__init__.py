@@ -1,7 +1,8 @@
 """All of quartermaster's Docker knowledge. Nothing here knows about Flask or HTTP.
 
 `Swarm` is the one entry point the blueprints use; each method makes a fixed, small number of
-Engine API calls, whatever the number of services on the swarm.
+Engine API calls, whatever the number of services on the swarm (but for the bounded waits: a
+/status with `wait`, a /run waiting for a racing request with its Idempotency-Key).
 """
 
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from .. import lifecycle, metrics
 from . import labels
+from .claims import KeyClaims
 from .client import DockerConnection, translate_errors
 from .errors import (
     AmbiguousReference,
@@ -60,6 +62,7 @@ __all__ = [
 # These messages do not echo the reference: a client may have sent something secret by mistake.
 NO_SUCH_JOB = "no such job"
 AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
+KEY_IN_PROGRESS = "a request with this Idempotency-Key is still being handled; retry it"
 
 
 @dataclass(frozen=True)
@@ -107,17 +110,54 @@ class Swarm:
         if job.registry_auth:
             headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
         try:
-            job_id, outcome = self._create_service(spec, headers), "created"
-        except NameConflict:
-            if not job.idempotency_key:
-                metrics.jobs_created.labels("refused").inc()
-                raise
-            job_id, outcome = self._same_request_job(spec), "existing"
-        except DockerRejected:
+            if job.idempotency_key:
+                job_id, outcome = self._create_keyed_job(spec, headers)
+            else:
+                job_id, outcome = self._create_service(spec, headers), "created"
+        except (NameConflict, IdempotencyConflict, DockerRejected):
             metrics.jobs_created.labels("refused").inc()
             raise
         metrics.jobs_created.labels(outcome).inc()
         return job_id
+
+    def _create_keyed_job(self, spec: dict, headers: dict) -> tuple[str, str]:
+        """The key's job if it has one (the same request: its id; another: 409), else a new
+        one, made by whichever of racing requests claims the key (see claims.py). The others
+        wait for it, up to twice the Docker timeout."""
+        key_hash = spec["Labels"][labels.IDEMPOTENCY_KEY]
+        claims = KeyClaims(self._docker, self._config.docker_timeout)
+        deadline = time.monotonic() + 2 * self._config.docker_timeout
+        interval = 0.05
+        while True:
+            claim_id = claims.claim(key_hash)
+            if claim_id is not None:
+                return self._create_claimed(claims, claim_id, spec, headers)
+            existing = claims.job_with_key(key_hash)
+            if existing is not None:
+                return _same_request_job(existing, spec), "existing"
+            claims.remove_if_stale(key_hash)
+            if time.monotonic() >= deadline or lifecycle.stopping.wait(interval):
+                raise IdempotencyConflict(KEY_IN_PROGRESS)
+            interval = min(interval * 2, 0.5)
+
+    def _create_claimed(
+        self, claims: KeyClaims, claim_id: str, spec: dict, headers: dict
+    ) -> tuple[str, str]:
+        """Holding the key's claim: the key's job if it has one, else a new one."""
+        key_hash = spec["Labels"][labels.IDEMPOTENCY_KEY]
+        try:
+            existing = claims.job_with_key(key_hash)
+            if existing is not None:
+                result = _same_request_job(existing, spec), "existing"
+            else:
+                result = self._create_service(spec, headers), "created"
+        except DockerUnavailable:
+            raise  # Docker may still create the job: the claim is kept until it goes stale
+        except SwarmError:
+            claims.release(claim_id)
+            raise
+        claims.release(claim_id)
+        return result
 
     def _create_service(self, spec: dict, headers: dict) -> str:
         api = self._docker.api
@@ -127,30 +167,10 @@ class Swarm:
             response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
             return api._result(response, json=True)["ID"]
 
-    def _same_request_job(self, spec: dict) -> str:
-        """The job an earlier request with the same Idempotency-Key made, if it asked the same."""
-        try:
-            with translate_errors():
-                existing = self._docker.reads.inspect_service(spec["Name"])
-            existing_labels = existing["Spec"].get("Labels", {})
-            if (
-                existing_labels.get(labels.IDEMPOTENCY_KEY)
-                != spec["Labels"][labels.IDEMPOTENCY_KEY]
-            ):
-                raise NameConflict(f"a service named {spec['Name']} already exists")
-            if existing_labels.get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
-                raise IdempotencyConflict("this Idempotency-Key was used with a different request")
-        except JobNotFound:
-            metrics.jobs_created.labels("refused").inc()
-            raise NameConflict("the name was in use; retry") from None  # removed meanwhile
-        except SwarmError:
-            metrics.jobs_created.labels("refused").inc()
-            raise
-        return existing["ID"]
-
     def job_status(self, reference: str, wait: float = 0) -> JobStatus:
-        """The job's status from its service and its tasks: two calls, made at once (a third
-        when a run may be stranded on a node that went down).
+        """The job's status from its service and its tasks: two calls, made at once, for a full
+        id; three for a name or id prefix (see _resolve). One more when a run may be stranded on
+        a node that went down.
 
         With `wait`, ask again (every 0.2 s, slowing to 1 s) until the job is in a final state,
         `wait` seconds have passed, or this process is stopping.
@@ -283,6 +303,14 @@ class Swarm:
                 return self._docker.reads.inspect_service(reference)
         except (JobNotFound, DockerRejected):  # DockerRejected: an id prefix of several services
             return None
+
+
+def _same_request_job(existing: dict, spec: dict) -> str:
+    """The id of the job an earlier request with the same Idempotency-Key made, if it asked the
+    same (its name included)."""
+    if existing["Spec"]["Labels"].get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
+        raise IdempotencyConflict("this Idempotency-Key was used with a different request")
+    return existing["ID"]
 
 
 @dataclass(frozen=True)
