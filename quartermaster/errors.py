@@ -19,6 +19,7 @@ _STATUS_OF_SWARM_ERROR = {
     swarm.DockerUnavailable: 503,
     swarm.NotASwarmManager: 503,
     swarm.JobNotFound: 404,
+    swarm.AmbiguousReference: 409,
     swarm.NameConflict: 409,
     swarm.IdempotencyConflict: 409,
     swarm.DockerRejected: 400,

@@ -47,7 +47,7 @@ jobs_created = Counter(
 reaper_actions = Counter(
     "quartermaster_reaper_actions_total",
     "What the reapers did: timed_out, expired, callback_delivered, callback_retrying, "
-    "callback_failed",
+    "callback_failed, claim_removed (an Idempotency-Key claim whose holder is gone)",
     ["action"],
 )
 

@@ -16,7 +16,8 @@ ERROR_DESCRIPTIONS = {
     400: "invalid request: `fields` names each bad field or parameter",
     401: "token missing or wrong",
     404: "no such job",
-    409: "conflict: the name is in use, or the Idempotency-Key was used for another request",
+    409: "conflict: the name is in use, the Idempotency-Key was used for another request, or "
+    "the job reference matches more than one job (use the full id)",
     413: "body over 1 MiB",
     415: "body is not JSON",
     500: "internal error (logged with the request id)",
@@ -102,7 +103,7 @@ def _parameters(operation: Operation, path_arguments: set[str]) -> list:
             "name": name,
             "required": True,
             "schema": {"type": "string", "pattern": REFERENCE_PATTERN.pattern},
-            "description": "a job's full id, a unique prefix of it, or its name",
+            "description": "a job's full id, its name, or a prefix of its id: matching one job",
         }
         for name in sorted(path_arguments)
     ]

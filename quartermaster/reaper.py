@@ -52,7 +52,11 @@ class Reaper:
                 metrics.reaper_actions.labels("expired").inc()
                 log.info("reaper: job %s expired (ttl); removed", service["ID"])
         for record in work.orphan_records:
-            self._reaping.remove_record(record)
+            self._reaping.remove_config(record)
+        for claim in work.stale_claims:
+            if self._reaping.remove_config(claim):
+                metrics.reaper_actions.labels("claim_removed").inc()
+                log.info("reaper: an Idempotency-Key claim whose holder is gone was removed")
         for service in work.unreadable:
             log.warning("reaper: job %s has labels it cannot read; left alone", service["ID"])
         return work

@@ -26,9 +26,10 @@ from .constraints import is_valid_constraint
 from .swarm import STATUSES, JobQuery, JobSpec, LogOptions
 from .swarm.labels import RESERVED_PREFIX, is_reserved
 from .swarm.listing import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
+from .swarm.references import is_full_id
 
 # Patterns end in \Z, not $: $ also matches before a trailing newline.
-# A job reference: a full service id, a unique id prefix, or a service name.
+# A job reference: a full service id, a service name, or an id prefix (see Swarm._resolve).
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 # swarmkit's rule for service names.
 SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[-_]*[A-Za-z0-9]+)*\Z")
@@ -67,6 +68,12 @@ def validate_reference(value: str) -> str:
     if not REFERENCE_PATTERN.match(value):
         raise ValidationError("must be a job id, id prefix or name (letters, digits, _ . -)")
     return value
+
+
+def validate_job_name(name: str) -> None:
+    """A name of the form of swarm's ids could pass for another job's id: refused."""
+    if is_full_id(name):
+        raise ValidationError("looks like a job id (25 lower-case letters and digits)")
 
 
 def validate_path_reference(value: str) -> None:
@@ -206,7 +213,9 @@ class RunRequest(TokenRequest):
         validate=[
             validate.Length(max=63),
             validate.Regexp(SERVICE_NAME_PATTERN, error="not a valid service name"),
+            validate_job_name,
         ],
+        metadata={"description": "a service name; not 25 lower-case letters and digits (an id)"},
     )
     labels = fields.Dict(
         keys=fields.String(), values=fields.String(), load_default=dict, validate=validate_labels

@@ -26,8 +26,8 @@ from quartermaster.app import create_app
 from quartermaster.config import Config
 from quartermaster.json_logging import JsonFormatter
 from quartermaster.schemas import decode_registry_auth
-from quartermaster.swarm import labels
-from quartermaster.swarm.spec import registry_auth_header
+from quartermaster.swarm import claims, labels
+from quartermaster.swarm.spec import key_hash, registry_auth_header
 
 LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
 MANAGER_SOCKET = "unix:///var/run/docker.sock"
@@ -146,8 +146,9 @@ def remove_created_services(request):
     before = {service["ID"] for service in _test_services(client)}
     yield
     created = [service for service in _test_services(client) if service["ID"] not in before]
-    records = client.api.configs(filters={"label": "quartermaster.callback-of"})
-    # Every job and callback record the run makes is searched for secrets before it goes.
+    # Callback records and Idempotency-Key claims (quartermaster-callback-..., -key-...).
+    records = client.api.configs(filters={"name": "quartermaster-"})
+    # Every job, callback record and claim the run makes is searched for secrets before it goes.
     jobs = [service for service in created if labels.is_job(service)]
     leaks = [name for name, value in _secrets().items() if value in json.dumps([jobs, records])]
     for service in created:
@@ -156,7 +157,7 @@ def remove_created_services(request):
     for record in records:
         with contextlib.suppress(docker.errors.NotFound):
             client.api.remove_config(record["ID"])
-    assert not leaks, f"secrets in a job's service or a callback record: {leaks}"
+    assert not leaks, f"secrets in a job's service, a callback record or a claim: {leaks}"
 
 
 @pytest.fixture
@@ -173,6 +174,13 @@ def _test_services(client):
     jobs = client.api.services(filters={"label": f"{labels.JOB}=true"})
     direct = client.api.services(filters={"label": TEST_LABEL})
     return jobs + direct
+
+
+def hold_claim(client, idempotency_key, until: float) -> str:
+    """A claim on the key as a /run request makes it, held until `until` (epoch seconds)."""
+    hashed = key_hash(idempotency_key)
+    claim_labels = {claims.CLAIM_OF: hashed, claims.CLAIM_UNTIL: f"{until:.3f}"}
+    return client.api.create_config(claims.claim_name(hashed), b"{}", claim_labels)["ID"]
 
 
 def make_config(**settings) -> Config:

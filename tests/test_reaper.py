@@ -10,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from conftest import CALLBACK_SECRET, TOKEN, make_config
+from conftest import CALLBACK_SECRET, TOKEN, hold_claim, make_config
 
 from quartermaster.reaper import Reaper
+from quartermaster.swarm import claims
 
 
 class Receiver:
@@ -245,3 +246,15 @@ def test_a_callback_survives_a_quartermaster_restart(lab, live_server_factory, r
     assert [doc["id"] for doc in receiver.documents()] == [job_id]
     assert receiver.documents()[0]["status"] == "complete"
     second.stop()
+
+
+def test_claims_whose_holder_is_gone_are_removed(lab, docker_client):
+    """An Idempotency-Key claim left by a /run that died goes; one still held stays."""
+    stale = hold_claim(docker_client, "reaper-stale", until=time.time() - 1)
+    held = hold_claim(docker_client, "reaper-held", until=time.time() + 60)
+    reaper = Reaper(make_config())
+    reaper.run_once()
+    reaper.close()
+    left = {claim["ID"] for claim in docker_client.api.configs(filters={"label": claims.CLAIM_OF})}
+    assert stale not in left
+    assert held in left

@@ -1,5 +1,6 @@
 """The reaper's decisions from services, tasks and callback records: pure logic, no Docker."""
 
+from quartermaster.swarm.claims import CLAIM_OF, CLAIM_UNTIL
 from quartermaster.swarm.reaping import (
     ATTEMPTS,
     LEASE_UNTIL,
@@ -111,3 +112,13 @@ def test_a_job_with_unreadable_labels_is_left_alone_and_the_rest_go_on():
     work = plan(Snapshot(services, tasks, []), NOW, default_ttl=0)
     assert [s["ID"] for s in work.unreadable] == ["garbled"]
     assert [s["ID"] for s in work.expire] == ["expired"]
+
+
+def test_claims_are_removed_once_their_holder_is_gone():
+    claims = [
+        {"ID": "held", "Spec": {"Labels": {CLAIM_OF: "a", CLAIM_UNTIL: str(NOW + 1)}}},
+        {"ID": "stale", "Spec": {"Labels": {CLAIM_OF: "b", CLAIM_UNTIL: str(NOW - 1)}}},
+        {"ID": "garbled", "Spec": {"Labels": {CLAIM_OF: "c", CLAIM_UNTIL: "soon"}}},
+    ]
+    work = plan(Snapshot([], [], [], claims=claims), NOW, default_ttl=0)
+    assert [claim["ID"] for claim in work.stale_claims] == ["stale", "garbled"]

@@ -132,3 +132,17 @@ def test_an_unnamed_job_gets_a_unique_name(lab, api):
     names = {api.status(job_id).get_json()["name"] for job_id in job_ids}
     assert len(names) == 3
     assert all(re.fullmatch(r"job-[0-9a-f]{16}", name) for name in names), names
+
+
+def test_a_name_shaped_like_a_job_id_is_400(lab, api, docker_client):
+    """25 lower-case letters and digits is the form of swarm's ids: as a name, it could pass
+    for another job's id."""
+    response = api.run(image=lab.image, command="true", name="0123456789abcdefghijklmno")
+    assert response.status_code == 400
+    assert "looks like a job id" in response.get_json()["fields"]["name"][0]
+    assert not docker_client.api.services(filters={"name": "0123456789abcdefghijklmno"})
+    # An upper-case letter cannot be in an id: that is just a name.
+    assert (
+        api.run(image=lab.image, command="true", name="0123456789abcdefghijklmnO").status_code
+        == 200
+    )

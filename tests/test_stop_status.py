@@ -121,3 +121,56 @@ def test_status_costs_two_docker_calls(lab, api):
     calls = DockerCalls()
     assert api.status(job_id).status_code == 200
     assert len(calls) == 2
+
+
+def test_a_name_shaped_like_another_jobs_id_prefix_does_not_take_it_over(lab, api, docker_client):
+    """The attack: name a job like a prefix of someone else's job id, to get that prefix's
+    /status, /logs and /stop. A reference that could mean two jobs is refused instead."""
+    victim = api.run_ok(image=lab.image, command="sleep 60")
+    prefix = victim[:6]  # letters and digits: a valid service name
+    shadow = api.run_ok(image=lab.image, command="sleep 60", name=prefix)
+    logs = api.client.get(f"/logs/{prefix}", headers=api.headers)
+    for response in (api.status(prefix), logs, api.stop(prefix)):
+        assert response.status_code == 409
+        body = response.get_json()
+        assert (body["success"], body["code"]) == (False, 409)
+        assert "full id" in body["error"]
+        assert prefix not in body["error"]  # never echoed: it may be a secret sent by mistake
+    for job_id in (victim, shadow):
+        assert docker_client.api.inspect_service(job_id)["ID"] == job_id
+    assert api.status(victim).get_json()["id"] == victim
+    assert api.status(shadow).get_json()["name"] == prefix
+    # Once the victim is gone, the name means one job again.
+    assert api.stop(victim).status_code == 200
+    assert api.status(prefix).get_json()["id"] == shadow
+
+
+def test_an_id_prefix_of_several_jobs_is_409(lab, api, docker_client):
+    first_of = {}
+    job_id = api.run_ok(image=lab.image, command="sleep 60", memory=8)
+    while job_id[0] not in first_of:  # ids are random: some two soon share a first character
+        first_of[job_id[0]] = job_id
+        job_id = api.run_ok(image=lab.image, command="sleep 60", memory=8)
+    shared = job_id[0]
+    assert api.status(shared).status_code == 409
+    assert api.stop(shared).status_code == 409
+    assert docker_client.api.inspect_service(job_id)["ID"] == job_id
+    assert docker_client.api.inspect_service(first_of[shared])["ID"] == first_of[shared]
+
+
+def test_a_foreign_service_named_like_a_jobs_id_prefix_does_not_hide_the_job(
+    lab, api, docker_client
+):
+    job_id = api.run_ok(image=lab.image, command="sleep 60")
+    api.wait_for(job_id, "started")
+    prefix = job_id[:6]
+    foreign = docker_client.api.create_service(
+        {"ContainerSpec": {"Image": lab.image, "Args": ["sleep", "60"]}},
+        name=prefix,
+        labels={TEST_LABEL: "foreign"},
+    )["ID"]
+    body = api.status(prefix).get_json()
+    assert (body["id"], body["status"]) == (job_id, "started")  # the job's own tasks
+    assert api.client.get(f"/logs/{prefix}", headers=api.headers).status_code == 200
+    assert api.stop(prefix).get_json() == {"success": True, "id": job_id}
+    assert docker_client.api.inspect_service(foreign)["ID"] == foreign

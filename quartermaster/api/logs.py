@@ -15,7 +15,7 @@ QUERY = LogsQuery()  # made once: see status.py
     summary="A job's output; with follow, streamed until the job ends",
     query=LogsQuery,
     response="text/plain",
-    errors=(400, 404, 503),
+    errors=(400, 404, 409, 503),
 )
 def logs(job_id: str):
     validate_path_reference(job_id)

@@ -16,7 +16,7 @@ QUERY, RESPONSE = StatusQuery(), StatusResponse()
     summary="Where a job stands; with wait, once it is final",
     query=StatusQuery,
     response=StatusResponse,
-    errors=(400, 404, 503),
+    errors=(400, 404, 409, 503),
 )
 def status(job_id: str):
     validate_path_reference(job_id)

@@ -15,7 +15,7 @@ REQUEST, RESPONSE = StopRequest(), JobIdResponse()  # made once: see status.py
     summary="Stop and remove a job",
     body=StopRequest,
     response=JobIdResponse,
-    errors=(400, 404, 413, 415, 503),
+    errors=(400, 404, 409, 413, 415, 503),
 )
 def stop():
     reference = REQUEST.load(json_object())

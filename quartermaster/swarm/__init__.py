@@ -1,17 +1,21 @@
 """All of quartermaster's Docker knowledge. Nothing here knows about Flask or HTTP.
 
 `Swarm` is the one entry point the blueprints use; each method makes a fixed, small number of
-Engine API calls, whatever the number of services on the swarm.
+Engine API calls, whatever the number of services on the swarm (but for the bounded waits: a
+/status with `wait`, a /run waiting for a racing request with its Idempotency-Key).
 """
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from .. import lifecycle, metrics
 from . import labels
+from .claims import KeyClaims
 from .client import DockerConnection, translate_errors
 from .errors import (
+    AmbiguousReference,
     DockerRejected,
     DockerUnavailable,
     IdempotencyConflict,
@@ -30,11 +34,13 @@ from .nodes import (
     summarize_nodes,
 )
 from .reaping import Reaping
+from .references import is_full_id
 from .spec import JobSpec, registry_auth_header, service_spec
 from .status import STATUSES, JobStatus, job_status
 
 __all__ = [
     "STATUSES",
+    "AmbiguousReference",
     "DockerRejected",
     "DockerUnavailable",
     "IdempotencyConflict",
@@ -53,8 +59,10 @@ __all__ = [
 ]
 
 
-# Not-found messages do not echo the reference: a client may have sent something secret by mistake.
+# These messages do not echo the reference: a client may have sent something secret by mistake.
 NO_SUCH_JOB = "no such job"
+AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
+KEY_IN_PROGRESS = "a request with this Idempotency-Key is still being handled; retry it"
 
 
 @dataclass(frozen=True)
@@ -102,17 +110,54 @@ class Swarm:
         if job.registry_auth:
             headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
         try:
-            job_id, outcome = self._create_service(spec, headers), "created"
-        except NameConflict:
-            if not job.idempotency_key:
-                metrics.jobs_created.labels("refused").inc()
-                raise
-            job_id, outcome = self._same_request_job(spec), "existing"
-        except DockerRejected:
+            if job.idempotency_key:
+                job_id, outcome = self._create_keyed_job(spec, headers)
+            else:
+                job_id, outcome = self._create_service(spec, headers), "created"
+        except (NameConflict, IdempotencyConflict, DockerRejected):
             metrics.jobs_created.labels("refused").inc()
             raise
         metrics.jobs_created.labels(outcome).inc()
         return job_id
+
+    def _create_keyed_job(self, spec: dict, headers: dict) -> tuple[str, str]:
+        """The key's job if it has one (the same request: its id; another: 409), else a new
+        one, made by whichever of racing requests claims the key (see claims.py). The others
+        wait for it, up to twice the Docker timeout."""
+        key_hash = spec["Labels"][labels.IDEMPOTENCY_KEY]
+        claims = KeyClaims(self._docker, self._config.docker_timeout)
+        deadline = time.monotonic() + 2 * self._config.docker_timeout
+        interval = 0.05
+        while True:
+            claim_id = claims.claim(key_hash)
+            if claim_id is not None:
+                return self._create_claimed(claims, claim_id, spec, headers)
+            existing = claims.job_with_key(key_hash)
+            if existing is not None:
+                return _same_request_job(existing, spec), "existing"
+            claims.remove_if_stale(key_hash)
+            if time.monotonic() >= deadline or lifecycle.stopping.wait(interval):
+                raise IdempotencyConflict(KEY_IN_PROGRESS)
+            interval = min(interval * 2, 0.5)
+
+    def _create_claimed(
+        self, claims: KeyClaims, claim_id: str, spec: dict, headers: dict
+    ) -> tuple[str, str]:
+        """Holding the key's claim: the key's job if it has one, else a new one."""
+        key_hash = spec["Labels"][labels.IDEMPOTENCY_KEY]
+        try:
+            existing = claims.job_with_key(key_hash)
+            if existing is not None:
+                result = _same_request_job(existing, spec), "existing"
+            else:
+                result = self._create_service(spec, headers), "created"
+        except DockerUnavailable:
+            raise  # Docker may still create the job: the claim is kept until it goes stale
+        except SwarmError:
+            claims.release(claim_id)
+            raise
+        claims.release(claim_id)
+        return result
 
     def _create_service(self, spec: dict, headers: dict) -> str:
         api = self._docker.api
@@ -122,30 +167,10 @@ class Swarm:
             response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
             return api._result(response, json=True)["ID"]
 
-    def _same_request_job(self, spec: dict) -> str:
-        """The job an earlier request with the same Idempotency-Key made, if it asked the same."""
-        try:
-            with translate_errors():
-                existing = self._docker.reads.inspect_service(spec["Name"])
-            existing_labels = existing["Spec"].get("Labels", {})
-            if (
-                existing_labels.get(labels.IDEMPOTENCY_KEY)
-                != spec["Labels"][labels.IDEMPOTENCY_KEY]
-            ):
-                raise NameConflict(f"a service named {spec['Name']} already exists")
-            if existing_labels.get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
-                raise IdempotencyConflict("this Idempotency-Key was used with a different request")
-        except JobNotFound:
-            metrics.jobs_created.labels("refused").inc()
-            raise NameConflict("the name was in use; retry") from None  # removed meanwhile
-        except SwarmError:
-            metrics.jobs_created.labels("refused").inc()
-            raise
-        return existing["ID"]
-
     def job_status(self, reference: str, wait: float = 0) -> JobStatus:
-        """The job's status from its service and its tasks: two calls, made at once (a third
-        when a run may be stranded on a node that went down).
+        """The job's status from its service and its tasks: two calls, made at once, for a full
+        id; three for a name or id prefix (see _resolve). One more when a run may be stranded on
+        a node that went down.
 
         With `wait`, ask again (every 0.2 s, slowing to 1 s) until the job is in a final state,
         `wait` seconds have passed, or this process is stopping.
@@ -200,16 +225,34 @@ class Swarm:
             return open_log_stream(self._docker.api, service["ID"], options, is_finished)
 
     def _job_status_once(self, reference: str) -> JobStatus:
-        # Swarm resolves a reference (id, unique id prefix or name) alike for both calls, so the
-        # tasks are asked for while the service is: one round trip to Docker instead of two.
+        # The tasks are asked for by the reference while the reference is resolved: one round
+        # trip to Docker, whose answer is kept when Docker resolved the reference to that job.
         tasks_call = self._docker.in_background(
             lambda reads: reads.tasks(filters={"service": reference})
         )
-        service = self._find_job(reference)
-        with translate_errors():
-            # (A name may have moved to a new service between the two calls: keep this one's.)
-            tasks = [task for task in tasks_call.result() if task["ServiceID"] == service["ID"]]
-        return job_status(service, tasks, down_nodes_among(self._docker.reads, tasks))
+        found = self._resolve(reference)
+        tasks = self._tasks_of(found, tasks_call)
+        return job_status(found.job, tasks, down_nodes_among(self._docker.reads, tasks))
+
+    def _tasks_of(self, found: "_Found", tasks_call: Future) -> list[dict]:
+        """The job's tasks: those asked for by its reference if Docker resolved the reference
+        to this job too, else asked for again by the job's id."""
+        job_id = found.job["ID"]
+        tasks = None
+        if found.docker_agrees:
+            try:
+                with translate_errors():
+                    tasks = tasks_call.result()
+            except (JobNotFound, DockerRejected):
+                pass  # the reference changed meaning meanwhile: ask by id
+        if tasks is None:
+            try:
+                with translate_errors():
+                    tasks = self._docker.reads.tasks(filters={"service": job_id})
+            except JobNotFound:
+                raise JobNotFound(NO_SUCH_JOB) from None  # removed meanwhile
+        # (A name may have moved to a new service between the calls: keep this job's tasks.)
+        return [task for task in tasks if task["ServiceID"] == job_id]
 
     def stop_job(self, reference: str) -> str:
         """Remove the job's service (its containers are stopped); return its full id."""
@@ -222,13 +265,55 @@ class Swarm:
         return service["ID"]
 
     def _find_job(self, reference: str) -> dict:
-        """The service a full id, unique id prefix or name refers to, if quartermaster made it."""
+        return self._resolve(reference).job
+
+    def _resolve(self, reference: str) -> "_Found":
+        """The one job `reference` means: the job with that full id; else the job with that name
+        or whose id starts with it. No such job is JobNotFound; two are AmbiguousReference,
+        never a guess (a job named like a prefix of another's id must not take that one over).
+
+        A full id costs one call. Any other reference costs two, made at once: Docker's own
+        resolution (the service of that name, else the one whose id starts with it) and every
+        job whose id starts with it."""
+        if is_full_id(reference):
+            service = self._inspect(reference)
+            if service is None or service["ID"] != reference or not labels.is_job(service):
+                raise JobNotFound(NO_SUCH_JOB)
+            return _Found(service, docker_agrees=True)
+        by_id_prefix = self._docker.in_background(
+            lambda reads: reads.services(filters={"id": reference, "label": f"{labels.JOB}=true"})
+        )
+        resolved = self._inspect(reference)
+        with translate_errors():
+            candidates = {service["ID"]: service for service in by_id_prefix.result()}
+        if resolved is not None and labels.is_job(resolved):
+            candidates[resolved["ID"]] = resolved
+        if not candidates:
+            raise JobNotFound(NO_SUCH_JOB)
+        if len(candidates) > 1:
+            raise AmbiguousReference(AMBIGUOUS_REFERENCE)
+        (job,) = candidates.values()
+        return _Found(job, docker_agrees=resolved is not None and resolved["ID"] == job["ID"])
+
+    def _inspect(self, reference: str) -> dict | None:
+        """The service Docker resolves `reference` to (full id, else name, else id prefix), or
+        None when that is no single service."""
         try:
             with translate_errors():
-                service = self._docker.reads.inspect_service(reference)
-        except (JobNotFound, DockerRejected):
-            # DockerRejected: an ambiguous id prefix. Either way, no single job.
-            raise JobNotFound(NO_SUCH_JOB) from None
-        if not labels.is_job(service):
-            raise JobNotFound(NO_SUCH_JOB)
-        return service
+                return self._docker.reads.inspect_service(reference)
+        except (JobNotFound, DockerRejected):  # DockerRejected: an id prefix of several services
+            return None
+
+
+def _same_request_job(existing: dict, spec: dict) -> str:
+    """The id of the job an earlier request with the same Idempotency-Key made, if it asked the
+    same (its name included)."""
+    if existing["Spec"]["Labels"].get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
+        raise IdempotencyConflict("this Idempotency-Key was used with a different request")
+    return existing["ID"]
+
+
+@dataclass(frozen=True)
+class _Found:
+    job: dict  # the job's service
+    docker_agrees: bool  # Docker resolves the reference to this job too

@@ -17,6 +17,11 @@ class JobNotFound(SwarmError):
     """No job (service created by quartermaster) matches the reference."""
 
 
+class AmbiguousReference(SwarmError):
+    """More than one job matches the reference (a name and another job's id prefix, or an id
+    prefix of several jobs): refused rather than guessed."""
+
+
 class NameConflict(SwarmError):
     """Another service already uses the requested name."""
 

@@ -5,6 +5,8 @@ updated; so the reaper never updates a job's service to keep state. What it must
 callbacks lives in a swarm config per job (`quartermaster-callback-<service id>`), whose labels can
 change without touching the job. Every change is made against the object's version, so when
 several reapers race, one wins and the others see a conflict and let it be.
+
+The reaper also removes Idempotency-Key claims (configs too, see claims.py) whose holder is gone.
 """
 
 import logging
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import labels as job_labels
+from .claims import CLAIM_OF, is_stale
 from .client import DockerConnection, translate_errors
 from .errors import SwarmError
 from .nodes import down_nodes_among
@@ -20,7 +23,9 @@ from .status import STARTED, JobStatus, epoch_of, job_status
 
 log = logging.getLogger(__name__)
 
-RECORD_PREFIX = "quartermaster-callback-"
+# Every config quartermaster makes is named so: callback records and Idempotency-Key claims.
+CONFIG_PREFIX = "quartermaster-"
+RECORD_PREFIX = CONFIG_PREFIX + "callback-"
 RECORD_OF = job_labels.RESERVED_PREFIX + "callback-of"
 STATE = job_labels.RESERVED_PREFIX + "callback-state"  # delivering, retrying, delivered, failed
 ATTEMPTS = job_labels.RESERVED_PREFIX + "callback-attempts"
@@ -48,6 +53,7 @@ class Plan:
     expire: list[dict]  # services of final jobs past their ttl, callbacks settled
     orphan_records: list[dict]  # callback records whose job is gone
     unreadable: list[dict]  # services whose labels make no sense (edited by hand): left alone
+    stale_claims: list[dict]  # Idempotency-Key claims whose holder is gone
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Snapshot:
     services: list[dict]  # every job's service
     tasks: list[dict]  # and their tasks
     records: list[dict]  # every callback record
+    claims: list[dict] = field(default_factory=list)  # every Idempotency-Key claim
     down_nodes: Mapping[str, str] = field(default_factory=dict)  # with runs stranded on them
 
 
@@ -65,7 +72,8 @@ def plan(snapshot: Snapshot, now: float, default_ttl: int) -> Plan:
     for task in tasks:
         tasks_of.setdefault(task["ServiceID"], []).append(task)
     record_of = {record["Spec"]["Labels"].get(RECORD_OF): record for record in records}
-    result = Plan([], [], [], [], [])
+    stale_claims = [claim for claim in snapshot.claims if is_stale(claim, now)]
+    result = Plan([], [], [], [], [], stale_claims)
     for service in services:
         try:
             job_tasks = tasks_of.get(service["ID"], [])
@@ -127,15 +135,17 @@ class Reaping:
         self._docker = connection
 
     def snapshot(self) -> Snapshot:
-        """Every job's service and tasks, and every callback record: three calls (a fourth for
-        the nodes, when a run may be stranded on a node that went down)."""
+        """Every job's service and tasks, every callback record and claim: three calls (a
+        fourth for the nodes, when a run may be stranded on a node that went down)."""
         job_filter = {"label": f"{job_labels.JOB}=true"}
         reads = self._docker.reads
         with translate_errors():
             services = reads.services(filters=job_filter)
             tasks = reads.tasks(filters=job_filter)
-            records = reads.configs(filters={"label": RECORD_OF})
-        return Snapshot(services, tasks, records, down_nodes_among(reads, tasks))
+            configs = reads.configs(filters={"name": CONFIG_PREFIX})
+        records = [config for config in configs if RECORD_OF in config["Spec"].get("Labels", {})]
+        claims = [config for config in configs if CLAIM_OF in config["Spec"].get("Labels", {})]
+        return Snapshot(services, tasks, records, claims, down_nodes_among(reads, tasks))
 
     def time_out(self, service: dict, now: float) -> bool:
         """Stop the job's runs and mark it timed out, in one update of its service."""
@@ -152,8 +162,9 @@ class Reaping:
     def expire(self, service: dict) -> bool:
         return self._quietly(lambda api: api.remove_service(service["ID"]))
 
-    def remove_record(self, record: dict) -> bool:
-        return self._quietly(lambda api: api.remove_config(record["ID"]))
+    def remove_config(self, config: dict) -> bool:
+        """Remove a callback record or a claim (by id: one that replaced it stays)."""
+        return self._quietly(lambda api: api.remove_config(config["ID"]))
 
     def claim_callback(self, service_id: str, record: dict | None, now: float) -> dict | None:
         """Take the job's callback for LEASE_SECONDS; the claimed record, or None if lost."""

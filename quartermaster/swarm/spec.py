@@ -62,12 +62,7 @@ def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...], 
         },
         "Mode": _mode(job),
     }
-    if job.name:
-        spec["Name"] = job.name
-    elif job.idempotency_key:
-        spec["Name"] = idempotent_name(job.idempotency_key)
-    else:
-        spec["Name"] = unique_name()
+    spec["Name"] = job.name or unique_name()
     return spec
 
 
@@ -81,13 +76,9 @@ def unique_name() -> str:
     return "job-" + secrets.token_hex(8)
 
 
-def idempotent_name(key: str) -> str:
-    """The service name of a job created with this Idempotency-Key and no name of its own.
-
-    Swarm refuses a second service with the same name, so of two racing requests with one key,
-    exactly one creates the job.
-    """
-    return "job-" + _sha256(key)[:32]
+def key_hash(idempotency_key: str) -> str:
+    """What is kept of an Idempotency-Key (in its job's label and its claim): never the key."""
+    return _sha256(idempotency_key)
 
 
 def request_hash(job: JobSpec) -> str:
@@ -113,7 +104,7 @@ def _own_labels(job: JobSpec, ttl: int) -> dict[str, str]:
     if job.callback_url:
         own[job_labels.CALLBACK_URL] = job.callback_url
     if job.idempotency_key:
-        own[job_labels.IDEMPOTENCY_KEY] = _sha256(job.idempotency_key)
+        own[job_labels.IDEMPOTENCY_KEY] = key_hash(job.idempotency_key)
         own[job_labels.REQUEST_HASH] = request_hash(job)
     return own
 
