@@ -92,6 +92,7 @@ class Reaper:
                 document,
                 secret=self._config.callback_secret,
                 allowed_hosts=self._config.callback_hosts,
+                allow_private=self._config.callback_allow_private,
             )
             state = self._reaping.settle_callback(
                 record, result.delivered, time.time(), self._config.callback_retry_seconds

@@ -176,7 +176,10 @@ def _test_services(client):
 
 
 def make_config(**settings) -> Config:
-    return Config(**{"token": TOKEN, "docker_host": MANAGER_SOCKET, **settings})
+    """The tests' settings: their callback receivers listen on loopback, so private callback
+    addresses are allowed unless a test says otherwise."""
+    defaults = {"token": TOKEN, "docker_host": MANAGER_SOCKET, "callback_allow_private": True}
+    return Config(**{**defaults, **settings})
 
 
 @pytest.fixture
