@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
@@ -25,7 +26,12 @@ from .swarm import Swarm, SwarmError
 from .swarm.reaping import Notice, Plan, plan
 
 log = logging.getLogger("quartermaster.reaper")
-DELIVERY_THREADS = 8
+# Callbacks delivered at once, each in a thread of its own and over within
+# callbacks.DEADLINE_SECONDS. A callback is claimed only when a slot is free for it, and one
+# receiver (host:port) gets at most SLOTS_PER_RECEIVER of them: a receiver that answers slowly, or
+# never, holds up only its own callbacks, and the other slots stay free for the others.
+DELIVERY_SLOTS = 32
+SLOTS_PER_RECEIVER = 2
 SETTINGS_ON_STDIN = "--settings-on-stdin"
 
 
@@ -33,9 +39,9 @@ class Reaper:
     def __init__(self, config: Config):
         self._config = config
         self._reaping = Swarm(config).reaping
-        # Deliveries run beside the rounds: a slow receiver delays only its own callback.
-        self._deliveries = ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="callback")
-        self._in_flight: set[str] = set()
+        # Deliveries run beside the rounds, one slot each (never queued: see DELIVERY_SLOTS).
+        self._deliveries = ThreadPoolExecutor(DELIVERY_SLOTS, thread_name_prefix="callback")
+        self._in_flight: dict[str, str] = {}  # job id: its receiver
         self._lock = threading.Lock()
 
     def run_once(self) -> Plan:
@@ -45,8 +51,12 @@ class Reaper:
             if self._reaping.time_out(service, now):
                 metrics.reaper_actions.labels("timed_out").inc()
                 log.info("reaper: job %s ran past its timeout; stopped", service["ID"])
-        for notice in work.notify:
-            self._start_delivery(notice, now)
+        # Receivers with the fewest deliveries under way first: a slot that frees goes to a
+        # receiver that is not holding others already.
+        with self._lock:
+            busy = Counter(self._in_flight.values())
+        for notice in sorted(work.notify, key=lambda notice: busy[_receiver(notice.url)]):
+            self._start_delivery(notice)
         for service in work.expire:
             if self._reaping.expire(service):
                 metrics.reaper_actions.labels("expired").inc()
@@ -73,15 +83,20 @@ class Reaper:
     def close(self) -> None:
         self._deliveries.shutdown(wait=True)
 
-    def _start_delivery(self, notice: Notice, now: float) -> None:
-        job_id = notice.status.id
+    def _start_delivery(self, notice: Notice) -> None:
+        """Claim the callback and deliver it in a free slot; with no slot free, leave it for a
+        later round (unclaimed, so another reaper with room may take it)."""
+        job_id, receiver = notice.status.id, _receiver(notice.url)
         with self._lock:
-            if job_id in self._in_flight:
+            if job_id in self._in_flight or len(self._in_flight) >= DELIVERY_SLOTS:
                 return
-            record = self._reaping.claim_callback(job_id, notice.record, now)
+            if list(self._in_flight.values()).count(receiver) >= SLOTS_PER_RECEIVER:
+                return
+            # Claimed now, not at the round's start: the lease runs from here.
+            record = self._reaping.claim_callback(job_id, notice.record, time.time())
             if record is None:
                 return  # another reaper has it
-            self._in_flight.add(job_id)
+            self._in_flight[job_id] = receiver
         self._deliveries.submit(self._deliver, notice, record)
 
     def _deliver(self, notice: Notice, record: dict) -> None:
@@ -97,7 +112,10 @@ class Reaper:
             state = self._reaping.settle_callback(
                 record, result.delivered, time.time(), self._config.callback_retry_seconds
             )
-            metrics.reaper_actions.labels(f"callback_{state}").inc()
+            if state is None:
+                state = "not recorded: its record changed meanwhile"
+            else:
+                metrics.reaper_actions.labels(f"callback_{state}").inc()
             log.info(
                 "reaper: callback for job %s to %s: %s, %s",
                 notice.status.id,
@@ -109,7 +127,14 @@ class Reaper:
             log.exception("reaper: callback for job %s failed", notice.status.id)
         finally:
             with self._lock:
-                self._in_flight.discard(notice.status.id)
+                del self._in_flight[notice.status.id]
+
+
+def _receiver(url: str) -> str:
+    try:
+        return callbacks.parse_target(url).receiver
+    except callbacks.CallbackRefused:
+        return url  # a URL that cannot be called: its delivery fails at once
 
 
 def run(config: Config, parent: int | None = None) -> None:

@@ -13,6 +13,8 @@ import requests
 from conftest import CALLBACK_SECRET, TOKEN, make_config
 
 from quartermaster.reaper import Reaper
+from quartermaster.swarm import Swarm
+from quartermaster.swarm.reaping import LEASE_SECONDS, RECORD_PREFIX, STATE
 
 
 class Receiver:
@@ -170,6 +172,22 @@ def test_a_callback_waits_for_a_dead_receiver_and_the_ttl_waits_for_it(lab, api)
         assert {document["id"] for document in receiver.documents()} == {job_id}
     finally:
         receiver.close()
+
+
+def test_a_delivery_outliving_its_lease_does_not_overwrite_the_next_claim(lab, api, docker_client):
+    job_id = api.run_ok(image=lab.image, command="true", callback_url="http://127.0.0.1:9/x")
+    api.wait_for(job_id, "complete")
+    reaping = Swarm(make_config()).reaping
+    now = time.time()
+    first = reaping.claim_callback(job_id, None, now)
+    # Its lease ran out: another reaper claims the callback from the record as it is now.
+    second = reaping.claim_callback(job_id, first, now + LEASE_SECONDS + 1)
+    assert second is not None
+    # The first delivery ends after all: its outcome is not recorded over the second claim.
+    assert reaping.settle_callback(first, True, now + LEASE_SECONDS + 2, 600) is None
+    record = docker_client.api.inspect_config(RECORD_PREFIX + job_id)
+    assert record["Version"] == second["Version"]
+    assert record["Spec"]["Labels"][STATE] == "delivering"
 
 
 def test_callbacks_never_follow_redirects_and_give_up_in_time(lab, api):
