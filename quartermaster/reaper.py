@@ -18,7 +18,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
-from . import callbacks, metrics
+from . import callbacks, heartbeat, metrics
 from .config import Config, from_env
 from .json_logging import configure_json_logging
 from .schemas import StatusResponse
@@ -33,6 +33,7 @@ log = logging.getLogger("quartermaster.reaper")
 DELIVERY_SLOTS = 32
 SLOTS_PER_RECEIVER = 2
 SETTINGS_ON_STDIN = "--settings-on-stdin"
+RESTART_WAIT_SECONDS = (1.0, 60.0)  # before starting a dead reaper again: first, longest
 
 
 class Reaper:
@@ -47,22 +48,27 @@ class Reaper:
     def run_once(self) -> Plan:
         now = time.time()
         work = plan(self._reaping.snapshot(), now, self._config.ttl)
+        # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
         for service in work.time_out:
             if self._reaping.time_out(service, now):
                 metrics.reaper_actions.labels("timed_out").inc()
                 log.info("reaper: job %s ran past its timeout; stopped", service["ID"])
+            heartbeat.beat()
         # Receivers with the fewest deliveries under way first: a slot that frees goes to a
         # receiver that is not holding others already.
         with self._lock:
             busy = Counter(self._in_flight.values())
         for notice in sorted(work.notify, key=lambda notice: busy[_receiver(notice.url)]):
             self._start_delivery(notice)
+            heartbeat.beat()
         for service in work.expire:
             if self._reaping.expire(service):
                 metrics.reaper_actions.labels("expired").inc()
                 log.info("reaper: job %s expired (ttl); removed", service["ID"])
+            heartbeat.beat()
         for record in work.orphan_records:
             self._reaping.remove_record(record)
+            heartbeat.beat()
         for service in work.unreadable:
             log.warning("reaper: job %s has labels it cannot read; left alone", service["ID"])
         return work
@@ -77,6 +83,7 @@ class Reaper:
                 log.warning("reaper: round skipped: %s", error)
             except Exception:
                 log.exception("reaper: round failed")
+            heartbeat.beat()  # a round ended, even one Docker did not answer: the loop turns
             stop.wait(self._config.reaper_interval)
         self.close()
 
@@ -156,6 +163,62 @@ def start_process(config: Config) -> subprocess.Popen:
     process.stdin.write(json.dumps(settings).encode())
     process.stdin.close()
     return process
+
+
+class Supervisor:
+    """Keeps one reaper process running, from the gunicorn master: a reaper that exits (a crash,
+    a SIGKILL, the kernel's OOM killer) is started again, after a wait that doubles while it keeps
+    dying young. The master's loop calls `check` about once a second, where it looks after its
+    workers (server.reaper_hooks).
+
+    gunicorn's master reaps any child that exits (os.waitpid(-1) on SIGCHLD), the reaper too, so
+    its exit status may be gone before we ask for it: Popen.poll() still sees the exit (gevent's
+    child watcher records it; without gevent, waitpid's ECHILD makes it 0), and that is all this
+    needs.
+    """
+
+    def __init__(self, config: Config):
+        self._config = config
+        self.process: subprocess.Popen | None = None
+        self._started_at = 0.0
+        self._wait = RESTART_WAIT_SECONDS[0]  # before the next restart
+        self._restart_at: float | None = None  # set while the reaper is dead
+
+    def start(self) -> None:
+        heartbeat.beat()  # the clock starts now: the reaper's first round has time to end
+        self._start_reaper()
+
+    def check(self) -> None:
+        """Notice a reaper that exited; start another once its wait is over."""
+        now = time.monotonic()
+        if self._restart_at is None:
+            if self.process.poll() is None:
+                return
+            if now - self._started_at >= RESTART_WAIT_SECONDS[1]:
+                self._wait = RESTART_WAIT_SECONDS[0]  # it had been running well: no backoff
+            log.error(
+                "reaper: process %s exited (status %s); starting another in %gs",
+                self.process.pid,
+                self.process.returncode,
+                self._wait,
+            )
+            self._restart_at = now + self._wait
+            self._wait = min(2 * self._wait, RESTART_WAIT_SECONDS[1])
+        elif now >= self._restart_at:
+            try:
+                self._start_reaper()
+                metrics.reaper_restarts.inc()
+                self._restart_at = None
+            except Exception:
+                log.exception("reaper: could not start a reaper process; trying again")
+                self._restart_at = now + self._wait
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+    def _start_reaper(self) -> None:
+        self.process = start_process(self._config)
+        self._started_at = time.monotonic()
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:

@@ -450,10 +450,23 @@ class SwarmCounts(Schema):
     ready_workers = fields.Integer()
 
 
+class ReaperLiveness(Schema):
+    state = fields.String(
+        metadata={
+            "enum": ["ok", "off"],
+            "description": "off: this instance runs no reaper (REAPER_INTERVAL=0)",
+        }
+    )
+    seconds_since_progress = fields.Float(
+        metadata={"description": "since the reaper's last action or round (absent when off)"}
+    )
+
+
 class HealthResponse(Schema):
     success = fields.Boolean(dump_default=True)
     docker = fields.String(dump_default="ok")
     swarm = fields.Nested(SwarmCounts)
+    reaper = fields.Nested(ReaperLiveness)
 
 
 class ErrorResponse(Schema):

@@ -333,8 +333,9 @@ def live_server_factory(docker_client, tmp_path):
         return servers[-1]
 
     yield start
-    for server in servers:
+    for server in servers:  # all stopped before any check: a failed one leaves none running
         server.stop()
+    for server in servers:
         assert TOKEN not in server.log_text(), "the token leaked into the server's log"
         assert "Traceback" not in server.log_text(), server.log_text()
 
