@@ -88,17 +88,25 @@ def test_private_addresses_are_refused_again_at_delivery(lab, api):
         receiver.close()
 
 
-def test_a_live_server_refuses_internal_callbacks_by_default(lab, live_server):
+@pytest.mark.parametrize(
+    "url,refusal",
+    [
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254, a link-local address"),
+        # A name: resolved in a gevent worker, cooperatively.
+        ("http://localhost:2375/x", "localhost resolves to 127.0.0.1, a loopback address"),
+    ],
+)
+def test_a_live_server_refuses_internal_callbacks_by_default(lab, live_server, url, refusal):
     response = requests.post(
         f"{live_server.url}/run",
-        json={"image": lab.image, "callback_url": "http://169.254.169.254/latest/meta-data/"},
+        json={"image": lab.image, "callback_url": url},
         headers={"Authorization": f"Bearer {TOKEN}"},
         timeout=10,
     )
     assert response.status_code == 400
     body = response.json()
     assert (body["success"], body["code"]) == (False, 400)
-    assert body["fields"]["callback_url"] == ["169.254.169.254, a link-local address"]
+    assert body["fields"]["callback_url"] == [refusal]
 
 
 @pytest.mark.parametrize("entry", ["host:99999", "host/path", "user@host", ":8080"])
