@@ -1,9 +1,10 @@
 """The reaper: stops jobs that run past their timeout, delivers callbacks, removes expired jobs.
 
-One runs per quartermaster instance (the `quartermaster` command starts it beside gunicorn's
-workers), every REAPER_INTERVAL seconds. It keeps nothing in memory that matters: each round reads
-the swarm afresh, and what it must remember is written back to the swarm, so a restart loses
-nothing and several instances racing against one swarm do each thing once.
+One runs per quartermaster instance (gunicorn's master starts it beside its workers, and again
+whenever it dies: see Supervisor), every REAPER_INTERVAL seconds. It keeps nothing in memory that
+matters: each round reads the swarm afresh, and what it must remember is written back to the
+swarm, so a restart loses nothing and several instances racing against one swarm do each thing
+once.
 """
 
 import json
