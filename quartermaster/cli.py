@@ -77,9 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         f"(env REAPER_INTERVAL, default {configuration.DEFAULT_REAPER_INTERVAL:g})",
     )
     parser.epilog = (
-        "Callbacks: CALLBACK_SECRET signs them (HMAC-SHA256), CALLBACK_HOSTS (comma-separated) "
-        "limits where they may go, CALLBACK_RETRY_SECONDS "
-        f"(default {configuration.DEFAULT_CALLBACK_RETRY_SECONDS}) bounds their retries."
+        "Callbacks: CALLBACK_SECRET signs them (HMAC-SHA256), CALLBACK_HOSTS (comma-separated "
+        "hosts or host:ports) limits where they may go, CALLBACK_RETRY_SECONDS "
+        f"(default {configuration.DEFAULT_CALLBACK_RETRY_SECONDS}) bounds their retries. They may "
+        "not reach loopback, private, link-local, ... addresses unless CALLBACK_ALLOW_PRIVATE=1."
     )
     return parser
 

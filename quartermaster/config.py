@@ -6,6 +6,7 @@ The command line (`cli.py`) overrides the environment; both end up in one `Confi
 import os
 from dataclasses import dataclass
 
+from .callbacks import parse_host_entry
 from .constraints import is_valid_constraint
 
 DEFAULT_PORT = 9090
@@ -41,7 +42,10 @@ class Config:
     ttl: int = DEFAULT_TTL  # seconds a finished job is kept, unless /run says otherwise
     reaper_interval: float = DEFAULT_REAPER_INTERVAL  # 0: no reaper in this instance
     callback_secret: str | None = None  # signs callbacks (HMAC-SHA256) when set
-    callback_hosts: tuple[str, ...] = ()  # allowed callback hosts; empty: any
+    callback_hosts: tuple[str, ...] = ()  # allowed callback `host`s or `host:port`s; empty: any
+    # Callbacks may go to loopback, private, link-local, ... addresses: only for a receiver on this
+    # host or its network (a lab, a test). Off, such a callback_url is refused.
+    callback_allow_private: bool = False
     callback_retry_seconds: int = DEFAULT_CALLBACK_RETRY_SECONDS
     metrics_public: bool = False  # /metrics without the token
 
@@ -58,6 +62,11 @@ class Config:
         _require(self.callback_retry_seconds >= 0, "callback retry seconds must be 0 or more")
         for constraint in self.constraints:
             _require(is_valid_constraint(constraint), f"invalid constraint {constraint!r}")
+        for entry in self.callback_hosts:
+            try:
+                parse_host_entry(entry)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
 
     def __repr__(self):
         # The token and the callback secret must never reach a log line, even through a repr.
@@ -85,7 +94,8 @@ def from_env(environ=None, **overrides) -> Config:
         "reaper_interval": _float(env, "REAPER_INTERVAL", DEFAULT_REAPER_INTERVAL),
         "callback_secret": env.get("CALLBACK_SECRET") or None,
         "callback_hosts": parse_list(env.get("CALLBACK_HOSTS")),
-        "metrics_public": env.get("METRICS_PUBLIC", "") in ("1", "true", "yes"),
+        "callback_allow_private": _flag(env, "CALLBACK_ALLOW_PRIVATE"),
+        "metrics_public": _flag(env, "METRICS_PUBLIC"),
         "callback_retry_seconds": _int(
             env, "CALLBACK_RETRY_SECONDS", DEFAULT_CALLBACK_RETRY_SECONDS
         ),
@@ -119,6 +129,10 @@ def parse_list(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _flag(env, name) -> bool:
+    return env.get(name, "") in ("1", "true", "yes")
 
 
 def _int(env, name, default) -> int:

@@ -17,7 +17,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
+from . import heartbeat
 from .metrics_directory import VARIABLE as MULTIPROCESS_DIR_VARIABLE
 
 http_requests = Counter(
@@ -51,6 +54,12 @@ reaper_actions = Counter(
     ["action"],
 )
 
+reaper_restarts = Counter(
+    "quartermaster_reaper_restarts_total",
+    "Reaper processes started again by this instance after the one before exited",
+)
+HEARTBEAT_METRIC = "quartermaster_reaper_heartbeat_timestamp_seconds"
+
 _API_VERSION = re.compile(r"^/v[0-9.]+")
 _OBJECT_ID = re.compile(r"^/(services|tasks|nodes|configs|containers)/(?!create$)[^/]+")
 
@@ -67,9 +76,24 @@ def exposition() -> tuple[bytes, str]:
     if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        registry.register(_ReaperHeartbeat())
     else:
         registry = REGISTRY
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _ReaperHeartbeat(Collector):
+    """The reaper's last sign of life, read from its heartbeat file when /metrics is asked."""
+
+    def collect(self):
+        last = heartbeat.last_beat()
+        if last is not None:
+            yield GaugeMetricFamily(
+                HEARTBEAT_METRIC,
+                "When the reaper last showed progress (an action, or the end of a round), "
+                "or was started",
+                value=last,
+            )
 
 
 def forget_process(pid: int) -> None:

@@ -1,16 +1,18 @@
-"""Where the processes of one instance share their Prometheus samples.
+"""Where the processes of one instance share their Prometheus samples (and the reaper's heartbeat).
 
 Kept apart from `metrics.py` on purpose: this must run before anything imports prometheus_client,
 which reads PROMETHEUS_MULTIPROC_DIR when it is imported.
 """
 
 import atexit
+import contextlib
 import glob
 import os
 import shutil
 import tempfile
 
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+HEARTBEAT_FILE = "reaper-heartbeat"  # the reaper's sign of life: see heartbeat.py
 
 
 def prepare_metrics_directory() -> None:
@@ -20,6 +22,8 @@ def prepare_metrics_directory() -> None:
         os.makedirs(directory, exist_ok=True)
         for stale in glob.glob(os.path.join(directory, "*.db")):
             os.remove(stale)  # samples of an earlier run would add up with this one's
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(directory, HEARTBEAT_FILE))  # an earlier run's reaper's
         return
     directory = tempfile.mkdtemp(prefix="quartermaster-metrics-")
     os.environ[VARIABLE] = directory

@@ -1,9 +1,10 @@
 """The reaper: stops jobs that run past their timeout, delivers callbacks, removes expired jobs.
 
-One runs per quartermaster instance (the `quartermaster` command starts it beside gunicorn's
-workers), every REAPER_INTERVAL seconds. It keeps nothing in memory that matters: each round reads
-the swarm afresh, and what it must remember is written back to the swarm, so a restart loses
-nothing and several instances racing against one swarm do each thing once.
+One runs per quartermaster instance (gunicorn's master starts it beside its workers, and again
+whenever it dies: see Supervisor), every REAPER_INTERVAL seconds. It keeps nothing in memory that
+matters: each round reads the swarm afresh, and what it must remember is written back to the
+swarm, so a restart loses nothing and several instances racing against one swarm do each thing
+once.
 """
 
 import json
@@ -14,10 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
-from . import callbacks, metrics
+from . import callbacks, heartbeat, metrics
 from .config import Config, from_env
 from .json_logging import configure_json_logging
 from .schemas import StatusResponse
@@ -25,38 +27,54 @@ from .swarm import Swarm, SwarmError
 from .swarm.reaping import Notice, Plan, plan
 
 log = logging.getLogger("quartermaster.reaper")
-DELIVERY_THREADS = 8
+# Callbacks delivered at once, each in a thread of its own and over within
+# callbacks.DEADLINE_SECONDS. A callback is claimed only when a slot is free for it, and one
+# receiver (host:port) gets at most SLOTS_PER_RECEIVER of them: a receiver that answers slowly, or
+# never, holds up only its own callbacks, and the other slots stay free for the others.
+DELIVERY_SLOTS = 32
+SLOTS_PER_RECEIVER = 2
 SETTINGS_ON_STDIN = "--settings-on-stdin"
+RESTART_WAIT_SECONDS = (1.0, 60.0)  # before starting a dead reaper again: first, longest
 
 
 class Reaper:
     def __init__(self, config: Config):
         self._config = config
         self._reaping = Swarm(config).reaping
-        # Deliveries run beside the rounds: a slow receiver delays only its own callback.
-        self._deliveries = ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="callback")
-        self._in_flight: set[str] = set()
+        # Deliveries run beside the rounds, one slot each (never queued: see DELIVERY_SLOTS).
+        self._deliveries = ThreadPoolExecutor(DELIVERY_SLOTS, thread_name_prefix="callback")
+        self._in_flight: dict[str, str] = {}  # job id: its receiver
         self._lock = threading.Lock()
 
     def run_once(self) -> Plan:
         now = time.time()
         work = plan(self._reaping.snapshot(), now, self._config.ttl)
+        # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
         for service in work.time_out:
             if self._reaping.time_out(service, now):
                 metrics.reaper_actions.labels("timed_out").inc()
                 log.info("reaper: job %s ran past its timeout; stopped", service["ID"])
-        for notice in work.notify:
-            self._start_delivery(notice, now)
+            heartbeat.beat()
+        # Receivers with the fewest deliveries under way first: a slot that frees goes to a
+        # receiver that is not holding others already.
+        with self._lock:
+            busy = Counter(self._in_flight.values())
+        for notice in sorted(work.notify, key=lambda notice: busy[_receiver(notice.url)]):
+            self._start_delivery(notice)
+            heartbeat.beat()
         for service in work.expire:
             if self._reaping.expire(service):
                 metrics.reaper_actions.labels("expired").inc()
                 log.info("reaper: job %s expired (ttl); removed", service["ID"])
+            heartbeat.beat()
         for record in work.orphan_records:
             self._reaping.remove_config(record)
+            heartbeat.beat()
         for claim in work.stale_claims:
             if self._reaping.remove_config(claim):
                 metrics.reaper_actions.labels("claim_removed").inc()
                 log.info("reaper: an Idempotency-Key claim whose holder is gone was removed")
+            heartbeat.beat()
         for service in work.unreadable:
             log.warning("reaper: job %s has labels it cannot read; left alone", service["ID"])
         return work
@@ -71,21 +89,27 @@ class Reaper:
                 log.warning("reaper: round skipped: %s", error)
             except Exception:
                 log.exception("reaper: round failed")
+            heartbeat.beat()  # a round ended, even one Docker did not answer: the loop turns
             stop.wait(self._config.reaper_interval)
         self.close()
 
     def close(self) -> None:
         self._deliveries.shutdown(wait=True)
 
-    def _start_delivery(self, notice: Notice, now: float) -> None:
-        job_id = notice.status.id
+    def _start_delivery(self, notice: Notice) -> None:
+        """Claim the callback and deliver it in a free slot; with no slot free, leave it for a
+        later round (unclaimed, so another reaper with room may take it)."""
+        job_id, receiver = notice.status.id, _receiver(notice.url)
         with self._lock:
-            if job_id in self._in_flight:
+            if job_id in self._in_flight or len(self._in_flight) >= DELIVERY_SLOTS:
                 return
-            record = self._reaping.claim_callback(job_id, notice.record, now)
+            if list(self._in_flight.values()).count(receiver) >= SLOTS_PER_RECEIVER:
+                return
+            # Claimed now, not at the round's start: the lease runs from here.
+            record = self._reaping.claim_callback(job_id, notice.record, time.time())
             if record is None:
                 return  # another reaper has it
-            self._in_flight.add(job_id)
+            self._in_flight[job_id] = receiver
         self._deliveries.submit(self._deliver, notice, record)
 
     def _deliver(self, notice: Notice, record: dict) -> None:
@@ -96,11 +120,15 @@ class Reaper:
                 document,
                 secret=self._config.callback_secret,
                 allowed_hosts=self._config.callback_hosts,
+                allow_private=self._config.callback_allow_private,
             )
             state = self._reaping.settle_callback(
                 record, result.delivered, time.time(), self._config.callback_retry_seconds
             )
-            metrics.reaper_actions.labels(f"callback_{state}").inc()
+            if state is None:
+                state = "not recorded: its record changed meanwhile"
+            else:
+                metrics.reaper_actions.labels(f"callback_{state}").inc()
             log.info(
                 "reaper: callback for job %s to %s: %s, %s",
                 notice.status.id,
@@ -112,7 +140,14 @@ class Reaper:
             log.exception("reaper: callback for job %s failed", notice.status.id)
         finally:
             with self._lock:
-                self._in_flight.discard(notice.status.id)
+                del self._in_flight[notice.status.id]
+
+
+def _receiver(url: str) -> str:
+    try:
+        return callbacks.parse_target(url).receiver
+    except callbacks.CallbackRefused:
+        return url  # a URL that cannot be called: its delivery fails at once
 
 
 def run(config: Config, parent: int | None = None) -> None:
@@ -134,6 +169,62 @@ def start_process(config: Config) -> subprocess.Popen:
     process.stdin.write(json.dumps(settings).encode())
     process.stdin.close()
     return process
+
+
+class Supervisor:
+    """Keeps one reaper process running, from the gunicorn master: a reaper that exits (a crash,
+    a SIGKILL, the kernel's OOM killer) is started again, after a wait that doubles while it keeps
+    dying young. The master's loop calls `check` about once a second, where it looks after its
+    workers (server.reaper_hooks).
+
+    gunicorn's master reaps any child that exits (os.waitpid(-1) on SIGCHLD), the reaper too, so
+    its exit status may be gone before we ask for it: Popen.poll() still sees the exit (gevent's
+    child watcher records it; without gevent, waitpid's ECHILD makes it 0), and that is all this
+    needs.
+    """
+
+    def __init__(self, config: Config):
+        self._config = config
+        self.process: subprocess.Popen | None = None
+        self._started_at = 0.0
+        self._wait = RESTART_WAIT_SECONDS[0]  # before the next restart
+        self._restart_at: float | None = None  # set while the reaper is dead
+
+    def start(self) -> None:
+        heartbeat.beat()  # the clock starts now: the reaper's first round has time to end
+        self._start_reaper()
+
+    def check(self) -> None:
+        """Notice a reaper that exited; start another once its wait is over."""
+        now = time.monotonic()
+        if self._restart_at is None:
+            if self.process.poll() is None:
+                return
+            if now - self._started_at >= RESTART_WAIT_SECONDS[1]:
+                self._wait = RESTART_WAIT_SECONDS[0]  # it had been running well: no backoff
+            log.error(
+                "reaper: process %s exited (status %s); starting another in %gs",
+                self.process.pid,
+                self.process.returncode,
+                self._wait,
+            )
+            self._restart_at = now + self._wait
+            self._wait = min(2 * self._wait, RESTART_WAIT_SECONDS[1])
+        elif now >= self._restart_at:
+            try:
+                self._start_reaper()
+                metrics.reaper_restarts.inc()
+                self._restart_at = None
+            except Exception:
+                log.exception("reaper: could not start a reaper process; trying again")
+                self._restart_at = now + self._wait
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+    def _start_reaper(self) -> None:
+        self.process = start_process(self._config)
+        self._started_at = time.monotonic()
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:

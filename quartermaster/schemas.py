@@ -1,7 +1,8 @@
 """Request schemas (load and validate client JSON) and response schemas (dump).
 
 Loading never touches Docker: a request that passes here is well formed, and what is left for the
-swarm to refuse is what only the swarm can know (a name in use, an image it cannot pull).
+swarm to refuse is what only the swarm can know (a name in use, an image it cannot pull). One
+check leaves the process: a callback_url's host is resolved, to refuse addresses it may not reach.
 """
 
 import base64
@@ -21,7 +22,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from .callbacks import callback_host_allowed
+from .callbacks import CallbackRefused, check_url
 from .constraints import is_valid_constraint
 from .swarm import STATUSES, JobQuery, JobSpec, LogOptions
 from .swarm.labels import RESERVED_PREFIX, is_reserved
@@ -272,14 +273,26 @@ class RunRequest(TokenRequest):
     )
     auth = RegistryAuth(load_default=None, load_only=True)
 
-    def __init__(self, *, callback_hosts: tuple[str, ...] = (), **kwargs):
+    def __init__(
+        self, *, callback_hosts: tuple[str, ...] = (), callback_allow_private=False, **kwargs
+    ):
         super().__init__(**kwargs)
-        self.callback_hosts = callback_hosts  # empty: callbacks may go anywhere
+        self.callback_hosts = callback_hosts  # empty: callbacks may go anywhere public
+        self.callback_allow_private = callback_allow_private
 
     @validates("callback_url")
-    def callback_host_is_allowed(self, url, **kwargs):
-        if url and self.callback_hosts and not callback_host_allowed(url, self.callback_hosts):
-            raise ValidationError(f"callbacks may only go to: {', '.join(self.callback_hosts)}")
+    def callback_may_go_there(self, url, **kwargs):
+        """The one check here that leaves the process: the URL's host is resolved (within
+        callbacks.RESOLVE_SECONDS) to refuse now a callback that could never be delivered."""
+        if url:
+            try:
+                check_url(
+                    url,
+                    allowed_hosts=self.callback_hosts,
+                    allow_private=self.callback_allow_private,
+                )
+            except CallbackRefused as refusal:
+                raise ValidationError(str(refusal)) from None
 
     @validates_schema
     def job_fields_need_type_job(self, data, **kwargs):
@@ -448,10 +461,23 @@ class SwarmCounts(Schema):
     ready_workers = fields.Integer()
 
 
+class ReaperLiveness(Schema):
+    state = fields.String(
+        metadata={
+            "enum": ["ok", "off"],
+            "description": "off: this instance runs no reaper (REAPER_INTERVAL=0)",
+        }
+    )
+    seconds_since_progress = fields.Float(
+        metadata={"description": "since the reaper's last action or round (absent when off)"}
+    )
+
+
 class HealthResponse(Schema):
     success = fields.Boolean(dump_default=True)
     docker = fields.String(dump_default="ok")
     swarm = fields.Nested(SwarmCounts)
+    reaper = fields.Nested(ReaperLiveness)
 
 
 class ErrorResponse(Schema):

@@ -49,17 +49,30 @@ class RedactingLogger(Logger):
 
 
 def reaper_hooks(config: Config) -> dict:
-    """gunicorn hooks that run one reaper process beside the workers, in the master's lifetime."""
+    """gunicorn hooks that keep one reaper process running beside the workers, in the master's
+    lifetime, for the `quartermaster` command and plain gunicorn alike."""
     if config.reaper_interval == 0:
         return {}
 
     def when_ready(arbiter):
-        arbiter.reaper_process = reaper.start_process(config)
+        configure_json_logging()  # the supervisor's lines, in the master, like everyone's
+        supervisor = arbiter.reaper_supervisor = reaper.Supervisor(config)
+        supervisor.start()
+        # The master's loop looks after the workers about once a second: the reaper too. (Not a
+        # thread: under gevent that is a greenlet, and each worker forked from the master would
+        # carry a copy of it.)
+        manage_workers = arbiter.manage_workers
+
+        def manage_workers_and_the_reaper():
+            manage_workers()
+            supervisor.check()
+
+        arbiter.manage_workers = manage_workers_and_the_reaper
 
     def on_exit(arbiter):
-        process = getattr(arbiter, "reaper_process", None)
-        if process is not None:
-            reaper.stop_process(process)
+        supervisor = getattr(arbiter, "reaper_supervisor", None)
+        if supervisor is not None:  # None: gunicorn stopped before it was ready
+            supervisor.stop()
 
     return {"when_ready": when_ready, "on_exit": on_exit}
 

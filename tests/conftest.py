@@ -184,7 +184,10 @@ def hold_claim(client, idempotency_key, until: float) -> str:
 
 
 def make_config(**settings) -> Config:
-    return Config(**{"token": TOKEN, "docker_host": MANAGER_SOCKET, **settings})
+    """The tests' settings: their callback receivers listen on loopback, so private callback
+    addresses are allowed unless a test says otherwise."""
+    defaults = {"token": TOKEN, "docker_host": MANAGER_SOCKET, "callback_allow_private": True}
+    return Config(**{**defaults, **settings})
 
 
 @pytest.fixture
@@ -338,8 +341,9 @@ def live_server_factory(docker_client, tmp_path):
         return servers[-1]
 
     yield start
-    for server in servers:
+    for server in servers:  # all stopped before any check: a failed one leaves none running
         server.stop()
+    for server in servers:
         assert TOKEN not in server.log_text(), "the token leaked into the server's log"
         assert "Traceback" not in server.log_text(), server.log_text()
 

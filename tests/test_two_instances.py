@@ -32,7 +32,7 @@ def receiver():
 
 @pytest.fixture
 def two_instances(live_server_factory):
-    settings = {"REAPER_INTERVAL": "0.5", "WORKERS": "3"}
+    settings = {"REAPER_INTERVAL": "0.5", "WORKERS": "3", "CALLBACK_ALLOW_PRIVATE": "1"}
     return live_server_factory(env=settings), live_server_factory(env=settings)
 
 

@@ -22,6 +22,9 @@ RESPONSE = JobIdResponse()  # made once: see status.py
 )
 def run():
     swarm = current_swarm()
-    schema = RunRequest(callback_hosts=swarm.config.callback_hosts)
+    schema = RunRequest(
+        callback_hosts=swarm.config.callback_hosts,
+        callback_allow_private=swarm.config.callback_allow_private,
+    )
     job = replace(schema.load(json_object()), idempotency_key=idempotency_key())
     return RESPONSE.dump({"id": swarm.create_job(job)})

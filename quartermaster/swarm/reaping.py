@@ -32,6 +32,7 @@ ATTEMPTS = job_labels.RESERVED_PREFIX + "callback-attempts"
 FIRST_AT = job_labels.RESERVED_PREFIX + "callback-first-at"
 NEXT_AT = job_labels.RESERVED_PREFIX + "callback-next-at"  # retrying: not before
 LEASE_UNTIL = job_labels.RESERVED_PREFIX + "callback-lease-until"  # delivering: claimed until
+# A claim's life: the claim, a delivery (callbacks.DEADLINE_SECONDS) and its record, with room.
 LEASE_SECONDS = 60
 MAX_BACKOFF_SECONDS = 60
 SETTLED = frozenset({"delivered", "failed"})
@@ -182,8 +183,12 @@ class Reaping:
         with translate_errors():
             return self._docker.reads.inspect_config(RECORD_PREFIX + service_id)
 
-    def settle_callback(self, record: dict, delivered: bool, now: float, retry_seconds: int):
-        """Record the attempt: delivered, retrying later with backoff, or failed for good."""
+    def settle_callback(
+        self, record: dict, delivered: bool, now: float, retry_seconds: int
+    ) -> str | None:
+        """Record the attempt: delivered, retrying later with backoff, or failed for good; the
+        state recorded. None if the record changed since it was claimed (its lease ran out and
+        another reaper claimed it): that reaper's record stands."""
         record_labels = record["Spec"]["Labels"]
         attempts = int(record_labels.get(ATTEMPTS, 0)) + 1
         first_at = float(record_labels.get(FIRST_AT, now))
@@ -195,8 +200,7 @@ class Reaping:
             backoff = min(2**attempts, MAX_BACKOFF_SECONDS)
             change = {STATE: "retrying", NEXT_AT: f"{now + backoff:.3f}"}
         change[ATTEMPTS] = str(attempts)
-        self._update_record(record, change)
-        return change[STATE]
+        return change[STATE] if self._update_record(record, change) else None
 
     def _update_record(self, record: dict, change: dict) -> bool:
         spec = record["Spec"]
