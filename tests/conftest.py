@@ -283,13 +283,16 @@ def free_port() -> int:
 class LiveServer:
     """The real `quartermaster` console script under gunicorn, with its output captured."""
 
-    def __init__(self, log_path: Path, *args: str, env: dict | None = None):
+    def __init__(
+        self, log_path: Path, *args: str, env: dict | None = None, ready_path: str = "/healthz"
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         LIVE_SERVER_LOGS.append(log_path)
         self.args = args
         self.env = {**os.environ, "TOKEN": TOKEN, "DOCKER_HOST": MANAGER_SOCKET, **(env or {})}
+        self.ready_path = ready_path  # answered once the server is up (any status)
         self.process = None
 
     def start(self):
@@ -301,7 +304,7 @@ class LiveServer:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"quartermaster exited: {self.log_text()}"
             try:
-                requests.get(f"{self.url}/healthz", timeout=1)
+                requests.get(f"{self.url}{self.ready_path}", timeout=1)
                 return self
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -324,9 +327,9 @@ def live_server_factory(docker_client, tmp_path):
     """Start real servers with extra flags and environment; stop them and check their logs."""
     servers = []
 
-    def start(*args: str, env: dict | None = None) -> LiveServer:
+    def start(*args: str, env: dict | None = None, ready_path: str = "/healthz") -> LiveServer:
         log_path = tmp_path / f"quartermaster-{len(servers)}.log"
-        servers.append(LiveServer(log_path, *args, env=env).start())
+        servers.append(LiveServer(log_path, *args, env=env, ready_path=ready_path).start())
         return servers[-1]
 
     yield start
