@@ -20,6 +20,7 @@ from pathlib import Path
 import docker
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from quartermaster import metrics
 from quartermaster.app import create_app
@@ -342,3 +343,53 @@ def live_server_factory(docker_client, tmp_path):
 @pytest.fixture
 def live_server(live_server_factory):
     return live_server_factory()
+
+
+# Long requests (/logs?follow, /status?wait) over raw connections, and what /metrics says.
+
+NEVER_PLACED = ["node.labels.qm-test==never-placed"]  # no node has that label
+
+
+def pending_job(server, lab) -> str:
+    """A job through `server` that stays pending (no node matches it), printing nothing."""
+    answer = requests.post(
+        f"{server.url}/run",
+        json={"image": lab.image, "command": "true", "constraints": NEVER_PLACED,
+              "labels": {TEST_LABEL: "long-requests"}},
+        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id"]
+
+
+def send_request(port: int, path: str) -> socket.socket:
+    """A raw connection that has sent `GET path` and read nothing yet."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: qm\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
+    )
+    return sock
+
+
+def read_head(sock: socket.socket) -> tuple[int, dict, bytes]:
+    """The status and headers of the answer on `sock` (within its timeout), and what followed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        received = sock.recv(65536)
+        assert received, f"the connection closed after {data!r}"
+        data += received
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (x.partition(":") for x in lines)}
+    return int(status_line.split()[1]), headers, rest
+
+
+def metric_samples(server) -> list:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    text = requests.get(f"{server.url}/metrics", headers=headers, timeout=10).text
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def long_requests_in_flight(server) -> float:
+    samples = metric_samples(server)
+    return sum(s.value for s in samples if s.name == "quartermaster_long_requests_in_flight")
