@@ -45,7 +45,7 @@ class GatedAPIClient(docker.APIClient):
     def send(self, request, **kwargs):
         timeout = kwargs.get("timeout")
         if not isinstance(timeout, int | float):
-            return super().send(request, **kwargs)
+            timeout = self.timeout  # docker-py gives every call one: never send one unbounded
         with self._gate.call(timeout) as seconds_left:
             return super().send(request, **{**kwargs, "timeout": seconds_left})
 
@@ -56,7 +56,6 @@ class DockerConnection:
         self._timeout = timeout
         self._pool_size = pool_size
         self._lock = threading.Lock()  # never held across a round trip to Docker
-        self._pid: int | None = None
         self._forget_process_state()
 
     def _forget_process_state(self) -> None:
@@ -65,7 +64,7 @@ class DockerConnection:
         self._reads: SocketReads | docker.APIClient | None = None
         self._background: ThreadPoolExecutor | None = None
         self._attempt: Future | None = None  # the connection attempt in flight, if any
-        self._pid = os.getpid()
+        self._pid = os.getpid()  # of the process these belong to
 
     @property
     def api(self) -> docker.APIClient:
