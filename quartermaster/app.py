@@ -18,6 +18,8 @@ from .api import (
 )
 from .auth import install_token_check, searchable_token
 from .errors import register_error_handlers
+from .long_requests import EXTENSION as LONG_REQUESTS_EXTENSION
+from .long_requests import LongRequests
 from .swarm import Swarm
 
 BLUEPRINTS = (
@@ -51,6 +53,7 @@ def create_app(config: configuration.Config | None = None) -> Flask:
     app.json.sort_keys = False
     # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
     app.extensions[SWARM_EXTENSION] = Swarm(config)
+    app.extensions[LONG_REQUESTS_EXTENSION] = LongRequests(config.max_long_requests)  # per worker
     install_access_log(app, searchable_token(config.token))
     install_token_check(app, config)
     register_error_handlers(app)

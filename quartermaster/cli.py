@@ -51,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
         f"default {configuration.DEFAULT_WORKER_CONNECTIONS})",
     )
     parser.add_argument(
+        "--max-long-requests",
+        type=int,
+        help="long requests (/status?wait, /logs?follow) at once per worker, beyond which they "
+        "are answered 429; below --worker-connections (env MAX_LONG_REQUESTS, default half of "
+        "the worker connections)",
+    )
+    parser.add_argument(
+        "--follow-max-seconds",
+        type=float,
+        help="the longest a followed log (/logs?follow=true) lasts "
+        f"(env FOLLOW_MAX_SECONDS, default {configuration.DEFAULT_FOLLOW_MAX_SECONDS:g})",
+    )
+    parser.add_argument(
         "--constraint",
         action="append",
         dest="constraints",

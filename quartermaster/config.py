@@ -19,6 +19,7 @@ DEFAULT_DOCKER_TIMEOUT = 10.0
 DEFAULT_TTL = 86400
 DEFAULT_REAPER_INTERVAL = 5.0
 DEFAULT_CALLBACK_RETRY_SECONDS = 600
+DEFAULT_FOLLOW_MAX_SECONDS = 3600.0
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -33,6 +34,10 @@ class Config:
     bind: str = DEFAULT_BIND
     workers: int = DEFAULT_WORKERS
     worker_connections: int = DEFAULT_WORKER_CONNECTIONS
+    # Long requests (/status?wait, /logs?follow) at once per worker; beyond: 429. None: half of
+    # worker_connections, so short requests always have connections left.
+    max_long_requests: int | None = None
+    follow_max_seconds: float = DEFAULT_FOLLOW_MAX_SECONDS  # the longest a followed log lasts
     memory_mb: int = DEFAULT_MEMORY_MB
     constraints: tuple[str, ...] = DEFAULT_CONSTRAINTS
     # None: docker-py's own environment handling (DOCKER_HOST, DOCKER_TLS_VERIFY, ...).
@@ -55,6 +60,14 @@ class Config:
         _require(1 <= self.port <= 65535, f"port must be 1-65535, got {self.port}")
         _require(self.workers >= 1, f"workers must be at least 1, got {self.workers}")
         _require(self.worker_connections >= 1, "worker connections must be at least 1")
+        if self.max_long_requests is None:
+            object.__setattr__(self, "max_long_requests", self.worker_connections // 2)
+        _require(
+            0 <= self.max_long_requests < self.worker_connections,
+            "max long requests must be 0 or more and below worker connections (short requests "
+            f"need connections too), got {self.max_long_requests} of {self.worker_connections}",
+        )
+        _require(self.follow_max_seconds > 0, "follow max seconds must be positive")
         _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
         _require(self.docker_timeout > 0, "docker timeout must be positive")
         _require(self.ttl >= 0, f"ttl must be 0 or more seconds, got {self.ttl}")
@@ -86,6 +99,8 @@ def from_env(environ=None, **overrides) -> Config:
         "bind": env.get("BIND", DEFAULT_BIND),
         "workers": _int(env, "WORKERS", DEFAULT_WORKERS),
         "worker_connections": _int(env, "WORKER_CONNECTIONS", DEFAULT_WORKER_CONNECTIONS),
+        "max_long_requests": _int(env, "MAX_LONG_REQUESTS", None),
+        "follow_max_seconds": _float(env, "FOLLOW_MAX_SECONDS", DEFAULT_FOLLOW_MAX_SECONDS),
         "memory_mb": _int(env, "MEMORY", DEFAULT_MEMORY_MB),
         "constraints": parse_list(env.get("CONSTRAINTS")) or DEFAULT_CONSTRAINTS,
         "docker_host": env.get("DOCKER_HOST") or None,

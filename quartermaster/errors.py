@@ -27,11 +27,14 @@ _STATUS_OF_SWARM_ERROR = {
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, message: str, fields: dict | None = None):
+    def __init__(
+        self, code: int, message: str, fields: dict | None = None, headers: dict | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.fields = fields
+        self.headers = headers or {}
 
 
 ERROR_RESPONSE = ErrorResponse()  # made once: a schema copies its fields when made
@@ -52,7 +55,8 @@ def body_limit_message(limit: int) -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
-        return json_error(error.code, error.message, error.fields)
+        body, code = json_error(error.code, error.message, error.fields)
+        return body, code, error.headers
 
     @app.errorhandler(ValidationError)
     def validation_error(error: ValidationError):

@@ -13,6 +13,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -52,6 +53,13 @@ reaper_actions = Counter(
     "What the reapers did: timed_out, expired, callback_delivered, callback_retrying, "
     "callback_failed, claim_removed (an Idempotency-Key claim whose holder is gone)",
     ["action"],
+)
+# Per worker (a `pid` label): the limit of long requests (MAX_LONG_REQUESTS) is per worker.
+long_requests = Gauge(
+    "quartermaster_long_requests_in_flight",
+    "Long requests in flight in this worker, by kind: wait (/status?wait), follow (/logs?follow)",
+    ["kind"],
+    multiprocess_mode="liveall",
 )
 
 reaper_restarts = Counter(

@@ -20,6 +20,8 @@ ERROR_DESCRIPTIONS = {
     "the job reference matches more than one job (use the full id)",
     413: "body over 1 MiB",
     415: "body is not JSON",
+    429: "too many long requests (`?wait`, `?follow`) in flight on this worker: retry after "
+    "the `Retry-After` header's seconds",
     500: "internal error (logged with the request id)",
     503: "Docker unreachable, or not a swarm manager, or not ready",
 }

@@ -57,6 +57,7 @@ def main() -> None:
             status_figures.append(status_figure(server, bare, api, job_id, others))
             results["figures"] += [status_figures[-1], throughput_figure(server, job_id, others)]
         results["figures"].append(jobs_figure(server))  # with the 1000 parked jobs
+        results["figures"].append(wait_fanout_figure(server))
         # 10 again: the machine drifts during a run, so 1000 is set against 10 before and after.
         park_services(api, 10)
         status_figures.append(status_figure(server, bare, api, job_id, 10))
@@ -272,6 +273,61 @@ def docker_calls_so_far(server) -> float:
         for sample in family.samples
         if sample.name.endswith("_count")
     )
+
+
+def wait_fanout_figure(server, waiters: int = 500, seconds: float = 10) -> dict:
+    """`waiters` clients hold /status?wait=60 on one job that stays pending: the Engine API calls
+    per second that costs, per worker holding waiters (each polls the job once for all of its)."""
+    job_id = requests.post(
+        f"{server.url}/run",
+        json={"image": IMAGE, "command": "true", "constraints": ["node.labels.qm-bench==never"]},
+        headers=HEADERS,
+        timeout=10,
+    ).json()["id"]
+    port = int(server.url.rsplit(":", 1)[1])
+    request = f"GET /status/{job_id}?wait=60 HTTP/1.1\r\nHost: qm\r\n"
+    request += f"Authorization: Bearer {TOKEN}\r\n\r\n"
+    held = []
+    for _ in range(waiters):
+        held.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        held[-1].sendall(request.encode())
+    try:
+        deadline = time.monotonic() + 60
+        while sum(long_requests_by_worker(server).values()) < waiters:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench: not all {waiters} waiters are waiting")
+            time.sleep(0.2)
+        time.sleep(2)  # each waiter's own first read of the job
+        workers = sum(1 for count in long_requests_by_worker(server).values() if count)
+        calls_before, started = docker_calls_so_far(server), time.monotonic()
+        time.sleep(seconds)
+        calls = docker_calls_so_far(server) - calls_before
+        rate = calls / (time.monotonic() - started)
+    finally:
+        for sock in held:
+            sock.close()
+        requests.post(f"{server.url}/stop", json={"id": job_id}, headers=HEADERS, timeout=10)
+    per_worker = rate / workers
+    return {
+        "name": f"?wait fan-out: {waiters} waiters on one pending job",
+        "engine_api_calls_per_second": round(rate, 1),
+        "workers_holding_waiters": workers,
+        "engine_api_calls_per_second_per_worker": round(per_worker, 1),
+        "before": "each waiter polled on its own: 992 calls/s measured here (issue 10: ~1,270)",
+        "target": verdict("<= 10 per worker", per_worker <= 10),
+    }
+
+
+def long_requests_by_worker(server) -> dict[str, float]:
+    """Long requests in flight in each worker (by pid), from quartermaster's own /metrics."""
+    text = requests.get(f"{server.url}/metrics", headers=HEADERS, timeout=10).text
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "quartermaster_long_requests_in_flight":
+            for sample in family.samples:
+                pid = sample.labels.get("pid", "")
+                counts[pid] = counts.get(pid, 0) + sample.value
+    return counts
 
 
 def run_figure(server, api, rounds: int = 10) -> dict:

@@ -20,6 +20,7 @@ from pathlib import Path
 import docker
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from quartermaster import metrics
 from quartermaster.app import create_app
@@ -294,13 +295,16 @@ def free_port() -> int:
 class LiveServer:
     """The real `quartermaster` console script under gunicorn, with its output captured."""
 
-    def __init__(self, log_path: Path, *args: str, env: dict | None = None):
+    def __init__(
+        self, log_path: Path, *args: str, env: dict | None = None, ready_path: str = "/healthz"
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         LIVE_SERVER_LOGS.append(log_path)
         self.args = args
         self.env = {**os.environ, "TOKEN": TOKEN, "DOCKER_HOST": MANAGER_SOCKET, **(env or {})}
+        self.ready_path = ready_path  # answered once the server is up (any status)
         self.process = None
 
     def start(self):
@@ -312,7 +316,7 @@ class LiveServer:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"quartermaster exited: {self.log_text()}"
             try:
-                requests.get(f"{self.url}/healthz", timeout=1)
+                requests.get(f"{self.url}{self.ready_path}", timeout=1)
                 return self
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -335,9 +339,9 @@ def live_server_factory(docker_client, tmp_path):
     """Start real servers with extra flags and environment; stop them and check their logs."""
     servers = []
 
-    def start(*args: str, env: dict | None = None) -> LiveServer:
+    def start(*args: str, env: dict | None = None, ready_path: str = "/healthz") -> LiveServer:
         log_path = tmp_path / f"quartermaster-{len(servers)}.log"
-        servers.append(LiveServer(log_path, *args, env=env).start())
+        servers.append(LiveServer(log_path, *args, env=env, ready_path=ready_path).start())
         return servers[-1]
 
     yield start
@@ -351,3 +355,53 @@ def live_server_factory(docker_client, tmp_path):
 @pytest.fixture
 def live_server(live_server_factory):
     return live_server_factory()
+
+
+# Long requests (/logs?follow, /status?wait) over raw connections, and what /metrics says.
+
+NEVER_PLACED = ["node.labels.qm-test==never-placed"]  # no node has that label
+
+
+def pending_job(server, lab) -> str:
+    """A job through `server` that stays pending (no node matches it), printing nothing."""
+    answer = requests.post(
+        f"{server.url}/run",
+        json={"image": lab.image, "command": "true", "constraints": NEVER_PLACED,
+              "labels": {TEST_LABEL: "long-requests"}},
+        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id"]
+
+
+def send_request(port: int, path: str) -> socket.socket:
+    """A raw connection that has sent `GET path` and read nothing yet."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: qm\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
+    )
+    return sock
+
+
+def read_head(sock: socket.socket) -> tuple[int, dict, bytes]:
+    """The status and headers of the answer on `sock` (within its timeout), and what followed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        received = sock.recv(65536)
+        assert received, f"the connection closed after {data!r}"
+        data += received
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (x.partition(":") for x in lines)}
+    return int(status_line.split()[1]), headers, rest
+
+
+def metric_samples(server) -> list:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    text = requests.get(f"{server.url}/metrics", headers=headers, timeout=10).text
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def long_requests_in_flight(server) -> float:
+    samples = metric_samples(server)
+    return sum(s.value for s in samples if s.name == "quartermaster_long_requests_in_flight")

@@ -44,11 +44,27 @@ def test_flags_win_over_environment():
         {"TOKEN": "t", "PORT": "70000"},
         {"TOKEN": "t", "MEMORY": "0"},
         {"TOKEN": "t", "CONSTRAINTS": "node.role"},
+        {"TOKEN": "t", "MAX_LONG_REQUESTS": "1000"},  # as many as the worker's connections
+        {"TOKEN": "t", "WORKER_CONNECTIONS": "10", "MAX_LONG_REQUESTS": "12"},
+        {"TOKEN": "t", "MAX_LONG_REQUESTS": "-1"},
+        {"TOKEN": "t", "FOLLOW_MAX_SECONDS": "0"},
     ],
 )
 def test_invalid_settings_are_refused(env):
     with pytest.raises(ConfigError):
         from_env(env)
+
+
+def test_long_requests_default_to_half_the_worker_connections():
+    assert from_env({"TOKEN": "t"}).max_long_requests == 500
+    assert from_env({"TOKEN": "t", "WORKER_CONNECTIONS": "11"}).max_long_requests == 5
+    assert from_env({"TOKEN": "t", "MAX_LONG_REQUESTS": "0"}).max_long_requests == 0
+    assert (
+        from_env({"TOKEN": "t", "MAX_LONG_REQUESTS": "7"}, max_long_requests=3).max_long_requests
+        == 3
+    )
+    assert from_env({"TOKEN": "t"}).follow_max_seconds == 3600
+    assert from_env({"TOKEN": "t", "FOLLOW_MAX_SECONDS": "90"}).follow_max_seconds == 90
 
 
 def test_the_token_is_not_in_the_repr():

@@ -8,7 +8,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from conftest import LIVE_SERVER_LOGS, PROJECT_ROOT, TOKEN, free_port
+from conftest import (
+    LIVE_SERVER_LOGS,
+    PROJECT_ROOT,
+    TOKEN,
+    free_port,
+    long_requests_in_flight,
+    pending_job,
+    read_head,
+    send_request,
+    wait_until,
+)
 
 NGINX_CONF = PROJECT_ROOT / "deploy" / "nginx.conf"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -127,6 +137,23 @@ def test_followed_logs_stream_through_nginx(lab, live_server, nginx_factory):
             statuses.add(status.json()["status"])
     assert lines == [f"tick-{i}" for i in range(1, 5)]
     assert "started" in statuses  # lines arrived while the job ran: nginx did not buffer them
+
+
+def test_a_follow_through_nginx_has_its_headers_at_once_and_ends_with_its_client(
+    lab, live_server, nginx_factory
+):
+    nginx = nginx_factory(live_server.port)
+    job_id = pending_job(live_server, lab)
+    follow = send_request(nginx.port, f"/logs/{job_id}?follow=true")
+    status, headers, _ = read_head(follow)  # though the job has printed nothing
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert long_requests_in_flight(live_server) == 1
+    follow.close()  # nginx closes its connection to quartermaster, which ends the follow
+    wait_until(
+        lambda: long_requests_in_flight(live_server) == 0,
+        timeout=10,
+        message="the follow goes on after its client left nginx",
+    )
 
 
 def test_a_body_over_the_limit_is_a_json_413_from_nginx(live_server, nginx_factory):

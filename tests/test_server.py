@@ -157,7 +157,9 @@ def test_help_documents_every_flag_and_variable():
     for word in ["--token", "TOKEN", "--port", "PORT", "--memory", "MEMORY", "--bind", "BIND",
                  "--workers", "WORKERS", "--worker-connections", "WORKER_CONNECTIONS",
                  "--constraint", "CONSTRAINTS",
-                 "--docker-timeout", "DOCKER_TIMEOUT", "DOCKER_HOST"]:  # fmt: skip
+                 "--docker-timeout", "DOCKER_TIMEOUT", "DOCKER_HOST",
+                 "--max-long-requests", "MAX_LONG_REQUESTS",
+                 "--follow-max-seconds", "FOLLOW_MAX_SECONDS"]:  # fmt: skip
         assert word in result.stdout
 
 

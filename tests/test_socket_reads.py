@@ -3,6 +3,7 @@
 import json
 import socket
 import threading
+from dataclasses import dataclass
 
 import docker
 import pytest
@@ -122,9 +123,16 @@ def test_docker_errors_are_docker_pys_errors(docker_client):
 # How HTTP is read, against a tiny server on a socket file that answers with set bytes.
 
 
+@dataclass(frozen=True)
+class AndClose:
+    """An answer after which the server closes the connection."""
+
+    data: bytes
+
+
 class CannedServer:
     """Answers each request on a connection with the next of `answers`; an answer of None
-    closes the connection instead."""
+    closes the connection instead, an `AndClose` closes it after answering."""
 
     def __init__(self, path, answers):
         self.connections = 0
@@ -148,6 +156,9 @@ class CannedServer:
             while connection.recv(65536):
                 answer = self._answers.pop(0)
                 if answer is None:
+                    return
+                if isinstance(answer, AndClose):
+                    connection.sendall(answer.data)
                     return
                 connection.sendall(answer)
 
@@ -199,18 +210,19 @@ def test_a_connection_docker_closed_while_idle_is_replaced(canned):
 
 
 @pytest.mark.parametrize(
-    "bad_answer",
+    ("bad_answer", "reason"),
     [
-        b"nonsense\r\n\r\n",
-        answer(b"{}", "Content-Length: 10"),  # cut short: the server then closes
-        answer(b"zz\r\n", "Transfer-Encoding: chunked"),
-        answer(b"{not json", "Content-Length: 9"),
+        (b"nonsense\r\n\r\n", "not HTTP"),
+        (AndClose(answer(b"{}", "Content-Length: 10")), "cut short"),  # 2 bytes of 10, closed
+        (answer(b"zz\r\n", "Transfer-Encoding: chunked"), "not HTTP"),
+        (answer(b"{not json", "Content-Length: 9"), "not JSON"),
     ],
 )
-def test_a_broken_answer_means_docker_is_unavailable(canned, bad_answer):
+def test_a_broken_answer_means_docker_is_unavailable(canned, bad_answer, reason):
     _, reads = canned(bad_answer, None)
-    with pytest.raises(DockerUnavailable), translate_errors():
+    with pytest.raises(DockerUnavailable) as error, translate_errors():
         reads.info()
+    assert reason in str(error.value.__cause__)  # each through its own branch, not a timeout
 
 
 def test_no_answer_in_time_means_docker_is_unavailable(tmp_path):

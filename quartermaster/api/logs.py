@@ -1,13 +1,17 @@
 """GET /logs/<id>: the job's output as text; with follow=true, streamed until the job ends."""
 
-from flask import Blueprint, Response, stream_with_context
+from flask import Blueprint, Response, request
 
+from ..client_gone import departure_check
 from ..inputs import query_args
+from ..long_requests import long_requests
 from ..schemas import LogsQuery, validate_path_reference
 from . import current_swarm, describe
 
 blueprint = Blueprint("logs", __name__)
 QUERY = LogsQuery()  # made once: see status.py
+# No buffering proxy should hold a followed log back (nginx honours X-Accel-Buffering).
+HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
 
 
 @blueprint.get("/logs/<job_id>")
@@ -15,12 +19,19 @@ QUERY = LogsQuery()  # made once: see status.py
     summary="A job's output; with follow, streamed until the job ends",
     query=LogsQuery,
     response="text/plain",
-    errors=(400, 404, 409, 503),
+    errors=(400, 404, 409, 429, 503),
 )
 def logs(job_id: str):
     validate_path_reference(job_id)
     options = QUERY.load(query_args())
-    chunks = current_swarm().job_logs(job_id, options)
-    # No buffering proxy should hold a followed log back (nginx honours this header).
-    headers = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
-    return Response(stream_with_context(chunks), mimetype="text/plain", headers=headers)
+    if not options.follow:
+        return Response(current_swarm().job_logs(job_id, options), 200, HEADERS, "text/plain")
+    release = long_requests().admit("follow")  # held until the stream is closed
+    try:
+        chunks = current_swarm().job_logs(job_id, options, departure_check(request.environ))
+    except BaseException:
+        release()
+        raise
+    response = Response(chunks, 200, HEADERS, "text/plain")
+    response.call_on_close(release)
+    return response

@@ -6,7 +6,7 @@ Engine API calls, whatever the number of services on the swarm (but for the boun
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -24,8 +24,9 @@ from .errors import (
     NotASwarmManager,
     SwarmError,
 )
+from .job_watch import JobWatches
 from .listing import JobPage, JobQuery, page_of_jobs
-from .logs import LogOptions, open_log_stream
+from .logs import FollowEnds, LogOptions, open_log_stream
 from .nodes import (
     NOT_A_MANAGER,
     NodeSummary,
@@ -63,6 +64,12 @@ __all__ = [
 NO_SUCH_JOB = "no such job"
 AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
 KEY_IN_PROGRESS = "a request with this Idempotency-Key is still being handled; retry it"
+# How often a waiting request checks whether its client is still there.
+CHECK_SECONDS = 1.0
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class Swarm:
     def __init__(self, config):
         self._config = config
         self._docker = DockerConnection(config.docker_host, config.docker_timeout)
+        self._watches = JobWatches(self._job_status_once)
 
     @property
     def config(self):
@@ -167,23 +175,27 @@ class Swarm:
             response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
             return api._result(response, json=True)["ID"]
 
-    def job_status(self, reference: str, wait: float = 0) -> JobStatus:
+    def job_status(
+        self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
+    ) -> JobStatus:
         """The job's status from its service and its tasks: two calls, made at once, for a full
         id; three for a name or id prefix (see _resolve). One more when a run may be stranded on
         a node that went down.
 
-        With `wait`, ask again (every 0.2 s, slowing to 1 s) until the job is in a final state,
-        `wait` seconds have passed, or this process is stopping.
+        With `wait`, hold the answer until the job is in a final state, `wait` seconds have
+        passed, the client is gone (`abandoned`, asked every second), or this process is
+        stopping; meanwhile the job's status comes from its shared poll (`job_watch.py`), one per
+        job in this process however many wait on it.
         """
         status = self._job_status_once(reference)
+        if status.is_final or wait <= 0:
+            return status
         deadline = time.monotonic() + wait
-        interval = 0.2
-        while not status.is_final and time.monotonic() < deadline:
-            if lifecycle.stopping.wait(min(interval, max(deadline - time.monotonic(), 0))):
-                break
-            interval = min(interval * 1.5, 1.0)
-            status = self._job_status_once(status.id)
-        return status
+        with self._watches.watching(status.id, status) as watch:
+            while not watch.ended.wait(min(CHECK_SECONDS, max(deadline - time.monotonic(), 0))):
+                if time.monotonic() >= deadline or abandoned():
+                    break
+            return watch.latest()
 
     def list_jobs(self, query: JobQuery) -> JobPage:
         """A page of jobs, newest first: two calls, whatever the page size or the swarm's size
@@ -214,15 +226,19 @@ class Swarm:
             )
         return readiness_problem(info, nodes, self._config.constraints)
 
-    def job_logs(self, reference: str, options: LogOptions) -> Iterator[bytes]:
-        """The job's output; a followed one ends when the job is final or the reader closes it."""
+    def job_logs(
+        self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never
+    ) -> Iterator[bytes]:
+        """The job's output. A followed one ends when the job is final, the reader is gone
+        (`abandoned`), FOLLOW_MAX_SECONDS have passed, or this process is stopping."""
         service = self._find_job(reference)
-
-        def is_finished() -> bool:
-            return self._job_status_once(service["ID"]).is_final
-
+        ends = FollowEnds(
+            watching=lambda: self._watches.watching(service["ID"]),
+            abandoned=abandoned,
+            max_seconds=self._config.follow_max_seconds,
+        )
         with translate_errors():
-            return open_log_stream(self._docker.api, service["ID"], options, is_finished)
+            return open_log_stream(self._docker.api, service["ID"], options, ends)
 
     def _job_status_once(self, reference: str) -> JobStatus:
         # The tasks are asked for by the reference while the reference is resolved: one round

@@ -4,6 +4,14 @@ gunicorn forks its workers from a master; a client (its connection pool and sock
 the fork would be shared by every worker. So the client is created lazily, in the process that uses
 it, and made anew if the process id changes. A failed creation is not cached: when Docker comes
 back, the next request connects again without a restart.
+
+Creating the client asks Docker for its API version (one round trip). One caller makes that
+attempt and the callers that need a client meanwhile wait for its outcome, each for at most the
+Docker timeout; no lock is held across the round trip. With Docker hung, every request then fails
+within one timeout, instead of each waiting for the attempts of all the requests before it.
+
+Every Engine API call, docker-py's and the socket reads', takes a slot of one `CallGate` per
+process: at most `pool_size` calls in flight to Docker.
 """
 
 import contextlib
@@ -11,17 +19,35 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import docker
 import requests
 
 from .. import metrics
+from .call_gate import CallGate
 from .errors import DockerRejected, DockerUnavailable, JobNotFound, NameConflict, NotASwarmManager
 from .socket_reads import SocketReads, unix_socket_path
 
-# Connections kept open to Docker per process. Requests beyond that still run; their connections
-# are closed after use instead of kept.
+# Engine API calls in flight to Docker per process, and connections kept open to it. A call
+# beyond that waits for a slot, within its timeout.
 POOL_SIZE = 64
+
+
+class GatedAPIClient(docker.APIClient):
+    """docker-py's low-level client, each request within a slot of the process's gate (for a
+    stream: until its headers came) and within the timeout from when it was asked for."""
+
+    def __init__(self, gate: CallGate, **kwargs):
+        self._gate = gate
+        super().__init__(**kwargs)
+
+    def send(self, request, **kwargs):
+        timeout = kwargs.get("timeout")
+        if not isinstance(timeout, int | float):
+            timeout = self.timeout  # docker-py gives every call one: never send one unbounded
+        with self._gate.call(timeout) as seconds_left:
+            return super().send(request, **{**kwargs, "timeout": seconds_left})
 
 
 class DockerConnection:
@@ -29,16 +55,21 @@ class DockerConnection:
         self._docker_host = docker_host
         self._timeout = timeout
         self._pool_size = pool_size
-        self._lock = threading.Lock()
-        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()  # never held across a round trip to Docker
+        self._forget_process_state()
+
+    def _forget_process_state(self) -> None:
+        self._gate = CallGate(self._pool_size)
+        self._api: GatedAPIClient | None = None
         self._reads: SocketReads | docker.APIClient | None = None
         self._background: ThreadPoolExecutor | None = None
-        self._pid: int | None = None
+        self._attempt: Future | None = None  # the connection attempt in flight, if any
+        self._pid = os.getpid()  # of the process these belong to
 
     @property
     def api(self) -> docker.APIClient:
         """The low-level client: plain Engine API calls, JSON in and out."""
-        return self._get().api
+        return self._get()
 
     @property
     def reads(self) -> SocketReads | docker.APIClient:
@@ -52,36 +83,67 @@ class DockerConnection:
         with self._lock:
             return self._background.submit(call, reads)
 
-    def _get(self) -> docker.DockerClient:
+    def _get(self) -> GatedAPIClient:
+        api = self._api
+        if api is not None and self._pid == os.getpid():
+            return api
         with self._lock:
-            if self._client is None or self._pid != os.getpid():
-                with translate_errors():
-                    self._client = self._connect()
-                self._reads = self._socket_reads(self._client.api) or self._client.api
-                self._background = ThreadPoolExecutor(self._pool_size, "docker")
-                self._pid = os.getpid()
-            return self._client
+            if self._pid != os.getpid():
+                self._forget_process_state()  # forked: the parent's client is not ours
+            if self._api is not None:
+                return self._api
+            attempt, mine = self._attempt, self._attempt is None
+            if mine:
+                attempt = self._attempt = Future()
+        if mine:
+            return self._make_client(attempt)
+        try:
+            return attempt.result(timeout=self._timeout)
+        except FutureTimeout:
+            metrics.docker_errors.labels("unreachable").inc()
+            raise DockerUnavailable("Docker is unreachable") from None
 
-    def _connect(self) -> docker.DockerClient:
-        # from_env also applies DOCKER_TLS_VERIFY and DOCKER_CERT_PATH to the configured host.
+    def _make_client(self, attempt: Future) -> GatedAPIClient:
+        """Connect, and settle `attempt` with the client or the error for the other callers."""
+        try:
+            with translate_errors():
+                api = self._connect()
+            reads = self._socket_reads(api) or api
+        except BaseException as error:
+            with self._lock:
+                self._attempt = None  # the next call tries again
+            shared = error if isinstance(error, Exception) else DockerUnavailable("interrupted")
+            attempt.set_exception(shared)
+            raise
+        with self._lock:
+            self._api, self._reads = api, reads
+            self._background = ThreadPoolExecutor(self._pool_size, "docker")
+            self._attempt = None
+        attempt.set_result(api)
+        return api
+
+    def _connect(self) -> GatedAPIClient:
+        # As docker.from_env: DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH apply.
         environment = dict(os.environ)
         if self._docker_host:
             environment["DOCKER_HOST"] = self._docker_host
-        client = docker.from_env(
-            timeout=self._timeout, max_pool_size=self._pool_size, environment=environment
+        api = GatedAPIClient(
+            self._gate,
+            timeout=self._timeout,
+            max_pool_size=self._pool_size,
+            **docker.utils.kwargs_from_env(environment=environment),
         )
-        api = client.api  # a requests.Session
         # Proxy and CA settings from the environment mean nothing for a Docker socket, and
         # requests would read the whole environment again on every call to find them.
         api.trust_env = False
         api.hooks["response"].append(_measure)
-        return client
+        return api
 
     def _socket_reads(self, api: docker.APIClient) -> SocketReads | None:
         path = unix_socket_path(self._docker_host or os.environ.get("DOCKER_HOST"))
         if path is None:
             return None
-        return SocketReads(path, api.api_version, self._timeout, self._pool_size)
+        return SocketReads(path, api.api_version, self._timeout, self._pool_size, self._gate)
 
 
 def _measure(response, **kwargs):

@@ -1,23 +1,30 @@
 """A job's logs as a stream of byte chunks, never buffered whole.
 
-Docker keeps a followed service log open after the job ends (it waits for more tasks), so a
-watcher checks the job every second and, once it is final and its last lines had time to arrive,
-shuts the stream's socket down; also when the server is stopping. Closing the stream (the client
-went away) stops the watcher.
+The first chunk is empty: gunicorn sends the response's headers with it, so a client following a
+job that prints nothing (pending, or silent) has its answer's headers at once.
+
+A followed stream ends when the job is final (once its last lines had time to arrive), when its
+reader went away (noticed within about a second even while nothing is written), when it has
+lasted its `max_seconds`, or when the server stops. Docker keeps a followed service log open after
+the job ends (it waits for more tasks), so a watcher checks those every second and, once one
+holds, shuts the stream's socket down; the job's status comes from the shared poll of
+`job_watch.py`. However the stream ends, its Docker connection is closed and the watcher stops.
 """
 
 import contextlib
 import socket
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import requests
 import urllib3
 
-from .. import lifecycle
+from .job_watch import JobWatch
 
-POLL_SECONDS = 1.0
+CHECK_SECONDS = 1.0
 FINAL_GRACE_SECONDS = 1.0
 
 
@@ -31,9 +38,16 @@ class LogOptions:
     stderr: bool = True
 
 
-def open_log_stream(
-    api, service_id: str, options: LogOptions, is_finished: Callable[[], bool]
-) -> Iterator[bytes]:
+@dataclass(frozen=True)
+class FollowEnds:
+    """What ends a followed stream, besides the server stopping."""
+
+    watching: Callable[[], AbstractContextManager[JobWatch]]  # the job's shared watch
+    abandoned: Callable[[], bool]  # the reader went away
+    max_seconds: float
+
+
+def open_log_stream(api, service_id: str, options: LogOptions, ends: FollowEnds) -> "LogStream":
     """Open the stream now (so errors surface before any byte is sent); read it lazily."""
     params = {
         "follow": options.follow,
@@ -45,39 +59,64 @@ def open_log_stream(
     if options.since is not None:
         params["since"] = f"{options.since:.9f}"
     response = api._get(api._url("/services/{0}/logs", service_id), params=params, stream=True)
-    api._raise_for_status(response)
-    return _chunks(api, response, options.follow, is_finished)
-
-
-def _chunks(api, response, follow: bool, is_finished: Callable[[], bool]) -> Iterator[bytes]:
-    raw_socket = api._get_raw_response_socket(response)
-    stop = threading.Event()
-    if follow:
-        watcher = threading.Thread(
-            target=_end_when_finished, args=(is_finished, stop, raw_socket), daemon=True
-        )
-        watcher.start()
     try:
-        yield from api._multiplexed_response_stream_helper(response)
-    except (OSError, requests.RequestException, urllib3.exceptions.HTTPError):
-        pass  # the socket was shut down under the read: the stream is over
-    finally:
-        stop.set()
-        _shutdown(raw_socket)
+        api._raise_for_status(response)
+    except BaseException:
         response.close()
+        raise
+    return LogStream(api, response, ends if options.follow else None)
 
 
-def _end_when_finished(is_finished: Callable[[], bool], stop: threading.Event, raw_socket):
-    while not stop.wait(POLL_SECONDS):
-        if lifecycle.stopping.is_set():
-            break  # the server is stopping: end the stream now, not at the grace period's end
+class LogStream:
+    """The chunks of one log stream. `close()` (the WSGI server calls it at the end of the
+    response, read or not) ends the watcher and closes the Docker connection."""
+
+    def __init__(self, api, response, ends: FollowEnds | None):
+        self._response = response
+        self._raw_socket = api._get_raw_response_socket(response)
+        self._chunks = api._multiplexed_response_stream_helper(response)
+        self._headers_sent = False
+        self._closed = threading.Event()
+        if ends is not None:
+            threading.Thread(
+                target=_end_when_over, args=(ends, self._closed, self._raw_socket), daemon=True
+            ).start()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        if not self._headers_sent:
+            self._headers_sent = True
+            return b""  # gunicorn writes the headers with the first chunk, even an empty one
         try:
-            finished = is_finished()
-        except Exception:  # the job is gone, or Docker is: either way the stream is over
-            finished = True
-        if finished:
-            stop.wait(FINAL_GRACE_SECONDS)
-            break
+            return next(self._chunks)
+        except (OSError, requests.RequestException, urllib3.exceptions.HTTPError):
+            pass  # the socket was shut down under the read: the stream is over
+        except StopIteration:
+            pass
+        self.close()
+        raise StopIteration
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        _shutdown(self._raw_socket)
+        self._chunks.close()
+        self._response.close()
+
+
+def _end_when_over(ends: FollowEnds, closed: threading.Event, raw_socket) -> None:
+    deadline = time.monotonic() + ends.max_seconds
+    with ends.watching() as watch:
+        while not closed.is_set():
+            if watch.ended.wait(CHECK_SECONDS):
+                if watch.is_final:
+                    closed.wait(FINAL_GRACE_SECONDS)  # its last lines are on their way
+                break
+            if ends.abandoned() or time.monotonic() >= deadline:
+                break
     _shutdown(raw_socket)
 
 

@@ -6,7 +6,8 @@ them. `SocketReads` sends the same GETs as plain HTTP/1.1 on kept-alive Unix soc
 (about 0.05 ms per call). It has the same methods, arguments and results as docker-py's
 `APIClient` for the reads quartermaster makes, and raises docker-py's errors, so callers and
 `translate_errors` treat both alike. Writes, logs and Docker hosts other than a Unix socket stay
-with docker-py.
+with docker-py. Each call takes a slot of the process's `CallGate` (shared with docker-py's calls)
+and must be over within the timeout from when it was asked for, waiting for a slot included.
 """
 
 import json
@@ -20,6 +21,7 @@ import requests
 from docker.utils import convert_filters
 
 from .. import metrics
+from .call_gate import CallGate
 
 UNIX_PREFIX = "unix://"
 
@@ -33,11 +35,19 @@ def unix_socket_path(docker_host: str | None) -> str | None:
 
 
 class SocketReads:
-    def __init__(self, path: str, api_version: str, timeout: float, pool_size: int):
+    def __init__(
+        self,
+        path: str,
+        api_version: str,
+        timeout: float,
+        pool_size: int,
+        gate: CallGate | None = None,
+    ):
         self._path = path
         self._prefix = f"/v{api_version}"
         self._timeout = timeout
         self._pool_size = pool_size
+        self._gate = gate or CallGate(pool_size)
         self._idle: list[_Connection] = []
         self._lock = threading.Lock()
 
@@ -71,7 +81,8 @@ class SocketReads:
         call = metrics.docker_call_name("GET", target)
         started = time.perf_counter()
         try:
-            status, body = self._round_trip(target)
+            with self._gate.call(self._timeout) as seconds_left:
+                status, body = self._round_trip(target, seconds_left)
         except OSError as error:
             raise docker.errors.DockerException(f"Docker is unreachable: {error}") from error
         metrics.docker_duration.labels(call).observe(time.perf_counter() - started)
@@ -83,24 +94,26 @@ class SocketReads:
         except ValueError as error:
             raise docker.errors.DockerException("Docker's answer was not JSON") from error
 
-    def _round_trip(self, target: str) -> tuple[int, bytes]:
+    def _round_trip(self, target: str, timeout: float) -> tuple[int, bytes]:
         """Send on an idle connection if there is one; if Docker closed that one meanwhile
         (a restart), once more on a new one. A GET may be sent twice."""
         request = f"GET {target} HTTP/1.1\r\nHost: docker\r\n\r\n".encode()
         connection = self._take_idle()
         if connection is not None:
             try:
-                return self._exchange(connection, request)
+                return self._exchange(connection, request, timeout)
             except _ClosedBeforeAnswer:
                 pass
         try:
-            return self._exchange(self._connect(), request)
+            return self._exchange(self._connect(timeout), request, timeout)
         except _ClosedBeforeAnswer as error:
             raise ConnectionError("Docker closed the connection without answering") from error
 
-    def _exchange(self, connection: "_Connection", request: bytes) -> tuple[int, bytes]:
+    def _exchange(
+        self, connection: "_Connection", request: bytes, timeout: float
+    ) -> tuple[int, bytes]:
         try:
-            status, body, keep_alive = connection.exchange(request)
+            status, body, keep_alive = connection.exchange(request, timeout)
         except BaseException:
             connection.close()
             raise
@@ -110,9 +123,9 @@ class SocketReads:
             connection.close()
         return status, body
 
-    def _connect(self) -> "_Connection":
+    def _connect(self, timeout: float) -> "_Connection":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self._timeout)
+        sock.settimeout(timeout)
         try:
             sock.connect(self._path)
         except OSError:
@@ -143,7 +156,9 @@ class _Connection:
         self._sock = sock
         self._reader = sock.makefile("rb")
 
-    def exchange(self, request: bytes) -> tuple[int, bytes, bool]:
+    def exchange(self, request: bytes, timeout: float) -> tuple[int, bytes, bool]:
+        """Each step (the send, each read) within `timeout`: the gate's time left."""
+        self._sock.settimeout(timeout)
         try:
             self._sock.sendall(request)
             status_line = self._reader.readline()
