@@ -43,7 +43,6 @@ def test_logs_filters(api, finished_job):
     wait_for_lines(api, finished_job, 4)
     assert logs(api, finished_job, "?stream=stdout").splitlines() == ["out-1", "out-2"]
     assert logs(api, finished_job, "?stream=stderr").splitlines() == ["err-1", "err-2"]
-    # Docker counts `tail` over both streams, before `stream` picks one.
     tail = logs(api, finished_job, "?tail=3").splitlines()
     assert len(tail) == 3 and set(tail) < {"out-1", "out-2", "err-1", "err-2"}
     assert logs(api, finished_job, "?tail=0") == ""
@@ -51,6 +50,21 @@ def test_logs_filters(api, finished_job):
     assert [line.split(" ", 1)[1] for line in stamped] == ["out-1", "out-2"]
     assert all(line[:2] == "20" for line in stamped)
     assert logs(api, finished_job, f"?since={time.time() + 3600:.0f}") == ""
+
+
+def test_tail_counts_the_lines_of_the_stream_asked_for(lab, api):
+    # The last lines went to stderr: Docker alone would count them for stdout's tail too.
+    printer = "echo out-1; echo out-2; echo out-3; echo err-1 >&2; echo err-2 >&2"
+    job_id = api.run_ok(image=lab.image, command=["sh", "-c", printer])
+    api.wait_for(job_id, "complete")
+    wait_for_lines(api, job_id, 5)
+    assert logs(api, job_id, "?tail=2&stream=stdout").splitlines() == ["out-2", "out-3"]
+    assert logs(api, job_id, "?tail=1&stream=stderr").splitlines() == ["err-2"]
+    assert logs(api, job_id, "?tail=10&stream=stdout").splitlines() == ["out-1", "out-2", "out-3"]
+    stamped = logs(api, job_id, "?tail=1&stream=stdout&timestamps=true").splitlines()
+    assert [line.split(" ", 1)[1] for line in stamped] == ["out-3"]
+    followed = logs(api, job_id, "?tail=2&stream=stdout&follow=true")  # ends: the job is final
+    assert followed.splitlines() == ["out-2", "out-3"]
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ import requests
 import urllib3
 
 from .job_watch import JobWatch
+from .log_tail import STDERR, STDOUT, count_lines, frames, one_stream, plan_tail
 
 CHECK_SECONDS = 1.0
 FINAL_GRACE_SECONDS = 1.0
@@ -58,23 +59,60 @@ def open_log_stream(api, service_id: str, options: LogOptions, ends: FollowEnds)
     }
     if options.since is not None:
         params["since"] = f"{options.since:.9f}"
+    stream = _the_one_stream_tailed(options)
+    if stream is None:
+        return LogStream(api, _open(api, service_id, params), ends if options.follow else None)
+    # Docker would count `tail` over both streams: both are read, and the lines counted here.
+    both = {**params, "stdout": True, "stderr": True}
+    counted = plan_tail(
+        lambda lines: _count_lines(
+            api, service_id, {**both, "follow": False, "tail": lines}, stream
+        ),
+        options.tail,
+    )
+    response = _open(api, service_id, {**both, "tail": str(counted.docker_tail)})
+    only = (stream, counted.skip)
+    return LogStream(api, response, ends if options.follow else None, only=only)
+
+
+def _the_one_stream_tailed(options: LogOptions) -> int | None:
+    """The stream asked for, when only one is and its last lines are (`tail` above 0)."""
+    if not options.tail or options.stdout == options.stderr:
+        return None
+    return STDOUT if options.stdout else STDERR
+
+
+def _open(api, service_id: str, params: dict):
     response = api._get(api._url("/services/{0}/logs", service_id), params=params, stream=True)
     try:
         api._raise_for_status(response)
     except BaseException:
         response.close()
         raise
-    return LogStream(api, response, ends if options.follow else None)
+    return response
+
+
+def _count_lines(api, service_id: str, params: dict, stream: int) -> tuple[int, int]:
+    response = _open(api, service_id, params)
+    try:
+        return count_lines(response.raw.read, stream)
+    finally:
+        response.close()
 
 
 class LogStream:
     """The chunks of one log stream. `close()` (the WSGI server calls it at the end of the
     response, read or not) ends the watcher and closes the Docker connection."""
 
-    def __init__(self, api, response, ends: FollowEnds | None):
+    def __init__(self, api, response, ends: FollowEnds | None, only: tuple[int, int] | None = None):
+        """`only`: (stream, lines to skip) to pass one stream on, without its first lines."""
         self._response = response
         self._raw_socket = api._get_raw_response_socket(response)
-        self._chunks = api._multiplexed_response_stream_helper(response)
+        if only is None:
+            self._chunks = api._multiplexed_response_stream_helper(response)
+        else:
+            api._disable_socket_timeout(self._raw_socket)  # a follow may be silent for long
+            self._chunks = one_stream(frames(response.raw.read), *only)
         self._headers_sent = False
         self._closed = threading.Event()
         if ends is not None:
