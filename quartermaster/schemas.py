@@ -37,6 +37,8 @@ MAX_MEMORY_MB = 4 * 1024 * 1024  # 4 TiB
 MIN_MEMORY_MB = 6  # Docker refuses smaller memory limits
 MAX_WAIT_SECONDS = 60
 MAX_CPUS = 1024
+# Smaller limits round to almost no nano-CPUs, and 0 nano-CPUs means no limit at all.
+MIN_CPUS = 0.01
 MAX_SECONDS = 365 * 24 * 3600
 MAX_COMPLETIONS = 1000
 # Swarm keeps 5 tasks per slot by default, so more attempts than that could not be counted.
@@ -222,7 +224,7 @@ class RunRequest(TokenRequest):
     cpus = StrictFloat(
         load_default=None,
         allow_nan=False,
-        validate=validate.Range(min=0, max=MAX_CPUS, min_inclusive=False),
+        validate=validate.Range(min=MIN_CPUS, max=MAX_CPUS),
         metadata={"description": "CPU limit and reservation, in CPUs"},
     )
     constraints = fields.List(
