@@ -77,7 +77,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return json_error(error.code or 500, error.description or error.name)
+        body, code = json_error(error.code or 500, error.description or error.name)
+        # The exception's own headers but its HTML type: a 405's Allow (RFC 9110 requires it).
+        headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+        return body, code, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -32,8 +32,9 @@ from .swarm.references import is_full_id
 # Patterns end in \Z, not $: $ also matches before a trailing newline.
 # A job reference: a full service id, a service name, or an id prefix (see Swarm._resolve).
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
-# swarmkit's rule for service names.
-SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[-_]*[A-Za-z0-9]+)*\Z")
+# swarmkit's rule for service names (no pattern here may nest quantifiers over the same text:
+# Python's regexes backtrack, and that takes exponential time on a near miss).
+SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9]+(?:[-_]+[A-Za-z0-9]+)*\Z")
 MAX_MEMORY_MB = 4 * 1024 * 1024  # 4 TiB
 MIN_MEMORY_MB = 6  # Docker refuses smaller memory limits
 MAX_WAIT_SECONDS = 60
@@ -51,11 +52,11 @@ AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identity
 
 def _image_reference_pattern() -> re.Pattern:
     """The distribution project's grammar for `[registry[:port]/]path[:tag][@digest]`."""
-    domain_part = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+    domain_part = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
     # Docker reads the first component as a registry only with a dot, a port, or "localhost".
     port = r"(?::[0-9]+)"
     domain = rf"(?:localhost{port}?|{domain_part}(?:\.{domain_part})+{port}?|{domain_part}{port})"
-    path_part = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
+    path_part = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"  # distribution's [-]*: the same names
     name = rf"(?:{domain}/)?{path_part}(?:/{path_part})*"
     tag = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
     digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"

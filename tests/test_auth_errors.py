@@ -99,6 +99,24 @@ def test_unknown_route_is_json_404_and_wrong_method_json_405(client):
     assert_error(client.delete(f"/status/x?token={TOKEN}"), 405)
 
 
+def test_every_route_answers_each_method_with_allow_when_it_must(app, client):
+    """RFC 9110: a 405 lists the methods the route takes in Allow, as OPTIONS does; HEAD, which
+    every GET route takes, answers as GET does without a body."""
+    for rule in app.url_map.iter_rules():
+        path = rule.rule.replace("<job_id>", "nosuchjob").replace("<path:filename>", "x")
+        for method in {"GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"} - rule.methods:
+            response = client.open(path, method=method, headers=BEARER)
+            assert_error(response, 405)
+            assert set(response.headers["Allow"].split(", ")) == rule.methods, (method, path)
+        options = client.open(path, method="OPTIONS", headers=BEARER)
+        assert set(options.headers["Allow"].split(", ")) == rule.methods, path
+        if "GET" in rule.methods and rule.endpoint != "static":
+            get, head = client.get(path, headers=BEARER), client.head(path, headers=BEARER)
+            assert head.status_code == get.status_code, path
+            assert head.headers["Content-Type"] == get.headers["Content-Type"]
+            assert head.get_data() == b""
+
+
 def test_options_is_json_with_the_allowed_methods(client):
     response = client.open(f"/run?token={TOKEN}", method="OPTIONS")
     assert response.status_code == 200

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 
 import pytest
 from marshmallow import ValidationError
@@ -246,3 +247,20 @@ def test_completions_and_parallelism_need_type_job():
     errors = run_errors(image="alpine", completions=3, parallelism=2)
     assert set(errors) == {"completions", "parallelism"}
     assert "completions" in run_errors(image="alpine", type="job", completions=0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("image", "a" * 28 + "!"),  # took ~20 s (nested quantifiers over the same text)
+        ("name", "a" * 28 + "!"),  # took ~3 s, doubling with each character
+        ("image", "a-" * 100_000 + "!"),
+        ("image", "a." * 100_000 + "/!"),
+        ("labels", {"a" * 200_000: "b" * 200_000 + "\x00"}),
+    ],
+    ids=["image", "name", "image-dashes", "image-dots", "labels"],
+)
+def test_a_near_miss_is_refused_at_once_not_backtracked(field, value):
+    started = time.monotonic()
+    assert field in run_errors(**{"image": "alpine", field: value})
+    assert time.monotonic() - started < 2  # a backtracking pattern takes hours at these sizes
