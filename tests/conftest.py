@@ -28,6 +28,7 @@ from quartermaster.config import Config
 from quartermaster.json_logging import JsonFormatter
 from quartermaster.schemas import decode_registry_auth
 from quartermaster.swarm import claims, labels
+from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.spec import key_hash, registry_auth_header
 
 LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
@@ -137,6 +138,19 @@ def docker_client(lab) -> docker.DockerClient:
     return docker.DockerClient(base_url=MANAGER_SOCKET, timeout=30)
 
 
+def wait_for_tasks(docker_client, service_id: str, count: int, timeout: float = 20) -> None:
+    """Wait until the service has `count` tasks. Searched in the whole list: a removed service
+    cannot be filtered on, and swarmkit keeps a removed replicated-job's unplaced tasks forever
+    unless told otherwise (swarm/removal.py)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tasks = [task for task in docker_client.api.tasks() if task["ServiceID"] == service_id]
+        if len(tasks) == count or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert len(tasks) == count
+
+
 @pytest.fixture(autouse=True)
 def remove_created_services(request):
     """Remove every job and test service a test created, even when it fails."""
@@ -154,7 +168,7 @@ def remove_created_services(request):
     leaks = [name for name, value in _secrets().items() if value in json.dumps([jobs, records])]
     for service in created:
         with contextlib.suppress(docker.errors.NotFound):
-            client.api.remove_service(service["ID"])
+            remove_job_service(client.api, service)
     for record in records:
         with contextlib.suppress(docker.errors.NotFound):
             client.api.remove_config(record["ID"])

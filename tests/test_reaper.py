@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from conftest import CALLBACK_SECRET, TOKEN, hold_claim, make_config
+from conftest import CALLBACK_SECRET, TOKEN, hold_claim, make_config, wait_for_tasks
 
 from quartermaster.reaper import Reaper
 from quartermaster.swarm import Swarm, claims
@@ -120,6 +120,16 @@ def test_a_finished_job_is_removed_after_its_ttl(lab, api):
     assert api.status(kept).status_code == 200
     assert api.status(running).status_code == 200  # ttl counts from the end, not the start
     reaper.close()
+
+
+def test_expiring_a_job_that_was_never_placed_leaves_none_of_its_tasks(lab, api, docker_client):
+    job_id = api.run_ok(
+        image=lab.image, type="job", completions=100, parallelism=100,
+        constraints=["node.labels.qm-test==never-placed"],
+    )  # fmt: skip
+    wait_for_tasks(docker_client, job_id, 100)
+    assert Swarm(make_config()).reaping.expire(docker_client.api.inspect_service(job_id))
+    wait_for_tasks(docker_client, job_id, 0)
 
 
 def test_the_configured_ttl_is_the_default(lab, api, docker_client):

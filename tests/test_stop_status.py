@@ -4,7 +4,7 @@ import time
 
 import docker
 import pytest
-from conftest import TEST_LABEL, TOKEN, DockerCalls
+from conftest import TEST_LABEL, TOKEN, DockerCalls, wait_for_tasks
 
 STATUS_KEYS = {
     "success",
@@ -174,3 +174,13 @@ def test_a_foreign_service_named_like_a_jobs_id_prefix_does_not_hide_the_job(
     assert api.client.get(f"/logs/{prefix}", headers=api.headers).status_code == 200
     assert api.stop(prefix).get_json() == {"success": True, "id": job_id}
     assert docker_client.api.inspect_service(foreign)["ID"] == foreign
+
+
+def test_stopping_a_job_that_cannot_be_placed_leaves_none_of_its_tasks(lab, api, docker_client):
+    job_id = api.run_ok(
+        image=lab.image, type="job", completions=200, parallelism=200,
+        constraints=["node.labels.qm-test==never-placed"],
+    )  # fmt: skip
+    wait_for_tasks(docker_client, job_id, 200)
+    assert api.stop(job_id).status_code == 200
+    wait_for_tasks(docker_client, job_id, 0)

@@ -36,6 +36,7 @@ from .nodes import (
 )
 from .reaping import Reaping
 from .references import is_full_id
+from .removal import remove_job_service
 from .spec import JobSpec, registry_auth_header, service_spec
 from .status import STATUSES, JobStatus, job_status
 
@@ -275,7 +276,7 @@ class Swarm:
         service = self._find_job(reference)
         try:
             with translate_errors():
-                self._docker.api.remove_service(service["ID"])
+                remove_job_service(self._docker.api, service)
         except JobNotFound:
             raise JobNotFound(NO_SUCH_JOB) from None
         return service["ID"]

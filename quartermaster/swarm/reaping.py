@@ -19,6 +19,7 @@ from .claims import CLAIM_OF, is_stale
 from .client import DockerConnection, translate_errors
 from .errors import SwarmError
 from .nodes import down_nodes_among
+from .removal import remove_job_service
 from .status import STARTED, JobStatus, epoch_of, job_status
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class Reaping:
         return self._update("services", service, {**spec, "Mode": mode, "Labels": new_labels})
 
     def expire(self, service: dict) -> bool:
-        return self._quietly(lambda api: api.remove_service(service["ID"]))
+        return self._quietly(lambda api: remove_job_service(api, service))
 
     def remove_config(self, config: dict) -> bool:
         """Remove a callback record or a claim (by id: one that replaced it stays)."""
