@@ -128,7 +128,14 @@ def test_expiring_a_job_that_was_never_placed_leaves_none_of_its_tasks(lab, api,
         constraints=["node.labels.qm-test==never-placed"],
     )  # fmt: skip
     wait_for_tasks(docker_client, job_id, 100)
-    assert Swarm(make_config()).reaping.expire(docker_client.api.inspect_service(job_id))
+    read = docker_client.api.inspect_service(job_id)
+    # Swarm moves a job's version on as it runs: the service read is stale by the removal.
+    # (docker-py's update_service adds an UpdateConfig, which swarm refuses for a job.)
+    api = docker_client.api
+    moved = {**read["Spec"], "Labels": {**read["Spec"]["Labels"], "moved": "on"}}
+    update = api._url("/services/{0}/update", job_id)
+    api._result(api._post_json(update, params={"version": read["Version"]["Index"]}, data=moved))
+    assert Swarm(make_config()).reaping.expire(read)
     wait_for_tasks(docker_client, job_id, 0)
 
 

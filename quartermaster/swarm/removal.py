@@ -7,29 +7,38 @@ thousand made every `/tasks` call megabytes long and every job listing seconds s
 job's completions to zero first makes the orchestrator drop them itself.
 """
 
-import contextlib
-
 import docker
 
 from .errors import SwarmError
 
+# The orchestrator itself updates a replicated-job's service (its job status) as runs start and
+# end, so the version read may be stale by the time of the update: read it again and retry.
+ATTEMPTS = 3
+
 
 def remove_job_service(api: docker.APIClient, service: dict) -> None:
-    """Remove the service; a replicated-job's unplaced tasks are dropped first.
+    """Remove the service; a replicated-job's unplaced tasks are dropped first. Docker's errors
+    of the removal are raised as they come, for the caller's translate_errors()."""
+    if "ReplicatedJob" in service["Spec"].get("Mode", {}):
+        _drop_unplaced_tasks(api, service)
+    api.remove_service(service["ID"])
 
-    The completions update is best effort: if the service changed since `service` was read (its
-    version moved on) the removal goes ahead anyway. Docker's errors of the removal are raised
-    as they come, for the caller's translate_errors()."""
-    mode = service["Spec"].get("Mode", {})
-    if "ReplicatedJob" in mode:
-        no_more = {**mode["ReplicatedJob"], "TotalCompletions": 0}
-        spec = {**service["Spec"], "Mode": {"ReplicatedJob": no_more}}
-        with contextlib.suppress(docker.errors.APIError, SwarmError):
+
+def _drop_unplaced_tasks(api: docker.APIClient, service: dict) -> None:
+    """Set the job's completions to zero. Best effort: after ATTEMPTS the removal goes ahead."""
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            service = api.inspect_service(service["ID"])
+        spec = service["Spec"]
+        mode = {"ReplicatedJob": {**spec["Mode"]["ReplicatedJob"], "TotalCompletions": 0}}
+        try:
             api._result(
                 api._post_json(
                     api._url("/services/{0}/update", service["ID"]),
                     params={"version": service["Version"]["Index"]},
-                    data=spec,
+                    data={**spec, "Mode": mode},
                 )
             )
-    api.remove_service(service["ID"])
+            return
+        except (docker.errors.APIError, SwarmError):
+            continue
