@@ -1,8 +1,23 @@
 """What a request sends: its JSON body and its query string, or a 4xx that says what is wrong."""
 
+import re
+
 from flask import request
+from marshmallow import ValidationError, fields, validate
 
 from .errors import ApiError
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# Printable ASCII, no space at either end: HTTP servers (gunicorn) drop those, so they never arrive.
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[!-~](?:[ -~]*[!-~])?\Z")
+# The header as the document shows it (api/run.py's @describe) and as idempotency_key() reads it.
+IDEMPOTENCY_KEY = fields.String(
+    validate=[
+        validate.Length(min=1, max=MAX_IDEMPOTENCY_KEY_LENGTH),
+        validate.Regexp(IDEMPOTENCY_KEY_PATTERN),
+    ],
+    metadata={"description": "a retried /run with the same key returns the same job"},
+)
 
 
 def parsed_json():
@@ -59,10 +74,9 @@ def idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not (0 < len(key) <= 255 and key.isprintable() and key.isascii()):
-        raise ApiError(
-            400,
-            "invalid Idempotency-Key",
-            {"Idempotency-Key": ["must be 1 to 255 printable ASCII characters"]},
-        )
-    return key
+    try:
+        return IDEMPOTENCY_KEY.deserialize(key)
+    except ValidationError:
+        rule = f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters"
+        message = {"Idempotency-Key": [f"{rule}, neither first nor last a space"]}
+        raise ApiError(400, "invalid Idempotency-Key", message) from None

@@ -1,10 +1,16 @@
-"""The OpenAPI 3 document, generated from the app's routes, their `@describe` and the schemas."""
+"""The OpenAPI 3.1 document, generated from the app's routes, their `@describe` and the schemas.
+
+It states exactly what the server takes: each validator is a pattern, a length, a range or an
+enum that apispec writes into the document, and JSON Schema 2020-12 (OpenAPI 3.1) says what
+OpenAPI 3.0 could not (a dictionary's keys, a rule across fields, a string's content).
+"""
 
 import re
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask
+from marshmallow import fields
 
 from .api import Operation
 from .auth import open_endpoints
@@ -26,14 +32,44 @@ ERROR_DESCRIPTIONS = {
     503: "Docker unreachable, or not a swarm manager, or not ready",
 }
 _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+# Python's end of text, \Z, not preceded by another backslash (which would escape it).
+_PYTHON_END = re.compile(r"(?<!\\)((?:\\\\)*)\\Z")
+
+
+def _property_names(converter, field, **kwargs) -> dict:
+    """What a Dict's key field refuses, as propertyNames: apispec shows only the values."""
+    if isinstance(field, fields.Dict) and field.key_field is not None:
+        return {"propertyNames": converter.field2property(field.key_field)}
+    return {}
+
+
+def _json_schema_metadata(converter, field, **kwargs) -> dict:
+    """metadata["json_schema"]: keywords apispec does not pass on (contentSchema, ...)."""
+    return field.metadata.get("json_schema", {})
+
+
+class _Converter(OpenAPIConverter):
+    def init_attribute_functions(self):
+        super().init_attribute_functions()
+        for function in (_property_names, _json_schema_metadata):
+            self.add_attribute_function(function)
+
+    def schema2jsonschema(self, schema):
+        """A schema's JSON_SCHEMA_RULES (what its @validates_schema refuses) join its own."""
+        return {**super().schema2jsonschema(schema), **getattr(schema, "JSON_SCHEMA_RULES", {})}
+
+
+class _Plugin(MarshmallowPlugin):
+    Converter = _Converter
 
 
 def openapi_document(app: Flask, config) -> dict:
+    plugin = _Plugin()
     spec = APISpec(
         title=TITLE,
         version=VERSION,
-        openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        openapi_version="3.1.0",
+        plugins=[plugin],
         info={"description": "Run functions-as-a-service jobs on a Docker Swarm."},
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -47,7 +83,9 @@ def openapi_document(app: Flask, config) -> dict:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             spec.path(
                 path=_PATH_PARAMETER.sub(r"{\1}", rule.rule),
-                operations={method.lower(): _operation(operation, rule.arguments, public)},
+                operations={
+                    method.lower(): _operation(plugin.converter, operation, rule.arguments, public)
+                },
             )
     document = spec.to_dict()
     _no_null_in_query(document)
@@ -62,7 +100,9 @@ def _no_null_in_query(document: dict) -> None:
                 if parameter["in"] != "query":
                     continue
                 schema = parameter["schema"]
-                schema.pop("nullable", None)
+                if isinstance(schema.get("type"), list):
+                    types = [kind for kind in schema["type"] if kind != "null"]
+                    schema["type"] = types[0] if len(types) == 1 else types
                 if "default" in schema and schema["default"] is None:
                     del schema["default"]
                 if "enum" in schema:
@@ -70,11 +110,11 @@ def _no_null_in_query(document: dict) -> None:
 
 
 def _ecma_patterns(node):
-    """Python patterns end in \\Z (strict end of text); JSON Schema's ECMA regexes say $."""
+    """Python patterns say \\Z (strict end of text); JSON Schema's ECMA regexes say $."""
     if isinstance(node, dict):
         return {
-            key: value[:-2] + "$"
-            if key == "pattern" and isinstance(value, str) and value.endswith("\\Z")
+            key: _PYTHON_END.sub(r"\1$", value)
+            if key == "pattern" and isinstance(value, str)
             else _ecma_patterns(value)
             for key, value in node.items()
         }
@@ -83,10 +123,12 @@ def _ecma_patterns(node):
     return node
 
 
-def _operation(operation: Operation, path_arguments: set[str], public: bool) -> dict:
+def _operation(
+    converter: OpenAPIConverter, operation: Operation, path_arguments: set[str], public: bool
+) -> dict:
     document = {
         "summary": operation.summary,
-        "parameters": _parameters(operation, path_arguments),
+        "parameters": _parameters(converter, operation, path_arguments),
         "responses": {"200": _success(operation.response), **_errors(operation, public)},
         "security": [] if public else [{"bearer": []}, {"query": []}],
     }
@@ -98,7 +140,9 @@ def _operation(operation: Operation, path_arguments: set[str], public: bool) -> 
     return document
 
 
-def _parameters(operation: Operation, path_arguments: set[str]) -> list:
+def _parameters(
+    converter: OpenAPIConverter, operation: Operation, path_arguments: set[str]
+) -> list:
     parameters = [
         {
             "in": "path",
@@ -111,11 +155,13 @@ def _parameters(operation: Operation, path_arguments: set[str]) -> list:
     ]
     if operation.query is not None:
         parameters.append({"in": "query", "schema": operation.query})
-    parameters.extend(
-        {"in": "header", "name": name, "required": False, "schema": {"type": "string"},
-         "description": description}
-        for name, description in operation.headers
-    )  # fmt: skip
+    for name, field in operation.headers:
+        schema = converter.field2property(field)
+        description = schema.pop("description")
+        parameters.append(
+            {"in": "header", "name": name, "required": False, "schema": schema,
+             "description": description}
+        )  # fmt: skip
     return parameters
 
 

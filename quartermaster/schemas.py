@@ -10,6 +10,7 @@ import binascii
 import json
 import re
 import shlex
+from typing import ClassVar
 
 from marshmallow import (
     RAISE,
@@ -23,10 +24,9 @@ from marshmallow import (
 )
 
 from .callbacks import CallbackRefused, check_url
-from .constraints import is_valid_constraint
 from .swarm import STATUSES, JobQuery, JobSpec, LogOptions
-from .swarm.labels import RESERVED_PREFIX, is_reserved
-from .swarm.listing import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
+from .swarm.labels import RESERVED_PREFIX
+from .swarm.listing import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 from .swarm.references import is_full_id
 
 # Patterns end in \Z, not $: $ also matches before a trailing newline.
@@ -48,10 +48,39 @@ MAX_RETRIES = 4
 JOB_TYPES = ("service", "job")
 ENV_NAME_PATTERN = re.compile(r"^[^=\x00\n]{1,256}\Z")
 AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identitytoken"}
+# `auth`'s format in the document: what it holds is JSON inside base64, which no pattern can say.
+REGISTRY_AUTH_FORMAT = "docker-registry-auth"
+# Docker allows 255 characters in the name it completes a reference's name to, which adds at
+# most "docker.io/library/": a reference this long always fits, whatever its parts.
+MAX_IMAGE_LENGTH = 255 - len("docker.io/library/")
+# Only a "type": "job" may give these (`job_fields_need_type_job`).
+JOB_ONLY_FIELDS = ("completions", "parallelism")
+
+# Every refusal below is a pattern, a length, a range or an enum, so that the OpenAPI document
+# (openapi.py) states exactly what the server takes: a client made from it sends nothing that
+# is refused, and fuzzing with it checks both ways (tests/test_openapi.py).
+NO_NUL_PATTERN = re.compile(r"^[^\x00]*\Z")
+TAIL_PATTERN = re.compile(r"^(?:all|[0-9]{1,9})\Z")
+LABEL_FILTER_PATTERN = re.compile(r"^[^=]+=")  # key=value: a key, then anything
+# A number in a query string is written as in JSON: no spaces, `_`, `+`, inf or nan, all of
+# which Python's float() and int() would take.
+QUERY_NUMBER_PATTERN = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
+QUERY_INTEGER_PATTERN = re.compile(r"^-?(?:0|[1-9][0-9]*)\Z")
+
+
+def _any_case(text: str) -> str:
+    """A pattern matching `text` in any case of its (ASCII) letters."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in text)
+
+
+# A label key: not empty, no NUL, and not under the reserved prefix in any case (Python's
+# lower() maps no other character to one of its letters).
+LABEL_KEY_PATTERN = re.compile(rf"^(?!{_any_case(RESERVED_PREFIX)})[^\x00]+\Z")
 
 
 def _image_reference_pattern() -> re.Pattern:
-    """The distribution project's grammar for `[registry[:port]/]path[:tag][@digest]`."""
+    """The distribution project's grammar for `[registry[:port]/]path[:tag][@digest]`, as far
+    as Docker takes it: digests of the algorithms it knows, and no bare 64-hex name (an id)."""
     domain_part = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
     # Docker reads the first component as a registry only with a dot, a port, or "localhost".
     port = r"(?::[0-9]+)"
@@ -59,16 +88,54 @@ def _image_reference_pattern() -> re.Pattern:
     path_part = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"  # distribution's [-]*: the same names
     name = rf"(?:{domain}/)?{path_part}(?:/{path_part})*"
     tag = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-    digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
-    return re.compile(rf"^{name}(?::{tag})?(?:@{digest})?\Z")
+    digest = r"(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})"
+    return re.compile(rf"^(?![a-f0-9]{{64}}\Z){name}(?::{tag})?(?:@{digest})?\Z")
+
+
+def _command_pattern() -> re.Pattern:
+    """A string that shlex.split (POSIX rules, as `Command` uses it) splits into one or more
+    arguments free of NUL: Command's checks as a pattern, for the document (test_schemas.py
+    holds the two equal)."""
+    space = r"[ \t\r\n]"  # shlex's whitespace
+    word = r"""(?:[^ \t\r\n'"\\\x00]|\\[^\x00]|'[^'\x00]*'|"(?:[^"\\\x00]|\\[^\x00])*")+"""
+    return re.compile(rf"^{space}*{word}(?:{space}+{word})*{space}*\Z")
+
+
+def _constraint_pattern() -> re.Pattern:
+    """swarmkit's constraint syntax (manager/constraint): a key, == or !=, a value, the spaces
+    around each dropped. Spaces are only those its \\s means, so swarm takes all this takes."""
+    space = r"[\t\n\f\r ]"
+    key = r"[A-Za-z_][A-Za-z0-9_.-]+"
+    value_char = r"[A-Za-z0-9:_.*()?+\[\]\\^$|/-]"
+    value = rf"{value_char}+(?:{space}+{value_char}+)*"
+    return re.compile(rf"^{space}*{key}{space}*(?:==|!=){space}*{value}{space}*\Z")
+
+
+def _callback_url_pattern() -> re.Pattern:
+    """An http or https URL: marshmallow's URL grammar (require_tld=False) in ASCII, with a host
+    name or an IPv4 address (not a bracketed IPv6 literal: urlsplit raises on malformed ones),
+    labels of at most 63 characters (IDNA's limit) and a port urlsplit reads (0 to 65535)."""
+    label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    domain = rf"(?:{label}\.)+(?:[A-Za-z]{{2,6}}|[A-Za-z0-9-]{{2,63}})\.?"
+    host = rf"(?:{domain}|[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}}|{label}\.?)"
+    port = r"0*(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+    userinfo = r"(?:(?:[A-Za-z0-9._~!$&'()*+,;=:-]|%[0-9A-Fa-f]{2})*@)?"
+    path = r"(?:/|[/?][!-~]+)?"
+    return re.compile(rf"^[Hh][Tt][Tt][Pp][Ss]?://{userinfo}{host}(?::{port})?{path}\Z")
 
 
 IMAGE_REFERENCE_PATTERN = _image_reference_pattern()
+COMMAND_PATTERN = _command_pattern()
+CONSTRAINT_PATTERN = _constraint_pattern()
+CALLBACK_URL_PATTERN = _callback_url_pattern()
+
+
+REFERENCE_ERROR = "must be a job id, id prefix or name (letters, digits, _ . -)"
 
 
 def validate_reference(value: str) -> str:
     if not REFERENCE_PATTERN.match(value):
-        raise ValidationError("must be a job id, id prefix or name (letters, digits, _ . -)")
+        raise ValidationError(REFERENCE_ERROR)
     return value
 
 
@@ -84,14 +151,6 @@ def validate_path_reference(value: str) -> None:
         validate_reference(value)
     except ValidationError as error:
         raise ValidationError({"id": error.messages}) from None
-
-
-class ImageReference(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        image = super()._deserialize(value, attr, data, **kwargs)
-        if len(image) > 255 or not IMAGE_REFERENCE_PATTERN.match(image):
-            raise ValidationError("not a valid image reference (like alpine or repo/name:tag)")
-        return image
 
 
 class Command(fields.Field):
@@ -117,6 +176,27 @@ class Command(fields.Field):
 class RegistryAuth(fields.String):
     """base64 (standard or URL-safe, padding optional) of a Docker auth JSON object."""
 
+    def __init__(self, **kwargs):
+        # What decode_registry_auth takes, for the document. JSON Schema's content keywords
+        # describe it but assert nothing, so the format names it for clients and fuzzers.
+        content = {
+            "type": "object",
+            "properties": {key: {"type": "string"} for key in sorted(AUTH_KEYS)},
+            "additionalProperties": False,
+            "anyOf": [
+                {"required": ["username", "password"],
+                 "properties": {"username": {"minLength": 1}, "password": {"minLength": 1}}},
+                {"required": ["identitytoken"], "properties": {"identitytoken": {"minLength": 1}}},
+            ],
+        }  # fmt: skip
+        json_schema = {
+            "format": REGISTRY_AUTH_FORMAT,
+            "contentEncoding": "base64",
+            "contentMediaType": "application/json",
+            "contentSchema": content,
+        }
+        super().__init__(metadata={"json_schema": json_schema}, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         return decode_registry_auth(text)
@@ -127,7 +207,7 @@ def decode_registry_auth(text: str) -> dict[str, str]:
     try:
         raw = base64.b64decode(urlsafe + "=" * (-len(urlsafe) % 4), altchars=b"-_", validate=True)
         auth = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise ValidationError("must be base64 of a Docker auth JSON object") from None
     if not isinstance(auth, dict):
         raise ValidationError("must be base64 of a Docker auth JSON object")
@@ -141,6 +221,19 @@ def decode_registry_auth(text: str) -> dict[str, str]:
     return auth
 
 
+class JsonInteger(fields.Integer):
+    """A JSON number without a fraction: 3, or 3.0 (which JSON and JSON Schema do not tell
+    apart from 3); never "3", true or 3.5."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class StrictFloat(fields.Float):
     """A JSON number (not a string, not a boolean), finite."""
 
@@ -150,43 +243,34 @@ class StrictFloat(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def validate_env(env: dict) -> None:
-    bad = sorted(key for key in env if not ENV_NAME_PATTERN.match(key))
-    if bad:
-        raise ValidationError(f"invalid variable names: {', '.join(map(repr, bad))}")
-    if any("\x00" in value for value in env.values()):
-        raise ValidationError("values must be free of NUL characters")
+class QueryNumber(fields.Float):
+    """A number in a query string, written as in JSON (QUERY_NUMBER_PATTERN)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not (isinstance(value, str) and QUERY_NUMBER_PATTERN.match(value)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
-def validate_constraint(constraint: str) -> None:
-    if not is_valid_constraint(constraint):
-        raise ValidationError("must look like node.labels.zone==a (== or !=)")
+class QueryInteger(fields.Integer):
+    """An integer in a query string, written as in JSON (QUERY_INTEGER_PATTERN)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not (isinstance(value, str) and QUERY_INTEGER_PATTERN.match(value)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
-def validate_label_filter(text: str) -> None:
-    key, sep, _value = text.partition("=")
-    if not sep or not key:
-        raise ValidationError("must look like key=value")
+class QueryBoolean(fields.Boolean):
+    """true or false, as a client made from the document writes a boolean in a query string."""
+
+    def __init__(self, **kwargs):
+        invalid = {"invalid": "must be true or false"}
+        super().__init__(truthy={"true"}, falsy={"false"}, error_messages=invalid, **kwargs)
 
 
-def validate_cursor(cursor: str) -> None:
-    try:
-        decode_cursor(cursor)
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
-
-
-def validate_tail(tail: str) -> None:
-    if tail != "all" and not (tail.isascii() and tail.isdigit() and len(tail) <= 9):
-        raise ValidationError('must be a number of lines or "all"')
-
-
-def validate_labels(labels: dict) -> None:
-    reserved = sorted(key for key in labels if is_reserved(key))
-    if reserved:
-        raise ValidationError(f"keys under {RESERVED_PREFIX!r} are reserved: {', '.join(reserved)}")
-    if any(not key or "\x00" in key + value for key, value in labels.items()):
-        raise ValidationError("keys must be non-empty and keys and values free of NUL characters")
+def _no_nul(what: str) -> validate.Regexp:
+    return validate.Regexp(NO_NUL_PATTERN, error=f"{what} must be free of NUL characters")
 
 
 class TokenRequest(Schema):
@@ -195,21 +279,42 @@ class TokenRequest(Schema):
     class Meta:
         unknown = RAISE
 
-    token = fields.String(load_default=None)
+    token = fields.String(
+        metadata={"description": "the token, unless sent as Authorization: Bearer or ?token="}
+    )
 
 
 class RunRequest(TokenRequest):
-    image = ImageReference(required=True)
+    # `job_fields_need_type_job` in JSON Schema, which openapi.py adds to this schema's.
+    JSON_SCHEMA_RULES: ClassVar[dict] = {
+        "anyOf": [
+            {"required": ["type"], "properties": {"type": {"const": "job"}}},
+            {"properties": {name: {"type": "null"} for name in JOB_ONLY_FIELDS}},
+        ]
+    }
+
+    image = fields.String(
+        required=True,
+        validate=[
+            validate.Length(max=MAX_IMAGE_LENGTH, error="at most {max} characters"),
+            validate.Regexp(
+                IMAGE_REFERENCE_PATTERN,
+                error="not a valid image reference (like alpine or repo/name:tag)",
+            ),
+        ],
+    )
     command = Command(
         load_default=None,
         metadata={
             "description": "split like a shell would (no shell runs it), or a list of arguments",
             "oneOf": [
-                {"type": "string", "minLength": 1},
-                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                {"type": "string", "pattern": COMMAND_PATTERN.pattern},
+                {"type": "array", "items": {"type": "string", "pattern": NO_NUL_PATTERN.pattern},
+                 "minItems": 1},
+                {"type": "null"},
             ],
         },
-    )
+    )  # fmt: skip
     name = fields.String(
         load_default=None,
         validate=[
@@ -220,16 +325,30 @@ class RunRequest(TokenRequest):
         metadata={"description": "a service name; not 25 lower-case letters and digits (an id)"},
     )
     labels = fields.Dict(
-        keys=fields.String(), values=fields.String(), load_default=dict, validate=validate_labels
+        keys=fields.String(
+            validate=validate.Regexp(
+                LABEL_KEY_PATTERN,
+                error=f"must be non-empty, free of NUL and not under {RESERVED_PREFIX!r} "
+                "(reserved)",
+            )
+        ),
+        values=fields.String(validate=_no_nul("values")),
+        load_default=dict,
     )
-    memory = fields.Integer(
-        strict=True,
+    memory = JsonInteger(
         load_default=None,
         validate=validate.Range(min=MIN_MEMORY_MB, max=MAX_MEMORY_MB),
         metadata={"description": "memory limit and reservation in MB"},
     )
     env = fields.Dict(
-        keys=fields.String(), values=fields.String(), load_default=dict, validate=validate_env
+        keys=fields.String(
+            validate=validate.Regexp(
+                ENV_NAME_PATTERN,
+                error="must be 1 to 256 characters, none of them =, NUL or newline",
+            )
+        ),
+        values=fields.String(validate=_no_nul("values")),
+        load_default=dict,
     )
     cpus = StrictFloat(
         load_default=None,
@@ -238,38 +357,42 @@ class RunRequest(TokenRequest):
         metadata={"description": "CPU limit and reservation, in CPUs"},
     )
     constraints = fields.List(
-        fields.String(validate=validate_constraint),
+        fields.String(
+            validate=validate.Regexp(
+                CONSTRAINT_PATTERN, error="must look like node.labels.zone==a (== or !=)"
+            )
+        ),
         load_default=list,
         validate=validate.Length(max=32),
         metadata={"description": "placement constraints added to the configured ones"},
     )
     type = fields.String(load_default="service", validate=validate.OneOf(JOB_TYPES))
-    completions = fields.Integer(
-        strict=True, load_default=None, validate=validate.Range(min=1, max=MAX_COMPLETIONS)
+    completions = JsonInteger(
+        load_default=None, validate=validate.Range(min=1, max=MAX_COMPLETIONS)
     )
-    parallelism = fields.Integer(
-        strict=True, load_default=None, validate=validate.Range(min=1, max=MAX_COMPLETIONS)
+    parallelism = JsonInteger(
+        load_default=None, validate=validate.Range(min=1, max=MAX_COMPLETIONS)
     )
-    retries = fields.Integer(
-        strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_RETRIES)
-    )
-    timeout = fields.Integer(
-        strict=True,
+    retries = JsonInteger(load_default=0, validate=validate.Range(min=0, max=MAX_RETRIES))
+    timeout = JsonInteger(
         load_default=None,
         validate=validate.Range(min=1, max=MAX_SECONDS),
         metadata={"description": "seconds a run may last; then it is stopped and failed"},
     )
-    ttl = fields.Integer(
-        strict=True,
+    ttl = JsonInteger(
         load_default=None,
         validate=validate.Range(min=0, max=MAX_SECONDS),
         metadata={"description": "seconds a finished job is kept; default TTL"},
     )
-    callback_url = fields.Url(
+    callback_url = fields.String(
         load_default=None,
-        schemes={"http", "https"},
-        require_tld=False,
-        validate=validate.Length(max=2048),
+        validate=[
+            validate.Length(max=2048),
+            validate.Regexp(
+                CALLBACK_URL_PATTERN,
+                error="must be an http or https URL in ASCII, to a host name or IPv4 address",
+            ),
+        ],
         metadata={"description": "receives a POST of the /status document when the job ends"},
     )
     auth = RegistryAuth(load_default=None, load_only=True)
@@ -298,7 +421,7 @@ class RunRequest(TokenRequest):
     @validates_schema
     def job_fields_need_type_job(self, data, **kwargs):
         if data.get("type") != "job":
-            given = [name for name in ("completions", "parallelism") if data.get(name) is not None]
+            given = [name for name in JOB_ONLY_FIELDS if data.get(name) is not None]
             if given:
                 raise ValidationError({name: ['only with "type": "job"'] for name in given})
 
@@ -325,7 +448,9 @@ class RunRequest(TokenRequest):
 
 
 class StopRequest(TokenRequest):
-    id = fields.String(required=True, validate=validate_reference)
+    id = fields.String(
+        required=True, validate=validate.Regexp(REFERENCE_PATTERN, error=REFERENCE_ERROR)
+    )
 
     @post_load
     def to_reference(self, data, **kwargs) -> str:
@@ -399,7 +524,7 @@ class QuerySchema(Schema):
 
 
 class StatusQuery(QuerySchema):
-    wait = fields.Float(
+    wait = QueryNumber(
         load_default=0,
         allow_nan=False,
         validate=validate.Range(min=0, max=MAX_WAIT_SECONDS),
@@ -409,16 +534,21 @@ class StatusQuery(QuerySchema):
 
 class JobsQuery(QuerySchema):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)), load_default=list)
-    label = fields.List(fields.String(validate=validate_label_filter), load_default=list)
+    label = fields.List(
+        fields.String(validate=validate.Regexp(LABEL_FILTER_PATTERN, error="must be key=value")),
+        load_default=list,
+    )
     name = fields.String(
         load_default=None,
         validate=validate.Regexp(REFERENCE_PATTERN, error="letters, digits, _ . - only"),
         metadata={"description": "jobs whose name starts with this"},
     )
-    limit = fields.Integer(
-        load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
+    limit = QueryInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Regexp(CURSOR_PATTERN, error="not a cursor from /jobs"),
+        metadata={"description": "next_cursor of the previous page"},
     )
-    cursor = fields.String(load_default=None, validate=validate_cursor)
 
     @post_load
     def to_job_query(self, data, **kwargs) -> JobQuery:
@@ -436,12 +566,15 @@ LATEST_TIMESTAMP = 253_402_300_799
 
 
 class LogsQuery(QuerySchema):
-    follow = fields.Boolean(load_default=False)
-    tail = fields.String(load_default="all", validate=validate_tail)
-    since = fields.Float(
+    follow = QueryBoolean(load_default=False)
+    tail = fields.String(
+        load_default="all",
+        validate=validate.Regexp(TAIL_PATTERN, error='must be a number of lines or "all"'),
+    )
+    since = QueryNumber(
         load_default=None, allow_nan=False, validate=validate.Range(min=0, max=LATEST_TIMESTAMP)
     )
-    timestamps = fields.Boolean(load_default=False)
+    timestamps = QueryBoolean(load_default=False)
     stream = fields.String(load_default=None, validate=validate.OneOf(("stdout", "stderr")))
 
     @post_load

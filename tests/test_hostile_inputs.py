@@ -76,6 +76,30 @@ def test_nul_characters_are_400_naming_the_field(offline, field, value):
 
 
 @pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("image", "alpine@sha256:" + "A" * 64),  # Docker: upper-case hex is no digest
+        ("image", "alpine@md5:" + "a" * 64),  # an algorithm Docker does not know
+        ("image", "a" * 64),  # Docker reads it as an image id
+        ("image", "a" * 238),  # Docker: over 255 as docker.io/library/...
+        ("constraints", ["ab==é"]),  # swarmkit: a value it refuses (Docker answered 500)
+        ("constraints", ["a==b"]),  # swarmkit: a one-character key
+        ("callback_url", "http://[a:]/"),  # urlsplit raises on it
+    ],
+)
+def test_what_docker_would_refuse_is_400_naming_the_field_before_docker(offline, field, value):
+    response = offline.post("/run", json={"image": "alpine", field: value}, headers=BEARER)
+    assert field in assert_json_4xx(response)["fields"]
+
+
+@pytest.mark.parametrize("key", [" order-1", "order-1 ", "ordre-é", "", "k" * 256])
+def test_an_idempotency_key_out_of_its_pattern_is_400_naming_it(offline, key):
+    headers = {**BEARER, "Idempotency-Key": key}
+    response = offline.post("/run", json={"image": "alpine"}, headers=headers)
+    assert list(assert_json_4xx(response)["fields"]) == ["Idempotency-Key"]
+
+
+@pytest.mark.parametrize(
     "path",
     ["/status/..%2F..%2Fetc", "/status/a%00b", "/status/%C3%BC", "/status/%FF%FE", "/logs/a%00",
      "/status/x?wait=%00", "/jobs?name=%00", "/jobs?cursor=%FF"],

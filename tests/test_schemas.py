@@ -5,10 +5,22 @@ import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from quartermaster.schemas import RunRequest, StopRequest, decode_registry_auth
+from quartermaster.schemas import (
+    COMMAND_PATTERN,
+    Command,
+    JobsQuery,
+    LogsQuery,
+    RunRequest,
+    StatusQuery,
+    StopRequest,
+    decode_registry_auth,
+)
 from quartermaster.swarm import JobSpec
+from quartermaster.swarm.listing import CURSOR_PATTERN, decode_cursor, encode_cursor
 
 SEED_AUTH = (
     "eyJ1c2VybmFtZSI6InVzZXIiLCAicGFzc3dvcmQiOiJwYXNzd29yZCIsICJhdXRoIjoiIiwgImVtYWlsIjoibmFtZUBl"
@@ -232,7 +244,7 @@ def test_service_defaults():
         ("type", "cron"),
         ("retries", -1),
         ("retries", 99),
-        ("retries", 1.0),
+        ("retries", 1.5),
     ],
 )
 def test_invalid_job_fields(field, value):
@@ -249,6 +261,75 @@ def test_completions_and_parallelism_need_type_job():
     assert "completions" in run_errors(image="alpine", type="job", completions=0)
 
 
+# Characters that mean something to shlex, and some that do not.
+SHELL_TEXT = st.text(alphabet=" \t\r\n'\"\\\x00ab=$;é", max_size=12)
+
+
+@given(SHELL_TEXT)
+@settings(max_examples=3000)
+def test_the_command_pattern_matches_what_the_command_field_takes(text):
+    """COMMAND_PATTERN is how the document says what Command takes: they agree on every text."""
+    try:
+        Command().deserialize(text)
+        taken = True
+    except ValidationError:
+        taken = False
+    assert bool(COMMAND_PATTERN.match(text)) == taken
+
+
+def test_a_cursor_is_a_position_in_the_form_the_document_states():
+    position = ("2026-11-25T23:30:01.123456789", "u2zvmhn0z3x1fq5e8r7i2o3kd")
+    assert CURSOR_PATTERN.match(encode_cursor(position))
+    assert decode_cursor(encode_cursor(position)) == position
+    for cursor in ("", "x", encode_cursor(position) + "\n", "2026-11-25T23:30:01.1_abc"):
+        with pytest.raises(ValueError, match="not a cursor"):
+            decode_cursor(cursor)
+
+
+@given(st.from_regex(CURSOR_PATTERN))
+def test_every_cursor_of_that_form_is_a_position(cursor):
+    created, service_id = decode_cursor(cursor)
+    assert encode_cursor((created, service_id)) == cursor
+
+
+def test_query_booleans_are_true_or_false_only():
+    assert LogsQuery().load({"follow": "true", "timestamps": "false"}).follow is True
+    for spelling in ("True", "1", "yes", "on", ""):
+        with pytest.raises(ValidationError) as error:
+            LogsQuery().load({"timestamps": spelling})
+        assert error.value.messages == {"timestamps": ["must be true or false"]}
+
+
+def test_query_numbers_are_taken_as_json_writes_them_and_no_other_way():
+    for text in ("0", "60", "0.5", "1e1", "-0"):
+        assert StatusQuery().load({"wait": text})["wait"] == float(text)
+    # What Python's float() and int() would read besides.
+    for text in (" 1", "1 ", "1_0", "\u0661", "+1", ".5", "1.", "inf", "nan", ""):
+        with pytest.raises(ValidationError):
+            StatusQuery().load({"wait": text})
+        with pytest.raises(ValidationError):
+            JobsQuery().load({"limit": text})
+
+
+def test_keys_of_labels_and_env_are_named_in_the_error():
+    errors = run_errors(image="alpine", labels={"ok": "1", "quartermaster.x": "1"})
+    assert list(errors["labels"]) == ["quartermaster.x"]
+    errors = run_errors(image="alpine", env={"A=B": "1", "": "2"})
+    assert set(errors["env"]) == {"A=B", ""}
+
+
+def test_an_auth_nested_too_deeply_is_refused_not_a_crash():
+    text = base64.b64encode(b"[" * 100_000).decode()
+    assert list(run_errors(image="alpine", auth=text)) == ["auth"]
+
+
+def test_an_integer_may_be_written_with_a_zero_fraction():
+    """JSON, and the JSON Schema of the document, do not tell 3.0 from 3."""
+    job = load_run(image="alpine", memory=512.0, type="job", completions=3.0, retries=1.0)
+    assert (job.memory_mb, job.completions, job.retries) == (512, 3, 1)
+    assert type(job.memory_mb) is int
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -256,9 +337,11 @@ def test_completions_and_parallelism_need_type_job():
         ("name", "a" * 28 + "!"),  # took ~3 s, doubling with each character
         ("image", "a-" * 100_000 + "!"),
         ("image", "a." * 100_000 + "/!"),
+        ("constraints", ["ab==" + "b " * 100_000 + "!"]),
+        ("callback_url", "http://" + "a." * 100_000 + " "),
         ("labels", {"a" * 200_000: "b" * 200_000 + "\x00"}),
     ],
-    ids=["image", "name", "image-dashes", "image-dots", "labels"],
+    ids=["image", "name", "image-dashes", "image-dots", "constraint", "callback_url", "labels"],
 )
 def test_a_near_miss_is_refused_at_once_not_backtracked(field, value):
     started = time.monotonic()

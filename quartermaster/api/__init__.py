@@ -7,7 +7,7 @@ the OpenAPI document: the schemas that validate requests are the ones the docume
 from dataclasses import dataclass
 
 from flask import current_app
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from ..swarm import Swarm
 
@@ -25,7 +25,7 @@ class Operation:
     body: type[Schema] | None = None
     query: type[Schema] | None = None
     errors: tuple[int, ...] = ()  # error codes besides 401 (added unless public) and 500
-    headers: tuple[tuple[str, str], ...] = ()  # optional request headers: (name, description)
+    headers: tuple[tuple[str, fields.Field], ...] = ()  # optional request headers: (name, field)
 
 
 def describe(**operation):

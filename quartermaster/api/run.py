@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from flask import Blueprint
 
-from ..inputs import idempotency_key, json_object
+from ..inputs import IDEMPOTENCY_KEY, idempotency_key, json_object
 from ..schemas import JobIdResponse, RunRequest
 from . import current_swarm, describe
 
@@ -18,7 +18,7 @@ RESPONSE = JobIdResponse()  # made once: see status.py
     body=RunRequest,
     response=JobIdResponse,
     errors=(400, 409, 413, 415, 503),
-    headers=(("Idempotency-Key", "a retried /run with the same key returns the same job"),),
+    headers=(("Idempotency-Key", IDEMPOTENCY_KEY),),
 )
 def run():
     swarm = current_swarm()

@@ -21,9 +21,5 @@ REQUEST_HASH = RESERVED_PREFIX + "request-hash"
 TIMED_OUT = RESERVED_PREFIX + "timed-out"
 
 
-def is_reserved(key: str) -> bool:
-    return key.lower().startswith(RESERVED_PREFIX)
-
-
 def is_job(service: dict) -> bool:
     return service.get("Spec", {}).get("Labels", {}).get(JOB) == "true"
