@@ -10,11 +10,11 @@ from gevent import monkey
 
 monkey.patch_all()
 
-from quartermaster.config import from_env  # noqa: E402
-from quartermaster.metrics_directory import prepare_metrics_directory  # noqa: E402
+from quartermaster.process.config import from_env  # noqa: E402
+from quartermaster.process.metrics_directory import prepare_metrics_directory  # noqa: E402
 
 prepare_metrics_directory()  # before prometheus_client is imported, below
 
-from quartermaster.server import gunicorn_options  # noqa: E402
+from quartermaster.server.gunicorn_app import gunicorn_options  # noqa: E402
 
 globals().update(gunicorn_options(from_env()))

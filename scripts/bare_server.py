@@ -9,8 +9,8 @@ monkey.patch_all()
 
 from gunicorn.app.base import BaseApplication  # noqa: E402
 
-from quartermaster.config import from_env  # noqa: E402
-from quartermaster.server import gunicorn_options  # noqa: E402
+from quartermaster.process.config import from_env  # noqa: E402
+from quartermaster.server.gunicorn_app import gunicorn_options  # noqa: E402
 
 BODY = b'{"success": true, "id": "%s", "status": "started"}' % (b"x" * 25)
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]

@@ -22,14 +22,15 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from quartermaster import metrics
-from quartermaster.app import create_app
-from quartermaster.config import Config
-from quartermaster.json_logging import JsonFormatter
-from quartermaster.schemas import decode_registry_auth
-from quartermaster.swarm import claims, labels
+from quartermaster.jobs import labels
+from quartermaster.process import metrics
+from quartermaster.process.config import Config
+from quartermaster.process.json_logging import JsonFormatter
+from quartermaster.swarm import claims
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.spec import key_hash, registry_auth_header
+from quartermaster.web.app import create_app
+from quartermaster.web.schemas import decode_registry_auth
 
 LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
 MANAGER_SOCKET = "unix:///var/run/docker.sock"

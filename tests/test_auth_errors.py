@@ -5,7 +5,7 @@ import time
 import pytest
 from conftest import TOKEN, make_config
 
-from quartermaster.app import create_app
+from quartermaster.web.app import create_app
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -9,9 +9,9 @@ import requests
 from conftest import TOKEN, make_config
 from test_reaper import Receiver, reap_until, settle
 
-from quartermaster import callbacks
-from quartermaster.app import create_app
-from quartermaster.reaper import Reaper
+from quartermaster.jobs.callback_addresses import not_public
+from quartermaster.reaper.reaper import Reaper
+from quartermaster.web.app import create_app
 
 INTERNAL_URLS = [
     "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
@@ -65,7 +65,7 @@ def test_the_refusal_names_the_address_a_name_resolves_to(guarded_client):
 
 @pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
 def test_public_addresses_are_allowed(address):
-    assert callbacks.not_public(address) is None
+    assert not_public(address) is None
 
 
 def test_the_operator_may_allow_private_addresses(lab, client):

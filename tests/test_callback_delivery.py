@@ -11,8 +11,9 @@ import pytest
 from conftest import make_config, wait_until
 from test_reaper import Receiver
 
-from quartermaster import callbacks, reaper
-from quartermaster.reaper import SLOTS_PER_RECEIVER, Reaper
+from quartermaster.reaper import callbacks
+from quartermaster.reaper.reaper import SLOTS_PER_RECEIVER, Reaper
+from quartermaster.reaper.supervisor import start_process, stop_process
 
 TRICKLE_SECONDS = 2  # a trickling receiver sends one byte this often
 # What a trickling receiver sends, one byte at a time: never the end of its status line.
@@ -181,14 +182,14 @@ def test_a_flood_of_an_answer_is_not_read(lab, api, receivers):
     flood = receivers("flood")
     job_id = api.run_ok(image=lab.image, command="true", callback_url=flood.url)
     api.wait_for(job_id, "complete")
-    process = reaper.start_process(make_config(reaper_interval=0.5))
+    process = start_process(make_config(reaper_interval=0.5))
     try:
         wait_until(lambda: flood.connections, 60, "the callback never came")
         [connection] = flood.connections
         wait_until(lambda: connection["closed_at"], 30, "the reaper kept reading")
         peak_kib = _peak_rss_kib(process.pid)
     finally:
-        reaper.stop_process(process)
+        stop_process(process)
     # What the kernel's socket buffers took before the reaper closed, not the 512 MB offered.
     assert connection["sent"] < 64 * 1024 * 1024
     assert peak_kib < 150 * 1024  # a reaper is about 50 MB; the old one grew by the whole body

@@ -2,7 +2,7 @@
 
 import pytest
 
-from quartermaster.config import Config, ConfigError, from_env
+from quartermaster.process.config import Config, ConfigError, from_env
 
 
 def test_defaults():

@@ -7,8 +7,8 @@ import time
 import pytest
 from conftest import TEST_LABEL, make_config
 
-from quartermaster.app import create_app
-from quartermaster.constraints import is_valid_constraint, node_matches
+from quartermaster.jobs.constraints import is_valid_constraint, node_matches
+from quartermaster.web.app import create_app
 
 NODE = {
     "ID": "abc123",

@@ -7,9 +7,9 @@ import time
 import pytest
 from conftest import MANAGER_SOCKET, make_config
 
-from quartermaster import heartbeat, metrics_directory
-from quartermaster.app import create_app
+from quartermaster.process import heartbeat, metrics_directory
 from quartermaster.swarm.client import DockerConnection
+from quartermaster.web.app import create_app
 
 
 def test_healthz_counts_the_swarm_without_a_token(lab, client):

@@ -14,7 +14,7 @@ import pytest
 import requests
 from conftest import TOKEN, LiveServer, make_config
 
-from quartermaster.app import create_app
+from quartermaster.web.app import create_app
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 JSON = {"Content-Type": "application/json"}

@@ -8,9 +8,9 @@ import pytest
 import requests
 from conftest import TOKEN, hold_claim, make_config
 
-from quartermaster.app import create_app
 from quartermaster.swarm import claims
 from quartermaster.swarm.spec import key_hash
+from quartermaster.web.app import create_app
 
 
 def jobs_with_key(docker_client, key):

@@ -2,7 +2,7 @@
 
 from conftest import make_config
 
-from quartermaster.app import create_app
+from quartermaster.web.app import create_app
 
 
 def test_nodes_report_reservations_of_running_jobs(lab, api, docker_client):

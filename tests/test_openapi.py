@@ -19,8 +19,8 @@ from marshmallow import ValidationError
 from openapi_spec_validator import validate
 from schemathesis.checks import CHECKS, load_all_checks, not_a_server_error
 
-from quartermaster.app import create_app
-from quartermaster.schemas import AUTH_KEYS, REGISTRY_AUTH_FORMAT, decode_registry_auth
+from quartermaster.web.app import create_app
+from quartermaster.web.schemas import AUTH_KEYS, REGISTRY_AUTH_FORMAT, decode_registry_auth
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 

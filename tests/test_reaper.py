@@ -12,7 +12,7 @@ import pytest
 import requests
 from conftest import CALLBACK_SECRET, TOKEN, hold_claim, make_config, wait_for_tasks
 
-from quartermaster.reaper import Reaper
+from quartermaster.reaper.reaper import Reaper
 from quartermaster.swarm import Swarm, claims
 from quartermaster.swarm.reaping import LEASE_SECONDS, RECORD_PREFIX, STATE
 
@@ -251,7 +251,7 @@ def test_a_slow_receiver_does_not_hold_up_the_reaper(lab, api):
     ],
 )
 def test_callback_hosts_limit_where_callbacks_go(lab, docker_client, hosts, url, allowed):
-    from quartermaster.app import create_app
+    from quartermaster.web.app import create_app
 
     app = create_app(make_config(callback_hosts=hosts))
     response = app.test_client().post(

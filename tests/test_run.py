@@ -5,8 +5,8 @@ import time
 
 from conftest import MANAGER_SOCKET, TOKEN
 
-from quartermaster.app import create_app
-from quartermaster.config import Config
+from quartermaster.process.config import Config
+from quartermaster.web.app import create_app
 
 
 def test_a_job_goes_pending_started_complete_on_a_worker(lab, api, docker_client):

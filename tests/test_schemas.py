@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from quartermaster.schemas import (
+from quartermaster.jobs.query import CURSOR_PATTERN, decode_cursor, encode_cursor
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.web.schemas import (
     COMMAND_PATTERN,
     Command,
     JobsQuery,
@@ -19,8 +21,6 @@ from quartermaster.schemas import (
     StopRequest,
     decode_registry_auth,
 )
-from quartermaster.swarm import JobSpec
-from quartermaster.swarm.listing import CURSOR_PATTERN, decode_cursor, encode_cursor
 
 SEED_AUTH = (
     "eyJ1c2VybmFtZSI6InVzZXIiLCAicGFzc3dvcmQiOiJwYXNzd29yZCIsICJhdXRoIjoiIiwgImVtYWlsIjoibmFtZUBl"

@@ -9,8 +9,8 @@ import docker
 import pytest
 from conftest import TEST_LABEL, pipe, wait_until
 
+from quartermaster.jobs.errors import DockerUnavailable, JobNotFound
 from quartermaster.swarm.client import DockerConnection, translate_errors
-from quartermaster.swarm.errors import DockerUnavailable, JobNotFound
 from quartermaster.swarm.socket_reads import SocketReads, unix_socket_path
 
 DOCKER_SOCKET = "/var/run/docker.sock"

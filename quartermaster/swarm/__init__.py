@@ -1,4 +1,4 @@
-"""All of quartermaster's Docker knowledge. Nothing here knows about Flask or HTTP.
+"""The runtime: all of quartermaster's Docker knowledge. Nothing here knows about Flask or HTTP.
 
 `Swarm` is the one entry point the blueprints use; each method makes a fixed, small number of
 Engine API calls, whatever the number of services on the swarm (but for the bounded waits: a
@@ -10,11 +10,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from .. import lifecycle, metrics
-from . import labels
-from .claims import KeyClaims
-from .client import DockerConnection, translate_errors
-from .errors import (
+from quartermaster.jobs import labels
+from quartermaster.jobs.errors import (
     AmbiguousReference,
     DockerRejected,
     DockerUnavailable,
@@ -24,41 +21,30 @@ from .errors import (
     NotASwarmManager,
     SwarmError,
 )
-from .job_watch import JobWatches
-from .listing import JobPage, JobQuery, page_of_jobs
-from .logs import FollowEnds, LogOptions, open_log_stream
-from .nodes import (
+from quartermaster.jobs.logs import LogOptions
+from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
+from quartermaster.jobs.query import JobPage, JobQuery
+from quartermaster.jobs.references import is_full_id
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.status import JobStatus
+from quartermaster.process import lifecycle, metrics
+from quartermaster.swarm.claims import KeyClaims
+from quartermaster.swarm.client import DockerConnection, translate_errors
+from quartermaster.swarm.job_watch import JobWatches
+from quartermaster.swarm.listing import page_of_jobs
+from quartermaster.swarm.logs import FollowEnds, open_log_stream
+from quartermaster.swarm.nodes import (
     NOT_A_MANAGER,
-    NodeSummary,
     down_nodes_among,
     readiness_problem,
     summarize_nodes,
 )
-from .reaping import Reaping
-from .references import is_full_id
-from .removal import remove_job_service
-from .spec import JobSpec, registry_auth_header, service_spec
-from .status import STATUSES, JobStatus, job_status
+from quartermaster.swarm.reaping import Reaping
+from quartermaster.swarm.removal import remove_job_service
+from quartermaster.swarm.spec import registry_auth_header, service_spec
+from quartermaster.swarm.status import job_status
 
-__all__ = [
-    "STATUSES",
-    "AmbiguousReference",
-    "DockerRejected",
-    "DockerUnavailable",
-    "IdempotencyConflict",
-    "JobNotFound",
-    "JobPage",
-    "JobQuery",
-    "JobSpec",
-    "JobStatus",
-    "LogOptions",
-    "NameConflict",
-    "NodeSummary",
-    "NotASwarmManager",
-    "Swarm",
-    "SwarmError",
-    "SwarmHealth",
-]
+__all__ = ["Swarm"]
 
 
 # These messages do not echo the reference: a client may have sent something secret by mistake.
@@ -73,22 +59,11 @@ def _never() -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class SwarmHealth:
-    managers: int
-    workers: int
-    ready_workers: int
-
-
 class Swarm:
     def __init__(self, config):
         self._config = config
         self._docker = DockerConnection(config.docker_host, config.docker_timeout)
         self._watches = JobWatches(self._job_status_once)
-
-    @property
-    def config(self):
-        return self._config
 
     @property
     def reaping(self) -> Reaping:

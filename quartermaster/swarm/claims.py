@@ -15,9 +15,9 @@ key, or the reaper, removes it. Only the key's hash is ever stored, never the ke
 import logging
 import time
 
-from . import labels as job_labels
-from .client import DockerConnection, translate_errors
-from .errors import JobNotFound, NameConflict, SwarmError
+from quartermaster.jobs import labels as job_labels
+from quartermaster.jobs.errors import JobNotFound, NameConflict, SwarmError
+from quartermaster.swarm.client import DockerConnection, translate_errors
 
 log = logging.getLogger(__name__)
 

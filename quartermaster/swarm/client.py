@@ -24,10 +24,16 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import docker
 import requests
 
-from .. import metrics
-from .call_gate import CallGate
-from .errors import DockerRejected, DockerUnavailable, JobNotFound, NameConflict, NotASwarmManager
-from .socket_reads import SocketReads, unix_socket_path
+from quartermaster.jobs.errors import (
+    DockerRejected,
+    DockerUnavailable,
+    JobNotFound,
+    NameConflict,
+    NotASwarmManager,
+)
+from quartermaster.process import metrics
+from quartermaster.swarm.call_gate import CallGate
+from quartermaster.swarm.socket_reads import SocketReads, unix_socket_path
 
 # Engine API calls in flight to Docker per process, and connections kept open to it. A call
 # beyond that waits for a slot, within its timeout.

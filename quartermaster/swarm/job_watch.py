@@ -15,9 +15,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
-from .. import lifecycle
-from .errors import SwarmError
-from .status import JobStatus
+from quartermaster.jobs.errors import SwarmError
+from quartermaster.jobs.status import JobStatus
+from quartermaster.process import lifecycle
 
 log = logging.getLogger(__name__)
 

@@ -22,21 +22,12 @@ from dataclasses import dataclass
 import requests
 import urllib3
 
-from .job_watch import JobWatch
-from .log_tail import STDERR, STDOUT, count_lines, frames, one_stream, plan_tail
+from quartermaster.jobs.logs import LogOptions
+from quartermaster.swarm.job_watch import JobWatch
+from quartermaster.swarm.log_tail import STDERR, STDOUT, count_lines, frames, one_stream, plan_tail
 
 CHECK_SECONDS = 1.0
 FINAL_GRACE_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class LogOptions:
-    follow: bool = False
-    tail: int | None = None  # None: every line
-    since: float | None = None  # UNIX time
-    timestamps: bool = False
-    stdout: bool = True
-    stderr: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,36 +1,19 @@
 """Nodes as a client sees them: capacity, what jobs reserve on them, what is free; and which
 nodes stopped answering, when a job's run may be stranded on one."""
 
-from dataclasses import dataclass
-
 import docker
 
-from ..constraints import node_matches
-from .client import translate_errors
-from .socket_reads import SocketReads
-from .status import may_be_stranded
+from quartermaster.jobs.constraints import node_matches
+from quartermaster.jobs.nodes import NodeSummary
+from quartermaster.swarm.client import translate_errors
+from quartermaster.swarm.socket_reads import SocketReads
+from quartermaster.swarm.status import may_be_stranded
 
 NOT_A_MANAGER = "this Docker host is not a swarm manager"
 MIB = 1024 * 1024
 NANO = 10**9
 # Task states in which a task holds its reservation on a node.
 HOLDING_STATES = frozenset({"assigned", "accepted", "preparing", "ready", "starting", "running"})
-
-
-@dataclass(frozen=True)
-class NodeSummary:
-    id: str
-    hostname: str
-    role: str
-    state: str
-    availability: str
-    memory_mb: int
-    cpus: float
-    reserved_memory_mb: int
-    reserved_cpus: float
-    free_memory_mb: int
-    free_cpus: float
-    running_jobs: int
 
 
 def summarize_nodes(nodes: list[dict], job_tasks: list[dict]) -> list[NodeSummary]:

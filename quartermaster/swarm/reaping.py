@@ -14,13 +14,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import labels as job_labels
-from .claims import CLAIM_OF, is_stale
-from .client import DockerConnection, translate_errors
-from .errors import SwarmError
-from .nodes import down_nodes_among
-from .removal import remove_job_service
-from .status import STARTED, JobStatus, epoch_of, job_status
+from quartermaster.jobs import labels as job_labels
+from quartermaster.jobs.errors import SwarmError
+from quartermaster.jobs.status import STARTED, JobStatus
+from quartermaster.swarm.claims import CLAIM_OF, is_stale
+from quartermaster.swarm.client import DockerConnection, translate_errors
+from quartermaster.swarm.nodes import down_nodes_among
+from quartermaster.swarm.removal import remove_job_service
+from quartermaster.swarm.status import epoch_of, job_status
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ job's completions to zero first makes the orchestrator drop them itself.
 
 import docker
 
-from .errors import SwarmError
+from quartermaster.jobs.errors import SwarmError
 
 # The orchestrator itself updates a replicated-job's service (its job status) as runs start and
 # end, so the version read may be stale by the time of the update: read it again and retry.

@@ -20,8 +20,8 @@ import docker
 import requests
 from docker.utils import convert_filters
 
-from .. import metrics
-from .call_gate import CallGate
+from quartermaster.process import metrics
+from quartermaster.swarm.call_gate import CallGate
 
 UNIX_PREFIX = "unix://"
 

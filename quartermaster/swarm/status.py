@@ -1,32 +1,21 @@
-"""A job's public status, derived from its service and its tasks. Pure: no Docker calls.
-
-Swarm's task states are many; a client sees one of six words:
-
-    pending   waiting for a node, resources, the image pull, the container start or a retry
-    started   running
-    complete  exited 0 (a `job` with completions N: N tasks exited 0)
-    failed    exited non-zero and no retry is left (`exit_code` set, `error` from the task), or
-              its node stopped answering the swarm while it ran (its outcome is unknown)
-    rejected  could not start at all, e.g. the image could not be pulled (`error` says why)
-    shutdown  stopped
-"""
+"""A job's public status, derived from its service and its tasks (see jobs/status.py for the
+words). Pure: no Docker calls."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from . import labels as job_labels
-
-PENDING = "pending"
-STARTED = "started"
-COMPLETE = "complete"
-FAILED = "failed"
-REJECTED = "rejected"
-SHUTDOWN = "shutdown"
-
-STATUSES = (PENDING, STARTED, COMPLETE, FAILED, REJECTED, SHUTDOWN)
-FINAL_STATUSES = frozenset({COMPLETE, FAILED, REJECTED, SHUTDOWN})
+from quartermaster.jobs import labels as job_labels
+from quartermaster.jobs.status import (
+    COMPLETE,
+    FAILED,
+    FINAL_STATUSES,
+    PENDING,
+    REJECTED,
+    SHUTDOWN,
+    STARTED,
+    JobStatus,
+)
 
 _STATUS_OF_TASK_STATE = {
     "new": PENDING,
@@ -52,30 +41,6 @@ _FINISHED_STATES = frozenset({"complete", "failed", "rejected", "shutdown", "rem
 _ON_A_NODE = frozenset({"assigned", "accepted", "preparing", "ready", "starting", "running"})
 NO_DOWN_NODES: Mapping[str, str] = MappingProxyType({})
 LOST_RUN = "the node {node} stopped answering the swarm during this run; its outcome is unknown"
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    id: str
-    name: str
-    image: str
-    type: str  # "service" (one run) or "job" (swarm's replicated-job: `completions` runs)
-    status: str
-    state: str  # swarm's raw state of the current task ("new" before the first task exists)
-    exit_code: int | None
-    error: str | None
-    node: str | None  # the id of the node the current task is placed on
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    completions: int
-    succeeded: int
-    failed: int
-    attempts: int  # tasks swarm made: runs, retries included
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
 
 
 def job_status(

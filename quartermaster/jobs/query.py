@@ -1,0 +1,47 @@
+"""What /jobs asks for, and the page it gets.
+
+The cursor is the last job's position, its creation time and id: `<time>_<id>`. Clients pass it
+back as it came; any text of that form is a position, so the server takes every cursor that its
+pattern (in the OpenAPI document) allows.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from quartermaster.jobs.status import JobStatus
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    statuses: tuple[str, ...] = ()  # empty: any
+    labels: dict[str, str] = field(default_factory=dict)
+    name: str | None = None
+    limit: int = DEFAULT_LIMIT
+    after: tuple[str, str] | None = None  # the decoded cursor
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[JobStatus]
+    next_cursor: str | None
+
+
+# timestamp_key's form of swarm's creation times (UTC, nanoseconds), and a swarm id.
+CURSOR_PATTERN = re.compile(
+    r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9})_([0-9a-z]{1,64})\Z"
+)
+
+
+def encode_cursor(position: tuple[str, str]) -> str:
+    return "_".join(position)
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """The position a cursor stands for; ValueError if it is not of a cursor's form."""
+    match = CURSOR_PATTERN.match(cursor)
+    if match is None:
+        raise ValueError("not a cursor from /jobs")
+    return (match[1], match[2])

@@ -1,0 +1,173 @@
+"""Every setting in one place: its environment variable, its default and its validation.
+
+The command line (`server/command.py`) overrides the environment; both end up in one `Config`.
+"""
+
+import os
+from dataclasses import dataclass
+
+from quartermaster.jobs.callback_addresses import parse_host_entry
+from quartermaster.jobs.constraints import is_valid_constraint
+
+DEFAULT_PORT = 9090
+DEFAULT_BIND = "0.0.0.0"  # noqa: S104 - a server on a swarm manager listens on all interfaces
+DEFAULT_MEMORY_MB = 250
+DEFAULT_WORKERS = 2
+DEFAULT_WORKER_CONNECTIONS = 1000
+DEFAULT_CONSTRAINTS = ("node.role==worker",)
+DEFAULT_DOCKER_TIMEOUT = 10.0
+DEFAULT_TTL = 86400
+DEFAULT_REAPER_INTERVAL = 5.0
+DEFAULT_CALLBACK_RETRY_SECONDS = 600
+DEFAULT_FOLLOW_MAX_SECONDS = 3600.0
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str
+    port: int = DEFAULT_PORT
+    bind: str = DEFAULT_BIND
+    workers: int = DEFAULT_WORKERS
+    worker_connections: int = DEFAULT_WORKER_CONNECTIONS
+    # Long requests (/status?wait, /logs?follow) at once per worker; beyond: 429. None: half of
+    # worker_connections, so short requests always have connections left.
+    max_long_requests: int | None = None
+    follow_max_seconds: float = DEFAULT_FOLLOW_MAX_SECONDS  # the longest a followed log lasts
+    memory_mb: int = DEFAULT_MEMORY_MB
+    constraints: tuple[str, ...] = DEFAULT_CONSTRAINTS
+    # None: docker-py's own environment handling (DOCKER_HOST, DOCKER_TLS_VERIFY, ...).
+    docker_host: str | None = None
+    docker_timeout: float = DEFAULT_DOCKER_TIMEOUT
+    max_body_bytes: int = MAX_BODY_BYTES
+    ttl: int = DEFAULT_TTL  # seconds a finished job is kept, unless /run says otherwise
+    reaper_interval: float = DEFAULT_REAPER_INTERVAL  # 0: no reaper in this instance
+    callback_secret: str | None = None  # signs callbacks (HMAC-SHA256) when set
+    callback_hosts: tuple[str, ...] = ()  # allowed callback `host`s or `host:port`s; empty: any
+    # Callbacks may go to loopback, private, link-local, ... addresses: only for a receiver on this
+    # host or its network (a lab, a test). Off, such a callback_url is refused.
+    callback_allow_private: bool = False
+    callback_retry_seconds: int = DEFAULT_CALLBACK_RETRY_SECONDS
+    metrics_public: bool = False  # /metrics without the token
+
+    def __post_init__(self):
+        if not self.token:
+            raise ConfigError("no token: set TOKEN or pass --token")
+        _require(1 <= self.port <= 65535, f"port must be 1-65535, got {self.port}")
+        _require(self.workers >= 1, f"workers must be at least 1, got {self.workers}")
+        _require(self.worker_connections >= 1, "worker connections must be at least 1")
+        if self.max_long_requests is None:
+            object.__setattr__(self, "max_long_requests", self.worker_connections // 2)
+        _require(
+            0 <= self.max_long_requests < self.worker_connections,
+            "max long requests must be 0 or more and below worker connections (short requests "
+            f"need connections too), got {self.max_long_requests} of {self.worker_connections}",
+        )
+        _require(self.follow_max_seconds > 0, "follow max seconds must be positive")
+        _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
+        _require(self.docker_timeout > 0, "docker timeout must be positive")
+        _require(self.ttl >= 0, f"ttl must be 0 or more seconds, got {self.ttl}")
+        _require(self.reaper_interval >= 0, "the reaper interval must be 0 or more seconds")
+        _require(self.callback_retry_seconds >= 0, "callback retry seconds must be 0 or more")
+        for constraint in self.constraints:
+            _require(is_valid_constraint(constraint), f"invalid constraint {constraint!r}")
+        for entry in self.callback_hosts:
+            try:
+                parse_host_entry(entry)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+
+    def __repr__(self):
+        # The token and the callback secret must never reach a log line, even through a repr.
+        return f"Config(port={self.port}, bind={self.bind!r}, workers={self.workers}, ...)"
+
+    @property
+    def bind_address(self) -> str:
+        return f"{self.bind}:{self.port}"
+
+
+def from_env(environ=None, **overrides) -> Config:
+    """Build the configuration from environment variables, then apply overrides (flags)."""
+    env = os.environ if environ is None else environ
+    settings = {
+        "token": env.get("TOKEN", "") or _token_file(env, overrides),
+        "port": _int(env, "PORT", DEFAULT_PORT),
+        "bind": env.get("BIND", DEFAULT_BIND),
+        "workers": _int(env, "WORKERS", DEFAULT_WORKERS),
+        "worker_connections": _int(env, "WORKER_CONNECTIONS", DEFAULT_WORKER_CONNECTIONS),
+        "max_long_requests": _int(env, "MAX_LONG_REQUESTS", None),
+        "follow_max_seconds": _float(env, "FOLLOW_MAX_SECONDS", DEFAULT_FOLLOW_MAX_SECONDS),
+        "memory_mb": _int(env, "MEMORY", DEFAULT_MEMORY_MB),
+        "constraints": parse_list(env.get("CONSTRAINTS")) or DEFAULT_CONSTRAINTS,
+        "docker_host": env.get("DOCKER_HOST") or None,
+        "docker_timeout": _float(env, "DOCKER_TIMEOUT", DEFAULT_DOCKER_TIMEOUT),
+        "ttl": _int(env, "TTL", DEFAULT_TTL),
+        "reaper_interval": _float(env, "REAPER_INTERVAL", DEFAULT_REAPER_INTERVAL),
+        "callback_secret": env.get("CALLBACK_SECRET") or None,
+        "callback_hosts": parse_list(env.get("CALLBACK_HOSTS")),
+        "callback_allow_private": _flag(env, "CALLBACK_ALLOW_PRIVATE"),
+        "metrics_public": _flag(env, "METRICS_PUBLIC"),
+        "callback_retry_seconds": _int(
+            env, "CALLBACK_RETRY_SECONDS", DEFAULT_CALLBACK_RETRY_SECONDS
+        ),
+    }
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return Config(**settings)
+
+
+def _token_file(env, overrides) -> str:
+    """The token from the file TOKEN_FILE names (a Docker or Kubernetes secret), if needed.
+
+    Read only when neither `--token` nor TOKEN gives one. Only the trailing newline is dropped.
+    Errors name the variable and the file, never what the file holds.
+    """
+    path = env.get("TOKEN_FILE")
+    if not path or overrides.get("token") is not None:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"TOKEN_FILE {path!r} cannot be read: {reason}") from None
+    if not token:
+        raise ConfigError(f"TOKEN_FILE {path!r} is empty")
+    return token
+
+
+def parse_list(text: str | None) -> tuple[str, ...]:
+    """A list setting (`CONSTRAINTS`, `CALLBACK_HOSTS`): items separated by commas."""
+    if not text:
+        return ()
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _flag(env, name) -> bool:
+    return env.get(name, "") in ("1", "true", "yes")
+
+
+def _int(env, name, default) -> int:
+    return _number(env, name, default, int, "an integer")
+
+
+def _float(env, name, default) -> float:
+    return _number(env, name, default, float, "a number")
+
+
+def _number(env, name, default, kind, what):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+
+
+def _require(condition: bool, message: str):
+    if not condition:
+        raise ConfigError(message)

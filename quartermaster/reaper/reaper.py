@@ -1,0 +1,170 @@
+"""The reaper: stops jobs that run past their timeout, delivers callbacks, removes expired jobs.
+
+One runs per quartermaster instance (gunicorn's master starts it beside its workers, and again
+whenever it dies: see supervisor.py), every REAPER_INTERVAL seconds. It keeps nothing in memory that
+matters: each round reads the swarm afresh, and what it must remember is written back to the
+swarm, so a restart loses nothing and several instances racing against one swarm do each thing
+once.
+"""
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+
+from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
+from quartermaster.jobs.errors import SwarmError
+from quartermaster.process import heartbeat, metrics
+from quartermaster.process.config import Config, from_env
+from quartermaster.process.json_logging import configure_json_logging
+from quartermaster.reaper import callbacks
+from quartermaster.reaper.supervisor import SETTINGS_ON_STDIN
+from quartermaster.swarm import Swarm
+from quartermaster.swarm.reaping import Notice, Plan, plan
+
+log = logging.getLogger("quartermaster.reaper")
+# Callbacks delivered at once, each in a thread of its own and over within
+# callbacks.DEADLINE_SECONDS. A callback is claimed only when a slot is free for it, and one
+# receiver (host:port) gets at most SLOTS_PER_RECEIVER of them: a receiver that answers slowly, or
+# never, holds up only its own callbacks, and the other slots stay free for the others.
+DELIVERY_SLOTS = 32
+SLOTS_PER_RECEIVER = 2
+
+
+class Reaper:
+    def __init__(self, config: Config):
+        self._config = config
+        self._reaping = Swarm(config).reaping
+        # Deliveries run beside the rounds, one slot each (never queued: see DELIVERY_SLOTS).
+        self._deliveries = ThreadPoolExecutor(DELIVERY_SLOTS, thread_name_prefix="callback")
+        self._in_flight: dict[str, str] = {}  # job id: its receiver
+        self._lock = threading.Lock()
+
+    def run_once(self) -> Plan:
+        now = time.time()
+        work = plan(self._reaping.snapshot(), now, self._config.ttl)
+        # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
+        for service in work.time_out:
+            if self._reaping.time_out(service, now):
+                metrics.reaper_actions.labels("timed_out").inc()
+                log.info("reaper: job %s ran past its timeout; stopped", service["ID"])
+            heartbeat.beat()
+        # Receivers with the fewest deliveries under way first: a slot that frees goes to a
+        # receiver that is not holding others already.
+        with self._lock:
+            busy = Counter(self._in_flight.values())
+        for notice in sorted(work.notify, key=lambda notice: busy[_receiver(notice.url)]):
+            self._start_delivery(notice)
+            heartbeat.beat()
+        for service in work.expire:
+            if self._reaping.expire(service):
+                metrics.reaper_actions.labels("expired").inc()
+                log.info("reaper: job %s expired (ttl); removed", service["ID"])
+            heartbeat.beat()
+        for record in work.orphan_records:
+            self._reaping.remove_config(record)
+            heartbeat.beat()
+        for claim in work.stale_claims:
+            if self._reaping.remove_config(claim):
+                metrics.reaper_actions.labels("claim_removed").inc()
+                log.info("reaper: an Idempotency-Key claim whose holder is gone was removed")
+            heartbeat.beat()
+        for service in work.unreadable:
+            log.warning("reaper: job %s has labels it cannot read; left alone", service["ID"])
+        return work
+
+    def run_forever(self, stop: threading.Event, parent: int | None = None) -> None:
+        """Rounds until `stop` is set, or until the process `parent` is no longer our parent."""
+        log.info("reaper: running every %gs", self._config.reaper_interval)
+        while not stop.is_set() and (parent is None or os.getppid() == parent):
+            try:
+                self.run_once()
+            except SwarmError as error:
+                log.warning("reaper: round skipped: %s", error)
+            except Exception:
+                log.exception("reaper: round failed")
+            heartbeat.beat()  # a round ended, even one Docker did not answer: the loop turns
+            stop.wait(self._config.reaper_interval)
+        self.close()
+
+    def close(self) -> None:
+        self._deliveries.shutdown(wait=True)
+
+    def _start_delivery(self, notice: Notice) -> None:
+        """Claim the callback and deliver it in a free slot; with no slot free, leave it for a
+        later round (unclaimed, so another reaper with room may take it)."""
+        job_id, receiver = notice.status.id, _receiver(notice.url)
+        with self._lock:
+            if job_id in self._in_flight or len(self._in_flight) >= DELIVERY_SLOTS:
+                return
+            if list(self._in_flight.values()).count(receiver) >= SLOTS_PER_RECEIVER:
+                return
+            # Claimed now, not at the round's start: the lease runs from here.
+            record = self._reaping.claim_callback(job_id, notice.record, time.time())
+            if record is None:
+                return  # another reaper has it
+            self._in_flight[job_id] = receiver
+        self._deliveries.submit(self._deliver, notice, record)
+
+    def _deliver(self, notice: Notice, record: dict) -> None:
+        try:
+            document = {"success": True, **asdict(notice.status)}  # the /status document
+            result = callbacks.deliver(
+                notice.url,
+                document,
+                secret=self._config.callback_secret,
+                allowed_hosts=self._config.callback_hosts,
+                allow_private=self._config.callback_allow_private,
+            )
+            state = self._reaping.settle_callback(
+                record, result.delivered, time.time(), self._config.callback_retry_seconds
+            )
+            if state is None:
+                state = "not recorded: its record changed meanwhile"
+            else:
+                metrics.reaper_actions.labels(f"callback_{state}").inc()
+            log.info(
+                "reaper: callback for job %s to %s: %s, %s",
+                notice.status.id,
+                printable_url(notice.url),
+                result.detail,
+                state,
+            )
+        except Exception:
+            log.exception("reaper: callback for job %s failed", notice.status.id)
+        finally:
+            with self._lock:
+                del self._in_flight[notice.status.id]
+
+
+def _receiver(url: str) -> str:
+    try:
+        return parse_target(url).receiver
+    except CallbackRefused:
+        return url  # a URL that cannot be called: its delivery fails at once
+
+
+def run(config: Config, parent: int | None = None) -> None:
+    """The reaper process: rounds until SIGTERM or SIGINT, or until `parent` is gone (a
+    quartermaster killed without a chance to stop its reaper)."""
+    configure_json_logging()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    Reaper(config).run_forever(stop, parent)
+
+
+def main(argv: list[str]) -> None:
+    """`python -m quartermaster.reaper`: settings from the environment, like the server's."""
+    if argv == [SETTINGS_ON_STDIN]:
+        settings = json.loads(sys.stdin.read())
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["config"].items()}
+        run(Config(**fields), settings["parent"])
+    else:
+        run(from_env())

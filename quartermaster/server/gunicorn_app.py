@@ -1,0 +1,144 @@
+"""gunicorn, run in-process over `create_app`, with an access log that never shows the token."""
+
+import logging
+import re
+import signal
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from quartermaster.process import lifecycle, metrics
+from quartermaster.process.config import Config
+from quartermaster.process.json_logging import configure_json_logging
+from quartermaster.reaper.supervisor import Supervisor
+from quartermaster.web.app import create_app
+
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]*", re.IGNORECASE)
+_SECRET_HEADERS = ("{authorization}i", "{x-registry-auth}i")
+
+
+def redact_query_tokens(text: str) -> str:
+    return _TOKEN_IN_QUERY.sub(r"\1[REDACTED]", text)
+
+
+class _RedactTokens(logging.Filter):
+    """gunicorn's own messages may quote a request line it could not parse: blank `token=`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_query_tokens(record.getMessage()), ()
+        return True
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with `token=` values blanked in its messages, and `token=` values and
+    credential headers blanked in access lines."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.error_log.addFilter(_RedactTokens())
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key, value in atoms.items():
+            if isinstance(value, str):
+                atoms[key] = redact_query_tokens(value)
+        for key in _SECRET_HEADERS:
+            if key in atoms:
+                atoms[key] = "[REDACTED]"
+        return atoms
+
+
+def reaper_hooks(config: Config) -> dict:
+    """gunicorn hooks that keep one reaper process running beside the workers, in the master's
+    lifetime, for the `quartermaster` command and plain gunicorn alike."""
+    if config.reaper_interval == 0:
+        return {}
+
+    def when_ready(arbiter):
+        configure_json_logging()  # the supervisor's lines, in the master, like everyone's
+        supervisor = arbiter.reaper_supervisor = Supervisor(config)
+        supervisor.start()
+        # The master's loop looks after the workers about once a second: the reaper too. (Not a
+        # thread: under gevent that is a greenlet, and each worker forked from the master would
+        # carry a copy of it.)
+        manage_workers = arbiter.manage_workers
+
+        def manage_workers_and_the_reaper():
+            manage_workers()
+            supervisor.check()
+
+        arbiter.manage_workers = manage_workers_and_the_reaper
+
+    def on_exit(arbiter):
+        supervisor = getattr(arbiter, "reaper_supervisor", None)
+        if supervisor is not None:  # None: gunicorn stopped before it was ready
+            supervisor.stop()
+
+    return {"when_ready": when_ready, "on_exit": on_exit}
+
+
+def forget_exited_worker(arbiter, worker):
+    metrics.forget_process(worker.pid)
+
+
+def end_waits_on_stop(worker):
+    """Once the worker is told to stop, long waits end now, so in-flight requests finish well
+    within the stop grace period (Docker's is 10 s) instead of being cut at its end."""
+
+    def handle_exit(signum, frame):
+        lifecycle.stopping.set()
+        worker.handle_exit(signum, frame)
+
+    signal.signal(signal.SIGTERM, handle_exit)
+
+
+def quiet_worker_exit(arbiter, worker):
+    """Flush the worker's logs, then let its handlers go without locking.
+
+    Python drops each logging handler during interpreter shutdown and takes logging's lock to
+    forget it; under gevent that lock asks a greenlet that is already finalized who it is, and
+    every worker exit printed a "greenlet is being finalized" traceback. Emptying logging's
+    (private) handler list first makes those drops lock-free.
+    """
+    logging.shutdown()
+    getattr(logging, "_handlerList", []).clear()  # absent in some future Python: then no-op
+
+
+def gunicorn_options(config: Config) -> dict:
+    return {
+        "bind": config.bind_address,
+        "workers": config.workers,
+        # gevent: a request waiting on Docker (/status?wait, a followed log) costs a greenlet,
+        # not a thread, so waiters never starve other requests. (Its own error answers: JSON.)
+        "worker_class": "quartermaster.server.worker.JsonErrorsGeventWorker",
+        "worker_connections": config.worker_connections,
+        "timeout": 60,
+        # In-flight requests get this long after SIGTERM: within Docker's default 10 s stop grace.
+        "graceful_timeout": 8,
+        # The app logs each request as a JSON line (access_log.py); gunicorn's own access log
+        # would repeat it.
+        "accesslog": None,
+        "errorlog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": RedactingLogger,
+        "child_exit": forget_exited_worker,
+        "worker_exit": quiet_worker_exit,
+        "post_worker_init": end_waits_on_stop,
+        **reaper_hooks(config),
+    }
+
+
+class Server(BaseApplication):
+    def __init__(self, config: Config):
+        self._config = config
+        super().__init__()
+
+    def load_config(self):
+        for key, value in gunicorn_options(self._config).items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Called in each worker after the fork (no preload), so each makes its own Docker client.
+        configure_json_logging()
+        return create_app(self._config)

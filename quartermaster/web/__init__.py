@@ -1,0 +1,3 @@
+"""HTTP: the Flask app (create_app), its blueprints (api/), the token check, inputs, the JSON
+error shape, the request and response schemas, the OpenAPI document and the access log.
+"""

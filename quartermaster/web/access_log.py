@@ -1,0 +1,64 @@
+"""Request ids, the access log (one JSON line per request) and the request metrics.
+
+Every request gets an id: a sane incoming X-Request-ID is kept, otherwise one is made. It is echoed
+in the X-Request-ID response header and in error bodies, and logged with the request. The access
+line names the route (its template, never the raw URL, whose query may hold the token) and the job
+id only once the swarm confirmed the job exists.
+"""
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+
+from quartermaster.process import metrics
+
+HEADER = "X-Request-ID"
+_SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+log = logging.getLogger("quartermaster.access")
+
+
+def install_access_log(app: Flask, secret: str | None) -> None:
+    """`secret`: what an incoming request id must not carry (it is echoed and logged)."""
+
+    @app.before_request
+    def assign_request_id():
+        g.started = time.perf_counter()
+        incoming = request.headers.get(HEADER, "")
+        adopt = _SANE.match(incoming) and not (secret and secret in incoming)
+        g.request_id = incoming if adopt else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_and_log(response):
+        response.headers[HEADER] = g.get("request_id") or uuid.uuid4().hex
+        route = request.url_rule.rule if request.url_rule else None
+        duration = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.http_requests.labels(
+            request.method, route or "unmatched", response.status_code
+        ).inc()
+        metrics.http_duration.labels(request.method, route or "unmatched").observe(duration)
+        log.info(
+            "request",
+            extra={
+                "request_id": response.headers[HEADER],
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(duration * 1000, 2),
+                "job_id": _job_id(response),
+            },
+        )
+        return response
+
+
+def _job_id(response) -> str | None:
+    if response.status_code >= 400:
+        return None
+    if response.is_json and not response.is_streamed:
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("id"), str):
+            return body["id"]
+    return (request.view_args or {}).get("job_id")

@@ -1,0 +1,24 @@
+"""GET /jobs: the jobs quartermaster created, newest first, filtered, a page at a time."""
+
+from flask import Blueprint
+
+from quartermaster.web import context
+from quartermaster.web.api import describe
+from quartermaster.web.inputs import query_args
+from quartermaster.web.schemas import JobsQuery, JobsResponse
+
+blueprint = Blueprint("jobs", __name__)
+QUERY, RESPONSE = JobsQuery(), JobsResponse()  # made once: see status.py
+
+
+@blueprint.get("/jobs")
+@describe(
+    summary="The jobs quartermaster created, newest first, a page at a time",
+    query=JobsQuery,
+    response=JobsResponse,
+    errors=(400, 503),
+)
+def jobs():
+    query = QUERY.load(query_args(repeatable=("status", "label")))
+    page = context.jobs().list_jobs(query)
+    return RESPONSE.dump({"jobs": page.jobs, "next_cursor": page.next_cursor})

@@ -1,0 +1,16 @@
+"""GET /metrics: Prometheus metrics of every process of this instance. Token-protected, unless
+METRICS_PUBLIC=1."""
+
+from flask import Blueprint, Response
+
+from quartermaster.process import metrics as prometheus
+from quartermaster.web.api import describe
+
+blueprint = Blueprint("metrics", __name__)
+
+
+@blueprint.get("/metrics")
+@describe(summary="Prometheus metrics", response="text/plain")
+def metrics():
+    body, content_type = prometheus.exposition()
+    return Response(body, content_type=content_type)

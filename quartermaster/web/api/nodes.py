@@ -1,0 +1,20 @@
+"""GET /nodes: every node's capacity and what jobs reserve on it (why a job is pending)."""
+
+from flask import Blueprint
+
+from quartermaster.web import context
+from quartermaster.web.api import describe
+from quartermaster.web.schemas import NodesResponse
+
+blueprint = Blueprint("nodes", __name__)
+RESPONSE = NodesResponse()  # made once: see status.py
+
+
+@blueprint.get("/nodes")
+@describe(
+    summary="Every node, its capacity and what jobs reserve on it",
+    response=NodesResponse,
+    errors=(503,),
+)
+def nodes():
+    return RESPONSE.dump({"nodes": context.jobs().nodes()})

@@ -1,0 +1,18 @@
+"""GET /openapi.json: the OpenAPI 3 document of this API, generated from its code. No token."""
+
+from flask import Blueprint
+
+from quartermaster.web import context
+from quartermaster.web.api import describe
+from quartermaster.web.openapi import openapi_document
+
+blueprint = Blueprint("openapi", __name__)
+
+
+@blueprint.get("/openapi.json")
+@describe(summary="This document", response="application/json")
+def openapi_json():
+    app = context.current()
+    if app.openapi_document is None:
+        app.openapi_document = openapi_document(app, app.settings)
+    return app.openapi_document

@@ -1,0 +1,30 @@
+"""GET /status/<id>[?wait=S]: where a job stands. A JSON body on the GET is ignored."""
+
+from flask import Blueprint, request
+
+from quartermaster.web import context
+from quartermaster.web.api import describe
+from quartermaster.web.client_gone import departure_check
+from quartermaster.web.inputs import query_args
+from quartermaster.web.schemas import StatusQuery, StatusResponse, validate_path_reference
+
+blueprint = Blueprint("status", __name__)
+# Made once: building a schema costs more than using it, and using one is safe across requests.
+QUERY, RESPONSE = StatusQuery(), StatusResponse()
+
+
+@blueprint.get("/status/<job_id>")
+@describe(
+    summary="Where a job stands; with wait, once it is final",
+    query=StatusQuery,
+    response=StatusResponse,
+    errors=(400, 404, 409, 429, 503),
+)
+def status(job_id: str):
+    validate_path_reference(job_id)
+    wait = QUERY.load(query_args())["wait"]
+    if not wait:
+        return RESPONSE.dump(context.jobs().job_status(job_id))
+    with context.long_requests().held("wait"):
+        found = context.jobs().job_status(job_id, wait, departure_check(request.environ))
+    return RESPONSE.dump(found)

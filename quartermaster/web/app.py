@@ -1,0 +1,49 @@
+"""The app factory: settings, the job runtime, hooks, error handlers and blueprints."""
+
+from flask import Flask
+
+from quartermaster.process import config as configuration
+from quartermaster.swarm import Swarm
+from quartermaster.web.access_log import install_access_log
+from quartermaster.web.api import (
+    health,
+    jobs,
+    logs,
+    metrics,
+    nodes,
+    openapi_json,
+    run,
+    status,
+    stop,
+)
+from quartermaster.web.auth import install_token_check, searchable_token
+from quartermaster.web.context import QuartermasterFlask
+from quartermaster.web.errors import register_error_handlers
+
+BLUEPRINTS = (
+    health.blueprint,
+    run.blueprint,
+    stop.blueprint,
+    status.blueprint,
+    jobs.blueprint,
+    logs.blueprint,
+    nodes.blueprint,
+    openapi_json.blueprint,
+    metrics.blueprint,
+)
+
+
+def create_app(config: configuration.Config | None = None, jobs: Swarm | None = None) -> Flask:
+    """The WSGI app, over `jobs` (by default the swarm of `config`). Without a config, settings
+    come from the environment."""
+    config = config or configuration.from_env()
+    # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
+    app = QuartermasterFlask(jobs or Swarm(config), config)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False
+    install_access_log(app, searchable_token(config.token))
+    install_token_check(app, config)
+    register_error_handlers(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,97 @@
+"""The token check, one `before_request` hook for every route but the open ones.
+
+The token may come in the JSON body (`token`), the query string (`?token=`) or an
+`Authorization: Bearer` header. Every token a request carries must be right; each is compared in
+constant time. Anywhere else (a job id in the path, a name, a command, a label) it is refused,
+as what a request carries travels on to Docker, its logs and its labels (tokens of 8 characters
+or more: shorter ones would turn up by chance).
+"""
+
+import hmac
+
+from flask import Flask, request
+
+from quartermaster.process.config import Config
+from quartermaster.web.errors import ApiError
+from quartermaster.web.inputs import json_object, parsed_json
+
+ALWAYS_OPEN = frozenset({"health.healthz", "health.readyz", "openapi.openapi_json"})
+# A token shorter than this turns up in ordinary ids and commands by chance: it is not looked for.
+TOKEN_SEARCH_MIN_LENGTH = 8
+
+
+def searchable_token(token: str) -> str | None:
+    """The token, if it is long enough to be looked for elsewhere in a request."""
+    return token if len(token) >= TOKEN_SEARCH_MIN_LENGTH else None
+
+
+def open_endpoints(config: Config) -> frozenset[str]:
+    """The endpoints that need no token."""
+    return ALWAYS_OPEN | ({"metrics.metrics"} if config.metrics_public else set())
+
+
+def install_token_check(app: Flask, config: Config) -> None:
+    expected = config.token.encode()
+    public = open_endpoints(config)
+    searched = searchable_token(config.token)
+
+    @app.before_request
+    def require_token():
+        if request.routing_exception is not None or request.endpoint in public:
+            return  # unknown routes and methods get their own 404/405
+        supplied = tokens_in_request()
+        if not supplied:
+            if request.is_json and request.get_data():
+                json_object()  # a token in a malformed body: say the body is malformed
+            raise ApiError(401, "missing token: send it as token in the body, ?token= or Bearer")
+        if not all(hmac.compare_digest(_utf8(candidate), expected) for candidate in supplied):
+            raise ApiError(401, "invalid token")
+        if searched and token_elsewhere(searched):
+            raise ApiError(400, "the token may only be sent as token, ?token= or Bearer")
+
+
+def _utf8(candidate: str) -> bytes:
+    # JSON may carry a lone surrogate ("\ud800"): not UTF-8, so a wrong token, never a 500.
+    return candidate.encode("utf-8", "surrogatepass")
+
+
+def token_elsewhere(token: str) -> bool:
+    """Whether the token is in the path, a header but Authorization (X-Request-ID is logged,
+    Idempotency-Key hashed into a label), another query parameter or another body field."""
+    if token in request.path:
+        return True
+    if any(name != "Authorization" and token in value for name, value in request.headers.items()):
+        return True
+    if any(key != "token" and token in value for key, value in request.args.items(multi=True)):
+        return True
+    body = parsed_json()
+    if isinstance(body, dict):
+        return _contains(token, {key: value for key, value in body.items() if key != "token"})
+    return False
+
+
+def _contains(token: str, value) -> bool:
+    """Whether the token is in any string of a JSON value (iteratively: it may nest deeply)."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and token in value:
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+def tokens_in_request() -> list[str]:
+    tokens = []
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        tokens.append(credentials.strip())
+    tokens.extend(request.args.getlist("token"))
+    body = parsed_json()
+    if isinstance(body, dict) and "token" in body:
+        tokens.append(body["token"] if isinstance(body["token"], str) else "")
+    return tokens

@@ -1,0 +1,44 @@
+"""What a request's handler reaches: the app that create_app made, with the job runtime, the
+settings and this worker's long-request cap it was handed, each by name and type."""
+
+from typing import cast
+
+from flask import Flask, Response, current_app, jsonify
+
+from quartermaster.process.config import Config
+from quartermaster.swarm import Swarm
+from quartermaster.web.long_requests import LongRequests
+
+
+class QuartermasterFlask(Flask):
+    """Flask holding the objects the blueprints use. Its automatic answer to OPTIONS is JSON
+    too, like every other answer."""
+
+    def __init__(self, jobs: Swarm, settings: Config):
+        super().__init__("quartermaster.web")
+        self.jobs = jobs
+        self.settings = settings
+        self.long_requests = LongRequests(settings.max_long_requests)  # per worker process
+        self.openapi_document: dict | None = None  # made at the first GET /openapi.json
+
+    def make_default_options_response(self) -> Response:
+        allowed = super().make_default_options_response().allow
+        response = jsonify(success=True, allow=sorted(allowed))
+        response.allow.update(allowed)
+        return response
+
+
+def current() -> QuartermasterFlask:
+    return cast(QuartermasterFlask, current_app)
+
+
+def jobs() -> Swarm:
+    return current().jobs
+
+
+def settings() -> Config:
+    return current().settings
+
+
+def long_requests() -> LongRequests:
+    return current().long_requests

@@ -1,0 +1,182 @@
+"""The OpenAPI 3.1 document, generated from the app's routes, their `@describe` and the schemas.
+
+It states exactly what the server takes: each validator is a pattern, a length, a range or an
+enum that apispec writes into the document, and JSON Schema 2020-12 (OpenAPI 3.1) says what
+OpenAPI 3.0 could not (a dictionary's keys, a rule across fields, a string's content).
+"""
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from flask import Flask
+from marshmallow import fields
+
+from quartermaster.web.api import Operation
+from quartermaster.web.auth import open_endpoints
+from quartermaster.web.schemas import REFERENCE_PATTERN, ErrorResponse
+
+TITLE = "quartermaster"
+VERSION = "0.1.0"
+ERROR_DESCRIPTIONS = {
+    400: "invalid request: `fields` names each bad field or parameter",
+    401: "token missing or wrong",
+    404: "no such job",
+    409: "conflict: the name is in use, the Idempotency-Key was used for another request, or "
+    "the job reference matches more than one job (use the full id)",
+    413: "body over 1 MiB",
+    415: "body is not JSON",
+    429: "too many long requests (`?wait`, `?follow`) in flight on this worker: retry after "
+    "the `Retry-After` header's seconds",
+    500: "internal error (logged with the request id)",
+    503: "Docker unreachable, or not a swarm manager, or not ready",
+}
+_PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+# Python's end of text, \Z, not preceded by another backslash (which would escape it).
+_PYTHON_END = re.compile(r"(?<!\\)((?:\\\\)*)\\Z")
+
+
+def _property_names(converter, field, **kwargs) -> dict:
+    """What a Dict's key field refuses, as propertyNames: apispec shows only the values."""
+    if isinstance(field, fields.Dict) and field.key_field is not None:
+        return {"propertyNames": converter.field2property(field.key_field)}
+    return {}
+
+
+def _json_schema_metadata(converter, field, **kwargs) -> dict:
+    """metadata["json_schema"]: keywords apispec does not pass on (contentSchema, ...)."""
+    return field.metadata.get("json_schema", {})
+
+
+class _Converter(OpenAPIConverter):
+    def init_attribute_functions(self):
+        super().init_attribute_functions()
+        for function in (_property_names, _json_schema_metadata):
+            self.add_attribute_function(function)
+
+    def schema2jsonschema(self, schema):
+        """A schema's JSON_SCHEMA_RULES (what its @validates_schema refuses) join its own."""
+        return {**super().schema2jsonschema(schema), **getattr(schema, "JSON_SCHEMA_RULES", {})}
+
+
+class _Plugin(MarshmallowPlugin):
+    Converter = _Converter
+
+
+def openapi_document(app: Flask, config) -> dict:
+    plugin = _Plugin()
+    spec = APISpec(
+        title=TITLE,
+        version=VERSION,
+        openapi_version="3.1.0",
+        plugins=[plugin],
+        info={"description": "Run functions-as-a-service jobs on a Docker Swarm."},
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("query", {"type": "apiKey", "in": "query", "name": "token"})
+    spec.components.schema("Error", schema=ErrorResponse)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        operation = getattr(app.view_functions[rule.endpoint], "operation", None)
+        if operation is None:
+            continue  # Flask's static files
+        public = rule.endpoint in open_endpoints(config)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            spec.path(
+                path=_PATH_PARAMETER.sub(r"{\1}", rule.rule),
+                operations={
+                    method.lower(): _operation(plugin.converter, operation, rule.arguments, public)
+                },
+            )
+    document = spec.to_dict()
+    _no_null_in_query(document)
+    return _ecma_patterns(document)
+
+
+def _no_null_in_query(document: dict) -> None:
+    """A query string cannot carry null: an optional parameter is absent, never null."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            for parameter in operation["parameters"]:
+                if parameter["in"] != "query":
+                    continue
+                schema = parameter["schema"]
+                if isinstance(schema.get("type"), list):
+                    types = [kind for kind in schema["type"] if kind != "null"]
+                    schema["type"] = types[0] if len(types) == 1 else types
+                if "default" in schema and schema["default"] is None:
+                    del schema["default"]
+                if "enum" in schema:
+                    schema["enum"] = [value for value in schema["enum"] if value is not None]
+
+
+def _ecma_patterns(node):
+    """Python patterns say \\Z (strict end of text); JSON Schema's ECMA regexes say $."""
+    if isinstance(node, dict):
+        return {
+            key: _PYTHON_END.sub(r"\1$", value)
+            if key == "pattern" and isinstance(value, str)
+            else _ecma_patterns(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_ecma_patterns(item) for item in node]
+    return node
+
+
+def _operation(
+    converter: OpenAPIConverter, operation: Operation, path_arguments: set[str], public: bool
+) -> dict:
+    document = {
+        "summary": operation.summary,
+        "parameters": _parameters(converter, operation, path_arguments),
+        "responses": {"200": _success(operation.response), **_errors(operation, public)},
+        "security": [] if public else [{"bearer": []}, {"query": []}],
+    }
+    if operation.body is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": operation.body}},
+        }
+    return document
+
+
+def _parameters(
+    converter: OpenAPIConverter, operation: Operation, path_arguments: set[str]
+) -> list:
+    parameters = [
+        {
+            "in": "path",
+            "name": name,
+            "required": True,
+            "schema": {"type": "string", "pattern": REFERENCE_PATTERN.pattern},
+            "description": "a job's full id, its name, or a prefix of its id: matching one job",
+        }
+        for name in sorted(path_arguments)
+    ]
+    if operation.query is not None:
+        parameters.append({"in": "query", "schema": operation.query})
+    for name, field in operation.headers:
+        schema = converter.field2property(field)
+        description = schema.pop("description")
+        parameters.append(
+            {"in": "header", "name": name, "required": False, "schema": schema,
+             "description": description}
+        )  # fmt: skip
+    return parameters
+
+
+def _success(response) -> dict:
+    if isinstance(response, str):
+        return {"description": "OK", "content": {response: {"schema": {"type": "string"}}}}
+    return {"description": "OK", "content": {"application/json": {"schema": response}}}
+
+
+def _errors(operation: Operation, public: bool) -> dict:
+    codes = set(operation.errors) | {500} | (set() if public else {401})
+    return {
+        str(code): {
+            "description": ERROR_DESCRIPTIONS[code],
+            "content": {"application/json": {"schema": "Error"}},
+        }
+        for code in sorted(codes)
+    }
