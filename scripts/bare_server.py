@@ -3,14 +3,13 @@ quartermaster's own gunicorn settings (gevent workers, as many). Usage: bare_ser
 
 import sys
 
-from gevent import monkey
+# First: importing quartermaster.server patches gevent and prepares the metrics directory.
+from quartermaster.server.gunicorn_app import gunicorn_options
 
-monkey.patch_all()
+# isort: split
+from gunicorn.app.base import BaseApplication
 
-from gunicorn.app.base import BaseApplication  # noqa: E402
-
-from quartermaster.process.config import from_env  # noqa: E402
-from quartermaster.server.gunicorn_app import gunicorn_options  # noqa: E402
+from quartermaster.process.config import from_env
 
 BODY = b'{"success": true, "id": "%s", "status": "started"}' % (b"x" * 25)
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]

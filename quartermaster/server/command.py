@@ -1,16 +1,10 @@
 """The `quartermaster` command: flags over environment variables, then gunicorn in-process."""
 
-# gunicorn's gevent workers patch the standard library when they start; patching here, before
-# anything else is imported, makes the master and the workers agree (ssl, threading, logging).
-from gevent import monkey
+import argparse
+import sys
 
-monkey.patch_all()
-
-import argparse  # noqa: E402
-import sys  # noqa: E402
-
-from quartermaster.process import config as configuration  # noqa: E402
-from quartermaster.process.metrics_directory import prepare_metrics_directory  # noqa: E402
+from quartermaster.process import config as configuration
+from quartermaster.server.gunicorn_app import Server
 
 DESCRIPTION = """\
 Run functions-as-a-service jobs on a Docker Swarm over a token-protected HTTP API.
@@ -108,10 +102,6 @@ def main(argv=None) -> None:
         config = configuration.from_env(**overrides)
     except configuration.ConfigError as error:
         parser.error(str(error))  # exits with status 2
-    prepare_metrics_directory()
-    # Imported only now: prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is imported.
-    from quartermaster.server.gunicorn_app import Server
-
     Server(config).run()
 
 

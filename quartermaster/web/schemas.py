@@ -119,13 +119,37 @@ def _constraint_pattern() -> re.Pattern:
     return re.compile(rf"^{space}*{key}{space}*(?:==|!=){space}*{value}{space}*\Z")
 
 
+def _ipv6_address() -> str:
+    """RFC 3986's IPv6address (no zone, no IPvFuture): what ipaddress, and so urlsplit, takes."""
+    h16 = r"[0-9A-Fa-f]{1,4}"
+    octet = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    ls32 = rf"(?:{h16}:{h16}|{octet}(?:\.{octet}){{3}})"
+
+    def up_to(n: int) -> str:  # at most n groups, then "::"
+        return "" if n < 0 else rf"(?:(?:{h16}:){{0,{n}}}{h16})?"
+
+    forms = [
+        rf"(?:{h16}:){{6}}{ls32}",
+        rf"::(?:{h16}:){{5}}{ls32}",
+        rf"{up_to(0)}::(?:{h16}:){{4}}{ls32}",
+        rf"{up_to(1)}::(?:{h16}:){{3}}{ls32}",
+        rf"{up_to(2)}::(?:{h16}:){{2}}{ls32}",
+        rf"{up_to(3)}::{h16}:{ls32}",
+        rf"{up_to(4)}::{ls32}",
+        rf"{up_to(5)}::{h16}",
+        rf"{up_to(6)}::",
+    ]
+    return "(?:" + "|".join(forms) + ")"
+
+
 def _callback_url_pattern() -> re.Pattern:
     """An http or https URL: marshmallow's URL grammar (require_tld=False) in ASCII, with a host
-    name or an IPv4 address (not a bracketed IPv6 literal: urlsplit raises on malformed ones),
-    labels of at most 63 characters (IDNA's limit) and a port urlsplit reads (0 to 65535)."""
+    name, an IPv4 address or a bracketed IPv6 address, labels of at most 63 characters (IDNA's
+    limit) and a port urlsplit reads (0 to 65535)."""
     label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     domain = rf"(?:{label}\.)+(?:[A-Za-z]{{2,6}}|[A-Za-z0-9-]{{2,63}})\.?"
-    host = rf"(?:{domain}|[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}}|{label}\.?)"
+    ipv4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
+    host = rf"(?:{domain}|{ipv4}|\[{_ipv6_address()}\]|{label}\.?)"
     port = r"0*(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
     userinfo = r"(?:(?:[A-Za-z0-9._~!$&'()*+,;=:-]|%[0-9A-Fa-f]{2})*@)?"
     path = r"(?:/|[/?][!-~]+)?"
