@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process import config as configuration
 from quartermaster.swarm import Swarm
 from quartermaster.web.access_log import install_access_log
@@ -33,7 +34,7 @@ BLUEPRINTS = (
 )
 
 
-def create_app(config: configuration.Config | None = None, jobs: Swarm | None = None) -> Flask:
+def create_app(config: configuration.Config | None = None, jobs: JobRuntime | None = None) -> Flask:
     """The WSGI app, over `jobs` (by default the swarm of `config`). Without a config, settings
     come from the environment."""
     config = config or configuration.from_env()

@@ -5,8 +5,8 @@ from typing import cast
 
 from flask import Flask, Response, current_app, jsonify
 
+from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process.config import Config
-from quartermaster.swarm import Swarm
 from quartermaster.web.long_requests import LongRequests
 
 
@@ -14,7 +14,7 @@ class QuartermasterFlask(Flask):
     """Flask holding the objects the blueprints use. Its automatic answer to OPTIONS is JSON
     too, like every other answer."""
 
-    def __init__(self, jobs: Swarm, settings: Config):
+    def __init__(self, jobs: JobRuntime, settings: Config):
         super().__init__("quartermaster.web")
         self.jobs = jobs
         self.settings = settings
@@ -32,7 +32,7 @@ def current() -> QuartermasterFlask:
     return cast(QuartermasterFlask, current_app)
 
 
-def jobs() -> Swarm:
+def jobs() -> JobRuntime:
     return current().jobs
 
 

@@ -1,0 +1,56 @@
+"""What the HTTP layer asks of a job runtime: the one interface between `web` and the swarm.
+
+`quartermaster.swarm.Swarm` implements it against Docker; the tests' in-memory runtime implements
+it too, and one set of contract tests runs against both. An error is one of `jobs.errors`.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from quartermaster.jobs.logs import LogOptions
+from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
+from quartermaster.jobs.query import JobPage, JobQuery
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.status import JobStatus
+
+
+class JobRuntime(Protocol):
+    def health(self) -> SwarmHealth:
+        """The runtime answers and can run jobs: its nodes counted."""
+        ...
+
+    def readiness_problem(self) -> str | None:
+        """Why no job could be placed now, or None when one could."""
+        ...
+
+    def create_job(self, job: JobSpec) -> str:
+        """Start the job; its full id. With an Idempotency-Key used before for the same request:
+        the id of the job that key made (another request: IdempotencyConflict)."""
+        ...
+
+    def job_status(
+        self, reference: str, wait: float = ..., abandoned: Callable[[], bool] = ...
+    ) -> JobStatus:
+        """The job `reference` means: the job with that full id, else the one job named so or
+        whose id starts with it (none: JobNotFound; more: AmbiguousReference). With `wait`, once
+        the job is final, `wait` seconds have passed, or `abandoned()` says its client left."""
+        ...
+
+    def list_jobs(self, query: JobQuery) -> JobPage:
+        """A page of jobs, newest first."""
+        ...
+
+    def nodes(self) -> list[NodeSummary]:
+        """Every node, with what jobs reserve on it."""
+        ...
+
+    def job_logs(
+        self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = ...
+    ) -> Iterator[bytes]:
+        """The job's output, in chunks; the first is empty (the answer's headers go with it). A
+        followed log ends once the job is final, or when `abandoned()` says its reader left."""
+        ...
+
+    def stop_job(self, reference: str) -> str:
+        """Stop and remove the job `reference` means (as for job_status); its full id."""
+        ...

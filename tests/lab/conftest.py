@@ -1,0 +1,152 @@
+"""The lab tier's fixtures: the lab swarm's facts, a Docker client to its manager, the app over
+the swarm, live servers; every job a test makes removed after it, and every log of the run
+searched for secrets at its end.
+
+These tests run against the real lab swarm (`make lab`). When the lab is not up, they fail with
+"run make lab"; they never skip. (Helpers: tests/support/lab.py.)
+"""
+
+import contextlib
+import json
+
+import docker
+import pytest
+
+from quartermaster.jobs import labels
+from quartermaster.swarm.removal import remove_job_service
+from quartermaster.web.app import create_app
+from support.api import ApiClient
+from support.lab import (
+    LAB_FACTS,
+    LAB_LOGS,
+    LIVE_SERVER_LOGS,
+    MANAGER_SOCKET,
+    TEST_LABEL,
+    Lab,
+    LiveServer,
+    lab_config,
+    lab_secrets,
+)
+from support.secret_search import logs_searched_for
+from support.settings import TOKEN
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    if not LAB_FACTS.exists():
+        pytest.fail(f"the lab swarm is not up ({LAB_FACTS} is missing): run make lab")
+    facts = json.loads(LAB_FACTS.read_text())
+    client = docker.DockerClient(base_url=MANAGER_SOCKET, timeout=10)
+    try:
+        nodes = client.api.nodes(filters={"role": "worker"})
+    except docker.errors.DockerException as error:
+        pytest.fail(f"the lab's manager does not answer ({error}): run make lab")
+    ready = [node for node in nodes if node["Status"]["State"] == "ready"]
+    if len(ready) < facts["workers"]:
+        pytest.fail(f"{len(ready)} of {facts['workers']} lab workers are ready: run make lab")
+    return Lab(
+        workers=facts["workers"],
+        registry=facts["registry"],
+        registry_user=facts["registry_user"],
+        registry_password=facts["registry_password"],
+        image=facts["image"],
+        private_image=facts["private_image"],
+        worker_sockets=tuple(facts["worker_sockets"]),
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_never_logged(tmp_path_factory):
+    """Every log the run writes, searched for the secrets at its end: the in-process apps'
+    records, the live servers' logs, and what the lab's daemons logged during the run."""
+    lab_log_starts = {path: path.stat().st_size for path in LAB_LOGS}
+
+    def other_logs():
+        return {**dict.fromkeys(LIVE_SERVER_LOGS, 0), **lab_log_starts}
+
+    with logs_searched_for(lab_secrets, tmp_path_factory.mktemp("logs"), other_logs):
+        yield
+
+
+@pytest.fixture(scope="session")
+def docker_client(lab) -> docker.DockerClient:
+    return docker.DockerClient(base_url=MANAGER_SOCKET, timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def remove_created_services(request):
+    """Remove every job and test service a test created, even when it fails."""
+    if "docker_client" not in request.fixturenames:
+        yield
+        return
+    client = request.getfixturevalue("docker_client")
+    before = {service["ID"] for service in _test_services(client)}
+    yield
+    created = [service for service in _test_services(client) if service["ID"] not in before]
+    # Callback records and Idempotency-Key claims (quartermaster-callback-..., -key-...).
+    records = client.api.configs(filters={"name": "quartermaster-"})
+    # Every job, callback record and claim the run makes is searched for secrets before it goes.
+    jobs = [service for service in created if labels.is_job(service)]
+    leaks = [name for name, value in lab_secrets().items() if value in json.dumps([jobs, records])]
+    for service in created:
+        with contextlib.suppress(docker.errors.NotFound):
+            remove_job_service(client.api, service)
+    for record in records:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_config(record["ID"])
+    assert not leaks, f"secrets in a job's service, a callback record or a claim: {leaks}"
+
+
+def _test_services(client):
+    jobs = client.api.services(filters={"label": f"{labels.JOB}=true"})
+    direct = client.api.services(filters={"label": TEST_LABEL})
+    return jobs + direct
+
+
+@pytest.fixture
+def private_image_not_on_workers(lab):
+    """Workers keep an image once pulled and run it without credentials; start without it."""
+    for socket_url in lab.worker_sockets:
+        worker = docker.DockerClient(base_url=socket_url, timeout=30)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            worker.api.remove_image(lab.private_image, force=True)
+    return lab.private_image
+
+
+@pytest.fixture
+def app(docker_client):
+    return create_app(lab_config())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client):
+    """The test client with the token sent as a Bearer header."""
+    return ApiClient(client)
+
+
+@pytest.fixture
+def live_server_factory(docker_client, tmp_path):
+    """Start real servers with extra flags and environment; stop them and check their logs."""
+    servers = []
+
+    def start(*args: str, env: dict | None = None, ready_path: str = "/healthz") -> LiveServer:
+        log_path = tmp_path / f"quartermaster-{len(servers)}.log"
+        servers.append(LiveServer(log_path, *args, env=env, ready_path=ready_path).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:  # all stopped before any check: a failed one leaves none running
+        server.stop()
+    for server in servers:
+        assert TOKEN not in server.log_text(), "the token leaked into the server's log"
+        assert "Traceback" not in server.log_text(), server.log_text()
+
+
+@pytest.fixture
+def live_server(live_server_factory):
+    return live_server_factory()

@@ -1,0 +1,44 @@
+"""GET /healthz against the real swarm and a non-manager daemon; each process its own client.
+(The reaper's liveness and a dead socket: tests/unit/test_healthz.py.)"""
+
+import os
+
+from quartermaster.swarm.client import DockerConnection
+from quartermaster.web.app import create_app
+from support.lab import MANAGER_SOCKET, lab_config
+
+
+def test_healthz_counts_the_swarm_without_a_token(lab, client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "success": True,
+        "docker": "ok",
+        "swarm": {"managers": 1, "workers": lab.workers, "ready_workers": lab.workers},
+        # An app not started by the `quartermaster` command runs no reaper.
+        "reaper": {"state": "off"},
+    }
+
+
+def test_healthz_is_503_on_a_docker_host_that_is_not_a_swarm_manager(lab):
+    # A lab worker's daemon is a real Docker in the swarm, but not a manager.
+    app = create_app(lab_config(docker_host=lab.worker_sockets[0]))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "not a swarm manager" in response.get_json()["error"]
+
+
+def test_each_process_makes_its_own_docker_client(lab):
+    connection = DockerConnection(MANAGER_SOCKET, timeout=10)
+    parent_client = connection.api
+    assert parent_client.ping()
+    child = os.fork()
+    if child == 0:  # the child reports through its exit status only
+        try:
+            fresh = connection.api is not parent_client and connection.api.ping()
+            os._exit(0 if fresh else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert connection.api is parent_client

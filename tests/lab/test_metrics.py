@@ -1,0 +1,53 @@
+"""GET /metrics: Prometheus text, summed over every gunicorn worker and the reaper."""
+
+import time
+
+import requests
+
+from support.lab import metric_values
+from support.settings import TOKEN
+
+
+def test_metrics_add_up_across_workers_and_the_reaper(lab, live_server_factory):
+    server = live_server_factory("--workers", "3", env={"REAPER_INTERVAL": "0.5"})
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    ok = 'quartermaster_http_requests_total{method="GET",route="/healthz",status="200"}'
+    before = metric_values(requests.get(f"{server.url}/metrics", headers=headers, timeout=5).text)
+    for _ in range(30):  # spread over the three workers by the kernel
+        assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    ran = requests.post(
+        f"{server.url}/run",
+        json={"image": lab.image, "command": "true", "ttl": 0},
+        headers=headers,
+        timeout=10,
+    )
+    job_id = ran.json()["id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the reaper removes the job once it is complete
+        if (
+            requests.get(f"{server.url}/status/{job_id}", headers=headers, timeout=5).status_code
+            == 404
+        ):
+            break
+        time.sleep(0.3)
+
+    assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 401
+    response = requests.get(f"{server.url}/metrics", headers=headers, timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    values = metric_values(response.text)
+    assert values[ok] - before.get(ok, 0) == 30
+    assert values['quartermaster_jobs_created_total{outcome="created"}'] == 1
+    assert values['quartermaster_reaper_actions_total{action="expired"}'] == 1
+    assert (
+        values['quartermaster_docker_call_duration_seconds_count{call="POST /services/create"}']
+        == 1
+    )
+    assert (
+        values['quartermaster_http_request_duration_seconds_count{method="POST",route="/run"}'] == 1
+    )
+
+
+def test_metrics_can_be_public(live_server_factory):
+    server = live_server_factory(env={"METRICS_PUBLIC": "1"})
+    assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 200

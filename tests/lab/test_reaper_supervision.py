@@ -1,0 +1,69 @@
+"""The reaper is supervised: a real quartermaster whose reaper is SIGKILLed starts another, which
+still stops jobs past their timeout and delivers callbacks; /healthz and /metrics tell its
+liveness."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from support.lab import metric_values, wait_until
+from support.receivers import Receiver
+from support.settings import TOKEN
+
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def reapers_of(server) -> list[int]:
+    """The pids of the server's reaper processes: its children running quartermaster.reaper."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if parent == server.process.pid and b"quartermaster.reaper" in command:
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_killed_reaper_is_started_again_and_does_its_work(lab, live_server_factory, receiver):
+    server = live_server_factory(env={"REAPER_INTERVAL": "0.5", "CALLBACK_ALLOW_PRIVATE": "1"})
+    wait_until(lambda: len(reapers_of(server)) == 1, 10, "the server started no reaper")
+    [first] = reapers_of(server)
+    health = requests.get(f"{server.url}/healthz", timeout=5).json()
+    assert health["reaper"]["state"] == "ok"
+
+    os.kill(first, signal.SIGKILL)
+    wait_until(
+        lambda: reapers_of(server) not in ([], [first]), 15, "the reaper was not started again"
+    )
+    assert len(reapers_of(server)) == 1
+
+    body = {"image": lab.image, "command": "sleep 60", "timeout": 2, "callback_url": receiver.url}
+    job = requests.post(f"{server.url}/run", json=body, headers=HEADERS, timeout=10).json()["id"]
+    wait_until(lambda: receiver.calls, 60, "the new reaper never delivered the callback")
+    [document] = receiver.documents()
+    assert (document["id"], document["status"]) == (job, "failed")
+    assert document["error"] == "timed out after 2s"
+
+    health = requests.get(f"{server.url}/healthz", timeout=5).json()
+    assert health["reaper"]["state"] == "ok"
+    assert health["reaper"]["seconds_since_progress"] < 5
+    values = metric_values(requests.get(f"{server.url}/metrics", headers=HEADERS, timeout=5).text)
+    assert values["quartermaster_reaper_restarts_total"] == 1
+    assert time.time() - values["quartermaster_reaper_heartbeat_timestamp_seconds"] < 5
+    assert f"reaper: process {first} exited" in server.log_text()

@@ -1,0 +1,260 @@
+"""The lab tier's helpers: the lab's facts and secrets, its Docker, live servers, raw connections
+and metrics. (Its fixtures are in tests/lab/conftest.py.)"""
+
+import base64
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from quartermaster.process import metrics
+from quartermaster.process.config import Config
+from quartermaster.swarm import claims
+from quartermaster.swarm.spec import key_hash, registry_auth_header
+from quartermaster.web.schemas import decode_registry_auth
+from support.settings import CALLBACK_SECRET, TOKEN, make_config
+
+LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
+MANAGER_SOCKET = "unix:///var/run/docker.sock"
+# Services the tests create directly (not through quartermaster) carry this label.
+TEST_LABEL = "qm-test"
+# The logs of every live server; searched for secrets at the end of the run.
+LIVE_SERVER_LOGS: list[Path] = []
+# What the lab's daemons (manager, workers, registry) log.
+LAB_LOGS = sorted(Path("/var/log").glob("qm-*.log"))
+NEVER_PLACED = ["node.labels.qm-test==never-placed"]  # no node has that label
+
+
+@dataclass(frozen=True)
+class Lab:
+    workers: int
+    registry: str
+    registry_user: str
+    registry_password: str
+    image: str
+    private_image: str
+    worker_sockets: tuple[str, ...]
+
+
+def lab_config(**settings) -> Config:
+    """The tests' settings (make_config) on the lab's manager."""
+    return make_config(**{"docker_host": MANAGER_SOCKET, **settings})
+
+
+def seed_style_auth(username, password) -> str:
+    """The seed's `auth` shape: standard base64 of {username, password, auth: "", email}."""
+    auth = {"username": username, "password": password, "auth": "", "email": "qm@example.com"}
+    return base64.b64encode(json.dumps(auth).encode()).decode()
+
+
+def lab_secrets() -> dict[str, str]:
+    """Every secret of a run on the lab: the token, the callback secret, the registry's
+    credentials in each form they travel in."""
+    secrets_of_the_run = {"the token": TOKEN, "the callback secret": CALLBACK_SECRET}
+    if not LAB_FACTS.exists():
+        return secrets_of_the_run  # no lab, so no registry credentials to look for
+    facts = json.loads(LAB_FACTS.read_text())
+    user, password = facts["registry_user"], facts["registry_password"]
+    seed_auth = seed_style_auth(user, password)
+    header = registry_auth_header(decode_registry_auth(seed_auth), facts["private_image"])
+    return {
+        **secrets_of_the_run,
+        "the registry password": password,
+        "the seed-style auth": seed_auth,
+        "the X-Registry-Auth header": header,
+    }
+
+
+def wait_for_tasks(docker_client, service_id: str, count: int, timeout: float = 20) -> None:
+    """Wait until the service has `count` tasks. Searched in the whole list: a removed service
+    cannot be filtered on, and swarmkit keeps a removed replicated-job's unplaced tasks forever
+    unless told otherwise (swarm/removal.py)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tasks = [task for task in docker_client.api.tasks() if task["ServiceID"] == service_id]
+        if len(tasks) == count or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert len(tasks) == count
+
+
+def hold_claim(client, idempotency_key, until: float) -> str:
+    """A claim on the key as a /run request makes it, held until `until` (epoch seconds)."""
+    hashed = key_hash(idempotency_key)
+    claim_labels = {claims.CLAIM_OF: hashed, claims.CLAIM_UNTIL: f"{until:.3f}"}
+    return client.api.create_config(claims.claim_name(hashed), b"{}", claim_labels)["ID"]
+
+
+class DockerCalls:
+    """How many Engine API calls this process has sent since, by quartermaster's own metric
+    (docker-py and the socket reads observe each call they send in it)."""
+
+    def __init__(self):
+        self._start = self._total()
+
+    @staticmethod
+    def _total() -> int:
+        return int(
+            sum(
+                sample.value
+                for family in metrics.docker_duration.collect()
+                for sample in family.samples
+                if sample.name.endswith("_count")
+            )
+        )
+
+    def __len__(self) -> int:
+        return self._total() - self._start
+
+    def clear(self) -> None:
+        self._start = self._total()
+
+
+def wait_until(condition, timeout: float, message: str, interval: float = 0.3) -> None:
+    """Ask `condition()` every `interval` seconds until it holds; at `timeout`, fail saying why."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(message)
+
+
+def pipe(source: socket.socket, target: socket.socket) -> None:
+    """Copy what `source` sends to `target` until it closes, then close `target`'s sending side."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """The real `quartermaster` console script under gunicorn, with its output captured."""
+
+    def __init__(
+        self, log_path: Path, *args: str, env: dict | None = None, ready_path: str = "/healthz"
+    ):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        LIVE_SERVER_LOGS.append(log_path)
+        self.args = args
+        self.env = {**os.environ, "TOKEN": TOKEN, "DOCKER_HOST": MANAGER_SOCKET, **(env or {})}
+        self.ready_path = ready_path  # answered once the server is up (any status)
+        self.process = None
+
+    def start(self):
+        command = [str(Path(sys.executable).parent / "quartermaster")]
+        command += ["--bind", "127.0.0.1", "--port", str(self.port), *self.args]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(command, stdout=log, stderr=log, env=self.env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"quartermaster exited: {self.log_text()}"
+            try:
+                requests.get(f"{self.url}{self.ready_path}", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError(f"quartermaster did not start: {self.log_text()}")
+
+    def stop(self, sig=None):
+        if self.process and self.process.poll() is None:
+            if sig is None:
+                self.process.terminate()
+            else:
+                self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+# Long requests (/logs?follow, /status?wait) over raw connections, and what /metrics says.
+
+
+def pending_job(server, lab) -> str:
+    """A job through `server` that stays pending (no node matches it), printing nothing."""
+    answer = requests.post(
+        f"{server.url}/run",
+        json={"image": lab.image, "command": "true", "constraints": NEVER_PLACED,
+              "labels": {TEST_LABEL: "long-requests"}},
+        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id"]
+
+
+def send_request(port: int, path: str) -> socket.socket:
+    """A raw connection that has sent `GET path` and read nothing yet."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: qm\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
+    )
+    return sock
+
+
+def read_head(sock: socket.socket) -> tuple[int, dict, bytes]:
+    """The status and headers of the answer on `sock` (within its timeout), and what followed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        received = sock.recv(65536)
+        assert received, f"the connection closed after {data!r}"
+        data += received
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (x.partition(":") for x in lines)}
+    return int(status_line.split()[1]), headers, rest
+
+
+def metric_samples(server) -> list:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    text = requests.get(f"{server.url}/metrics", headers=headers, timeout=10).text
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def metric_values(text: str) -> dict[str, float]:
+    """Prometheus text as {sample with its labels: value}."""
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def long_requests_in_flight(server) -> float:
+    samples = metric_samples(server)
+    return sum(s.value for s in samples if s.name == "quartermaster_long_requests_in_flight")
+
+
+def reap_until(reapers, condition, timeout=60):
+    """Run reaper rounds (several reapers: interleaved) until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for reaper in reapers:
+            reaper.run_once()
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError("the reaper never got there")
+
+
+def settle(reapers):
+    for reaper in reapers:
+        reaper.close()  # waits for deliveries in flight

@@ -1,0 +1,49 @@
+"""The unit tier: no Docker at all. The HTTP layer runs over the in-memory runtime
+(support/fake_runtime.py); an app over the swarm runtime, where a test wants one, has a Docker
+host that does not exist, and so has every test's environment: whatever reaches for Docker fails
+at once."""
+
+import pytest
+
+from quartermaster.web.app import create_app
+from support.api import ApiClient
+from support.fake_runtime import FakeRuntime
+from support.secret_search import logs_searched_for
+from support.settings import CALLBACK_SECRET, NO_DOCKER, TOKEN, make_config
+
+# A wait for a job of the in-memory runtime looks again this often (its jobs start in 0.2 s).
+POLL_SECONDS = 0.02
+
+
+@pytest.fixture(autouse=True)
+def no_docker(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", NO_DOCKER)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_never_logged(tmp_path_factory):
+    """Every record the run logs, searched for the token and the callback secret at its end."""
+    secrets = {"the token": TOKEN, "the callback secret": CALLBACK_SECRET}
+    with logs_searched_for(lambda: secrets, tmp_path_factory.mktemp("logs")):
+        yield
+
+
+@pytest.fixture
+def runtime():
+    return FakeRuntime(make_config())
+
+
+@pytest.fixture
+def app(runtime):
+    return create_app(make_config(), runtime)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client):
+    """The test client with the token sent as a Bearer header."""
+    return ApiClient(client, poll_seconds=POLL_SECONDS)

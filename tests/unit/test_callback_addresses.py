@@ -1,0 +1,80 @@
+"""Callbacks may not reach this host or its networks (SSRF), unless the operator opts in.
+
+A callback_url whose host is, or resolves to, a loopback, link-local, private, unique-local,
+multicast, reserved or unspecified address is refused at /run, and again at delivery (there, and
+by a real server: tests/lab/test_callback_refusals.py).
+"""
+
+import pytest
+
+from quartermaster.jobs.callback_addresses import not_public
+from quartermaster.web.app import create_app
+from support.fake_runtime import FakeRuntime
+from support.settings import TOKEN, make_config
+
+INTERNAL_URLS = [
+    "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+    "http://127.0.0.1:2375/containers/json",  # a Docker API on loopback
+    "http://2130706433/",  # 127.0.0.1 as one number
+    "http://localhost:9090/run",  # a name that resolves to loopback
+    "http://[::1]:8080/",
+    "http://[::ffff:7f00:1]/",  # 127.0.0.1, IPv4-mapped in IPv6
+    "http://[::ffff:a00:1]/",  # 10.0.0.1, mapped
+    "http://10.77.0.1/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",  # shared address space (carrier NAT)
+    "http://0.0.0.0:9090/",
+    "http://[::]/",
+    "http://[fd00::1]/",  # unique-local
+    "http://[fe80::1]/",  # link-local
+    "http://[fec0::1]/",  # site-local
+    "http://224.0.0.1/",  # multicast
+    "http://[ff02::1]/",
+    "http://240.0.0.1/",  # reserved
+    "https://255.255.255.255/",
+]
+
+
+@pytest.fixture
+def guarded_client():
+    """An app with the default: no callbacks to private addresses."""
+    config = make_config(callback_allow_private=False)
+    return create_app(config, FakeRuntime(config)).test_client()
+
+
+def run(client, callback_url):
+    body = {"token": TOKEN, "image": "qm/busybox:latest", "callback_url": callback_url}
+    return client.post("/run", json=body)
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_a_callback_to_an_internal_address_is_refused_at_run(guarded_client, url):
+    response = run(guarded_client, url)
+    assert response.status_code == 400, response.get_json()
+    [message] = response.get_json()["fields"]["callback_url"]
+    assert "address" in message
+
+
+def test_the_refusal_names_the_address_a_name_resolves_to(guarded_client):
+    response = run(guarded_client, "http://localhost:2375/x")
+    assert response.get_json()["fields"]["callback_url"] == [
+        "localhost resolves to 127.0.0.1, a loopback address"
+    ]
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
+def test_public_addresses_are_allowed(address):
+    assert not_public(address) is None
+
+
+def test_the_operator_may_allow_private_addresses(client):
+    # `client` is the tests' app: CALLBACK_ALLOW_PRIVATE on (see make_config).
+    response = run(client, "http://127.0.0.1:2375/x")
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize("entry", ["host:99999", "host/path", "user@host", ":8080"])
+def test_invalid_callback_hosts_are_refused_at_start(entry):
+    with pytest.raises(ValueError, match="CALLBACK_HOSTS"):
+        make_config(callback_hosts=(entry,))

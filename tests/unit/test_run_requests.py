@@ -1,0 +1,86 @@
+"""What /run refuses before the runtime is asked: each a 400 naming the field, and no job made."""
+
+import pytest
+
+from quartermaster.web.app import create_app
+from support.fake_runtime import FakeRuntime
+from support.settings import TOKEN, make_config
+
+IMAGE = "qm/busybox:latest"
+
+
+def test_bad_fields_are_400_naming_each_field(api):
+    response = api.run(image="NOT AN IMAGE", memory=0, labels={"quartermaster.job": "x"}, bogus=1)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert set(body["fields"]) == {"image", "memory", "labels", "bogus"}
+    assert body["code"] == 400
+    assert api.job_ids() == []
+
+
+def test_a_missing_image_is_400(api):
+    response = api.run(command="echo")
+    assert response.status_code == 400
+    assert "image" in response.get_json()["fields"]
+
+
+def test_a_name_shaped_like_a_job_id_is_400(api):
+    """25 lower-case letters and digits is the form of swarm's ids: as a name, it could pass
+    for another job's id."""
+    response = api.run(image=IMAGE, command="true", name="0123456789abcdefghijklmno")
+    assert response.status_code == 400
+    assert "looks like a job id" in response.get_json()["fields"]["name"][0]
+    assert api.job_ids() == []
+    # An upper-case letter cannot be in an id: that is just a name.
+    assert api.run(image=IMAGE, command="true", name="0123456789abcdefghijklmnO").status_code == 200
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\there", "ünï"])
+def test_invalid_keys_are_400(api, key):
+    response = api.client.post(
+        "/run",
+        json={"image": IMAGE},
+        headers={**api.headers, "Idempotency-Key": key.encode("utf-8").decode("latin-1")},
+    )
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.get_json()["fields"]
+
+
+@pytest.mark.parametrize(
+    "hosts,url,allowed",
+    [
+        (("localhost",), "http://localhost:8080/x", True),  # a host without a port: any port
+        (("localhost:8080",), "http://localhost:8080/x", True),
+        (("LocalHost:8080",), "http://localhost:8080/x", True),
+        (("localhost:8080",), "http://localhost:8081/x", False),  # a host:port: that port only
+        (("localhost:80",), "http://localhost/x", True),  # the scheme's default port
+        (("localhost:80",), "https://localhost/x", False),
+        (("localhost:8080",), "http://127.0.0.1:8080/x", False),  # the name, not its address
+        (("[::1]:8080",), "http://[::1]:8080/x", True),
+        (("localhost",), "http://10.0.0.1/x", False),
+    ],
+)
+def test_callback_hosts_limit_where_callbacks_go(hosts, url, allowed):
+    config = make_config(callback_hosts=hosts)
+    app = create_app(config, FakeRuntime(config))
+    response = app.test_client().post(
+        "/run", json={"token": TOKEN, "image": IMAGE, "command": "true", "callback_url": url}
+    )
+    if allowed:
+        assert response.status_code == 200, response.get_json()
+    else:
+        assert response.status_code == 400
+        assert "callbacks may only go to" in response.get_json()["fields"]["callback_url"][0]
+
+
+@pytest.mark.parametrize("url", ["ftp://x/y", "not a url", "http://", 5])
+def test_bad_callback_urls_are_400(api, url):
+    response = api.run(image=IMAGE, callback_url=url)
+    assert response.status_code == 400
+    assert "callback_url" in response.get_json()["fields"]
+
+
+def test_undecodable_auth_is_400_naming_auth(api):
+    response = api.run(image="10.77.0.1:5000/private/busybox:1", auth="%%%not-base64%%%")
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == ["auth"]
