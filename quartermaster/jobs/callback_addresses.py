@@ -103,7 +103,11 @@ def not_public(address: str) -> str | None:
 
 
 def check_url(
-    url: str, *, allowed_hosts: tuple[str, ...], allow_private: bool, timeout=RESOLVE_SECONDS
+    url: str,
+    *,
+    allowed_hosts: tuple[str, ...],
+    allow_private: bool,
+    timeout: float = RESOLVE_SECONDS,
 ) -> None:
     """Raise CallbackRefused if a callback may not go to `url` (what /run asks before a job).
     With private addresses allowed there is nothing to check an address for: no lookup."""
@@ -171,7 +175,7 @@ def _resolve(host: str, port: int, timeout: float) -> list[tuple]:
     return _addresses(answer[0])
 
 
-def _addresses(infos) -> list[tuple]:
+def _addresses(infos: list[tuple]) -> list[tuple]:
     addresses = [(family, sockaddr) for family, _, _, _, sockaddr in infos]
     if not addresses:
         raise CallbackRefused("no address")

@@ -4,7 +4,9 @@ The command line (`server/command.py`) overrides the environment; both end up in
 """
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from quartermaster.jobs.callback_addresses import parse_host_entry
 from quartermaster.jobs.constraints import is_valid_constraint
@@ -35,7 +37,7 @@ class Config:
     workers: int = DEFAULT_WORKERS
     worker_connections: int = DEFAULT_WORKER_CONNECTIONS
     # Long requests (/status?wait, /logs?follow) at once per worker; beyond: 429. None: half of
-    # worker_connections, so short requests always have connections left.
+    # worker_connections (see long_request_limit), so short requests always have connections left.
     max_long_requests: int | None = None
     follow_max_seconds: float = DEFAULT_FOLLOW_MAX_SECONDS  # the longest a followed log lasts
     memory_mb: int = DEFAULT_MEMORY_MB
@@ -54,18 +56,16 @@ class Config:
     callback_retry_seconds: int = DEFAULT_CALLBACK_RETRY_SECONDS
     metrics_public: bool = False  # /metrics without the token
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.token:
             raise ConfigError("no token: set TOKEN or pass --token")
         _require(1 <= self.port <= 65535, f"port must be 1-65535, got {self.port}")
         _require(self.workers >= 1, f"workers must be at least 1, got {self.workers}")
         _require(self.worker_connections >= 1, "worker connections must be at least 1")
-        if self.max_long_requests is None:
-            object.__setattr__(self, "max_long_requests", self.worker_connections // 2)
         _require(
-            0 <= self.max_long_requests < self.worker_connections,
+            0 <= self.long_request_limit < self.worker_connections,
             "max long requests must be 0 or more and below worker connections (short requests "
-            f"need connections too), got {self.max_long_requests} of {self.worker_connections}",
+            f"need connections too), got {self.long_request_limit} of {self.worker_connections}",
         )
         _require(self.follow_max_seconds > 0, "follow max seconds must be positive")
         _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
@@ -81,19 +81,26 @@ class Config:
             except ValueError as error:
                 raise ConfigError(str(error)) from None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         # The token and the callback secret must never reach a log line, even through a repr.
         return f"Config(port={self.port}, bind={self.bind!r}, workers={self.workers}, ...)"
+
+    @property
+    def long_request_limit(self) -> int:
+        """Long requests at once per worker: MAX_LONG_REQUESTS, or half the connections."""
+        if self.max_long_requests is None:
+            return self.worker_connections // 2
+        return self.max_long_requests
 
     @property
     def bind_address(self) -> str:
         return f"{self.bind}:{self.port}"
 
 
-def from_env(environ=None, **overrides) -> Config:
+def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
     """Build the configuration from environment variables, then apply overrides (flags)."""
     env = os.environ if environ is None else environ
-    settings = {
+    settings: dict[str, Any] = {
         "token": env.get("TOKEN", "") or _token_file(env, overrides),
         "port": _int(env, "PORT", DEFAULT_PORT),
         "bind": env.get("BIND", DEFAULT_BIND),
@@ -119,7 +126,7 @@ def from_env(environ=None, **overrides) -> Config:
     return Config(**settings)
 
 
-def _token_file(env, overrides) -> str:
+def _token_file(env: Mapping[str, str], overrides: dict[str, Any]) -> str:
     """The token from the file TOKEN_FILE names (a Docker or Kubernetes secret), if needed.
 
     Read only when neither `--token` nor TOKEN gives one. Only the trailing newline is dropped.
@@ -146,19 +153,19 @@ def parse_list(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def _flag(env, name) -> bool:
+def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "") in ("1", "true", "yes")
 
 
-def _int(env, name, default) -> int:
+def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
     return _number(env, name, default, int, "an integer")
 
 
-def _float(env, name, default) -> float:
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float, "a number")
 
 
-def _number(env, name, default, kind, what):
+def _number(env: Mapping[str, str], name: str, default: Any, kind: type, what: str) -> Any:
     raw = env.get(name)
     if raw in (None, ""):
         return default

@@ -28,4 +28,9 @@ def prepare_metrics_directory() -> None:
     directory = tempfile.mkdtemp(prefix="quartermaster-metrics-")
     os.environ[VARIABLE] = directory
     owner = os.getpid()  # forked workers inherit atexit handlers; only this process cleans up
-    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(directory, ignore_errors=True))
+
+    def remove_directory() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    atexit.register(remove_directory)

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
 from quartermaster.jobs.errors import SwarmError
@@ -164,7 +165,10 @@ def main(argv: list[str]) -> None:
     """`python -m quartermaster.reaper`: settings from the environment, like the server's."""
     if argv == [SETTINGS_ON_STDIN]:
         settings = json.loads(sys.stdin.read())
-        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in settings["config"].items()}
+        fields: dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in settings["config"].items()
+        }
         run(Config(**fields), settings["parent"])
     else:
         run(from_env())

@@ -22,6 +22,7 @@ def start_process(config: Config) -> subprocess.Popen:
         [sys.executable, "-m", "quartermaster.reaper", SETTINGS_ON_STDIN], stdin=subprocess.PIPE
     )
     settings = {"config": asdict(config), "parent": os.getpid()}
+    assert process.stdin is not None  # stdin=PIPE
     process.stdin.write(json.dumps(settings).encode())
     process.stdin.close()
     return process
@@ -53,6 +54,8 @@ class Supervisor:
     def check(self) -> None:
         """Notice a reaper that exited; start another once its wait is over."""
         now = time.monotonic()
+        if self.process is None:
+            return  # not started
         if self._restart_at is None:
             if self.process.poll() is None:
                 return
@@ -76,7 +79,8 @@ class Supervisor:
                 self._restart_at = now + self._wait
 
     def stop(self) -> None:
-        stop_process(self.process)
+        if self.process is not None:
+            stop_process(self.process)
 
     def _start_reaper(self) -> None:
         self.process = start_process(self._config)

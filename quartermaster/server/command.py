@@ -1,7 +1,6 @@
 """The `quartermaster` command: flags over environment variables, then gunicorn in-process."""
 
 import argparse
-import sys
 
 from quartermaster.process import config as configuration
 from quartermaster.server.gunicorn_app import Server
@@ -92,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     overrides = vars(args)
@@ -106,4 +105,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -3,7 +3,10 @@
 import logging
 import re
 import signal
+from types import FrameType
+from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
@@ -34,11 +37,11 @@ class RedactingLogger(Logger):
     """gunicorn's logger, with `token=` values blanked in its messages, and `token=` values and
     credential headers blanked in access lines."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg: Any):
         super().__init__(cfg)
         self.error_log.addFilter(_RedactTokens())
 
-    def atoms(self, resp, req, environ, request_time):
+    def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
         for key, value in atoms.items():
             if isinstance(value, str):
@@ -55,7 +58,7 @@ def reaper_hooks(config: Config) -> dict:
     if config.reaper_interval == 0:
         return {}
 
-    def when_ready(arbiter):
+    def when_ready(arbiter: Any) -> None:
         configure_json_logging()  # the supervisor's lines, in the master, like everyone's
         supervisor = arbiter.reaper_supervisor = Supervisor(config)
         supervisor.start()
@@ -64,13 +67,13 @@ def reaper_hooks(config: Config) -> dict:
         # carry a copy of it.)
         manage_workers = arbiter.manage_workers
 
-        def manage_workers_and_the_reaper():
+        def manage_workers_and_the_reaper() -> None:
             manage_workers()
             supervisor.check()
 
         arbiter.manage_workers = manage_workers_and_the_reaper
 
-    def on_exit(arbiter):
+    def on_exit(arbiter: Any) -> None:
         supervisor = getattr(arbiter, "reaper_supervisor", None)
         if supervisor is not None:  # None: gunicorn stopped before it was ready
             supervisor.stop()
@@ -78,22 +81,22 @@ def reaper_hooks(config: Config) -> dict:
     return {"when_ready": when_ready, "on_exit": on_exit}
 
 
-def forget_exited_worker(arbiter, worker):
+def forget_exited_worker(arbiter: Any, worker: Any) -> None:
     metrics.forget_process(worker.pid)
 
 
-def end_waits_on_stop(worker):
+def end_waits_on_stop(worker: Any) -> None:
     """Once the worker is told to stop, long waits end now, so in-flight requests finish well
     within the stop grace period (Docker's is 10 s) instead of being cut at its end."""
 
-    def handle_exit(signum, frame):
+    def handle_exit(signum: int, frame: FrameType | None) -> None:
         lifecycle.stopping.set()
         worker.handle_exit(signum, frame)
 
     signal.signal(signal.SIGTERM, handle_exit)
 
 
-def quiet_worker_exit(arbiter, worker):
+def quiet_worker_exit(arbiter: Any, worker: Any) -> None:
     """Flush the worker's logs, then let its handlers go without locking.
 
     Python drops each logging handler during interpreter shutdown and takes logging's lock to
@@ -134,11 +137,11 @@ class Server(BaseApplication):
         self._config = config
         super().__init__()
 
-    def load_config(self):
+    def load_config(self) -> None:
         for key, value in gunicorn_options(self._config).items():
             self.cfg.set(key, value)
 
-    def load(self):
+    def load(self) -> Flask:
         # Called in each worker after the fork (no preload), so each makes its own Docker client.
         configure_json_logging()
         return create_app(self._config)

@@ -41,7 +41,6 @@ def create_app(config: configuration.Config | None = None, jobs: JobRuntime | No
     # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
     app = QuartermasterFlask(jobs or Swarm(config), config)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.json.sort_keys = False
     install_access_log(app, searchable_token(config.token))
     install_token_check(app, config)
     register_error_handlers(app)

@@ -4,21 +4,28 @@ settings and this worker's long-request cap it was handed, each by name and type
 from typing import cast
 
 from flask import Flask, Response, current_app, jsonify
+from flask.json.provider import DefaultJSONProvider
 
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process.config import Config
 from quartermaster.web.long_requests import LongRequests
 
 
+class _InOrderJSONProvider(DefaultJSONProvider):
+    sort_keys = False  # a document's fields in the order its schema declares them
+
+
 class QuartermasterFlask(Flask):
     """Flask holding the objects the blueprints use. Its automatic answer to OPTIONS is JSON
     too, like every other answer."""
+
+    json_provider_class = _InOrderJSONProvider
 
     def __init__(self, jobs: JobRuntime, settings: Config):
         super().__init__("quartermaster.web")
         self.jobs = jobs
         self.settings = settings
-        self.long_requests = LongRequests(settings.max_long_requests)  # per worker process
+        self.long_requests = LongRequests(settings.long_request_limit)  # per worker process
         self.openapi_document: dict | None = None  # made at the first GET /openapi.json
 
     def make_default_options_response(self) -> Response:

@@ -56,11 +56,11 @@ def test_invalid_settings_are_refused(env):
 
 
 def test_long_requests_default_to_half_the_worker_connections():
-    assert from_env({"TOKEN": "t"}).max_long_requests == 500
-    assert from_env({"TOKEN": "t", "WORKER_CONNECTIONS": "11"}).max_long_requests == 5
-    assert from_env({"TOKEN": "t", "MAX_LONG_REQUESTS": "0"}).max_long_requests == 0
+    assert from_env({"TOKEN": "t"}).long_request_limit == 500
+    assert from_env({"TOKEN": "t", "WORKER_CONNECTIONS": "11"}).long_request_limit == 5
+    assert from_env({"TOKEN": "t", "MAX_LONG_REQUESTS": "0"}).long_request_limit == 0
     assert (
-        from_env({"TOKEN": "t", "MAX_LONG_REQUESTS": "7"}, max_long_requests=3).max_long_requests
+        from_env({"TOKEN": "t", "MAX_LONG_REQUESTS": "7"}, max_long_requests=3).long_request_limit
         == 3
     )
     assert from_env({"TOKEN": "t"}).follow_max_seconds == 3600
