@@ -12,8 +12,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask
 from marshmallow import fields
 
-from quartermaster.web.api import Operation
-from quartermaster.web.auth import open_endpoints
+from quartermaster.web.describe import Operation, operation_of
 from quartermaster.web.schemas import REFERENCE_PATTERN, ErrorResponse
 
 TITLE = "quartermaster"
@@ -76,10 +75,10 @@ def openapi_document(app: Flask, config) -> dict:
     spec.components.security_scheme("query", {"type": "apiKey", "in": "query", "name": "token"})
     spec.components.schema("Error", schema=ErrorResponse)
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
-        operation = getattr(app.view_functions[rule.endpoint], "operation", None)
+        operation = operation_of(app.view_functions[rule.endpoint])
         if operation is None:
             continue  # Flask's static files
-        public = rule.endpoint in open_endpoints(config)
+        public = operation.is_public(config)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             spec.path(
                 path=_PATH_PARAMETER.sub(r"{\1}", rule.rule),
