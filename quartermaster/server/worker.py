@@ -2,7 +2,8 @@
 
 gunicorn answers requests it cannot parse (a request line or headers too large, a bad method or
 HTTP version) without the app, with an HTML page. These workers write the service's JSON error
-shape instead, with any `token=` value in the echoed request blanked.
+shape (web/errors.py's error_document) instead, with any `token=` value in the echoed request
+blanked.
 """
 
 import json
@@ -11,6 +12,7 @@ from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
 from quartermaster.server.gunicorn_app import redact_query_tokens
+from quartermaster.web.errors import error_document
 
 MAX_DETAIL = 200  # characters of gunicorn's explanation kept (it may echo the request line)
 
@@ -24,7 +26,7 @@ class JsonErrorsGeventWorker(GeventWorker):
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
     detail = redact_query_tokens(mesg)[:MAX_DETAIL]
     error = f"{reason}: {detail}" if detail else reason
-    body = json.dumps({"success": False, "code": status_int, "error": error}).encode()
+    body = json.dumps(error_document(status_int, error)).encode()
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"

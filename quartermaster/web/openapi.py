@@ -12,24 +12,13 @@ from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask
 from marshmallow import fields
 
+from quartermaster.process.config import Config
 from quartermaster.web.describe import Operation, operation_of
+from quartermaster.web.errors import ERROR_DESCRIPTIONS
 from quartermaster.web.schemas import REFERENCE_PATTERN, ErrorResponse
 
 TITLE = "quartermaster"
 VERSION = "0.1.0"
-ERROR_DESCRIPTIONS = {
-    400: "invalid request: `fields` names each bad field or parameter",
-    401: "token missing or wrong",
-    404: "no such job",
-    409: "conflict: the name is in use, the Idempotency-Key was used for another request, or "
-    "the job reference matches more than one job (use the full id)",
-    413: "body over 1 MiB",
-    415: "body is not JSON",
-    429: "too many long requests (`?wait`, `?follow`) in flight on this worker: retry after "
-    "the `Retry-After` header's seconds",
-    500: "internal error (logged with the request id)",
-    503: "Docker unreachable, or not a swarm manager, or not ready",
-}
 _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # Python's end of text, \Z, not preceded by another backslash (which would escape it).
 _PYTHON_END = re.compile(r"(?<!\\)((?:\\\\)*)\\Z")
@@ -62,7 +51,7 @@ class _Plugin(MarshmallowPlugin):
     Converter = _Converter
 
 
-def openapi_document(app: Flask, config) -> dict:
+def openapi_document(app: Flask, config: Config) -> dict:
     plugin = _Plugin()
     spec = APISpec(
         title=TITLE,
