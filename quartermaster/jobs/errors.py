@@ -1,34 +1,60 @@
-"""What can go wrong talking to the swarm, in words the HTTP layer can map to status codes."""
+"""What can go wrong, each error with the HTTP status it is answered with.
+
+`http_status` is a class attribute: a subclass answers as its base unless it says otherwise, and
+the HTTP layer (web/errors.py) answers every `QuartermasterError` with it, in one handler.
+"""
 
 
-class SwarmError(Exception):
-    """Base class; the message is safe to show to a client."""
+class QuartermasterError(Exception):
+    """An error a client is told of: its message is safe to show, `http_status` is the answer's."""
+
+    http_status = 500
+
+
+class SwarmError(QuartermasterError):
+    """Something went wrong with the swarm (a kind not told apart below answers 502)."""
+
+    http_status = 502
 
 
 class DockerUnavailable(SwarmError):
     """The Docker daemon cannot be reached (socket missing, refused, timed out)."""
 
+    http_status = 503
+
 
 class NotASwarmManager(SwarmError):
     """Docker answers, but this node cannot manage swarm services."""
 
+    http_status = 503
+
 
 class JobNotFound(SwarmError):
     """No job (service created by quartermaster) matches the reference."""
+
+    http_status = 404
 
 
 class AmbiguousReference(SwarmError):
     """More than one job matches the reference (a name and another job's id prefix, or an id
     prefix of several jobs): refused rather than guessed."""
 
+    http_status = 409
+
 
 class NameConflict(SwarmError):
     """Another service already uses the requested name."""
+
+    http_status = 409
 
 
 class IdempotencyConflict(SwarmError):
     """An Idempotency-Key already made a job from a different request."""
 
+    http_status = 409
+
 
 class DockerRejected(SwarmError):
     """Docker refused the request for a reason of its own; the message is Docker's."""
+
+    http_status = 400

@@ -1,6 +1,10 @@
-"""The swarm's nodes as a client sees them: capacity, reservations, health."""
+"""The swarm's nodes as a client sees them: capacity, reservations, health.
 
-from dataclasses import dataclass
+Their fields are the documents' (/nodes, /healthz's `swarm`), in their order: the answers'
+schemas are derived from them (web/documents.py).
+"""
+
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -12,7 +16,7 @@ class NodeSummary:
     availability: str
     memory_mb: int
     cpus: float
-    reserved_memory_mb: int
+    reserved_memory_mb: int = field(metadata={"description": "reserved by jobs placed here"})
     reserved_cpus: float
     free_memory_mb: int
     free_cpus: float

@@ -25,8 +25,12 @@ class JobQuery:
 
 @dataclass(frozen=True)
 class JobPage:
+    """A page of /jobs: its fields are the answer's (web/documents.py derives its schema)."""
+
     jobs: list[JobStatus]
-    next_cursor: str | None
+    next_cursor: str | None = field(
+        metadata={"description": "pass as cursor for the next page; null: last"}
+    )
 
 
 # timestamp_key's form of swarm's creation times (UTC, nanoseconds), and a swarm id.

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass, field
 
+# "service": one run; "job": swarm's replicated-job (`completions` runs, `parallelism` at once).
+JOB_TYPES = ("service", "job")
+
 
 @dataclass(frozen=True)
 class JobSpec:
@@ -15,7 +18,7 @@ class JobSpec:
     memory_mb: int | None = None  # None: the configured default
     cpus: float | None = None  # None: no CPU limit or reservation
     constraints: tuple[str, ...] = ()  # added to the configured ones
-    type: str = "service"  # "service": one run; "job": swarm's replicated-job
+    type: str = "service"  # one of JOB_TYPES
     completions: int = 1
     parallelism: int = 1
     retries: int = 0

@@ -9,9 +9,14 @@ Swarm's task states are many; a client sees one of six words:
               its node stopped answering the swarm while it ran (its outcome is unknown)
     rejected  could not start at all, e.g. the image could not be pulled (`error` says why)
     shutdown  stopped
+
+`JobStatus`'s fields are the document's, in its order: the answer's schema is derived from them
+(web/documents.py), each field's `description` and `enum` metadata included.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+
+from quartermaster.jobs.spec import JOB_TYPES
 
 PENDING = "pending"
 STARTED = "started"
@@ -29,12 +34,15 @@ class JobStatus:
     id: str
     name: str
     image: str
-    type: str  # "service" (one run) or "job" (swarm's replicated-job: `completions` runs)
-    status: str
-    state: str  # swarm's raw state of the current task ("new" before the first task exists)
+    # "service" (one run) or "job" (swarm's replicated-job: `completions` runs)
+    type: str = field(metadata={"enum": JOB_TYPES})
+    status: str = field(metadata={"enum": STATUSES})
+    # "new" before the first task exists
+    state: str = field(metadata={"description": "swarm's raw state of the current task"})
     exit_code: int | None
     error: str | None
-    node: str | None  # the id of the node the current task is placed on
+    # the id of the node the current task is placed on
+    node: str | None = field(metadata={"description": "node id"})
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -46,3 +54,8 @@ class JobStatus:
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+def status_document(status: JobStatus) -> dict:
+    """The /status answer, which a job's callback delivers too: its fields, then `success`."""
+    return {**asdict(status), "success": True}

@@ -16,11 +16,11 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
 from quartermaster.jobs.errors import SwarmError
+from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
 from quartermaster.process.json_logging import configure_json_logging
@@ -115,10 +115,9 @@ class Reaper:
 
     def _deliver(self, notice: Notice, record: dict) -> None:
         try:
-            document = {"success": True, **asdict(notice.status)}  # the /status document
             result = callbacks.deliver(
                 notice.url,
-                document,
+                status_document(notice.status),
                 secret=self._config.callback_secret,
                 allowed_hosts=self._config.callback_hosts,
                 allow_private=self._config.callback_allow_private,

@@ -1,7 +1,6 @@
 """gunicorn, run in-process over `create_app`, with an access log that never shows the token."""
 
 import logging
-import re
 import signal
 from types import FrameType
 from typing import Any
@@ -13,16 +12,12 @@ from gunicorn.glogging import Logger
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.process.json_logging import configure_json_logging
+from quartermaster.process.redaction import redact_query_tokens
 from quartermaster.reaper.supervisor import Supervisor
 from quartermaster.web.app import create_app
 
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
-_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]*", re.IGNORECASE)
 _SECRET_HEADERS = ("{authorization}i", "{x-registry-auth}i")
-
-
-def redact_query_tokens(text: str) -> str:
-    return _TOKEN_IN_QUERY.sub(r"\1[REDACTED]", text)
 
 
 class _RedactTokens(logging.Filter):

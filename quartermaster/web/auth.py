@@ -1,4 +1,5 @@
-"""The token check, one `before_request` hook for every route but the open ones.
+"""The token check, one `before_request` hook for every route but the public ones (those whose
+`@describe` says so).
 
 The token may come in the JSON body (`token`), the query string (`?token=`) or an
 `Authorization: Bearer` header. Every token a request carries must be right; each is compared in
@@ -12,10 +13,10 @@ import hmac
 from flask import Flask, request
 
 from quartermaster.process.config import Config
+from quartermaster.web.describe import operation_of
 from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import json_object, parsed_json
 
-ALWAYS_OPEN = frozenset({"health.healthz", "health.readyz", "openapi.openapi_json"})
 # A token shorter than this turns up in ordinary ids and commands by chance: it is not looked for.
 TOKEN_SEARCH_MIN_LENGTH = 8
 
@@ -25,20 +26,17 @@ def searchable_token(token: str) -> str | None:
     return token if len(token) >= TOKEN_SEARCH_MIN_LENGTH else None
 
 
-def open_endpoints(config: Config) -> frozenset[str]:
-    """The endpoints that need no token."""
-    return ALWAYS_OPEN | ({"metrics.metrics"} if config.metrics_public else set())
-
-
 def install_token_check(app: Flask, config: Config) -> None:
     expected = config.token.encode()
-    public = open_endpoints(config)
     searched = searchable_token(config.token)
 
     @app.before_request
     def require_token():
-        if request.routing_exception is not None or request.endpoint in public:
+        if request.routing_exception is not None:
             return  # unknown routes and methods get their own 404/405
+        operation = operation_of(app.view_functions.get(request.endpoint))
+        if operation is not None and operation.is_public(config):
+            return
         supplied = tokens_in_request()
         if not supplied:
             if request.is_json and request.get_data():

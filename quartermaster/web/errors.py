@@ -1,38 +1,55 @@
-"""One JSON error shape for every failure: `{"success": false, "code": N, "error": "..."}`.
+"""The error contract: one JSON shape for every failure, and what each status means.
 
-Validation errors add `fields` (field name -> messages). Unexpected errors are logged with the
-request id and answered with a 500 that carries the id but never a traceback.
+`{"success": false, "code": N, "error": "...", "fields": {...}, "request_id": "..."}`: `fields`
+(field name -> messages) only when a request was invalid, `request_id` in every answer of the app
+(gunicorn's own answers, written before there is a request, have none). Every error that
+declares its status (`QuartermasterError`: the domain's and `ApiError`) is answered with it, a
+subclass as its base; unexpected errors are logged with the request id and answered with a 500
+that carries the id but never a traceback.
 """
 
+import json
 import logging
 
 from flask import Flask, g, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from quartermaster.jobs import errors as job_errors
+from quartermaster.jobs.errors import QuartermasterError
+from quartermaster.process.redaction import redact_query_tokens
 from quartermaster.web.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
 
-_STATUS_OF_SWARM_ERROR = {
-    job_errors.DockerUnavailable: 503,
-    job_errors.NotASwarmManager: 503,
-    job_errors.JobNotFound: 404,
-    job_errors.AmbiguousReference: 409,
-    job_errors.NameConflict: 409,
-    job_errors.IdempotencyConflict: 409,
-    job_errors.DockerRejected: 400,
+# What each error status means, for the document (a route lists its statuses in its @describe).
+ERROR_DESCRIPTIONS = {
+    400: "invalid request: `fields` names each bad field or parameter",
+    401: "token missing or wrong",
+    404: "no such job",
+    409: "conflict: the name is in use, the Idempotency-Key was used for another request, or "
+    "the job reference matches more than one job (use the full id)",
+    413: "body over 1 MiB",
+    415: "body is not JSON",
+    429: "too many long requests (`?wait`, `?follow`) in flight on this worker: retry after "
+    "the `Retry-After` header's seconds",
+    500: "internal error (logged with the request id)",
+    502: "the swarm failed in a way quartermaster does not tell apart",
+    503: "Docker unreachable, or not a swarm manager, or not ready",
 }
 
 
-class ApiError(Exception):
+class ApiError(QuartermasterError):
+    """A refusal of the HTTP layer's own: its status, and the fields and headers it answers with."""
+
     def __init__(
-        self, code: int, message: str, fields: dict | None = None, headers: dict | None = None
+        self,
+        http_status: int,
+        message: str,
+        fields: dict | None = None,
+        headers: dict | None = None,
     ):
         super().__init__(message)
-        self.code = code
-        self.message = message
+        self.http_status = http_status
         self.fields = fields
         self.headers = headers or {}
 
@@ -40,11 +57,36 @@ class ApiError(Exception):
 ERROR_RESPONSE = ErrorResponse()  # made once: a schema copies its fields when made
 
 
-def json_error(code: int, message: str, fields: dict | None = None):
-    body = {"code": code, "error": message, "request_id": g.get("request_id")}
+def error_document(
+    code: int, message: str, fields: dict | None = None, request_id: str | None = None
+) -> dict:
+    """The one JSON error shape, for the app's answers and gunicorn's own (server/worker.py)."""
+    document: dict = {"code": code, "error": message}
     if fields:
-        body["fields"] = fields
-    return jsonify(ERROR_RESPONSE.dump(body)), code
+        document["fields"] = fields
+    if request_id is not None:
+        document["request_id"] = request_id
+    return ERROR_RESPONSE.dump(document)
+
+
+MAX_DETAIL = 200  # characters of gunicorn's explanation kept (it may echo the request line)
+
+
+def raw_error_answer(code: int, reason: str, detail: str) -> bytes:
+    """A whole HTTP answer in the JSON error shape, for the requests gunicorn answers itself
+    (server/worker.py): `detail` is gunicorn's explanation, which may quote the request line."""
+    detail = redact_query_tokens(detail)[:MAX_DETAIL]
+    body = json.dumps(error_document(code, f"{reason}: {detail}" if detail else reason)).encode()
+    head = (
+        f"HTTP/1.1 {code} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def json_error(code: int, message: str, fields: dict | None = None, headers=()):
+    """An error answer of the app: the shape with this request's id, the status, any headers."""
+    return jsonify(error_document(code, message, fields, g.get("request_id"))), code, headers
 
 
 def body_limit_message(limit: int) -> str:
@@ -53,10 +95,15 @@ def body_limit_message(limit: int) -> str:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(QuartermasterError)
+    def declared_error(error: QuartermasterError):
+        if error.http_status == 503:
+            log.warning("docker unavailable: %s", error)
+        return json_error(error.http_status, str(error))
+
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
-        body, code = json_error(error.code, error.message, error.fields)
-        return body, code, error.headers
+        return json_error(error.http_status, str(error), error.fields, error.headers)
 
     @app.errorhandler(ValidationError)
     def validation_error(error: ValidationError):
@@ -64,23 +111,15 @@ def register_error_handlers(app: Flask) -> None:
         names = ", ".join(sorted(messages))
         return json_error(400, f"invalid request: {names}", messages)
 
-    @app.errorhandler(job_errors.SwarmError)
-    def swarm_error(error: job_errors.SwarmError):
-        code = _STATUS_OF_SWARM_ERROR.get(type(error), 502)
-        if code == 503:
-            log.warning("docker unavailable: %s", error)
-        return json_error(code, str(error))
-
     @app.errorhandler(RequestEntityTooLarge)
     def body_too_large(error: RequestEntityTooLarge):
         return json_error(413, body_limit_message(app.config["MAX_CONTENT_LENGTH"]))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        body, code = json_error(error.code or 500, error.description or error.name)
         # The exception's own headers but its HTML type: a 405's Allow (RFC 9110 requires it).
         headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
-        return body, code, headers
+        return json_error(error.code or 500, error.description or error.name, headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

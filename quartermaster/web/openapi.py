@@ -12,25 +12,13 @@ from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask
 from marshmallow import fields
 
-from quartermaster.web.api import Operation
-from quartermaster.web.auth import open_endpoints
+from quartermaster.process.config import Config
+from quartermaster.web.describe import Operation, operation_of
+from quartermaster.web.errors import ERROR_DESCRIPTIONS
 from quartermaster.web.schemas import REFERENCE_PATTERN, ErrorResponse
 
 TITLE = "quartermaster"
 VERSION = "0.1.0"
-ERROR_DESCRIPTIONS = {
-    400: "invalid request: `fields` names each bad field or parameter",
-    401: "token missing or wrong",
-    404: "no such job",
-    409: "conflict: the name is in use, the Idempotency-Key was used for another request, or "
-    "the job reference matches more than one job (use the full id)",
-    413: "body over 1 MiB",
-    415: "body is not JSON",
-    429: "too many long requests (`?wait`, `?follow`) in flight on this worker: retry after "
-    "the `Retry-After` header's seconds",
-    500: "internal error (logged with the request id)",
-    503: "Docker unreachable, or not a swarm manager, or not ready",
-}
 _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # Python's end of text, \Z, not preceded by another backslash (which would escape it).
 _PYTHON_END = re.compile(r"(?<!\\)((?:\\\\)*)\\Z")
@@ -63,7 +51,7 @@ class _Plugin(MarshmallowPlugin):
     Converter = _Converter
 
 
-def openapi_document(app: Flask, config) -> dict:
+def openapi_document(app: Flask, config: Config) -> dict:
     plugin = _Plugin()
     spec = APISpec(
         title=TITLE,
@@ -76,10 +64,10 @@ def openapi_document(app: Flask, config) -> dict:
     spec.components.security_scheme("query", {"type": "apiKey", "in": "query", "name": "token"})
     spec.components.schema("Error", schema=ErrorResponse)
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
-        operation = getattr(app.view_functions[rule.endpoint], "operation", None)
+        operation = operation_of(app.view_functions[rule.endpoint])
         if operation is None:
             continue  # Flask's static files
-        public = rule.endpoint in open_endpoints(config)
+        public = operation.is_public(config)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             spec.path(
                 path=_PATH_PARAMETER.sub(r"{\1}", rule.rule),

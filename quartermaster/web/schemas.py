@@ -1,4 +1,5 @@
-"""Request schemas (load and validate client JSON) and response schemas (dump).
+"""Request schemas (load and validate client JSON) and response schemas (dump), the latter
+derived from the domain's dataclasses (web/documents.py).
 
 Loading never touches Docker: a request that passes here is well formed, and what is left for the
 swarm to refuse is what only the swarm can know (a name in use, an image it cannot pull). One
@@ -26,16 +27,19 @@ from marshmallow import (
 from quartermaster.jobs.callback_addresses import CallbackRefused, check_url
 from quartermaster.jobs.labels import RESERVED_PREFIX
 from quartermaster.jobs.logs import LogOptions
+from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import (
     CURSOR_PATTERN,
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    JobPage,
     JobQuery,
     decode_cursor,
 )
 from quartermaster.jobs.references import is_full_id
-from quartermaster.jobs.spec import JobSpec
-from quartermaster.jobs.status import STATUSES
+from quartermaster.jobs.spec import JOB_TYPES, JobSpec
+from quartermaster.jobs.status import STATUSES, JobStatus
+from quartermaster.web.documents import document_fields, document_schema
 
 # Patterns end in \Z, not $: $ also matches before a trailing newline.
 # A job reference: a full service id, a service name, or an id prefix (see Swarm._resolve).
@@ -53,7 +57,6 @@ MAX_SECONDS = 365 * 24 * 3600
 MAX_COMPLETIONS = 1000
 # Swarm keeps 5 tasks per slot by default, so more attempts than that could not be counted.
 MAX_RETRIES = 4
-JOB_TYPES = ("service", "job")
 ENV_NAME_PATTERN = re.compile(r"^[^=\x00\n]{1,256}\Z")
 AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identitytoken"}
 # `auth`'s format in the document: what it holds is JSON inside base64, which no pattern can say.
@@ -317,6 +320,10 @@ class TokenRequest(Schema):
 
 
 class RunRequest(TokenRequest):
+    """A /run body, loaded into a JobSpec: a field for each of JobSpec's but those below."""
+
+    # JobSpec's fields a body does not carry: the Idempotency-Key header's (web/api/run.py).
+    NOT_FROM_THE_BODY: ClassVar[frozenset[str]] = frozenset({"idempotency_key"})
     # `job_fields_need_type_job` in JSON Schema, which openapi.py adds to this schema's.
     JSON_SCHEMA_RULES: ClassVar[dict] = {
         "anyOf": [
@@ -367,7 +374,8 @@ class RunRequest(TokenRequest):
         values=fields.String(validate=_no_nul("values")),
         load_default=dict,
     )
-    memory = JsonInteger(
+    memory_mb = JsonInteger(
+        data_key="memory",
         load_default=None,
         validate=validate.Range(min=MIN_MEMORY_MB, max=MAX_MEMORY_MB),
         metadata={"description": "memory limit and reservation in MB"},
@@ -427,7 +435,7 @@ class RunRequest(TokenRequest):
         ],
         metadata={"description": "receives a POST of the /status document when the job ends"},
     )
-    auth = RegistryAuth(load_default=None, load_only=True)
+    registry_auth = RegistryAuth(data_key="auth", load_default=None, load_only=True)
 
     def __init__(
         self, *, callback_hosts: tuple[str, ...] = (), callback_allow_private=False, **kwargs
@@ -459,24 +467,11 @@ class RunRequest(TokenRequest):
 
     @post_load
     def to_job_spec(self, data, **kwargs) -> JobSpec:
-        return JobSpec(
-            image=data["image"],
-            command=data["command"],
-            name=data["name"],
-            labels=data["labels"],
-            env=data["env"],
-            memory_mb=data["memory"],
-            cpus=data["cpus"],
-            constraints=tuple(data["constraints"]),
-            type=data["type"],
-            completions=data["completions"] or 1,
-            parallelism=data["parallelism"] or 1,
-            retries=data["retries"],
-            timeout=data["timeout"],
-            ttl=data["ttl"],
-            callback_url=data["callback_url"],
-            registry_auth=data["auth"],
-        )
+        """The fields are JobSpec's, by name (a key the body spells otherwise says so in its
+        data_key); one left out or null takes JobSpec's default."""
+        given = {name: value for name, value in data.items() if value is not None}
+        given.pop("token", None)
+        return JobSpec(**{**given, "constraints": tuple(given["constraints"])})
 
 
 class StopRequest(TokenRequest):
@@ -489,64 +484,36 @@ class StopRequest(TokenRequest):
         return data["id"]
 
 
-class JobIdResponse(Schema):
+class Answer(Schema):
+    """Base of the successful JSON answers: `success` first, then their own fields."""
+
     success = fields.Boolean(dump_default=True)
+
+
+class JobIdResponse(Answer):
     id = fields.String(required=True)
 
 
-class JobDocument(Schema):
-    id = fields.String()
-    name = fields.String()
-    image = fields.String()
-    type = fields.String(validate=validate.OneOf(JOB_TYPES))
-    status = fields.String(validate=validate.OneOf(STATUSES))
-    state = fields.String(metadata={"description": "swarm's raw state of the current task"})
-    exit_code = fields.Integer(allow_none=True)
-    error = fields.String(allow_none=True)
-    node = fields.String(allow_none=True, metadata={"description": "node id"})
-    created_at = fields.String()
-    started_at = fields.String(allow_none=True)
-    finished_at = fields.String(allow_none=True)
-    completions = fields.Integer()
-    succeeded = fields.Integer()
-    failed = fields.Integer()
-    attempts = fields.Integer()
+JobDocument = document_schema(JobStatus, "JobDocument")
 
 
-class StatusResponse(JobDocument):
-    success = fields.Boolean(dump_default=True)
+# The job's fields, then `success`: what jobs/status.py's status_document makes, which /status
+# and the callbacks send (test_documents.py holds the two equal).
+StatusResponse = Schema.from_dict(
+    {**document_fields(JobStatus), "success": fields.Boolean(dump_default=True)},
+    name="StatusResponse",
+)
 
 
-class JobsResponse(Schema):
-    success = fields.Boolean(dump_default=True)
-    jobs = fields.List(fields.Nested(JobDocument))
-    next_cursor = fields.String(
-        allow_none=True, metadata={"description": "pass as cursor for the next page; null: last"}
-    )
+JobsResponse = document_schema(JobPage, "JobsResponse", Answer, nested={JobStatus: JobDocument})
+NodeDocument = document_schema(NodeSummary, "NodeDocument")
 
 
-class NodeDocument(Schema):
-    id = fields.String()
-    hostname = fields.String()
-    role = fields.String()
-    state = fields.String()
-    availability = fields.String()
-    memory_mb = fields.Integer()
-    cpus = fields.Float()
-    reserved_memory_mb = fields.Integer(metadata={"description": "reserved by jobs placed here"})
-    reserved_cpus = fields.Float()
-    free_memory_mb = fields.Integer()
-    free_cpus = fields.Float()
-    running_jobs = fields.Integer()
-
-
-class NodesResponse(Schema):
-    success = fields.Boolean(dump_default=True)
+class NodesResponse(Answer):
     nodes = fields.List(fields.Nested(NodeDocument))
 
 
-class ReadyResponse(Schema):
-    success = fields.Boolean(dump_default=True)
+class ReadyResponse(Answer):
     ready = fields.Boolean(dump_default=True)
 
 
@@ -621,10 +588,7 @@ class LogsQuery(QuerySchema):
         )
 
 
-class SwarmCounts(Schema):
-    managers = fields.Integer()
-    workers = fields.Integer()
-    ready_workers = fields.Integer()
+SwarmCounts = document_schema(SwarmHealth, "SwarmCounts")
 
 
 class ReaperLiveness(Schema):
@@ -639,8 +603,7 @@ class ReaperLiveness(Schema):
     )
 
 
-class HealthResponse(Schema):
-    success = fields.Boolean(dump_default=True)
+class HealthResponse(Answer):
     docker = fields.String(dump_default="ok")
     swarm = fields.Nested(SwarmCounts)
     reaper = fields.Nested(ReaperLiveness)

@@ -90,3 +90,13 @@ def test_the_layers_themselves_form_no_circle():
     layers = {(layer(a), layer(b)) for a, names in GRAPH.items() for b in names}
     pairs = {(a, b) for a, b in layers if a and b and a != b}
     assert not [(a, b) for a, b in itertools.combinations(ALLOWED, 2) if {(a, b), (b, a)} <= pairs]
+
+
+def test_only_the_app_factory_imports_the_blueprints():
+    blueprints = {module for module in MODULES if module.startswith("quartermaster.web.api.")}
+    importers = {
+        module
+        for module, names in GRAPH.items()
+        if names & (blueprints | {"quartermaster.web.api"}) and module not in blueprints
+    }
+    assert importers == {"quartermaster.web.app"}

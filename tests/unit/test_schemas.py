@@ -1,6 +1,7 @@
 """Request parsing and validation: pure logic, no Docker."""
 
 import base64
+import dataclasses
 import json
 import time
 
@@ -19,6 +20,7 @@ from quartermaster.web.schemas import (
     RunRequest,
     StatusQuery,
     StopRequest,
+    TokenRequest,
     decode_registry_auth,
 )
 
@@ -347,3 +349,44 @@ def test_a_near_miss_is_refused_at_once_not_backtracked(field, value):
     started = time.monotonic()
     assert field in run_errors(**{"image": "alpine", field: value})
     assert time.monotonic() - started < 2  # a backtracking pattern takes hours at these sizes
+
+
+def test_each_job_spec_field_is_a_run_field_and_the_reverse():
+    """A field added to one and not the other would vanish silently (or fail every /run)."""
+    spec = {field.name for field in dataclasses.fields(JobSpec)}
+    body = set(RunRequest().fields) - set(TokenRequest().fields)
+    assert body == spec - RunRequest.NOT_FROM_THE_BODY
+
+
+def test_a_body_of_only_an_image_is_the_job_spec_of_its_defaults():
+    assert load_run(image="alpine") == JobSpec(image="alpine")
+
+
+def test_every_field_of_a_body_reaches_the_job_spec():
+    body = {
+        "image": "alpine",
+        "command": "echo hi",
+        "name": "every_field",
+        "labels": {"a": "b"},
+        "env": {"A": "1"},
+        "memory": 64,
+        "cpus": 0.5,
+        "constraints": ["node.labels.zone==a"],
+        "type": "job",
+        "completions": 3,
+        "parallelism": 2,
+        "retries": 1,
+        "timeout": 60,
+        "ttl": 120,
+        "callback_url": "http://10.0.0.1/done",
+        "auth": SEED_AUTH,
+    }
+    job = RunRequest(callback_allow_private=True).load(body)
+    defaults = JobSpec(image="other")
+    unset = [
+        field.name
+        for field in dataclasses.fields(JobSpec)
+        if getattr(job, field.name) == getattr(defaults, field.name)
+    ]
+    assert sorted(unset) == sorted(RunRequest.NOT_FROM_THE_BODY)
+    assert (job.memory_mb, job.registry_auth["username"]) == (64, "user")

@@ -7,7 +7,7 @@ from flask import Blueprint
 
 from quartermaster.process.heartbeat import reaper_liveness
 from quartermaster.web import context
-from quartermaster.web.api import describe
+from quartermaster.web.describe import describe
 from quartermaster.web.errors import ApiError
 from quartermaster.web.schemas import HealthResponse, ReadyResponse
 
@@ -19,6 +19,7 @@ blueprint = Blueprint("health", __name__)
     summary="Docker answers, this is a swarm manager, and this instance's reaper makes progress",
     response=HealthResponse,
     errors=(503,),
+    public=True,
 )
 def healthz():
     counts, reaper = context.jobs().health(), reaper_liveness(context.settings())
@@ -30,7 +31,7 @@ def healthz():
 
 
 @blueprint.get("/readyz")
-@describe(summary="A job could be placed now", response=ReadyResponse, errors=(503,))
+@describe(summary="A job could be placed now", response=ReadyResponse, errors=(503,), public=True)
 def readyz():
     problem = context.jobs().readiness_problem()
     if problem:

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from quartermaster.web import context
-from quartermaster.web.api import describe
+from quartermaster.web.describe import describe
 from quartermaster.web.inputs import query_args
 from quartermaster.web.schemas import JobsQuery, JobsResponse
 
@@ -20,5 +20,4 @@ QUERY, RESPONSE = JobsQuery(), JobsResponse()  # made once: see status.py
 )
 def jobs():
     query = QUERY.load(query_args(repeatable=("status", "label")))
-    page = context.jobs().list_jobs(query)
-    return RESPONSE.dump({"jobs": page.jobs, "next_cursor": page.next_cursor})
+    return RESPONSE.dump(context.jobs().list_jobs(query))

@@ -3,8 +3,8 @@
 from flask import Blueprint, Response, request
 
 from quartermaster.web import context
-from quartermaster.web.api import describe
 from quartermaster.web.client_gone import departure_check
+from quartermaster.web.describe import describe
 from quartermaster.web.inputs import query_args
 from quartermaster.web.schemas import LogsQuery, validate_path_reference
 

@@ -4,13 +4,17 @@ METRICS_PUBLIC=1."""
 from flask import Blueprint, Response
 
 from quartermaster.process import metrics as prometheus
-from quartermaster.web.api import describe
+from quartermaster.web.describe import describe
 
 blueprint = Blueprint("metrics", __name__)
 
 
 @blueprint.get("/metrics")
-@describe(summary="Prometheus metrics", response="text/plain")
+@describe(
+    summary="Prometheus metrics",
+    response="text/plain",
+    public=lambda settings: settings.metrics_public,
+)
 def metrics():
     body, content_type = prometheus.exposition()
     return Response(body, content_type=content_type)

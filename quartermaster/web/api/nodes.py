@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from quartermaster.web import context
-from quartermaster.web.api import describe
+from quartermaster.web.describe import describe
 from quartermaster.web.schemas import NodesResponse
 
 blueprint = Blueprint("nodes", __name__)

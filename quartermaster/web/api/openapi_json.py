@@ -3,14 +3,14 @@
 from flask import Blueprint
 
 from quartermaster.web import context
-from quartermaster.web.api import describe
+from quartermaster.web.describe import describe
 from quartermaster.web.openapi import openapi_document
 
 blueprint = Blueprint("openapi", __name__)
 
 
 @blueprint.get("/openapi.json")
-@describe(summary="This document", response="application/json")
+@describe(summary="This document", response="application/json", public=True)
 def openapi_json():
     app = context.current()
     if app.openapi_document is None:

@@ -5,7 +5,7 @@ from dataclasses import replace
 from flask import Blueprint
 
 from quartermaster.web import context
-from quartermaster.web.api import describe
+from quartermaster.web.describe import describe
 from quartermaster.web.inputs import IDEMPOTENCY_KEY, idempotency_key, json_object
 from quartermaster.web.schemas import JobIdResponse, RunRequest
 

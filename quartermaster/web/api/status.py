@@ -2,15 +2,16 @@
 
 from flask import Blueprint, request
 
+from quartermaster.jobs.status import status_document
 from quartermaster.web import context
-from quartermaster.web.api import describe
 from quartermaster.web.client_gone import departure_check
+from quartermaster.web.describe import describe
 from quartermaster.web.inputs import query_args
 from quartermaster.web.schemas import StatusQuery, StatusResponse, validate_path_reference
 
 blueprint = Blueprint("status", __name__)
 # Made once: building a schema costs more than using it, and using one is safe across requests.
-QUERY, RESPONSE = StatusQuery(), StatusResponse()
+QUERY = StatusQuery()
 
 
 @blueprint.get("/status/<job_id>")
@@ -24,7 +25,7 @@ def status(job_id: str):
     validate_path_reference(job_id)
     wait = QUERY.load(query_args())["wait"]
     if not wait:
-        return RESPONSE.dump(context.jobs().job_status(job_id))
+        return status_document(context.jobs().job_status(job_id))
     with context.long_requests().held("wait"):
         found = context.jobs().job_status(job_id, wait, departure_check(request.environ))
-    return RESPONSE.dump(found)
+    return status_document(found)

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from quartermaster.web import context
-from quartermaster.web.api import describe
+from quartermaster.web.describe import describe
 from quartermaster.web.inputs import json_object
 from quartermaster.web.schemas import JobIdResponse, StopRequest
 

@@ -1,0 +1,41 @@
+"""What each route takes and answers, declared on its view (`@describe`): the OpenAPI document
+(openapi.py) is generated from it, and the token check (auth.py) reads from it which routes are
+public. A leaf module: the blueprints and openapi.py import it, it imports neither.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from marshmallow import Schema, fields
+
+from quartermaster.process.config import Config
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    response: type[Schema] | str  # the 200 answer: a schema, or a media type for plain text
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    errors: tuple[int, ...] = ()  # error codes besides 401 (added unless public) and 500
+    headers: tuple[tuple[str, fields.Field], ...] = ()  # optional request headers: (name, field)
+    # No token needed: always (True), or when the settings say so (a function of them).
+    public: bool | Callable[[Config], bool] = False
+
+    def is_public(self, settings: Config) -> bool:
+        return self.public(settings) if callable(self.public) else self.public
+
+
+def describe(**operation) -> Callable:
+    """Attach an `Operation` to a view."""
+
+    def attach(view):
+        view.operation = Operation(**operation)
+        return view
+
+    return attach
+
+
+def operation_of(view: Callable | None) -> Operation | None:
+    """The view's `Operation`, or None for a view without one (Flask's static files)."""
+    return getattr(view, "operation", None)

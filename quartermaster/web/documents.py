@@ -1,0 +1,64 @@
+"""Response schemas derived from the domain's dataclasses, so an answer's field is declared once.
+
+Each field of the dataclass becomes a field of the schema, in its order: its type says the
+schema's (`str`, `int`, `float`, `bool`; `X | None` allows null; `list[D]` is a list of the
+schema made for the dataclass D), and its metadata's `description` and `enum` go to the OpenAPI
+document. A type not listed here fails at import, never silently.
+"""
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+
+from marshmallow import Schema, fields, validate
+
+_SCALARS: dict[type, type[fields.Field]] = {
+    str: fields.String,
+    int: fields.Integer,
+    float: fields.Float,
+    bool: fields.Boolean,
+}
+
+
+def document_schema(
+    dataclass: type,
+    name: str,
+    base: type[Schema] = Schema,
+    nested: Mapping[type, type[Schema]] | None = None,
+) -> type[Schema]:
+    """A schema class `name` (its name in the document), subclassing `base` (whose fields come
+    first), with a field for each of the dataclass's. `nested`: the schemas of the dataclasses
+    its fields hold lists of."""
+    return base.from_dict(document_fields(dataclass, nested), name=name)
+
+
+def document_fields(
+    dataclass: type, nested: Mapping[type, type[Schema]] | None = None
+) -> dict[str, fields.Field]:
+    """A schema field for each of the dataclass's, in its order."""
+    hints = typing.get_type_hints(dataclass)
+    return {
+        field.name: _schema_field(hints[field.name], field.metadata, nested or {})
+        for field in dataclasses.fields(dataclass)
+    }
+
+
+def _schema_field(hint, metadata: Mapping, nested: Mapping[type, type[Schema]]) -> fields.Field:
+    options: dict = {}
+    arguments = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in arguments:
+        [hint] = [argument for argument in arguments if argument is not type(None)]
+        options["allow_none"] = True
+    if "description" in metadata:
+        options["metadata"] = {"description": metadata["description"]}
+    if "enum" in metadata:
+        options["validate"] = validate.OneOf(metadata["enum"])
+    if typing.get_origin(hint) is list:
+        [item] = typing.get_args(hint)
+        if item not in nested:
+            raise TypeError(f"no schema given for {item!r} (nested=)")
+        return fields.List(fields.Nested(nested[item]), **options)
+    if hint not in _SCALARS:
+        raise TypeError(f"no schema field for {hint!r}: add it to web/documents.py")
+    return _SCALARS[hint](**options)
