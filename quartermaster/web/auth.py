@@ -34,7 +34,7 @@ def install_token_check(app: Flask, config: Config) -> None:
     def require_token():
         if request.routing_exception is not None:
             return  # unknown routes and methods get their own 404/405
-        operation = operation_of(app.view_functions.get(request.endpoint))
+        operation = operation_of(app.view_functions.get(request.endpoint or ""))
         if operation is not None and operation.is_public(config):
             return
         supplied = tokens_in_request()

@@ -55,7 +55,7 @@ def query_args(repeatable: tuple[str, ...] = ()) -> dict:
 
     `token` is left out: the token check reads it.
     """
-    args = {}
+    args: dict[str, str | list[str]] = {}
     for name in request.args:
         if name == "token":
             continue

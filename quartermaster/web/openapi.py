@@ -60,6 +60,8 @@ def openapi_document(app: Flask, config: Config) -> dict:
         plugins=[plugin],
         info={"description": "Run functions-as-a-service jobs on a Docker Swarm."},
     )
+    converter = plugin.converter
+    assert converter is not None  # made when the spec took the plugin
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme("query", {"type": "apiKey", "in": "query", "name": "token"})
     spec.components.schema("Error", schema=ErrorResponse)
@@ -68,11 +70,11 @@ def openapi_document(app: Flask, config: Config) -> dict:
         if operation is None:
             continue  # Flask's static files
         public = operation.is_public(config)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             spec.path(
                 path=_PATH_PARAMETER.sub(r"{\1}", rule.rule),
                 operations={
-                    method.lower(): _operation(plugin.converter, operation, rule.arguments, public)
+                    method.lower(): _operation(converter, operation, rule.arguments, public)
                 },
             )
     document = spec.to_dict()
