@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 
 from quartermaster.process import metrics
 
@@ -32,7 +32,7 @@ def install_access_log(app: Flask, secret: str | None) -> None:
         g.request_id = incoming if adopt else uuid.uuid4().hex
 
     @app.after_request
-    def echo_and_log(response):
+    def echo_and_log(response: Response) -> Response:
         response.headers[HEADER] = g.get("request_id") or uuid.uuid4().hex
         route = request.url_rule.rule if request.url_rule else None
         duration = time.perf_counter() - g.get("started", time.perf_counter())
@@ -54,7 +54,7 @@ def install_access_log(app: Flask, secret: str | None) -> None:
         return response
 
 
-def _job_id(response) -> str | None:
+def _job_id(response: Response) -> str | None:
     if response.status_code >= 400:
         return None
     if response.is_json and not response.is_streamed:

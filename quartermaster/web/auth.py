@@ -68,9 +68,9 @@ def token_elsewhere(token: str) -> bool:
     return False
 
 
-def _contains(token: str, value) -> bool:
+def _contains(token: str, value: object) -> bool:
     """Whether the token is in any string of a JSON value (iteratively: it may nest deeply)."""
-    pending = [value]
+    pending: list[object] = [value]
     while pending:
         value = pending.pop()
         if isinstance(value, str) and token in value:

@@ -5,7 +5,9 @@ public. A leaf module: the blueprints and openapi.py import it, it imports neith
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 
 from quartermaster.process.config import Config
@@ -26,11 +28,15 @@ class Operation:
         return self.public(settings) if callable(self.public) else self.public
 
 
-def describe(**operation) -> Callable:
+View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
+
+
+def describe(**operation) -> Callable[[View], View]:
     """Attach an `Operation` to a view."""
 
-    def attach(view):
-        view.operation = Operation(**operation)
+    def attach(view: View) -> View:
+        # Not `view.operation = ...`: no Callable type declares that attribute; __dict__ takes it.
+        view.__dict__["operation"] = Operation(**operation)
         return view
 
     return attach

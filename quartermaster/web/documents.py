@@ -44,7 +44,9 @@ def document_fields(
     }
 
 
-def _schema_field(hint, metadata: Mapping, nested: Mapping[type, type[Schema]]) -> fields.Field:
+def _schema_field(
+    hint: object, metadata: Mapping, nested: Mapping[type, type[Schema]]
+) -> fields.Field:
     options: dict = {}
     arguments = typing.get_args(hint)
     if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in arguments:

@@ -11,7 +11,8 @@ that carries the id but never a traceback.
 import json
 import logging
 
-from flask import Flask, g, jsonify
+from flask import Flask, Response, g, jsonify
+from flask.typing import HeadersValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -84,7 +85,9 @@ def raw_error_answer(code: int, reason: str, detail: str) -> bytes:
     return head.encode("latin-1") + body
 
 
-def json_error(code: int, message: str, fields: dict | None = None, headers=()):
+def json_error(
+    code: int, message: str, fields: dict | None = None, headers: HeadersValue = ()
+) -> tuple[Response, int, HeadersValue]:
     """An error answer of the app: the shape with this request's id, the status, any headers."""
     return jsonify(error_document(code, message, fields, g.get("request_id"))), code, headers
 

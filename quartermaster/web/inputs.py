@@ -20,8 +20,8 @@ IDEMPOTENCY_KEY = fields.String(
 )
 
 
-def parsed_json():
-    """The JSON body parsed, or None when there is none or it is malformed."""
+def parsed_json() -> object:
+    """The JSON body parsed (any JSON value), or None when there is none or it is malformed."""
     if not request.is_json:
         return None
     _refuse_oversized_chunked_body()

@@ -10,7 +10,7 @@ import re
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask
-from marshmallow import fields
+from marshmallow import Schema, fields
 
 from quartermaster.process.config import Config
 from quartermaster.web.describe import Operation, operation_of
@@ -24,14 +24,14 @@ _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _PYTHON_END = re.compile(r"(?<!\\)((?:\\\\)*)\\Z")
 
 
-def _property_names(converter, field, **kwargs) -> dict:
+def _property_names(converter: OpenAPIConverter, field: fields.Field, **kwargs) -> dict:
     """What a Dict's key field refuses, as propertyNames: apispec shows only the values."""
     if isinstance(field, fields.Dict) and field.key_field is not None:
         return {"propertyNames": converter.field2property(field.key_field)}
     return {}
 
 
-def _json_schema_metadata(converter, field, **kwargs) -> dict:
+def _json_schema_metadata(converter: OpenAPIConverter, field: fields.Field, **kwargs) -> dict:
     """metadata["json_schema"]: keywords apispec does not pass on (contentSchema, ...)."""
     return field.metadata.get("json_schema", {})
 
@@ -42,7 +42,7 @@ class _Converter(OpenAPIConverter):
         for function in (_property_names, _json_schema_metadata):
             self.add_attribute_function(function)
 
-    def schema2jsonschema(self, schema):
+    def schema2jsonschema(self, schema: Schema) -> dict:
         """A schema's JSON_SCHEMA_RULES (what its @validates_schema refuses) join its own."""
         return {**super().schema2jsonschema(schema), **getattr(schema, "JSON_SCHEMA_RULES", {})}
 
@@ -99,7 +99,7 @@ def _no_null_in_query(document: dict) -> None:
                     schema["enum"] = [value for value in schema["enum"] if value is not None]
 
 
-def _ecma_patterns(node):
+def _ecma_patterns(node: object):
     """Python patterns say \\Z (strict end of text); JSON Schema's ECMA regexes say $."""
     if isinstance(node, dict):
         return {
@@ -155,7 +155,7 @@ def _parameters(
     return parameters
 
 
-def _success(response) -> dict:
+def _success(response: type[Schema] | str) -> dict:
     if isinstance(response, str):
         return {"description": "OK", "content": {response: {"schema": {"type": "string"}}}}
     return {"description": "OK", "content": {"application/json": {"schema": response}}}

@@ -11,7 +11,8 @@ import binascii
 import json
 import re
 import shlex
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from marshmallow import (
     RAISE,
@@ -191,7 +192,9 @@ def validate_path_reference(value: str) -> None:
 class Command(fields.Field):
     """A string split like a shell would (no shell runs it), or a list of strings."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(
+        self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
+    ) -> tuple[str, ...]:
         if isinstance(value, str):
             try:
                 argv = shlex.split(value)
@@ -211,7 +214,7 @@ class Command(fields.Field):
 class RegistryAuth(fields.String):
     """base64 (standard or URL-safe, padding optional) of a Docker auth JSON object."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         # What decode_registry_auth takes, for the document. JSON Schema's content keywords
         # describe it but assert nothing, so the format names it for clients and fuzzers.
         content = {
@@ -232,7 +235,9 @@ class RegistryAuth(fields.String):
         }
         super().__init__(metadata={"json_schema": json_schema}, **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(
+        self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
+    ) -> dict[str, str]:
         text = super()._deserialize(value, attr, data, **kwargs)
         return decode_registry_auth(text)
 
@@ -260,10 +265,12 @@ class JsonInteger(fields.Integer):
     """A JSON number without a fraction: 3, or 3.0 (which JSON and JSON Schema do not tell
     apart from 3); never "3", true or 3.5."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         super().__init__(strict=True, **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(
+        self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
+    ) -> int | None:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return super()._deserialize(value, attr, data, **kwargs)
@@ -272,7 +279,9 @@ class JsonInteger(fields.Integer):
 class StrictFloat(fields.Float):
     """A JSON number (not a string, not a boolean), finite."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(
+        self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
+    ) -> float | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError("must be a number")
         return super()._deserialize(value, attr, data, **kwargs)
@@ -281,7 +290,9 @@ class StrictFloat(fields.Float):
 class QueryNumber(fields.Float):
     """A number in a query string, written as in JSON (QUERY_NUMBER_PATTERN)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(
+        self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
+    ) -> float | None:
         if not (isinstance(value, str) and QUERY_NUMBER_PATTERN.match(value)):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
@@ -290,7 +301,9 @@ class QueryNumber(fields.Float):
 class QueryInteger(fields.Integer):
     """An integer in a query string, written as in JSON (QUERY_INTEGER_PATTERN)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(
+        self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
+    ) -> int | None:
         if not (isinstance(value, str) and QUERY_INTEGER_PATTERN.match(value)):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
@@ -299,7 +312,7 @@ class QueryInteger(fields.Integer):
 class QueryBoolean(fields.Boolean):
     """true or false, as a client made from the document writes a boolean in a query string."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         invalid = {"invalid": "must be true or false"}
         super().__init__(truthy={"true"}, falsy={"false"}, error_messages=invalid, **kwargs)
 
@@ -438,14 +451,18 @@ class RunRequest(TokenRequest):
     registry_auth = RegistryAuth(data_key="auth", load_default=None, load_only=True)
 
     def __init__(
-        self, *, callback_hosts: tuple[str, ...] = (), callback_allow_private=False, **kwargs
+        self,
+        *,
+        callback_hosts: tuple[str, ...] = (),
+        callback_allow_private: bool = False,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.callback_hosts = callback_hosts  # empty: callbacks may go anywhere public
         self.callback_allow_private = callback_allow_private
 
     @validates("callback_url")
-    def callback_may_go_there(self, url, **kwargs):
+    def callback_may_go_there(self, url: str | None, **kwargs) -> None:
         """The one check here that leaves the process: the URL's host is resolved (within
         callbacks.RESOLVE_SECONDS) to refuse now a callback that could never be delivered."""
         if url:
@@ -459,14 +476,14 @@ class RunRequest(TokenRequest):
                 raise ValidationError(str(refusal)) from None
 
     @validates_schema
-    def job_fields_need_type_job(self, data, **kwargs):
+    def job_fields_need_type_job(self, data: Mapping[str, Any], **kwargs) -> None:
         if data.get("type") != "job":
             given = [name for name in JOB_ONLY_FIELDS if data.get(name) is not None]
             if given:
                 raise ValidationError({name: ['only with "type": "job"'] for name in given})
 
     @post_load
-    def to_job_spec(self, data, **kwargs) -> JobSpec:
+    def to_job_spec(self, data: Mapping[str, Any], **kwargs) -> JobSpec:
         """The fields are JobSpec's, by name (a key the body spells otherwise says so in its
         data_key); one left out or null takes JobSpec's default."""
         given = {name: value for name, value in data.items() if value is not None}
@@ -480,7 +497,7 @@ class StopRequest(TokenRequest):
     )
 
     @post_load
-    def to_reference(self, data, **kwargs) -> str:
+    def to_reference(self, data: Mapping[str, Any], **kwargs) -> str:
         return data["id"]
 
 
@@ -550,7 +567,7 @@ class JobsQuery(QuerySchema):
     )
 
     @post_load
-    def to_job_query(self, data, **kwargs) -> JobQuery:
+    def to_job_query(self, data: Mapping[str, Any], **kwargs) -> JobQuery:
         return JobQuery(
             statuses=tuple(data["status"]),
             labels=dict(item.split("=", 1) for item in data["label"]),
@@ -577,7 +594,7 @@ class LogsQuery(QuerySchema):
     stream = fields.String(load_default=None, validate=validate.OneOf(("stdout", "stderr")))
 
     @post_load
-    def to_log_options(self, data, **kwargs) -> LogOptions:
+    def to_log_options(self, data: Mapping[str, Any], **kwargs) -> LogOptions:
         return LogOptions(
             follow=data["follow"],
             tail=None if data["tail"] == "all" else int(data["tail"]),

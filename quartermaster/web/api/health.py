@@ -4,6 +4,7 @@ Neither needs a token: load balancers and orchestrators call them.
 """
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from quartermaster.process.heartbeat import reaper_liveness
 from quartermaster.web import context
@@ -21,7 +22,7 @@ blueprint = Blueprint("health", __name__)
     errors=(503,),
     public=True,
 )
-def healthz():
+def healthz() -> ResponseReturnValue:
     counts, reaper = context.jobs().health(), reaper_liveness(context.settings())
     if reaper["state"] == "stale":
         # Its supervisor restarts a reaper that dies; one alive but stuck for this long is past
@@ -32,7 +33,7 @@ def healthz():
 
 @blueprint.get("/readyz")
 @describe(summary="A job could be placed now", response=ReadyResponse, errors=(503,), public=True)
-def readyz():
+def readyz() -> ResponseReturnValue:
     problem = context.jobs().readiness_problem()
     if problem:
         raise ApiError(503, f"not ready: {problem}")

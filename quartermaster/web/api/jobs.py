@@ -1,6 +1,7 @@
 """GET /jobs: the jobs quartermaster created, newest first, filtered, a page at a time."""
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from quartermaster.web import context
 from quartermaster.web.describe import describe
@@ -18,6 +19,6 @@ QUERY, RESPONSE = JobsQuery(), JobsResponse()  # made once: see status.py
     response=JobsResponse,
     errors=(400, 503),
 )
-def jobs():
+def jobs() -> ResponseReturnValue:
     query = QUERY.load(query_args(repeatable=("status", "label")))
     return RESPONSE.dump(context.jobs().list_jobs(query))

@@ -1,6 +1,7 @@
 """GET /logs/<id>: the job's output as text; with follow=true, streamed until the job ends."""
 
 from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
 
 from quartermaster.web import context
 from quartermaster.web.client_gone import departure_check
@@ -21,7 +22,7 @@ HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
     response="text/plain",
     errors=(400, 404, 409, 429, 503),
 )
-def logs(job_id: str):
+def logs(job_id: str) -> ResponseReturnValue:
     validate_path_reference(job_id)
     options = QUERY.load(query_args())
     if not options.follow:

@@ -2,6 +2,7 @@
 METRICS_PUBLIC=1."""
 
 from flask import Blueprint, Response
+from flask.typing import ResponseReturnValue
 
 from quartermaster.process import metrics as prometheus
 from quartermaster.web.describe import describe
@@ -15,6 +16,6 @@ blueprint = Blueprint("metrics", __name__)
     response="text/plain",
     public=lambda settings: settings.metrics_public,
 )
-def metrics():
+def metrics() -> ResponseReturnValue:
     body, content_type = prometheus.exposition()
     return Response(body, content_type=content_type)

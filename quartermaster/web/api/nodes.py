@@ -1,6 +1,7 @@
 """GET /nodes: every node's capacity and what jobs reserve on it (why a job is pending)."""
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from quartermaster.web import context
 from quartermaster.web.describe import describe
@@ -16,5 +17,5 @@ RESPONSE = NodesResponse()  # made once: see status.py
     response=NodesResponse,
     errors=(503,),
 )
-def nodes():
+def nodes() -> ResponseReturnValue:
     return RESPONSE.dump({"nodes": context.jobs().nodes()})

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from quartermaster.web import context
 from quartermaster.web.describe import describe
@@ -21,7 +22,7 @@ RESPONSE = JobIdResponse()  # made once: see status.py
     errors=(400, 409, 413, 415, 503),
     headers=(("Idempotency-Key", IDEMPOTENCY_KEY),),
 )
-def run():
+def run() -> ResponseReturnValue:
     schema = RunRequest(
         callback_hosts=context.settings().callback_hosts,
         callback_allow_private=context.settings().callback_allow_private,

@@ -1,6 +1,7 @@
 """GET /status/<id>[?wait=S]: where a job stands. A JSON body on the GET is ignored."""
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
 from quartermaster.jobs.status import status_document
 from quartermaster.web import context
@@ -21,7 +22,7 @@ QUERY = StatusQuery()
     response=StatusResponse,
     errors=(400, 404, 409, 429, 503),
 )
-def status(job_id: str):
+def status(job_id: str) -> ResponseReturnValue:
     validate_path_reference(job_id)
     wait = QUERY.load(query_args())["wait"]
     if not wait:

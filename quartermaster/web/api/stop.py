@@ -1,6 +1,7 @@
 """POST /stop: stop and remove a job by id, id prefix or name."""
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from quartermaster.web import context
 from quartermaster.web.describe import describe
@@ -18,6 +19,6 @@ REQUEST, RESPONSE = StopRequest(), JobIdResponse()  # made once: see status.py
     response=JobIdResponse,
     errors=(400, 404, 409, 413, 415, 503),
 )
-def stop():
+def stop() -> ResponseReturnValue:
     reference = REQUEST.load(json_object())
     return RESPONSE.dump({"id": context.jobs().stop_job(reference)})
