@@ -23,10 +23,13 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from quartermaster.jobs import labels
+from quartermaster.jobs.errors import JobNotFound
 from quartermaster.process import metrics
 from quartermaster.process.config import Config
 from quartermaster.process.json_logging import JsonFormatter
 from quartermaster.swarm import claims
+from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.spec import key_hash, registry_auth_header
 from quartermaster.web.app import create_app
@@ -139,6 +142,12 @@ def docker_client(lab) -> docker.DockerClient:
     return docker.DockerClient(base_url=MANAGER_SOCKET, timeout=30)
 
 
+@pytest.fixture(scope="session")
+def docker_engine(lab) -> EngineClient:
+    """quartermaster's own client to the lab's manager."""
+    return DockerConnection(MANAGER_SOCKET, timeout=30).engine
+
+
 def wait_for_tasks(docker_client, service_id: str, count: int, timeout: float = 20) -> None:
     """Wait until the service has `count` tasks. Searched in the whole list: a removed service
     cannot be filtered on, and swarmkit keeps a removed replicated-job's unplaced tasks forever
@@ -159,6 +168,7 @@ def remove_created_services(request):
         yield
         return
     client = request.getfixturevalue("docker_client")
+    engine = request.getfixturevalue("docker_engine")
     before = {service["ID"] for service in _test_services(client)}
     yield
     created = [service for service in _test_services(client) if service["ID"] not in before]
@@ -168,8 +178,8 @@ def remove_created_services(request):
     jobs = [service for service in created if labels.is_job(service)]
     leaks = [name for name, value in _secrets().items() if value in json.dumps([jobs, records])]
     for service in created:
-        with contextlib.suppress(docker.errors.NotFound):
-            remove_job_service(client.api, service)
+        with contextlib.suppress(JobNotFound):
+            remove_job_service(engine, service)
     for record in records:
         with contextlib.suppress(docker.errors.NotFound):
             client.api.remove_config(record["ID"])
@@ -224,7 +234,7 @@ def api(client):
 
 class DockerCalls:
     """How many Engine API calls this process has sent since, by quartermaster's own metric
-    (docker-py and the socket reads observe each call they send in it)."""
+    (its Engine API client observes each call it sends in it)."""
 
     def __init__(self):
         self._start = self._total()
