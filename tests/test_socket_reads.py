@@ -38,11 +38,11 @@ def test_the_socket_file_of_a_docker_host():
 
 def test_plain_http_on_the_socket_only_for_a_unix_host(docker_over_tcp, monkeypatch):
     monkeypatch.delenv("DOCKER_HOST", raising=False)
-    assert isinstance(transport_for(MANAGER_SOCKET, 5, 4), UnixSocketTransport)
-    assert isinstance(transport_for(None, 5, 4), UnixSocketTransport)
-    assert isinstance(transport_for(docker_over_tcp, 5, 4), DockerPyTransport)
+    assert isinstance(transport_for(MANAGER_SOCKET, 4), UnixSocketTransport)
+    assert isinstance(transport_for(None, 4), UnixSocketTransport)
+    assert isinstance(transport_for(docker_over_tcp, 4), DockerPyTransport)
     monkeypatch.setenv("DOCKER_HOST", docker_over_tcp)
-    assert isinstance(transport_for(None, 5, 4), DockerPyTransport)
+    assert isinstance(transport_for(None, 4), DockerPyTransport)
 
 
 @pytest.fixture

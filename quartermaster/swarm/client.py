@@ -92,6 +92,6 @@ class DockerConnection:
 
     def _transport(self) -> Transport:
         try:
-            return transport_for(self._docker_host, self._timeout, self._pool_size)
+            return transport_for(self._docker_host, self._pool_size)
         except OSError as error:
             raise unreachable() from error

@@ -14,23 +14,24 @@ from collections.abc import Mapping
 import docker
 import requests
 import urllib3
+from docker.constants import DEFAULT_DOCKER_API_VERSION
+from docker.utils import kwargs_from_env
 
 
 class DockerPyTransport:
     """requests' errors are OSErrors already; docker-py's refusal of a setting becomes one."""
 
-    def __init__(self, docker_host: str | None, timeout: float, pool_size: int):
+    def __init__(self, docker_host: str | None, pool_size: int):
         environment = dict(os.environ)
         if docker_host:
             environment["DOCKER_HOST"] = docker_host
         try:
             self._session = docker.APIClient(
-                # docker-py's own API version is never used (the paths are ours); naming one
-                # spares it asking Docker for it.
-                version=docker.constants.DEFAULT_DOCKER_API_VERSION,
-                timeout=timeout,
+                # docker-py's own API version and timeout are never used (the paths are ours,
+                # each request has its timeout); naming a version spares asking Docker for it.
+                version=DEFAULT_DOCKER_API_VERSION,
                 max_pool_size=pool_size,
-                **docker.utils.kwargs_from_env(environment=environment),
+                **kwargs_from_env(environment=environment),
             )
         except docker.errors.DockerException as error:  # a host or TLS setting it cannot use
             raise ConnectionError(f"Docker cannot be reached as configured: {error}") from error

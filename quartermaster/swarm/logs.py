@@ -123,7 +123,6 @@ class LogStream:
             return
         self._closed.set()
         self._log.shutdown()
-        self._chunks.close()
         self._log.close()
 
 

@@ -60,13 +60,13 @@ class Transport(Protocol):
         """Send a GET; its answer once its head has come (within `timeout`)."""
 
 
-def transport_for(docker_host: str | None, timeout: float, pool_size: int) -> Transport:
+def transport_for(docker_host: str | None, pool_size: int) -> Transport:
     """The transport to `docker_host` (None: DOCKER_HOST, else the default socket)."""
     docker_host = docker_host or os.environ.get("DOCKER_HOST")
     path = unix_socket_path(docker_host)
     if path is not None:
         return UnixSocketTransport(path, pool_size)
-    return DockerPyTransport(docker_host, timeout, pool_size)
+    return DockerPyTransport(docker_host, pool_size)
 
 
 def unix_socket_path(docker_host: str | None) -> str | None:

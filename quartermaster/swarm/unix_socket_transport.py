@@ -160,8 +160,9 @@ class _Answer:
         self.status = status
         self.keep_alive = headers.get(b"connection", b"").lower() != b"close"
         self._chunked = headers.get(b"transfer-encoding") == b"chunked"
-        # Bytes left of the body, or of the current chunk (None: before the first chunk).
-        self._left = None if self._chunked else int(headers.get(b"content-length", b"0"))
+        # Bytes left of the body, or of the current chunk.
+        self._left = 0 if self._chunked else int(headers.get(b"content-length", b"0"))
+        self._in_chunk = False  # a chunk was begun: a CRLF ends it
 
     def read(self, size: int) -> bytes:
         """`size` bytes of the body, fewer only at its end."""
@@ -178,9 +179,10 @@ class _Answer:
     def _next_part(self) -> bool:
         """Whether there are bytes left; at the end of a chunk, the next chunk is begun."""
         if not self._chunked or self._left:
-            return bool(self._left)
-        if self._left == 0:
+            return self._left > 0
+        if self._in_chunk:
             self._reader.readline()  # the CRLF after a chunk
+        self._in_chunk = True
         try:
             self._left = int(self._reader.readline().split(b";", 1)[0], 16)
         except ValueError as error:
