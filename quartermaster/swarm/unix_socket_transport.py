@@ -1,10 +1,10 @@
 """HTTP/1.1 to Docker's Unix socket, written for the few things Docker's answers need.
 
 This is the wire of every deployment quartermaster knows, and of its hot paths: a /status is two
-calls. Through docker-py's stack (requests, urllib3, http.client) a call costs several times the
-CPU Docker takes to answer it; through the standard library's `http.client` alone, still about
-twice what this costs (its header parsing goes through the `email` package). Docker's answers
-need little: a status line, headers, a body of `Content-Length` bytes or in chunks.
+calls. Through docker-py's stack (requests, urllib3, http.client) a call costs more CPU than
+Docker takes to answer it; through the standard library's `http.client` alone, still much more
+than this (its header parsing goes through the `email` package; README, Performance). Docker's
+answers need little: a status line, headers, a body of `Content-Length` bytes or in chunks.
 
 Connections are kept alive: up to `pool_size` idle ones, taken by whichever thread or greenlet
 calls next. A GET goes on an idle connection if there is one; if Docker closed that one meanwhile
