@@ -26,7 +26,7 @@ import docker
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from quartermaster.swarm.socket_reads import SocketReads
+from quartermaster.swarm.client import DockerConnection
 
 ROUNDS = 200
 WARM_UP = 30  # rounds run first and not counted: each worker's first calls connect to Docker
@@ -147,7 +147,7 @@ def status_figure(server, bare, api, job_id: str, others: int) -> dict:
     404), and on a bare WSGI app under the same gunicorn settings (the HTTP hop's floor here)."""
     session = requests.Session()  # keep-alive, as a polling client would
     side_by_side = ThreadPoolExecutor(2)
-    plain = SocketReads("/var/run/docker.sock", api.api_version, timeout=60, pool_size=2)
+    plain = DockerConnection("unix:///var/run/docker.sock", timeout=60, pool_size=2).engine
     ours, raw, raw_at_once, plain_http, no_docker, floor = [], [], [], [], [], []
     for round_number in range(WARM_UP + ROUNDS):
         if round_number == WARM_UP:

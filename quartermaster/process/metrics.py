@@ -34,7 +34,8 @@ http_duration = Histogram(
 )
 docker_duration = Histogram(
     "quartermaster_docker_call_duration_seconds",
-    "Time of an Engine API call (to its headers; a read on the Unix socket: to its whole answer)",
+    "Time of an Engine API call, from when it was asked for to its whole answer (a log stream: "
+    "to its headers)",
     ["call"],
 )
 docker_errors = Counter(

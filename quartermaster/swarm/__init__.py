@@ -5,6 +5,7 @@ Engine API calls, whatever the number of services on the swarm (but for the boun
 /status with `wait`, a /run waiting for a racing request with its Idempotency-Key).
 """
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -29,7 +30,7 @@ from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
 from quartermaster.process import lifecycle, metrics
 from quartermaster.swarm.claims import KeyClaims
-from quartermaster.swarm.client import DockerConnection, translate_errors
+from quartermaster.swarm.client import DockerConnection
 from quartermaster.swarm.job_watch import JobWatches
 from quartermaster.swarm.listing import page_of_jobs
 from quartermaster.swarm.logs import FollowEnds, open_log_stream
@@ -71,11 +72,10 @@ class Swarm:
 
     def health(self) -> SwarmHealth:
         """Docker is reachable and this node manages a swarm: count its nodes."""
-        with translate_errors():
-            info = self._docker.reads.info()
-            if not info.get("Swarm", {}).get("ControlAvailable"):
-                raise NotASwarmManager(NOT_A_MANAGER)
-            nodes = self._docker.reads.nodes()
+        info = self._docker.engine.info()
+        if not info.get("Swarm", {}).get("ControlAvailable"):
+            raise NotASwarmManager(NOT_A_MANAGER)
+        nodes = self._docker.engine.nodes()
         managers = [node for node in nodes if node["Spec"]["Role"] == "manager"]
         workers = [node for node in nodes if node["Spec"]["Role"] == "worker"]
         ready = [node for node in workers if node["Status"]["State"] == "ready"]
@@ -97,7 +97,7 @@ class Swarm:
             if job.idempotency_key:
                 job_id, outcome = self._create_keyed_job(spec, headers)
             else:
-                job_id, outcome = self._create_service(spec, headers), "created"
+                job_id, outcome = self._docker.engine.create_service(spec, headers), "created"
         except (NameConflict, IdempotencyConflict, DockerRejected):
             metrics.jobs_created.labels("refused").inc()
             raise
@@ -134,7 +134,7 @@ class Swarm:
             if existing is not None:
                 result = _same_request_job(existing, spec), "existing"
             else:
-                result = self._create_service(spec, headers), "created"
+                result = self._docker.engine.create_service(spec, headers), "created"
         except DockerUnavailable:
             raise  # Docker may still create the job: the claim is kept until it goes stale
         except SwarmError:
@@ -142,14 +142,6 @@ class Swarm:
             raise
         claims.release(claim_id)
         return result
-
-    def _create_service(self, spec: dict, headers: dict) -> str:
-        api = self._docker.api
-        with translate_errors():
-            # docker-py's create_service takes no per-call credentials, so the request is sent
-            # through the low-level client with the header set here.
-            response = api._post_json(api._url("/services/create"), data=spec, headers=headers)
-            return api._result(response, json=True)["ID"]
 
     def job_status(
         self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
@@ -180,26 +172,22 @@ class Swarm:
         service_filters = {"label": label_filters}
         if query.name:
             service_filters["name"] = query.name
-        with translate_errors():
-            services = self._docker.reads.services(filters=service_filters)
-            # Tasks carry their service's labels: one call for the tasks of every job.
-            tasks = self._docker.reads.tasks(filters={"label": f"{labels.JOB}=true"})
-        return page_of_jobs(services, tasks, query, down_nodes_among(self._docker.reads, tasks))
+        engine = self._docker.engine
+        services = engine.services(filters=service_filters)
+        # Tasks carry their service's labels: one call for the tasks of every job.
+        tasks = engine.tasks(filters={"label": f"{labels.JOB}=true"})
+        return page_of_jobs(services, tasks, query, down_nodes_among(engine, tasks))
 
     def nodes(self) -> list[NodeSummary]:
         """Every node with its capacity and what jobs reserve on it: two calls."""
-        with translate_errors():
-            nodes = self._docker.reads.nodes()
-            tasks = self._docker.reads.tasks(filters={"label": f"{labels.JOB}=true"})
+        nodes = self._docker.engine.nodes()
+        tasks = self._docker.engine.tasks(filters={"label": f"{labels.JOB}=true"})
         return summarize_nodes(nodes, tasks)
 
     def readiness_problem(self) -> str | None:
         """Why no job could be placed now, or None when the swarm is ready to take jobs."""
-        with translate_errors():
-            info = self._docker.reads.info()
-            nodes = (
-                self._docker.reads.nodes() if info.get("Swarm", {}).get("ControlAvailable") else []
-            )
+        info = self._docker.engine.info()
+        nodes = self._docker.engine.nodes() if info.get("Swarm", {}).get("ControlAvailable") else []
         return readiness_problem(info, nodes, self._config.constraints)
 
     def job_logs(
@@ -213,18 +201,17 @@ class Swarm:
             abandoned=abandoned,
             max_seconds=self._config.follow_max_seconds,
         )
-        with translate_errors():
-            return open_log_stream(self._docker.api, service["ID"], options, ends)
+        return open_log_stream(self._docker.engine, service["ID"], options, ends)
 
     def _job_status_once(self, reference: str) -> JobStatus:
         # The tasks are asked for by the reference while the reference is resolved: one round
         # trip to Docker, whose answer is kept when Docker resolved the reference to that job.
         tasks_call = self._docker.in_background(
-            lambda reads: reads.tasks(filters={"service": reference})
+            lambda engine: engine.tasks(filters={"service": reference})
         )
         found = self._resolve(reference)
         tasks = self._tasks_of(found, tasks_call)
-        return job_status(found.job, tasks, down_nodes_among(self._docker.reads, tasks))
+        return job_status(found.job, tasks, down_nodes_among(self._docker.engine, tasks))
 
     def _tasks_of(self, found: "_Found", tasks_call: Future) -> list[dict]:
         """The job's tasks: those asked for by its reference if Docker resolved the reference
@@ -232,15 +219,12 @@ class Swarm:
         job_id = found.job["ID"]
         tasks = None
         if found.docker_agrees:
-            try:
-                with translate_errors():
-                    tasks = tasks_call.result()
-            except (JobNotFound, DockerRejected):
-                pass  # the reference changed meaning meanwhile: ask by id
+            # JobNotFound, DockerRejected: the reference changed meaning meanwhile: ask by id.
+            with contextlib.suppress(JobNotFound, DockerRejected):
+                tasks = tasks_call.result()
         if tasks is None:
             try:
-                with translate_errors():
-                    tasks = self._docker.reads.tasks(filters={"service": job_id})
+                tasks = self._docker.engine.tasks(filters={"service": job_id})
             except JobNotFound:
                 raise JobNotFound(NO_SUCH_JOB) from None  # removed meanwhile
         # (A name may have moved to a new service between the calls: keep this job's tasks.)
@@ -250,8 +234,7 @@ class Swarm:
         """Remove the job's service (its containers are stopped); return its full id."""
         service = self._find_job(reference)
         try:
-            with translate_errors():
-                remove_job_service(self._docker.api, service)
+            remove_job_service(self._docker.engine, service)
         except JobNotFound:
             raise JobNotFound(NO_SUCH_JOB) from None
         return service["ID"]
@@ -273,11 +256,10 @@ class Swarm:
                 raise JobNotFound(NO_SUCH_JOB)
             return _Found(service, docker_agrees=True)
         by_id_prefix = self._docker.in_background(
-            lambda reads: reads.services(filters={"id": reference, "label": f"{labels.JOB}=true"})
+            lambda engine: engine.services(filters={"id": reference, "label": f"{labels.JOB}=true"})
         )
         resolved = self._inspect(reference)
-        with translate_errors():
-            candidates = {service["ID"]: service for service in by_id_prefix.result()}
+        candidates = {service["ID"]: service for service in by_id_prefix.result()}
         if resolved is not None and labels.is_job(resolved):
             candidates[resolved["ID"]] = resolved
         if not candidates:
@@ -291,8 +273,7 @@ class Swarm:
         """The service Docker resolves `reference` to (full id, else name, else id prefix), or
         None when that is no single service."""
         try:
-            with translate_errors():
-                return self._docker.reads.inspect_service(reference)
+            return self._docker.engine.inspect_service(reference)
         except (JobNotFound, DockerRejected):  # DockerRejected: an id prefix of several services
             return None
 

@@ -12,8 +12,6 @@ import threading
 import time
 from collections.abc import Iterator
 
-import docker
-
 # The smallest time left that is still worth sending a call with.
 MIN_SECONDS_LEFT = 0.05
 
@@ -29,7 +27,7 @@ class CallGate:
         seconds left for the call itself once a slot is free."""
         deadline = time.monotonic() + timeout
         if not self._slots.acquire(timeout=timeout):
-            raise docker.errors.DockerException(
+            raise TimeoutError(
                 f"Docker did not answer: {self.limit} calls in flight for {timeout:g}s"
             )
         try:

@@ -17,7 +17,7 @@ import time
 
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.errors import JobNotFound, NameConflict, SwarmError
-from quartermaster.swarm.client import DockerConnection, translate_errors
+from quartermaster.swarm.client import DockerConnection
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,14 @@ class KeyClaims:
         claim_labels = {CLAIM_OF: key_hash, CLAIM_UNTIL: f"{until:.3f}"}
         name = claim_name(key_hash)
         try:
-            with translate_errors():
-                return self._docker.api.create_config(name, b"{}", claim_labels)["ID"]
+            return self._docker.engine.create_config(name, claim_labels)
         except NameConflict:
             return None
 
     def release(self, claim_id: str) -> None:
         """Let go of a claim; if that fails, it goes stale and is removed later."""
         try:
-            with translate_errors():
-                self._docker.api.remove_config(claim_id)
+            self._docker.engine.remove_config(claim_id)
         except JobNotFound:
             pass  # removed already: taken over as stale, or by the reaper
         except SwarmError as error:
@@ -71,8 +69,7 @@ class KeyClaims:
     def remove_if_stale(self, key_hash: str) -> None:
         """Remove the key's claim if its holder is gone. By id: of racing removers, one does."""
         try:
-            with translate_errors():
-                claim = self._docker.reads.inspect_config(claim_name(key_hash))
+            claim = self._docker.engine.inspect_config(claim_name(key_hash))
         except JobNotFound:
             return  # let go meanwhile
         if is_stale(claim, time.time()):
@@ -82,6 +79,5 @@ class KeyClaims:
     def job_with_key(self, key_hash: str) -> dict | None:
         """The key's job (the first made, should there ever be two), or None."""
         key_filter = [f"{job_labels.JOB}=true", f"{job_labels.IDEMPOTENCY_KEY}={key_hash}"]
-        with translate_errors():
-            jobs = self._docker.reads.services(filters={"label": key_filter})
+        jobs = self._docker.engine.services(filters={"label": key_filter})
         return min(jobs, key=lambda job: (job["CreatedAt"], job["ID"]), default=None)

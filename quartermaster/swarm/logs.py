@@ -7,24 +7,21 @@ A followed stream ends when the job is final (once its last lines had time to ar
 reader went away (noticed within about a second even while nothing is written), when it has
 lasted its `max_seconds`, or when the server stops. Docker keeps a followed service log open after
 the job ends (it waits for more tasks), so a watcher checks those every second and, once one
-holds, shuts the stream's socket down; the job's status comes from the shared poll of
+holds, shuts the stream's connection down; the job's status comes from the shared poll of
 `job_watch.py`. However the stream ends, its Docker connection is closed and the watcher stops.
 """
 
-import contextlib
-import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-import requests
-import urllib3
-
 from quartermaster.jobs.logs import LogOptions
+from quartermaster.swarm.engine import EngineClient, unreachable
 from quartermaster.swarm.job_watch import JobWatch
 from quartermaster.swarm.log_tail import STDERR, STDOUT, count_lines, frames, one_stream, plan_tail
+from quartermaster.swarm.transport import Stream
 
 CHECK_SECONDS = 1.0
 FINAL_GRACE_SECONDS = 1.0
@@ -39,7 +36,9 @@ class FollowEnds:
     max_seconds: float
 
 
-def open_log_stream(api, service_id: str, options: LogOptions, ends: FollowEnds) -> "LogStream":
+def open_log_stream(
+    engine: EngineClient, service_id: str, options: LogOptions, ends: FollowEnds
+) -> "LogStream":
     """Open the stream now (so errors surface before any byte is sent); read it lazily."""
     params = {
         "follow": options.follow,
@@ -52,18 +51,17 @@ def open_log_stream(api, service_id: str, options: LogOptions, ends: FollowEnds)
         params["since"] = f"{options.since:.9f}"
     stream = _the_one_stream_tailed(options)
     if stream is None:
-        return LogStream(api, _open(api, service_id, params), ends if options.follow else None)
+        return LogStream(engine.service_logs(service_id, params), ends if options.follow else None)
     # Docker would count `tail` over both streams: both are read, and the lines counted here.
     both = {**params, "stdout": True, "stderr": True}
     counted = plan_tail(
         lambda lines: _count_lines(
-            api, service_id, {**both, "follow": False, "tail": lines}, stream
+            engine, service_id, {**both, "follow": False, "tail": lines}, stream
         ),
         options.tail,
     )
-    response = _open(api, service_id, {**both, "tail": str(counted.docker_tail)})
-    only = (stream, counted.skip)
-    return LogStream(api, response, ends if options.follow else None, only=only)
+    log = engine.service_logs(service_id, {**both, "tail": str(counted.docker_tail)})
+    return LogStream(log, ends if options.follow else None, only=(stream, counted.skip))
 
 
 def _the_one_stream_tailed(options: LogOptions) -> int | None:
@@ -73,42 +71,35 @@ def _the_one_stream_tailed(options: LogOptions) -> int | None:
     return STDOUT if options.stdout else STDERR
 
 
-def _open(api, service_id: str, params: dict):
-    response = api._get(api._url("/services/{0}/logs", service_id), params=params, stream=True)
+def _count_lines(
+    engine: EngineClient, service_id: str, params: dict, stream: int
+) -> tuple[int, int]:
+    log = engine.service_logs(service_id, params)
     try:
-        api._raise_for_status(response)
-    except BaseException:
-        response.close()
-        raise
-    return response
-
-
-def _count_lines(api, service_id: str, params: dict, stream: int) -> tuple[int, int]:
-    response = _open(api, service_id, params)
-    try:
-        return count_lines(response.raw.read, stream)
+        return count_lines(log.read, stream)
+    except OSError as error:  # each read within the Docker timeout
+        raise unreachable() from error
     finally:
-        response.close()
+        log.close()
 
 
 class LogStream:
     """The chunks of one log stream. `close()` (the WSGI server calls it at the end of the
     response, read or not) ends the watcher and closes the Docker connection."""
 
-    def __init__(self, api, response, ends: FollowEnds | None, only: tuple[int, int] | None = None):
+    def __init__(self, log: Stream, ends: FollowEnds | None, only: tuple[int, int] | None = None):
         """`only`: (stream, lines to skip) to pass one stream on, without its first lines."""
-        self._response = response
-        self._raw_socket = api._get_raw_response_socket(response)
+        self._log = log
+        log.without_timeout()  # a follow may be silent for long
         if only is None:
-            self._chunks = api._multiplexed_response_stream_helper(response)
+            self._chunks: Iterator[bytes] = (payload for _, payload in frames(log.read))
         else:
-            api._disable_socket_timeout(self._raw_socket)  # a follow may be silent for long
-            self._chunks = one_stream(frames(response.raw.read), *only)
+            self._chunks = one_stream(frames(log.read), *only)
         self._headers_sent = False
         self._closed = threading.Event()
         if ends is not None:
             threading.Thread(
-                target=_end_when_over, args=(ends, self._closed, self._raw_socket), daemon=True
+                target=_end_when_over, args=(ends, self._closed, log), daemon=True
             ).start()
 
     def __iter__(self):
@@ -120,8 +111,8 @@ class LogStream:
             return b""  # gunicorn writes the headers with the first chunk, even an empty one
         try:
             return next(self._chunks)
-        except (OSError, requests.RequestException, urllib3.exceptions.HTTPError):
-            pass  # the socket was shut down under the read: the stream is over
+        except OSError:
+            pass  # the connection was shut down under the read: the stream is over
         except StopIteration:
             pass
         self.close()
@@ -131,12 +122,11 @@ class LogStream:
         if self._closed.is_set():
             return
         self._closed.set()
-        _shutdown(self._raw_socket)
-        self._chunks.close()
-        self._response.close()
+        self._log.shutdown()
+        self._log.close()
 
 
-def _end_when_over(ends: FollowEnds, closed: threading.Event, raw_socket) -> None:
+def _end_when_over(ends: FollowEnds, closed: threading.Event, log: Stream) -> None:
     deadline = time.monotonic() + ends.max_seconds
     with ends.watching() as watch:
         while not closed.is_set():
@@ -146,12 +136,4 @@ def _end_when_over(ends: FollowEnds, closed: threading.Event, raw_socket) -> Non
                 break
             if ends.abandoned() or time.monotonic() >= deadline:
                 break
-    _shutdown(raw_socket)
-
-
-def _shutdown(raw_socket) -> None:
-    sock = getattr(raw_socket, "_sock", raw_socket)  # a socket, or the SocketIO around one
-    if sock is None:  # already closed
-        return
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+    log.shutdown()

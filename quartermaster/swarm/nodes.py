@@ -1,12 +1,9 @@
 """Nodes as a client sees them: capacity, what jobs reserve on them, what is free; and which
 nodes stopped answering, when a job's run may be stranded on one."""
 
-import docker
-
 from quartermaster.jobs.constraints import node_matches
 from quartermaster.jobs.nodes import NodeSummary
-from quartermaster.swarm.client import translate_errors
-from quartermaster.swarm.socket_reads import SocketReads
+from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.status import may_be_stranded
 
 NOT_A_MANAGER = "this Docker host is not a swarm manager"
@@ -63,15 +60,14 @@ def readiness_problem(info: dict, nodes: list[dict], constraints: tuple[str, ...
     return None
 
 
-def down_nodes_among(reads: SocketReads | docker.APIClient, tasks: list[dict]) -> dict[str, str]:
+def down_nodes_among(engine: EngineClient, tasks: list[dict]) -> dict[str, str]:
     """The nodes (id: hostname) not answering the swarm, if some run may be stranded on one.
 
     One call, and only then: in the usual case, none.
     """
     if not any(may_be_stranded(task) for task in tasks):
         return {}
-    with translate_errors():
-        nodes = reads.nodes()
+    nodes = engine.nodes()
     return {
         node["ID"]: node.get("Description", {}).get("Hostname") or node["ID"]
         for node in nodes

@@ -11,14 +11,15 @@ The reaper also removes Idempotency-Key claims (configs too, see claims.py) whos
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.errors import SwarmError
 from quartermaster.jobs.status import STARTED, JobStatus
 from quartermaster.swarm.claims import CLAIM_OF, is_stale
-from quartermaster.swarm.client import DockerConnection, translate_errors
+from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.nodes import down_nodes_among
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.status import epoch_of, job_status
@@ -141,14 +142,13 @@ class Reaping:
         """Every job's service and tasks, every callback record and claim: three calls (a
         fourth for the nodes, when a run may be stranded on a node that went down)."""
         job_filter = {"label": f"{job_labels.JOB}=true"}
-        reads = self._docker.reads
-        with translate_errors():
-            services = reads.services(filters=job_filter)
-            tasks = reads.tasks(filters=job_filter)
-            configs = reads.configs(filters={"name": CONFIG_PREFIX})
+        engine = self._docker.engine
+        services = engine.services(filters=job_filter)
+        tasks = engine.tasks(filters=job_filter)
+        configs = engine.configs(filters={"name": CONFIG_PREFIX})
         records = [config for config in configs if RECORD_OF in config["Spec"].get("Labels", {})]
         claims = [config for config in configs if CLAIM_OF in config["Spec"].get("Labels", {})]
-        return Snapshot(services, tasks, records, claims, down_nodes_among(reads, tasks))
+        return Snapshot(services, tasks, records, claims, down_nodes_among(engine, tasks))
 
     def time_out(self, service: dict, now: float) -> bool:
         """Stop the job's runs and mark it timed out, in one update of its service."""
@@ -160,14 +160,17 @@ class Reaping:
         else:
             mode = {"Replicated": {"Replicas": 0}}
         new_labels = {**spec.get("Labels", {}), job_labels.TIMED_OUT: _utc(now)}
-        return self._update("services", service, {**spec, "Mode": mode, "Labels": new_labels})
+        new_spec = {**spec, "Mode": mode, "Labels": new_labels}
+        return self._quietly(
+            lambda engine: engine.update_service(service["ID"], _version(service), new_spec)
+        )
 
     def expire(self, service: dict) -> bool:
-        return self._quietly(lambda api: remove_job_service(api, service))
+        return self._quietly(lambda engine: remove_job_service(engine, service))
 
     def remove_config(self, config: dict) -> bool:
         """Remove a callback record or a claim (by id: one that replaced it stays)."""
-        return self._quietly(lambda api: api.remove_config(config["ID"]))
+        return self._quietly(lambda engine: engine.remove_config(config["ID"]))
 
     def claim_callback(self, service_id: str, record: dict | None, now: float) -> dict | None:
         """Take the job's callback for LEASE_SECONDS; the claimed record, or None if lost."""
@@ -176,14 +179,13 @@ class Reaping:
             record_labels = {RECORD_OF: service_id, ATTEMPTS: "0", FIRST_AT: f"{now:.3f}", **lease}
             # Config names are unique in the swarm: of racing reapers, one creates it.
             claimed = self._quietly(
-                lambda api: api.create_config(RECORD_PREFIX + service_id, b"{}", record_labels)
+                lambda engine: engine.create_config(RECORD_PREFIX + service_id, record_labels)
             )
         else:
             claimed = self._update_record(record, lease)
         if not claimed:
             return None
-        with translate_errors():
-            return self._docker.reads.inspect_config(RECORD_PREFIX + service_id)
+        return self._docker.engine.inspect_config(RECORD_PREFIX + service_id)
 
     def settle_callback(
         self, record: dict, delivered: bool, now: float, retry_seconds: int
@@ -205,30 +207,26 @@ class Reaping:
         return change[STATE] if self._update_record(record, change) else None
 
     def _update_record(self, record: dict, change: dict) -> bool:
+        """Change the record's labels, if no one changed it since it was read."""
         spec = record["Spec"]
-        return self._update("configs", record, {**spec, "Labels": {**spec["Labels"], **change}})
-
-    def _update(self, kind: str, swarm_object: dict, new_spec: dict) -> bool:
-        """Replace a service's or config's spec, if no one changed it since it was read."""
+        new_spec = {**spec, "Labels": {**spec["Labels"], **change}}
         return self._quietly(
-            lambda api: api._result(
-                api._post_json(
-                    api._url(f"/{kind}/{{0}}/update", swarm_object["ID"]),
-                    params={"version": swarm_object["Version"]["Index"]},
-                    data=new_spec,
-                )
-            )
+            lambda engine: engine.update_config(record["ID"], _version(record), new_spec)
         )
 
-    def _quietly(self, call) -> bool:
+    def _quietly(self, call: Callable[[EngineClient], object]) -> bool:
         """Make the call; a conflict or a vanished object means another reaper got there first."""
         try:
-            with translate_errors():
-                call(self._docker.api)
+            call(self._docker.engine)
             return True
         except SwarmError as error:
             log.info("reaper: lost a race or the object is gone: %s", error)
             return False
+
+
+def _version(swarm_object: dict) -> int:
+    """The version a change is made against: refused if the object changed since."""
+    return swarm_object["Version"]["Index"]
 
 
 def _utc(now: float) -> str:

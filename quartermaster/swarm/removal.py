@@ -7,38 +7,33 @@ thousand made every `/tasks` call megabytes long and every job listing seconds s
 job's completions to zero first makes the orchestrator drop them itself.
 """
 
-import docker
-
 from quartermaster.jobs.errors import SwarmError
+from quartermaster.swarm.engine import EngineClient
 
 # The orchestrator itself updates a replicated-job's service (its job status) as runs start and
 # end, so the version read may be stale by the time of the update: read it again and retry.
 ATTEMPTS = 3
 
 
-def remove_job_service(api: docker.APIClient, service: dict) -> None:
-    """Remove the service; a replicated-job's unplaced tasks are dropped first. Docker's errors
-    of the removal are raised as they come, for the caller's translate_errors()."""
+def remove_job_service(engine: EngineClient, service: dict) -> None:
+    """Remove the service; a replicated-job's unplaced tasks are dropped first. The removal's
+    errors are raised (JobNotFound: it was removed meanwhile)."""
     if "ReplicatedJob" in service["Spec"].get("Mode", {}):
-        _drop_unplaced_tasks(api, service)
-    api.remove_service(service["ID"])
+        _drop_unplaced_tasks(engine, service)
+    engine.remove_service(service["ID"])
 
 
-def _drop_unplaced_tasks(api: docker.APIClient, service: dict) -> None:
+def _drop_unplaced_tasks(engine: EngineClient, service: dict) -> None:
     """Set the job's completions to zero. Best effort: after ATTEMPTS the removal goes ahead."""
     for attempt in range(ATTEMPTS):
         if attempt:
-            service = api.inspect_service(service["ID"])
+            service = engine.inspect_service(service["ID"])
         spec = service["Spec"]
         mode = {"ReplicatedJob": {**spec["Mode"]["ReplicatedJob"], "TotalCompletions": 0}}
         try:
-            api._result(
-                api._post_json(
-                    api._url("/services/{0}/update", service["ID"]),
-                    params={"version": service["Version"]["Index"]},
-                    data={**spec, "Mode": mode},
-                )
+            engine.update_service(
+                service["ID"], service["Version"]["Index"], {**spec, "Mode": mode}
             )
             return
-        except (docker.errors.APIError, SwarmError):
+        except SwarmError:
             continue

@@ -13,6 +13,9 @@ import docker
 import pytest
 
 from quartermaster.jobs import labels
+from quartermaster.jobs.errors import JobNotFound
+from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.web.app import create_app
 from support.api import ApiClient
@@ -73,6 +76,12 @@ def docker_client(lab) -> docker.DockerClient:
     return docker.DockerClient(base_url=MANAGER_SOCKET, timeout=30)
 
 
+@pytest.fixture(scope="session")
+def docker_engine(lab) -> EngineClient:
+    """quartermaster's own client to the lab's manager."""
+    return DockerConnection(MANAGER_SOCKET, timeout=30).engine
+
+
 @pytest.fixture(autouse=True)
 def remove_created_services(request):
     """Remove every job and test service a test created, even when it fails."""
@@ -80,6 +89,7 @@ def remove_created_services(request):
         yield
         return
     client = request.getfixturevalue("docker_client")
+    engine = request.getfixturevalue("docker_engine")
     before = {service["ID"] for service in _test_services(client)}
     yield
     created = [service for service in _test_services(client) if service["ID"] not in before]
@@ -89,8 +99,8 @@ def remove_created_services(request):
     jobs = [service for service in created if labels.is_job(service)]
     leaks = [name for name, value in lab_secrets().items() if value in json.dumps([jobs, records])]
     for service in created:
-        with contextlib.suppress(docker.errors.NotFound):
-            remove_job_service(client.api, service)
+        with contextlib.suppress(JobNotFound):
+            remove_job_service(engine, service)
     for record in records:
         with contextlib.suppress(docker.errors.NotFound):
             client.api.remove_config(record["ID"])

@@ -30,15 +30,15 @@ def test_healthz_is_503_on_a_docker_host_that_is_not_a_swarm_manager(lab):
 
 def test_each_process_makes_its_own_docker_client(lab):
     connection = DockerConnection(MANAGER_SOCKET, timeout=10)
-    parent_client = connection.api
-    assert parent_client.ping()
+    parent_client = connection.engine
+    assert parent_client.version()
     child = os.fork()
     if child == 0:  # the child reports through its exit status only
         try:
-            fresh = connection.api is not parent_client and connection.api.ping()
+            fresh = connection.engine is not parent_client and connection.engine.version()
             os._exit(0 if fresh else 1)
         except BaseException:
             os._exit(2)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert connection.api is parent_client
+    assert connection.engine is parent_client

@@ -17,9 +17,13 @@ def create_test_service(client, image, command, headers=None):
         },
         "Mode": {"Replicated": {"Replicas": 1}},
     }
+    # docker-py's create_service takes no per-call credentials: the request goes through its
+    # requests session, as the Engine API documents it.
     api = client.api
-    response = api._post_json(api._url("/services/create"), data=spec, headers=headers or {})
-    return api._result(response, json=True)["ID"]
+    url = f"{api.base_url}/v{api.api_version}/services/create"
+    response = api.post(url, json=spec, headers=headers or {})
+    response.raise_for_status()
+    return response.json()["ID"]
 
 
 def wait_for_final_task(client, service_id, timeout=60):

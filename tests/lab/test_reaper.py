@@ -71,7 +71,9 @@ def test_a_finished_job_is_removed_after_its_ttl(lab, api):
     reaper.close()
 
 
-def test_expiring_a_job_that_was_never_placed_leaves_none_of_its_tasks(lab, api, docker_client):
+def test_expiring_a_job_that_was_never_placed_leaves_none_of_its_tasks(
+    lab, api, docker_client, docker_engine
+):
     job_id = api.run_ok(
         image=lab.image, type="job", completions=100, parallelism=100,
         constraints=["node.labels.qm-test==never-placed"],
@@ -80,10 +82,8 @@ def test_expiring_a_job_that_was_never_placed_leaves_none_of_its_tasks(lab, api,
     read = docker_client.api.inspect_service(job_id)
     # Swarm moves a job's version on as it runs: the service read is stale by the removal.
     # (docker-py's update_service adds an UpdateConfig, which swarm refuses for a job.)
-    api = docker_client.api
     moved = {**read["Spec"], "Labels": {**read["Spec"]["Labels"], "moved": "on"}}
-    update = api._url("/services/{0}/update", job_id)
-    api._result(api._post_json(update, params={"version": read["Version"]["Index"]}, data=moved))
+    docker_engine.update_service(job_id, read["Version"]["Index"], moved)
     assert Swarm(lab_config()).reaping.expire(read)
     wait_for_tasks(docker_client, job_id, 0)
 
