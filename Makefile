@@ -25,7 +25,7 @@ help:
 	@echo "make test-lab    the lab tier: against the lab swarm, minutes (tests/lab)"
 	@echo "make install     apt packages (Debian 12, as root), .venv and requirements"
 	@echo "make lab         bring the lab swarm up (idempotent); lab-down, lab-status"
-	@echo "make lint        ruff check and format check"
+	@echo "make lint        ruff check and format check, mypy"
 	@echo "make image       build the image IMAGE (default quartermaster:test) on a local base"
 
 install: $(STAMP)
@@ -69,6 +69,7 @@ lab-status:
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -29,6 +29,7 @@ from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
 from quartermaster.process import lifecycle, metrics
+from quartermaster.process.config import Config
 from quartermaster.swarm.claims import KeyClaims
 from quartermaster.swarm.client import DockerConnection
 from quartermaster.swarm.job_watch import JobWatches
@@ -61,7 +62,7 @@ def _never() -> bool:
 
 
 class Swarm:
-    def __init__(self, config):
+    def __init__(self, config: Config) -> None:
         self._config = config
         self._docker = DockerConnection(config.docker_host, config.docker_timeout)
         self._watches = JobWatches(self._job_status_once)
@@ -169,7 +170,7 @@ class Swarm:
         """A page of jobs, newest first: two calls, whatever the page size or the swarm's size
         (three when a run may be stranded on a node that went down)."""
         label_filters = [f"{labels.JOB}=true", *(f"{k}={v}" for k, v in query.labels.items())]
-        service_filters = {"label": label_filters}
+        service_filters: dict[str, str | list[str]] = {"label": label_filters}
         if query.name:
             service_filters["name"] = query.name
         engine = self._docker.engine

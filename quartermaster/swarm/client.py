@@ -57,13 +57,13 @@ class DockerConnection:
                 self._forget_process_state()  # forked: the parent's client is not ours
             if self._engine is not None:
                 return self._engine
-            attempt, mine = self._attempt, self._attempt is None
-            if mine:
+            waiting_for = self._attempt
+            if waiting_for is None:
                 attempt = self._attempt = Future()
-        if mine:
+        if waiting_for is None:
             return self._make_client(attempt)
         try:
-            return attempt.result(timeout=self._timeout)
+            return waiting_for.result(timeout=self._timeout)
         except FutureTimeout:
             raise unreachable() from None
 
@@ -71,7 +71,9 @@ class DockerConnection:
         """Start `call(engine)` beside the caller (a greenlet under gevent workers); its future."""
         engine = self.engine
         with self._lock:
-            return self._background.submit(call, engine)
+            background = self._background
+        assert background is not None  # made with the client
+        return background.submit(call, engine)
 
     def _make_client(self, attempt: Future) -> EngineClient:
         """Connect, and settle `attempt` with the client or the error for the other callers."""

@@ -40,6 +40,8 @@ class JobWatch:
             raise type(self._error)(str(self._error))
         if self._error is not None:
             raise self._error
+        if self._latest is None:
+            raise RuntimeError("the job's watch has no status yet: watch it with a first one")
         return self._latest
 
     @property
@@ -52,12 +54,13 @@ class JobWatch:
             return
         while not self._left.is_set():
             try:
-                self._latest = read_status(self.service_id)
+                status = self._latest = read_status(self.service_id)
             except Exception as error:  # the job is gone, or Docker is: each waiter gets it
                 if not isinstance(error, SwarmError):
                     log.exception("polling job %s failed", self.service_id)
                 self._error = error
-            if self._error is not None or self._latest.is_final:
+                break
+            if status.is_final:
                 break
             if self._wait_or_over():
                 return

@@ -50,7 +50,7 @@ def open_log_stream(
     if options.since is not None:
         params["since"] = f"{options.since:.9f}"
     stream = _the_one_stream_tailed(options)
-    if stream is None:
+    if stream is None or options.tail is None:
         return LogStream(engine.service_logs(service_id, params), ends if options.follow else None)
     # Docker would count `tail` over both streams: both are read, and the lines counted here.
     both = {**params, "stdout": True, "stderr": True}
@@ -102,7 +102,7 @@ class LogStream:
                 target=_end_when_over, args=(ends, self._closed, log), daemon=True
             ).start()
 
-    def __iter__(self):
+    def __iter__(self) -> "LogStream":
         return self
 
     def __next__(self) -> bytes:

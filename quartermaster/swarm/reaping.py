@@ -91,7 +91,13 @@ def plan(snapshot: Snapshot, now: float, default_ttl: int) -> Plan:
 
 
 def _plan_job(
-    result: Plan, service, status: JobStatus, tasks, record_of, now: float, default_ttl: int
+    result: Plan,
+    service: dict,
+    status: JobStatus,
+    tasks: list[dict],
+    record_of: Mapping[str, dict],
+    now: float,
+    default_ttl: int,
 ) -> None:
     service_labels = service["Spec"].get("Labels", {})
     record = record_of.get(service["ID"])
@@ -103,7 +109,8 @@ def _plan_job(
     if callback_pending and _due(record, now):
         result.notify.append(Notice(status, service_labels[job_labels.CALLBACK_URL], record))
     ttl = int(service_labels.get(job_labels.TTL, default_ttl))
-    if not callback_pending and epoch_of(status.finished_at) + ttl <= now:
+    finished_at = status.finished_at  # set on every final status
+    if not callback_pending and finished_at and epoch_of(finished_at) + ttl <= now:
         result.expire.append(service)
 
 

@@ -20,7 +20,7 @@ def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...], 
     Memory (and CPUs, when given) is both the limit and the reservation: swarm's scheduler keeps a
     task pending until a worker has that much unreserved, which is how jobs queue.
     """
-    container = {"Image": job.image, "StopSignal": "SIGINT"}
+    container: dict[str, object] = {"Image": job.image, "StopSignal": "SIGINT"}
     if job.command is not None:
         # Like `docker service create IMAGE COMMAND...`: the command replaces CMD, not ENTRYPOINT.
         container["Args"] = list(job.command)

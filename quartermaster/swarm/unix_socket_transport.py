@@ -195,7 +195,7 @@ class _Answer:
 
 
 class _NotHTTP(ConnectionError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("Docker's answer was not HTTP")
 
 
