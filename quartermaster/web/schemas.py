@@ -70,7 +70,8 @@ JOB_ONLY_FIELDS = ("completions", "parallelism")
 
 # Every refusal below is a pattern, a length, a range or an enum, so that the OpenAPI document
 # (openapi.py) states exactly what the server takes: a client made from it sends nothing that
-# is refused, and fuzzing with it checks both ways (tests/test_openapi.py).
+# is refused (tests/unit/test_openapi.py checks each edge both ways; tests/lab/test_fuzzing.py
+# fuzzes a live server with it).
 NO_NUL_PATTERN = re.compile(r"^[^\x00]*\Z")
 TAIL_PATTERN = re.compile(r"^(?:all|[0-9]{1,9})\Z")
 LABEL_FILTER_PATTERN = re.compile(r"^[^=]+=")  # key=value: a key, then anything
