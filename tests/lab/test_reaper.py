@@ -12,7 +12,7 @@ import requests
 from quartermaster.reaper.reaper import Reaper
 from quartermaster.swarm import Swarm, claims
 from quartermaster.swarm.reaping import LEASE_SECONDS, RECORD_PREFIX, STATE
-from support.lab import hold_claim, lab_config, reap_until, settle, wait_for_tasks
+from support.lab import hold_claim, lab_config, reap_until, settle, wait_for_tasks, wait_until
 from support.receivers import Receiver
 from support.settings import CALLBACK_SECRET, TOKEN
 
@@ -32,8 +32,14 @@ def test_a_job_past_its_timeout_is_stopped_and_failed(lab, api, docker_client):
     document = api.status(job_id).get_json()
     assert (document["status"], document["error"]) == ("failed", "timed out after 2s")
     assert document["finished_at"]
-    tasks = docker_client.api.tasks(filters={"service": job_id, "desired-state": "running"})
-    assert tasks == []
+    # The job is failed from the update on; swarm's orchestrator stops its run just after.
+    wait_until(
+        lambda: not docker_client.api.tasks(
+            filters={"service": job_id, "desired-state": "running"}
+        ),
+        timeout=10,
+        message="the timed-out job's run is still meant to be running",
+    )
     reaper.close()
 
 
