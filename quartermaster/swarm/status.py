@@ -58,7 +58,7 @@ def job_status(
     task = current_task(tasks, down_nodes)
     task_status = task["Status"] if task else {}
     current_word = task_word(task, down_nodes) if task else PENDING
-    status = _overall(words, current_word, completions)
+    status = overall_status(words, current_word, completions)
     timestamp = task_status.get("Timestamp")
     error = task_status.get("Err") or None
     lost_on = _lost_on(task, down_nodes) if task else None
@@ -115,7 +115,9 @@ def task_word(task: dict, down_nodes: Mapping[str, str] = NO_DOWN_NODES) -> str:
     return word
 
 
-def _overall(words: list[str], current: str, completions: int) -> str:
+def overall_status(words: list[str], current: str, completions: int) -> str:
+    """The job's status from its runs' words and its current run's word. The tests' fake
+    runtime sums a job's runs up with this too, so the two cannot differ."""
     if words.count(COMPLETE) >= completions:
         return COMPLETE
     if STARTED in words:

@@ -62,6 +62,7 @@ from quartermaster.jobs.status import (
 )
 from quartermaster.process.config import Config
 from quartermaster.swarm.spec import service_spec
+from quartermaster.swarm.status import overall_status
 
 # The swarm's own words, as the contract cases check them.
 NO_SUCH_JOB = "no such job"
@@ -252,7 +253,7 @@ class Job:
         running = [run for run in runs if run.state(now) == "running"]
         current = max(running or runs, key=lambda run: run.created, default=None)
         completions = int(self.labels[job_labels.COMPLETIONS])
-        status = _overall(words, current.word(now) if current else PENDING, completions)
+        status = overall_status(words, current.word(now) if current else PENDING, completions)
         ended = [run.ends for run in runs if run.ends <= now]
         exit_code = None
         if current is not None and current.word(now) in (COMPLETE, FAILED):
@@ -278,16 +279,6 @@ class Job:
 
     def lines(self) -> list[tuple[float, str, str]]:
         return sorted(line for run in self.runs for line in run.lines())
-
-
-def _overall(words: list[str], current: str, completions: int) -> str:
-    if words.count(COMPLETE) >= completions:
-        return COMPLETE
-    if STARTED in words:
-        return STARTED
-    if PENDING in words or not words:
-        return PENDING
-    return current
 
 
 def timestamp(moment: float) -> str:
