@@ -58,3 +58,9 @@ class DockerRejected(SwarmError):
     """Docker refused the request for a reason of its own; the message is Docker's."""
 
     http_status = 400
+
+
+class StoreUnavailable(QuartermasterError):
+    """The record store (the database of every job's history) cannot be reached."""
+
+    http_status = 503

@@ -7,6 +7,7 @@ it too, and one set of contract tests runs against both. An error is one of `job
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
@@ -49,6 +50,11 @@ class JobRuntime(Protocol):
     ) -> Iterator[bytes]:
         """The job's output, in chunks; the first is empty (the answer's headers go with it). A
         followed log ends once the job is final, or when `abandoned()` says its reader left."""
+        ...
+
+    def capture_log(self, job_id: str, max_bytes: int) -> LogKeeper:
+        """The whole log of the job with that full id as it stands, both streams, timestamped,
+        its newest `max_bytes` kept."""
         ...
 
     def stop_job(self, reference: str) -> str:

@@ -1,6 +1,6 @@
-"""A job's public status: one of six words, and the document /status shows.
+"""A job's public status: one of seven words, and the document /status shows.
 
-Swarm's task states are many; a client sees one of six words:
+Swarm's task states are many; a client sees one of seven words:
 
     pending   waiting for a node, resources, the image pull, the container start or a retry
     started   running
@@ -9,6 +9,8 @@ Swarm's task states are many; a client sees one of six words:
               its node stopped answering the swarm while it ran (its outcome is unknown)
     rejected  could not start at all, e.g. the image could not be pulled (`error` says why)
     shutdown  stopped
+    lost      its service was removed while it ran, by something other than quartermaster, and
+              its end was never seen (only a record can say so: `error` says what is known)
 
 `JobStatus`'s fields are the document's, in its order: the answer's schema is derived from them
 (web/documents.py), each field's `description` and `enum` metadata included.
@@ -24,9 +26,10 @@ COMPLETE = "complete"
 FAILED = "failed"
 REJECTED = "rejected"
 SHUTDOWN = "shutdown"
+LOST = "lost"
 
-STATUSES = (PENDING, STARTED, COMPLETE, FAILED, REJECTED, SHUTDOWN)
-FINAL_STATUSES = frozenset({COMPLETE, FAILED, REJECTED, SHUTDOWN})
+STATUSES = (PENDING, STARTED, COMPLETE, FAILED, REJECTED, SHUTDOWN, LOST)
+FINAL_STATUSES = frozenset({COMPLETE, FAILED, REJECTED, SHUTDOWN, LOST})
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ The command line (`server/command.py`) overrides the environment; both end up in
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import parse_host_entry
@@ -22,6 +22,10 @@ DEFAULT_TTL = 86400
 DEFAULT_REAPER_INTERVAL = 5.0
 DEFAULT_CALLBACK_RETRY_SECONDS = 600
 DEFAULT_FOLLOW_MAX_SECONDS = 3600.0
+DEFAULT_DATA_DIR = "/var/lib/quartermaster"
+DEFAULT_LOG_KEEP_BYTES = 1024 * 1024
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+STORE_FILE = "quartermaster.db"  # the SQLite store's file in DATA_DIR
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -55,6 +59,11 @@ class Config:
     callback_allow_private: bool = False
     callback_retry_seconds: int = DEFAULT_CALLBACK_RETRY_SECONDS
     metrics_public: bool = False  # /metrics without the token
+    # The record store: DATABASE_URL (SQLAlchemy's form), else SQLite in DATA_DIR.
+    data_dir: str = DEFAULT_DATA_DIR
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
+    log_keep_bytes: int = DEFAULT_LOG_KEEP_BYTES  # the newest bytes of a job's log kept
+    keep_env_values: bool = False  # records keep `env` values, not only names
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -73,6 +82,13 @@ class Config:
         _require(self.ttl >= 0, f"ttl must be 0 or more seconds, got {self.ttl}")
         _require(self.reaper_interval >= 0, "the reaper interval must be 0 or more seconds")
         _require(self.callback_retry_seconds >= 0, "callback retry seconds must be 0 or more")
+        _require(self.log_keep_bytes >= 0, "LOG_KEEP_BYTES must be 0 or more")
+        _require(bool(self.data_dir), "DATA_DIR must name a directory")
+        if self.database_url is not None:
+            _require(
+                self.database_url.startswith(("sqlite:///", *POSTGRESQL_SCHEMES)),
+                "DATABASE_URL must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB",
+            )
         for constraint in self.constraints:
             _require(is_valid_constraint(constraint), f"invalid constraint {constraint!r}")
         for entry in self.callback_hosts:
@@ -91,6 +107,16 @@ class Config:
         if self.max_long_requests is None:
             return self.worker_connections // 2
         return self.max_long_requests
+
+    @property
+    def store_url(self) -> str:
+        """The record store's database: DATABASE_URL, else the SQLite file in DATA_DIR."""
+        if self.database_url:
+            scheme, separator, rest = self.database_url.partition("://")
+            if scheme in ("postgresql", "postgres"):  # with the one driver installed: psycopg 3
+                return f"postgresql+psycopg{separator}{rest}"
+            return self.database_url
+        return f"sqlite:///{os.path.join(os.path.abspath(self.data_dir), STORE_FILE)}"
 
     @property
     def bind_address(self) -> str:
@@ -121,6 +147,10 @@ def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Conf
         "callback_retry_seconds": _int(
             env, "CALLBACK_RETRY_SECONDS", DEFAULT_CALLBACK_RETRY_SECONDS
         ),
+        "data_dir": env.get("DATA_DIR") or DEFAULT_DATA_DIR,
+        "database_url": env.get("DATABASE_URL") or None,
+        "log_keep_bytes": _int(env, "LOG_KEEP_BYTES", DEFAULT_LOG_KEEP_BYTES),
+        "keep_env_values": _flag(env, "KEEP_ENV_VALUES"),
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return Config(**settings)

@@ -7,6 +7,7 @@ swarm, so a restart loses nothing and several instances racing against one swarm
 once.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -15,17 +16,20 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
-from quartermaster.jobs.errors import SwarmError
+from quartermaster.jobs.errors import StoreUnavailable, SwarmError
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.reaper import callbacks
+from quartermaster.reaper.recording import Recorder
 from quartermaster.reaper.supervisor import SETTINGS_ON_STDIN
+from quartermaster.store import LiveRecord, RecordStore
 from quartermaster.swarm import Swarm
 from quartermaster.swarm.reaping import Notice, Plan, plan
 
@@ -41,7 +45,10 @@ SLOTS_PER_RECEIVER = 2
 class Reaper:
     def __init__(self, config: Config):
         self._config = config
-        self._reaping = Swarm(config).reaping
+        swarm = Swarm(config)
+        self._reaping = swarm.reaping
+        self._store = RecordStore(config.store_url)
+        self._recorder = Recorder(swarm, self._reaping, self._store, config.log_keep_bytes)
         # Deliveries run beside the rounds, one slot each (never queued: see DELIVERY_SLOTS).
         self._deliveries = ThreadPoolExecutor(DELIVERY_SLOTS, thread_name_prefix="callback")
         self._in_flight: dict[str, str] = {}  # job id: its receiver
@@ -49,7 +56,9 @@ class Reaper:
 
     def run_once(self) -> Plan:
         now = time.time()
-        work = plan(self._reaping.snapshot(), now, self._config.ttl)
+        records = self._live_records()  # before the swarm's snapshot: see recording.py
+        snapshot = self._reaping.snapshot()
+        work = plan(snapshot, now, self._config.ttl)
         # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
         for service in work.time_out:
             if self._reaping.time_out(service, now):
@@ -63,11 +72,16 @@ class Reaper:
         for notice in sorted(work.notify, key=lambda notice: busy[_receiver(notice.url)]):
             self._start_delivery(notice)
             heartbeat.beat()
+        recorded = self._record(snapshot.services, work, records, now)
+        # A job's service goes only once its final record is written: never while the store
+        # is out of reach.
         for service in work.expire:
-            if self._reaping.expire(service):
+            if service["ID"] in recorded and self._reaping.expire(service):
                 metrics.reaper_actions.labels("expired").inc()
                 log.info("reaper: job %s expired (ttl); removed", service["ID"])
+                self._store_quietly(self._store.service_removed, service["ID"], now)
             heartbeat.beat()
+        self._store_quietly(self._store.delete_expired, now)
         for record in work.orphan_records:
             self._reaping.remove_config(record)
             heartbeat.beat()
@@ -79,6 +93,35 @@ class Reaper:
         for service in work.unreadable:
             log.warning("reaper: job %s has labels it cannot read; left alone", service["ID"])
         return work
+
+    def _live_records(self) -> dict[str, LiveRecord] | None:
+        try:
+            return self._recorder.live_records()
+        except StoreUnavailable as error:
+            log.warning("reaper: the record store is out of reach; recording waits: %s", error)
+            return None
+
+    def _record(
+        self,
+        services: list[dict],
+        work: Plan,
+        records: dict[str, LiveRecord] | None,
+        now: float,
+    ) -> set[str]:
+        """Mend the store against the swarm; the jobs whose final record is written."""
+        if records is None:
+            return set()
+        try:
+            return self._recorder.record(services, work.statuses, records, now, self._config.ttl)
+        except StoreUnavailable as error:
+            log.warning("reaper: the record store went out of reach mid-round: %s", error)
+            return set()
+
+    @staticmethod
+    def _store_quietly(write: Callable[..., object], *args: object) -> None:
+        """A write that may wait for the next round (its failure is logged by the store)."""
+        with contextlib.suppress(StoreUnavailable):
+            write(*args)
 
     def run_forever(self, stop: threading.Event, parent: int | None = None) -> None:
         """Rounds until `stop` is set, or until the process `parent` is no longer our parent."""
@@ -96,6 +139,7 @@ class Reaper:
 
     def close(self) -> None:
         self._deliveries.shutdown(wait=True)
+        self._store.close()
 
     def _start_delivery(self, notice: Notice) -> None:
         """Claim the callback and deliver it in a free slot; with no slot free, leave it for a

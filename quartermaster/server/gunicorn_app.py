@@ -2,20 +2,25 @@
 
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+from sqlalchemy.exc import SQLAlchemyError
 
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.process.redaction import redact_query_tokens
 from quartermaster.reaper.supervisor import Supervisor
+from quartermaster.store import migrate
+from quartermaster.store.records import first_line
 from quartermaster.web.app import create_app
 
+log = logging.getLogger("quartermaster")
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 _SECRET_HEADERS = ("{authorization}i", "{x-registry-auth}i")
 
@@ -76,6 +81,26 @@ def reaper_hooks(config: Config) -> dict:
     return {"when_ready": when_ready, "on_exit": on_exit}
 
 
+def prepare_store(config: Config) -> Callable[[Any], None]:
+    """A gunicorn hook: bring the record store's schema up to date in the master, before the
+    workers and the reaper start (they would each do it at their first use otherwise). A store
+    out of reach is no reason not to serve: live jobs need only the swarm."""
+
+    def on_starting(arbiter: Any) -> None:
+        configure_json_logging()
+        try:
+            applied = migrate.upgrade(config.store_url)
+        except migrate.StoreRefused as error:
+            raise SystemExit(f"quartermaster: {error}") from None
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("the record store is out of reach at start: %s", first_line(error))
+            return
+        if applied:
+            log.info("record store: schema brought to %s", applied[-1])
+
+    return on_starting
+
+
 def forget_exited_worker(arbiter: Any, worker: Any) -> None:
     metrics.forget_process(worker.pid)
 
@@ -123,6 +148,7 @@ def gunicorn_options(config: Config) -> dict:
         "child_exit": forget_exited_worker,
         "worker_exit": quiet_worker_exit,
         "post_worker_init": end_waits_on_stop,
+        "on_starting": prepare_store(config),
         **reaper_hooks(config),
     }
 

@@ -22,6 +22,7 @@ from quartermaster.jobs.errors import (
     NotASwarmManager,
     SwarmError,
 )
+from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
@@ -34,7 +35,7 @@ from quartermaster.swarm.claims import KeyClaims
 from quartermaster.swarm.client import DockerConnection
 from quartermaster.swarm.job_watch import JobWatches
 from quartermaster.swarm.listing import page_of_jobs
-from quartermaster.swarm.logs import FollowEnds, open_log_stream
+from quartermaster.swarm.logs import FollowEnds, capture_log, open_log_stream
 from quartermaster.swarm.nodes import (
     NOT_A_MANAGER,
     down_nodes_among,
@@ -203,6 +204,10 @@ class Swarm:
             max_seconds=self._config.follow_max_seconds,
         )
         return open_log_stream(self._docker.engine, service["ID"], options, ends)
+
+    def capture_log(self, job_id: str, max_bytes: int) -> LogKeeper:
+        """The job's whole log as it stands (both streams, timestamped), its newest `max_bytes`."""
+        return capture_log(self._docker.engine, job_id, max_bytes)
 
     def _job_status_once(self, reference: str) -> JobStatus:
         # The tasks are asked for by the reference while the reference is resolved: one round

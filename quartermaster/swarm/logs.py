@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from quartermaster.jobs.history import LogKeeper, LogLine, parse_log_line, timestamp_of
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.swarm.engine import EngineClient, unreachable
 from quartermaster.swarm.job_watch import JobWatch
@@ -62,6 +63,32 @@ def open_log_stream(
     )
     log = engine.service_logs(service_id, {**both, "tail": str(counted.docker_tail)})
     return LogStream(log, ends if options.follow else None, only=(stream, counted.skip))
+
+
+def capture_log(engine: EngineClient, service_id: str, max_bytes: int) -> LogKeeper:
+    """The job's whole log as it stands, both streams, timestamped; the newest `max_bytes` kept
+    (read a frame at a time: memory stays within the cap whatever the job printed)."""
+    params = {"follow": False, "stdout": True, "stderr": True, "timestamps": True, "tail": "all"}
+    log = engine.service_logs(service_id, params)
+    keeper = LogKeeper(max_bytes)
+    try:
+        for stream, payload in frames(log.read):
+            # A frame is one message: a line, or a piece of a long one (Docker cuts at 16 KiB).
+            for line in payload.splitlines(keepends=True):
+                keeper.add(_log_line(stream, line, keeper))
+    except OSError as error:  # each read within the Docker timeout
+        raise unreachable() from error
+    finally:
+        log.close()
+    return keeper
+
+
+def _log_line(stream: int, line: bytes, keeper: LogKeeper) -> LogLine:
+    try:
+        return parse_log_line(stream, line)
+    except ValueError:  # not timestamped (never seen): the time of the line before it
+        at = keeper.lines[-1].at if keeper.lines else 0
+        return LogLine(stream, at, timestamp_of(at).encode() + b" " + line)
 
 
 def _the_one_stream_tailed(options: LogOptions) -> int | None:

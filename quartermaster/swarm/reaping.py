@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from quartermaster.jobs import labels as job_labels
-from quartermaster.jobs.errors import SwarmError
+from quartermaster.jobs.errors import JobNotFound, SwarmError
 from quartermaster.jobs.status import STARTED, JobStatus
 from quartermaster.swarm.claims import CLAIM_OF, is_stale
 from quartermaster.swarm.client import DockerConnection
@@ -58,6 +58,7 @@ class Plan:
     orphan_records: list[dict]  # callback records whose job is gone
     unreadable: list[dict]  # services whose labels make no sense (edited by hand): left alone
     stale_claims: list[dict]  # Idempotency-Key claims whose holder is gone
+    statuses: dict[str, JobStatus] = field(default_factory=dict)  # each readable job's, by id
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def plan(snapshot: Snapshot, now: float, default_ttl: int) -> Plan:
         try:
             job_tasks = tasks_of.get(service["ID"], [])
             status = job_status(service, job_tasks, snapshot.down_nodes)
+            result.statuses[service["ID"]] = status
             _plan_job(result, service, status, job_tasks, record_of, now, default_ttl)
         except (KeyError, ValueError, TypeError):
             result.unreadable.append(service)  # labels edited by hand: leave that job alone
@@ -171,6 +173,20 @@ class Reaping:
         return self._quietly(
             lambda engine: engine.update_service(service["ID"], _version(service), new_spec)
         )
+
+    def node_names(self) -> dict[str, str]:
+        """Each node's hostname, by its id: one call."""
+        return {
+            node["ID"]: node.get("Description", {}).get("Hostname", "")
+            for node in self._docker.engine.nodes()
+        }
+
+    def service_exists(self, service_id: str) -> bool:
+        try:
+            self._docker.engine.inspect_service(service_id)
+        except JobNotFound:
+            return False
+        return True
 
     def expire(self, service: dict) -> bool:
         return self._quietly(lambda engine: remove_job_service(engine, service))

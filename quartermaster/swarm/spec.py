@@ -7,6 +7,7 @@ import secrets
 from dataclasses import asdict
 
 from quartermaster.jobs import labels as job_labels
+from quartermaster.jobs.callback_addresses import printable_url
 from quartermaster.jobs.spec import JobSpec
 
 MIB = 1024 * 1024
@@ -121,3 +122,41 @@ def registry_of(image: str) -> str:
     if sep and ("." in first or ":" in first or first == "localhost"):
         return first
     return "docker.io"
+
+
+def request_of(service: dict) -> dict:
+    """What a job's service says of the request that made it, in the form a record keeps
+    (jobs/history.py's recorded_request): for a job the store never saw made (made while the
+    store was down, or by an older quartermaster). `env` values are left out, and the
+    constraints are the service's, the configured ones among them."""
+    spec = service["Spec"]
+    service_labels = spec.get("Labels", {})
+    template = spec.get("TaskTemplate", {})
+    container = template.get("ContainerSpec", {})
+    limits = template.get("Resources", {}).get("Limits", {})
+    policy = template.get("RestartPolicy", {})
+    replicated_job = spec.get("Mode", {}).get("ReplicatedJob")
+    timeout = service_labels.get(job_labels.TIMEOUT)
+    return {
+        "image": service_labels.get(job_labels.IMAGE, container.get("Image", "")),
+        "command": container.get("Args"),
+        "name": spec.get("Name"),
+        "labels": {
+            key: value
+            for key, value in service_labels.items()
+            if not key.startswith(job_labels.RESERVED_PREFIX)
+        },
+        "env": dict.fromkeys(entry.partition("=")[0] for entry in container.get("Env", [])),
+        "memory_mb": limits.get("MemoryBytes", 0) // MIB or None,
+        "cpus": limits["NanoCPUs"] / NANO if limits.get("NanoCPUs") else None,
+        "constraints": template.get("Placement", {}).get("Constraints", []),
+        "type": "job" if replicated_job is not None else "service",
+        "completions": int(service_labels.get(job_labels.COMPLETIONS, 1)),
+        "parallelism": replicated_job["MaxConcurrent"] if replicated_job else 1,
+        "retries": policy.get("MaxAttempts", 0) if policy.get("Condition") == "on-failure" else 0,
+        "timeout": int(timeout) if timeout is not None else None,
+        "ttl": int(service_labels[job_labels.TTL]) if job_labels.TTL in service_labels else None,
+        "callback_url": printable_url(url)
+        if (url := service_labels.get(job_labels.CALLBACK_URL))
+        else None,
+    }

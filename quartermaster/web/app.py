@@ -4,6 +4,8 @@ from flask import Flask
 
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process import config as configuration
+from quartermaster.service import JobService
+from quartermaster.store import RecordStore
 from quartermaster.swarm import Swarm
 from quartermaster.web.access_log import install_access_log
 from quartermaster.web.api import (
@@ -34,12 +36,18 @@ BLUEPRINTS = (
 )
 
 
-def create_app(config: configuration.Config | None = None, jobs: JobRuntime | None = None) -> Flask:
-    """The WSGI app, over `jobs` (by default the swarm of `config`). Without a config, settings
-    come from the environment."""
+def create_app(
+    config: configuration.Config | None = None,
+    runtime: JobRuntime | None = None,
+    store: RecordStore | None = None,
+) -> Flask:
+    """The WSGI app over `runtime` (by default the swarm of `config`) and `store` (by default
+    the record store of `config`). Without a config, settings come from the environment."""
     config = config or configuration.from_env()
-    # Made here, connected lazily: each gunicorn worker opens its own Docker connection.
-    app = QuartermasterFlask(jobs or Swarm(config), config)
+    # Made here, connected lazily: each gunicorn worker opens its own Docker connection and its
+    # own pool of store connections.
+    service = JobService(runtime or Swarm(config), store or RecordStore(config.store_url), config)
+    app = QuartermasterFlask(service, config)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     install_access_log(app, searchable_token(config.token))
     install_token_check(app, config)

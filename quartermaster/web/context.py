@@ -1,4 +1,4 @@
-"""What a request's handler reaches: the app that create_app made, with the job runtime, the
+"""What a request's handler reaches: the app that create_app made, with the job service, the
 settings and this worker's long-request cap it was handed, each by name and type."""
 
 from typing import cast
@@ -6,8 +6,8 @@ from typing import cast
 from flask import Flask, Response, current_app, jsonify
 from flask.json.provider import DefaultJSONProvider
 
-from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process.config import Config
+from quartermaster.service import JobService
 from quartermaster.web.long_requests import LongRequests
 
 
@@ -21,7 +21,7 @@ class QuartermasterFlask(Flask):
 
     json_provider_class = _InOrderJSONProvider
 
-    def __init__(self, jobs: JobRuntime, settings: Config):
+    def __init__(self, jobs: JobService, settings: Config):
         super().__init__("quartermaster.web")
         self.jobs = jobs
         self.settings = settings
@@ -39,7 +39,7 @@ def current() -> QuartermasterFlask:
     return cast(QuartermasterFlask, current_app)
 
 
-def jobs() -> JobRuntime:
+def jobs() -> JobService:
     return current().jobs
 
 

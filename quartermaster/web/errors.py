@@ -101,7 +101,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(QuartermasterError)
     def declared_error(error: QuartermasterError):
         if error.http_status == 503:
-            log.warning("docker unavailable: %s", error)
+            log.warning("unavailable: %s", error)
         return json_error(error.http_status, str(error))
 
     @app.errorhandler(ApiError)

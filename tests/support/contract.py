@@ -181,8 +181,11 @@ class RuntimeContract:
         response = api.stop(reference)
         assert response.status_code == 200
         assert response.get_json() == {"success": True, "id": job_id}
-        assert api.status(job_id).status_code == 404
         assert job_id not in api.job_ids()
+        # Its service is gone; its record stays, by the same references.
+        body = api.status(reference).get_json()
+        assert (body["id"], body["status"], body["state"]) == (job_id, "shutdown", "shutdown")
+        assert RFC3339.fullmatch(body["finished_at"])
 
     def test_unknown_jobs_are_404(self, api):
         for response in (api.status("nosuchjob"), api.stop("nosuchjob"), api.get("/logs/nosuch")):

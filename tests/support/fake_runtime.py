@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from quartermaster.jobs import history
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.constraints import node_matches
 from quartermaster.jobs.errors import (
@@ -46,6 +47,7 @@ from quartermaster.jobs.errors import (
     JobNotFound,
     NameConflict,
 )
+from quartermaster.jobs.history import LogKeeper, LogLine, nanos_of
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor
@@ -93,6 +95,7 @@ RUNS_AFTER = 0.2
 LINE_SPACING = CREATION_SPACING = 1e-6
 POLL_SECONDS = 0.02  # how often a wait or a follow looks again
 STDOUT, STDERR = "stdout", "stderr"
+STREAM_NUMBERS = {STDOUT: history.STDOUT, STDERR: history.STDERR}
 
 
 @dataclass(frozen=True)
@@ -411,6 +414,15 @@ class FakeRuntime:
     ) -> Iterator[bytes]:
         job = self._resolve(reference)  # now: an unknown job is an error before any chunk
         return self._log_chunks(job, options, abandoned)
+
+    def capture_log(self, job_id: str, max_bytes: int) -> LogKeeper:
+        keeper = LogKeeper(max_bytes)
+        now = time.time()
+        for moment, stream, text in self._job(job_id).lines():
+            if moment <= now:
+                line = f"{timestamp(moment)} {text}\n".encode()
+                keeper.add(LogLine(STREAM_NUMBERS[stream], nanos_of(timestamp(moment)), line))
+        return keeper
 
     def stop_job(self, reference: str) -> str:
         job = self._resolve(reference)

@@ -20,7 +20,7 @@ from quartermaster.process.config import Config
 from quartermaster.swarm import claims
 from quartermaster.swarm.spec import key_hash, registry_auth_header
 from quartermaster.web.schemas import decode_registry_auth
-from support.settings import CALLBACK_SECRET, TOKEN, make_config
+from support.settings import CALLBACK_SECRET, TOKEN, fresh_store_url, make_config
 
 LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
 MANAGER_SOCKET = "unix:///var/run/docker.sock"
@@ -31,6 +31,7 @@ LIVE_SERVER_LOGS: list[Path] = []
 # What the lab's daemons (manager, workers, registry) log.
 LAB_LOGS = sorted(Path("/var/log").glob("qm-*.log"))
 NEVER_PLACED = ["node.labels.qm-test==never-placed"]  # no node has that label
+LAB_STORE_URL = fresh_store_url()
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,10 @@ class Lab:
 
 
 def lab_config(**settings) -> Config:
-    """The tests' settings (make_config) on the lab's manager."""
-    return make_config(**{"docker_host": MANAGER_SOCKET, **settings})
+    """The tests' settings (make_config) on the lab's manager, with the run's one record store:
+    an app and a reaper a test makes in-process see the same history."""
+    defaults = {"docker_host": MANAGER_SOCKET, "database_url": LAB_STORE_URL}
+    return make_config(**{**defaults, **settings})
 
 
 def seed_style_auth(username, password) -> str:
@@ -154,7 +157,13 @@ class LiveServer:
         self.log_path = log_path
         LIVE_SERVER_LOGS.append(log_path)
         self.args = args
-        self.env = {**os.environ, "TOKEN": TOKEN, "DOCKER_HOST": MANAGER_SOCKET, **(env or {})}
+        self.env = {
+            **os.environ,
+            "TOKEN": TOKEN,
+            "DOCKER_HOST": MANAGER_SOCKET,
+            "DATA_DIR": str(log_path.with_name(log_path.stem + "-data")),  # its own store
+            **(env or {}),
+        }
         self.ready_path = ready_path  # answered once the server is up (any status)
         self.process = None
 

@@ -30,18 +30,20 @@ class SwarmTrouble(job_errors.SwarmError):
 
 
 class Raising:
-    """A job runtime whose every status read raises the error it was given."""
+    """A job runtime whose every read of the nodes raises the error it was given (/nodes has
+    nothing to fall back on, unlike /status, which looks for a job the swarm lacks in the
+    history)."""
 
     def __init__(self, error: Exception):
         self.error = error
 
-    def job_status(self, reference, *args):
+    def nodes(self):
         raise self.error
 
 
 def status_answer(error: Exception):
     app = create_app(make_config(), Raising(error))
-    return app.test_client().get("/status/somejob", headers=BEARER)
+    return app.test_client().get("/nodes", headers=BEARER)
 
 
 @pytest.mark.parametrize(

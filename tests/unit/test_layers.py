@@ -1,6 +1,8 @@
 """The package's layers: every import points down (or within its own package), never in a circle.
 
-    server  ->  web, reaper  ->  swarm  ->  process  ->  jobs
+    server  ->  web  ->  service  ->  store
+            ->  reaper  ->  swarm, store
+    swarm  ->  process  ->  jobs;  store  ->  jobs
 
 `jobs` (the domain) imports nothing of ours outside itself; `web` and `reaper` never import each
 other; only `server` (the entry points) may import everything.
@@ -20,10 +22,12 @@ PACKAGE = PROJECT_ROOT / "quartermaster"
 ALLOWED = {
     "jobs": set(),
     "process": {"jobs"},
+    "store": {"jobs"},
     "swarm": {"jobs", "process"},
-    "web": {"jobs", "process", "swarm"},
-    "reaper": {"jobs", "process", "swarm"},
-    "server": {"jobs", "process", "swarm", "web", "reaper"},
+    "service": {"jobs", "process", "store"},
+    "web": {"jobs", "process", "service", "store", "swarm"},
+    "reaper": {"jobs", "process", "store", "swarm"},
+    "server": {"jobs", "process", "store", "swarm", "web", "reaper"},
 }
 
 

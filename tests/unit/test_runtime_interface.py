@@ -1,5 +1,6 @@
-"""One interface between the HTTP layer and a job runtime (jobs/runtime.py): what the web layer
-calls is what it declares, and the swarm runtime and the in-memory one both have it."""
+"""The HTTP layer calls the job service (service.py), whose use cases are the runtime's own
+(jobs/runtime.py), with the same parameters, with history behind them; the swarm runtime and the
+in-memory one both have the runtime's interface."""
 
 import inspect
 import re
@@ -7,18 +8,27 @@ import re
 import pytest
 
 from quartermaster.jobs.runtime import JobRuntime
+from quartermaster.service import JobService
 from quartermaster.swarm import Swarm
 from support.fake_runtime import FakeRuntime
 from support.settings import PROJECT_ROOT
 
 METHODS = sorted(name for name in vars(JobRuntime) if not name.startswith("_"))
+USE_CASES = sorted(
+    name for name, value in vars(JobService).items() if callable(value) and name[0] != "_"
+)
 
 
-def test_the_web_layer_calls_exactly_the_interfaces_methods():
+def test_the_web_layer_calls_exactly_the_services_use_cases():
     called = set()
     for path in (PROJECT_ROOT / "quartermaster" / "web").rglob("*.py"):
         called |= set(re.findall(r"context\.jobs\(\)\.(\w+)\(", path.read_text()))
-    assert sorted(called) == METHODS
+    assert sorted(called) == USE_CASES
+
+
+@pytest.mark.parametrize("use_case", USE_CASES)
+def test_each_use_case_is_the_runtimes_method_of_that_name(use_case):
+    assert parameters(getattr(JobService, use_case)) == parameters(getattr(JobRuntime, use_case))
 
 
 def parameters(function) -> list[tuple[str, object, bool]]:

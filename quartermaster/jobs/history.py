@@ -1,0 +1,101 @@
+"""What is kept of a job once it ends: its request as recorded, and its log within a cap.
+
+A log is kept as the lines Docker gives with `timestamps=true` (`<RFC 3339 time> <text>`), each
+with its stream, so an archived log answers /logs' options (tail, since, stream, timestamps) as a
+live one does. Only the newest `max_bytes` are kept, cut at a line: a job printing without end
+costs the capture no more memory than the cap.
+"""
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from quartermaster.jobs.callback_addresses import printable_url
+from quartermaster.jobs.logs import LogOptions
+from quartermaster.jobs.spec import JobSpec
+
+STDOUT, STDERR = 1, 2  # as in Docker's multiplexed log frames
+NANO = 10**9
+
+
+@dataclass(frozen=True)
+class LogLine:
+    stream: int  # STDOUT or STDERR
+    at: int  # nanoseconds since the epoch, UTC
+    line: bytes  # as Docker gives it with timestamps: b"<time> <text>\n"
+
+    @property
+    def text(self) -> bytes:
+        """The line without its timestamp."""
+        return self.line.partition(b" ")[2]
+
+
+@dataclass
+class LogKeeper:
+    """The newest lines of a log, within `max_bytes`, fed a line at a time."""
+
+    max_bytes: int
+    lines: deque[LogLine] = field(default_factory=deque)
+    size: int = 0
+    truncated: bool = False
+
+    def add(self, line: LogLine) -> None:
+        self.lines.append(line)
+        self.size += len(line.line)
+        while self.size > self.max_bytes:
+            self.size -= len(self.lines.popleft().line)
+            self.truncated = True
+
+
+def parse_log_line(stream: int, line: bytes) -> LogLine:
+    """A line of Docker's with its timestamp; ValueError if it has none."""
+    stamp, separator, _ = line.partition(b" ")
+    if not separator:
+        raise ValueError("a log line without a timestamp")
+    return LogLine(stream, nanos_of(stamp.decode("ascii")), line)
+
+
+def select_lines(lines: Iterable[LogLine], options: LogOptions) -> Iterator[bytes]:
+    """What /logs gives of a kept log for `options` (follow is moot: the job is over)."""
+    streams = {STDOUT} if options.stdout else set()
+    streams |= {STDERR} if options.stderr else set()
+    since = None if options.since is None else round(options.since * NANO)
+    chosen = [
+        line for line in lines if line.stream in streams and (since is None or line.at >= since)
+    ]
+    if options.tail is not None:
+        chosen = chosen[len(chosen) - options.tail :] if options.tail else []
+    for line in chosen:
+        yield line.line if options.timestamps else line.text
+
+
+def recorded_request(job: JobSpec, *, env_values: bool) -> dict:
+    """The request as a record keeps it: never its registry credentials, nor its
+    Idempotency-Key (its job's labels hold the key's hash), nor its callback URL's query and
+    credentials; `env` values only if the operator allows (otherwise the names, each with
+    null)."""
+    request = asdict(job)
+    request.pop("registry_auth")
+    request.pop("idempotency_key")
+    request["command"] = None if job.command is None else list(job.command)
+    request["constraints"] = list(job.constraints)
+    if job.callback_url:  # its query may carry the receiver's secret
+        request["callback_url"] = printable_url(job.callback_url)
+    if not env_values:
+        request["env"] = dict.fromkeys(job.env)
+    return request
+
+
+def nanos_of(timestamp: str) -> int:
+    """Nanoseconds since the epoch of one of Docker's UTC timestamps (RFC 3339, any fraction)."""
+    seconds, _, fraction = timestamp.rstrip("Z").partition(".")
+    whole = datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return int(whole.timestamp()) * NANO + int((fraction or "0").ljust(9, "0")[:9])
+
+
+def timestamp_of(nanos: int) -> str:
+    """Swarm's form of a time: RFC 3339 in UTC, to the nanosecond."""
+    whole, fraction = divmod(nanos, NANO)
+    seconds = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{seconds}.{fraction:09d}Z"

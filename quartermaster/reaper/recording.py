@@ -1,0 +1,133 @@
+"""The reaper's part of history: what the swarm shows of live jobs, written to the record store.
+
+Each round compares the swarm's jobs with the store's live records (those whose service is not
+removed) and mends the difference both ways:
+
+    a job without a record       gets one (made while the store was down, or by an older
+                                 quartermaster), from what its service says
+    a status or state changed    is written, with a transition on the job's timeline
+    a job that ended             gets its final record: last status, node and kept log, at once
+    a record without its job     was removed with its final record written (/stop, expiry): its
+                                 removal is noted; else it ended unseen, and is finished `lost`
+
+The store's records are read before the swarm is: a record made after that read (by a /run
+meanwhile) waits for the next round, and never looks like a job whose service vanished.
+"""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from quartermaster.jobs.errors import SwarmError
+from quartermaster.jobs.history import timestamp_of
+from quartermaster.jobs.status import LOST, JobStatus
+from quartermaster.store import LiveRecord, RecordStore
+from quartermaster.swarm import Swarm
+from quartermaster.swarm.reaping import Reaping
+from quartermaster.swarm.spec import request_of
+
+log = logging.getLogger("quartermaster.reaper")
+NANO = 10**9
+LOST_ERROR = "its service was removed while it ran, not by quartermaster; its end was not seen"
+
+
+@dataclass(frozen=True)
+class RecordWork:
+    imports: list[str] = field(default_factory=list)  # jobs without a record
+    changes: list[JobStatus] = field(default_factory=list)  # live jobs that changed
+    finals: list[JobStatus] = field(default_factory=list)  # ended jobs without a final record
+    removed: list[str] = field(default_factory=list)  # final records whose service is gone
+    vanished: list[str] = field(default_factory=list)  # live records whose service is gone
+
+
+def plan_records(
+    statuses: Mapping[str, JobStatus], services: set[str], records: Mapping[str, LiveRecord]
+) -> RecordWork:
+    """What to write. `statuses`: each readable job's; `services`: the id of every job's
+    service, readable or not (one whose labels were edited by hand is there, untouched)."""
+    work = RecordWork()
+    for job_id, status in statuses.items():
+        record = records.get(job_id)
+        if record is None:
+            work.imports.append(job_id)  # with the status as it is now
+        elif record.finished:
+            continue
+        if status.is_final:
+            work.finals.append(status)
+        elif record is not None and (record.status, record.state) != (status.status, status.state):
+            work.changes.append(status)
+    for job_id, record in records.items():
+        if job_id not in services:
+            (work.removed if record.finished else work.vanished).append(job_id)
+    return work
+
+
+class Recorder:
+    def __init__(self, swarm: Swarm, reaping: Reaping, store: RecordStore, log_keep_bytes: int):
+        self._swarm = swarm
+        self._reaping = reaping
+        self._store = store
+        self._log_keep_bytes = log_keep_bytes
+
+    def live_records(self) -> dict[str, LiveRecord]:
+        return self._store.live()
+
+    def record(
+        self,
+        services: list[dict],
+        statuses: Mapping[str, JobStatus],
+        records: Mapping[str, LiveRecord],
+        now: float,
+        default_ttl: int,
+    ) -> set[str]:
+        """Mend the store against the swarm; the ids of the jobs whose final record is written.
+        StoreUnavailable ends the round's recording (what is left waits for the next)."""
+        by_id = {service["ID"]: service for service in services}
+        work = plan_records(statuses, set(by_id), records)
+        for job_id in work.imports:
+            self._import(by_id[job_id], statuses[job_id], now, default_ttl)
+        for status in work.changes:
+            self._store.observe(status, now)
+        recorded = {job_id for job_id, record in records.items() if record.finished}
+        if work.finals:
+            names = self._reaping.node_names()
+            for status in work.finals:
+                if self._finish(status, names.get(status.node or ""), now):
+                    recorded.add(status.id)
+        for job_id in work.removed:
+            self._store.service_removed(job_id, now)
+        for job_id in work.vanished:
+            self._finish_lost(job_id, now)
+        return recorded
+
+    def _import(self, service: dict, status: JobStatus, now: float, default_ttl: int) -> None:
+        request = request_of(service)
+        ttl = request["ttl"] if request["ttl"] is not None else default_ttl
+        if self._store.add(status, request, ttl, now):
+            log.info("reaper: job %s had no record; made one from its service", status.id)
+
+    def _finish(self, status: JobStatus, node_hostname: str | None, now: float) -> bool:
+        """The job's final record with its log; False if its log could not be read now."""
+        try:
+            kept = self._swarm.capture_log(status.id, self._log_keep_bytes)
+        except SwarmError as error:
+            log.warning("reaper: the log of job %s could not be kept now: %s", status.id, error)
+            return False
+        self._store.finish(
+            status, list(kept.lines), kept.truncated, now, node_hostname=node_hostname
+        )
+        return True
+
+    def _finish_lost(self, job_id: str, now: float) -> None:
+        if self._reaping.service_exists(job_id):
+            return  # made after the round's snapshot: the next round sees it
+        last_seen = self._store.status(job_id)
+        lost = replace(
+            last_seen,
+            status=LOST,
+            error=LOST_ERROR,
+            finished_at=timestamp_of(round(now * NANO)),
+        )
+        if self._store.finish(lost, [], False, now, detail=LOST_ERROR):
+            log.warning("reaper: job %s is lost: %s", job_id, LOST_ERROR)
+        self._store.service_removed(job_id, now)

@@ -1,0 +1,112 @@
+"""The use cases the API offers, over the runtime (live jobs: the swarm) and the store (history).
+
+A live job is read from the swarm, always; a job the swarm no longer holds is read from its
+record. Writes to the store on the way (the first record at /run, the log and `shutdown` at
+/stop) are best effort: when the store cannot be reached the swarm still runs and stops jobs,
+and the reaper writes what is missing once the store is back (reaper/recording.py).
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+from quartermaster.jobs.errors import JobNotFound, StoreUnavailable
+from quartermaster.jobs.history import recorded_request, select_lines, timestamp_of
+from quartermaster.jobs.logs import LogOptions
+from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
+from quartermaster.jobs.query import JobPage, JobQuery
+from quartermaster.jobs.runtime import JobRuntime
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.status import SHUTDOWN, JobStatus
+from quartermaster.process.config import Config
+from quartermaster.store import RecordStore
+
+log = logging.getLogger(__name__)
+NANO = 10**9
+
+
+def _never() -> bool:
+    return False
+
+
+class JobService:
+    """What the blueprints call: the runtime's interface, with history behind it."""
+
+    def __init__(self, runtime: JobRuntime, store: RecordStore, config: Config):
+        self.runtime = runtime
+        self.store = store
+        self._config = config
+
+    def health(self) -> SwarmHealth:
+        return self.runtime.health()
+
+    def readiness_problem(self) -> str | None:
+        return self.runtime.readiness_problem()
+
+    def nodes(self) -> list[NodeSummary]:
+        return self.runtime.nodes()
+
+    def list_jobs(self, query: JobQuery) -> JobPage:
+        return self.runtime.list_jobs(query)
+
+    def create_job(self, job: JobSpec) -> str:
+        """Start the job, then write its first record (see the module's docstring)."""
+        job_id = self.runtime.create_job(job)
+        request = recorded_request(job, env_values=self._config.keep_env_values)
+        ttl = self._config.ttl if job.ttl is None else job.ttl
+        try:
+            status = self.runtime.job_status(job_id)
+        except JobNotFound:
+            return job_id  # stopped already, by another request: /stop kept what it could
+        self._best_effort(job_id, lambda: self.store.add(status, request, ttl, time.time()))
+        return job_id
+
+    def job_status(
+        self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
+    ) -> JobStatus:
+        try:
+            return self.runtime.job_status(reference, wait, abandoned)
+        except JobNotFound:
+            return self.store.status(reference)
+
+    def job_logs(
+        self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never
+    ) -> Iterator[bytes]:
+        try:
+            return self.runtime.job_logs(reference, options, abandoned)
+        except JobNotFound:
+            status = self.store.status(reference)
+        lines = self.store.log_lines(status.id)
+        return iter([b"", *select_lines(lines, options)])  # the first chunk: see JobRuntime
+
+    def stop_job(self, reference: str) -> str:
+        """Keep what the job printed, record it `shutdown` (unless it had ended), remove it."""
+        status = self.runtime.job_status(reference)
+        recorded = self._keep_stopped(status)
+        job_id = self.runtime.stop_job(status.id)
+        if recorded:
+            self._best_effort(job_id, lambda: self.store.service_removed(job_id, time.time()))
+        return job_id
+
+    def _keep_stopped(self, status: JobStatus) -> bool:
+        """Write the stopped job's final record and log; whether it was written now."""
+        kept = self.runtime.capture_log(status.id, self._config.log_keep_bytes)
+        now = time.time()
+        if not status.is_final:
+            finished_at = timestamp_of(round(now * NANO))
+            status = replace(status, status=SHUTDOWN, state=SHUTDOWN, finished_at=finished_at)
+        return self._best_effort(
+            status.id,
+            lambda: self.store.finish(
+                status, list(kept.lines), kept.truncated, now, detail="stopped by /stop"
+            ),
+        )
+
+    @staticmethod
+    def _best_effort(job_id: str, write: Callable[[], bool | None]) -> bool:
+        try:
+            return write() is not False
+        except StoreUnavailable as error:
+            log.warning("job %s: not recorded now (%s); the reaper will", job_id, error)
+            return False

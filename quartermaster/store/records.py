@@ -1,0 +1,411 @@
+"""The record store: every job's record, its timeline and its kept log, in SQL.
+
+The swarm says what is running; a record is what the store knows of a job, from its /run to its
+`ttl` after it ended. Writers are the /run handler (the record's first version), /stop (its log
+and `shutdown`) and the reaper (transitions, the final record and log, the service's removal,
+expiry). Every write is one short transaction of SQL alone, whatever it waits for first.
+"""
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreUnavailable
+from quartermaster.jobs.history import LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.references import is_full_id
+from quartermaster.jobs.status import JobStatus
+from quartermaster.store import migrate
+from quartermaster.store.engine import make_engine, writer
+from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, jobs
+
+log = logging.getLogger(__name__)
+
+NO_SUCH_JOB = "no such job"
+AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
+UNREACHABLE = "the record store cannot be reached"
+CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
+NANO = 10**9
+# PostgreSQL: a connection is given this long to open, a statement this long to run.
+CONNECT_TIMEOUT_SECONDS = 3
+STATEMENT_TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True)
+class LiveRecord:
+    """What the reaper compares with the swarm: a record whose job's service is not removed."""
+
+    id: str
+    status: str
+    state: str
+    finished: bool  # its final record (status and log) is written
+    created_at: int
+
+
+class RecordStore:
+    """One per process; its pool is opened on first use, after the schema is brought up to date
+    (see migrate.py), and again after a failure."""
+
+    def __init__(self, url: str):
+        self._url = url
+        self._engine: sa.Engine | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def add(self, status: JobStatus, request: Mapping[str, Any], ttl: int, now: float) -> bool:
+        """The first record of a job; False if it has one already."""
+        at = _nanos(now)
+        row = {
+            **_status_columns(status),
+            "id": status.id,
+            "name": status.name,
+            "image": status.image,
+            "type": status.type,
+            "request": dict(request),
+            "ttl": ttl,
+            "updated_at": at,
+            "log_bytes": 0,
+            "log_truncated": False,
+        }
+        created_at = row["created_at"]
+        with self._writing() as connection:
+            if not _insert_new(connection, jobs, row):
+                return False
+            labels = request.get("labels") or {}
+            if labels:
+                connection.execute(
+                    job_labels.insert(),
+                    [
+                        {"job_id": status.id, "key": k, "value": v, "created_at": created_at}
+                        for k, v in labels.items()
+                    ],
+                )
+            _add_transition(connection, status.id, created_at, status, "created")
+        return True
+
+    def observe(self, status: JobStatus, now: float, detail: str | None = None) -> bool:
+        """The job's status as last seen, and a transition if its status or state changed;
+        False when the job has no record, or its final record is written already."""
+        at = _nanos(now)
+        with self._writing() as connection:
+            current = connection.execute(
+                sa.select(jobs.c.status, jobs.c.state, jobs.c.started_at).where(
+                    jobs.c.id == status.id, jobs.c.log_captured_at.is_(None)
+                )
+            ).one_or_none()
+            if current is None:
+                return False
+            columns = _status_columns(status)
+            if columns["started_at"] is None:
+                columns["started_at"] = current.started_at  # kept once the run is over
+            connection.execute(
+                jobs.update().where(jobs.c.id == status.id).values(**columns, updated_at=at)
+            )
+            if (current.status, current.state) != (status.status, status.state):
+                _add_transition(connection, status.id, at, status, detail)
+        return True
+
+    def finish(
+        self,
+        status: JobStatus,
+        lines: list[LogLine],
+        truncated: bool,
+        now: float,
+        *,
+        node_hostname: str | None = None,
+        detail: str | None = None,
+    ) -> bool:
+        """The final record: the job's last status and its log, at once (all or nothing);
+        False if it was written already (by another reaper, or /stop)."""
+        at = _nanos(now)
+        chunks = list(_chunks(status.id, lines))
+        with self._writing() as connection:
+            current = connection.execute(
+                sa.select(jobs.c.status, jobs.c.state, jobs.c.started_at, jobs.c.ttl).where(
+                    jobs.c.id == status.id, jobs.c.log_captured_at.is_(None)
+                )
+            ).one_or_none()
+            if current is None:
+                return False
+            columns = _status_columns(status)
+            columns["started_at"] = columns["started_at"] or current.started_at
+            finished_at = columns["finished_at"] = columns["finished_at"] or at
+            connection.execute(
+                jobs.update()
+                .where(jobs.c.id == status.id)
+                .values(
+                    **columns,
+                    expires_at=finished_at + current.ttl * NANO,
+                    node_hostname=node_hostname,
+                    updated_at=at,
+                    log_captured_at=at,
+                    log_bytes=sum(len(line.line) for line in lines),
+                    log_truncated=truncated,
+                )
+            )
+            if chunks:
+                connection.execute(job_log_chunks.insert(), chunks)
+            if (current.status, current.state) != (status.status, status.state) or detail:
+                _add_transition(connection, status.id, finished_at, status, detail)
+        return True
+
+    def service_removed(self, job_id: str, now: float) -> None:
+        with self._writing() as connection:
+            connection.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.service_removed_at.is_(None))
+                .values(service_removed_at=_nanos(now), updated_at=_nanos(now))
+            )
+
+    def delete_expired(self, now: float, limit: int = 100) -> int:
+        """Delete up to `limit` records whose ttl ran out, with their labels, timeline and log;
+        how many."""
+        with self._writing() as connection:
+            expired = sa.select(jobs.c.id).where(jobs.c.expires_at <= _nanos(now)).limit(limit)
+            ids = list(connection.execute(expired).scalars())
+            if ids:
+                connection.execute(jobs.delete().where(jobs.c.id.in_(ids)))
+        return len(ids)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def live(self) -> dict[str, LiveRecord]:
+        """Every record whose job's service is not removed: as many as the swarm holds."""
+        query = sa.select(
+            jobs.c.id,
+            jobs.c.status,
+            jobs.c.state,
+            jobs.c.log_captured_at.is_not(None).label("finished"),
+            jobs.c.created_at,
+        ).where(jobs.c.service_removed_at.is_(None))
+        with self._reading() as connection:
+            return {row.id: LiveRecord(*row) for row in connection.execute(query)}
+
+    def status(self, reference: str) -> JobStatus:
+        """The recorded status of the job `reference` means: the job with that full id, else
+        the newest job of that name or the one whose id starts with it (none: JobNotFound;
+        both, or several by id: AmbiguousReference)."""
+        with self._reading() as connection:
+            return _as_status(_find(connection, reference))
+
+    def log_lines(self, job_id: str) -> list[LogLine]:
+        """The kept log of a job, in order (empty if none is kept)."""
+        query = (
+            sa.select(job_log_chunks.c.stream, job_log_chunks.c.data)
+            .where(job_log_chunks.c.job_id == job_id)
+            .order_by(job_log_chunks.c.seq)
+        )
+        with self._reading() as connection:
+            rows = connection.execute(query).all()
+        return [
+            LogLine(row.stream, nanos_of(line.partition(b" ")[0].decode("ascii")), line)
+            for row in rows
+            for line in row.data.splitlines(keepends=True)
+        ]
+
+    def log_kept(self, job_id: str) -> bool:
+        with self._reading() as connection:
+            captured = connection.execute(
+                sa.select(jobs.c.log_captured_at).where(jobs.c.id == job_id)
+            ).scalar()
+        return captured is not None
+
+    def transitions(self, job_id: str) -> list[tuple[str, str, str, str | None]]:
+        """The job's timeline: (time, status, state, detail), oldest first."""
+        query = (
+            sa.select(job_transitions)
+            .where(job_transitions.c.job_id == job_id)
+            .order_by(job_transitions.c.seq)
+        )
+        with self._reading() as connection:
+            return [
+                (timestamp_of(row.at), row.status, row.state, row.detail)
+                for row in connection.execute(query)
+            ]
+
+    # -- connections ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        with _reachable(), self._ready().begin() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        with _reachable(), writer(self._ready()).begin() as connection:
+            yield connection
+
+    def _ready(self) -> sa.Engine:
+        with self._lock:
+            if self._engine is None:
+                with _reachable():
+                    migrate.upgrade(self._url)
+                self._engine = _pooled_engine(self._url)
+            return self._engine
+
+
+def _pooled_engine(url: str) -> sa.Engine:
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        return make_engine(
+            url,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=10,
+            pool_pre_ping=True,  # a connection the server dropped (its restart) is replaced
+            connect_args={
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            },
+        )
+    return make_engine(url)
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """The database's own failures as StoreUnavailable (503); a constraint broken by a racing
+    writer is left to the caller."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (DBAPIError, OSError) as error:
+        log.warning("record store: %s", first_line(error))
+        raise StoreUnavailable(UNREACHABLE) from error
+
+
+def first_line(error: BaseException) -> str:
+    """The database's own message of an error, first line only (never a statement's values)."""
+    text = str(getattr(error, "orig", None) or error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _insert_new(connection: sa.Connection, table: sa.Table, row: dict) -> bool:
+    """Insert `row` unless its primary key is taken; whether it was inserted."""
+    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+    result = connection.execute(insert.values(row).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+def _add_transition(
+    connection: sa.Connection, job_id: str, at: int, status: JobStatus, detail: str | None
+) -> None:
+    last = connection.execute(
+        sa.select(sa.func.max(job_transitions.c.seq)).where(job_transitions.c.job_id == job_id)
+    ).scalar()
+    connection.execute(
+        job_transitions.insert().values(
+            job_id=job_id,
+            seq=0 if last is None else last + 1,
+            at=at,
+            status=status.status,
+            state=status.state,
+            detail=detail,
+        )
+    )
+
+
+def _status_columns(status: JobStatus) -> dict[str, Any]:
+    return {
+        "status": status.status,
+        "state": status.state,
+        "exit_code": status.exit_code,
+        "error": status.error,
+        "node_id": status.node,
+        "completions": status.completions,
+        "succeeded": status.succeeded,
+        "failed": status.failed,
+        "attempts": status.attempts,
+        "created_at": nanos_of(status.created_at),
+        "started_at": _nanos_or_none(status.started_at),
+        "finished_at": _nanos_or_none(status.finished_at),
+    }
+
+
+def _as_status(row: sa.Row) -> JobStatus:
+    return JobStatus(
+        id=row.id,
+        name=row.name,
+        image=row.image,
+        type=row.type,
+        status=row.status,
+        state=row.state,
+        exit_code=row.exit_code,
+        error=row.error,
+        node=row.node_id,
+        created_at=timestamp_of(row.created_at),
+        started_at=None if row.started_at is None else timestamp_of(row.started_at),
+        finished_at=None if row.finished_at is None else timestamp_of(row.finished_at),
+        completions=row.completions,
+        succeeded=row.succeeded,
+        failed=row.failed,
+        attempts=row.attempts,
+    )
+
+
+def _find(connection: sa.Connection, reference: str) -> sa.Row:
+    if is_full_id(reference):
+        row = connection.execute(sa.select(jobs).where(jobs.c.id == reference)).one_or_none()
+        if row is None:
+            raise JobNotFound(NO_SUCH_JOB)
+        return row
+    newest_named = (
+        sa.select(jobs)
+        .where(jobs.c.name == reference)
+        .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        .limit(1)
+    )
+    # Ids are lower-case letters and digits: "{" sorts after all of them.
+    by_prefix = sa.select(jobs).where(jobs.c.id >= reference, jobs.c.id < reference + "{").limit(2)
+    candidates = {row.id: row for row in connection.execute(newest_named)}
+    candidates.update((row.id, row) for row in connection.execute(by_prefix))
+    if not candidates:
+        raise JobNotFound(NO_SUCH_JOB)
+    if len(candidates) > 1:
+        raise AmbiguousReference(AMBIGUOUS_REFERENCE)
+    (row,) = candidates.values()
+    return row
+
+
+def _chunks(job_id: str, lines: list[LogLine]) -> Iterator[dict]:
+    """The rows of a kept log: runs of one stream's lines, each up to about CHUNK_BYTES."""
+    run: list[LogLine] = []
+    seq = size = 0
+    for line in lines:
+        if run and (line.stream != run[0].stream or size >= CHUNK_BYTES):
+            yield _chunk(job_id, seq, run)
+            run, seq, size = [], seq + 1, 0
+        run.append(line)
+        size += len(line.line)
+    if run:
+        yield _chunk(job_id, seq, run)
+
+
+def _chunk(job_id: str, seq: int, run: list[LogLine]) -> dict:
+    data = b"".join(line.line if line.line.endswith(b"\n") else line.line + b"\n" for line in run)
+    return {
+        "job_id": job_id,
+        "seq": seq,
+        "stream": run[0].stream,
+        "first_at": run[0].at,
+        "last_at": run[-1].at,
+        "data": data,
+    }
+
+
+def _nanos(seconds: float) -> int:
+    return round(seconds * NANO)
+
+
+def _nanos_or_none(timestamp: str | None) -> int | None:
+    return None if timestamp is None else nanos_of(timestamp)

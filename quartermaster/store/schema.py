@@ -1,0 +1,98 @@
+"""The record store's tables (SQLAlchemy Core). Times are integers: nanoseconds since the epoch,
+UTC, exact for swarm's times and free of time zones."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+# Ids, names, images and labels compare byte-wise on PostgreSQL whatever the cluster's locale
+# (SQLite's BINARY collation does already): id prefixes are index ranges, the order is stable.
+Key = sa.String().with_variant(sa.String(collation="C"), "postgresql")
+Nanos = sa.BigInteger
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", Key, primary_key=True),  # the swarm service's id
+    sa.Column("name", Key, nullable=False),
+    sa.Column("image", Key, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    # The /run request as recorded (jobs/history.py's recorded_request): never credentials.
+    sa.Column("request", sa.JSON, nullable=False),
+    # /status's fields as last seen; `status` is one of jobs.status.STATUSES.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("node_id", sa.String(64)),
+    sa.Column("node_hostname", sa.String(255)),
+    sa.Column("completions", sa.Integer, nullable=False),
+    sa.Column("succeeded", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", Nanos, nullable=False),
+    sa.Column("started_at", Nanos),  # the last run's start, kept once it ends
+    sa.Column("finished_at", Nanos),  # null while live
+    sa.Column("ttl", sa.Integer, nullable=False),  # seconds the record is kept once finished
+    sa.Column("expires_at", Nanos),  # finished_at + ttl; null while live
+    sa.Column("service_removed_at", Nanos),  # null while the swarm holds the job's service
+    sa.Column("updated_at", Nanos, nullable=False),
+    sa.Column("log_captured_at", Nanos),  # null: the log is not kept yet
+    sa.Column("log_bytes", sa.Integer, nullable=False),
+    sa.Column("log_truncated", sa.Boolean, nullable=False),
+    # /jobs: newest first, a keyset on (created_at, id); each filter an index ending so.
+    sa.Index(None, "created_at", "id"),
+    sa.Index(None, "status", "created_at", "id"),
+    sa.Index(None, "name", "created_at", "id"),
+    sa.Index(None, "image", "created_at", "id"),
+    # The reaper reads the jobs the swarm holds (few) and deletes expired ones.
+    sa.Index(
+        "ix_jobs_live",
+        "id",
+        sqlite_where=sa.text("service_removed_at IS NULL"),
+        postgresql_where=sa.text("service_removed_at IS NULL"),
+    ),
+    sa.Index(None, "expires_at"),
+)
+
+# Labels as rows, the job's creation time copied: an index per (key, value) in /jobs' order.
+job_labels = sa.Table(
+    "job_labels",
+    metadata,
+    sa.Column("job_id", Key, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", Key, primary_key=True),
+    sa.Column("value", Key, nullable=False),
+    sa.Column("created_at", Nanos, nullable=False),
+    sa.Index(None, "key", "value", "created_at", "job_id"),
+)
+
+# The timeline: each change of status or state, numbered per job (a retried write adds none).
+job_transitions = sa.Table(
+    "job_transitions",
+    metadata,
+    sa.Column("job_id", Key, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("at", Nanos, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text),
+)
+
+# The kept log: consecutive lines of one stream per chunk, in order.
+job_log_chunks = sa.Table(
+    "job_log_chunks",
+    metadata,
+    sa.Column("job_id", Key, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("stream", sa.SmallInteger, nullable=False),  # 1 stdout, 2 stderr
+    sa.Column("first_at", Nanos, nullable=False),
+    sa.Column("last_at", Nanos, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),  # lines as Docker gives them, timestamped
+)
