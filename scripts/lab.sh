@@ -735,7 +735,8 @@ max_connections = 200  # several servers and reapers at once, each with a connec
 password_encryption = scram-sha-256
 ssl = off
 # Its data lives only as long as a test run: durability buys nothing, and skipping the disk
-# flushes keeps the tests' many small commits fast. (After a machine crash: make lab-down lab.)
+# flushes keeps the tests' many small commits fast. (A crash of the machine can corrupt it: then
+# remove $PG_DATA and run make lab again.)
 fsync = off
 synchronous_commit = off
 full_page_writes = off
@@ -821,7 +822,8 @@ ensure_postgres_running() {
   log "starting PostgreSQL on ${PG_ADDRS[*]}, port $PG_PORT, socket $PG_SOCKET_DIR (log: $PG_LOG)"
   if ! (cd / && cluster_ctl start -w -t 60 -l "$PG_LOG" >/dev/null) || ! postgres_answers; then
     tail -n 15 "$PG_LOG" >&2 || true
-    die "PostgreSQL did not come up on $PG_SOCKET_DIR and ${PG_ADDRS[*]}:$PG_PORT"
+    die "PostgreSQL did not come up on $PG_SOCKET_DIR and ${PG_ADDRS[*]}:$PG_PORT" \
+      "(its data is throwaway: if it was corrupted, remove $PG_DATA and run make lab again)"
   fi
 }
 
