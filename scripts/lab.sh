@@ -7,10 +7,13 @@
 #
 # Layout: the host dockerd is the swarm manager (10.77.0.1 on bridge qmbr0);
 # worker i is a dockerd in network namespace qmw$i (10.77.0.$((10+i))); a
-# private registry (TLS + htpasswd) listens on 10.77.0.1:5000. Tests read the
-# facts file /var/lib/qm-lab/lab.json.
+# private registry (TLS + htpasswd) listens on 10.77.0.1:5000; a throwaway
+# PostgreSQL 15 cluster (user qm) listens on 127.0.0.1 and 10.77.0.1, port
+# 55432, and on a socket in /run/qm-postgres. Tests read the facts file
+# /var/lib/qm-lab/lab.json.
 #
-# Env: LAB_WORKERS (2), LAB_REGISTRY_USER (qmuser), LAB_REGISTRY_PASSWORD (qmpass).
+# Env: LAB_WORKERS (2), LAB_REGISTRY_USER (qmuser), LAB_REGISTRY_PASSWORD (qmpass),
+# LAB_POSTGRES_PASSWORD (default: one generated at the first `up`, kept until `down`).
 set -euo pipefail
 
 readonly LAB_DIR=/var/lib/qm-lab
@@ -41,11 +44,23 @@ readonly REG_LOG=/var/log/qm-registry.log
 readonly WORKER_CONFIG=$STATE_DIR/worker-daemon.json
 readonly LOCK_FILE=/run/qm-lab.lock
 readonly MANIFEST_ACCEPT=application/vnd.docker.distribution.manifest.v2+json
+readonly PG_BIN=/usr/lib/postgresql/15/bin
+readonly PG_DATA=$LAB_DIR/postgres
+readonly PG_SOCKET_DIR=/run/qm-postgres
+readonly PG_PORT=55432
+readonly PG_ADDRS=(127.0.0.1 "$MANAGER_ADDR")
+readonly PG_LOG=/var/log/qm-postgres.log
+readonly PG_ADMIN=postgres # the superuser; also the OS user the cluster runs as
+readonly PG_USER=qm
+readonly PG_PASSWORD_FILE=$STATE_DIR/postgres-password
+readonly PG_ADMIN_URL="postgresql+psycopg://$PG_ADMIN@/postgres?host=$PG_SOCKET_DIR&port=$PG_PORT"
 
 WORKERS=${LAB_WORKERS:-2}
 REG_USER=${LAB_REGISTRY_USER:-qmuser}
 REG_PASS=${LAB_REGISTRY_PASSWORD:-qmpass}
 REG_RESTART=0 # set when the registry's config, cert or htpasswd changed
+PG_PASS=${LAB_POSTGRES_PASSWORD:-} # else the kept or a generated one (postgres_password)
+PG_RESTART=0 # set when PostgreSQL's config or pg_hba changed
 
 # Never send lab traffic (registry pushes/pulls, curl) through a proxy.
 export NO_PROXY="${NO_PROXY:+$NO_PROXY,}$NET_PREFIX.0/24,127.0.0.1,localhost"
@@ -651,6 +666,195 @@ ensure_private_image() {
   registry_has_private_image || die "registry does not serve $PRIVATE_IMAGE after push"
 }
 
+# ------------------------------------------------------------- postgresql --
+
+# postgres_password: set PG_PASS to LAB_POSTGRES_PASSWORD, else the one kept in the lab's state,
+# else a new random one; keep it there.
+postgres_password() {
+  if [[ -z $PG_PASS ]]; then
+    if [[ -s $PG_PASSWORD_FILE ]]; then
+      PG_PASS=$(cat "$PG_PASSWORD_FILE")
+    else
+      PG_PASS=$(openssl rand -hex 16)
+    fi
+  fi
+  mkdir -p "$STATE_DIR"
+  if [[ ! -s $PG_PASSWORD_FILE || $(cat "$PG_PASSWORD_FILE") != "$PG_PASS" ]]; then
+    (umask 077 && printf '%s' "$PG_PASS" >"$PG_PASSWORD_FILE")
+  fi
+}
+
+# as_postgres CMD...: run CMD as the postgres OS user (from /, which it may read).
+as_postgres() { (cd / && runuser -u "$PG_ADMIN" -- "$@"); }
+
+# admin_psql ARGS...: psql as the superuser over the Unix socket (trust).
+admin_psql() {
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
+    -U "$PG_ADMIN" -d postgres "$@"
+}
+
+# postgres_pid: the postmaster's pid (first line of postmaster.pid) if it is alive.
+postgres_pid() {
+  local pid
+  pid=$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null) || return 1
+  is_alive "$pid" postgres || return 1
+  echo "$pid"
+}
+
+# postgres_ready HOST: the server accepts connections there (a socket dir or an address).
+postgres_ready() {
+  "$PG_BIN/pg_isready" -q -t 5 -h "$1" -p "$PG_PORT" -U "$PG_ADMIN" -d postgres
+}
+
+# postgres_answers: it accepts connections on its socket and on every address.
+postgres_answers() {
+  local host
+  for host in "$PG_SOCKET_DIR" "${PG_ADDRS[@]}"; do
+    postgres_ready "$host" || return 1
+  done
+}
+
+# password_works HOST: user qm logs in there over TCP with PG_PASS.
+password_works() {
+  PGPASSWORD=$PG_PASS PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -q -tA -h "$1" -p "$PG_PORT" \
+    -U "$PG_USER" -d postgres -c 'SELECT 1' 2>/dev/null | grep -qx 1
+}
+
+postgres_config() {
+  local addrs
+  addrs=$(
+    IFS=,
+    echo "${PG_ADDRS[*]}"
+  )
+  cat <<EOF
+# The lab's throwaway PostgreSQL (written by scripts/lab.sh; \`make lab\` overwrites edits).
+listen_addresses = '$addrs'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+max_connections = 200  # several servers and reapers at once, each with a connection pool
+password_encryption = scram-sha-256
+ssl = off
+# Its data lives only as long as a test run: durability buys nothing, and skipping the disk
+# flushes keeps the tests' many small commits fast. (A crash of the machine can corrupt it: then
+# remove $PG_DATA and run make lab again.)
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+# Log what goes wrong, never a statement: statements can carry passwords (ALTER ROLE ...
+# PASSWORD, a test's own), and the tests search every /var/log/qm-*.log for secrets.
+log_destination = 'stderr'
+logging_collector = off
+log_statement = 'none'
+log_min_error_statement = panic
+log_min_duration_statement = -1
+log_line_prefix = '%m [%p] %q%u@%d '
+lc_messages = 'C'
+timezone = 'UTC'
+log_timezone = 'UTC'
+EOF
+}
+
+postgres_hba() {
+  cat <<EOF
+# The lab's PostgreSQL (written by scripts/lab.sh). The socket's directory is open to root and
+# postgres only; over TCP (loopback and the lab bridge only, by listen_addresses), from the host
+# or a container, every client proves the password.
+# TYPE  DATABASE  USER  ADDRESS  METHOD
+local   all       all            trust
+host    all       all   all      scram-sha-256
+EOF
+}
+
+ensure_postgres_files() {
+  local file
+  [[ -x $PG_BIN/initdb ]] || die "PostgreSQL 15 is not installed ($PG_BIN): run make install"
+  install -d -o "$PG_ADMIN" -g "$PG_ADMIN" -m 0750 "$PG_SOCKET_DIR"
+  touch "$PG_LOG"
+  chown "$PG_ADMIN:$PG_ADMIN" "$PG_LOG"
+  chmod 0640 "$PG_LOG"
+  if [[ ! -s $PG_DATA/PG_VERSION ]]; then
+    log "creating the PostgreSQL cluster in $PG_DATA"
+    rm -rf --one-file-system "$PG_DATA" # a half-made one
+    install -d -o "$PG_ADMIN" -g "$PG_ADMIN" -m 0700 "$PG_DATA"
+    if ! as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_ADMIN" --encoding=UTF8 --no-locale \
+      --auth-local=trust --auth-host=scram-sha-256 >>"$PG_LOG" 2>&1; then
+      tail -n 15 "$PG_LOG" >&2 || true
+      die "initdb failed (see $PG_LOG)"
+    fi
+  fi
+  postgres_config >"$PG_DATA/postgresql.conf.tmp"
+  if install_if_changed "$PG_DATA/postgresql.conf.tmp" "$PG_DATA/postgresql.conf"; then
+    PG_RESTART=1
+  fi
+  postgres_hba >"$PG_DATA/pg_hba.conf.tmp"
+  if install_if_changed "$PG_DATA/pg_hba.conf.tmp" "$PG_DATA/pg_hba.conf"; then PG_RESTART=1; fi
+  for file in postgresql.conf pg_hba.conf; do
+    chown "$PG_ADMIN:$PG_ADMIN" "$PG_DATA/$file"
+    chmod 0600 "$PG_DATA/$file"
+  done
+}
+
+# cluster_ctl ARGS...: the cluster's pg_ctl as postgres, in its own session, without the lab's lock.
+cluster_ctl() {
+  setsid -w runuser -u "$PG_ADMIN" -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -s "$@" \
+    </dev/null 9>&-
+}
+
+stop_postgres() {
+  local pid
+  pid=$(postgres_pid) || return 0
+  log "stopping PostgreSQL (pid $pid)"
+  if ! (cd / && cluster_ctl stop -m fast -w -t 60); then
+    kill_pid "$pid" PostgreSQL 10
+  fi
+}
+
+ensure_postgres_running() {
+  local pid
+  if pid=$(postgres_pid); then
+    if ((PG_RESTART)) || ! postgres_answers; then
+      log "restarting PostgreSQL (pid $pid): its config changed or it does not answer everywhere"
+      stop_postgres
+    else
+      return 0
+    fi
+  fi
+  log "starting PostgreSQL on ${PG_ADDRS[*]}, port $PG_PORT, socket $PG_SOCKET_DIR (log: $PG_LOG)"
+  if ! (cd / && cluster_ctl start -w -t 60 -l "$PG_LOG" >/dev/null) || ! postgres_answers; then
+    tail -n 15 "$PG_LOG" >&2 || true
+    die "PostgreSQL did not come up on $PG_SOCKET_DIR and ${PG_ADDRS[*]}:$PG_PORT" \
+      "(its data is throwaway: if it was corrupted, remove $PG_DATA and run make lab again)"
+  fi
+}
+
+# ensure_postgres_role: role qm exists, may log in and create databases, and has PG_PASS.
+ensure_postgres_role() {
+  local host exists
+  exists=$(admin_psql -tA -v user="$PG_USER" \
+    <<<"SELECT count(*) FROM pg_roles WHERE rolname = :'user'")
+  if [[ $exists == 1 ]] && password_works 127.0.0.1; then
+    return 0
+  fi
+  log "setting PostgreSQL role $PG_USER and its password"
+  # The password travels in the environment and a psql variable, never on a command line.
+  QM_PG_PASSWORD=$PG_PASS admin_psql -v user="$PG_USER" <<'EOF'
+\getenv password QM_PG_PASSWORD
+SELECT format('CREATE ROLE %I', :'user')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') \gexec
+ALTER ROLE :"user" LOGIN CREATEDB PASSWORD :'password';
+EOF
+  for host in "${PG_ADDRS[@]}"; do
+    password_works "$host" || die "PostgreSQL role $PG_USER cannot log in on $host:$PG_PORT"
+  done
+}
+
+ensure_postgres() {
+  postgres_password
+  ensure_postgres_files
+  ensure_postgres_running
+  ensure_postgres_role
+}
+
 # ------------------------------------------------------------------ facts --
 
 write_facts() {
@@ -673,7 +877,19 @@ write_facts() {
   "registry_password": $(json_str "$REG_PASS"),
   "registry_ca": $(json_str "$CERTS_D/ca.crt"),
   "image": $(json_str "$IMAGE"),
-  "private_image": $(json_str "$PRIVATE_IMAGE")
+  "private_image": $(json_str "$PRIVATE_IMAGE"),
+  "postgres": {
+    "socket_dir": $(json_str "$PG_SOCKET_DIR"),
+    "port": $PG_PORT,
+    "addresses": $(json_list "${PG_ADDRS[@]}"),
+    "user": $(json_str "$PG_USER"),
+    "password": $(json_str "$PG_PASS"),
+    "admin_user": $(json_str "$PG_ADMIN"),
+    "admin_url": $(json_str "$PG_ADMIN_URL"),
+    "data_dir": $(json_str "$PG_DATA"),
+    "bin_dir": $(json_str "$PG_BIN"),
+    "log": $(json_str "$PG_LOG")
+  }
 }
 EOF
   mv -f "$FACTS.tmp" "$FACTS"
@@ -708,9 +924,11 @@ cmd_up() {
   ensure_registry_files
   ensure_registry_running
   ensure_private_image
+  ensure_postgres
   write_facts
   log "up in $((SECONDS - start))s: manager $MANAGER_ADDR + $WORKERS workers Ready," \
-    "registry $REGISTRY ($REG_USER), images $IMAGE and $PRIVATE_IMAGE; facts in $FACTS"
+    "registry $REGISTRY ($REG_USER), images $IMAGE and $PRIVATE_IMAGE," \
+    "PostgreSQL on port $PG_PORT ($PG_USER); facts in $FACTS"
 }
 
 leave_lab_swarm() {
@@ -741,6 +959,8 @@ cmd_down() {
     teardown_worker "$i"
   done
   stop_pidfile "$REG_PIDFILE" docker-registry registry 10
+  stop_postgres
+  rm -rf "$PG_SOCKET_DIR"
   leave_lab_swarm
   if docker_ready "$MGR_SOCK"; then
     drop_private_refs "$MGR_SOCK"
@@ -841,6 +1061,22 @@ status_registry() {
   status_line "$ok" "image $PRIVATE_IMAGE" ""
 }
 
+status_postgres() {
+  local ok=0 pid detail="not running ($PG_DATA)"
+  if pid=$(postgres_pid); then
+    detail="pid $pid, not answering on all of $PG_SOCKET_DIR ${PG_ADDRS[*]}"
+    postgres_answers && ok=1 detail="pid $pid, $PG_SOCKET_DIR and ${PG_ADDRS[*]}, port $PG_PORT"
+  fi
+  status_line "$ok" "postgresql" "$detail"
+  ok=0 detail="no password kept in $PG_PASSWORD_FILE"
+  [[ -z $PG_PASS && -s $PG_PASSWORD_FILE ]] && PG_PASS=$(cat "$PG_PASSWORD_FILE")
+  if [[ -n $PG_PASS ]]; then
+    detail="cannot log in on 127.0.0.1:$PG_PORT"
+    password_works 127.0.0.1 && ok=1 detail="logs in with its password"
+  fi
+  status_line "$ok" "postgresql role $PG_USER" "$detail"
+}
+
 cmd_status() {
   local i table="" extra
   status_manager
@@ -854,6 +1090,7 @@ cmd_status() {
   [[ -z $extra ]] || status_line 0 "stale swarm nodes" "$extra"
   status_images
   status_registry
+  status_postgres
   status_line "$([[ -s $FACTS ]] && echo 1 || echo 0)" "facts file" "$FACTS"
   return "$FAILED"
 }

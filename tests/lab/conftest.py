@@ -8,6 +8,7 @@ These tests run against the real lab swarm (`make lab`). When the lab is not up,
 
 import contextlib
 import json
+from collections.abc import Callable, Iterator
 
 import docker
 import pytest
@@ -29,6 +30,18 @@ from support.lab import (
     LiveServer,
     lab_config,
     lab_secrets,
+)
+from support.postgres import (
+    LOOPBACK,
+    Postgres,
+    create_database,
+    database_url,
+    drop_database,
+    drop_fresh_databases,
+    drop_leftover_databases,
+    fresh_database,
+    postgres_answers,
+    postgres_facts,
 )
 from support.secret_search import logs_searched_for
 from support.settings import TOKEN
@@ -56,6 +69,45 @@ def lab() -> Lab:
         private_image=facts["private_image"],
         worker_sockets=tuple(facts["worker_sockets"]),
     )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """The lab's PostgreSQL, answering. Test databases left by runs that died are dropped first;
+    those fresh_database_url() made in this run, at its end."""
+    try:
+        facts = postgres_facts()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    if not postgres_answers():
+        pytest.fail(f"the lab's PostgreSQL does not answer on {facts.socket_dir}: run make lab")
+    drop_leftover_databases()
+    yield facts
+    drop_fresh_databases()
+
+
+@pytest.fixture
+def postgres_url(postgres) -> Iterator[str]:
+    """A new empty database on the lab's PostgreSQL for this test, as user qm over TCP on
+    loopback (a SQLAlchemy URL, postgresql+psycopg://); dropped after the test."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url_factory(postgres) -> Iterator[Callable[..., str]]:
+    """make(host=LOOPBACK): a new empty database's URL, reached at `host` (127.0.0.1; the lab
+    bridge's address, postgres.bridge_address, for containers; the socket's directory,
+    postgres.socket_dir, for the socket). Every database it made is dropped after the test."""
+    made = []
+
+    def make(host: str = LOOPBACK) -> str:
+        made.append(create_database())
+        return database_url(made[-1], host)
+
+    yield make
+    for name in made:
+        drop_database(name)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -60,7 +60,7 @@ def seed_style_auth(username, password) -> str:
 
 def lab_secrets() -> dict[str, str]:
     """Every secret of a run on the lab: the token, the callback secret, the registry's
-    credentials in each form they travel in."""
+    credentials in each form they travel in, the lab PostgreSQL's password."""
     secrets_of_the_run = {"the token": TOKEN, "the callback secret": CALLBACK_SECRET}
     if not LAB_FACTS.exists():
         return secrets_of_the_run  # no lab, so no registry credentials to look for
@@ -68,12 +68,14 @@ def lab_secrets() -> dict[str, str]:
     user, password = facts["registry_user"], facts["registry_password"]
     seed_auth = seed_style_auth(user, password)
     header = registry_auth_header(decode_registry_auth(seed_auth), facts["private_image"])
-    return {
-        **secrets_of_the_run,
+    secrets_of_the_run |= {
         "the registry password": password,
         "the seed-style auth": seed_auth,
         "the X-Registry-Auth header": header,
     }
+    if "postgres" in facts:  # a lab brought up before it had PostgreSQL has none
+        secrets_of_the_run["the PostgreSQL password"] = facts["postgres"]["password"]
+    return secrets_of_the_run
 
 
 def wait_for_tasks(docker_client, service_id: str, count: int, timeout: float = 20) -> None:
