@@ -148,7 +148,7 @@ def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Conf
             env, "CALLBACK_RETRY_SECONDS", DEFAULT_CALLBACK_RETRY_SECONDS
         ),
         "data_dir": env.get("DATA_DIR") or DEFAULT_DATA_DIR,
-        "database_url": env.get("DATABASE_URL") or None,
+        "database_url": env.get("DATABASE_URL") or _secret_file(env, "DATABASE_URL_FILE") or None,
         "log_keep_bytes": _int(env, "LOG_KEEP_BYTES", DEFAULT_LOG_KEEP_BYTES),
         "keep_env_values": _flag(env, "KEEP_ENV_VALUES"),
     }
@@ -157,23 +157,28 @@ def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Conf
 
 
 def _token_file(env: Mapping[str, str], overrides: dict[str, Any]) -> str:
-    """The token from the file TOKEN_FILE names (a Docker or Kubernetes secret), if needed.
+    """The token from the file TOKEN_FILE names, when neither `--token` nor TOKEN gives one."""
+    if overrides.get("token") is not None:
+        return ""
+    return _secret_file(env, "TOKEN_FILE")
 
-    Read only when neither `--token` nor TOKEN gives one. Only the trailing newline is dropped.
-    Errors name the variable and the file, never what the file holds.
-    """
-    path = env.get("TOKEN_FILE")
-    if not path or overrides.get("token") is not None:
+
+def _secret_file(env: Mapping[str, str], name: str) -> str:
+    """What the file the variable `name` names holds (a Docker or Kubernetes secret), without
+    its trailing newline; "" when the variable is not set. Errors name the variable and the
+    file, never what the file holds."""
+    path = env.get(name)
+    if not path:
         return ""
     try:
         with open(path, encoding="utf-8") as file:
-            token = file.read().rstrip("\r\n")
+            secret = file.read().rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "not UTF-8 text"
-        raise ConfigError(f"TOKEN_FILE {path!r} cannot be read: {reason}") from None
-    if not token:
-        raise ConfigError(f"TOKEN_FILE {path!r} is empty")
-    return token
+        raise ConfigError(f"{name} {path!r} cannot be read: {reason}") from None
+    if not secret:
+        raise ConfigError(f"{name} {path!r} is empty")
+    return secret
 
 
 def parse_list(text: str | None) -> tuple[str, ...]:

@@ -109,3 +109,40 @@ def test_an_empty_token_file_is_refused(tmp_path):
     empty.write_text("\n")
     with pytest.raises(ConfigError, match=r"TOKEN_FILE .* is empty"):
         from_env({"TOKEN_FILE": str(empty)})
+
+
+def test_the_store_is_sqlite_in_data_dir_unless_database_url_names_one(tmp_path):
+    config = from_env({"TOKEN": "t", "DATA_DIR": str(tmp_path / "data")})
+    assert config.store_url == f"sqlite:///{tmp_path}/data/quartermaster.db"
+    url = "postgresql://qm:pw@db:5432/quartermaster"
+    config = from_env({"TOKEN": "t", "DATABASE_URL": url})
+    assert config.store_url == "postgresql+psycopg://qm:pw@db:5432/quartermaster"
+    assert "pw" not in repr(config)
+
+
+def test_database_url_may_come_from_a_file_and_is_never_echoed(tmp_path):
+    secret = tmp_path / "database_url"
+    secret.write_text("postgresql://qm:s3cret@db/quartermaster\n")
+    config = from_env({"TOKEN": "t", "DATABASE_URL_FILE": str(secret)})
+    assert config.store_url == "postgresql+psycopg://qm:s3cret@db/quartermaster"
+    with pytest.raises(ConfigError, match="DATABASE_URL must be"):
+        from_env({"TOKEN": "t", "DATABASE_URL": "mysql://qm:s3cret@db/x"})
+    try:
+        from_env({"TOKEN": "t", "DATABASE_URL": "mysql://qm:s3cret@db/x"})
+    except ConfigError as error:
+        assert "s3cret" not in str(error)
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="DATABASE_URL_FILE .* is empty"):
+        from_env({"TOKEN": "t", "DATABASE_URL_FILE": str(empty)})
+
+
+def test_log_keep_bytes_and_keep_env_values(tmp_path):
+    config = from_env({"TOKEN": "t", "LOG_KEEP_BYTES": "4096", "KEEP_ENV_VALUES": "1"})
+    assert (config.log_keep_bytes, config.keep_env_values) == (4096, True)
+    assert (from_env({"TOKEN": "t"}).log_keep_bytes, from_env({"TOKEN": "t"}).keep_env_values) == (
+        1024 * 1024,
+        False,
+    )
+    with pytest.raises(ConfigError, match="LOG_KEEP_BYTES"):
+        from_env({"TOKEN": "t", "LOG_KEEP_BYTES": "-1"})
