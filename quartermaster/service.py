@@ -48,7 +48,15 @@ class JobService:
         return self.runtime.nodes()
 
     def list_jobs(self, query: JobQuery) -> JobPage:
-        return self.runtime.list_jobs(query)
+        """A page of the history, its live jobs' statuses as the swarm has them now (a live job
+        whose status changed since it was recorded and no longer matches a status filter is
+        left out: a page may be short, and its cursor holds)."""
+        page = self.store.page(query)
+        live = self.runtime.job_statuses([job.id for job in page.jobs if not job.is_final])
+        jobs = [live.get(job.id, job) for job in page.jobs]
+        if query.statuses:
+            jobs = [job for job in jobs if job.status in query.statuses]
+        return JobPage(jobs, page.next_cursor)
 
     def create_job(self, job: JobSpec) -> str:
         """Start the job, then write its first record (see the module's docstring)."""

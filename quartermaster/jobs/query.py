@@ -18,7 +18,10 @@ MAX_LIMIT = 1000
 class JobQuery:
     statuses: tuple[str, ...] = ()  # empty: any
     labels: dict[str, str] = field(default_factory=dict)
-    name: str | None = None
+    name: str | None = None  # a prefix of the name
+    image: str | None = None  # the image as /run was given it
+    created_after: float | None = None  # UNIX time
+    finished_before: float | None = None  # UNIX time; only finished jobs then
     limit: int = DEFAULT_LIMIT
     after: tuple[str, str] | None = None  # the decoded cursor
 

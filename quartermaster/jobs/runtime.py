@@ -41,6 +41,11 @@ class JobRuntime(Protocol):
         """A page of jobs, newest first."""
         ...
 
+    def job_statuses(self, job_ids: list[str]) -> dict[str, JobStatus]:
+        """The status of each of these jobs (full ids) the runtime holds, by id; the others
+        are left out."""
+        ...
+
     def nodes(self) -> list[NodeSummary]:
         """Every node, with what jobs reserve on it."""
         ...

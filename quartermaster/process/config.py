@@ -18,7 +18,8 @@ DEFAULT_WORKERS = 2
 DEFAULT_WORKER_CONNECTIONS = 1000
 DEFAULT_CONSTRAINTS = ("node.role==worker",)
 DEFAULT_DOCKER_TIMEOUT = 10.0
-DEFAULT_TTL = 86400
+DEFAULT_TTL = 7 * 24 * 3600  # HISTORY_TTL: a finished job's record is kept a week
+DEFAULT_KEEP_FINISHED = 60
 DEFAULT_REAPER_INTERVAL = 5.0
 DEFAULT_CALLBACK_RETRY_SECONDS = 600
 DEFAULT_FOLLOW_MAX_SECONDS = 3600.0
@@ -50,7 +51,8 @@ class Config:
     docker_host: str | None = None
     docker_timeout: float = DEFAULT_DOCKER_TIMEOUT
     max_body_bytes: int = MAX_BODY_BYTES
-    ttl: int = DEFAULT_TTL  # seconds a finished job is kept, unless /run says otherwise
+    ttl: int = DEFAULT_TTL  # seconds a finished job's record is kept, unless /run says otherwise
+    keep_finished: int = DEFAULT_KEEP_FINISHED  # seconds a finished job's service is kept
     reaper_interval: float = DEFAULT_REAPER_INTERVAL  # 0: no reaper in this instance
     callback_secret: str | None = None  # signs callbacks (HMAC-SHA256) when set
     callback_hosts: tuple[str, ...] = ()  # allowed callback `host`s or `host:port`s; empty: any
@@ -79,7 +81,8 @@ class Config:
         _require(self.follow_max_seconds > 0, "follow max seconds must be positive")
         _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
         _require(self.docker_timeout > 0, "docker timeout must be positive")
-        _require(self.ttl >= 0, f"ttl must be 0 or more seconds, got {self.ttl}")
+        _require(self.ttl >= 0, f"history ttl must be 0 or more seconds, got {self.ttl}")
+        _require(self.keep_finished >= 0, "KEEP_FINISHED must be 0 or more seconds")
         _require(self.reaper_interval >= 0, "the reaper interval must be 0 or more seconds")
         _require(self.callback_retry_seconds >= 0, "callback retry seconds must be 0 or more")
         _require(self.log_keep_bytes >= 0, "LOG_KEEP_BYTES must be 0 or more")
@@ -138,7 +141,9 @@ def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Conf
         "constraints": parse_list(env.get("CONSTRAINTS")) or DEFAULT_CONSTRAINTS,
         "docker_host": env.get("DOCKER_HOST") or None,
         "docker_timeout": _float(env, "DOCKER_TIMEOUT", DEFAULT_DOCKER_TIMEOUT),
-        "ttl": _int(env, "TTL", DEFAULT_TTL),
+        # TTL: this setting's name before the record store (when it meant the service's life).
+        "ttl": _int(env, "HISTORY_TTL", _int(env, "TTL", DEFAULT_TTL)),
+        "keep_finished": _int(env, "KEEP_FINISHED", DEFAULT_KEEP_FINISHED),
         "reaper_interval": _float(env, "REAPER_INTERVAL", DEFAULT_REAPER_INTERVAL),
         "callback_secret": env.get("CALLBACK_SECRET") or None,
         "callback_hosts": parse_list(env.get("CALLBACK_HOSTS")),

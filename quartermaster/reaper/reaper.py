@@ -58,7 +58,7 @@ class Reaper:
         now = time.time()
         records = self._live_records()  # before the swarm's snapshot: see recording.py
         snapshot = self._reaping.snapshot()
-        work = plan(snapshot, now, self._config.ttl)
+        work = plan(snapshot, now, self._config.ttl, self._config.keep_finished)
         # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
         for service in work.time_out:
             if self._reaping.time_out(service, now):
@@ -78,7 +78,7 @@ class Reaper:
         for service in work.expire:
             if service["ID"] in recorded and self._reaping.expire(service):
                 metrics.reaper_actions.labels("expired").inc()
-                log.info("reaper: job %s expired (ttl); removed", service["ID"])
+                log.info("reaper: job %s is recorded; its service removed", service["ID"])
                 self._store_quietly(self._store.service_removed, service["ID"], now)
             heartbeat.beat()
         self._store_quietly(self._store.delete_expired, now)

@@ -71,10 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
         f"(env DOCKER_TIMEOUT, default {configuration.DEFAULT_DOCKER_TIMEOUT:g})",
     )
     parser.add_argument(
+        "--history-ttl",
         "--ttl",
+        dest="ttl",
         type=int,
-        help="seconds a finished job is kept before the reaper removes it, unless /run sets ttl "
-        f"(env TTL, default {configuration.DEFAULT_TTL})",
+        help="seconds a finished job's record (status, timeline, log) is kept, unless /run sets "
+        f"ttl (env HISTORY_TTL, or TTL; default {configuration.DEFAULT_TTL}, a week)",
+    )
+    parser.add_argument(
+        "--keep-finished",
+        type=int,
+        help="seconds a finished job's swarm service is kept once its record is written "
+        f"(env KEEP_FINISHED, default {configuration.DEFAULT_KEEP_FINISHED})",
     )
     parser.add_argument(
         "--reaper-interval",

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreUnavailable
 from quartermaster.jobs.history import LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.status import JobStatus
 from quartermaster.store import migrate
@@ -32,6 +33,7 @@ AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's f
 UNREACHABLE = "the record store cannot be reached"
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
 NANO = 10**9
+MAX_NANOS = 2**63 - 1
 # PostgreSQL: a connection is given this long to open, a statement this long to run.
 CONNECT_TIMEOUT_SECONDS = 3
 STATEMENT_TIMEOUT_MS = 10_000
@@ -100,9 +102,7 @@ class RecordStore:
         at = _nanos(now)
         with self._writing() as connection:
             current = connection.execute(
-                sa.select(jobs.c.status, jobs.c.state, jobs.c.started_at).where(
-                    jobs.c.id == status.id, jobs.c.log_captured_at.is_(None)
-                )
+                _unfinished(status.id, jobs.c.status, jobs.c.state, jobs.c.started_at)
             ).one_or_none()
             if current is None:
                 return False
@@ -132,9 +132,7 @@ class RecordStore:
         chunks = list(_chunks(status.id, lines))
         with self._writing() as connection:
             current = connection.execute(
-                sa.select(jobs.c.status, jobs.c.state, jobs.c.started_at, jobs.c.ttl).where(
-                    jobs.c.id == status.id, jobs.c.log_captured_at.is_(None)
-                )
+                _unfinished(status.id, jobs.c.status, jobs.c.state, jobs.c.started_at, jobs.c.ttl)
             ).one_or_none()
             if current is None:
                 return False
@@ -170,15 +168,33 @@ class RecordStore:
 
     def delete_expired(self, now: float, limit: int = 100) -> int:
         """Delete up to `limit` records whose ttl ran out, with their labels, timeline and log;
-        how many."""
+        how many. A record whose service the swarm still holds stays (a record gone before its
+        service would be made again from it)."""
         with self._writing() as connection:
-            expired = sa.select(jobs.c.id).where(jobs.c.expires_at <= _nanos(now)).limit(limit)
+            expired = (
+                sa.select(jobs.c.id)
+                .where(jobs.c.expires_at <= _nanos(now), jobs.c.service_removed_at.is_not(None))
+                .limit(limit)
+            )
             ids = list(connection.execute(expired).scalars())
             if ids:
                 connection.execute(jobs.delete().where(jobs.c.id.in_(ids)))
         return len(ids)
 
     # -- reads ---------------------------------------------------------------------------------
+
+    def page(self, query: JobQuery) -> JobPage:
+        """A page of records, newest first, by the keyset (created_at, id): each filter walks an
+        index already in that order, so a page costs the same whatever the history's size."""
+        statement = _page_statement(query)
+        with self._reading() as connection:
+            rows = connection.execute(statement).all()
+        cursor = None
+        if len(rows) > query.limit:
+            rows = rows[: query.limit]
+            last = rows[-1]
+            cursor = encode_cursor((timestamp_of(last.created_at).rstrip("Z"), last.id))
+        return JobPage([_as_status(row) for row in rows], cursor)
 
     def live(self) -> dict[str, LiveRecord]:
         """Every record whose job's service is not removed: as many as the swarm holds."""
@@ -253,6 +269,17 @@ class RecordStore:
                     migrate.upgrade(self._url)
                 self._engine = _pooled_engine(self._url)
             return self._engine
+
+
+def _unfinished(job_id: str, *columns: sa.ColumnElement) -> sa.Select:
+    """The job's record while its final record is not written, locked until the transaction
+    ends: of reapers (or a /stop) writing one job at once, one writes, then the others see
+    it written. (SQLite: the write transaction holds the whole database already.)"""
+    return (
+        sa.select(*columns)
+        .where(jobs.c.id == job_id, jobs.c.log_captured_at.is_(None))
+        .with_for_update()
+    )
 
 
 def _pooled_engine(url: str) -> sa.Engine:
@@ -353,6 +380,53 @@ def _as_status(row: sa.Row) -> JobStatus:
     )
 
 
+def _page_statement(query: JobQuery) -> sa.Select:
+    """The page's rows and one more (there is a next page when it comes back). With a label
+    filter, the first label's index drives (in page order: its rows copy the job's creation
+    time); the other labels are probes of their job's own."""
+    if query.labels:
+        (first_key, first_value), *others = query.labels.items()
+        driver = job_labels.alias("l0")
+        created_at, job_id = driver.c.created_at, driver.c.job_id
+        statement = (
+            sa.select(jobs)
+            .select_from(driver.join(jobs, jobs.c.id == driver.c.job_id))
+            .where(driver.c.key == first_key, driver.c.value == first_value)
+        )
+        for key, value in others:
+            label = job_labels.alias()
+            statement = statement.where(
+                sa.exists().where(
+                    label.c.job_id == driver.c.job_id, label.c.key == key, label.c.value == value
+                )
+            )
+    else:
+        created_at, job_id = jobs.c.created_at, jobs.c.id
+        statement = sa.select(jobs)
+    if query.statuses:
+        # A live job's recorded status may be behind the swarm's: live jobs are all read, and
+        # the service keeps those whose status as the swarm has it now matches.
+        statement = statement.where(
+            sa.or_(jobs.c.status.in_(query.statuses), jobs.c.log_captured_at.is_(None))
+        )
+    if query.name:
+        # Names are ASCII: those starting with the prefix sort between it and it + DEL.
+        statement = statement.where(jobs.c.name >= query.name, jobs.c.name < query.name + "\x7f")
+    if query.image:
+        statement = statement.where(jobs.c.image == query.image)
+    if query.created_after is not None:
+        statement = statement.where(created_at > _nanos(query.created_after))
+    if query.finished_before is not None:
+        before = _nanos(query.finished_before)
+        # A job finishes after it is created: the walk can start at `before`.
+        statement = statement.where(jobs.c.finished_at < before, created_at < before)
+    if query.after is not None:
+        time, after_id = query.after
+        position = sa.tuple_(created_at, job_id) < sa.tuple_(nanos_of(time + "Z"), after_id)
+        statement = statement.where(position)
+    return statement.order_by(created_at.desc(), job_id.desc()).limit(query.limit + 1)
+
+
 def _find(connection: sa.Connection, reference: str) -> sa.Row:
     if is_full_id(reference):
         row = connection.execute(sa.select(jobs).where(jobs.c.id == reference)).one_or_none()
@@ -404,7 +478,8 @@ def _chunk(job_id: str, seq: int, run: list[LogLine]) -> dict:
 
 
 def _nanos(seconds: float) -> int:
-    return round(seconds * NANO)
+    """Nanoseconds, within a BIGINT (up to the year 2262: a later time of a query is as late)."""
+    return min(round(seconds * NANO), MAX_NANOS)
 
 
 def _nanos_or_none(timestamp: str | None) -> int | None:

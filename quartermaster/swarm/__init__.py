@@ -180,6 +180,31 @@ class Swarm:
         tasks = engine.tasks(filters={"label": f"{labels.JOB}=true"})
         return page_of_jobs(services, tasks, query, down_nodes_among(engine, tasks))
 
+    def job_statuses(self, job_ids: list[str]) -> dict[str, JobStatus]:
+        """The status of each of these jobs (full ids) the swarm holds: two calls, whatever
+        their number or the swarm's size (three when a run may be stranded on a node that went
+        down)."""
+        if not job_ids:
+            return {}
+        engine = self._docker.engine
+        wanted = set(job_ids)
+        found = engine.services(filters={"id": job_ids, "label": f"{labels.JOB}=true"})
+        services = [service for service in found if service["ID"] in wanted]  # ids: prefixes
+        if not services:
+            return {}
+        try:
+            tasks = engine.tasks(filters={"service": [service["ID"] for service in services]})
+        except JobNotFound:  # one was removed meanwhile: ask for every job's tasks instead
+            tasks = engine.tasks(filters={"label": f"{labels.JOB}=true"})
+        tasks_of: dict[str, list[dict]] = {service["ID"]: [] for service in services}
+        for task in tasks:
+            tasks_of.get(task["ServiceID"], []).append(task)
+        down_nodes = down_nodes_among(engine, tasks)
+        return {
+            service["ID"]: job_status(service, tasks_of[service["ID"]], down_nodes)
+            for service in services
+        }
+
     def nodes(self) -> list[NodeSummary]:
         """Every node with its capacity and what jobs reserve on it: two calls."""
         nodes = self._docker.engine.nodes()

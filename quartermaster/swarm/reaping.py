@@ -54,7 +54,7 @@ class Notice:
 class Plan:
     time_out: list[dict]  # services of jobs running longer than their timeout
     notify: list[Notice]
-    expire: list[dict]  # services of final jobs past their ttl, callbacks settled
+    expire: list[dict]  # services of final jobs kept long enough, callbacks settled
     orphan_records: list[dict]  # callback records whose job is gone
     unreadable: list[dict]  # services whose labels make no sense (edited by hand): left alone
     stale_claims: list[dict]  # Idempotency-Key claims whose holder is gone
@@ -70,8 +70,9 @@ class Snapshot:
     down_nodes: Mapping[str, str] = field(default_factory=dict)  # with runs stranded on them
 
 
-def plan(snapshot: Snapshot, now: float, default_ttl: int) -> Plan:
-    """What to do now. `default_ttl` applies to jobs whose service carries no ttl label."""
+def plan(snapshot: Snapshot, now: float, default_ttl: int, keep_finished: int) -> Plan:
+    """What to do now. A final job's service goes `keep_finished` seconds after it ended, or
+    its ttl if shorter (`default_ttl` for a service without a ttl label)."""
     services, tasks, records = snapshot.services, snapshot.tasks, snapshot.records
     tasks_of: dict[str, list[dict]] = {}
     for task in tasks:
@@ -84,7 +85,9 @@ def plan(snapshot: Snapshot, now: float, default_ttl: int) -> Plan:
             job_tasks = tasks_of.get(service["ID"], [])
             status = job_status(service, job_tasks, snapshot.down_nodes)
             result.statuses[service["ID"]] = status
-            _plan_job(result, service, status, job_tasks, record_of, now, default_ttl)
+            keep = min(int(service["Spec"].get("Labels", {}).get(job_labels.TTL, default_ttl)),
+                       keep_finished)  # fmt: skip
+            _plan_job(result, service, status, job_tasks, record_of, now, keep)
         except (KeyError, ValueError, TypeError):
             result.unreadable.append(service)  # labels edited by hand: leave that job alone
     known = {service["ID"] for service in services}
@@ -99,7 +102,7 @@ def _plan_job(
     tasks: list[dict],
     record_of: Mapping[str, dict],
     now: float,
-    default_ttl: int,
+    keep: int,
 ) -> None:
     service_labels = service["Spec"].get("Labels", {})
     record = record_of.get(service["ID"])
@@ -110,9 +113,8 @@ def _plan_job(
     callback_pending = job_labels.CALLBACK_URL in service_labels and not _settled(record)
     if callback_pending and _due(record, now):
         result.notify.append(Notice(status, service_labels[job_labels.CALLBACK_URL], record))
-    ttl = int(service_labels.get(job_labels.TTL, default_ttl))
     finished_at = status.finished_at  # set on every final status
-    if not callback_pending and finished_at and epoch_of(finished_at) + ttl <= now:
+    if not callback_pending and finished_at and epoch_of(finished_at) + keep <= now:
         result.expire.append(service)
 
 

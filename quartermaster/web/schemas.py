@@ -436,7 +436,7 @@ class RunRequest(TokenRequest):
     ttl = JsonInteger(
         load_default=None,
         validate=validate.Range(min=0, max=MAX_SECONDS),
-        metadata={"description": "seconds a finished job is kept; default TTL"},
+        metadata={"description": "seconds a finished job's record is kept; default HISTORY_TTL"},
     )
     callback_url = fields.String(
         load_default=None,
@@ -549,6 +549,10 @@ class StatusQuery(QuerySchema):
     )
 
 
+# 9999-12-31T23:59:59Z: Docker fails (a 500) on times it cannot hold.
+LATEST_TIMESTAMP = 253_402_300_799
+
+
 class JobsQuery(QuerySchema):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)), load_default=list)
     label = fields.List(
@@ -559,6 +563,26 @@ class JobsQuery(QuerySchema):
         load_default=None,
         validate=validate.Regexp(REFERENCE_PATTERN, error="letters, digits, _ . - only"),
         metadata={"description": "jobs whose name starts with this"},
+    )
+    image = fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(max=MAX_IMAGE_LENGTH, error="at most {max} characters"),
+            validate.Regexp(IMAGE_REFERENCE_PATTERN, error="not a valid image reference"),
+        ],
+        metadata={"description": "jobs of this image, as /run was given it"},
+    )
+    created_after = QueryNumber(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
+        metadata={"description": "UNIX time: jobs created after it"},
+    )
+    finished_before = QueryNumber(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
+        metadata={"description": "UNIX time: jobs finished before it"},
     )
     limit = QueryInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = fields.String(
@@ -573,13 +597,12 @@ class JobsQuery(QuerySchema):
             statuses=tuple(data["status"]),
             labels=dict(item.split("=", 1) for item in data["label"]),
             name=data["name"],
+            image=data["image"],
+            created_after=data["created_after"],
+            finished_before=data["finished_before"],
             limit=data["limit"],
             after=decode_cursor(data["cursor"]) if data["cursor"] else None,
         )
-
-
-# 9999-12-31T23:59:59Z: Docker fails (a 500) on times it cannot hold.
-LATEST_TIMESTAMP = 253_402_300_799
 
 
 class LogsQuery(QuerySchema):

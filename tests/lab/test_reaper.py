@@ -65,7 +65,7 @@ def test_a_job_within_its_timeout_is_left_alone(lab, api):
 
 
 def test_a_finished_job_is_removed_after_its_ttl(lab, api):
-    kept = api.run_ok(image=lab.image, command="true")  # the default ttl: a day
+    kept = api.run_ok(image=lab.image, command="true")  # the default ttl: a week
     expiring = api.run_ok(image=lab.image, command="true", ttl=1)
     running = api.run_ok(image=lab.image, command="sleep 60", ttl=0)
     for job_id in (kept, expiring):
@@ -97,7 +97,7 @@ def test_expiring_a_job_that_was_never_placed_leaves_none_of_its_tasks(
 def test_the_configured_ttl_is_the_default(lab, api, docker_client):
     job_id = api.run_ok(image=lab.image, command="true")
     assert docker_client.api.inspect_service(job_id)["Spec"]["Labels"]["quartermaster.ttl"] == (
-        "86400"
+        "604800"
     )
 
 

@@ -24,7 +24,7 @@ def test_the_service_spec(lab, api, docker_client):
         "purpose": "spec",
         "quartermaster.job": "true",
         "quartermaster.image": lab.image,
-        "quartermaster.ttl": "86400",
+        "quartermaster.ttl": "604800",
         "quartermaster.completions": "1",
     }
     assert spec["Mode"] == {"Replicated": {"Replicas": 1}}

@@ -1,7 +1,9 @@
-"""Two quartermaster instances, three gunicorn workers and a reaper each, against one swarm.
+"""Two quartermaster instances, three gunicorn workers and a reaper each, against one swarm and
+one PostgreSQL database.
 
 Every worker of either instance gives the same answers, and the two reapers race for every
-timeout, callback and expiry: each action happens exactly once, and neither logs an error.
+timeout, callback, record and expiry: each action happens exactly once, and neither logs an
+error.
 """
 
 import itertools
@@ -14,7 +16,7 @@ from support.receivers import Receiver
 from support.settings import TOKEN
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-FINAL = {"complete", "failed", "rejected", "shutdown"}
+FINAL = {"complete", "failed", "rejected", "shutdown", "lost"}
 # (command, extra fields, final status): each kind twice, half submitted to each instance.
 KINDS = [
     ("true", {}, "complete"),
@@ -33,8 +35,13 @@ def receiver():
 
 
 @pytest.fixture
-def two_instances(live_server_factory):
-    settings = {"REAPER_INTERVAL": "0.5", "WORKERS": "3", "CALLBACK_ALLOW_PRIVATE": "1"}
+def two_instances(live_server_factory, postgres_url):
+    settings = {
+        "REAPER_INTERVAL": "0.5",
+        "WORKERS": "3",
+        "CALLBACK_ALLOW_PRIVATE": "1",
+        "DATABASE_URL": postgres_url,
+    }
     return live_server_factory(env=settings), live_server_factory(env=settings)
 
 
@@ -92,7 +99,7 @@ def test_two_instances_answer_alike_and_their_reapers_act_once(lab, two_instance
     for job_id in expected:
         timed_out = int(job_id in with_timeout)
         assert logs.count(f"job {job_id} ran past its timeout; stopped") == timed_out, job_id
-        assert logs.count(f"job {job_id} expired (ttl); removed") == 1, job_id
+        assert logs.count(f"job {job_id} is recorded; its service removed") == 1, job_id
         assert logs.count(f"callback for job {job_id} to ") == 1, job_id
     for sign_of_trouble in ("Traceback", "round failed", "round skipped", "cannot read"):
         assert sign_of_trouble not in logs

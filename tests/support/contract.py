@@ -181,11 +181,12 @@ class RuntimeContract:
         response = api.stop(reference)
         assert response.status_code == 200
         assert response.get_json() == {"success": True, "id": job_id}
-        assert job_id not in api.job_ids()
-        # Its service is gone; its record stays, by the same references.
+        # Its service is gone; its record stays, by the same references, and in /jobs.
         body = api.status(reference).get_json()
         assert (body["id"], body["status"], body["state"]) == (job_id, "shutdown", "shutdown")
         assert RFC3339.fullmatch(body["finished_at"])
+        listed = {job["id"]: job for job in api.get_ok("/jobs")["jobs"]}
+        assert listed[job_id]["status"] == "shutdown"
 
     def test_unknown_jobs_are_404(self, api):
         for response in (api.status("nosuchjob"), api.stop("nosuchjob"), api.get("/logs/nosuch")):
@@ -271,7 +272,8 @@ class RuntimeContract:
         assert api.job_ids("?status=complete&status=failed") == list(reversed(three))
         assert api.job_ids("?label=team=a") == [three[2], three[0]]
         assert api.job_ids("?label=team=a&status=complete") == [three[0]]
-        assert api.job_ids("?label=quartermaster.job=true&name=list_t") == [three[2], three[1]]
+        assert api.job_ids("?label=team=a&name=list_t") == [three[2]]
+        assert api.job_ids("?image=" + image) == list(reversed(three))
         assert api.job_ids("?name=list_two") == [three[1]]
         assert api.job_ids("?status=started") == []
         # Pages

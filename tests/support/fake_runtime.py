@@ -382,6 +382,12 @@ class FakeRuntime:
             page.append((_position(job), status))
         return JobPage([status for _, status in page], None)
 
+    def job_statuses(self, job_ids: list[str]) -> dict[str, JobStatus]:
+        now = time.time()
+        with self._lock:
+            held = [self._jobs[job_id] for job_id in job_ids if job_id in self._jobs]
+        return {job.id: job.status(now) for job in held}
+
     def nodes(self) -> list[NodeSummary]:
         now = time.time()
         with self._lock:

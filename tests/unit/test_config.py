@@ -133,7 +133,7 @@ def test_database_url_may_come_from_a_file_and_is_never_echoed(tmp_path):
         assert "s3cret" not in str(error)
     empty = tmp_path / "empty"
     empty.write_text("")
-    with pytest.raises(ConfigError, match="DATABASE_URL_FILE .* is empty"):
+    with pytest.raises(ConfigError, match=r"DATABASE_URL_FILE .* is empty"):
         from_env({"TOKEN": "t", "DATABASE_URL_FILE": str(empty)})
 
 

@@ -57,7 +57,7 @@ def test_timeouts_count_from_when_the_run_started():
     ]
     started = "2026-11-25T11:55:00Z"  # five minutes ago
     tasks = [task(s["ID"], "running", started) for s in services]
-    work = plan(Snapshot(services, tasks, []), NOW, default_ttl=86400)
+    work = plan(Snapshot(services, tasks, []), NOW, default_ttl=86400, keep_finished=86400)
     assert [s["ID"] for s in work.time_out] == ["late"]
 
 
@@ -72,7 +72,7 @@ def test_expiry_counts_from_the_end_and_waits_for_the_callback():
     ]
     tasks = [task(s["ID"], "complete", ended) for s in services[:-1]]
     tasks.append(task("running", "running", ended))
-    work = plan(Snapshot(services, tasks, []), NOW, default_ttl=86400)
+    work = plan(Snapshot(services, tasks, []), NOW, default_ttl=86400, keep_finished=86400)
     assert [s["ID"] for s in work.expire] == ["expired"]
     assert [notice.status.id for notice in work.notify] == ["waiting"]
 
@@ -91,7 +91,7 @@ def test_callbacks_are_due_by_their_record():
         record("failed", **{STATE: "failed"}),
         record("gone", **{STATE: "delivered"}),
     ]
-    work = plan(Snapshot(services, tasks, records), NOW, default_ttl=0)
+    work = plan(Snapshot(services, tasks, records), NOW, default_ttl=0, keep_finished=60)
     assert [n.status.id for n in work.notify] == ["new", "lease-expired", "retry-now"]
     assert [n.url for n in work.notify] == [
         "http://x/new",
@@ -109,7 +109,7 @@ def test_a_job_with_unreadable_labels_is_left_alone_and_the_rest_go_on():
         service("expired", **{"quartermaster.ttl": "0"}),
     ]
     tasks = [task(s["ID"], "complete", ended) for s in services]
-    work = plan(Snapshot(services, tasks, []), NOW, default_ttl=0)
+    work = plan(Snapshot(services, tasks, []), NOW, default_ttl=0, keep_finished=60)
     assert [s["ID"] for s in work.unreadable] == ["garbled"]
     assert [s["ID"] for s in work.expire] == ["expired"]
 
@@ -120,5 +120,5 @@ def test_claims_are_removed_once_their_holder_is_gone():
         {"ID": "stale", "Spec": {"Labels": {CLAIM_OF: "b", CLAIM_UNTIL: str(NOW - 1)}}},
         {"ID": "garbled", "Spec": {"Labels": {CLAIM_OF: "c", CLAIM_UNTIL: "soon"}}},
     ]
-    work = plan(Snapshot([], [], [], claims=claims), NOW, default_ttl=0)
+    work = plan(Snapshot([], [], [], claims=claims), NOW, default_ttl=0, keep_finished=60)
     assert [claim["ID"] for claim in work.stale_claims] == ["stale", "garbled"]

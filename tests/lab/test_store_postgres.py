@@ -1,0 +1,73 @@
+"""The record store on the lab's PostgreSQL: the store's cases (as on SQLite in the unit tier),
+and a slow query that holds up nothing else of its gevent worker."""
+
+import threading
+
+import psycopg
+import pytest
+import requests
+
+from support.lab import LiveServer, wait_until
+from support.postgres import libpq_url
+from support.settings import BEARER
+from support.store_cases import StoreCases
+
+
+class TestPostgresStore(StoreCases):
+    @pytest.fixture
+    def store_url(self, postgres_url):
+        return postgres_url
+
+
+def test_a_query_waiting_on_postgresql_holds_up_no_other_request_of_its_worker(
+    lab, postgres_url, tmp_path
+):
+    """One worker; a /status of an archived job waits on a lock held in PostgreSQL, and
+    meanwhile the same worker answers other requests: psycopg waits through gevent."""
+    server = LiveServer(
+        tmp_path / "server.log", env={"DATABASE_URL": postgres_url, "WORKERS": "1",
+                                      "REAPER_INTERVAL": "0"},
+    ).start()  # fmt: skip
+    try:
+        answer = requests.post(
+            f"{server.url}/run", json={"image": lab.image, "command": "sleep 60"},
+            headers=BEARER, timeout=10,
+        )  # fmt: skip
+        job_id = answer.json()["id"]
+        stopped = requests.post(
+            f"{server.url}/stop", json={"id": job_id}, headers=BEARER, timeout=30
+        )
+        assert stopped.ok, stopped.text
+        with psycopg.connect(libpq_url(postgres_url)) as holder:
+            holder.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+            slow: list[requests.Response] = []
+            waiting = threading.Thread(
+                target=lambda: slow.append(
+                    requests.get(f"{server.url}/status/{job_id}", headers=BEARER, timeout=30)
+                )
+            )
+            waiting.start()
+            wait_until(lambda: waiting_on_a_lock(postgres_url) == 1, 20, "the /status never waited")
+            others = [
+                requests.get(f"{server.url}/openapi.json", timeout=10).status_code
+                for _ in range(20)
+            ]
+            assert others == [200] * 20
+            assert waiting.is_alive() and not slow  # still waiting on the lock meanwhile
+            holder.rollback()  # the lock goes: the waiting request gets its answer
+        waiting.join(timeout=20)
+        assert slow[0].status_code == 200
+        assert slow[0].json()["status"] == "shutdown"
+    finally:
+        server.stop()
+
+
+def waiting_on_a_lock(url: str) -> int:
+    """Sessions of the database waiting for a lock, as the server sees them now (a connection
+    of its own: a transaction sees the activity of the moment it first looked)."""
+    query = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    with psycopg.connect(libpq_url(url), autocommit=True) as connection:
+        return connection.execute(query).fetchone()[0]
