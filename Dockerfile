@@ -36,6 +36,11 @@ ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 # that socket is root on the host anyway; see README "Deployment" for limiting exposure.
 USER root
 WORKDIR /
+# The record store's SQLite file, when DATABASE_URL names no other store: a volume, so a new
+# container of the image (an upgrade) finds the history of the old one.
+ENV DATA_DIR=/var/lib/quartermaster
+RUN mkdir -p /var/lib/quartermaster
+VOLUME ["/var/lib/quartermaster"]
 EXPOSE 9090
 # /healthz: Docker answers and this is a swarm manager. Follows PORT; a --port flag or a BIND
 # other than 0.0.0.0/127.0.0.1 is not seen here. Swarm counts a task as running only once it is

@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from quartermaster.jobs.errors import JobNotFound, StoreUnavailable
+from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreUnavailable
 from quartermaster.jobs.history import recorded_request, select_lines, timestamp_of
+from quartermaster.jobs.idempotency import key_hash, request_hash
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
@@ -24,6 +25,7 @@ from quartermaster.store import RecordStore
 
 log = logging.getLogger(__name__)
 NANO = 10**9
+KEY_REUSED = "this Idempotency-Key was used with a different request"
 
 
 def _never() -> bool:
@@ -59,7 +61,18 @@ class JobService:
         return JobPage(jobs, page.next_cursor)
 
     def create_job(self, job: JobSpec) -> str:
-        """Start the job, then write its first record (see the module's docstring)."""
+        """Start the job, then write its first record (see the module's docstring). An
+        Idempotency-Key holds as long as its job's record: a key the history knows answers its
+        job (or 409 for another request); the swarm settles keys of live jobs and racing
+        requests."""
+        key = None
+        if job.idempotency_key:
+            key = (key_hash(job.idempotency_key), request_hash(job))
+            known = self._job_with_key(key[0])
+            if known is not None:
+                if known[1] != key[1]:
+                    raise IdempotencyConflict(KEY_REUSED)
+                return known[0]
         job_id = self.runtime.create_job(job)
         request = recorded_request(job, env_values=self._config.keep_env_values)
         ttl = self._config.ttl if job.ttl is None else job.ttl
@@ -67,8 +80,14 @@ class JobService:
             status = self.runtime.job_status(job_id)
         except JobNotFound:
             return job_id  # stopped already, by another request: /stop kept what it could
-        self._best_effort(job_id, lambda: self.store.add(status, request, ttl, time.time()))
+        self._best_effort(job_id, lambda: self.store.add(status, request, ttl, time.time(), key))
         return job_id
+
+    def _job_with_key(self, hashed_key: str) -> tuple[str, str | None] | None:
+        try:
+            return self.store.job_with_key(hashed_key)
+        except StoreUnavailable:
+            return None  # the swarm still knows the keys of the jobs it holds
 
     def job_status(
         self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
@@ -89,8 +108,12 @@ class JobService:
         return iter([b"", *select_lines(lines, options)])  # the first chunk: see JobRuntime
 
     def stop_job(self, reference: str) -> str:
-        """Keep what the job printed, record it `shutdown` (unless it had ended), remove it."""
-        status = self.runtime.job_status(reference)
+        """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A
+        job only the history holds is over already: its id, and nothing changes."""
+        try:
+            status = self.runtime.job_status(reference)
+        except JobNotFound:
+            return self.store.status(reference).id
         recorded = self._keep_stopped(status)
         job_id = self.runtime.stop_job(status.id)
         if recorded:

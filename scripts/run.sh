@@ -13,4 +13,6 @@ if [ -z "${TOKEN:-}" ]; then
   echo "run: TOKEN was not set; clients must send this generated token: $TOKEN"
 fi
 export TOKEN
+# The record store's SQLite file: under the checkout, unless DATA_DIR or DATABASE_URL says otherwise.
+export DATA_DIR=${DATA_DIR:-$PWD/.data}
 exec .venv/bin/quartermaster "$@"

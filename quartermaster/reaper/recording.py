@@ -18,6 +18,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from quartermaster.jobs import labels
 from quartermaster.jobs.errors import SwarmError
 from quartermaster.jobs.history import timestamp_of
 from quartermaster.jobs.status import LOST, JobStatus
@@ -103,7 +104,11 @@ class Recorder:
     def _import(self, service: dict, status: JobStatus, now: float, default_ttl: int) -> None:
         request = request_of(service)
         ttl = request["ttl"] if request["ttl"] is not None else default_ttl
-        if self._store.add(status, request, ttl, now):
+        service_labels = service["Spec"].get("Labels", {})
+        key = None
+        if labels.IDEMPOTENCY_KEY in service_labels:
+            key = (service_labels[labels.IDEMPOTENCY_KEY], service_labels.get(labels.REQUEST_HASH))
+        if self._store.add(status, request, ttl, now, key):
             log.info("reaper: job %s had no record; made one from its service", status.id)
 
     def _finish(self, status: JobStatus, node_hostname: str | None, now: float) -> bool:

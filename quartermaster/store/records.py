@@ -65,10 +65,20 @@ class RecordStore:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def add(self, status: JobStatus, request: Mapping[str, Any], ttl: int, now: float) -> bool:
-        """The first record of a job; False if it has one already."""
+    def add(
+        self,
+        status: JobStatus,
+        request: Mapping[str, Any],
+        ttl: int,
+        now: float,
+        key: tuple[str, str] | None = None,
+    ) -> bool:
+        """The first record of a job; False if it has one already. `key`: the hashes of its
+        Idempotency-Key and of its request."""
         at = _nanos(now)
         row = {
+            "idempotency_key": key[0] if key else None,
+            "request_hash": key[1] if key else None,
             **_status_columns(status),
             "id": status.id,
             "name": status.name,
@@ -214,6 +224,13 @@ class RecordStore:
         both, or several by id: AmbiguousReference)."""
         with self._reading() as connection:
             return _as_status(_find(connection, reference))
+
+    def job_with_key(self, key_hash: str) -> tuple[str, str | None] | None:
+        """The id of the job an Idempotency-Key (by its hash) made, and its request's hash."""
+        query = sa.select(jobs.c.id, jobs.c.request_hash).where(jobs.c.idempotency_key == key_hash)
+        with self._reading() as connection:
+            row = connection.execute(query).one_or_none()
+        return None if row is None else (row.id, row.request_hash)
 
     def log_lines(self, job_id: str) -> list[LogLine]:
         """The kept log of a job, in order (empty if none is kept)."""

@@ -26,6 +26,9 @@ jobs = sa.Table(
     sa.Column("type", sa.String(16), nullable=False),
     # The /run request as recorded (jobs/history.py's recorded_request): never credentials.
     sa.Column("request", sa.JSON, nullable=False),
+    # With an Idempotency-Key: its hash and the request's (jobs/idempotency.py), never the key.
+    sa.Column("idempotency_key", sa.String(64), unique=True),
+    sa.Column("request_hash", sa.String(64)),
     # /status's fields as last seen; `status` is one of jobs.status.STATUSES.
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("state", sa.String(32), nullable=False),

@@ -1,13 +1,12 @@
 """A job request, and the Engine API service spec that runs it. Pure: no Docker calls."""
 
 import base64
-import hashlib
 import json
 import secrets
-from dataclasses import asdict
 
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.callback_addresses import printable_url
+from quartermaster.jobs.idempotency import key_hash, request_hash
 from quartermaster.jobs.spec import JobSpec
 
 MIB = 1024 * 1024
@@ -52,22 +51,6 @@ def unique_name() -> str:
     for. 64 random bits do not collide.
     """
     return "job-" + secrets.token_hex(8)
-
-
-def key_hash(idempotency_key: str) -> str:
-    """What is kept of an Idempotency-Key (in its job's label and its claim): never the key."""
-    return _sha256(idempotency_key)
-
-
-def request_hash(job: JobSpec) -> str:
-    """What a request asked for, as a hash; credentials are left out (they never reach a label)."""
-    fields = asdict(job)
-    fields.pop("registry_auth")
-    return _sha256(json.dumps(fields, sort_keys=True))
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _own_labels(job: JobSpec, ttl: int) -> dict[str, str]:

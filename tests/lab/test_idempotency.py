@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from quartermaster.jobs.idempotency import key_hash
 from quartermaster.swarm import claims
-from quartermaster.swarm.spec import key_hash
 from quartermaster.web.app import create_app
 from support.lab import hold_claim, lab_config
 from support.settings import TOKEN

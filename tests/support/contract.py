@@ -187,6 +187,9 @@ class RuntimeContract:
         assert RFC3339.fullmatch(body["finished_at"])
         listed = {job["id"]: job for job in api.get_ok("/jobs")["jobs"]}
         assert listed[job_id]["status"] == "shutdown"
+        # Stopped again: nothing to stop; the same answer, the record unchanged.
+        assert api.stop(reference).get_json() == {"success": True, "id": job_id}
+        assert api.status(job_id).get_json() == body
 
     def test_unknown_jobs_are_404(self, api):
         for response in (api.status("nosuchjob"), api.stop("nosuchjob"), api.get("/logs/nosuch")):
@@ -319,11 +322,13 @@ class RuntimeContract:
         again = api.run_with_key("order-5", image=image, command="sleep 30", name="key_a")
         assert (again.status_code, again.get_json()["id"]) == (200, first.get_json()["id"])
         assert api.job_ids("?name=key_") == [first.get_json()["id"]]
-        # The key is remembered as long as its job exists.
+        # The key is remembered as long as its job's record: after its service is gone too.
         assert api.stop(first.get_json()["id"]).status_code == 200
         after = api.run_with_key("order-5", image=image, command="sleep 30", name="key_b")
-        assert after.status_code == 200
-        assert after.get_json()["id"] != first.get_json()["id"]
+        assert after.status_code == 409
+        same = api.run_with_key("order-5", image=image, command="sleep 30", name="key_a")
+        assert (same.status_code, same.get_json()["id"]) == (200, first.get_json()["id"])
+        assert api.status(first.get_json()["id"]).get_json()["status"] == "shutdown"
 
     # Logs
 

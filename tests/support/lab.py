@@ -15,10 +15,11 @@ from pathlib import Path
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from quartermaster.jobs.idempotency import key_hash
 from quartermaster.process import metrics
 from quartermaster.process.config import Config
 from quartermaster.swarm import claims
-from quartermaster.swarm.spec import key_hash, registry_auth_header
+from quartermaster.swarm.spec import registry_auth_header
 from quartermaster.web.schemas import decode_registry_auth
 from support.settings import CALLBACK_SECRET, TOKEN, fresh_store_url, make_config
 

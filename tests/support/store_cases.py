@@ -96,6 +96,14 @@ class StoreCases:
         with pytest.raises(JobNotFound):
             store.status("nosuch")
 
+    def test_a_key_is_known_by_its_hash_as_long_as_its_record(self, store):
+        status = a_status()
+        assert store.job_with_key("k" * 64) is None
+        store.add(status, {}, 60, NOW, key=("k" * 64, "r" * 64))
+        assert store.job_with_key("k" * 64) == (status.id, "r" * 64)
+        # Another job with the same key is refused: a key makes one job.
+        assert not store.add(a_status("e" * 25), {}, 60, NOW, key=("k" * 64, "s" * 64))
+
     def test_a_name_means_the_newest_job_so_named_and_a_shared_prefix_is_ambiguous(self, store):
         older = a_status("ab" + "1" * 23, name="nightly")
         newer = a_status("ac" + "2" * 23, name="nightly", created_at="2026-11-27T07:00:00Z")

@@ -30,6 +30,8 @@ def upgrade() -> None:
         ),
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=True),
+        sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=32), nullable=False),
         sa.Column("exit_code", sa.Integer(), nullable=True),
@@ -51,6 +53,7 @@ def upgrade() -> None:
         sa.Column("log_bytes", sa.Integer(), nullable=False),
         sa.Column("log_truncated", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_jobs_idempotency_key")),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.create_index(
