@@ -5,8 +5,10 @@ back as it came; any text of that form is a position, so the server takes every 
 pattern (in the OpenAPI document) allows.
 """
 
+import calendar
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from quartermaster.jobs.status import JobStatus
 
@@ -52,3 +54,17 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     if match is None:
         raise ValueError("not a cursor from /jobs")
     return (match[1], match[2])
+
+
+def position_nanos(time: str) -> int:
+    """A cursor's time in nanoseconds since the epoch, for any time of a cursor's form: fields
+    out of range (month 13, a 30th of February, year 0: never from a server) are clamped into
+    it; times before 1970 are its start (no job is older), and times past a BIGINT's reach (the
+    year 2262) its end."""
+    digits = [int(part) for part in re.split(r"[-T:.]", time)]
+    year, month, day, hour, minute, second, fraction = digits
+    year, month = max(year, 1), min(max(month, 1), 12)
+    day = min(max(day, 1), calendar.monthrange(year, month)[1])
+    moment = datetime(year, month, day, min(hour, 23), min(minute, 59), min(second, 59), tzinfo=UTC)
+    seconds = int(moment.timestamp())
+    return min(max(seconds * 10**9 + fraction, 0), 2**63 - 1)

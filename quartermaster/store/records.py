@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreUnavailable
 from quartermaster.jobs.history import LogLine, nanos_of, timestamp_of
-from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor
+from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor, position_nanos
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.status import JobStatus
 from quartermaster.store import migrate
@@ -337,8 +337,10 @@ def first_line(error: BaseException) -> str:
 def _insert_new(connection: sa.Connection, table: sa.Table, row: dict) -> bool:
     """Insert `row` unless its primary key is taken; whether it was inserted."""
     insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
-    result = connection.execute(insert.values(row).on_conflict_do_nothing())
-    return result.rowcount == 1
+    key = next(iter(table.primary_key))
+    # RETURNING, not rowcount: psycopg gives no row count for INSERT ... ON CONFLICT here.
+    inserted = connection.execute(insert.values(row).on_conflict_do_nothing().returning(key))
+    return inserted.first() is not None
 
 
 def _add_transition(
@@ -439,7 +441,7 @@ def _page_statement(query: JobQuery) -> sa.Select:
         statement = statement.where(jobs.c.finished_at < before, created_at < before)
     if query.after is not None:
         time, after_id = query.after
-        position = sa.tuple_(created_at, job_id) < sa.tuple_(nanos_of(time + "Z"), after_id)
+        position = sa.tuple_(created_at, job_id) < sa.tuple_(position_nanos(time), after_id)
         statement = statement.where(position)
     return statement.order_by(created_at.desc(), job_id.desc()).limit(query.limit + 1)
 

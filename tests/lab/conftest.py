@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import docker
 import pytest
 
+import support.lab
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import JobNotFound
 from quartermaster.swarm.client import DockerConnection
@@ -44,7 +45,7 @@ from support.postgres import (
     postgres_facts,
 )
 from support.secret_search import logs_searched_for
-from support.settings import TOKEN
+from support.settings import TOKEN, fresh_store_url
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +122,13 @@ def secrets_never_logged(tmp_path_factory):
 
     with logs_searched_for(lab_secrets, tmp_path_factory.mktemp("logs"), other_logs):
         yield
+
+
+@pytest.fixture(autouse=True)
+def record_store_of_the_test(monkeypatch):
+    """Each test's history starts empty: the apps and reapers it makes in-process (lab_config)
+    share a store of its own."""
+    monkeypatch.setattr(support.lab, "LAB_STORE_URL", fresh_store_url())
 
 
 @pytest.fixture(scope="session")

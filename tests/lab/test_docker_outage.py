@@ -133,7 +133,7 @@ DOCKER_TIMEOUT = 2.0
 WITHIN_SECONDS = DOCKER_TIMEOUT * 1.75
 
 
-def fifty_at_once(server, paths=("/status/qm-hung-job", "/jobs")) -> list:
+def fifty_at_once(server, paths=("/status/qm-hung-job", "/nodes")) -> list:
     """50 requests at the same moment, to `paths` in turn: each answer and its time."""
 
     def timed(path):

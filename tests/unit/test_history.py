@@ -14,6 +14,7 @@ from quartermaster.jobs.history import (
     timestamp_of,
 )
 from quartermaster.jobs.logs import LogOptions
+from quartermaster.jobs.query import position_nanos
 from quartermaster.jobs.spec import JobSpec
 
 T0 = "2026-11-27T06:00:00.000000001Z"
@@ -89,3 +90,20 @@ def test_the_recorded_request_holds_no_secret():
     assert (request["command"], request["labels"]) == (["echo", "hi"], {"team": "a"})
     assert "registry_auth" not in request and "idempotency_key" not in request
     assert recorded_request(job, env_values=True)["env"] == {"API_KEY": "s3cret", "MODE": "fast"}
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "0000-00-00T00:00:00.000000000",
+        "2026-13-45T99:99:99.999999999",
+        "2026-02-30T12:00:00.000000000",
+        "9999-12-31T23:59:59.999999999",
+    ],
+)
+def test_any_time_of_a_cursors_form_is_a_position(time):
+    assert 0 <= position_nanos(time) <= 2**63 - 1
+
+
+def test_a_servers_cursor_time_is_exact():
+    assert position_nanos(T0.rstrip("Z")) == nanos_of(T0)
