@@ -25,6 +25,7 @@ from quartermaster.jobs.errors import StoreUnavailable, SwarmError
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
+from quartermaster.process.host import SEVERAL_HOSTS, host_identity
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.reaper import callbacks
 from quartermaster.reaper.recording import Recorder
@@ -40,6 +41,7 @@ log = logging.getLogger("quartermaster.reaper")
 # never, holds up only its own callbacks, and the other slots stay free for the others.
 DELIVERY_SLOTS = 32
 SLOTS_PER_RECEIVER = 2
+HOST_NOTE_SECONDS = 60  # how often a reaper on a SQLite store says which host it is on
 
 
 class Reaper:
@@ -49,6 +51,7 @@ class Reaper:
         self._reaping = swarm.reaping
         self._store = RecordStore(config.store_url)
         self._recorder = Recorder(swarm, self._reaping, self._store, config.log_keep_bytes)
+        self._host_noted_at = 0.0
         # Deliveries run beside the rounds, one slot each (never queued: see DELIVERY_SLOTS).
         self._deliveries = ThreadPoolExecutor(DELIVERY_SLOTS, thread_name_prefix="callback")
         self._in_flight: dict[str, str] = {}  # job id: its receiver
@@ -82,6 +85,8 @@ class Reaper:
                 self._store_quietly(self._store.service_removed, service["ID"], now)
             heartbeat.beat()
         self._store_quietly(self._store.delete_expired, now)
+        if self._store.embedded and now - self._host_noted_at >= HOST_NOTE_SECONDS:
+            self._store_quietly(self._note_host, now)
         for record in work.orphan_records:
             self._reaping.remove_config(record)
             heartbeat.beat()
@@ -116,6 +121,12 @@ class Reaper:
         except StoreUnavailable as error:
             log.warning("reaper: the record store went out of reach mid-round: %s", error)
             return set()
+
+    def _note_host(self, now: float) -> None:
+        others = self._store.note_host(*host_identity(), now)
+        self._host_noted_at = now
+        if others:
+            log.warning("reaper: " + SEVERAL_HOSTS, ", ".join(sorted(set(others))))
 
     @staticmethod
     def _store_quietly(write: Callable[..., object], *args: object) -> None:

@@ -2,6 +2,7 @@
 
 import logging
 import signal
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -11,12 +12,14 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from sqlalchemy.exc import SQLAlchemyError
 
+from quartermaster.jobs.errors import StoreUnavailable
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
+from quartermaster.process.host import SEVERAL_HOSTS, host_identity
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.process.redaction import redact_query_tokens
 from quartermaster.reaper.supervisor import Supervisor
-from quartermaster.store import migrate
+from quartermaster.store import RecordStore, migrate
 from quartermaster.store.records import first_line
 from quartermaster.web.app import create_app
 
@@ -97,8 +100,21 @@ def prepare_store(config: Config) -> Callable[[Any], None]:
             return
         if applied:
             log.info("record store: schema brought to %s", applied[-1])
+        warn_of_other_hosts(config.store_url)
 
     return on_starting
+
+
+def warn_of_other_hosts(url: str) -> None:
+    """On a SQLite store, say so when other hosts used it lately (see process/host.py)."""
+    store = RecordStore(url)
+    try:
+        if store.embedded and (others := store.note_host(*host_identity(), time.time())):
+            log.warning(SEVERAL_HOSTS, ", ".join(sorted(set(others))))
+    except StoreUnavailable:
+        pass  # logged by the store; the live API works without it
+    finally:
+        store.close()  # no connection crosses the fork into the workers
 
 
 def forget_exited_worker(arbiter: Any, worker: Any) -> None:

@@ -24,7 +24,13 @@ from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.status import JobStatus
 from quartermaster.store import migrate
 from quartermaster.store.engine import make_engine, writer
-from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, jobs
+from quartermaster.store.schema import (
+    job_labels,
+    job_log_chunks,
+    job_transitions,
+    jobs,
+    store_hosts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ MAX_NANOS = 2**63 - 1
 # PostgreSQL: a connection is given this long to open, a statement this long to run.
 CONNECT_TIMEOUT_SECONDS = 3
 STATEMENT_TIMEOUT_MS = 10_000
+HOSTS_SEEN_SECONDS = 600  # a host that used the store this recently is using it
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,28 @@ class RecordStore:
             if ids:
                 connection.execute(jobs.delete().where(jobs.c.id.in_(ids)))
         return len(ids)
+
+    def note_host(self, boot_id: str, hostname: str, now: float) -> list[str]:
+        """This host uses the store; the hostnames of the others that did in the last
+        HOSTS_SEEN_SECONDS (on SQLite, a warning: its locks do not cross hosts)."""
+        at = _nanos(now)
+        insert = (sqlite if self.embedded else postgresql).insert(store_hosts)
+        upsert = insert.values(boot_id=boot_id, hostname=hostname, seen_at=at)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[store_hosts.c.boot_id], set_={"hostname": hostname, "seen_at": at}
+        )
+        recent = sa.select(store_hosts.c.hostname).where(
+            store_hosts.c.boot_id != boot_id,
+            store_hosts.c.seen_at >= at - HOSTS_SEEN_SECONDS * NANO,
+        )
+        with self._writing() as connection:
+            connection.execute(upsert)
+            return list(connection.execute(recent).scalars())
+
+    @property
+    def embedded(self) -> bool:
+        """The store is a SQLite file: for one host only."""
+        return sa.make_url(self._url).get_backend_name() == "sqlite"
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -99,3 +99,13 @@ job_log_chunks = sa.Table(
     sa.Column("last_at", Nanos, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),  # lines as Docker gives them, timestamped
 )
+
+# Each host (kernel: containers on one host share its boot id) that used the store lately: SQLite
+# is for one host, and a second one is told of in the log (see RecordStore.note_host).
+store_hosts = sa.Table(
+    "store_hosts",
+    metadata,
+    sa.Column("boot_id", sa.String(64), primary_key=True),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("seen_at", Nanos, nullable=False),
+)

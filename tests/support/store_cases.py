@@ -104,6 +104,12 @@ class StoreCases:
         # Another job with the same key is refused: a key makes one job.
         assert not store.add(a_status("e" * 25), {}, 60, NOW, key=("k" * 64, "s" * 64))
 
+    def test_other_hosts_that_used_the_store_lately_are_named(self, store):
+        assert store.note_host("boot-a", "host-a", NOW) == []
+        assert store.note_host("boot-a", "host-a", NOW + 1) == []  # itself is no other host
+        assert store.note_host("boot-b", "host-b", NOW + 2) == ["host-a"]
+        assert store.note_host("boot-b", "host-b", NOW + 1 + 601) == []  # host-a: long ago
+
     def test_a_name_means_the_newest_job_so_named_and_a_shared_prefix_is_ambiguous(self, store):
         older = a_status("ab" + "1" * 23, name="nightly")
         newer = a_status("ac" + "2" * 23, name="nightly", created_at="2026-11-27T07:00:00Z")

@@ -139,6 +139,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("job_id", "seq", name=op.f("pk_job_transitions")),
     )
+    op.create_table(
+        "store_hosts",
+        sa.Column("boot_id", sa.String(length=64), nullable=False),
+        sa.Column("hostname", sa.String(length=255), nullable=False),
+        sa.Column("seen_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("boot_id", name=op.f("pk_store_hosts")),
+    )
     if op.get_bind().dialect.name == "postgresql":
         # A label's key and value are correlated: without these statistics PostgreSQL misjudges
         # a filter on two labels (measured: a hash join of 25 ms instead of an index walk of 1).
@@ -146,6 +153,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("store_hosts")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP STATISTICS job_labels_key_value")
     op.drop_table("job_transitions")
