@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreUnavailable
 from quartermaster.jobs.history import recorded_request, select_lines, timestamp_of
-from quartermaster.jobs.idempotency import key_hash, request_hash
+from quartermaster.jobs.idempotency import KEY_REUSED, key_hash, request_hash
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
@@ -25,7 +25,6 @@ from quartermaster.store import RecordStore
 
 log = logging.getLogger(__name__)
 NANO = 10**9
-KEY_REUSED = "this Idempotency-Key was used with a different request"
 
 
 def _never() -> bool:

@@ -6,6 +6,8 @@ from dataclasses import asdict
 
 from quartermaster.jobs.spec import JobSpec
 
+KEY_REUSED = "this Idempotency-Key was used with a different request"
+
 
 def key_hash(idempotency_key: str) -> str:
     """What is kept of an Idempotency-Key (in its job's label and its claim): never the key."""

@@ -23,6 +23,7 @@ from quartermaster.jobs.errors import (
     SwarmError,
 )
 from quartermaster.jobs.history import LogKeeper
+from quartermaster.jobs.idempotency import KEY_REUSED
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
@@ -313,7 +314,7 @@ def _same_request_job(existing: dict, spec: dict) -> str:
     """The id of the job an earlier request with the same Idempotency-Key made, if it asked the
     same (its name included)."""
     if existing["Spec"]["Labels"].get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
-        raise IdempotencyConflict("this Idempotency-Key was used with a different request")
+        raise IdempotencyConflict(KEY_REUSED)
     return existing["ID"]
 
 

@@ -1,0 +1,123 @@
+"""Nothing is lost when the record store is out of reach, or when quartermaster dies.
+
+PostgreSQL stopped for 30 s while jobs run and finish: the live API keeps working on the swarm
+alone, what needs the history is a clear JSON 503, no finished job's service is removed
+unrecorded, and once PostgreSQL is back every record is there, logs included. And an instance
+SIGKILLed as a job ends: the next one records it once, with every line."""
+
+import sqlite3
+import time
+
+import requests
+
+from support.lab import TEST_LABEL, wait_until
+from support.postgres import postgres_down
+from support.settings import BEARER
+
+OUTAGE_SECONDS = 30
+
+
+def call(server, method: str, path: str, **kwargs) -> requests.Response:
+    return requests.request(method, f"{server.url}{path}", headers=BEARER, timeout=30, **kwargs)
+
+
+def run(server, lab, command: str) -> str:
+    body = {"image": lab.image, "command": command, "labels": {TEST_LABEL: "outage"}}
+    answer = call(server, "POST", "/run", json=body)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id"]
+
+
+def service_exists(docker_client, job_id: str) -> bool:
+    return bool(docker_client.api.services(filters={"id": job_id}))
+
+
+def test_postgresql_down_for_30_seconds_while_jobs_finish(
+    lab, live_server_factory, postgres_url, docker_client
+):
+    server = live_server_factory(
+        env={"DATABASE_URL": postgres_url, "REAPER_INTERVAL": "0.5", "KEEP_FINISHED": "1"}
+    )
+    before = run(server, lab, "sh -c 'echo made-before; sleep 8'")
+    archived = run(server, lab, "sh -c 'echo archived-early'")
+    wait_until(lambda: not service_exists(docker_client, archived), 60, "never archived")
+
+    with postgres_down():
+        started = time.monotonic()
+        during = run(server, lab, "sh -c 'echo made-during; sleep 2'")  # /run: the swarm alone
+        stopped = run(server, lab, "sh -c 'echo stopped-during; sleep 120'")
+        wait_until(
+            lambda: call(server, "GET", f"/status/{stopped}").json()["status"] == "started",
+            60,
+            "never started",
+        )
+        assert call(server, "POST", "/stop", json={"id": stopped}).status_code == 200
+        for job_id in (before, during):
+            wait_until(
+                lambda job_id=job_id: call(server, "GET", f"/status/{job_id}").json()["status"]
+                == "complete",
+                60,
+                f"{job_id} never completed",
+            )
+        for path in ("/jobs", f"/status/{archived}", f"/logs/{archived}"):
+            answer = call(server, "GET", path)
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.json()["error"] == "the record store cannot be reached"
+        time.sleep(max(OUTAGE_SECONDS - (time.monotonic() - started), 0))
+        # Finished long past KEEP_FINISHED, yet kept: their records could not be written.
+        assert service_exists(docker_client, before) and service_exists(docker_client, during)
+
+    for job_id in (before, during):
+        wait_until(lambda job_id=job_id: not service_exists(docker_client, job_id), 60, job_id)
+    assert call(server, "GET", f"/logs/{before}").text == "made-before\n"
+    assert call(server, "GET", f"/logs/{during}").text == "made-during\n"
+    assert call(server, "GET", f"/status/{during}").json()["status"] == "complete"
+    # Stopped while the store was away: its log could not be kept; its end is known for sure
+    # only as what the reaper found.
+    assert call(server, "GET", f"/status/{stopped}").json()["status"] in ("shutdown", "lost")
+    listed = {job["id"] for job in call(server, "GET", "/jobs").json()["jobs"]}
+    assert {before, archived, during, stopped} <= listed
+    assert "the record store is out of reach" in server.log_text()
+
+
+def test_quartermaster_killed_around_a_capture_loses_and_doubles_nothing(
+    lab, live_server_factory, docker_client, tmp_path
+):
+    """SIGKILL the whole instance (master, workers, reaper) as a job that printed 1 MB ends,
+    while its reaper may be reading or writing its log; a new instance on the same store ends
+    the record exactly once, with every line."""
+    lines = 40_000
+    env = {
+        "DATA_DIR": str(tmp_path / "store"),
+        "REAPER_INTERVAL": "0.2",
+        "KEEP_FINISHED": "1",
+        "LOG_KEEP_BYTES": str(8 * 1024 * 1024),
+    }
+    first = live_server_factory(env=env)
+    job_id = run(first, lab, f"seq 1 {lines}")
+    wait_until(
+        lambda: call(first, "GET", f"/status/{job_id}").json()["status"] == "complete",
+        60,
+        "never completed",
+    )
+    first.process.kill()  # the master: its workers and its reaper follow it
+    first.process.wait(timeout=10)
+    time.sleep(1)
+
+    second = live_server_factory(env=env)
+    wait_until(lambda: not service_exists(docker_client, job_id), 60, "never archived")
+    kept = call(second, "GET", f"/logs/{job_id}").text.splitlines()
+    assert kept == [str(n) for n in range(1, lines + 1)]
+    status = call(second, "GET", f"/status/{job_id}").json()
+    assert (status["status"], status["attempts"]) == ("complete", 1)
+    timeline = transitions_in(tmp_path / "store" / "quartermaster.db", job_id)
+    assert [step for step in timeline if step == "complete"] == ["complete"]
+
+
+def transitions_in(database, job_id: str) -> list[str]:
+    """The statuses on the job's timeline, as the SQLite store holds them."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT status FROM job_transitions WHERE job_id = ? ORDER BY seq", (job_id,)
+        )
+        return [status for (status,) in rows]
