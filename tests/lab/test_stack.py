@@ -1,7 +1,8 @@
 """deploy/stack.yml on the lab: quartermaster (2 replicas, dnsrr) behind nginx, its history in the
 stack's PostgreSQL, token and database URL as swarm secrets. A rolling update while jobs are queued
 loses no job and every answer stays JSON; jobs that finished before it read the same after it,
-from either replica, their services removed or not."""
+from either replica, their services removed or not; with PostgreSQL down the live API works, and
+once it is back (a new task on the same volume) the history holds every job."""
 
 import json
 import secrets
@@ -146,8 +147,8 @@ def final_record_written(job_id):
     database: read there, as the superuser on the server's own socket."""
     (postgres,) = containers_of("postgres")
     read = docker(
-        "exec", "-i", "-u", "postgres", postgres, "psql", "-X", "-At", "-v", f"id={job_id}",
-        "-d", "quartermaster",
+        "exec", "-i", "-u", "postgres", postgres, "psql", "-X", "-At", "-v", "ON_ERROR_STOP=1",
+        "-v", f"id={job_id}", "-d", "quartermaster",
         input="SELECT log_captured_at IS NOT NULL FROM jobs WHERE id = :'id'",
     )  # fmt: skip
     assert read.returncode == 0, read.stderr
@@ -170,6 +171,20 @@ def rolling_update_of_quartermaster():
         "service", "update", "--force", "--detach=false", f"{STACK}_quartermaster", timeout=240
     )
     assert updated.returncode == 0, updated.stderr
+
+
+def scale_postgres(replicas):
+    scaled = docker("service", "scale", "--detach=false", f"{STACK}_postgres={replicas}")
+    assert scaled.returncode == 0, scaled.stderr
+
+
+def run_echo(url, image, text):
+    job = {"image": image, "command": f"echo {text}"}
+    return requests.post(f"{url}/run", json=job, headers=HEADERS, timeout=10).json()["id"]
+
+
+def status_of(url, job_id):
+    return get(f"{url}/status/{job_id}", headers=HEADERS).json().get("status")
 
 
 def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, stack):
@@ -262,3 +277,21 @@ def test_a_rolling_update_keeps_the_history(lab, stack):
         assert logs.status_code == 200, logs.text
         assert "kept-through-the-update" in logs.text
     assert_no_secret_in_the_stacks_logs()
+
+
+def test_quartermaster_works_while_its_database_is_down_and_the_history_outlives_it(lab, stack):
+    before = run_echo(stack, lab.image, "before-the-outage")
+    wait_until(lambda: final_record_written(before), 60, "no final record before the outage")
+    scale_postgres(0)
+    # The live API works on the swarm alone; what only the store knows answers a JSON 503.
+    during = run_echo(stack, lab.image, "during-the-outage")
+    wait_until(lambda: status_of(stack, during) == "complete", 60, "the job did not complete")
+    jobs = get(f"{stack}/jobs", headers=HEADERS)
+    assert (jobs.status_code, jobs.headers["Content-Type"]) == (503, "application/json")
+    # PostgreSQL back (a new task, a new address, the same volume): the job run meanwhile gets
+    # its record, and the one from before the outage is still there.
+    scale_postgres(1)
+    wait_until(lambda: final_record_written(during), 60, "no record of the job run meanwhile")
+    listed = requests.get(f"{stack}/jobs", headers=HEADERS, timeout=10).json()["jobs"]
+    assert sorted(job["id"] for job in listed) == sorted([before, during])
+    assert [status_of(stack, job_id) for job_id in (before, during)] == ["complete"] * 2
