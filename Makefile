@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 # registry may be reachable), a CA bundle pip trusts in the build stage only (a BuildKit secret).
 IMAGE ?= quartermaster:test
 NGINX_IMAGE ?= qm/nginx:test
+POSTGRES_IMAGE ?= qm/postgres:test
 BASE_IMAGE ?= qm/python-base:bookworm
 BUILD_CA ?= /etc/ssl/certs/ca-certificates.crt
 # The docker.io package's client: it has BuildKit built in (a newer client may need buildx).
@@ -27,7 +28,8 @@ help:
 	@echo "make install     apt packages (Debian 12, as root), .venv and requirements"
 	@echo "make lab         bring the lab swarm up (idempotent); lab-down, lab-status"
 	@echo "make lint        ruff check and format check, mypy"
-	@echo "make image       build the image IMAGE (default quartermaster:test) on a local base"
+	@echo "make image       build the image IMAGE (default quartermaster:test) on a local base,"
+	@echo "                and the stack's NGINX_IMAGE and POSTGRES_IMAGE (qm/nginx:test, qm/postgres:test)"
 
 install: $(STAMP)
 
@@ -57,6 +59,8 @@ image: install
 		$$(test -r $(BUILD_CA) && echo --secret id=ca,src=$(BUILD_CA)) -t $(IMAGE) .
 	DOCKER_BUILDKIT=1 $(DOCKER_BUILD) build --force-rm --build-arg BASE=$(BASE_IMAGE) \
 		-f deploy/nginx.Dockerfile -t $(NGINX_IMAGE) deploy
+	DOCKER_BUILDKIT=1 $(DOCKER_BUILD) build --force-rm --build-arg BASE=$(BASE_IMAGE) \
+		-f deploy/postgres.Dockerfile -t $(POSTGRES_IMAGE) deploy
 
 lab: install
 	@scripts/lab.sh up

@@ -1,6 +1,11 @@
-"""deploy/stack.yml on the lab: quartermaster (2 replicas, dnsrr) behind nginx, token as a swarm
-secret; a rolling update while jobs are queued loses no job, and every answer stays JSON."""
+"""deploy/stack.yml on the lab: quartermaster (2 replicas, dnsrr) behind nginx, its history in the
+stack's PostgreSQL, token and database URL as swarm secrets. A rolling update while jobs are queued
+loses no job and every answer stays JSON; jobs that finished before it read the same after it,
+from either replica, their services removed or not; with PostgreSQL down the live API works, and
+once it is back (a new task on the same volume) the history holds every job."""
 
+import json
+import secrets
 import subprocess
 import threading
 import time
@@ -12,10 +17,37 @@ from support.lab import free_port, wait_until
 from support.settings import PROJECT_ROOT
 
 STACK = "qmtest"
-SECRET = "quartermaster_token"
 TOKEN = "stack-test-token-7f3a"  # the stack's own: it reads it from the swarm secret
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-IMAGES = {"QUARTERMASTER_IMAGE": "quartermaster:test", "NGINX_IMAGE": "qm/nginx:test"}
+DB_PASSWORD = secrets.token_hex(16)
+# The swarm secrets the stack file names, made as its header says.
+SECRETS = {
+    "quartermaster_token": TOKEN,
+    "quartermaster_db_password": DB_PASSWORD,
+    "quartermaster_database_url": (
+        f"postgresql://quartermaster:{DB_PASSWORD}@postgres:5432/quartermaster"
+    ),
+}
+POSTGRES_LABEL = "quartermaster.postgres"  # the node that keeps the database's volume
+VOLUME = f"{STACK}_postgres_data"
+NETWORKS = (f"{STACK}_front", f"{STACK}_store")
+IMAGES = {
+    "QUARTERMASTER_IMAGE": "quartermaster:test",
+    "NGINX_IMAGE": "qm/nginx:test",
+    "POSTGRES_IMAGE": "qm/postgres:test",
+}
+# Run inside a quartermaster container: GET a path of that replica, the path and the headers read
+# from stdin (the token on no command line); prints [status code, JSON document].
+ASK_THIS_REPLICA = """
+import json, sys, urllib.error, urllib.request
+ask = json.load(sys.stdin)
+request = urllib.request.Request("http://127.0.0.1:9090" + ask["path"], headers=ask["headers"])
+try:
+    response = urllib.request.urlopen(request, timeout=10)
+except urllib.error.HTTPError as error:
+    response = error
+print(json.dumps([response.getcode(), json.load(response)]))
+"""
 
 
 def docker(*args, timeout=120, **kwargs):
@@ -26,29 +58,58 @@ def docker(*args, timeout=120, **kwargs):
 
 @pytest.fixture
 def stack(lab, docker_client):
+    """The stack deployed from deploy/stack.yml as its header says (the test images, a free port),
+    answering from its store; nginx's URL. All it made goes afterwards, even when the test
+    fails: services, networks, the database's volume, the secrets, the node's label."""
     for image in IMAGES.values():
         if docker("image", "inspect", image).returncode != 0:
             pytest.fail(f"the image {image} does not exist: run make image")
-    docker("secret", "rm", SECRET)
-    docker("secret", "create", SECRET, "-", input=TOKEN)
+    manager = docker("node", "inspect", "self", "--format", "{{.ID}}").stdout.strip()
+    remove_stack(manager)  # what a run that died left
     port = free_port()
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **IMAGES, "PUBLISHED_PORT": str(port)}
-    deployed = docker(
-        "stack", "deploy", "--resolve-image", "never", "-c", "deploy/stack.yml", STACK,
-        cwd=PROJECT_ROOT, env=env,
-    )  # fmt: skip
-    assert deployed.returncode == 0, deployed.stderr
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: get(f"{url}/healthz").status_code == 200, 90, "the stack never answered")
+        for name, value in SECRETS.items():
+            created = docker("secret", "create", name, "-", input=value)
+            assert created.returncode == 0, created.stderr
+        labelled = docker("node", "update", "--label-add", f"{POSTGRES_LABEL}=true", manager)
+        assert labelled.returncode == 0, labelled.stderr
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **IMAGES, "PUBLISHED_PORT": str(port)}
+        deployed = docker(
+            "stack", "deploy", "--resolve-image", "never", "-c", "deploy/stack.yml", STACK,
+            cwd=PROJECT_ROOT, env=env,
+        )  # fmt: skip
+        assert deployed.returncode == 0, deployed.stderr
+        # /jobs reads the store: 503 until PostgreSQL is up and migrated.
+        wait_until(lambda: get(f"{url}/jobs", headers=HEADERS).status_code == 200, 120,
+                   "the stack never answered from its store")  # fmt: skip
         yield url
     finally:
-        docker("stack", "rm", STACK)
-        wait_until(lambda: not docker("service", "ls", "-q", "--filter", f"name={STACK}_").stdout,
-                   60, "the stack's services stayed")  # fmt: skip
-        wait_until(lambda: docker("network", "inspect", f"{STACK}_front").returncode != 0,
-                   60, "the stack's network stayed")  # fmt: skip
-        docker("secret", "rm", SECRET)
+        remove_stack(manager)
+
+
+def remove_stack(manager):
+    """Remove the stack and all it leaves behind; each step is tried whatever the others did,
+    and what stayed is reported at the end."""
+    docker("stack", "rm", STACK)
+    stayed = []
+    for gone, what in [
+        (lambda: not docker("service", "ls", "-q", "--filter", f"name={STACK}_").stdout,
+         "the stack's services stayed"),
+        (lambda: all(docker("network", "inspect", name).returncode != 0 for name in NETWORKS),
+         "the stack's networks stayed"),
+        # Swarm removes the tasks' containers after their services: then the volume is free.
+        (lambda: docker("volume", "rm", VOLUME).returncode == 0
+         or docker("volume", "inspect", VOLUME).returncode != 0,
+         "the database's volume stayed"),
+    ]:  # fmt: skip
+        try:
+            wait_until(gone, 60, what)
+        except AssertionError as error:
+            stayed.append(str(error))
+    docker("secret", "rm", *SECRETS)
+    docker("node", "update", "--label-rm", POSTGRES_LABEL, manager)
+    assert not stayed, stayed
 
 
 def get(url, **kwargs):
@@ -56,6 +117,74 @@ def get(url, **kwargs):
         return requests.get(url, timeout=10, **kwargs)
     except requests.RequestException:
         return requests.Response()  # status_code None: not up yet
+
+
+def containers_of(service):
+    """The running containers of one of the stack's services (all on this manager)."""
+    listed = docker(
+        "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_{service}",
+        "--filter", "status=running",
+    )  # fmt: skip
+    return listed.stdout.split()
+
+
+def ask_each_replica(path):
+    """What each quartermaster replica answers to GET `path`, asked on its own address:
+    {container: [status code, document]}."""
+    answers = {}
+    for container in containers_of("quartermaster"):
+        asked = docker(
+            "exec", "-i", container, "python", "-c", ASK_THIS_REPLICA,
+            input=json.dumps({"path": path, "headers": HEADERS}),
+        )  # fmt: skip
+        assert asked.returncode == 0, asked.stderr
+        answers[container] = json.loads(asked.stdout)
+    return answers
+
+
+def final_record_written(job_id):
+    """The reaper wrote the job's final record (its last status and its log) in the stack's
+    database: read there, as the superuser on the server's own socket."""
+    (postgres,) = containers_of("postgres")
+    read = docker(
+        "exec", "-i", "-u", "postgres", postgres, "psql", "-X", "-At", "-v", "ON_ERROR_STOP=1",
+        "-v", f"id={job_id}", "-d", "quartermaster",
+        input="SELECT log_captured_at IS NOT NULL FROM jobs WHERE id = :'id'",
+    )  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    return read.stdout.strip() == "t"
+
+
+def assert_no_secret_in_the_stacks_logs():
+    # Every container of the stack runs on this manager; `docker service logs` can hang on the
+    # tasks an update replaced, so each container's log is read.
+    containers = docker("ps", "-aq", "--filter", f"label=com.docker.stack.namespace={STACK}")
+    assert containers.stdout.split(), containers.stderr
+    for container in containers.stdout.split():
+        logs = docker("logs", container)
+        for name, value in [("the token", TOKEN), ("the database's password", DB_PASSWORD)]:
+            assert value not in logs.stdout + logs.stderr, f"{name} is in {container}'s log"
+
+
+def rolling_update_of_quartermaster():
+    updated = docker(
+        "service", "update", "--force", "--detach=false", f"{STACK}_quartermaster", timeout=240
+    )
+    assert updated.returncode == 0, updated.stderr
+
+
+def scale_postgres(replicas):
+    scaled = docker("service", "scale", "--detach=false", f"{STACK}_postgres={replicas}")
+    assert scaled.returncode == 0, scaled.stderr
+
+
+def run_echo(url, image, text):
+    job = {"image": image, "command": f"echo {text}"}
+    return requests.post(f"{url}/run", json=job, headers=HEADERS, timeout=10).json()["id"]
+
+
+def status_of(url, job_id):
+    return get(f"{url}/status/{job_id}", headers=HEADERS).json().get("status")
 
 
 def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, stack):
@@ -83,10 +212,7 @@ def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, sta
     asker = threading.Thread(target=keep_asking)
     asker.start()
     try:
-        updated = docker(
-            "service", "update", "--force", "--detach=false", f"{STACK}_quartermaster", timeout=240
-        )
-        assert updated.returncode == 0, updated.stderr
+        rolling_update_of_quartermaster()
     finally:
         done.set()
         asker.join()
@@ -95,13 +221,7 @@ def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, sta
         a for a in answers if a[2] != "application/json"
     ][:5]
     assert {code for _, code, _ in answers} <= {200, 503}
-    # Every container of the stack runs on this manager; `docker service logs` can hang on the
-    # tasks an update replaced, so each container's log is read.
-    containers = docker("ps", "-aq", "--filter", f"label=com.docker.stack.namespace={STACK}")
-    assert containers.stdout.split(), containers.stderr
-    for container in containers.stdout.split():
-        logs = docker("logs", container)
-        assert TOKEN not in logs.stdout + logs.stderr, f"the token is in {container}'s log"
+    assert_no_secret_in_the_stacks_logs()
 
     # Every job is still there, none twice, and all of them finish.
     def all_complete():
@@ -114,3 +234,64 @@ def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, sta
     wait_until(all_complete, 120, "not every queued job completed")
     listed = requests.get(f"{stack}/jobs", headers=HEADERS, timeout=10).json()["jobs"]
     assert sorted(job["id"] for job in listed) == sorted(job_ids)
+
+
+def test_a_rolling_update_keeps_the_history(lab, stack):
+    job = {"image": lab.image, "command": "echo kept-through-the-update"}
+    job_ids = [
+        requests.post(f"{stack}/run", json=job, headers=HEADERS, timeout=10).json()["id"]
+        for _ in range(2)
+    ]
+
+    def statuses():
+        return [get(f"{stack}/status/{job_id}", headers=HEADERS).json() for job_id in job_ids]
+
+    wait_until(lambda: {s.get("status") for s in statuses()} == {"complete"}, 60,
+               "the jobs did not complete")  # fmt: skip
+    wait_until(lambda: all(final_record_written(job_id) for job_id in job_ids), 30,
+               "the reaper wrote no final record in the stack's database")  # fmt: skip
+    # One job's service goes now, as it would KEEP_FINISHED seconds later: it is read from its
+    # record only. The other's may go during the update, or not: it reads the same either way.
+    archived = job_ids[0]
+    removed = docker("service", "rm", archived)
+    assert removed.returncode == 0, removed.stderr
+    wait_until(lambda: docker("service", "inspect", archived).returncode != 0, 30,
+               "the job's service stayed")  # fmt: skip
+    before = statuses()
+    assert [s["status"] for s in before] == ["complete", "complete"], before
+
+    rolling_update_of_quartermaster()
+
+    replicas = containers_of("quartermaster")
+    assert len(replicas) == 2, replicas
+    for job_id, document in zip(job_ids, before, strict=True):
+        # Each replica, on its own address, and nginx, asked a few times, answer as before.
+        by_replica = ask_each_replica(f"/status/{job_id}")
+        assert sorted(by_replica) == sorted(replicas)
+        assert all(answer == [200, document] for answer in by_replica.values()), by_replica
+        for _ in range(4):
+            response = requests.get(f"{stack}/status/{job_id}", headers=HEADERS, timeout=10)
+            assert (response.status_code, response.json()) == (200, document)
+    for _ in range(4):
+        logs = requests.get(f"{stack}/logs/{archived}", headers=HEADERS, timeout=10)
+        assert logs.status_code == 200, logs.text
+        assert "kept-through-the-update" in logs.text
+    assert_no_secret_in_the_stacks_logs()
+
+
+def test_quartermaster_works_while_its_database_is_down_and_the_history_outlives_it(lab, stack):
+    before = run_echo(stack, lab.image, "before-the-outage")
+    wait_until(lambda: final_record_written(before), 60, "no final record before the outage")
+    scale_postgres(0)
+    # The live API works on the swarm alone; what only the store knows answers a JSON 503.
+    during = run_echo(stack, lab.image, "during-the-outage")
+    wait_until(lambda: status_of(stack, during) == "complete", 60, "the job did not complete")
+    jobs = get(f"{stack}/jobs", headers=HEADERS)
+    assert (jobs.status_code, jobs.headers["Content-Type"]) == (503, "application/json")
+    # PostgreSQL back (a new task, a new address, the same volume): the job run meanwhile gets
+    # its record, and the one from before the outage is still there.
+    scale_postgres(1)
+    wait_until(lambda: final_record_written(during), 60, "no record of the job run meanwhile")
+    listed = requests.get(f"{stack}/jobs", headers=HEADERS, timeout=10).json()["jobs"]
+    assert sorted(job["id"] for job in listed) == sorted([before, during])
+    assert [status_of(stack, job_id) for job_id in (before, during)] == ["complete"] * 2
