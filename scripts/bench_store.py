@@ -56,8 +56,8 @@ BATCH = 5_000  # jobs per seeding transaction
 DAY = 24 * 3600
 NANO = 10**9
 TTL = 7 * DAY  # HISTORY_TTL's default
-TEAMS = 10  # the label team=t0..t9: a label filter matches a tenth of the jobs
-OUTCOMES = (("complete", 90), ("failed", 8), ("shutdown", 2))  # status, share in %
+# Every tenth job is in team t3, and every tenth failed (a filter fills a page with 1,000 records).
+TEAMS = 10
 PRINTED_LINES = 200  # the compared jobs' logs, live and archived: /logs?tail=100 takes half
 LIVE_COMMAND = f"sh -c 'for i in $(seq {PRINTED_LINES}); do echo line $i; done; sleep 600'"
 IDLE_SECONDS = 30
@@ -196,7 +196,9 @@ def seed(url: str, count: int) -> str:
     try:
         for first in range(0, count, BATCH):
             batch = [
-                seeded_job(rng, first_at + index * step, PRINTED_LINES if index == chosen else 5)
+                seeded_job(
+                    rng, index, first_at + index * step, PRINTED_LINES if index == chosen else 5
+                )
                 for index in range(first, min(count, first + BATCH))
             ]
             if first <= chosen < first + BATCH:
@@ -225,12 +227,12 @@ class SeededJob:
     log: dict
 
 
-def seeded_job(rng: random.Random, created: float, lines: int) -> SeededJob:
+def seeded_job(rng: random.Random, index: int, created: float, lines: int) -> SeededJob:
     """A job as the reaper leaves it once its service is gone: final record, timeline, log."""
     job_id = "".join(rng.choices(string.ascii_lowercase + string.digits, k=25))
     name = f"job-{rng.getrandbits(64):016x}"
     labels = {
-        "team": f"t{rng.randrange(TEAMS)}",
+        "team": f"t{index % TEAMS}",
         "env": rng.choice(("prod", "staging", "dev")),
         "batch": f"b{rng.randrange(1000)}",
     }
@@ -245,7 +247,7 @@ def seeded_job(rng: random.Random, created: float, lines: int) -> SeededJob:
         ),
         env_values=False,
     )
-    status = rng.choices([name for name, _ in OUTCOMES], [share for _, share in OUTCOMES])[0]
+    status = outcome(index)
     created_at = int(created * NANO) + rng.randrange(NANO)
     started_at = created_at + rng.randrange(NANO // 5, 2 * NANO)
     finished_at = started_at + rng.randrange(NANO // 10, 60 * NANO)
@@ -309,6 +311,13 @@ def seeded_job(rng: random.Random, created: float, lines: int) -> SeededJob:
     )
 
 
+def outcome(index: int) -> str:
+    """A tenth of the jobs failed, a fiftieth were stopped, the others completed."""
+    if index % 10 == 7:
+        return "failed"
+    return "shutdown" if index % 50 == 8 else "complete"
+
+
 # -- servers ---------------------------------------------------------------------------------
 
 
@@ -338,7 +347,7 @@ def jobs_figure(kind: str, path: str, query: JobQuery, servers, stores) -> dict:
     url = f"/jobs?limit=100{path}"
     for server in servers:
         page = get(session, server.url + url).json()
-        if len(page["jobs"]) != 100 or page["next_cursor"] is None:
+        if len(page["jobs"]) != 100:
             raise SystemExit(f"bench: {url} did not answer a full page: {len(page['jobs'])}")
     ours: list[list[float]] = [[], []]
     raw: list[list[float]] = [[], []]
