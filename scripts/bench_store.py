@@ -63,7 +63,7 @@ LIVE_COMMAND = f"sh -c 'for i in $(seq {PRINTED_LINES}); do echo line $i; done; 
 IDLE_SECONDS = 30
 CHURN_KEEP_FINISHED = 5
 CHURN_REAPER_INTERVAL = 1.0
-CHURN_CLIENTS = 8
+CHURN_CLIENTS = 16
 LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
 DOCKERD_PID = Path("/var/run/docker.pid")
 RESULTS = Path("bench-store-results.json")
@@ -413,6 +413,7 @@ def archived_against_live_figure(kind: str, server, store: RecordStore, archived
             "raw_status_archived",
             "raw_logs_live",
             "raw_logs_archived",
+            "raw_swarm_no_such_service",
         )
     }
     calls = {
@@ -429,6 +430,7 @@ def archived_against_live_figure(kind: str, server, store: RecordStore, archived
             api.service_logs(live_id, stdout=True, stderr=True, tail=100)
         ),
         "raw_logs_archived": lambda: (store.status(archived_id), store.log_lines(archived_id)),
+        "raw_swarm_no_such_service": lambda: no_such_service(api, archived_id),
     }
     for round_number in range(WARM_UP + ROUNDS):
         if round_number == WARM_UP:
@@ -452,12 +454,21 @@ def archived_against_live_figure(kind: str, server, store: RecordStore, archived
     result |= {f"{what}_archived_per_live": ratio for what, ratio in ratios.items()}
     result["raw"] = (
         "raw, live: service inspect + its tasks, service logs tail=100 (docker-py); "
-        "archived: RecordStore.status (+ log_lines) in the bench's process"
+        "archived: RecordStore.status (+ log_lines) in the bench's process; swarm: service "
+        "inspect of the archived job (404), what quartermaster asks first"
     )
     result["target"] = bench.verdict(
         "archived/live <= 1.0, both", all(ratio <= 1.0 for ratio in ratios.values())
     )
     return result
+
+
+def no_such_service(api, job_id: str) -> None:
+    try:
+        api.inspect_service(job_id)
+    except docker.errors.NotFound:
+        return
+    raise SystemExit(f"bench: the archived job {job_id} has a service")
 
 
 def idle_cpu_figure(kind: str, empty: str, large: str, seconds: float) -> dict:
@@ -472,16 +483,16 @@ def idle_cpu_figure(kind: str, empty: str, large: str, seconds: float) -> dict:
             parts = {"reaper": [reaper], "dockerd": [int(DOCKERD_PID.read_text())]}
             if kind == "postgresql":
                 parts["postgresql"] = postgres_pids()
-            before = {part: cpu_seconds(pids) for part, pids in parts.items()}
+            before = {part: cpu_by_pid(pids) for part, pids in parts.items()}
             began = time.monotonic()
             time.sleep(seconds)
             if kind == "postgresql":
                 parts["postgresql"] = postgres_pids()
-            after = {part: cpu_seconds(pids) for part, pids in parts.items()}
+            after = {part: cpu_by_pid(pids) for part, pids in parts.items()}
             elapsed = time.monotonic() - began
         finally:
             server.stop()
-        percent = {part: 100 * (after[part] - before.get(part, 0)) / elapsed for part in parts}
+        percent = {part: 100 * cpu_between(before[part], after[part]) / elapsed for part in parts}
         for part, value in percent.items():
             result[f"{part}_{label}_percent"] = round(value, 2)
         result[f"reaper_and_dockerd_{label}_percent"] = round(
@@ -518,15 +529,21 @@ def postgres_pids() -> list[int]:
     return [postmaster, *children(postmaster)]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """user + system CPU of the processes, in seconds (those gone meanwhile count 0)."""
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """user + system CPU seconds of each process still there."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    seconds = {}
     for pid in pids:
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total / ticks
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return seconds
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two readings: by the processes there at the second (one that
+    ended meanwhile is not counted; one that started counts from its start)."""
+    return sum(used - before.get(pid, 0) for pid, used in after.items())
 
 
 def churn_figure(kind: str, url: str, api, count: int) -> dict:
