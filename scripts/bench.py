@@ -95,11 +95,12 @@ def start_bare_server() -> Server:
     return start(lambda port: [sys.executable, bare, f"127.0.0.1:{port}"])
 
 
-def start(command_for_port) -> Server:
+def start(command_for_port, settings: dict[str, str] | None = None) -> Server:
+    """Start a server on a free loopback port, with `settings` added to the environment."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "TOKEN": TOKEN, "BIND": "127.0.0.1"}
+    env = {**os.environ, "TOKEN": TOKEN, "BIND": "127.0.0.1", **(settings or {})}
     process = subprocess.Popen(
         command_for_port(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
