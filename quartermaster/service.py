@@ -2,8 +2,9 @@
 
 A live job is read from the swarm, always; a job the swarm no longer holds is read from its
 record. Writes to the store on the way (the first record at /run, the log and `shutdown` at
-/stop) are best effort: when the store cannot be reached the swarm still runs and stops jobs,
-and the reaper writes what is missing once the store is back (reaper/recording.py).
+/stop) are best effort: when the store cannot be reached the swarm still runs and stops jobs
+(a stopped job is halted, its service kept), and the reaper writes what is missing once the
+store is back (reaper/recording.py).
 """
 
 import logging
@@ -108,30 +109,36 @@ class JobService:
 
     def stop_job(self, reference: str) -> str:
         """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A
-        job only the history holds is over already: its id, and nothing changes."""
+        job only the history holds is over already: its id, and nothing changes. When its record
+        cannot be written now (the store out of reach, or no record yet), the job is halted
+        instead: its runs stop, its service stays for the reaper to record and remove."""
         try:
             status = self.runtime.job_status(reference)
         except JobNotFound:
             return self.store.status(reference).id
-        recorded = self._keep_stopped(status)
+        if not self._keep_stopped(status):
+            return self.runtime.halt_job(status.id)
         job_id = self.runtime.stop_job(status.id)
-        if recorded:
-            self._best_effort(job_id, lambda: self.store.service_removed(job_id, time.time()))
+        self._best_effort(job_id, lambda: self.store.service_removed(job_id, time.time()))
         return job_id
 
     def _keep_stopped(self, status: JobStatus) -> bool:
-        """Write the stopped job's final record and log; whether it was written now."""
+        """The stopped job's final record and log written (now, or before); False when they
+        cannot be now."""
         kept = self.runtime.capture_log(status.id, self._config.log_keep_bytes)
         now = time.time()
         if not status.is_final:
             finished_at = timestamp_of(round(now * NANO))
             status = replace(status, status=SHUTDOWN, state=SHUTDOWN, finished_at=finished_at)
-        return self._best_effort(
-            status.id,
-            lambda: self.store.finish(
-                status, list(kept.lines), kept.truncated, now, detail="stopped by /stop"
-            ),
-        )
+        lines = list(kept.lines)
+        try:
+            written = self.store.finish(
+                status, lines, kept.truncated, now, detail="stopped by /stop"
+            )
+            return written or self.store.log_kept(status.id)
+        except StoreUnavailable as error:
+            log.warning("job %s: stopped, kept for the reaper to record (%s)", status.id, error)
+            return False
 
     @staticmethod
     def _best_effort(job_id: str, write: Callable[[], bool | None]) -> bool:

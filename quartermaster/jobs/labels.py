@@ -19,6 +19,9 @@ IDEMPOTENCY_KEY = RESERVED_PREFIX + "idempotency-key"
 REQUEST_HASH = RESERVED_PREFIX + "request-hash"
 # Set by the reaper when it stops a job that ran too long: the UTC time it did.
 TIMED_OUT = RESERVED_PREFIX + "timed-out"
+# Set by /stop when it stops a job it cannot record now (the record store out of reach): the UTC
+# time it did. The reaper records the job `shutdown`, with its log, then removes its service.
+STOPPED = RESERVED_PREFIX + "stopped"
 
 
 def is_job(service: dict) -> bool:

@@ -62,6 +62,11 @@ class JobRuntime(Protocol):
         its newest `max_bytes` kept."""
         ...
 
+    def halt_job(self, job_id: str) -> str:
+        """Stop the runs of the job with that full id but keep it, `shutdown` from now on; its
+        id."""
+        ...
+
     def stop_job(self, reference: str) -> str:
         """Stop and remove the job `reference` means (as for job_status); its full id."""
         ...

@@ -34,6 +34,7 @@ from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.swarm.claims import KeyClaims
 from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.halting import halt_job_service
 from quartermaster.swarm.job_watch import JobWatches
 from quartermaster.swarm.listing import page_of_jobs
 from quartermaster.swarm.logs import FollowEnds, capture_log, open_log_stream
@@ -270,6 +271,14 @@ class Swarm:
         except JobNotFound:
             raise JobNotFound(NO_SUCH_JOB) from None
         return service["ID"]
+
+    def halt_job(self, job_id: str) -> str:
+        """Stop the job's runs but keep its service, marked stopped (swarm/halting.py)."""
+        try:
+            halt_job_service(self._docker.engine, job_id, labels.STOPPED, time.time())
+        except JobNotFound:
+            raise JobNotFound(NO_SUCH_JOB) from None
+        return job_id
 
     def _find_job(self, reference: str) -> dict:
         return self._resolve(reference).job

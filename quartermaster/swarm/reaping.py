@@ -10,7 +10,6 @@ The reaper also removes Idempotency-Key claims (configs too, see claims.py) whos
 """
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ from quartermaster.jobs.status import STARTED, JobStatus
 from quartermaster.swarm.claims import CLAIM_OF, is_stale
 from quartermaster.swarm.client import DockerConnection
 from quartermaster.swarm.engine import EngineClient
+from quartermaster.swarm.halting import halted_spec
 from quartermaster.swarm.nodes import down_nodes_among
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.status import epoch_of, job_status
@@ -163,15 +163,7 @@ class Reaping:
 
     def time_out(self, service: dict, now: float) -> bool:
         """Stop the job's runs and mark it timed out, in one update of its service."""
-        spec = service["Spec"]
-        mode = spec.get("Mode", {})
-        if "ReplicatedJob" in mode:
-            # Zero completions: swarm removes the running tasks and starts none.
-            mode = {"ReplicatedJob": {**mode["ReplicatedJob"], "TotalCompletions": 0}}
-        else:
-            mode = {"Replicated": {"Replicas": 0}}
-        new_labels = {**spec.get("Labels", {}), job_labels.TIMED_OUT: _utc(now)}
-        new_spec = {**spec, "Mode": mode, "Labels": new_labels}
+        new_spec = halted_spec(service["Spec"], job_labels.TIMED_OUT, now)
         return self._quietly(
             lambda engine: engine.update_service(service["ID"], _version(service), new_spec)
         )
@@ -252,7 +244,3 @@ class Reaping:
 def _version(swarm_object: dict) -> int:
     """The version a change is made against: refused if the object changed since."""
     return swarm_object["Version"]["Index"]
-
-
-def _utc(now: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))

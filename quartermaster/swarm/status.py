@@ -66,12 +66,15 @@ def job_status(
         error = LOST_RUN.format(node=lost_on)
     finished_at = _last_finish(tasks, timestamp) if status in FINAL_STATUSES else None
     timed_out = labels.get(job_labels.TIMED_OUT)
+    stopped = labels.get(job_labels.STOPPED)
     if timed_out and status not in (COMPLETE, FAILED, REJECTED):
         status, error, finished_at = (
             FAILED,
             f"timed out after {labels[job_labels.TIMEOUT]}s",
             timed_out,
         )
+    elif stopped and status not in (COMPLETE, FAILED, REJECTED):
+        status, error, finished_at = SHUTDOWN, None, stopped
     return JobStatus(
         id=service["ID"],
         name=spec["Name"],

@@ -52,6 +52,8 @@ def test_postgresql_down_for_30_seconds_while_jobs_finish(
             "never started",
         )
         assert call(server, "POST", "/stop", json={"id": stopped}).status_code == 200
+        assert service_exists(docker_client, stopped)  # halted: kept for its record
+        assert call(server, "GET", f"/status/{stopped}").json()["status"] == "shutdown"
         for job_id in (before, during):
             wait_until(
                 lambda job_id=job_id: call(server, "GET", f"/status/{job_id}").json()["status"]
@@ -72,9 +74,10 @@ def test_postgresql_down_for_30_seconds_while_jobs_finish(
     assert call(server, "GET", f"/logs/{before}").text == "made-before\n"
     assert call(server, "GET", f"/logs/{during}").text == "made-during\n"
     assert call(server, "GET", f"/status/{during}").json()["status"] == "complete"
-    # Stopped while the store was away: its log could not be kept; its end is known for sure
-    # only as what the reaper found.
-    assert call(server, "GET", f"/status/{stopped}").json()["status"] in ("shutdown", "lost")
+    # Stopped while the store was away: halted, then recorded by the reaper, log included.
+    wait_until(lambda: not service_exists(docker_client, stopped), 60, "never removed")
+    assert call(server, "GET", f"/status/{stopped}").json()["status"] == "shutdown"
+    assert call(server, "GET", f"/logs/{stopped}").text == "stopped-during\n"
     listed = {job["id"] for job in call(server, "GET", "/jobs").json()["jobs"]}
     assert {before, archived, during, stopped} <= listed
     assert "the record store is out of reach" in server.log_text()

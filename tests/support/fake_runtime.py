@@ -35,7 +35,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from quartermaster.jobs import history
@@ -59,6 +59,7 @@ from quartermaster.jobs.status import (
     FINAL_STATUSES,
     PENDING,
     REJECTED,
+    SHUTDOWN,
     STARTED,
     JobStatus,
 )
@@ -236,6 +237,7 @@ class Job:
     spec: dict  # the service spec swarm would be given
     created: float
     runs: tuple[Run, ...]
+    halted: float | None = None  # when halt_job stopped it
 
     @property
     def name(self) -> str:
@@ -261,6 +263,9 @@ class Job:
         exit_code = None
         if current is not None and current.word(now) in (COMPLETE, FAILED):
             exit_code = current.program.exit_code
+        finished = max(ended) if status in FINAL_STATUSES and ended else None
+        if self.halted is not None and status not in (COMPLETE, FAILED, REJECTED):
+            status, finished = SHUTDOWN, self.halted
         return JobStatus(
             id=self.id,
             name=self.name,
@@ -273,7 +278,7 @@ class Job:
             node=current.node if current and now >= current.placed else None,
             created_at=timestamp(self.created),
             started_at=timestamp(current.starts) if status == STARTED else None,
-            finished_at=timestamp(max(ended)) if status in FINAL_STATUSES and ended else None,
+            finished_at=None if finished is None else timestamp(finished),
             completions=completions,
             succeeded=words.count(COMPLETE),
             failed=words.count(FAILED) + words.count(REJECTED),
@@ -429,6 +434,14 @@ class FakeRuntime:
                 line = f"{timestamp(moment)} {text}\n".encode()
                 keeper.add(LogLine(STREAM_NUMBERS[stream], nanos_of(timestamp(moment)), line))
         return keeper
+
+    def halt_job(self, job_id: str) -> str:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise JobNotFound(NO_SUCH_JOB)
+            self._jobs[job_id] = replace(job, halted=time.time())
+        return job_id
 
     def stop_job(self, reference: str) -> str:
         job = self._resolve(reference)
