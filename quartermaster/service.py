@@ -103,8 +103,7 @@ class JobService:
         try:
             return self.runtime.job_logs(reference, options, abandoned)
         except JobNotFound:
-            status = self.store.status(reference)
-        lines = self.store.log_lines(status.id)
+            _, lines = self.store.archived_log(reference)
         return iter([b"", *select_lines(lines, options)])  # the first chunk: see JobRuntime
 
     def stop_job(self, reference: str) -> str:

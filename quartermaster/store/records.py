@@ -261,20 +261,12 @@ class RecordStore:
             row = connection.execute(query).one_or_none()
         return None if row is None else (row.id, row.request_hash)
 
-    def log_lines(self, job_id: str) -> list[LogLine]:
-        """The kept log of a job, in order (empty if none is kept)."""
-        query = (
-            sa.select(job_log_chunks.c.stream, job_log_chunks.c.data)
-            .where(job_log_chunks.c.job_id == job_id)
-            .order_by(job_log_chunks.c.seq)
-        )
+    def archived_log(self, reference: str) -> tuple[JobStatus, list[LogLine]]:
+        """The job `reference` means (as for status) and its kept log (empty if none is kept), in
+        order, read at once."""
         with self._reading() as connection:
-            rows = connection.execute(query).all()
-        return [
-            LogLine(row.stream, nanos_of(line.partition(b" ")[0].decode("ascii")), line)
-            for row in rows
-            for line in row.data.splitlines(keepends=True)
-        ]
+            row = _find(connection, reference)
+            return _as_status(row), _log_lines(connection, row.id)
 
     def log_kept(self, job_id: str) -> bool:
         with self._reading() as connection:
@@ -426,6 +418,19 @@ def _as_status(row: sa.Row) -> JobStatus:
         failed=row.failed,
         attempts=row.attempts,
     )
+
+
+def _log_lines(connection: sa.Connection, job_id: str) -> list[LogLine]:
+    query = (
+        sa.select(job_log_chunks.c.stream, job_log_chunks.c.data)
+        .where(job_log_chunks.c.job_id == job_id)
+        .order_by(job_log_chunks.c.seq)
+    )
+    return [
+        LogLine(row.stream, nanos_of(line.partition(b" ")[0].decode("ascii")), line)
+        for row in connection.execute(query)
+        for line in row.data.splitlines(keepends=True)
+    ]
 
 
 def _page_statement(query: JobQuery) -> sa.Select:
