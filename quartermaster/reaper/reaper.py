@@ -64,6 +64,10 @@ class Reaper:
         work = plan(snapshot, now, self._config.ttl, self._config.keep_finished)
         # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
         for service in work.time_out:
+            if records is not None and service["ID"] in records:
+                self._store_quietly(
+                    self._recorder.finish_timed_out, service, work.statuses[service["ID"]], now
+                )
             if self._reaping.time_out(service, now):
                 metrics.reaper_actions.labels("timed_out").inc()
                 log.info("reaper: job %s ran past its timeout; stopped", service["ID"])

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field, replace
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import SwarmError
 from quartermaster.jobs.history import timestamp_of
-from quartermaster.jobs.status import LOST, JobStatus
+from quartermaster.jobs.status import FAILED, LOST, JobStatus
 from quartermaster.store import LiveRecord, RecordStore
 from quartermaster.swarm import Swarm
 from quartermaster.swarm.reaping import Reaping
 from quartermaster.swarm.spec import request_of
+from quartermaster.swarm.status import timed_out_error
 
 log = logging.getLogger("quartermaster.reaper")
 NANO = 10**9
@@ -100,6 +101,17 @@ class Recorder:
         for job_id in work.vanished:
             self._finish_lost(job_id, now)
         return recorded
+
+    def finish_timed_out(self, service: dict, status: JobStatus, now: float) -> None:
+        """The final record of a job about to be stopped for its timeout, with its log read
+        now: once its runs are stopped swarm drops their tasks, and their logs with them."""
+        timed_out = replace(
+            status,
+            status=FAILED,
+            error=timed_out_error(service["Spec"]["Labels"][labels.TIMEOUT]),
+            finished_at=timestamp_of(round(now * NANO)),
+        )
+        self._finish(timed_out, None, now)
 
     def _import(self, service: dict, status: JobStatus, now: float, default_ttl: int) -> None:
         request = request_of(service)

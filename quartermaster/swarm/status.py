@@ -70,7 +70,7 @@ def job_status(
     if timed_out and status not in (COMPLETE, FAILED, REJECTED):
         status, error, finished_at = (
             FAILED,
-            f"timed out after {labels[job_labels.TIMEOUT]}s",
+            timed_out_error(labels[job_labels.TIMEOUT]),
             timed_out,
         )
     elif stopped and status not in (COMPLETE, FAILED, REJECTED):
@@ -158,6 +158,10 @@ def current_task(tasks: list[dict], down_nodes: Mapping[str, str] = NO_DOWN_NODE
     if not candidates:
         return None
     return max(candidates, key=lambda t: (timestamp_key(t["CreatedAt"]), t["Version"]["Index"]))
+
+
+def timed_out_error(timeout: str | int) -> str:
+    return f"timed out after {timeout}s"
 
 
 def epoch_of(timestamp: str) -> float:

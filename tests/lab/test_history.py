@@ -89,6 +89,13 @@ def test_a_stopped_jobs_output_is_kept(server, lab, docker_client):
     assert call(server, "GET", f"/status/{job_id}").json() == status
 
 
+def test_a_timed_out_jobs_output_is_kept(server, lab, docker_client):
+    job_id = run(server, lab, "sh -c 'echo before-timeout; sleep 120'", timeout=2)
+    status = wait_until_archived(server, docker_client, job_id)
+    assert (status["status"], status["error"]) == ("failed", "timed out after 2s")
+    assert call(server, "GET", f"/logs/{job_id}").text == "before-timeout\n"
+
+
 def test_the_kept_log_is_the_newest_lines_within_the_cap(server, lab, docker_client):
     job_id = run(server, lab, "sh -c 'for i in $(seq 1 500); do echo line-$i; done'")
     wait_until_archived(server, docker_client, job_id)
