@@ -188,6 +188,13 @@ class Reaper:
                 state = "not recorded: its record changed meanwhile"
             else:
                 metrics.reaper_actions.labels(f"callback_{state}").inc()
+                self._store_quietly(
+                    self._store.callback_settled,
+                    notice.status.id,
+                    state,
+                    result.detail,
+                    time.time(),
+                )
             log.info(
                 "reaper: callback for job %s to %s: %s, %s",
                 notice.status.id,

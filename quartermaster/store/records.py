@@ -183,6 +183,22 @@ class RecordStore:
                 .values(service_removed_at=_nanos(now), updated_at=_nanos(now))
             )
 
+    def callback_settled(self, job_id: str, state: str, detail: str, now: float) -> None:
+        """The outcome of the job's callback's latest attempt."""
+        with self._writing() as connection:
+            connection.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id)
+                .values(callback_state=state, callback_detail=detail, callback_at=_nanos(now))
+            )
+
+    def callback_outcome(self, job_id: str) -> tuple[str | None, str | None]:
+        """(state, detail) of the job's callback as last settled."""
+        query = sa.select(jobs.c.callback_state, jobs.c.callback_detail).where(jobs.c.id == job_id)
+        with self._reading() as connection:
+            row = connection.execute(query).one_or_none()
+        return (None, None) if row is None else (row.callback_state, row.callback_detail)
+
     def delete_expired(self, now: float, limit: int = 100) -> int:
         """Delete up to `limit` records whose ttl ran out, with their labels, timeline and log;
         how many. A record whose service the swarm still holds stays (a record gone before its

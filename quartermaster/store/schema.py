@@ -47,6 +47,10 @@ jobs = sa.Table(
     sa.Column("expires_at", Nanos),  # finished_at + ttl; null while live
     sa.Column("service_removed_at", Nanos),  # null while the swarm holds the job's service
     sa.Column("updated_at", Nanos, nullable=False),
+    # The callback's outcome as last settled: delivered, retrying or failed (null: none yet).
+    sa.Column("callback_state", sa.String(16)),
+    sa.Column("callback_detail", sa.Text),  # e.g. "HTTP 200", or why it failed
+    sa.Column("callback_at", Nanos),
     sa.Column("log_captured_at", Nanos),  # null: the log is not kept yet
     sa.Column("log_bytes", sa.Integer, nullable=False),
     sa.Column("log_truncated", sa.Boolean, nullable=False),

@@ -9,7 +9,9 @@ import time
 import pytest
 import requests
 
+import support.lab
 from quartermaster.reaper.reaper import Reaper
+from quartermaster.store import RecordStore
 from quartermaster.swarm import Swarm, claims
 from quartermaster.swarm.reaping import LEASE_SECONDS, RECORD_PREFIX, STATE
 from support.lab import hold_claim, lab_config, reap_until, settle, wait_for_tasks, wait_until
@@ -187,6 +189,9 @@ def test_a_slow_receiver_does_not_hold_up_the_reaper(lab, api):
         assert slow.calls == []  # still being answered: the expiry did not wait for it
         settle([reaper])
         assert len(slow.calls) == 1
+        # Its outcome is in the job's record too.
+        state, detail = RecordStore(support.lab.LAB_STORE_URL).callback_outcome(notifying)
+        assert state == "delivered" and detail
     finally:
         slow.close()
 

@@ -104,6 +104,14 @@ class StoreCases:
         # Another job with the same key is refused: a key makes one job.
         assert not store.add(a_status("e" * 25), {}, 60, NOW, key=("k" * 64, "s" * 64))
 
+    def test_a_callbacks_outcome_is_kept(self, store):
+        status = a_status()
+        store.add(status, {}, 60, NOW)
+        assert store.callback_outcome(status.id) == (None, None)
+        store.callback_settled(status.id, "retrying", "HTTP 503", NOW)
+        store.callback_settled(status.id, "delivered", "HTTP 200", NOW + 2)
+        assert store.callback_outcome(status.id) == ("delivered", "HTTP 200")
+
     def test_other_hosts_that_used_the_store_lately_are_named(self, store):
         assert store.note_host("boot-a", "host-a", NOW) == []
         assert store.note_host("boot-a", "host-a", NOW + 1) == []  # itself is no other host
