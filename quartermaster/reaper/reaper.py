@@ -1,10 +1,11 @@
-"""The reaper: stops jobs that run past their timeout, delivers callbacks, removes expired jobs.
+"""The reaper: stops jobs that run past their timeout, delivers callbacks, records jobs in the
+record store (recording.py), removes recorded jobs' services and expired records.
 
 One runs per quartermaster instance (gunicorn's master starts it beside its workers, and again
 whenever it dies: see supervisor.py), every REAPER_INTERVAL seconds. It keeps nothing in memory that
-matters: each round reads the swarm afresh, and what it must remember is written back to the
-swarm, so a restart loses nothing and several instances racing against one swarm do each thing
-once.
+matters: each round reads the swarm and the store's live records afresh, and what it must remember
+is written back to the swarm or the store, so a restart loses nothing and several instances racing
+against one swarm do each thing once.
 """
 
 import contextlib
