@@ -106,7 +106,7 @@ class Reaper:
 
     def _live_records(self) -> dict[str, LiveRecord] | None:
         try:
-            return self._recorder.live_records()
+            return self._store.live()
         except StoreUnavailable as error:
             log.warning("reaper: the record store is out of reach; recording waits: %s", error)
             return None

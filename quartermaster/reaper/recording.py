@@ -71,9 +71,6 @@ class Recorder:
         self._store = store
         self._log_keep_bytes = log_keep_bytes
 
-    def live_records(self) -> dict[str, LiveRecord]:
-        return self._store.live()
-
     def record(
         self,
         services: list[dict],

@@ -54,7 +54,6 @@ class LiveRecord:
     status: str
     state: str
     finished: bool  # its final record (status and log) is written
-    created_at: int
 
 
 class RecordStore:
@@ -218,17 +217,18 @@ class RecordStore:
         """This host uses the store; the hostnames of the others that did in the last
         HOSTS_SEEN_SECONDS (on SQLite, a warning: its locks do not cross hosts)."""
         at = _nanos(now)
-        insert = (sqlite if self.embedded else postgresql).insert(store_hosts)
-        upsert = insert.values(boot_id=boot_id, hostname=hostname, seen_at=at)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[store_hosts.c.boot_id], set_={"hostname": hostname, "seen_at": at}
-        )
         recent = sa.select(store_hosts.c.hostname).where(
             store_hosts.c.boot_id != boot_id,
             store_hosts.c.seen_at >= at - HOSTS_SEEN_SECONDS * NANO,
         )
         with self._writing() as connection:
-            connection.execute(upsert)
+            insert = _insert(connection, store_hosts)
+            connection.execute(
+                insert.values(boot_id=boot_id, hostname=hostname, seen_at=at).on_conflict_do_update(
+                    index_elements=[store_hosts.c.boot_id],
+                    set_={"hostname": hostname, "seen_at": at},
+                )
+            )
             return list(connection.execute(recent).scalars())
 
     @property
@@ -258,7 +258,6 @@ class RecordStore:
             jobs.c.status,
             jobs.c.state,
             jobs.c.log_captured_at.is_not(None).label("finished"),
-            jobs.c.created_at,
         ).where(jobs.c.service_removed_at.is_(None))
         with self._reading() as connection:
             return {row.id: LiveRecord(*row) for row in connection.execute(query)}
@@ -371,12 +370,17 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _insert(connection: sa.Connection, table: sa.Table) -> Any:
+    """The database's own INSERT, which has ON CONFLICT (both dialects spell it alike)."""
+    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+
+
 def _insert_new(connection: sa.Connection, table: sa.Table, row: dict) -> bool:
     """Insert `row` unless its primary key is taken; whether it was inserted."""
-    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
     key = next(iter(table.primary_key))
     # RETURNING, not rowcount: psycopg gives no row count for INSERT ... ON CONFLICT here.
-    inserted = connection.execute(insert.values(row).on_conflict_do_nothing().returning(key))
+    insert = _insert(connection, table).values(row).on_conflict_do_nothing().returning(key)
+    inserted = connection.execute(insert)
     return inserted.first() is not None
 
 

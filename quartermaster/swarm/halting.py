@@ -7,9 +7,8 @@ and /stop while the record store is out of reach.
 
 import time
 
-from quartermaster.jobs.errors import SwarmError
 from quartermaster.swarm.engine import EngineClient
-from quartermaster.swarm.removal import ATTEMPTS
+from quartermaster.swarm.removal import update_on_fresh_read
 
 
 def halted_spec(spec: dict, label: str, now: float) -> dict:
@@ -23,17 +22,9 @@ def halted_spec(spec: dict, label: str, now: float) -> dict:
 
 
 def halt_job_service(engine: EngineClient, service_id: str, label: str, now: float) -> None:
-    """Halt the job, on a fresh read each attempt (swarm moves a job's version on as it runs)."""
-    for attempt in range(ATTEMPTS):
-        service = engine.inspect_service(service_id)
-        try:
-            engine.update_service(
-                service_id, service["Version"]["Index"], halted_spec(service["Spec"], label, now)
-            )
-            return
-        except SwarmError:
-            if attempt == ATTEMPTS - 1:
-                raise
+    """Halt the job (read afresh on a refusal: swarm moves a job's version on as it runs)."""
+    service = engine.inspect_service(service_id)
+    update_on_fresh_read(engine, service, lambda spec: halted_spec(spec, label, now))
 
 
 def utc(now: float) -> str:

@@ -7,6 +7,9 @@ thousand made every `/tasks` call megabytes long and every job listing seconds s
 job's completions to zero first makes the orchestrator drop them itself.
 """
 
+import contextlib
+from collections.abc import Callable
+
 from quartermaster.jobs.errors import SwarmError
 from quartermaster.swarm.engine import EngineClient
 
@@ -23,17 +26,30 @@ def remove_job_service(engine: EngineClient, service: dict) -> None:
     engine.remove_service(service["ID"])
 
 
-def _drop_unplaced_tasks(engine: EngineClient, service: dict) -> None:
-    """Set the job's completions to zero. Best effort: after ATTEMPTS the removal goes ahead."""
+def update_on_fresh_read(
+    engine: EngineClient, service: dict, new_spec: Callable[[dict], dict]
+) -> None:
+    """Update the service to `new_spec(its spec)` against its version; refused, read it again
+    and retry, ATTEMPTS times in all (the last refusal is raised)."""
     for attempt in range(ATTEMPTS):
         if attempt:
             service = engine.inspect_service(service["ID"])
-        spec = service["Spec"]
-        mode = {"ReplicatedJob": {**spec["Mode"]["ReplicatedJob"], "TotalCompletions": 0}}
         try:
             engine.update_service(
-                service["ID"], service["Version"]["Index"], {**spec, "Mode": mode}
+                service["ID"], service["Version"]["Index"], new_spec(service["Spec"])
             )
             return
         except SwarmError:
-            continue
+            if attempt == ATTEMPTS - 1:
+                raise
+
+
+def _drop_unplaced_tasks(engine: EngineClient, service: dict) -> None:
+    """Set the job's completions to zero. Best effort: refused, the removal goes ahead."""
+
+    def no_completions(spec: dict) -> dict:
+        mode = {"ReplicatedJob": {**spec["Mode"]["ReplicatedJob"], "TotalCompletions": 0}}
+        return {**spec, "Mode": mode}
+
+    with contextlib.suppress(SwarmError):
+        update_on_fresh_read(engine, service, no_completions)

@@ -2,10 +2,10 @@
 words). Pure: no Docker calls."""
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from types import MappingProxyType
 
 from quartermaster.jobs import labels as job_labels
+from quartermaster.jobs.history import NANO, nanos_of
 from quartermaster.jobs.status import (
     COMPLETE,
     FAILED,
@@ -166,9 +166,7 @@ def timed_out_error(timeout: str | int) -> str:
 
 def epoch_of(timestamp: str) -> float:
     """Seconds since the epoch of one of Docker's UTC timestamps."""
-    seconds, _, fraction = timestamp.rstrip("Z").partition(".")
-    moment = datetime.fromisoformat(seconds).replace(tzinfo=UTC)
-    return moment.timestamp() + float(f"0.{fraction or 0}")
+    return nanos_of(timestamp) / NANO
 
 
 def timestamp_key(timestamp: str) -> str:
