@@ -1,0 +1,36 @@
+"""The Python client of quartermaster's API. It needs only the standard library and `requests`
+(a laptop installs it without the server's dependencies), and imports no other part of the
+package."""
+
+from quartermaster.client.client import DEFAULT_URL, Client
+from quartermaster.client.errors import (
+    Conflict,
+    ConnectionFailed,
+    InvalidRequest,
+    NotFound,
+    QuartermasterError,
+    ServerFailed,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
+from quartermaster.client.models import FINAL_STATUSES, History, Job, Node, TimelineEntry
+
+__all__ = [
+    "DEFAULT_URL",
+    "FINAL_STATUSES",
+    "Client",
+    "Conflict",
+    "ConnectionFailed",
+    "History",
+    "InvalidRequest",
+    "Job",
+    "Node",
+    "NotFound",
+    "QuartermasterError",
+    "ServerFailed",
+    "TimelineEntry",
+    "TooManyRequests",
+    "Unauthorized",
+    "Unavailable",
+]

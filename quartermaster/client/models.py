@@ -1,0 +1,155 @@
+"""The server's documents as frozen dataclasses.
+
+Each is built from the JSON the server sent, field by field; fields a newer server adds are
+tolerated (left out of the attributes) and the whole document is kept in `document`, so a caller
+that wants every field, or the exact JSON, has it. Times are aware datetimes in UTC (the server
+gives nanoseconds; a datetime keeps microseconds).
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+FINAL_STATUSES = frozenset({"complete", "failed", "rejected", "shutdown", "lost"})
+_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z\Z")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """One of the server's RFC 3339 UTC times (any fraction, to the nanosecond), or None."""
+    if text is None:
+        return None
+    match = _TIME.match(text)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 time in UTC: {text!r}")
+    whole, fraction = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    return datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micros, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job's status document (`/status`, and each of `/jobs`)."""
+
+    id: str
+    name: str
+    image: str
+    status: str
+    state: str
+    exit_code: int | None
+    error: str | None
+    node: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    type: str
+    completions: int
+    succeeded: int
+    failed: int
+    attempts: int
+    labels: dict[str, str] | None
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Job":
+        return cls(
+            id=document["id"],
+            name=document.get("name") or "",
+            image=document.get("image") or "",
+            status=document["status"],
+            state=document.get("state") or "",
+            exit_code=document.get("exit_code"),
+            error=document.get("error"),
+            node=document.get("node"),
+            created_at=parse_time(document.get("created_at")),
+            started_at=parse_time(document.get("started_at")),
+            finished_at=parse_time(document.get("finished_at")),
+            type=document.get("type") or "service",
+            completions=document.get("completions", 1),
+            succeeded=document.get("succeeded", 0),
+            failed=document.get("failed", 0),
+            attempts=document.get("attempts", 0),
+            labels=document.get("labels"),
+            document=_without_success(document),
+        )
+
+
+@dataclass(frozen=True)
+class Node:
+    """A swarm node and what jobs reserve on it (`/nodes`)."""
+
+    id: str
+    hostname: str
+    role: str
+    state: str
+    availability: str
+    memory_mb: int
+    cpus: float
+    reserved_memory_mb: int
+    reserved_cpus: float
+    free_memory_mb: int
+    free_cpus: float
+    running_jobs: int
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Node":
+        return cls(
+            id=document["id"],
+            hostname=document.get("hostname") or "",
+            role=document.get("role") or "",
+            state=document.get("state") or "",
+            availability=document.get("availability") or "",
+            memory_mb=document.get("memory_mb", 0),
+            cpus=document.get("cpus", 0.0),
+            reserved_memory_mb=document.get("reserved_memory_mb", 0),
+            reserved_cpus=document.get("reserved_cpus", 0.0),
+            free_memory_mb=document.get("free_memory_mb", 0),
+            free_cpus=document.get("free_cpus", 0.0),
+            running_jobs=document.get("running_jobs", 0),
+            document=document,
+        )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime | None
+    status: str
+    state: str | None
+    detail: str | None
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "TimelineEntry":
+        return cls(
+            at=parse_time(document.get("at")),
+            status=document.get("status") or "",
+            state=document.get("state"),
+            detail=document.get("detail"),
+        )
+
+
+@dataclass(frozen=True)
+class History:
+    """A job's record (`/history`): its request as given (without secrets) and its timeline."""
+
+    id: str
+    request: dict[str, Any]
+    timeline: tuple[TimelineEntry, ...]
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "History":
+        return cls(
+            id=document["id"],
+            request=document.get("request") or {},
+            timeline=tuple(map(TimelineEntry.from_document, document.get("timeline") or [])),
+            document=_without_success(document),
+        )
+
+
+def _without_success(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "success"}

@@ -1,0 +1,108 @@
+"""HTTP to one quartermaster server: its base URL, its token as a Bearer header, one session,
+timeouts on every request, and every failure turned into a QuartermasterError.
+
+The token goes only in the `Authorization` header, never in a URL: URLs end up in proxies' logs
+and in error messages.
+"""
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from quartermaster.client.errors import ConnectionFailed, QuartermasterError, error_for
+
+# requests' timeouts: (connect, read) seconds.
+Timeout = tuple[float, float | None]
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*")
+
+
+class Transport:
+    def __init__(self, url: str, token: str | None, user_agent: str):
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        timeout: Timeout,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """The answer to one request if it is a success; otherwise its error raised."""
+        url = self.url + path
+        try:
+            response = self.session.request(
+                method, url, params=params, json=json, headers=headers, timeout=timeout,
+                stream=stream,
+            )  # fmt: skip
+        except requests.RequestException as error:
+            raise no_answer(method, url, error) from None
+        if response.ok:
+            return response
+        try:
+            raise answer_error(response)
+        finally:
+            response.close()
+
+    def json(self, method: str, path: str, timeout: Timeout, **options: Any) -> dict[str, Any]:
+        """The JSON document of a successful answer."""
+        response = self.request(method, path, timeout, **options)
+        try:
+            document = response.json()
+        except ValueError:
+            raise error_for(response.status_code, None, response.text, None) from None
+        if not isinstance(document, dict):
+            raise error_for(response.status_code, None, response.text, None)
+        return document
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def chunks_of(response: requests.Response, method: str) -> Iterator[bytes]:
+    """A streamed answer's body as it arrives; a connection that breaks or falls silent past
+    the read timeout raises ConnectionFailed. The response is closed however this ends."""
+    try:
+        yield from response.iter_content(chunk_size=None)
+    except requests.RequestException as error:
+        raise no_answer(method, response.url, error) from None
+    finally:
+        response.close()
+
+
+def answer_error(response: requests.Response) -> QuartermasterError:
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    error = error_for(
+        response.status_code, document, response.text, response.headers.get("X-Request-ID")
+    )
+    error.retry_after = _seconds(response.headers.get("Retry-After"))
+    return error
+
+
+def no_answer(method: str, url: str, error: requests.RequestException) -> ConnectionFailed:
+    """The error of a request that got no (complete) answer, saying where it went and why."""
+    if isinstance(error, requests.Timeout):
+        reason = "no answer in time"
+    else:
+        cause = error.args[0] if error.args else error
+        reason = _OBJECT_REPR.sub("", str(getattr(cause, "reason", cause)))
+    return ConnectionFailed(f"{method} {url.split('?')[0]}: {reason}")
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None  # an HTTP date: quartermaster sends seconds

@@ -1,0 +1,277 @@
+"""The Python client against a scripted server on loopback: what it sends, how it reads answers
+and errors, when it retries."""
+
+import json
+import socket
+
+import pytest
+
+from quartermaster.client import (
+    Client,
+    ConnectionFailed,
+    InvalidRequest,
+    Job,
+    NotFound,
+    QuartermasterError,
+    ServerFailed,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
+from quartermaster.client.retries import RUN_RETRIES
+from support.scripted_server import Answer, ScriptedServer, json_answer
+
+TOKEN = "client-test-token-0123456789"
+JOB = {
+    "success": True,
+    "id": "a52f382c82a7d101b8ee3bbaa",
+    "name": "my_service",
+    "image": "user/image",
+    "status": "failed",
+    "state": "failed",
+    "exit_code": 3,
+    "error": "task: non-zero exit (3)",
+    "node": "8pxoeevxp1rqpx5z0ceiup32u",
+    "created_at": "2026-11-25T22:54:23.553007986Z",
+    "started_at": None,
+    "finished_at": "2026-11-25T22:54:26.1Z",
+    "type": "service",
+    "completions": 1,
+    "succeeded": 0,
+    "failed": 1,
+    "attempts": 1,
+    "a_field_of_a_newer_server": {"x": 1},
+}
+
+
+def error(code, message, retry_after=None, **more):
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    return json_answer(code, {"success": False, "code": code, "error": message, **more}, **headers)
+
+
+@pytest.fixture
+def server():
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.close()
+
+
+@pytest.fixture
+def client(server):
+    with Client(server.url, token=TOKEN, timeout=5) as made:
+        yield made
+
+
+def test_the_token_goes_only_in_the_authorization_header(server, client):
+    server.answer("GET", "/status/my_service", json_answer(200, JOB))
+    client.status("my_service")
+    [request] = server.received
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in json.dumps(request.query) and TOKEN not in request.path
+
+
+def test_url_and_token_come_from_the_environment(server, monkeypatch, tmp_path):
+    server.answer("GET", "/status/x", json_answer(200, JOB))
+    monkeypatch.setenv("QM_URL", server.url)
+    monkeypatch.setenv("QM_TOKEN", "from-the-variable")
+    Client().status("x")
+    token_file = tmp_path / "token"
+    token_file.write_text("  from-the-file\n")
+    monkeypatch.setenv("QM_TOKEN_FILE", str(token_file))
+    Client().status("x")
+    Client(token="from-the-argument").status("x")
+    sent = [request.headers["Authorization"] for request in server.received]
+    assert sent == ["Bearer from-the-variable", "Bearer from-the-file", "Bearer from-the-argument"]
+
+
+def test_the_default_url(monkeypatch):
+    monkeypatch.delenv("QM_URL", raising=False)
+    assert Client().url == "http://localhost:9090"
+
+
+def test_a_status_document_becomes_a_job_and_keeps_fields_it_does_not_know(server, client):
+    server.answer("GET", "/status/my_service", json_answer(200, JOB))
+    job = client.status("my_service")
+    assert (job.id, job.status, job.exit_code, job.is_final) == (JOB["id"], "failed", 3, True)
+    assert job.created_at.isoformat() == "2026-11-25T22:54:23.553007+00:00"
+    assert job.finished_at.microsecond == 100000 and job.started_at is None
+    assert job.labels is None
+    assert job.document["a_field_of_a_newer_server"] == {"x": 1}
+    assert "success" not in job.document
+
+
+def test_a_wait_is_sent_as_a_number(server, client):
+    server.answer("GET", "/status/x", json_answer(200, JOB))
+    client.status("x", wait=5)
+    assert server.received[0].query == {"wait": ["5"]}
+
+
+def test_run_sends_the_fields_given_and_an_idempotency_key(server, client):
+    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "abc"}))
+    job_id = client.run(
+        "qm/busybox:latest", ["sh", "-c", "exit 3"], memory=64, env={"A": "1"}, labels={"l": "v"}
+    )
+    [request] = server.received
+    assert job_id == "abc"
+    assert request.json() == {
+        "image": "qm/busybox:latest",
+        "command": ["sh", "-c", "exit 3"],
+        "memory": 64,
+        "env": {"A": "1"},
+        "labels": {"l": "v"},
+    }
+    assert len(request.headers["Idempotency-Key"]) == 36  # a uuid4
+
+
+def test_run_retries_a_503_and_a_429_with_the_same_key(server, client):
+    server.answer(
+        "POST",
+        "/run",
+        error(503, "Docker is unreachable", request_id="r1", retry_after="0"),
+        error(429, "busy", retry_after="0"),
+        json_answer(200, {"success": True, "id": "abc"}),
+    )
+    assert client.run("img", idempotency_key="order-7421") == "abc"
+    keys = [request.headers["Idempotency-Key"] for request in server.received]
+    assert keys == ["order-7421"] * 3
+
+
+def test_run_gives_up_after_its_attempts(server, client):
+    server.answer("POST", "/run", error(503, "Docker is unreachable", retry_after="0"))
+    with pytest.raises(Unavailable) as raised:
+        client.run("img")
+    assert len(server.received) == RUN_RETRIES.attempts
+    assert (raised.value.code, raised.value.message) == (503, "Docker is unreachable")
+    assert len({request.headers["Idempotency-Key"] for request in server.received}) == 1
+
+
+def test_a_refusal_is_not_retried_and_names_its_fields(server, client):
+    fields = {"memory": ["must be between 6 and 4194304"]}
+    server.answer("POST", "/run", error(400, "invalid request", fields=fields, request_id="r2"))
+    with pytest.raises(InvalidRequest) as raised:
+        client.run("img", memory=1)
+    assert len(server.received) == 1
+    assert (raised.value.code, raised.value.fields, raised.value.request_id) == (400, fields, "r2")
+    assert "memory: must be between 6 and 4194304" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"), [(401, Unauthorized), (404, NotFound), (429, TooManyRequests)]
+)
+def test_each_error_code_has_its_exception(server, client, code, kind):
+    server.answer("POST", "/stop", error(code, "why", request_id="r3", retry_after="0"))
+    with pytest.raises(kind) as raised:
+        client.stop("x")
+    assert (raised.value.code, raised.value.message, raised.value.request_id) == (code, "why", "r3")
+
+
+def test_an_answer_that_is_not_json_is_still_an_error(server, client):
+    page = b"<html><body><h1>502 Bad Gateway</h1>\n<hr>nginx</body></html>"
+    server.answer("GET", "/nodes", Answer(502, page, {"Content-Type": "text/html"}))
+    with pytest.raises(ServerFailed) as raised:
+        client.nodes()
+    assert raised.value.code == 502
+    assert "502 Bad Gateway" in raised.value.message and "\n" not in raised.value.message
+
+
+def test_the_request_id_header_stands_in_for_a_body_without_one(server, client):
+    server.answer("GET", "/nodes", Answer(500, b"oops", {"X-Request-ID": "from-header"}))
+    with pytest.raises(ServerFailed) as raised:
+        client.nodes()
+    assert raised.value.request_id == "from-header"
+
+
+def test_no_server_is_a_connection_error_naming_the_url_not_the_token():
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    with pytest.raises(ConnectionFailed) as raised:
+        Client(url, token=TOKEN, timeout=2).stop("x")
+    assert raised.value.code is None
+    assert f"POST {url}/stop" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+
+
+def test_jobs_walks_the_pages_as_it_is_read(server, client):
+    def page(names, cursor):
+        jobs = [{**JOB, "id": name, "name": name} for name in names]
+        return json_answer(200, {"success": True, "jobs": jobs, "next_cursor": cursor})
+
+    server.answer("GET", "/jobs", page(["a", "b"], "c1"), page(["c", "d"], "c2"), page(["e"], None))
+    listed = client.jobs(status=["failed", "complete"], labels={"team": "a"}, page_size=2)
+    assert next(listed).name == "a"
+    assert len(server.received) == 1  # lazily: one page so far
+    assert [job.name for job in listed] == ["b", "c", "d", "e"]
+    queries = [request.query for request in server.received]
+    assert [query.get("cursor") for query in queries] == [None, ["c1"], ["c2"]]
+    assert queries[0] == {"status": ["failed", "complete"], "label": ["team=a"], "limit": ["2"]}
+
+
+def test_jobs_stops_at_its_limit_without_reading_more_pages(server, client):
+    jobs = [{**JOB, "id": name} for name in "abc"]
+    server.answer(
+        "GET", "/jobs", json_answer(200, {"success": True, "jobs": jobs, "next_cursor": "x"})
+    )
+    assert [job.id for job in client.jobs(limit=2, page_size=3)] == ["a", "b"]
+    assert len(server.received) == 1 and server.received[0].query["limit"] == ["2"]
+
+
+def test_nodes(server, client):
+    node = {
+        "id": "n1",
+        "hostname": "lab-worker-1",
+        "role": "worker",
+        "state": "ready",
+        "availability": "active",
+        "memory_mb": 23996,
+        "cpus": 2.0,
+        "reserved_memory_mb": 300,
+        "reserved_cpus": 0.5,
+        "free_memory_mb": 23696,
+        "free_cpus": 1.5,
+        "running_jobs": 1,
+    }
+    server.answer("GET", "/nodes", json_answer(200, {"success": True, "nodes": [node]}))
+    [read] = client.nodes()
+    assert (read.hostname, read.free_memory_mb, read.reserved_cpus) == ("lab-worker-1", 23696, 0.5)
+
+
+def test_history(server, client):
+    document = {
+        "success": True,
+        "id": "abc",
+        "request": {"image": "img", "env": {"A": None}},
+        "timeline": [
+            {"at": "2026-11-25T22:54:23.5Z", "status": "pending", "state": "new", "detail": None},
+            {
+                "at": "2026-11-25T22:54:25Z",
+                "status": "complete",
+                "state": "complete",
+                "detail": "x",
+            },
+        ],
+    }
+    server.answer("GET", "/history/abc", json_answer(200, document))
+    history = client.history("abc")
+    assert history.request == {"image": "img", "env": {"A": None}}
+    assert [entry.status for entry in history.timeline] == ["pending", "complete"]
+    assert history.timeline[0].at.microsecond == 500000
+
+
+def test_health_answers_an_unhealthy_server_with_its_report(server):
+    healthy = {"success": True, "docker": "ok"}
+    server.answer("GET", "/healthz", json_answer(200, healthy), error(503, "Docker is unreachable"))
+    client = Client(server.url, timeout=5)  # no token needed
+    assert client.health() == healthy
+    assert client.health() == {"success": False, "code": 503, "error": "Docker is unreachable"}
+    assert "Authorization" not in server.received[0].headers
+
+
+def test_a_json_answer_that_is_not_an_object_is_an_error(server, client):
+    server.answer("GET", "/nodes", Answer(200, b"[1]", {"Content-Type": "application/json"}))
+    with pytest.raises(QuartermasterError):
+        client.nodes()
+
+
+def test_labels_are_read_when_the_document_has_them():
+    assert Job.from_document({**JOB, "labels": {"a": "b"}}).labels == {"a": "b"}
