@@ -15,7 +15,9 @@ from quartermaster.client.errors import ConnectionFailed, QuartermasterError, er
 
 # requests' timeouts: (connect, read) seconds.
 Timeout = tuple[float, float | None]
-_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*")
+# What urllib3 puts before the reason: "<...Connection object at 0x7f...>: ", "HTTPConnection(host=
+# '127.0.0.1', port=1): ".
+_PREFIXES = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*|\w+Connection(?:Pool)?\([^)]*\):\s*")
 
 
 class Transport:
@@ -97,7 +99,7 @@ def no_answer(method: str, url: str, error: requests.RequestException) -> Connec
         reason = "no answer in time"
     else:
         cause = error.args[0] if error.args else error
-        reason = _OBJECT_REPR.sub("", str(getattr(cause, "reason", cause)))
+        reason = _PREFIXES.sub("", str(getattr(cause, "reason", cause)))
     return ConnectionFailed(f"{method} {url.split('?')[0]}: {reason}")
 
 

@@ -1,5 +1,5 @@
-"""The client imports only the standard library and requests: a laptop installs it without the
-server's dependencies."""
+"""The client imports only the standard library and requests, the `qm` command only the client,
+click and rich: a laptop installs them without the server's dependencies."""
 
 import json
 import subprocess
@@ -12,8 +12,9 @@ SERVER_SIDE = ("flask", "docker", "sqlalchemy", "gevent", "marshmallow", "gunico
 OTHER_LAYERS = ("jobs", "process", "store", "swarm", "service", "web", "reaper", "server")
 
 
-def test_importing_the_client_loads_nothing_of_the_server():
-    probe = "import sys, json, quartermaster.client; print(json.dumps(list(sys.modules)))"
+def test_importing_the_client_and_the_command_loads_nothing_of_the_server():
+    probe = "import sys, json, quartermaster.client, quartermaster.cli\n"
+    probe += "print(json.dumps(list(sys.modules)))"
     loaded = json.loads(
         subprocess.run(
             [sys.executable, "-c", probe], capture_output=True, check=True, cwd=PROJECT_ROOT
@@ -25,4 +26,4 @@ def test_importing_the_client_loads_nothing_of_the_server():
         if name.startswith("quartermaster.") and name.split(".")[1] in OTHER_LAYERS
     ]  # fmt: skip
     assert (server_side, layers) == ([], [])
-    assert "quartermaster.client" in loaded
+    assert "quartermaster.client" in loaded and "quartermaster.cli" in loaded

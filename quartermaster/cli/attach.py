@@ -1,0 +1,153 @@
+"""`qm run` attached: say why the job waits, stream its output as it prints, and end with it.
+
+The job's stdout and stderr are followed separately (one thread each) and written to qm's own
+stdout and stderr as bytes, a line at a time, flushed: output that is not UTF-8 passes through
+untouched. The main thread long-polls the job's status, shows why it is pending, and takes
+Ctrl-C: the first stops the job (and qm waits for it to end), a second leaves it running.
+"""
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import BinaryIO, NamedTuple, NoReturn, TextIO
+
+from quartermaster.cli import exit_codes
+from quartermaster.cli.output import warn
+from quartermaster.client import Client, Job, QuartermasterError
+
+QUIET_PENDING_SECONDS = 3  # a job pending without a reason for less is not worth a line
+# What a pending job without a reason from swarm is waiting for, by its swarm state.
+WAITING_IN_STATE = {
+    "new": "waiting to be placed",
+    "pending": "waiting to be placed",
+    "assigned": "placed, waiting for its node",
+    "accepted": "placed, waiting for its node",
+    "preparing": "preparing (pulling the image)",
+    "ready": "about to start",
+    "starting": "starting",
+}
+PENDING_POLL_SECONDS = 2  # a pending job's reason is looked at again this often
+RUNNING_POLL_SECONDS = 30  # a long poll: answered at once when the job ends
+STOP_GRACE_SECONDS = 2.0  # after the first Ctrl-C, for a second one to leave the job running
+STOP_WAIT_SECONDS = 60  # for a job Ctrl-C stopped to end
+OUTPUT_END_SECONDS = 30  # for the output of an ended job to finish arriving
+
+
+class PendingLine:
+    """Why the job waits, on stderr: one line updated in place on a terminal, otherwise a line
+    each time the reason changes."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.in_place = stream.isatty()
+        self.shown: str | None = None
+        self.lock = threading.Lock()
+
+    def show(self, reason: str, seconds: float) -> None:
+        with self.lock:
+            if self.in_place:
+                self.stream.write(f"\r\x1b[Kqm: pending {seconds:.0f}s: {reason}")
+            elif reason != self.shown:
+                self.stream.write(f"qm: pending ({seconds:.0f}s): {reason}\n")
+            self.stream.flush()
+            self.shown = reason
+
+    def clear(self) -> None:
+        with self.lock:
+            if self.in_place and self.shown is not None:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            self.shown = None
+
+
+class Follower(threading.Thread):
+    """Copies one of the job's streams to one of ours as it arrives."""
+
+    def __init__(self, make_client: Callable[[], Client], job_id: str, stream: str,
+                 sink: BinaryIO, pending: PendingLine):  # fmt: skip
+        super().__init__(daemon=True, name=f"follow-{stream}")
+        self.make_client, self.job_id, self.stream = make_client, job_id, stream
+        self.sink, self.pending = sink, pending
+
+    def run(self) -> None:
+        try:
+            with self.make_client() as client:
+                for line in client.log_bytes(self.job_id, follow=True, stream=self.stream):
+                    self.pending.clear()
+                    self.sink.write(line)
+                    self.sink.flush()
+        except QuartermasterError as error:
+            warn(f"the job's {self.stream} could not be followed: {error}")
+
+
+class Ended(NamedTuple):
+    job: Job  # as it ended (or as it stood, if a stop took too long)
+    interrupted: bool  # stopped by Ctrl-C
+
+
+def attach(make_client: Callable[[], Client], job_id: str, show_output: bool = True) -> Ended:
+    """Wait for the job to end, its output streamed (unless not `show_output`). Ctrl-C: see
+    `stop_on_interrupt`."""
+    pending = PendingLine(sys.stderr)
+    followers = []
+    if show_output:
+        followers = [
+            Follower(make_client, job_id, "stdout", sys.stdout.buffer, pending),
+            Follower(make_client, job_id, "stderr", sys.stderr.buffer, pending),
+        ]
+    for follower in followers:
+        follower.start()
+    with make_client() as client:
+        try:
+            ended = Ended(wait_for_end(client, job_id, pending), interrupted=False)
+        except KeyboardInterrupt:
+            pending.clear()
+            ended = Ended(stop_on_interrupt(client, job_id), interrupted=True)
+    try:
+        for follower in followers:
+            follower.join(OUTPUT_END_SECONDS)
+    except KeyboardInterrupt:
+        leave(job_id, "not waiting for its last output")
+    return ended
+
+
+def wait_for_end(client: Client, job_id: str, pending: PendingLine) -> Job:
+    started = time.monotonic()
+    job = client.status(job_id)
+    while not job.is_final:
+        waited = time.monotonic() - started
+        if job.status == "pending" and (job.error or waited >= QUIET_PENDING_SECONDS):
+            pending.show(job.error or WAITING_IN_STATE.get(job.state, job.state), waited)
+        elif job.status != "pending":
+            pending.clear()
+        wait = PENDING_POLL_SECONDS if job.status == "pending" else RUNNING_POLL_SECONDS
+        job = client.status(job_id, wait=wait)
+    pending.clear()
+    return job
+
+
+def stop_on_interrupt(client: Client, job_id: str) -> Job:
+    """The first Ctrl-C: stop the job and wait for it to end (its output still streamed); qm
+    then exits 130. The stop is sent after STOP_GRACE_SECONDS: a second Ctrl-C before that
+    leaves the job running (a stop once sent cannot be taken back); any second Ctrl-C exits at
+    once."""
+    warn(f"stopping {job_id}… (Ctrl-C again to leave it running)")
+    try:
+        time.sleep(STOP_GRACE_SECONDS)
+    except KeyboardInterrupt:
+        leave(job_id, "left running")
+    try:
+        client.stop(job_id)
+        return client.wait(job_id, timeout=STOP_WAIT_SECONDS)
+    except KeyboardInterrupt:
+        leave(job_id, "its stop was sent; not waiting for it")
+
+
+def leave(job_id: str, why: str) -> NoReturn:
+    """Exit at once (the followers' threads may be blocked in a read), the job left as it is."""
+    warn(f"{why}: {job_id}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_codes.INTERRUPTED)

@@ -1,0 +1,187 @@
+"""The real `qm` command, as a subprocess, against a real server on the lab: output streams,
+exit statuses, a pending job's reason, Ctrl-C as SIGINT, --json, tables."""
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from quartermaster.client import Client
+from support.settings import TOKEN
+
+QM = str(Path(sys.executable).parent / "qm")
+
+
+@pytest.fixture
+def qm_env(live_server):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QM_")}
+    return {**env, "QM_URL": live_server.url, "QM_TOKEN": TOKEN}
+
+
+@pytest.fixture
+def client(live_server):
+    return Client(live_server.url, token=TOKEN)
+
+
+def qm(env, *args, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([QM, *args], env=env, capture_output=True, timeout=timeout, check=False)
+
+
+class Running:
+    """A `qm` started in the background, its stdout and stderr read line by line as they come."""
+
+    def __init__(self, env, *args):
+        self.process = subprocess.Popen(
+            [QM, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self.lines = {"stdout": queue.Queue(), "stderr": queue.Queue()}
+        self.seen = {"stdout": [], "stderr": []}
+        for name in self.lines:
+            threading.Thread(target=self._read, args=(name,), daemon=True).start()
+
+    def _read(self, name):
+        for line in getattr(self.process, name):
+            self.lines[name].put(line.decode(errors="replace"))
+
+    def wait_for(self, name, text, timeout=60) -> str:
+        """The first line of stream `name` holding `text` (waiting for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines[name].get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.seen[name].append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} on {name} within {timeout}s: {self.seen[name]}")
+
+    def interrupt(self):
+        self.process.send_signal(signal.SIGINT)
+
+    def exit_code(self, timeout=90) -> int:
+        return self.process.wait(timeout)
+
+    def rest(self, name) -> str:
+        self.process.wait(60)
+        time.sleep(0.2)  # the reader thread's last lines
+        while not self.lines[name].empty():
+            self.seen[name].append(self.lines[name].get())
+        return "".join(self.seen[name])
+
+
+def test_run_prints_the_jobs_output_and_exits_0(lab, qm_env):
+    ran = qm(qm_env, "run", lab.image, "echo", "hi")
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, b"hi\n", b"")
+
+
+def test_run_splits_the_streams_and_exits_with_the_jobs_code(lab, qm_env):
+    ran = qm(qm_env, "run", lab.image, "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (ran.returncode, ran.stdout) == (3, b"out\n")
+    assert b"err\n" in ran.stderr
+
+
+def test_output_that_is_not_utf8_does_not_stop_qm(lab, qm_env):
+    ran = qm(qm_env, "run", lab.image, "printf", "caf\\351\\n")
+    # Docker's log driver keeps text as UTF-8, replacing what is not; qm passes on what it gets.
+    assert (ran.returncode, ran.stdout) == (0, "caf\ufffd\n".encode())
+
+
+def test_a_pending_job_says_why_and_ctrl_c_stops_it(lab, qm_env, client):
+    running = Running(qm_env, "run", "--memory", "4000000", lab.image, "true")
+    line = running.wait_for("stderr", "no suitable node")
+    assert line.startswith("qm: pending") and "insufficient resources" in line, line
+    running.interrupt()
+    stopping = running.wait_for("stderr", "stopping")
+    job_id = stopping.split()[2].rstrip("…")
+    assert running.exit_code() == 130
+    assert client.status(job_id).status == "shutdown"
+
+
+def test_ctrl_c_stops_a_running_job_and_exits_130(lab, qm_env, client):
+    running = Running(qm_env, "run", lab.image, "sh", "-c", "echo started; sleep 300")
+    running.wait_for("stdout", "started")
+    running.interrupt()
+    stopping = running.wait_for("stderr", "stopping")
+    assert "Ctrl-C again to leave it running" in stopping
+    job_id = stopping.split()[2].rstrip("…")
+    assert running.exit_code() == 130
+    assert client.status(job_id).status == "shutdown"
+
+
+def test_a_second_ctrl_c_leaves_the_job_running(lab, qm_env, client):
+    running = Running(qm_env, "run", lab.image, "sh", "-c", "echo started; sleep 300")
+    running.wait_for("stdout", "started")
+    running.interrupt()
+    job_id = running.wait_for("stderr", "stopping").split()[2].rstrip("…")
+    running.interrupt()
+    assert running.exit_code(timeout=10) == 130
+    assert f"left running: {job_id}" in running.rest("stderr")
+    time.sleep(3)  # past the grace after which a first Ctrl-C would have stopped it
+    assert client.status(job_id).status == "started"
+    client.stop(job_id)
+
+
+def test_detach_prints_the_id(lab, qm_env, client):
+    ran = qm(qm_env, "run", "-d", lab.image, "sleep", "30")
+    job_id = ran.stdout.decode().strip()
+    assert ran.returncode == 0 and len(job_id) == 25
+    assert client.status(job_id).id == job_id
+    ran = qm(qm_env, "run", "-d", "--json", lab.image, "true")
+    assert len(json.loads(ran.stdout)["id"]) == 25
+
+
+def test_json_outputs_parse(lab, qm_env):
+    ran = qm(qm_env, "run", "--json", "--name", "cli-json", lab.image, "sh", "-c", "exit 3")
+    assert ran.returncode == 3
+    final = json.loads(ran.stdout)
+    assert (final["name"], final["status"], final["exit_code"]) == ("cli-json", "failed", 3)
+    status = json.loads(qm(qm_env, "status", "--json", "cli-json").stdout)
+    assert status["id"] == final["id"]
+    jobs = json.loads(qm(qm_env, "jobs", "--json", "--name", "cli-json").stdout)
+    assert [job["id"] for job in jobs] == [final["id"]]
+    nodes = json.loads(qm(qm_env, "nodes", "--json").stdout)
+    assert len([node for node in nodes if node["role"] == "worker"]) == lab.workers
+    health = json.loads(qm(qm_env, "health", "--json").stdout)
+    assert health["success"] is True
+
+
+def test_status_waits_and_logs_reads_a_jobs_output(lab, qm_env):
+    job_id = qm(qm_env, "run", "-d", lab.image, "sh", "-c", "echo a; echo b").stdout.decode()
+    status = qm(qm_env, "status", "--wait", "30", job_id.strip())
+    assert status.returncode == 0 and b"status:" in status.stdout and b"complete" in status.stdout
+    logs = qm(qm_env, "logs", "--tail", "1", job_id.strip())
+    assert (logs.returncode, logs.stdout) == (0, b"b\n")
+
+
+def test_stopping_an_unknown_job_fails_with_the_servers_message(qm_env):
+    stopped = qm(qm_env, "stop", "no-such-job-anywhere")
+    assert stopped.returncode == 1
+    assert stopped.stderr.startswith(b"qm: no such job (HTTP 404) [request ")
+
+
+def test_jobs_and_nodes_tables(lab, qm_env):
+    job_id = qm(qm_env, "run", "-d", "--name", "cli-table", lab.image, "true").stdout.strip()
+    table = qm(qm_env, "jobs").stdout.decode().splitlines()
+    assert table[0].split()[:4] == ["ID", "NAME", "IMAGE", "STATUS"]
+    assert any(line.split()[:3] == [job_id[:12].decode(), "cli-table", lab.image] for line in table)
+    nodes = qm(qm_env, "nodes").stdout.decode()
+    assert "lab-worker-1" in nodes and "lab-worker-2" in nodes and "\x1b" not in nodes
+
+
+def test_health(qm_env):
+    health = qm(qm_env, "health")
+    assert health.returncode == 0 and health.stdout.startswith(b"healthy: docker ok")
+
+
+def test_an_unreachable_server_exits_1(qm_env):
+    ran = qm({**qm_env, "QM_URL": "http://127.0.0.1:9"}, "status", "x")
+    assert ran.returncode == 1 and b"http://127.0.0.1:9/status/x" in ran.stderr
+    assert TOKEN.encode() not in ran.stderr

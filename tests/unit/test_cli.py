@@ -1,0 +1,187 @@
+"""The `qm` command's logic without a server (exit statuses, option parsing, plain tables), and
+its answers to a scripted server on loopback."""
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from quartermaster.cli.app import qm
+from quartermaster.cli.exit_codes import exit_code_of
+from quartermaster.cli.nodes import health_text, node_row
+from quartermaster.cli.output import age, bar, plain_table
+from quartermaster.cli.parsing import environment, key_values, registry_auth, since_time
+from quartermaster.client import Job, Node
+from support.scripted_server import Answer, ScriptedServer, json_answer
+
+NOW = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
+
+
+def job(status, exit_code=None, error=None, **more):
+    document = {"id": "a" * 25, "name": "n", "image": "img", "status": status,
+                "exit_code": exit_code, "error": error, **more}  # fmt: skip
+    return Job.from_document(document)
+
+
+@pytest.mark.parametrize(
+    ("ended", "code"),
+    [
+        (job("complete", 0), 0),
+        (job("failed", 3, "task: non-zero exit (3)"), 3),
+        (job("failed", 137, "timed out after 5s"), 124),
+        (job("failed", None, "timed out after 60s"), 124),
+        (job("rejected", None, "No such image: nope"), 125),
+        (job("failed", None, "its node lab-worker-1 stopped answering"), 126),
+        (job("shutdown", None), 126),
+        (job("lost", None, "removed unseen"), 126),
+    ],
+)
+def test_the_exit_status_of_an_ended_job(ended, code):
+    assert exit_code_of(ended) == code
+
+
+def test_key_value_options():
+    assert key_values(["a=1", "b=x=y", "c="], "-l") == {"a": "1", "b": "x=y", "c": ""}
+    with pytest.raises(click.BadParameter, match="'novalue' is not KEY=VALUE"):
+        key_values(["novalue"], "-l")
+
+
+def test_an_env_name_alone_takes_the_callers_value_like_docker():
+    caller = {"HOME": "/root", "EMPTY": ""}
+    given = ["A=1", "HOME", "EMPTY", "NOT_SET"]
+    assert environment(given, caller) == {"A": "1", "HOME": "/root", "EMPTY": ""}
+
+
+def test_a_registry_auth_file_is_sent_as_base64_of_its_json(tmp_path):
+    path = tmp_path / "creds.json"
+    creds = {"username": "qmuser", "password": "qmpass", "email": "a@b.c"}
+    path.write_text(json.dumps(creds))
+    assert json.loads(base64.b64decode(registry_auth(path))) == creds
+    path.write_text('{"username": "qmuser"}')
+    with pytest.raises(click.BadParameter, match="username and password"):
+        registry_auth(path)
+    path.write_text("not json")
+    with pytest.raises(click.BadParameter):
+        registry_auth(path)
+
+
+def test_since_takes_a_unix_time_a_duration_or_an_rfc3339_time():
+    now = NOW.timestamp()
+    assert since_time("1795773600.5", now) == 1795773600.5
+    assert since_time("10m", now) == now - 600
+    assert since_time("2h", now) == now - 7200
+    assert since_time("2026-11-27T09:00:00Z", now) == now - 3600
+    with pytest.raises(click.BadParameter):
+        since_time("yesterday", now)
+
+
+def test_a_plain_table_is_aligned_text():
+    table = plain_table(["id", "name"], [["abc", "first"], ["abcdef", "x"]])
+    assert table == "ID      NAME\nabc     first\nabcdef  x\n"
+
+
+def test_bars_and_ages():
+    assert bar(300, 1000) == "[###-------]"
+    assert bar(5, 0) == "[----------]"
+    assert bar(2000, 1000) == "[##########]"
+    assert age(NOW - timedelta(seconds=45), NOW) == "45s ago"
+    assert age(NOW - timedelta(hours=3, minutes=5), NOW) == "3h ago"
+    assert age(None, NOW) == "-"
+
+
+def test_a_node_row():
+    node = Node.from_document({"id": "n", "hostname": "w1", "role": "worker", "state": "ready",
+                               "availability": "active", "memory_mb": 1000, "cpus": 2.0,
+                               "reserved_memory_mb": 500, "reserved_cpus": 0.5,
+                               "running_jobs": 1})  # fmt: skip
+    assert node_row(node) == [
+        "w1", "worker", "ready", "[#####-----] 500/1000 MB", "[###-------] 0.5/2", "1"
+    ]  # fmt: skip
+
+
+def test_health_in_words():
+    healthy = {"success": True, "docker": "ok", "reaper": {"state": "ok"},
+               "swarm": {"managers": 1, "workers": 2, "ready_workers": 2}}  # fmt: skip
+    assert health_text(healthy) == "healthy: docker ok; 1 manager(s), 2/2 workers ready; reaper ok"
+    assert health_text({"success": False, "error": "Docker is unreachable"}) == (
+        "unhealthy: Docker is unreachable"
+    )
+
+
+@pytest.fixture
+def server():
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.close()
+
+
+def qm_against(server, *args):
+    env = {"QM_URL": server.url, "QM_TOKEN": "unit-test-token", "QM_TOKEN_FILE": ""}
+    return CliRunner().invoke(qm, list(args), env=env, prog_name="qm")
+
+
+def test_jobs_in_a_pipe_is_a_plain_table_without_escape_codes(server):
+    listed = [{"id": "b" * 25, "name": "second", "image": "img:1", "status": "started",
+               "exit_code": None, "created_at": "2026-11-27T10:00:00Z",
+               "started_at": "2026-11-27T10:00:01Z"},
+              {"id": "a" * 25, "name": "first", "image": "img:1", "status": "failed",
+               "exit_code": 3, "created_at": "2026-11-27T09:00:00Z",
+               "started_at": "2026-11-27T09:00:01Z",
+               "finished_at": "2026-11-27T09:01:31Z"}]  # fmt: skip
+    server.answer(
+        "GET", "/jobs", json_answer(200, {"success": True, "jobs": listed, "next_cursor": None})
+    )
+    result = qm_against(server, "jobs", "--status", "failed", "--status", "started", "-l", "t=a")
+    assert result.exit_code == 0, result.output
+    header, second, first = result.stdout.splitlines()
+    assert header.split() == ["ID", "NAME", "IMAGE", "STATUS", "EXIT", "CREATED", "DURATION"]
+    assert second.split()[:4] == ["b" * 12, "second", "img:1", "started"]
+    assert first.split()[:5] == ["a" * 12, "first", "img:1", "failed", "3"]
+    assert first.split()[-1] == "1m"
+    assert "\x1b" not in result.stdout
+    assert server.received[0].query == {
+        "status": ["failed", "started"], "label": ["t=a"], "limit": ["20"]
+    }  # fmt: skip
+
+
+def test_a_refused_run_exits_125_with_the_servers_message(server):
+    refusal = {"success": False, "code": 400, "error": "invalid request", "request_id": "r9",
+               "fields": {"memory": ["must be between 6 and 4194304"]}}  # fmt: skip
+    server.answer("POST", "/run", json_answer(400, refusal))
+    result = qm_against(server, "run", "--memory", "1", "img", "echo", "--not-an-option")
+    assert result.exit_code == 125
+    assert "memory: must be between 6 and 4194304" in result.stderr and "r9" in result.stderr
+    assert server.received[0].json() == {
+        "image": "img", "command": ["echo", "--not-an-option"], "memory": 1
+    }  # fmt: skip
+
+
+def test_a_rejected_job_exits_125_with_the_reason(server):
+    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
+    server.answer("GET", "/status/job1", json_answer(200, {
+        "success": True, "id": "job1", "status": "rejected", "error": "No such image: nope"
+    }))  # fmt: skip
+    server.answer("GET", "/logs/job1", Answer(body=[]))
+    result = qm_against(server, "run", "nope")
+    assert result.exit_code == 125
+    assert "job job1 rejected: No such image: nope" in result.stderr
+
+
+def test_stop_reports_each_failure_and_exits_1(server):
+    server.answer(
+        "POST", "/stop",
+        json_answer(200, {"success": True, "id": "x" * 25}),
+        json_answer(404, {"success": False, "code": 404, "error": "no such job: y"}),
+    )  # fmt: skip
+    result = qm_against(server, "stop", "x", "y")
+    assert result.exit_code == 1
+    assert result.stdout == "x" * 25 + "\n"
+    assert "no such job: y (HTTP 404)" in result.stderr
+
+
+def test_a_usage_error_exits_2(server):
+    assert qm_against(server, "run").exit_code == 2
+    assert qm_against(server, "run", "-l", "novalue", "img").exit_code == 2
