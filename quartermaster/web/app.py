@@ -10,6 +10,7 @@ from quartermaster.swarm import Swarm
 from quartermaster.web.access_log import install_access_log
 from quartermaster.web.api import (
     health,
+    history,
     jobs,
     logs,
     metrics,
@@ -28,6 +29,7 @@ BLUEPRINTS = (
     run.blueprint,
     stop.blueprint,
     status.blueprint,
+    history.blueprint,
     jobs.blueprint,
     logs.blueprint,
     nodes.blueprint,
