@@ -11,7 +11,7 @@ import pytest
 
 import quartermaster.client.client
 from quartermaster.client import Client, InvalidRequest, NotFound, Unauthorized
-from support.lab import NEVER_PLACED, pipe
+from support.lab import NEVER_PLACED, pipe, wait_until
 from support.settings import TOKEN
 
 OUT_ERR_EXIT_3 = ["sh", "-c", "echo to-out; echo to-err >&2; exit 3"]
@@ -77,6 +77,28 @@ def test_stop_a_running_job_and_again(lab, client):
     assert client.stop(job_id[:12]) == job_id
     assert client.status(job_id).status == "shutdown"
     assert client.stop(job_id) == job_id  # stopping a stopped job changes nothing
+
+
+def test_a_jobs_history_its_request_and_its_timeline(lab, client):
+    job_id = client.run(
+        lab.image, ["sh", "-c", "exit 0"], env={"SECRET_VALUE": "not-kept"}, labels={"a": "b"}
+    )
+    assert client.wait(job_id, timeout=60).status == "complete"
+    wait_until(
+        lambda: client.history(job_id).timeline[-1].status == "complete",
+        timeout=30,
+        message="the reaper never recorded the job's end",
+    )
+    history = client.history(job_id)
+    assert history.id == job_id
+    assert history.request["image"] == lab.image
+    assert history.request["command"] == ["sh", "-c", "exit 0"]
+    assert history.request["labels"] == {"a": "b"}
+    assert history.request["env"] == {"SECRET_VALUE": None}
+    assert history.timeline[0].status == "pending"
+    assert [entry.at for entry in history.timeline] == sorted(e.at for e in history.timeline)
+    with pytest.raises(NotFound):
+        client.history("no-such-job-here")
 
 
 def test_nodes_and_health(lab, client):
