@@ -4,6 +4,8 @@ It imports only the client (quartermaster.client), click and rich: a laptop inst
 the server's dependencies.
 """
 
+import signal
+
 from quartermaster.cli import jobs, nodes, run
 from quartermaster.cli.app import qm
 
@@ -11,4 +13,6 @@ COMMANDS = (run, jobs, nodes)  # each module adds its commands to `qm` as it is 
 
 
 def main() -> None:
+    # A reader that goes away (`qm logs JOB | head`) ends qm quietly, as it does other tools.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     qm(prog_name="qm")

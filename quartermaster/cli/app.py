@@ -48,6 +48,8 @@ class QmGroup(click.Group):
         except QuartermasterError as error:
             report(error)
             ctx.exit(exit_codes.CLIENT_ERROR)
+        except KeyboardInterrupt:  # e.g. leaving `qm logs -f`: not an error worth a word
+            ctx.exit(exit_codes.INTERRUPTED)
 
 
 def report(error: QuartermasterError) -> None:

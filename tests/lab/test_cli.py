@@ -161,6 +161,18 @@ def test_status_waits_and_logs_reads_a_jobs_output(lab, qm_env):
     assert (logs.returncode, logs.stdout) == (0, b"b\n")
 
 
+def test_logs_follow_streams_until_ctrl_c(lab, qm_env, client):
+    script = "echo started; sleep 300"
+    job_id = qm(qm_env, "run", "-d", lab.image, "sh", "-c", script).stdout.decode().strip()
+    following = Running(qm_env, "logs", "-f", job_id)
+    following.wait_for("stdout", "started")
+    following.interrupt()
+    assert following.exit_code(timeout=10) == 130
+    assert following.rest("stderr") == ""  # quietly
+    assert client.status(job_id).status == "started"  # qm logs never stops a job
+    client.stop(job_id)
+
+
 def test_stopping_an_unknown_job_fails_with_the_servers_message(qm_env):
     stopped = qm(qm_env, "stop", "no-such-job-anywhere")
     assert stopped.returncode == 1

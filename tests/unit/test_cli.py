@@ -2,6 +2,7 @@
 its answers to a scripted server on loopback."""
 
 import base64
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from quartermaster.cli.app import qm
+from quartermaster.cli.attach import PendingLine
 from quartermaster.cli.exit_codes import exit_code_of
 from quartermaster.cli.nodes import health_text, node_row
 from quartermaster.cli.output import age, bar, plain_table
@@ -185,3 +187,33 @@ def test_stop_reports_each_failure_and_exits_1(server):
 def test_a_usage_error_exits_2(server):
     assert qm_against(server, "run").exit_code == 2
     assert qm_against(server, "run", "-l", "novalue", "img").exit_code == 2
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_pending_reason_on_a_terminal_is_one_line_updated_in_place():
+    terminal = Terminal()
+    line = PendingLine(terminal)
+    line.show("no suitable node (insufficient resources on 2 nodes)", 3.2)
+    line.show("no suitable node (insufficient resources on 2 nodes)", 5.4)
+    line.clear()
+    assert terminal.getvalue() == (
+        "\r\x1b[Kqm: pending 3s: no suitable node (insufficient resources on 2 nodes)"
+        "\r\x1b[Kqm: pending 5s: no suitable node (insufficient resources on 2 nodes)"
+        "\r\x1b[K"
+    )
+
+
+def test_the_pending_reason_in_a_pipe_is_a_line_each_time_it_changes():
+    pipe = io.StringIO()
+    line = PendingLine(pipe)
+    for reason, seconds in [("waiting to be placed", 3), ("waiting to be placed", 5),
+                            ("no suitable node", 7)]:  # fmt: skip
+        line.show(reason, seconds)
+    line.clear()
+    assert pipe.getvalue() == (
+        "qm: pending (3s): waiting to be placed\nqm: pending (7s): no suitable node\n"
+    )
