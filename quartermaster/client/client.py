@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from quartermaster.client.errors import Unavailable
 from quartermaster.client.logs import FOLLOW_READ_SECONDS, followed_lines, lines_of
@@ -114,7 +115,9 @@ class Client:
         params = None if wait is None else {"wait": _number(wait)}
         read = None if wait is None else wait + WAIT_MARGIN_SECONDS
         return Job.from_document(
-            self._json("GET", f"/status/{ref}", READ_RETRIES, params=params, read_timeout=read)
+            self._json(
+                "GET", f"/status/{_path(ref)}", READ_RETRIES, params=params, read_timeout=read
+            )
         )
 
     def wait(self, ref: str, timeout: float | None = None, poll: float = 30.0) -> Job:
@@ -220,7 +223,7 @@ class Client:
 
     def history(self, ref: str) -> History:
         """The job's record: its request as given (without secrets) and its timeline."""
-        return History.from_document(self._json("GET", f"/history/{ref}", READ_RETRIES))
+        return History.from_document(self._json("GET", f"/history/{_path(ref)}", READ_RETRIES))
 
     def health(self) -> dict[str, Any]:
         """`/healthz` (no token needed) as the server answers it, healthy (200) or not (503):
@@ -241,7 +244,7 @@ class Client:
         try:
             return self._json("GET", path, NO_RETRIES)
         except Unavailable as error:
-            return {"success": False, "code": error.code, "error": error.message}
+            return error.document or {"success": False, "code": error.code, "error": error.message}
 
     def _json(
         self,
@@ -258,9 +261,10 @@ class Client:
         self, ref: str, params: dict[str, Any], read_timeout: float | None = None
     ) -> Iterator[bytes]:
         timeout = self._timeout(read_timeout)
+        path = f"/logs/{_path(ref)}"
         response = with_retries(
             READ_RETRIES,
-            lambda: self._http.request("GET", f"/logs/{ref}", timeout, params=params, stream=True),
+            lambda: self._http.request("GET", path, timeout, params=params, stream=True),
         )
         return chunks_of(response, "GET")
 
@@ -273,6 +277,11 @@ def _token_from_env(token_file: str | Path | None) -> str | None:
     if path:
         return Path(path).read_text().strip()
     return os.environ.get("QM_TOKEN") or None
+
+
+def _path(ref: str) -> str:
+    """A job reference as one path segment, whatever it holds."""
+    return quote(ref, safe="")
 
 
 def _epoch(moment: datetime | float | None) -> float | None:

@@ -19,6 +19,7 @@ class QuartermasterError(Exception):
         fields: dict[str, Any] | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        document: dict[str, Any] | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -26,6 +27,7 @@ class QuartermasterError(Exception):
         self.fields = fields or {}
         self.request_id = request_id
         self.retry_after = retry_after  # seconds, from a Retry-After header
+        self.document = document  # the error answer's JSON as sent, when it was JSON
 
     def __str__(self) -> str:
         text = self.message if self.code is None else f"{self.message} (HTTP {self.code})"
@@ -88,6 +90,7 @@ def error_for(code: int, document: Any, text: str, request_id: str | None) -> Qu
             code,
             fields if isinstance(fields, dict) else None,
             document.get("request_id") or request_id,
+            document=document,
         )
     excerpt = " ".join(text.split())[:EXCERPT_CHARS] or "(empty body)"
     return kind(f"an answer that is not quartermaster's: {excerpt}", code, None, request_id)

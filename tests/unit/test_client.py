@@ -260,11 +260,19 @@ def test_history(server, client):
 
 def test_health_answers_an_unhealthy_server_with_its_report(server):
     healthy = {"success": True, "docker": "ok"}
-    server.answer("GET", "/healthz", json_answer(200, healthy), error(503, "Docker is unreachable"))
+    unhealthy = {"success": False, "code": 503, "error": "the reaper made no progress for 70s",
+                 "reaper": {"state": "stuck"}}  # fmt: skip
+    server.answer("GET", "/healthz", json_answer(200, healthy), json_answer(503, unhealthy))
     client = Client(server.url, timeout=5)  # no token needed
     assert client.health() == healthy
-    assert client.health() == {"success": False, "code": 503, "error": "Docker is unreachable"}
+    assert client.health() == unhealthy
     assert "Authorization" not in server.received[0].headers
+
+
+def test_a_reference_is_one_path_segment_whatever_it_holds(server, client):
+    with pytest.raises(NotFound):
+        client.status("a/../b?wait=1")
+    assert server.received[0].path == "/status/a%2F..%2Fb%3Fwait%3D1"
 
 
 def test_a_json_answer_that_is_not_an_object_is_an_error(server, client):
