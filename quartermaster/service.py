@@ -7,13 +7,14 @@ record. Writes to the store on the way (the first record at /run, the log and `s
 store is back (reaper/recording.py).
 """
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreUnavailable
-from quartermaster.jobs.history import recorded_request, select_lines, timestamp_of
+from quartermaster.jobs.history import JobHistory, recorded_request, select_lines, timestamp_of
 from quartermaster.jobs.idempotency import KEY_REUSED, key_hash, request_hash
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
@@ -96,6 +97,13 @@ class JobService:
             return self.runtime.job_status(reference, wait, abandoned)
         except JobNotFound:
             return self.store.status(reference)
+
+    def job_history(self, reference: str) -> JobHistory:
+        """The job's request and timeline, from its record; `reference` resolves as for status
+        (a live job wins)."""
+        with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
+            reference = self.runtime.job_status(reference).id
+        return self.store.history(reference)
 
     def job_logs(
         self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never

@@ -23,6 +23,26 @@ _TIMESTAMP = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9
 
 
 @dataclass(frozen=True)
+class Transition:
+    """A step of a job's timeline: when the reaper (or /run, /stop) saw its status change."""
+
+    at: str  # RFC 3339 in UTC
+    status: str
+    state: str
+    detail: str | None  # why, where the step has a reason: "stopped by /stop", why it is lost
+
+
+@dataclass(frozen=True)
+class JobHistory:
+    """What the store keeps of how a job came to be where it is: the request that made it, as
+    recorded_request (or, for an imported job, its service) gives it, and its timeline."""
+
+    id: str
+    request: dict
+    timeline: list[Transition]
+
+
+@dataclass(frozen=True)
 class LogLine:
     stream: int  # STDOUT or STDERR
     at: int  # nanoseconds since the epoch, UTC

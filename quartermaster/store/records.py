@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreUnavailable
-from quartermaster.jobs.history import LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.history import JobHistory, LogLine, Transition, nanos_of, timestamp_of
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor, position_nanos
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.status import JobStatus
@@ -290,18 +290,11 @@ class RecordStore:
             ).scalar()
         return captured is not None
 
-    def transitions(self, job_id: str) -> list[tuple[str, str, str, str | None]]:
-        """The job's timeline: (time, status, state, detail), oldest first."""
-        query = (
-            sa.select(job_transitions)
-            .where(job_transitions.c.job_id == job_id)
-            .order_by(job_transitions.c.seq)
-        )
+    def history(self, reference: str) -> JobHistory:
+        """The request and the timeline of the job `reference` means (as for status)."""
         with self._reading() as connection:
-            return [
-                (timestamp_of(row.at), row.status, row.state, row.detail)
-                for row in connection.execute(query)
-            ]
+            row = _find(connection, reference)
+            return JobHistory(row.id, row.request, _timeline(connection, row.id))
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -522,6 +515,18 @@ def _find(connection: sa.Connection, reference: str) -> sa.Row:
         raise AmbiguousReference(AMBIGUOUS_REFERENCE)
     (row,) = candidates.values()
     return row
+
+
+def _timeline(connection: sa.Connection, job_id: str) -> list[Transition]:
+    query = (
+        sa.select(job_transitions)
+        .where(job_transitions.c.job_id == job_id)
+        .order_by(job_transitions.c.seq)
+    )
+    return [
+        Transition(timestamp_of(row.at), row.status, row.state, row.detail)
+        for row in connection.execute(query)
+    ]
 
 
 def _chunks(job_id: str, lines: list[LogLine]) -> Iterator[dict]:

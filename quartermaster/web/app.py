@@ -11,6 +11,7 @@ from quartermaster.swarm import Swarm
 from quartermaster.web.access_log import install_access_log
 from quartermaster.web.api import (
     health,
+    history,
     jobs,
     logs,
     metrics,
@@ -31,6 +32,7 @@ BLUEPRINTS = (
     run.blueprint,
     stop.blueprint,
     status.blueprint,
+    history.blueprint,
     jobs.blueprint,
     logs.blueprint,
     nodes.blueprint,

@@ -26,6 +26,7 @@ from marshmallow import (
 )
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, check_url
+from quartermaster.jobs.history import Transition
 from quartermaster.jobs.labels import RESERVED_PREFIX
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
@@ -525,6 +526,37 @@ StatusResponse = Schema.from_dict(
 
 JobsResponse = document_schema(JobPage, "JobsResponse", Answer, nested={JobStatus: JobDocument})
 NodeDocument = document_schema(NodeSummary, "NodeDocument")
+
+
+class RecordedRequestDocument(Schema):
+    """The /run request as a record keeps it (jobs/history.py's recorded_request), in /run's
+    field names: never `auth`; `env` values only with KEEP_ENV_VALUES (otherwise null); for a
+    job made without the store (imported), what its service says."""
+
+    image = fields.String()
+    command = fields.List(fields.String(), allow_none=True)
+    name = fields.String(allow_none=True, metadata={"description": "null: one was generated"})
+    labels = fields.Dict(keys=fields.String(), values=fields.String())
+    env = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
+    memory = fields.Integer(attribute="memory_mb", allow_none=True)
+    cpus = fields.Float(allow_none=True)
+    constraints = fields.List(fields.String())
+    type = fields.String()
+    completions = fields.Integer()
+    parallelism = fields.Integer()
+    retries = fields.Integer()
+    timeout = fields.Integer(allow_none=True)
+    ttl = fields.Integer(allow_none=True)
+    callback_url = fields.String(allow_none=True)
+
+
+TransitionDocument = document_schema(Transition, "TransitionDocument")
+
+
+class HistoryResponse(Answer):
+    id = fields.String(required=True)
+    request = fields.Nested(RecordedRequestDocument)
+    timeline = fields.List(fields.Nested(TransitionDocument))
 
 
 class NodesResponse(Answer):

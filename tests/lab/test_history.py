@@ -49,8 +49,11 @@ def wait_until_archived(server, docker_client, job_id: str) -> dict:
     return answer.json()
 
 
+SCRIPT = "echo out-1; echo err-1 >&2; sleep 2; echo out-2; exit 3"
+
+
 def test_a_jobs_outcome_and_log_outlive_its_service(server, lab, docker_client):
-    job_id = run(server, lab, "sh -c 'echo out-1; echo err-1 >&2; sleep 2; echo out-2; exit 3'")
+    job_id = run(server, lab, f"sh -c '{SCRIPT}'")
     status = wait_until_archived(server, docker_client, job_id)
     assert (status["status"], status["exit_code"], status["attempts"]) == ("failed", 3, 1)
     assert status["started_at"] is not None  # seen while it ran; kept once it ended
@@ -71,6 +74,16 @@ def test_a_jobs_outcome_and_log_outlive_its_service(server, lab, docker_client):
     assert call(server, "GET", f"/status/{job_id[:10]}").json() == status
     listed = {job["id"]: job for job in call(server, "GET", "/jobs").json()["jobs"]}
     assert {**listed[job_id], "success": True} == status
+    # Its request and how it got there, from its record.
+    history = call(server, "GET", f"/history/{name}").json()
+    assert history["request"]["command"] == ["sh", "-c", SCRIPT]
+    timeline = history["timeline"]  # a step for each change of status or of swarm's state
+    statuses = [step["status"] for step in timeline]
+    assert [each for n, each in enumerate(statuses) if statuses[n - 1 : n] != [each]] == [
+        "pending", "started", "failed",
+    ]  # fmt: skip
+    assert timeline[-1]["at"] == status["finished_at"]
+    assert [step["at"] for step in timeline] == sorted(step["at"] for step in timeline)
 
 
 def test_a_stopped_jobs_output_is_kept(server, lab, docker_client):

@@ -138,7 +138,7 @@ class StoreCases:
         complete = replace(started, status="complete", state="complete", exit_code=0,
                            started_at=None, finished_at="2026-11-27T06:00:09Z")  # fmt: skip
         assert store.finish(complete, [], False, NOW + 2, node_hostname="worker-1")
-        assert [step[1:3] for step in store.transitions(pending.id)] == [
+        assert [(step.status, step.state) for step in store.history(pending.id).timeline] == [
             ("pending", "new"), ("started", "running"), ("complete", "complete"),
         ]  # fmt: skip
         kept = store.status(pending.id)

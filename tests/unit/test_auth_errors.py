@@ -17,6 +17,7 @@ AUTHORIZED = [
     ("post", "/stop", {"id": "nosuchjob"}, 404),
     ("get", "/status/nosuchjob", None, 404),
     ("get", "/logs/nosuchjob", None, 404),
+    ("get", "/history/nosuchjob", None, 404),
     ("get", "/jobs", None, 200),
     ("get", "/nodes", None, 200),
     ("get", "/metrics", None, 200),

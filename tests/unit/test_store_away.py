@@ -35,7 +35,9 @@ def test_live_jobs_work_without_the_store(api, runtime):
     assert [line.text for line in runtime.capture_log(job_id, 4096).lines] == [b"hi\n"]
 
 
-@pytest.mark.parametrize("path", ["/jobs", "/status/nosuchjob", "/logs/nosuchjob"])
+@pytest.mark.parametrize(
+    "path", ["/jobs", "/status/nosuchjob", "/logs/nosuchjob", "/history/nosuchjob"]
+)
 def test_what_needs_the_history_is_a_json_503(api, path):
     response = api.get(path)
     assert response.status_code == 503

@@ -1,0 +1,54 @@
+"""GET /history/:id over the in-memory runtime: the request as recorded, in /run's field names
+and without its secrets, and the timeline from /run to /stop."""
+
+import base64
+import json
+
+from support.api import assert_error
+
+AUTH = base64.b64encode(json.dumps({"username": "u", "password": "registry-pw"}).encode()).decode()
+
+
+def test_the_request_is_recorded_without_its_secrets(api):
+    job_id = api.run_ok(
+        image="busybox", command="sh -c 'sleep 30'", name="nightly", memory=64, cpus=0.5,
+        env={"API_KEY": "env-secret"}, labels={"team": "a"}, auth=AUTH, timeout=60,
+        callback_url="http://127.0.0.1:9/hook?sig=callback-secret",
+    )  # fmt: skip
+    answer = api.get_ok(f"/history/{job_id}")
+    assert answer["id"] == job_id
+    assert answer["request"] == {
+        "image": "busybox",
+        "command": ["sh", "-c", "sleep 30"],
+        "name": "nightly",
+        "labels": {"team": "a"},
+        "env": {"API_KEY": None},  # names only, unless KEEP_ENV_VALUES
+        "memory": 64,
+        "cpus": 0.5,
+        "constraints": [],
+        "type": "service",
+        "completions": 1,
+        "parallelism": 1,
+        "retries": 0,
+        "timeout": 60,
+        "ttl": None,
+        "callback_url": "http://127.0.0.1:9/hook",
+    }
+    text = json.dumps(answer)
+    assert "registry-pw" not in text and "env-secret" not in text and "callback-secret" not in text
+
+
+def test_the_timeline_runs_from_run_to_stop(api):
+    job_id = api.run_ok(image="busybox", command="sleep 30")
+    api.wait_for(job_id, "started")
+    api.stop(job_id)
+    timeline = api.get_ok(f"/history/{job_id[:8]}")["timeline"]  # a prefix resolves too
+    assert timeline[0]["status"] == "pending"
+    assert (timeline[-1]["status"], timeline[-1]["detail"]) == ("shutdown", "stopped by /stop")
+    assert [step["at"] for step in timeline] == sorted(step["at"] for step in timeline)
+    assert all(step["at"].endswith("Z") for step in timeline)
+
+
+def test_an_unknown_or_invalid_reference_is_refused(api):
+    assert_error(api.get("/history/nosuchjob"), 404)
+    assert "fields" in assert_error(api.get("/history/bad%20ref"), 400)
