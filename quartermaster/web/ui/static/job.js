@@ -9,6 +9,11 @@ const STATUS_FIELDS = [
 
 // One job: its status document kept current, its timeline and spec (from its history), its log
 // followed while it runs, and a Stop button.
+
+const POLL_MS = 1000; // a job's page asks more often than the table: a short run shows "started"
+// Once the job ended, its timeline is asked again (for up to this many polls) until the record
+// has the end too: the reaper records each change every REAPER_INTERVAL.
+const FINAL_POLLS = 30;
 export function jobView(main, { id }) {
   const title = h("h1", {}, id);
   const stopButton = h("button", { type: "button", class: "danger", onclick: stopJob }, "Stop");
@@ -45,18 +50,21 @@ export function jobView(main, { id }) {
   );
 
   let current = null; // the last status document
+  let recorded = null; // the status of the timeline's last step: the reaper records each change
+  let finalPolls = 0; // polls since the job ended, waiting for its record to catch up
   let logReader = null; // aborts the log being read
   let stopPolling = null;
 
   async function refresh() {
     try {
       const job = await getJson(`/status/${encodeURIComponent(id)}`);
-      const changed = !current || current.status !== job.status;
       current = job;
       showStatus(job);
-      if (changed) await refreshHistory();
+      if (recorded !== job.status) await refreshHistory();
       if (!logReader) readLog();
-      return !FINAL_STATUSES.has(job.status); // polling ends with the job
+      if (!FINAL_STATUSES.has(job.status)) return true;
+      finalPolls += 1;
+      return recorded !== job.status && finalPolls < FINAL_POLLS; // until the record has its end
     } catch (error) {
       feedback.replaceChildren(errorBox(error));
       if (error instanceof ApiError && error.status === 404) return false;
@@ -91,6 +99,7 @@ export function jobView(main, { id }) {
         ),
       );
       spec.replaceChildren(specList(history.request));
+      recorded = history.timeline.length ? history.timeline[history.timeline.length - 1].status : null;
     } catch (error) {
       const none = error instanceof ApiError && error.status === 404;
       spec.replaceChildren(none ? h("p", { class: "muted" }, "No record of this job.") : errorBox(error));
@@ -132,14 +141,14 @@ export function jobView(main, { id }) {
     try {
       await postJson("/stop", { id: current ? current.id : id });
       stopPolling();
-      stopPolling = poll(refresh);
+      stopPolling = poll(refresh, POLL_MS);
     } catch (error) {
       feedback.replaceChildren(errorBox(error));
       stopButton.disabled = false;
     }
   }
 
-  stopPolling = poll(refresh);
+  stopPolling = poll(refresh, POLL_MS);
   return () => {
     stopPolling();
     logReader?.abort();
@@ -170,7 +179,10 @@ function specValue(value) {
     return h(
       "ul",
       { class: "plain" },
-      Object.entries(value).map(([key, item]) => h("li", {}, `${key}=${specText(item)}`)),
+      // env without its values (the record keeps names only): the name alone
+      Object.entries(value).map(([key, item]) =>
+        h("li", {}, item === null ? key : `${key}=${specText(item)}`),
+      ),
     );
   }
   return String(value);
