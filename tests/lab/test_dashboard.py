@@ -2,10 +2,11 @@
 against a live server on the lab: log in, run a job from the form and watch it end, stop one,
 filter the jobs, see the nodes; attacker-controlled text shown as text and never run; the
 browser policy in force; through nginx too. Screenshots of the three pages go to $QM_ARTIFACTS
-(or a temporary directory), named at the end of the run."""
+(or a temporary directory), named in the run's output."""
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -44,12 +45,14 @@ def browser():
 
 @pytest.fixture(scope="session")
 def artifacts(request, tmp_path_factory) -> Path:
-    """Where the screenshots go; named in the run's summary."""
+    """Where the screenshots go; named in the run's output."""
     directory = Path(os.environ.get("QM_ARTIFACTS") or tmp_path_factory.mktemp("dashboard"))
     directory.mkdir(parents=True, exist_ok=True)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        request.addfinalizer(lambda: reporter.write_line(f"dashboard screenshots: {directory}"))
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # past the capture of the test's output
+            reporter.write_line(f"\ndashboard screenshots: {directory}")
     return directory
 
 
@@ -89,6 +92,16 @@ def wait_final(server, job_id: str) -> dict:
         f"{server.url}/status/{job_id}", params={"wait": 30}, headers=HEADERS, timeout=40
     )
     return answer.json()
+
+
+def wait_started(server, job_id: str) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        document = requests.get(f"{server.url}/status/{job_id}", headers=HEADERS, timeout=10).json()
+        if document["status"] == "started":
+            return document
+        time.sleep(0.2)
+    raise AssertionError(f"the job did not start: {document}")
 
 
 def shown_status(page: Page):
@@ -137,6 +150,22 @@ def test_the_form_shows_the_servers_refusal_next_to_its_field(lab, live_server, 
     assert "#/run" in page.url  # no job, no page
 
 
+def test_submitting_the_same_form_twice_starts_one_job(lab, live_server, page):
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/run")
+    page.fill("#run-image", lab.image)
+    page.fill("#run-labels", "ui-test=twice")
+    page.evaluate(
+        "() => { const form = document.querySelector('form.run');"
+        " form.requestSubmit(); form.requestSubmit(); }"
+    )  # both before the first answer: the same Idempotency-Key
+    expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
+    jobs = requests.get(
+        f"{live_server.url}/jobs", params={"label": "ui-test=twice"}, headers=HEADERS, timeout=10
+    ).json()["jobs"]
+    assert [job["id"] for job in jobs] == [page.url.rsplit("/", 1)[1]]
+
+
 def test_a_running_job_is_stopped_with_the_stop_button(lab, live_server, page):
     job_id = run_job(live_server, image=lab.image, command="sleep 300")
     log_in(page, live_server.url)
@@ -161,6 +190,17 @@ def test_the_jobs_table_lists_and_filters_the_jobs(lab, live_server, page, artif
     expect(rows.first).to_have_attribute("data-id", failed)  # newest first
     page.screenshot(path=artifacts / "jobs.png", full_page=True)
 
+    page.goto(f"{live_server.url}/ui/#/jobs?limit=1")  # a page of one job
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", failed)
+    page.get_by_role("button", name="Next").click()
+    expect(rows.first).to_have_attribute("data-id", done)
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()  # the last page
+    page.get_by_role("button", name="Previous").click()
+    expect(rows.first).to_have_attribute("data-id", failed)
+    expect(page.get_by_role("button", name="Previous")).to_be_disabled()
+    page.goto(f"{live_server.url}/ui/#/jobs")
+
     page.select_option("#filter-status", "failed")
     expect(page).to_have_url(re.compile(r"#/jobs\?status=failed$"))
     expect(rows).to_have_count(1)
@@ -179,6 +219,8 @@ def test_the_jobs_table_lists_and_filters_the_jobs(lab, live_server, page, artif
 
 
 def test_the_nodes_page_shows_each_node_with_bars(lab, live_server, page, artifacts):
+    job_id = run_job(live_server, image=lab.image, command="sleep 60", memory=8000, cpus=1)
+    running_on = wait_started(live_server, job_id)["node"]
     nodes = requests.get(f"{live_server.url}/nodes", headers=HEADERS, timeout=10).json()["nodes"]
     log_in(page, live_server.url)
     page.click("#nav >> text=Nodes")
@@ -186,9 +228,16 @@ def test_the_nodes_page_shows_each_node_with_bars(lab, live_server, page, artifa
     expect(cards).to_have_count(len(nodes))
     assert len(nodes) > lab.workers  # the workers and the manager
     for node in nodes:
-        card = page.locator(f'section.node[data-hostname="{node["hostname"]}"]')
-        expect(card).to_contain_text(f"{node['memory_mb']} MB reserved")
+        card = page.locator(f'section.node[data-id="{node["id"]}"]')
+        expect(card.locator("h2")).to_have_text(node["hostname"])
+        expect(card).to_contain_text(f"{node['role']} · {node['state']} · {node['availability']}")
+        expect(card).to_contain_text(f" / {node['memory_mb']} MB reserved")
         expect(card.locator("meter")).to_have_count(2)
+    # At least the job's: tasks of the jobs earlier tests removed count until their containers end.
+    busy = page.locator(f'section.node[data-id="{running_on}"]')
+    assert float(busy.locator("meter").first.get_attribute("value")) >= 8000
+    assert float(busy.locator("meter").last.get_attribute("value")) >= 1
+    expect(busy).to_contain_text(re.compile(r"[1-9]\d* running"))
     page.screenshot(path=artifacts / "nodes.png", full_page=True)
 
 

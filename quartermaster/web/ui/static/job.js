@@ -172,6 +172,7 @@ function specList(request) {
 
 function specValue(value) {
   if (value === null || value === undefined) return "–";
+  if (typeof value === "object" && Object.keys(value).length === 0) return "–";
   if (Array.isArray(value)) {
     return h("ul", { class: "plain" }, value.map((item) => h("li", {}, specText(item))));
   }

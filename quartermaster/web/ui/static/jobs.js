@@ -5,13 +5,15 @@ import { poll } from "./poll.js";
 const PAGE_SIZE = 50;
 
 // Every job, newest first, its status kept current; the filters live in the hash
-// (#/jobs?status=failed&label=team%3Da&name=nightly), so a filtered view can be shared.
+// (#/jobs?status=failed&label=team%3Da&name=nightly, and the page size: &limit=20), so a
+// filtered view can be shared.
 export function jobsView(main, { params }) {
   const filters = {
     status: params.get("status") || "",
     label: params.get("label") || "",
     name: params.get("name") || "",
   };
+  const limit = params.get("limit") || PAGE_SIZE;
   const cursors = [null]; // the cursor of each page walked so far; the last is the current one
   const body = h("tbody");
   const feedback = h("div", { class: "feedback" });
@@ -21,7 +23,7 @@ export function jobsView(main, { params }) {
 
   main.append(
     h("h1", {}, "Jobs"),
-    filterForm(filters),
+    filterForm(filters, params.get("limit")),
     feedback,
     h(
       "table",
@@ -44,7 +46,7 @@ export function jobsView(main, { params }) {
         status: filters.status,
         label: filters.label,
         name: filters.name,
-        limit: PAGE_SIZE,
+        limit,
         cursor: cursors[cursors.length - 1],
       });
       nextCursor = page.next_cursor;
@@ -86,7 +88,7 @@ function jobRow(job) {
   );
 }
 
-function filterForm(filters) {
+function filterForm(filters, limit) {
   const status = h(
     "select",
     { id: "filter-status", name: "status" },
@@ -107,7 +109,12 @@ function filterForm(filters) {
   });
   const apply = (event) => {
     event.preventDefault();
-    const chosen = { status: status.value, label: label.value.trim(), name: name.value.trim() };
+    const chosen = {
+      status: status.value,
+      label: label.value.trim(),
+      name: name.value.trim(),
+      limit,
+    };
     const kept = Object.fromEntries(Object.entries(chosen).filter(([, value]) => value));
     location.hash = route(["jobs"], kept);
   };

@@ -24,7 +24,7 @@ export function nodesView(main) {
 function nodeCard(node) {
   return h(
     "section",
-    { class: "card node", "data-hostname": node.hostname },
+    { class: "card node", "data-id": node.id, "data-hostname": node.hostname },
     h("h2", {}, node.hostname),
     h(
       "p",
