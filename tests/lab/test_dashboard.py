@@ -117,6 +117,11 @@ def test_log_in_keeps_the_token_in_the_tab_only_and_log_out_forgets_it(live_serv
     log_in(page, live_server.url)
     assert page.evaluate("sessionStorage.getItem('quartermaster.token')") == TOKEN
     assert page.evaluate("localStorage.length") == 0
+    page.evaluate("sessionStorage.setItem('quartermaster.token', 'changed-token')")
+    page.click("#nav >> text=Nodes")  # refused: back to the form, saying why
+    expect(page.locator(".login .error")).to_contain_text("invalid token")
+    assert page.evaluate("sessionStorage.length") == 0
+    log_in(page, live_server.url)
     page.click("#logout")
     expect(page.locator("#token")).to_be_visible()
     assert page.evaluate("sessionStorage.length") == 0

@@ -14,6 +14,8 @@ const POLL_MS = 1000; // a job's page asks more often than the table: a short ru
 // Once the job ended, its timeline is asked again (for up to this many polls) until the record
 // has the end too: the reaper records each change every REAPER_INTERVAL.
 const FINAL_POLLS = 30;
+// A log followed for hours keeps only its newest text on the page (the server keeps 1 MiB).
+const LOG_MAX_CHARS = 2_000_000;
 export function jobView(main, { id }) {
   const title = h("h1", {}, id);
   const stopButton = h("button", { type: "button", class: "danger", onclick: stopJob }, "Stop");
@@ -114,8 +116,14 @@ export function jobView(main, { id }) {
     log.replaceChildren();
     logState.textContent = follow ? "(following)" : "";
     const params = { follow: follow ? "true" : "", timestamps: timestamps.checked ? "true" : "" };
+    let shown = 0; // characters in the log's text nodes
     streamText(`/logs/${encodeURIComponent(id)}`, params, (text) => {
       log.append(document.createTextNode(text));
+      shown += text.length;
+      while (shown > LOG_MAX_CHARS && log.firstChild) {
+        shown -= log.firstChild.textContent.length;
+        log.firstChild.remove();
+      }
       log.scrollTop = log.scrollHeight;
     }, controller.signal)
       .then(() => {
