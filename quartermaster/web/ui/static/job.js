@@ -7,15 +7,15 @@ const STATUS_FIELDS = [
   "created_at", "started_at", "finished_at", "completions", "succeeded", "failed", "attempts",
 ];
 
-// One job: its status document kept current, its timeline and spec (from its history), its log
-// followed while it runs, and a Stop button.
-
 const POLL_MS = 1000; // a job's page asks more often than the table: a short run shows "started"
 // Once the job ended, its timeline is asked again (for up to this many polls) until the record
 // has the end too: the reaper records each change every REAPER_INTERVAL.
 const FINAL_POLLS = 30;
 // A log followed for hours keeps only its newest text on the page (the server keeps 1 MiB).
 const LOG_MAX_CHARS = 2_000_000;
+
+// One job: its status document kept current, its timeline and spec (from its history), its log
+// followed while it runs, and a Stop button.
 export function jobView(main, { id }) {
   const title = h("h1", {}, id);
   const stopButton = h("button", { type: "button", class: "danger", onclick: stopJob }, "Stop");

@@ -41,14 +41,16 @@ export function jobsView(main, { params }) {
   );
 
   async function refresh() {
+    const cursor = cursors[cursors.length - 1];
     try {
       const page = await getJson("/jobs", {
         status: filters.status,
         label: filters.label,
         name: filters.name,
         limit,
-        cursor: cursors[cursors.length - 1],
+        cursor,
       });
+      if (cursor !== cursors[cursors.length - 1]) return; // the page was turned meanwhile
       nextCursor = page.next_cursor;
       body.replaceChildren(...page.jobs.map(jobRow));
       if (page.jobs.length === 0) {
@@ -67,6 +69,8 @@ export function jobsView(main, { params }) {
   function turn(step) {
     if (step > 0 && nextCursor) cursors.push(nextCursor);
     if (step < 0 && cursors.length > 1) cursors.pop();
+    nextCursor = null; // until the new page says
+    next.disabled = previous.disabled = true;
     stop();
     stop = poll(refresh);
   }
