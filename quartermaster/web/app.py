@@ -1,4 +1,5 @@
-"""The app factory: settings, the job runtime, hooks, error handlers and blueprints."""
+"""The app factory: settings, the job runtime, hooks, error handlers and blueprints (the API's,
+one per endpoint, and the dashboard's)."""
 
 from flask import Flask
 
@@ -21,8 +22,10 @@ from quartermaster.web.api import (
     stop,
 )
 from quartermaster.web.auth import install_token_check, searchable_token
+from quartermaster.web.browser_policy import install_browser_policy
 from quartermaster.web.context import QuartermasterFlask
 from quartermaster.web.errors import register_error_handlers
+from quartermaster.web.ui import blueprint as dashboard
 
 BLUEPRINTS = (
     health.blueprint,
@@ -35,6 +38,7 @@ BLUEPRINTS = (
     nodes.blueprint,
     openapi_json.blueprint,
     metrics.blueprint,
+    dashboard,
 )
 
 
@@ -53,6 +57,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     install_access_log(app, searchable_token(config.token))
     install_token_check(app, config)
+    install_browser_policy(app)
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -1,5 +1,5 @@
 """The token check, one `before_request` hook for every route but the public ones (those whose
-`@describe` says so).
+`@describe` says so) and the dashboard's pages (`@page`: static files that hold no data).
 
 The token may come in the JSON body (`token`), the query string (`?token=`) or an
 `Authorization: Bearer` header. Every token a request carries must be right; each is compared in
@@ -13,7 +13,7 @@ import hmac
 from flask import Flask, request
 
 from quartermaster.process.config import Config
-from quartermaster.web.describe import operation_of
+from quartermaster.web.describe import is_page, operation_of
 from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import json_object, parsed_json
 
@@ -34,7 +34,10 @@ def install_token_check(app: Flask, config: Config) -> None:
     def require_token():
         if request.routing_exception is not None:
             return  # unknown routes and methods get their own 404/405
-        operation = operation_of(app.view_functions.get(request.endpoint or ""))
+        view = app.view_functions.get(request.endpoint or "")
+        if is_page(view):
+            return
+        operation = operation_of(view)
         if operation is not None and operation.is_public(config):
             return
         supplied = tokens_in_request()

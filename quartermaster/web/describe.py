@@ -1,6 +1,7 @@
 """What each route takes and answers, declared on its view (`@describe`): the OpenAPI document
 (openapi.py) is generated from it, and the token check (auth.py) reads from it which routes are
-public. A leaf module: the blueprints and openapi.py import it, it imports neither.
+public. The dashboard's views are pages (`@page`), not operations of the API: no token, and not
+in the document. A leaf module: the blueprints and openapi.py import it, it imports neither.
 """
 
 from collections.abc import Callable
@@ -40,6 +41,17 @@ def describe(**operation) -> Callable[[View], View]:
         return view
 
     return attach
+
+
+def page(view: View) -> View:
+    """Mark a view as a page of the dashboard (web/ui): it needs no token, as it holds no data
+    (the page's own calls to the API carry the token), and it is no operation of the API."""
+    view.__dict__["page"] = True
+    return view
+
+
+def is_page(view: Callable | None) -> bool:
+    return getattr(view, "page", False) is True
 
 
 def operation_of(view: Callable | None) -> Operation | None:

@@ -68,7 +68,7 @@ def openapi_document(app: Flask, config: Config) -> dict:
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         operation = operation_of(app.view_functions[rule.endpoint])
         if operation is None:
-            continue  # Flask's static files
+            continue  # Flask's static files and the dashboard's pages: not the API's
         public = operation.is_public(config)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             spec.path(

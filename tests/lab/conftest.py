@@ -32,6 +32,7 @@ from support.lab import (
     lab_config,
     lab_secrets,
 )
+from support.nginx import Nginx
 from support.postgres import (
     LOOPBACK,
     Postgres,
@@ -220,3 +221,20 @@ def live_server_factory(docker_client, tmp_path):
 @pytest.fixture
 def live_server(live_server_factory):
     return live_server_factory()
+
+
+@pytest.fixture
+def nginx_factory(tmp_path):
+    """start(upstream_port): a real nginx with deploy/nginx.conf in front of that port; every
+    one started is stopped after the test."""
+    started = []
+
+    def start(upstream_port: int) -> Nginx:
+        directory = tmp_path / f"nginx{len(started)}"
+        directory.mkdir()
+        started.append(Nginx(directory, upstream_port))
+        return started[-1]
+
+    yield start
+    for nginx in started:
+        nginx.stop()

@@ -1,0 +1,101 @@
+// The API, called with the token as a Bearer header: the only place the token is read.
+// The token lives in this tab's sessionStorage; never in a URL, a cookie or a log.
+
+const TOKEN_KEY = "quartermaster.token";
+// The API is served by the same server, above the dashboard's /ui/.
+const API_ROOT = new URL("../", document.baseURI);
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  logIn(token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  },
+  logOut() {
+    sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+// An error answer in the API's shape: {code, error, fields?, request_id?}.
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && typeof body.error === "string" ? body.error : `HTTP ${status}`);
+    this.status = status;
+    this.fields = body && typeof body.fields === "object" ? body.fields : null;
+    this.requestId = body && typeof body.request_id === "string" ? body.request_id : null;
+  }
+}
+
+// Fired when the server refuses the token: the app goes back to the login form.
+export const UNAUTHORIZED = "qm:unauthorized";
+
+export function apiUrl(path, params = {}) {
+  const url = new URL(path.replace(/^\//, ""), API_ROOT);
+  for (const [name, value] of Object.entries(params)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item !== null && item !== undefined && item !== "") url.searchParams.append(name, item);
+    }
+  }
+  return url;
+}
+
+async function send(path, { method = "GET", params, body, headers = {}, signal } = {}) {
+  const token = session.token;
+  const response = await fetch(apiUrl(path, params), {
+    method,
+    headers: {
+      ...headers,
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+    cache: "no-store",
+    credentials: "omit",
+  });
+  if (response.ok) return response;
+  let document = null;
+  try {
+    document = await response.json();
+  } catch {
+    // not JSON: a proxy's own page; the status says enough
+  }
+  const error = new ApiError(response.status, document);
+  if (response.status === 401) {
+    session.logOut();
+    window.dispatchEvent(new CustomEvent(UNAUTHORIZED, { detail: error.message }));
+  }
+  throw error;
+}
+
+export async function getJson(path, params, signal) {
+  return (await send(path, { params, signal })).json();
+}
+
+export async function postJson(path, body, headers = {}) {
+  return (await send(path, { method: "POST", body, headers })).json();
+}
+
+// A text answer read as it arrives (a followed log): `onText` gets each decoded piece.
+export async function streamText(path, params, onText, signal) {
+  const response = await send(path, { params, signal });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    onText(decoder.decode(value, { stream: true }));
+  }
+  const rest = decoder.decode();
+  if (rest) onText(rest);
+}
+
+// A fresh Idempotency-Key (crypto.randomUUID needs a secure context; this does not).
+export function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "ui-" + Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export const FINAL_STATUSES = new Set(["complete", "failed", "rejected", "shutdown", "lost"]);
+export const STATUSES = ["pending", "started", "complete", "failed", "rejected", "shutdown", "lost"];

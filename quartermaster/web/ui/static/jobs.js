@@ -1,0 +1,134 @@
+import { STATUSES, getJson } from "./api.js";
+import { errorBox, h, link, route, statusBadge, time } from "./dom.js";
+import { poll } from "./poll.js";
+
+const PAGE_SIZE = 50;
+
+// Every job, newest first, its status kept current; the filters live in the hash
+// (#/jobs?status=failed&label=team%3Da&name=nightly, and the page size: &limit=20), so a
+// filtered view can be shared.
+export function jobsView(main, { params }) {
+  const filters = {
+    status: params.get("status") || "",
+    label: params.get("label") || "",
+    name: params.get("name") || "",
+  };
+  const limit = params.get("limit") || PAGE_SIZE;
+  const cursors = [null]; // the cursor of each page walked so far; the last is the current one
+  const body = h("tbody");
+  const feedback = h("div", { class: "feedback" });
+  const previous = h("button", { type: "button", onclick: () => turn(-1) }, "Previous");
+  const next = h("button", { type: "button", onclick: () => turn(+1) }, "Next");
+  let nextCursor = null;
+
+  main.append(
+    h("h1", {}, "Jobs"),
+    filterForm(filters, params.get("limit")),
+    feedback,
+    h(
+      "table",
+      { class: "jobs" },
+      h(
+        "thead",
+        {},
+        h("tr", {}, ["Name", "Status", "Image", "Created", "Finished", "Exit", "Error"].map(
+          (title) => h("th", { scope: "col" }, title),
+        )),
+      ),
+      body,
+    ),
+    h("div", { class: "pager" }, previous, next),
+  );
+
+  async function refresh() {
+    const cursor = cursors[cursors.length - 1];
+    try {
+      const page = await getJson("/jobs", {
+        status: filters.status,
+        label: filters.label,
+        name: filters.name,
+        limit,
+        cursor,
+      });
+      if (cursor !== cursors[cursors.length - 1]) return; // the page was turned meanwhile
+      nextCursor = page.next_cursor;
+      body.replaceChildren(...page.jobs.map(jobRow));
+      if (page.jobs.length === 0) {
+        body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No jobs.")));
+      }
+      feedback.replaceChildren();
+    } catch (error) {
+      feedback.replaceChildren(errorBox(error));
+    }
+    previous.disabled = cursors.length === 1;
+    next.disabled = !nextCursor;
+  }
+
+  let stop = poll(refresh);
+
+  function turn(step) {
+    if (step > 0 && nextCursor) cursors.push(nextCursor);
+    if (step < 0 && cursors.length > 1) cursors.pop();
+    nextCursor = null; // until the new page says
+    next.disabled = previous.disabled = true;
+    stop();
+    stop = poll(refresh);
+  }
+
+  return () => stop();
+}
+
+function jobRow(job) {
+  return h(
+    "tr",
+    { "data-id": job.id },
+    h("td", {}, link(["jobs", job.id], job.name), h("div", { class: "muted id" }, job.id)),
+    h("td", {}, statusBadge(job.status)),
+    h("td", { class: "image" }, job.image),
+    h("td", {}, time(job.created_at)),
+    h("td", {}, time(job.finished_at)),
+    h("td", {}, job.exit_code ?? "–"),
+    h("td", { class: "error-text" }, job.error ?? ""),
+  );
+}
+
+function filterForm(filters, limit) {
+  const status = h(
+    "select",
+    { id: "filter-status", name: "status" },
+    h("option", { value: "" }, "any status"),
+    STATUSES.map((name) => h("option", { value: name, selected: name === filters.status }, name)),
+  );
+  const label = h("input", {
+    id: "filter-label",
+    name: "label",
+    placeholder: "key=value",
+    value: filters.label,
+  });
+  const name = h("input", {
+    id: "filter-name",
+    name: "name",
+    placeholder: "name prefix",
+    value: filters.name,
+  });
+  const apply = (event) => {
+    event.preventDefault();
+    const chosen = {
+      status: status.value,
+      label: label.value.trim(),
+      name: name.value.trim(),
+      limit,
+    };
+    const kept = Object.fromEntries(Object.entries(chosen).filter(([, value]) => value));
+    location.hash = route(["jobs"], kept);
+  };
+  status.addEventListener("change", apply);
+  return h(
+    "form",
+    { class: "filters", onsubmit: apply },
+    h("label", {}, "Status ", status),
+    h("label", {}, "Label ", label),
+    h("label", {}, "Name ", name),
+    h("button", { type: "submit" }, "Filter"),
+  );
+}

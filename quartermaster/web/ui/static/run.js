@@ -1,0 +1,112 @@
+import { ApiError, newIdempotencyKey, postJson } from "./api.js";
+import { errorBox, h, route } from "./dom.js";
+
+// The Run form: starts a job and opens its page. One Idempotency-Key per filled-in form: a
+// second submit of the same form (a double click, a retry after a lost answer) starts no
+// second job; any change to the form makes a new key.
+export function runView(main) {
+  const inputs = {
+    image: h("input", { name: "image", required: true, placeholder: "qm/busybox:latest" }),
+    command: h("input", { name: "command", placeholder: "sh -c 'echo hello'" }),
+    name: h("input", { name: "name", placeholder: "optional" }),
+    memory: h("input", { name: "memory", inputmode: "numeric", placeholder: "MB (default 250)" }),
+    cpus: h("input", { name: "cpus", inputmode: "decimal", placeholder: "e.g. 0.5" }),
+    timeout: h("input", { name: "timeout", inputmode: "numeric", placeholder: "seconds" }),
+    env: h("textarea", { name: "env", rows: 3, placeholder: "NAME=value, one a line" }),
+    labels: h("textarea", { name: "labels", rows: 3, placeholder: "key=value, one a line" }),
+  };
+  const messages = Object.fromEntries(
+    Object.keys(inputs).map((name) => [name, h("div", { class: "field-error", id: `error-${name}` })]),
+  );
+  const feedback = h("div", { class: "feedback" });
+  const submit = h("button", { type: "submit" }, "Run");
+  let key = newIdempotencyKey();
+
+  const form = h(
+    "form",
+    { class: "card run", onsubmit: start, oninput: () => (key = newIdempotencyKey()) },
+    Object.entries(inputs).map(([name, input]) => {
+      input.id = `run-${name}`;
+      return h("div", { class: "field" }, h("label", { for: input.id }, name), input, messages[name]);
+    }),
+    submit,
+    feedback,
+  );
+  main.append(h("h1", {}, "Run a job"), form);
+  inputs.image.focus();
+
+  async function start(event) {
+    event.preventDefault();
+    for (const message of Object.values(messages)) message.replaceChildren();
+    feedback.replaceChildren();
+    let body;
+    try {
+      body = requestBody(inputs);
+    } catch (error) {
+      messages[error.field].textContent = error.message;
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const { id } = await postJson("/run", body, { "Idempotency-Key": key });
+      location.hash = route(["jobs", id]);
+    } catch (error) {
+      showRefusal(error);
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  function showRefusal(error) {
+    const unplaced = [];
+    for (const [name, detail] of Object.entries((error instanceof ApiError && error.fields) || {})) {
+      if (messages[name]) messages[name].textContent = flatten(detail).join("; ");
+      else unplaced.push(`${name}: ${flatten(detail).join("; ")}`);
+    }
+    feedback.replaceChildren(errorBox(error), unplaced.length ? h("p", {}, unplaced.join("\n")) : null);
+  }
+}
+
+class FormError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+// The /run body from the form; empty fields are left out. Numbers the browser cannot read are
+// sent as typed, for the server to refuse with its own message.
+function requestBody(inputs) {
+  const body = { image: inputs.image.value.trim() };
+  const text = (name) => inputs[name].value.trim();
+  if (text("command")) body.command = text("command");
+  if (text("name")) body.name = text("name");
+  for (const name of ["memory", "cpus", "timeout"]) {
+    if (text(name)) body[name] = Number.isFinite(Number(text(name))) ? Number(text(name)) : text(name);
+  }
+  for (const name of ["env", "labels"]) {
+    const pairs = keyValueLines(name, inputs[name].value);
+    if (Object.keys(pairs).length) body[name] = pairs;
+  }
+  return body;
+}
+
+function keyValueLines(field, text) {
+  const pairs = {};
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const at = line.indexOf("=");
+    if (at <= 0) throw new FormError(field, `not KEY=value: ${line}`);
+    pairs[line.slice(0, at).trim()] = line.slice(at + 1);
+  }
+  return pairs;
+}
+
+// A field's messages: a list, or (for a dictionary) messages nested by key.
+function flatten(detail) {
+  if (Array.isArray(detail)) return detail.flatMap(flatten);
+  if (detail && typeof detail === "object") {
+    return Object.entries(detail).flatMap(([key, inner]) => flatten(inner).map((m) => `${key}: ${m}`));
+  }
+  return [String(detail)];
+}

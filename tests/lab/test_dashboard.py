@@ -1,0 +1,310 @@
+"""The dashboard at /ui/ in a real browser (Debian's headless chromium, driven by Playwright)
+against a live server on the lab: log in, run a job from the form and watch it end, stop one,
+filter the jobs, see the nodes; attacker-controlled text shown as text and never run; the
+browser policy in force; through nginx too. Screenshots of the three pages go to $QM_ARTIFACTS
+(or a temporary directory), named in the run's output."""
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from support.lab import TEST_LABEL
+from support.settings import TOKEN
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright's own download cannot work here
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+SCRIPT_PAYLOAD = "<script>window.__xss=1</script>"
+IMG_PAYLOAD = '<img src=x onerror="window.__xss=1">'
+# As a command: swarm's error quotes it, escaping quotes; markup without any stays whole.
+COMMAND_PAYLOAD = "<img src=x onerror=window.__xss=1>"
+# What each job page's status field showed, in order: a recorder in every page.
+STATUS_RECORDER = """
+window.__statuses = [];
+new MutationObserver(() => {
+  const field = document.querySelector('[data-field="status"]');
+  const shown = field && field.textContent;
+  if (shown && window.__statuses[window.__statuses.length - 1] !== shown) {
+    window.__statuses.push(shown);
+  }
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts(request, tmp_path_factory) -> Path:
+    """Where the screenshots go; named in the run's output."""
+    directory = Path(os.environ.get("QM_ARTIFACTS") or tmp_path_factory.mktemp("dashboard"))
+    directory.mkdir(parents=True, exist_ok=True)
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # past the capture of the test's output
+            reporter.write_line(f"\ndashboard screenshots: {directory}")
+    return directory
+
+
+@pytest.fixture
+def page(browser: Browser):
+    """A fresh tab (its own sessionStorage) that fails the test on any script error, on the token
+    in any URL it asks for, or on a cookie."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(STATUS_RECORDER)
+    page = context.new_page()
+    errors, urls = [], []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: urls.append(request.url))
+    yield page
+    assert not [url for url in urls if TOKEN in url], "the token went into a URL"
+    assert context.cookies() == []
+    context.close()
+    assert errors == []
+
+
+def log_in(page: Page, url: str) -> None:
+    page.goto(f"{url}/ui/")
+    page.fill("#token", TOKEN)
+    page.click("form.login button[type=submit]")
+    expect(page.locator("#nav")).to_be_visible()
+
+
+def run_job(server, **request) -> str:
+    answer = requests.post(f"{server.url}/run", json=request, headers=HEADERS, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id"]
+
+
+def wait_final(server, job_id: str) -> dict:
+    answer = requests.get(
+        f"{server.url}/status/{job_id}", params={"wait": 30}, headers=HEADERS, timeout=40
+    )
+    return answer.json()
+
+
+def wait_started(server, job_id: str) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        document = requests.get(f"{server.url}/status/{job_id}", headers=HEADERS, timeout=10).json()
+        if document["status"] == "started":
+            return document
+        time.sleep(0.2)
+    raise AssertionError(f"the job did not start: {document}")
+
+
+def shown_status(page: Page):
+    return page.locator('[data-field="status"]')
+
+
+def test_log_in_keeps_the_token_in_the_tab_only_and_log_out_forgets_it(live_server, page):
+    page.goto(f"{live_server.url}/ui")
+    expect(page).to_have_url(f"{live_server.url}/ui/")
+    page.fill("#token", "not-the-token")
+    page.click("form.login button[type=submit]")
+    expect(page.locator(".login .error")).to_contain_text("invalid token")
+    expect(page.locator("#nav")).to_be_hidden()
+    log_in(page, live_server.url)
+    assert page.evaluate("sessionStorage.getItem('quartermaster.token')") == TOKEN
+    assert page.evaluate("localStorage.length") == 0
+    page.evaluate("sessionStorage.setItem('quartermaster.token', 'changed-token')")
+    page.click("#nav >> text=Nodes")  # refused: back to the form, saying why
+    expect(page.locator(".login .error")).to_contain_text("invalid token")
+    assert page.evaluate("sessionStorage.length") == 0
+    log_in(page, live_server.url)
+    page.click("#logout")
+    expect(page.locator("#token")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_a_job_run_from_the_form_is_watched_to_its_end(lab, live_server, page, artifacts):
+    log_in(page, live_server.url)
+    page.click("#nav >> text=Run")
+    page.fill("#run-image", lab.image)
+    page.fill("#run-command", "sh -c 'sleep 2; echo hello-from-ui'")
+    page.fill("#run-labels", f"{TEST_LABEL}=dashboard\nteam=ui")
+    page.click("form.run button[type=submit]")
+    expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
+    expect(shown_status(page)).to_have_text("complete", timeout=30_000)
+    assert page.evaluate("window.__statuses") == ["pending", "started", "complete"]
+    expect(page.locator("#log")).to_have_text("hello-from-ui\n")
+    expect(page.locator('.spec [data-field="labels"]')).to_contain_text("team=ui")
+    # The reaper records each change (every REAPER_INTERVAL): the timeline catches up.
+    expect(page.locator(".timeline tbody tr").last).to_contain_text("complete", timeout=15_000)
+    page.screenshot(path=artifacts / "job.png", full_page=True)
+
+
+def test_the_form_shows_the_servers_refusal_next_to_its_field(lab, live_server, page):
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/run")
+    page.fill("#run-image", lab.image)
+    page.fill("#run-memory", "1")  # under the minimum
+    page.click("form.run button[type=submit]")
+    expect(page.locator("#error-memory")).to_contain_text("6")
+    expect(page.locator("#error-image")).to_have_text("")
+    assert "#/run" in page.url  # no job, no page
+
+
+def test_submitting_the_same_form_twice_starts_one_job(lab, live_server, page):
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/run")
+    page.fill("#run-image", lab.image)
+    page.fill("#run-labels", "ui-test=twice")
+    page.evaluate(
+        "() => { const form = document.querySelector('form.run');"
+        " form.requestSubmit(); form.requestSubmit(); }"
+    )  # both before the first answer: the same Idempotency-Key
+    expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
+    jobs = requests.get(
+        f"{live_server.url}/jobs", params={"label": "ui-test=twice"}, headers=HEADERS, timeout=10
+    ).json()["jobs"]
+    assert [job["id"] for job in jobs] == [page.url.rsplit("/", 1)[1]]
+
+
+def test_a_running_job_is_stopped_with_the_stop_button(lab, live_server, page):
+    job_id = run_job(live_server, image=lab.image, command="sleep 300")
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/jobs/{job_id}")
+    expect(shown_status(page)).to_have_text("started", timeout=30_000)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Stop")
+    expect(shown_status(page)).to_have_text("shutdown", timeout=30_000)
+    expect(page.locator("button", has_text="Stop")).to_be_disabled()
+
+
+def test_the_jobs_table_lists_and_filters_the_jobs(lab, live_server, page, artifacts):
+    done = run_job(live_server, image=lab.image, command="true", labels={"ui-test": "done"})
+    failed = run_job(
+        live_server, image=lab.image, command="sh -c 'exit 3'", labels={"ui-test": "failed"}
+    )
+    assert wait_final(live_server, done)["status"] == "complete"
+    assert wait_final(live_server, failed)["status"] == "failed"
+    log_in(page, live_server.url)
+    rows = page.locator("table.jobs tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-id", failed)  # newest first
+    page.screenshot(path=artifacts / "jobs.png", full_page=True)
+
+    page.goto(f"{live_server.url}/ui/#/jobs?limit=1")  # a page of one job
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", failed)
+    page.get_by_role("button", name="Next").click()
+    expect(rows.first).to_have_attribute("data-id", done)
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()  # the last page
+    page.get_by_role("button", name="Previous").click()
+    expect(rows.first).to_have_attribute("data-id", failed)
+    expect(page.get_by_role("button", name="Previous")).to_be_disabled()
+    page.goto(f"{live_server.url}/ui/#/jobs")
+
+    page.select_option("#filter-status", "failed")
+    expect(page).to_have_url(re.compile(r"#/jobs\?status=failed$"))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", failed)
+    expect(rows.first.locator("td").nth(5)).to_have_text("3")  # its exit code
+
+    page.select_option("#filter-status", "")
+    page.fill("#filter-label", "ui-test=done")
+    page.press("#filter-label", "Enter")
+    expect(page).to_have_url(re.compile(r"#/jobs\?label=ui-test%3Ddone$"))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", done)
+    page.reload()  # the filter is in the hash
+    expect(rows).to_have_count(1)
+    expect(page.locator("#filter-label")).to_have_value("ui-test=done")
+
+
+def test_the_nodes_page_shows_each_node_with_bars(lab, live_server, page, artifacts):
+    job_id = run_job(live_server, image=lab.image, command="sleep 60", memory=8000, cpus=1)
+    running_on = wait_started(live_server, job_id)["node"]
+    nodes = requests.get(f"{live_server.url}/nodes", headers=HEADERS, timeout=10).json()["nodes"]
+    log_in(page, live_server.url)
+    page.click("#nav >> text=Nodes")
+    cards = page.locator("section.node")
+    expect(cards).to_have_count(len(nodes))
+    assert len(nodes) > lab.workers  # the workers and the manager
+    for node in nodes:
+        card = page.locator(f'section.node[data-id="{node["id"]}"]')
+        expect(card.locator("h2")).to_have_text(node["hostname"])
+        expect(card).to_contain_text(f"{node['role']} · {node['state']} · {node['availability']}")
+        expect(card).to_contain_text(f" / {node['memory_mb']} MB reserved")
+        expect(card.locator("meter")).to_have_count(2)
+    # At least the job's: tasks of the jobs earlier tests removed count until their containers end.
+    busy = page.locator(f'section.node[data-id="{running_on}"]')
+    assert float(busy.locator("meter").first.get_attribute("value")) >= 8000
+    assert float(busy.locator("meter").last.get_attribute("value")) >= 1
+    expect(busy).to_contain_text(re.compile(r"[1-9]\d* running"))
+    page.screenshot(path=artifacts / "nodes.png", full_page=True)
+
+
+def test_attacker_text_is_shown_as_text_and_never_run(lab, live_server, page):
+    printing = run_job(
+        live_server,
+        image=lab.image,
+        command=["sh", "-c", f"echo '{SCRIPT_PAYLOAD}'; echo '{IMG_PAYLOAD}'"],
+        labels={"note": SCRIPT_PAYLOAD + IMG_PAYLOAD},
+        env={"<script>window.__xss++</script>": "1"},
+    )
+    refused = run_job(live_server, image=lab.image, command=[COMMAND_PAYLOAD])  # no such file
+    assert wait_final(live_server, printing)["status"] == "complete"
+    rejected = wait_final(live_server, refused)
+    assert rejected["status"] == "rejected" and COMMAND_PAYLOAD in rejected["error"]
+
+    log_in(page, live_server.url)
+    refused_row = page.locator(f'table.jobs tr[data-id="{refused}"]')
+    expect(refused_row).to_contain_text(COMMAND_PAYLOAD)  # swarm's error quotes the command
+    page.goto(f"{live_server.url}/ui/#/jobs/{printing}")
+    expect(page.locator("#log")).to_have_text(f"{SCRIPT_PAYLOAD}\n{IMG_PAYLOAD}\n")
+    expect(page.locator('.spec [data-field="labels"]')).to_have_text(
+        f"note={SCRIPT_PAYLOAD}{IMG_PAYLOAD}"
+    )
+    expect(page.locator('.spec [data-field="env"]')).to_contain_text("<script>window.__xss++")
+    assert page.locator("#main img, #main script").count() == 0
+    assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+def test_the_browser_enforces_the_policy(live_server, page):
+    response = page.goto(f"{live_server.url}/ui/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    violations = page.evaluate(
+        """() => new Promise((resolve) => {
+            const seen = [];
+            document.addEventListener('securitypolicyviolation', (event) => {
+                seen.push(event.effectiveDirective);
+                resolve(seen);
+            });
+            setTimeout(() => resolve(seen), 5000);  // none: the script ran, or was not refused
+            const script = document.createElement('script');
+            script.textContent = 'window.__inline = 1';
+            document.head.append(script);
+        })"""
+    )
+    assert violations and violations[0].startswith("script-src")
+    assert page.evaluate("typeof window.__inline") == "undefined"
+
+
+def test_the_dashboard_through_nginx_follows_a_log(lab, live_server, nginx_factory, page):
+    nginx = nginx_factory(live_server.port)
+    script = "for i in 1 2 3 4; do echo tick-$i; sleep 1; done"
+    job_id = run_job(live_server, image=lab.image, command=["sh", "-c", script])
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    log_in(page, nginx.url)
+    page.goto(f"{nginx.url}/ui/#/jobs/{job_id}")
+    expect(page.locator("#log")).to_contain_text("tick-1", timeout=30_000)
+    assert "tick-4" not in page.locator("#log").text_content()  # nginx held nothing back
+    expect(shown_status(page)).to_have_text("started")
+    expect(page.locator("#log-state")).to_have_text("(following)")
+    expect(page.locator("#log")).to_have_text("tick-1\ntick-2\ntick-3\ntick-4\n", timeout=30_000)
+    expect(shown_status(page)).to_have_text("complete", timeout=30_000)
+    assert asked and all(url.startswith(f"{nginx.url}/") for url in asked)
