@@ -22,7 +22,7 @@ class QuartermasterFlask(Flask):
     json_provider_class = _InOrderJSONProvider
 
     def __init__(self, jobs: JobService, settings: Config):
-        super().__init__("quartermaster.web")
+        super().__init__("quartermaster.web", static_folder=None)  # the dashboard's are its own
         self.jobs = jobs
         self.settings = settings
         self.long_requests = LongRequests(settings.long_request_limit)  # per worker process
