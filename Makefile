@@ -51,7 +51,7 @@ test-unit: install
 	DOCKER_HOST=unix:///nonexistent $(VENV)/bin/pytest tests/unit
 
 test-lab: install lab image
-	$(VENV)/bin/pytest tests/lab
+	$(VENV)/bin/pytest tests/lab --durations=25  # the slowest, so the tier stays short
 
 image: install
 	@BASE_IMAGE=$(BASE_IMAGE) scripts/base-image.sh
