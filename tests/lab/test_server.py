@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from support.lab import MANAGER_SOCKET, free_port
+from support.lab import MANAGER_SOCKET, free_port, wait_until
 from support.settings import PROJECT_ROOT, TOKEN
 
 QUARTERMASTER = str(Path(sys.executable).parent / "quartermaster")
@@ -169,7 +169,8 @@ def test_plain_gunicorn_with_the_config_file_runs_the_same_service(lab, docker_c
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TOKEN": TOKEN, "BIND": "127.0.0.1", "PORT": str(port),
-           "REAPER_INTERVAL": "0.5", "DOCKER_HOST": MANAGER_SOCKET}  # fmt: skip
+           "REAPER_INTERVAL": "0.5", "DOCKER_HOST": MANAGER_SOCKET,
+           "DATA_DIR": str(tmp_path / "data")}  # fmt: skip
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log_path = tmp_path / "gunicorn.log"
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
@@ -191,13 +192,13 @@ def test_plain_gunicorn_with_the_config_file_runs_the_same_service(lab, docker_c
             f"{url}/run", json={"image": lab.image, "command": "true", "ttl": 0},
             headers=headers, timeout=10,
         ).json()["id"]  # fmt: skip
-        while time.monotonic() < deadline + 30:  # its reaper removes the finished job
-            if (
-                requests.get(f"{url}/status/{job_id}", headers=headers, timeout=5).status_code
-                == 404
-            ):
-                break
-            time.sleep(0.3)
+        # Its reaper records the finished job, removes its service, then its record (ttl 0).
+        wait_until(
+            lambda: requests.get(f"{url}/status/{job_id}", headers=headers, timeout=5).status_code
+            == 404,
+            timeout=30,
+            message="the finished job was never removed with its record",
+        )
         metrics = requests.get(f"{url}/metrics", headers=headers, timeout=5).text
         assert 'quartermaster_reaper_actions_total{action="expired"} 1.0' in metrics
     finally:
