@@ -22,6 +22,7 @@ from support.settings import TOKEN
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 DOCKER_SOCKET = "/var/run/docker.sock"
 BATCH = 100  # 1,000 follows, this many at a time
+WORKERS = 2
 
 
 def docker_calls(server) -> float:
@@ -84,8 +85,15 @@ class HealthProbe:
 
 
 def test_a_thousand_dropped_follows_leave_nothing_behind(lab, live_server_factory):
-    server = live_server_factory(env={"REAPER_INTERVAL": "0"})
+    server = live_server_factory("--workers", str(WORKERS), env={"REAPER_INTERVAL": "0"})
     job_id = pending_job(server, lab)
+    # Every worker forked (one answering /healthz is not all of them), or some connections
+    # would go uncounted.
+    wait_until(
+        lambda: len(worker_pids(server)) == WORKERS,
+        timeout=10,
+        message=f"not {WORKERS} workers",
+    )
     workers = worker_pids(server)
     connections_before = docker_connections(workers)
     probe = HealthProbe(server)
