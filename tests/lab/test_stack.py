@@ -1,14 +1,18 @@
-"""deploy/stack.yml on the lab: quartermaster (2 replicas, dnsrr) behind nginx, its history in the
-stack's PostgreSQL, token and database URL as swarm secrets. A rolling update while jobs are queued
-loses no job and every answer stays JSON; jobs that finished before it read the same after it,
-from either replica, their services removed or not; with PostgreSQL down the live API works, and
-once it is back (a new task on the same volume) the history holds every job."""
+"""deploy/stack.yml with deploy/stack-tls.yml on the lab: quartermaster (2 replicas, dnsrr) behind
+nginx over TLS (a certificate the test makes; plain HTTP only redirects), its history in the stack's
+PostgreSQL, token, database URL, certificate and key as swarm secrets. A rolling update while jobs
+are queued loses no job and every answer stays JSON; jobs that finished before it read the same
+after it, from either replica, their services removed or not; with PostgreSQL down the live API
+works, and once it is back (a new task on the same volume) the history holds every job. One stack
+serves the module's tests (each deploy costs about a minute); each test finds its own jobs by a
+label of its own."""
 
 import json
 import secrets
 import subprocess
 import threading
 import time
+from typing import NamedTuple
 
 import pytest
 import requests
@@ -17,6 +21,7 @@ from support.lab import free_port, wait_until
 from support.settings import PROJECT_ROOT
 
 STACK = "qmtest"
+ROLLING, OUTAGE = {"test": "rolling-update"}, {"test": "outage"}  # each test's jobs
 TOKEN = "stack-test-token-7f3a"  # the stack's own: it reads it from the swarm secret
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 DB_PASSWORD = secrets.token_hex(16)
@@ -28,6 +33,7 @@ SECRETS = {
         f"postgresql://quartermaster:{DB_PASSWORD}@postgres:5432/quartermaster"
     ),
 }
+TLS_SECRETS = ("quartermaster_tls_certificate", "quartermaster_tls_key")  # files: made per run
 POSTGRES_LABEL = "quartermaster.postgres"  # the node that keeps the database's volume
 VOLUME = f"{STACK}_postgres_data"
 NETWORKS = (f"{STACK}_front", f"{STACK}_store")
@@ -56,34 +62,69 @@ def docker(*args, timeout=120, **kwargs):
     )
 
 
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 and its key, as PEM files: (certificate, key)."""
+    directory = tmp_path_factory.mktemp("tls")
+    certificate, key = directory / "certificate.pem", directory / "key.pem"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(certificate)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return certificate, key
+
+
+class Stack(NamedTuple):
+    https: str  # nginx's HTTPS URL
+    http: str  # nginx's plain HTTP URL, which only redirects
+
+
 @pytest.fixture
-def stack(lab, docker_client):
-    """The stack deployed from deploy/stack.yml as its header says (the test images, a free port),
-    answering from its store; nginx's URL. All it made goes afterwards, even when the test
-    fails: services, networks, the database's volume, the secrets, the node's label."""
+def stack(deployed_stack):
+    return deployed_stack.https
+
+
+@pytest.fixture(scope="module")
+def deployed_stack(lab, docker_client, certificate):
+    """The stack deployed from deploy/stack.yml and deploy/stack-tls.yml as their headers say (the
+    test images, free ports), answering from its store; nginx's HTTPS URL, its certificate trusted
+    by requests for the module. All it made goes afterwards, even when a test fails: services,
+    networks, the database's volume, the secrets, the node's label."""
     for image in IMAGES.values():
         if docker("image", "inspect", image).returncode != 0:
             pytest.fail(f"the image {image} does not exist: run make image")
     manager = docker("node", "inspect", "self", "--format", "{{.ID}}").stdout.strip()
     remove_stack(manager)  # what a run that died left
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    port, tls_port = free_port(), free_port()
+    url = f"https://127.0.0.1:{tls_port}"
     try:
         for name, value in SECRETS.items():
             created = docker("secret", "create", name, "-", input=value)
             assert created.returncode == 0, created.stderr
+        for name, path in zip(TLS_SECRETS, certificate, strict=True):
+            created = docker("secret", "create", name, str(path))
+            assert created.returncode == 0, created.stderr
         labelled = docker("node", "update", "--label-add", f"{POSTGRES_LABEL}=true", manager)
         assert labelled.returncode == 0, labelled.stderr
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **IMAGES, "PUBLISHED_PORT": str(port)}
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin", **IMAGES,
+            "PUBLISHED_PORT": str(port), "PUBLISHED_TLS_PORT": str(tls_port),
+        }  # fmt: skip
         deployed = docker(
-            "stack", "deploy", "--resolve-image", "never", "-c", "deploy/stack.yml", STACK,
+            "stack", "deploy", "--resolve-image", "never",
+            "-c", "deploy/stack.yml", "-c", "deploy/stack-tls.yml", STACK,
             cwd=PROJECT_ROOT, env=env,
         )  # fmt: skip
         assert deployed.returncode == 0, deployed.stderr
-        # /jobs reads the store: 503 until PostgreSQL is up and migrated.
-        wait_until(lambda: get(f"{url}/jobs", headers=HEADERS).status_code == 200, 120,
-                   "the stack never answered from its store")  # fmt: skip
-        yield url
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
+            # /jobs reads the store: 503 until PostgreSQL is up and migrated.
+            wait_until(lambda: get(f"{url}/jobs", headers=HEADERS).status_code == 200, 120,
+                       "the stack never answered from its store")  # fmt: skip
+            yield Stack(url, f"http://127.0.0.1:{port}")
     finally:
         remove_stack(manager)
 
@@ -107,7 +148,7 @@ def remove_stack(manager):
             wait_until(gone, 60, what)
         except AssertionError as error:
             stayed.append(str(error))
-    docker("secret", "rm", *SECRETS)
+    docker("secret", "rm", *SECRETS, *TLS_SECRETS)
     docker("node", "update", "--label-rm", POSTGRES_LABEL, manager)
     assert not stayed, stayed
 
@@ -178,19 +219,56 @@ def scale_postgres(replicas):
     assert scaled.returncode == 0, scaled.stderr
 
 
-def run_echo(url, image, text):
-    job = {"image": image, "command": f"echo {text}"}
+def run_echo(url, image, text, labels):
+    job = {"image": image, "command": f"echo {text}", "labels": labels}
     return requests.post(f"{url}/run", json=job, headers=HEADERS, timeout=10).json()["id"]
+
+
+def listed_ids(url, labels):
+    """The ids /jobs lists with these labels (each test's own: the module shares one stack)."""
+    ((key, value),) = labels.items()
+    params = {"label": f"{key}={value}"}
+    listed = requests.get(f"{url}/jobs", params=params, headers=HEADERS, timeout=10)
+    assert listed.status_code == 200, listed.text
+    return sorted(job["id"] for job in listed.json()["jobs"])
 
 
 def status_of(url, job_id):
     return get(f"{url}/status/{job_id}", headers=HEADERS).json().get("status")
 
 
+def test_the_stack_answers_over_tls_only(lab, deployed_stack, certificate):
+    hsts = "max-age=63072000"
+    health = requests.get(f"{deployed_stack.https}/healthz", timeout=10)
+    assert (health.status_code, health.headers["Strict-Transport-Security"]) == (200, hsts)
+    # nginx's own answers carry it too.
+    too_large = requests.post(f"{deployed_stack.https}/run", data=b"x" * (2 * 2**20),
+                              headers=HEADERS, timeout=10)  # fmt: skip
+    assert too_large.status_code == 413
+    assert too_large.headers["Strict-Transport-Security"] == hsts
+    # The certificate is the one made for the stack: a client that does not trust it stops.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{deployed_stack.https}/healthz", timeout=10, verify=requests.certs.where())
+    # Plain HTTP only says where to go, as JSON, and proxies nothing: the job is not run.
+    job = {"image": lab.image, "command": "echo never", "labels": {"test": "plain-http"}}
+    for method, path, body in [
+        ("GET", f"/status/abc?token={TOKEN}", None),
+        ("POST", "/run", job),
+    ]:
+        answer = requests.request(method, f"{deployed_stack.http}{path}", json=body,
+                                  headers=HEADERS, timeout=10, allow_redirects=False)  # fmt: skip
+        assert answer.status_code == 308, answer.text
+        assert answer.headers["Location"] == f"https://127.0.0.1{path}"
+        assert answer.json()["code"] == 308
+        assert "unencrypted" in answer.json()["error"]
+    assert listed_ids(deployed_stack.https, {"test": "plain-http"}) == []
+    assert_no_secret_in_the_stacks_logs()
+
+
 def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, stack):
     workers = docker_client.api.nodes(filters={"role": "worker"})
     memory = int(min(n["Description"]["Resources"]["MemoryBytes"] for n in workers) / 2**20 * 0.6)
-    job = {"image": lab.image, "command": "sleep 10", "memory": memory}
+    job = {"image": lab.image, "command": "sleep 10", "memory": memory, "labels": ROLLING}
     job_ids = [
         requests.post(f"{stack}/run", json=job, headers=HEADERS, timeout=10).json()["id"]
         for _ in range(lab.workers + 1)
@@ -232,8 +310,7 @@ def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, sta
         return statuses == ["complete"] * len(job_ids)
 
     wait_until(all_complete, 120, "not every queued job completed")
-    listed = requests.get(f"{stack}/jobs", headers=HEADERS, timeout=10).json()["jobs"]
-    assert sorted(job["id"] for job in listed) == sorted(job_ids)
+    assert listed_ids(stack, ROLLING) == sorted(job_ids)
 
 
 def test_a_rolling_update_keeps_the_history(lab, stack):
@@ -280,11 +357,11 @@ def test_a_rolling_update_keeps_the_history(lab, stack):
 
 
 def test_quartermaster_works_while_its_database_is_down_and_the_history_outlives_it(lab, stack):
-    before = run_echo(stack, lab.image, "before-the-outage")
+    before = run_echo(stack, lab.image, "before-the-outage", OUTAGE)
     wait_until(lambda: final_record_written(before), 60, "no final record before the outage")
     scale_postgres(0)
     # The live API works on the swarm alone; what only the store knows answers a JSON 503.
-    during = run_echo(stack, lab.image, "during-the-outage")
+    during = run_echo(stack, lab.image, "during-the-outage", OUTAGE)
     wait_until(lambda: status_of(stack, during) == "complete", 60, "the job did not complete")
     jobs = get(f"{stack}/jobs", headers=HEADERS)
     assert (jobs.status_code, jobs.headers["Content-Type"]) == (503, "application/json")
@@ -292,6 +369,5 @@ def test_quartermaster_works_while_its_database_is_down_and_the_history_outlives
     # its record, and the one from before the outage is still there.
     scale_postgres(1)
     wait_until(lambda: final_record_written(during), 60, "no record of the job run meanwhile")
-    listed = requests.get(f"{stack}/jobs", headers=HEADERS, timeout=10).json()["jobs"]
-    assert sorted(job["id"] for job in listed) == sorted([before, during])
+    assert listed_ids(stack, OUTAGE) == sorted([before, during])
     assert [status_of(stack, job_id) for job_id in (before, during)] == ["complete"] * 2
