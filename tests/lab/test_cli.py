@@ -34,13 +34,21 @@ def qm(env, *args, timeout=120) -> subprocess.CompletedProcess:
     return subprocess.run([QM, *args], env=env, capture_output=True, timeout=timeout, check=False)
 
 
+def _sigint_as_on_a_terminal():
+    """A shell started without a terminal (a CI job, nohup, `make test &`) starts its background
+    commands with SIGINT ignored, and a Python started so installs no KeyboardInterrupt handler:
+    `qm` gets the test's SIGINT as it would from a terminal's Ctrl-C, however pytest was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Running:
     """A `qm` started in the background, its stdout and stderr read line by line as they come."""
 
     def __init__(self, env, *args):
         self.process = subprocess.Popen(
-            [QM, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+            [QM, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=_sigint_as_on_a_terminal,
+        )  # fmt: skip
         self.lines = {"stdout": queue.Queue(), "stderr": queue.Queue()}
         self.seen = {"stdout": [], "stderr": []}
         for name in self.lines:
