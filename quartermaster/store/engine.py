@@ -18,7 +18,8 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **options: Any) -> sa.Engine:
-    engine = sa.create_engine(url, **options)
+    # A statement's values (log chunks, requests) never in an error's text, nor in a log line.
+    engine = sa.create_engine(url, hide_parameters=True, **options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
     return engine
