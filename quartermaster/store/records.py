@@ -8,6 +8,7 @@ expiry). Every write is one short transaction of SQL alone, whatever it waits fo
 
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreUnavailable
+from quartermaster.jobs.errors import (
+    AmbiguousReference,
+    JobNotFound,
+    StoreSchemaMismatch,
+    StoreUnavailable,
+)
 from quartermaster.jobs.history import JobHistory, LogLine, Transition, nanos_of, timestamp_of
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor, position_nanos
 from quartermaster.jobs.references import is_full_id
@@ -37,6 +43,14 @@ log = logging.getLogger(__name__)
 NO_SUCH_JOB = "no such job"
 AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
 UNREACHABLE = "the record store cannot be reached"
+SCHEMA_MISMATCH = (
+    "the record store's tables do not match this quartermaster's schema (the log names each "
+    "difference)"
+)
+# An error of a statement naming a table or column the database does not have: PostgreSQL's
+# undefined_table and undefined_column, SQLite's words.
+UNDEFINED_NAME_STATES = ("42P01", "42703")
+UNDEFINED_NAME = re.compile(r"no such (table|column)|table \S+ has no column named")
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
 NANO = 10**9
 MAX_NANOS = 2**63 - 1
@@ -311,10 +325,17 @@ class RecordStore:
     def _ready(self) -> sa.Engine:
         with self._lock:
             if self._engine is None:
-                with _reachable():
-                    migrate.upgrade(self._url)
-                self._engine = _pooled_engine(self._url)
+                self._engine = self._open()
             return self._engine
+
+    def _open(self) -> sa.Engine:
+        try:
+            with _reachable():
+                migrate.upgrade(self._url)
+        except migrate.SchemaMismatch as error:
+            log.error("record store: %s", error)
+            raise StoreSchemaMismatch(SCHEMA_MISMATCH) from error
+        return _pooled_engine(self._url)
 
 
 def _unfinished(job_id: str, *columns: sa.ColumnElement) -> sa.Select:
@@ -346,15 +367,28 @@ def _pooled_engine(url: str) -> sa.Engine:
 
 @contextlib.contextmanager
 def _reachable() -> Iterator[None]:
-    """The database's own failures as StoreUnavailable (503); a constraint broken by a racing
-    writer is left to the caller."""
+    """The database's own failures as StoreUnavailable (503), a statement naming a table or
+    column the database lacks as StoreSchemaMismatch; a constraint broken by a racing writer is
+    left to the caller."""
     try:
         yield
     except IntegrityError:
         raise
-    except (DBAPIError, OSError) as error:
+    except DBAPIError as error:
+        if _names_something_undefined(error):
+            log.error("record store: the schema does not match: %s", first_line(error))
+            raise StoreSchemaMismatch(SCHEMA_MISMATCH) from error
         log.warning("record store: %s", first_line(error))
         raise StoreUnavailable(UNREACHABLE) from error
+    except OSError as error:
+        log.warning("record store: %s", first_line(error))
+        raise StoreUnavailable(UNREACHABLE) from error
+
+
+def _names_something_undefined(error: DBAPIError) -> bool:
+    if getattr(error.orig, "sqlstate", None) in UNDEFINED_NAME_STATES:
+        return True
+    return error.orig is not None and UNDEFINED_NAME.match(str(error.orig)) is not None
 
 
 def first_line(error: BaseException) -> str:
