@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
-from quartermaster.jobs.errors import StoreError, SwarmError
+from quartermaster.jobs.errors import StoreError, StoreUnavailable, SwarmError
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
@@ -107,8 +107,11 @@ class Reaper:
     def _live_records(self) -> dict[str, LiveRecord] | None:
         try:
             return self._store.live()
+        except StoreUnavailable as error:
+            log.warning("reaper: the record store is out of reach; recording waits: %s", error)
+            return None
         except StoreError as error:
-            log.warning("reaper: the record store cannot be used now; recording waits: %s", error)
+            log.error("reaper: the record store cannot be used; recording waits: %s", error)
             return None
 
     def _record(
@@ -123,8 +126,11 @@ class Reaper:
             return set()
         try:
             return self._recorder.record(services, work.statuses, records, now, self._config.ttl)
+        except StoreUnavailable as error:
+            log.warning("reaper: the record store went out of reach mid-round: %s", error)
+            return set()
         except StoreError as error:
-            log.warning("reaper: the record store failed mid-round: %s", error)
+            log.error("reaper: the record store cannot be used: %s", error)
             return set()
 
     def _note_host(self, now: float) -> None:
