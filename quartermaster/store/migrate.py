@@ -1,10 +1,11 @@
 """Schema migrations (Alembic, run from here: no alembic.ini), safe when processes start at once.
 
 Every process that uses the store calls `upgrade` once before its first statement: at head, that
-is one read and no lock. Otherwise one process migrates and the others wait for it: on
-PostgreSQL under a transaction-scoped advisory lock, on SQLite under a lock file beside the
-database (one host: SQLite is for one instance) and BEGIN IMMEDIATE. Lock and every migration are
-one transaction: a migration failing half-way leaves nothing of itself.
+is a few reads and no lock. Otherwise one process migrates and the others wait for it: on
+PostgreSQL under a transaction-scoped advisory lock (waited for as long as the connection's lock
+timeout, engine.py: then `upgrade` fails, and its caller tries again later), on SQLite under a
+lock file beside the database (one host: SQLite is for one instance) and BEGIN IMMEDIATE. Lock
+and every migration are one transaction: a migration failing half-way leaves nothing of itself.
 
 Then the database's tables are compared with schema.py's: a difference (a revision edited after
 databases were made from it, say) is SchemaMismatch, which names each difference, instead of
@@ -32,6 +33,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_KEY = 7_146_421_395_236_454_012  # pg_advisory_xact_lock's key for "migrating"
 # A migrating process waits this long for another's migration on SQLite.
 MIGRATION_WAIT_MS = 600_000
+# PostgreSQL: a migration's statement may run this long once the lock is had (an index built
+# over every record); the connection's own limits (engine.py) hold for everything else,
+# waiting for another process's migration, or for a table's lock, included.
+MIGRATION_STATEMENT_TIMEOUT_MS = 300_000
 
 
 class StoreRefused(RuntimeError):
@@ -94,6 +99,9 @@ def _upgrade(url: str) -> list[str]:
                 if connection.dialect.name == "postgresql":
                     connection.execute(
                         sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
+                    )
+                    connection.exec_driver_sql(
+                        f"SET LOCAL statement_timeout = {MIGRATION_STATEMENT_TIMEOUT_MS}"
                     )
                 config.attributes["connection"] = connection
                 config.attributes["applied"] = applied

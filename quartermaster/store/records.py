@@ -10,6 +10,7 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from quartermaster.jobs.errors import (
     AmbiguousReference,
     JobNotFound,
+    StoreError,
     StoreSchemaMismatch,
     StoreUnavailable,
 )
@@ -54,9 +56,9 @@ UNDEFINED_NAME = re.compile(r"no such (table|column)|table \S+ has no column nam
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
 NANO = 10**9
 MAX_NANOS = 2**63 - 1
-# PostgreSQL: a connection is given this long to open, a statement this long to run.
-CONNECT_TIMEOUT_SECONDS = 3
-STATEMENT_TIMEOUT_MS = 10_000
+# After a failed attempt to open the store, calls fail at once this long, doubled after each
+# further failure up to the second figure: a store away costs each caller no wait of its own.
+RETRY_AFTER_SECONDS = (1.0, 10.0)
 HOSTS_SEEN_SECONDS = 600  # a host that used the store this recently is using it
 
 
@@ -72,12 +74,16 @@ class LiveRecord:
 
 class RecordStore:
     """One per process; its pool is opened on first use, after the schema is brought up to date
-    (see migrate.py), and again after a failure."""
+    (see migrate.py); after a failure, again once RETRY_AFTER_SECONDS have passed."""
 
     def __init__(self, url: str):
         self._url = url
         self._engine: sa.Engine | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held for bookkeeping only, never while opening
+        self._opening: threading.Event | None = None  # set when the attempt under way ends
+        self._failure: StoreError | None = None  # the last attempt's, while retry_at is ahead
+        self._failures = 0
+        self._retry_at = 0.0
 
     def close(self) -> None:
         if self._engine is not None:
@@ -323,10 +329,30 @@ class RecordStore:
             yield connection
 
     def _ready(self) -> sa.Engine:
+        """The pool. One caller opens it; callers meanwhile wait for that attempt's end (which
+        every timeout bounds) and share its outcome; after a failure, calls fail at once until
+        the retry time."""
         with self._lock:
-            if self._engine is None:
-                self._engine = self._open()
-            return self._engine
+            if self._engine is not None:
+                return self._engine
+            if self._failure is not None and time.monotonic() < self._retry_at:
+                raise type(self._failure)(*self._failure.args)
+            opening = self._opening
+            if opening is None:
+                opening = self._opening = threading.Event()
+                opener = True
+            else:
+                opener = False
+        if not opener:
+            opening.wait()
+            return self._ready()
+        try:
+            engine = self._open()
+        except BaseException as error:
+            self._attempt_ended(opening, error)
+            raise
+        self._attempt_ended(opening, engine)
+        return engine
 
     def _open(self) -> sa.Engine:
         try:
@@ -336,6 +362,19 @@ class RecordStore:
             log.error("record store: %s", error)
             raise StoreSchemaMismatch(SCHEMA_MISMATCH) from error
         return _pooled_engine(self._url)
+
+    def _attempt_ended(self, opening: threading.Event, outcome: sa.Engine | BaseException) -> None:
+        """The attempt's outcome kept, then the callers waiting for it let go on."""
+        with self._lock:
+            self._opening = None
+            if isinstance(outcome, sa.Engine):
+                self._engine, self._failure, self._failures = outcome, None, 0
+            elif isinstance(outcome, StoreError):
+                first, longest = RETRY_AFTER_SECONDS
+                self._retry_at = time.monotonic() + min(first * 2**self._failures, longest)
+                self._failures += 1
+                self._failure = outcome
+        opening.set()
 
 
 def _unfinished(job_id: str, *columns: sa.ColumnElement) -> sa.Select:
@@ -357,10 +396,6 @@ def _pooled_engine(url: str) -> sa.Engine:
             max_overflow=10,
             pool_timeout=10,
             pool_pre_ping=True,  # a connection the server dropped (its restart) is replaced
-            connect_args={
-                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-            },
         )
     return make_engine(url)
 
