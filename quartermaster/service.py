@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreUnavailable
+from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreError
 from quartermaster.jobs.history import JobHistory, recorded_request, select_lines, timestamp_of
 from quartermaster.jobs.idempotency import KEY_REUSED, key_hash, request_hash
 from quartermaster.jobs.logs import LogOptions
@@ -87,7 +87,7 @@ class JobService:
     def _job_with_key(self, hashed_key: str) -> tuple[str, str | None] | None:
         try:
             return self.store.job_with_key(hashed_key)
-        except StoreUnavailable:
+        except StoreError:
             return None  # the swarm still knows the keys of the jobs it holds
 
     def job_status(
@@ -143,7 +143,7 @@ class JobService:
                 status, lines, kept.truncated, now, detail="stopped by /stop"
             )
             return written or self.store.log_kept(status.id)
-        except StoreUnavailable as error:
+        except StoreError as error:
             log.warning("job %s: stopped, kept for the reaper to record (%s)", status.id, error)
             return False
 
@@ -151,6 +151,6 @@ class JobService:
     def _best_effort(job_id: str, write: Callable[[], bool | None]) -> bool:
         try:
             return write() is not False
-        except StoreUnavailable as error:
+        except StoreError as error:
             log.warning("job %s: not recorded now (%s); the reaper will", job_id, error)
             return False

@@ -60,7 +60,17 @@ class DockerRejected(SwarmError):
     http_status = 400
 
 
-class StoreUnavailable(QuartermasterError):
-    """The record store (the database of every job's history) cannot be reached."""
+class StoreError(QuartermasterError):
+    """The record store (the database of every job's history) cannot be used now: what needs
+    the history answers 503, what the swarm alone can do goes on."""
 
     http_status = 503
+
+
+class StoreUnavailable(StoreError):
+    """The record store cannot be reached (down, refused, timed out)."""
+
+
+class StoreSchemaMismatch(StoreError):
+    """The record store answers, but its tables are not those this quartermaster declares: no
+    retry mends that (the log names each difference)."""

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
-from quartermaster.jobs.errors import StoreUnavailable, SwarmError
+from quartermaster.jobs.errors import StoreError, StoreUnavailable, SwarmError
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
@@ -110,6 +110,9 @@ class Reaper:
         except StoreUnavailable as error:
             log.warning("reaper: the record store is out of reach; recording waits: %s", error)
             return None
+        except StoreError as error:
+            log.error("reaper: the record store cannot be used; recording waits: %s", error)
+            return None
 
     def _record(
         self,
@@ -126,6 +129,9 @@ class Reaper:
         except StoreUnavailable as error:
             log.warning("reaper: the record store went out of reach mid-round: %s", error)
             return set()
+        except StoreError as error:
+            log.error("reaper: the record store cannot be used: %s", error)
+            return set()
 
     def _note_host(self, now: float) -> None:
         others = self._store.note_host(*host_identity(), now)
@@ -136,7 +142,7 @@ class Reaper:
     @staticmethod
     def _store_quietly(write: Callable[..., object], *args: object) -> None:
         """A write that may wait for the next round (its failure is logged by the store)."""
-        with contextlib.suppress(StoreUnavailable):
+        with contextlib.suppress(StoreError):
             write(*args)
 
     def run_forever(self, stop: threading.Event, parent: int | None = None) -> None:

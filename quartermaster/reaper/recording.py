@@ -80,7 +80,7 @@ class Recorder:
         default_ttl: int,
     ) -> set[str]:
         """Mend the store against the swarm; the ids of the jobs whose final record is written.
-        StoreUnavailable ends the round's recording (what is left waits for the next)."""
+        StoreError ends the round's recording (what is left waits for the next)."""
         by_id = {service["ID"]: service for service in services}
         work = plan_records(statuses, set(by_id), records)
         for job_id in work.imports:

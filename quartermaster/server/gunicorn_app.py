@@ -12,7 +12,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from sqlalchemy.exc import SQLAlchemyError
 
-from quartermaster.jobs.errors import StoreUnavailable
+from quartermaster.jobs.errors import StoreError
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.process.host import SEVERAL_HOSTS, host_identity
@@ -111,7 +111,7 @@ def warn_of_other_hosts(url: str) -> None:
     try:
         if store.embedded and (others := store.note_host(*host_identity(), time.time())):
             log.warning(SEVERAL_HOSTS, ", ".join(sorted(set(others))))
-    except StoreUnavailable:
+    except StoreError:
         pass  # logged by the store; the live API works without it
     finally:
         store.close()  # no connection crosses the fork into the workers

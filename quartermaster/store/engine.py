@@ -6,6 +6,10 @@ takes the write lock at BEGIN (IMMEDIATE): one that read first would otherwise f
 "database is locked" whatever the timeout, when another process wrote meanwhile. Reads begin
 deferred and never wait for a writer. A write transaction is SQL only: a gevent worker that
 yielded inside one would hold every other process's writes.
+
+PostgreSQL: every connection has its limits (POSTGRESQL_LIMITS, below): to open, for a statement
+to run, for a lock to be had, and for a silent peer to be found out. Without them one call to a
+server that accepts and never answers waits for ever, and every later one behind it.
 """
 
 from typing import Any
@@ -15,13 +19,40 @@ from sqlalchemy import event
 
 SQLITE_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=ON")
 BUSY_TIMEOUT_MS = 5000
+# libpq's parameters for every PostgreSQL connection; a parameter of DATABASE_URL's own
+# (?connect_timeout=10, ?options=-c statement_timeout=30000) wins over its figure here.
+STATEMENT_TIMEOUT_MS = 10_000
+LOCK_TIMEOUT_MS = 10_000
+POSTGRESQL_LIMITS: dict[str, Any] = {
+    "connect_timeout": 3,  # seconds to open (psycopg's own wait, so a silent listener too)
+    "keepalives": 1,  # a peer gone silent is found out in about 5 + 3 * 2 s of quiet
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # ms that sent data may stay unacknowledged
+}
+POSTGRESQL_SETTINGS = (
+    f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}"
+)
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **options: Any) -> sa.Engine:
-    engine = sa.create_engine(url, **options)
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        options["connect_args"] = _postgresql_connect_args(url, options.get("connect_args", {}))
+    # A statement's values (log chunks, requests) never in an error's text, nor in a log line.
+    engine = sa.create_engine(url, hide_parameters=True, **options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
     return engine
+
+
+def _postgresql_connect_args(url: str, connect_args: dict[str, Any]) -> dict[str, Any]:
+    """POSTGRESQL_LIMITS and POSTGRESQL_SETTINGS, under the URL's own parameters and the
+    caller's."""
+    given = {**sa.make_url(url).query, **connect_args}
+    limits = {key: value for key, value in POSTGRESQL_LIMITS.items() if key not in given}
+    options = f"{POSTGRESQL_SETTINGS} {given.get('options', '')}".strip()  # the last -c wins
+    return {**connect_args, **limits, "options": options}
 
 
 def writer(engine: sa.Engine) -> sa.Engine:

@@ -8,7 +8,9 @@ expiry). Every write is one short transaction of SQL alone, whatever it waits fo
 
 import contextlib
 import logging
+import re
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreUnavailable
+from quartermaster.jobs.errors import (
+    AmbiguousReference,
+    JobNotFound,
+    StoreError,
+    StoreSchemaMismatch,
+    StoreUnavailable,
+)
 from quartermaster.jobs.history import JobHistory, LogLine, Transition, nanos_of, timestamp_of
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor, position_nanos
 from quartermaster.jobs.references import is_full_id
@@ -37,12 +45,20 @@ log = logging.getLogger(__name__)
 NO_SUCH_JOB = "no such job"
 AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
 UNREACHABLE = "the record store cannot be reached"
+SCHEMA_MISMATCH = (
+    "the record store's tables do not match this quartermaster's schema (the log names each "
+    "difference)"
+)
+# An error of a statement naming a table or column the database does not have: PostgreSQL's
+# undefined_table and undefined_column, SQLite's words.
+UNDEFINED_NAME_STATES = ("42P01", "42703")
+UNDEFINED_NAME = re.compile(r"no such (table|column)|table \S+ has no column named")
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
 NANO = 10**9
 MAX_NANOS = 2**63 - 1
-# PostgreSQL: a connection is given this long to open, a statement this long to run.
-CONNECT_TIMEOUT_SECONDS = 3
-STATEMENT_TIMEOUT_MS = 10_000
+# After a failed attempt to open the store, calls fail at once this long, doubled after each
+# further failure up to the second figure: a store away costs each caller no wait of its own.
+RETRY_AFTER_SECONDS = (1.0, 10.0)
 HOSTS_SEEN_SECONDS = 600  # a host that used the store this recently is using it
 
 
@@ -58,12 +74,16 @@ class LiveRecord:
 
 class RecordStore:
     """One per process; its pool is opened on first use, after the schema is brought up to date
-    (see migrate.py), and again after a failure."""
+    (see migrate.py); after a failure, again once RETRY_AFTER_SECONDS have passed."""
 
     def __init__(self, url: str):
         self._url = url
         self._engine: sa.Engine | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held for bookkeeping only, never while opening
+        self._opening: threading.Event | None = None  # set when the attempt under way ends
+        self._failure: StoreError | None = None  # the last attempt's, while retry_at is ahead
+        self._failures = 0
+        self._retry_at = 0.0
 
     def close(self) -> None:
         if self._engine is not None:
@@ -309,12 +329,52 @@ class RecordStore:
             yield connection
 
     def _ready(self) -> sa.Engine:
+        """The pool. One caller opens it; callers meanwhile wait for that attempt's end (which
+        every timeout bounds) and share its outcome; after a failure, calls fail at once until
+        the retry time."""
         with self._lock:
-            if self._engine is None:
-                with _reachable():
-                    migrate.upgrade(self._url)
-                self._engine = _pooled_engine(self._url)
-            return self._engine
+            if self._engine is not None:
+                return self._engine
+            if self._failure is not None and time.monotonic() < self._retry_at:
+                raise type(self._failure)(*self._failure.args)
+            opening = self._opening
+            if opening is None:
+                opening = self._opening = threading.Event()
+                opener = True
+            else:
+                opener = False
+        if not opener:
+            opening.wait()
+            return self._ready()
+        try:
+            engine = self._open()
+        except BaseException as error:
+            self._attempt_ended(opening, error)
+            raise
+        self._attempt_ended(opening, engine)
+        return engine
+
+    def _open(self) -> sa.Engine:
+        try:
+            with _reachable():
+                migrate.upgrade(self._url)
+        except migrate.SchemaMismatch as error:
+            log.error("record store: %s", error)
+            raise StoreSchemaMismatch(SCHEMA_MISMATCH) from error
+        return _pooled_engine(self._url)
+
+    def _attempt_ended(self, opening: threading.Event, outcome: sa.Engine | BaseException) -> None:
+        """The attempt's outcome kept, then the callers waiting for it let go on."""
+        with self._lock:
+            self._opening = None
+            if isinstance(outcome, sa.Engine):
+                self._engine, self._failure, self._failures = outcome, None, 0
+            elif isinstance(outcome, StoreError):
+                first, longest = RETRY_AFTER_SECONDS
+                self._retry_at = time.monotonic() + min(first * 2**self._failures, longest)
+                self._failures += 1
+                self._failure = outcome
+        opening.set()
 
 
 def _unfinished(job_id: str, *columns: sa.ColumnElement) -> sa.Select:
@@ -336,25 +396,34 @@ def _pooled_engine(url: str) -> sa.Engine:
             max_overflow=10,
             pool_timeout=10,
             pool_pre_ping=True,  # a connection the server dropped (its restart) is replaced
-            connect_args={
-                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-            },
         )
     return make_engine(url)
 
 
 @contextlib.contextmanager
 def _reachable() -> Iterator[None]:
-    """The database's own failures as StoreUnavailable (503); a constraint broken by a racing
-    writer is left to the caller."""
+    """The database's own failures as StoreUnavailable (503), a statement naming a table or
+    column the database lacks as StoreSchemaMismatch; a constraint broken by a racing writer is
+    left to the caller."""
     try:
         yield
     except IntegrityError:
         raise
-    except (DBAPIError, OSError) as error:
+    except DBAPIError as error:
+        if _names_something_undefined(error):
+            log.error("record store: the schema does not match: %s", first_line(error))
+            raise StoreSchemaMismatch(SCHEMA_MISMATCH) from error
         log.warning("record store: %s", first_line(error))
         raise StoreUnavailable(UNREACHABLE) from error
+    except OSError as error:
+        log.warning("record store: %s", first_line(error))
+        raise StoreUnavailable(UNREACHABLE) from error
+
+
+def _names_something_undefined(error: DBAPIError) -> bool:
+    if getattr(error.orig, "sqlstate", None) in UNDEFINED_NAME_STATES:
+        return True
+    return error.orig is not None and UNDEFINED_NAME.match(str(error.orig)) is not None
 
 
 def first_line(error: BaseException) -> str:

@@ -1,20 +1,27 @@
 """The record store's cases, run against SQLite in the unit tier and against the lab's
 PostgreSQL in the lab tier: a class to subclass with a `store_url` fixture."""
 
+import importlib.util
 import multiprocessing
+import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from quartermaster.jobs.errors import AmbiguousReference, JobNotFound
+from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreSchemaMismatch
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
 from quartermaster.store import RecordStore, migrate
-from quartermaster.store.records import CHUNK_BYTES
+from quartermaster.store.records import CHUNK_BYTES, MAX_NANOS, SCHEMA_MISMATCH
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
+from support.settings import PROJECT_ROOT
 
 CREATED = "2026-11-27T06:00:00.123456789Z"
 NOW = nanos_of("2026-11-27T06:00:10Z") / 1e9
@@ -50,6 +57,65 @@ def log_of(*texts: tuple[int, str]) -> list[LogLine]:
     ]
 
 
+def all_revisions() -> list[str]:
+    """Every revision's id, oldest first."""
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
+# Revision 0001 was edited in place after databases were made from it (issue 18): the commits
+# of its first version (the one it is again) and of its last edit, and the file as each had it.
+FIRST_0001 = "3d952b2"
+EDITED_0001 = "3a410d7"
+REVISION_0001 = "quartermaster/store/migrations/versions/0001_records.py"
+OLD_ID = "old" + "0" * 22
+OLD_RECORD = {
+    "id": OLD_ID, "name": "made-before", "image": "busybox", "type": "service", "request": "{}",
+    "status": "complete", "state": "complete", "exit_code": 0, "completions": 1,
+    "succeeded": 1, "failed": 0, "attempts": 1, "created_at": nanos_of(CREATED),
+    "finished_at": nanos_of(CREATED) + 1, "ttl": 3600, "expires_at": MAX_NANOS,
+    "service_removed_at": nanos_of(CREATED) + 2, "updated_at": nanos_of(CREATED) + 2,
+    "log_captured_at": nanos_of(CREATED) + 2, "log_bytes": 0, "log_truncated": False,
+}  # fmt: skip
+
+
+def make_database_with_0001_of(commit: str, url: str, directory: Path, stamp: str) -> None:
+    """A database as revision 0001 at `commit` made it, stamped `stamp` (its own 0001, or what a
+    later quartermaster's migration would have found it at), with one finished job's record,
+    a label and its timeline, written as that quartermaster wrote them."""
+    shown = subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), "show", f"{commit}:{REVISION_0001}"],
+        capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    path = directory / f"revision_0001_at_{commit}.py"
+    path.write_bytes(shown.stdout)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            context = MigrationContext.configure(connection)
+            with Operations.context(context):
+                revision.upgrade()
+            context.stamp(ScriptDirectory.from_config(migrate.alembic_config()), stamp)
+            old_jobs = sa.table("jobs", *(sa.column(name) for name in OLD_RECORD))
+            connection.execute(old_jobs.insert().values(OLD_RECORD))
+            connection.execute(
+                sa.text("INSERT INTO job_labels VALUES (:id, 'team', 'before', :at)"),
+                {"id": OLD_ID, "at": nanos_of(CREATED)},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO job_transitions VALUES (:id, 0, :at, 'complete', 'complete', NULL)"
+                ),
+                {"id": OLD_ID, "at": nanos_of(CREATED) + 1},
+            )
+    finally:
+        engine.dispose()
+
+
 def _upgrade_in_a_process(url, barrier, results):
     barrier.wait()
     results.put(migrate.upgrade(url))
@@ -63,12 +129,58 @@ class StoreCases:
         store.close()
 
     def test_migrations_make_the_declared_schema_once(self, store_url):
-        assert migrate.upgrade(store_url) == ["0001"]
+        assert migrate.upgrade(store_url) == all_revisions()
         assert migrate.upgrade(store_url) == []
         engine = sa.create_engine(store_url)
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+            assert migrate.schema_differences(connection) == []
         engine.dispose()
+
+    @pytest.mark.parametrize("commit", [FIRST_0001, EDITED_0001])
+    def test_a_database_made_by_either_0001_is_brought_to_the_declared_schema(
+        self, store_url, commit, tmp_path
+    ):
+        make_database_with_0001_of(commit, store_url, tmp_path, stamp="0001")
+        assert migrate.upgrade(store_url) == all_revisions()[1:]
+        engine = sa.create_engine(store_url)
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+        engine.dispose()
+        store = RecordStore(store_url)
+        try:
+            # The record made before is whole: no table made anew took its rows with it.
+            assert store.status(OLD_ID).status == "complete"
+            assert [job.id for job in store.page(JobQuery(labels={"team": "before"})).jobs] == [
+                OLD_ID
+            ]
+            assert [step.status for step in store.history(OLD_ID).timeline] == ["complete"]
+            # What the edits of 0001 added works.
+            store.callback_settled(OLD_ID, "delivered", "HTTP 200", NOW)
+            assert store.callback_outcome(OLD_ID) == ("delivered", "HTTP 200")
+            assert store.add(a_status(), {}, 60, NOW, key=("k" * 64, "r" * 64))
+            assert not store.add(a_status("e" * 25), {}, 60, NOW, key=("k" * 64, "s" * 64))
+            assert store.note_host("boot-a", "host-a", NOW) == []
+        finally:
+            store.close()
+
+    def test_a_database_whose_tables_differ_from_its_revision_is_refused_by_name(
+        self, store_url, tmp_path
+    ):
+        """The case of issue 18: a database made by 0001 as it first shipped, stamped at the
+        newest revision all the same. Its reads would fail one by one ("no such column")."""
+        make_database_with_0001_of(FIRST_0001, store_url, tmp_path, stamp=all_revisions()[-1])
+        with pytest.raises(migrate.SchemaMismatch) as refused:
+            migrate.upgrade(store_url)
+        for missing in ("column jobs.callback_state missing", "table store_hosts missing"):
+            assert missing in str(refused.value)
+        store = RecordStore(store_url)
+        try:
+            with pytest.raises(StoreSchemaMismatch) as failed:
+                store.status(OLD_ID)
+            assert str(failed.value) == SCHEMA_MISMATCH
+        finally:
+            store.close()
 
     def test_processes_starting_at_once_migrate_exactly_once(self, store_url):
         context = multiprocessing.get_context("spawn")
@@ -83,7 +195,7 @@ class StoreCases:
         for process in processes:
             process.join(timeout=60)
             assert process.exitcode == 0
-        assert applied == [[], [], [], ["0001"]]
+        assert applied == [[], [], [], all_revisions()]
 
     def test_a_record_is_found_by_id_prefix_or_name(self, store):
         status = a_status()

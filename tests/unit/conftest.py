@@ -5,6 +5,7 @@ at once."""
 
 import pytest
 
+from quartermaster.store import RecordStore
 from quartermaster.web.app import create_app
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
@@ -35,7 +36,13 @@ def runtime():
 
 @pytest.fixture
 def app(runtime):
-    return create_app(make_config(), runtime)
+    config = make_config()
+    store = RecordStore(config.store_url)
+    # Opened now (its schema made and checked), as the master does before the workers: a
+    # test's first request times what it asks, not the making of a store.
+    store.live()
+    yield create_app(config, runtime, store)
+    store.close()
 
 
 @pytest.fixture

@@ -30,8 +30,6 @@ def upgrade() -> None:
         ),
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("request", sa.JSON(), nullable=False),
-        sa.Column("idempotency_key", sa.String(length=64), nullable=True),
-        sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=32), nullable=False),
         sa.Column("exit_code", sa.Integer(), nullable=True),
@@ -49,14 +47,10 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.BigInteger(), nullable=True),
         sa.Column("service_removed_at", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
-        sa.Column("callback_state", sa.String(length=16), nullable=True),
-        sa.Column("callback_detail", sa.Text(), nullable=True),
-        sa.Column("callback_at", sa.BigInteger(), nullable=True),
         sa.Column("log_captured_at", sa.BigInteger(), nullable=True),
         sa.Column("log_bytes", sa.Integer(), nullable=False),
         sa.Column("log_truncated", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
-        sa.UniqueConstraint("idempotency_key", name=op.f("uq_jobs_idempotency_key")),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.create_index(
@@ -142,13 +136,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("job_id", "seq", name=op.f("pk_job_transitions")),
     )
-    op.create_table(
-        "store_hosts",
-        sa.Column("boot_id", sa.String(length=64), nullable=False),
-        sa.Column("hostname", sa.String(length=255), nullable=False),
-        sa.Column("seen_at", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("boot_id", name=op.f("pk_store_hosts")),
-    )
     if op.get_bind().dialect.name == "postgresql":
         # A label's key and value are correlated: without these statistics PostgreSQL misjudges
         # a filter on two labels (measured: a hash join of 25 ms instead of an index walk of 1).
@@ -156,7 +143,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("store_hosts")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP STATISTICS job_labels_key_value")
     op.drop_table("job_transitions")

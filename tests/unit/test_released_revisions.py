@@ -1,0 +1,31 @@
+"""A released revision is never edited: databases were made from it and are stamped with its id,
+so an edit never reaches them (issue 18: revision 0001 gained columns in place, and every read of
+a store made before failed). Change the schema with a new revision, and list it here."""
+
+import hashlib
+
+from quartermaster.store.migrate import MIGRATIONS
+
+VERSIONS = MIGRATIONS / "versions"
+# Each revision file's sha256. A released revision is never edited: add a new one. (Main is what
+# ships: a revision is released once it is merged there.)
+RELEASED = {
+    # As it first shipped (commit 3d952b2); its later edits are undone, and revision 0002 adds
+    # what they added to the databases made before them.
+    "0001_records.py": "b5f8ee26db025df8bd299339fa35be770afe21954ecd4b92786d6546e1bf53b6",
+    "0002_callback_columns.py": "7e7dbd3106a048440d40e4b983700af5e872bbb4672d2107e6f30ed86cba3806",
+}
+
+
+def test_released_revisions_are_unchanged():
+    edited = [
+        name
+        for name, checksum in RELEASED.items()
+        if hashlib.sha256((VERSIONS / name).read_bytes()).hexdigest() != checksum
+    ]
+    assert edited == [], "a released revision was edited: undo that, and add a new revision"
+
+
+def test_every_revision_is_listed():
+    revisions = sorted(path.name for path in VERSIONS.glob("*.py") if path.name != "__init__.py")
+    assert revisions == sorted(RELEASED)

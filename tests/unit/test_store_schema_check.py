@@ -1,0 +1,87 @@
+"""A store whose tables differ from those this quartermaster declares is told apart from one out
+of reach: the master refuses to start and names each difference, a request that needs the
+history is answered 503 with its own message (never "cannot be reached")."""
+
+import logging
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+from quartermaster.jobs.errors import StoreSchemaMismatch
+from quartermaster.store import RecordStore
+from quartermaster.store.records import SCHEMA_MISMATCH
+from quartermaster.web.app import create_app
+from support.api import ApiClient
+from support.fake_runtime import FakeRuntime
+from support.settings import fresh_store_url, make_config
+from support.store_cases import FIRST_0001, NOW, a_status, all_revisions, make_database_with_0001_of
+
+# The master's hook, in a process of its own (importing quartermaster.server patches gevent in).
+RUNS_THE_MASTERS_HOOK = """
+import sys
+from quartermaster.process.config import Config
+from quartermaster.server.gunicorn_app import prepare_store
+prepare_store(Config(token="unused-here", database_url=sys.argv[1]))(None)
+"""
+
+
+@pytest.fixture
+def store_made_by_the_first_0001_stamped_at_head(tmp_path):
+    """Issue 18's store: made by 0001 as it first shipped, stamped at the newest revision."""
+    url = fresh_store_url()
+    make_database_with_0001_of(FIRST_0001, url, tmp_path, stamp=all_revisions()[-1])
+    return url
+
+
+def test_the_master_refuses_to_start_and_names_each_difference(
+    store_made_by_the_first_0001_stamped_at_head,
+):
+    master = subprocess.run(
+        [sys.executable, "-c", RUNS_THE_MASTERS_HOOK, store_made_by_the_first_0001_stamped_at_head],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert master.returncode == 1
+    message = master.stderr
+    assert "the record store's tables differ from this quartermaster's" in message
+    for missing in (
+        "column jobs.idempotency_key missing",
+        "column jobs.request_hash missing",
+        "column jobs.callback_state missing",
+        "column jobs.callback_detail missing",
+        "column jobs.callback_at missing",
+        "constraint uq_jobs_idempotency_key missing",
+        "table store_hosts missing",
+    ):
+        assert missing in message
+
+
+def test_a_request_that_needs_the_history_is_told_the_schema_differs(
+    store_made_by_the_first_0001_stamped_at_head, caplog
+):
+    config = make_config(database_url=store_made_by_the_first_0001_stamped_at_head)
+    store = RecordStore(config.store_url)
+    api = ApiClient(create_app(config, FakeRuntime(config), store).test_client())
+    with caplog.at_level(logging.ERROR, logger="quartermaster.store.records"):
+        response = api.get("/jobs")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == SCHEMA_MISMATCH
+    assert "column jobs.callback_state missing" in caplog.text  # the log names the difference
+    store.close()
+
+
+def test_a_statement_naming_a_column_the_table_lacks_is_a_schema_error():
+    """A difference that came after the check (a column dropped by hand) is not "unreachable"
+    either."""
+    url = fresh_store_url()
+    store = RecordStore(url)
+    store.add(a_status(), {}, 60, NOW)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE jobs DROP COLUMN callback_detail")
+    engine.dispose()
+    with pytest.raises(StoreSchemaMismatch) as failed:
+        store.callback_outcome(a_status().id)
+    assert str(failed.value) == SCHEMA_MISMATCH
+    store.close()
