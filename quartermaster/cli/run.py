@@ -10,7 +10,7 @@ from quartermaster.cli.app import Connection, json_option, qm, report
 from quartermaster.cli.attach import attach
 from quartermaster.cli.output import print_json, warn
 from quartermaster.cli.parsing import environment, key_values, registry_auth
-from quartermaster.client import ConnectionFailed, Job, QuartermasterError
+from quartermaster.client import ConnectionFailed, Job, QuartermasterError, Redirected
 
 EXAMPLES = """\b
 Examples:
@@ -73,8 +73,8 @@ def run(connection: Connection, image: str, command: tuple[str, ...], detach: bo
     with connection.client() as client:
         try:
             job_id = client.run(image, list(command) or None, **fields)
-        except ConnectionFailed:
-            raise  # the server never answered: exit 1, as for any command
+        except (ConnectionFailed, Redirected):
+            raise  # the server never answered, or is elsewhere: exit 1, as for any command
         except QuartermasterError as error:
             report(error)
             raise SystemExit(exit_codes.REFUSED) from None

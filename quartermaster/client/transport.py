@@ -2,7 +2,8 @@
 timeouts on every request, and every failure turned into a QuartermasterError.
 
 The token goes only in the `Authorization` header, never in a URL: URLs end up in proxies' logs
-and in error messages.
+and in error messages. No redirect is followed: a 3xx is an error naming where it pointed
+(`Redirected`), so a request's body never goes to a server other than the one configured.
 """
 
 import re
@@ -11,7 +12,12 @@ from typing import Any
 
 import requests
 
-from quartermaster.client.errors import ConnectionFailed, QuartermasterError, error_for
+from quartermaster.client.errors import (
+    ConnectionFailed,
+    QuartermasterError,
+    Redirected,
+    error_for,
+)
 
 # requests' timeouts: (connect, read) seconds.
 Timeout = tuple[float, float | None]
@@ -44,11 +50,11 @@ class Transport:
         try:
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=timeout,
-                stream=stream,
+                stream=stream, allow_redirects=False,
             )  # fmt: skip
         except requests.RequestException as error:
             raise no_answer(method, url, error) from None
-        if response.ok:
+        if response.status_code < 300:
             return response
         try:
             raise answer_error(response)
@@ -82,6 +88,12 @@ def chunks_of(response: requests.Response, method: str) -> Iterator[bytes]:
 
 
 def answer_error(response: requests.Response) -> QuartermasterError:
+    if response.status_code < 400:  # 3xx (1xx never reach here: requests reads past them)
+        return Redirected(
+            response.status_code,
+            response.headers.get("Location"),
+            response.headers.get("X-Request-ID"),
+        )
     try:
         document = response.json()
     except ValueError:

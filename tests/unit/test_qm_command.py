@@ -217,3 +217,11 @@ def test_the_pending_reason_in_a_pipe_is_a_line_each_time_it_changes():
     assert pipe.getvalue() == (
         "qm: pending (3s): waiting to be placed\nqm: pending (7s): no suitable node\n"
     )
+
+
+def test_a_redirected_run_exits_1_naming_where_it_pointed(server):
+    server.answer("POST", "/run", Answer(307, b"", {"Location": "http://127.0.0.1:1/run"}))
+    result = qm_against(server, "run", "img")
+    assert result.exit_code == 1
+    assert "redirect to http://127.0.0.1:1/run" in result.stderr
+    assert len(server.received) == 1
