@@ -180,7 +180,8 @@ class Client:
         stream: str | None = None,
     ) -> Iterator[str]:
         """The job's output, a line at a time (without its newline; bytes that are not UTF-8
-        replaced), each as it arrives. See `log_bytes`."""
+        replaced), each as it arrives; a line longer than 64 KiB comes in pieces. See
+        `log_bytes`."""
         for line in self.log_bytes(ref, follow, tail, since, timestamps, stream):
             yield line.removesuffix(b"\n").decode("utf-8", errors="replace")
 
@@ -194,9 +195,11 @@ class Client:
         stream: str | None = None,
     ) -> Iterator[bytes]:
         """The job's output, a line at a time as the job printed it (bytes, newline included),
-        never held whole. `stream`: "stdout" or "stderr" (default both). A followed log ends
-        when the job is final; a silence, a dropped connection or the server's own end of a
-        long follow is bridged (see client/logs.py)."""
+        never held whole: a line longer than MAX_LINE_BYTES (64 KiB; a progress bar redrawn
+        with \\r, binary output) comes in pieces of at most that, the newline on the last,
+        each piece as soon as it is full. `stream`: "stdout" or "stderr" (default both). A
+        followed log ends when the job is final; a silence, a dropped connection or the
+        server's own end of a long follow is bridged (see client/logs.py)."""
         params: dict[str, Any] = {
             "tail": "all" if tail is None else tail,
             "since": _epoch(since),
