@@ -64,6 +64,16 @@ def json_option(command: F) -> F:
     )(command)
 
 
+def raw_option(command: F) -> F:
+    return click.option(
+        "--raw",
+        is_flag=True,
+        help="The job's output as it is, control characters included, also to a terminal "
+        "(where they are taken out by default: a job's escape sequences could set the title, "
+        "write the clipboard...).",
+    )(command)
+
+
 @click.group(cls=QmGroup, epilog=EXAMPLES + "\n" + exit_codes.HELP)
 # No click envvar: the client reads QM_URL, QM_TOKEN_FILE and QM_TOKEN itself, in its order
 # (--token, then --token-file or QM_TOKEN_FILE, then QM_TOKEN).

@@ -121,7 +121,12 @@ def server():
 
 
 def qm_against(server, *args):
-    env = {"QM_URL": server.url, "QM_TOKEN": "unit-test-token", "QM_TOKEN_FILE": ""}
+    env = {
+        "QM_URL": server.url,
+        "QM_TOKEN": "unit-test-token",
+        "QM_TOKEN_FILE": "",
+        "COLUMNS": "200",
+    }
     return CliRunner().invoke(qm, list(args), env=env, prog_name="qm")
 
 
@@ -225,3 +230,108 @@ def test_a_redirected_run_exits_1_naming_where_it_pointed(server):
     assert result.exit_code == 1
     assert "redirect to http://127.0.0.1:1/run" in result.stderr
     assert len(server.received) == 1
+
+
+# A job's output that would act on a terminal: the window's title, the clipboard (OSC 52), a CSI
+# as a C1 character (U+009B, in UTF-8) and as a raw byte, a bell and a backspace; \r and \t stay.
+HOSTILE_OUTPUT = (
+    b"\x1b]0;owned title\x07\x1b]52;c;aGVsbG8=\x07plain \xc2\x9b31mred\x9b0m caf\xc3\xa9\n"
+    b"50%\r100%\tdone\x08\x08\x08\x08gone\n"
+)
+ON_A_TERMINAL = (
+    "]0;owned title]52;c;aGVsbG8=plain 31mred\ufffd0m café\n50%\r100%\tdonegone\n"
+).encode()
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """qm's stdout and stderr taken for a terminal."""
+    import quartermaster.cli.attach
+    import quartermaster.cli.jobs
+    import quartermaster.cli.nodes
+    import quartermaster.cli.output
+
+    for module in (quartermaster.cli.attach, quartermaster.cli.jobs, quartermaster.cli.nodes,
+                   quartermaster.cli.output):  # fmt: skip
+        monkeypatch.setattr(module, "is_terminal", lambda stream=None: True, raising=False)
+
+
+def test_a_jobs_output_reaches_a_terminal_without_its_control_characters(server, terminal):
+    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT[:9], HOSTILE_OUTPUT[9:]]))
+    result = qm_against(server, "logs", "job1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == ON_A_TERMINAL
+    assert b"\x1b" not in result.stdout_bytes
+
+
+def test_a_jobs_output_reaches_a_pipe_unchanged(server):
+    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT]))
+    assert qm_against(server, "logs", "job1").stdout_bytes == HOSTILE_OUTPUT
+
+
+def test_raw_gives_a_terminal_the_output_unchanged(server, terminal):
+    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT]))
+    assert qm_against(server, "logs", "--raw", "job1").stdout_bytes == HOSTILE_OUTPUT
+
+
+def run_printing(server, output):
+    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
+    server.answer("GET", "/status/job1", json_answer(200, {
+        "success": True, "id": "job1", "status": "complete", "exit_code": 0
+    }))  # fmt: skip
+    at = b"2026-11-27T10:00:01.000000001Z "  # a follow asks for each line's time
+    lines = [at + line + b"\n" for line in output.split(b"\n")[:-1]]  # (\r ends no line)
+    server.answer("GET", "/logs/job1", Answer(body=lines))
+
+
+def test_run_attached_strips_a_terminals_control_characters_unless_raw(server, terminal):
+    run_printing(server, HOSTILE_OUTPUT)
+    result = qm_against(server, "run", "img")
+    assert result.exit_code == 0, result.output
+    # The scripted server answers both streams' follows with the same output.
+    assert result.stdout_bytes == ON_A_TERMINAL and result.stderr_bytes == ON_A_TERMINAL
+    raw = qm_against(server, "run", "--raw", "img")
+    assert raw.stdout_bytes == HOSTILE_OUTPUT and raw.stderr_bytes == HOSTILE_OUTPUT
+
+
+def test_run_attached_to_a_pipe_passes_the_output_unchanged(server):
+    run_printing(server, HOSTILE_OUTPUT)
+    result = qm_against(server, "run", "img")
+    assert result.stdout_bytes == HOSTILE_OUTPUT
+
+
+def test_a_jobs_table_on_a_terminal_shows_its_cells_as_text(server, terminal):
+    listed = [{"id": "a" * 25, "name": "[link=http://x]y[/link]", "image": "[bold]img\x1b]0;t\x07",
+               "status": "complete", "exit_code": 0,
+               "created_at": "2026-11-27T10:00:00Z"}]  # fmt: skip
+    server.answer(
+        "GET", "/jobs", json_answer(200, {"success": True, "jobs": listed, "next_cursor": None})
+    )
+    result = qm_against(server, "jobs")
+    assert result.exit_code == 0, result.output
+    assert "[link=http://x]y[/link]" in result.stdout
+    assert "[bold]img]0;t" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+
+
+def test_a_nodes_table_on_a_terminal_shows_its_cells_as_text(server, terminal):
+    node = {"id": "n", "hostname": "[link=http://x]w1[/link]", "role": "worker",
+            "state": "ready", "availability": "active", "memory_mb": 1000, "cpus": 2.0}  # fmt: skip
+    server.answer("GET", "/nodes", json_answer(200, {"success": True, "nodes": [node]}))
+    result = qm_against(server, "nodes")
+    assert "[link=http://x]w1[/link]" in result.stdout
+
+
+def test_a_status_on_a_terminal_and_the_servers_errors_carry_no_control_characters(
+    server, terminal
+):
+    server.answer("GET", "/status/job1", json_answer(200, {
+        "success": True, "id": "job1", "status": "failed", "error": "\x1b]52;c;aGk=\x07boom"
+    }))  # fmt: skip
+    server.answer("POST", "/stop", json_answer(404, {
+        "success": False, "code": 404, "error": "no such job\x1b[2J"
+    }))  # fmt: skip
+    status = qm_against(server, "status", "job1")
+    assert "]52;c;aGk=boom" in status.stdout and "\x1b" not in status.stdout
+    stop = qm_against(server, "stop", "x")
+    assert "no such job[2J" in stop.stderr and "\x1b" not in stop.stderr
