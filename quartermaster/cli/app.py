@@ -15,7 +15,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXAMPLES = """\b
 Examples:
-  export QM_URL=http://localhost:9090 QM_TOKEN=...
+  export QM_URL=http://localhost:9090 QM_TOKEN_FILE=~/.config/quartermaster/token
   qm run qm/busybox:latest echo hi          # prints hi, exits 0
   qm run --memory 512 -e MODE=fast -l team=a user/image:1 python job.py
   qm run -d qm/busybox:latest sleep 60      # prints the job's id
@@ -24,6 +24,12 @@ Examples:
   qm jobs --status failed -l team=a
   qm nodes
 """
+
+
+FLAG_SEEN_IN_PS_WARNING = (
+    "warning: --token puts the token on the command line, where other users see it (ps, "
+    "/proc/PID/cmdline) and shells keep it (history): prefer --token-file or QM_TOKEN_FILE"
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,11 @@ def raw_option(command: F) -> F:
 # No click envvar: the client reads QM_URL, QM_TOKEN_FILE and QM_TOKEN itself, in its order
 # (--token, then --token-file or QM_TOKEN_FILE, then QM_TOKEN).
 @click.option("--url", help="The server. [env QM_URL; default http://localhost:9090]")
-@click.option("--token", help="The API token. [env QM_TOKEN]")
+@click.option(
+    "--token",
+    help="The API token: seen by other users in ps and kept in shell history, so prefer "
+    "--token-file or QM_TOKEN_FILE. [env QM_TOKEN]",
+)
 @click.option(
     "--token-file",
     type=click.Path(dir_okay=False),
@@ -88,4 +98,6 @@ def raw_option(command: F) -> F:
 @click.pass_context
 def qm(ctx: click.Context, url: str | None, token: str | None, token_file: str | None) -> None:
     """Run jobs on a quartermaster server and watch them, like docker run."""
+    if token is not None:
+        warn(FLAG_SEEN_IN_PS_WARNING)
     ctx.obj = Connection(url, token, token_file)

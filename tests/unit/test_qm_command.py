@@ -335,3 +335,25 @@ def test_a_status_on_a_terminal_and_the_servers_errors_carry_no_control_characte
     assert "]52;c;aGk=boom" in status.stdout and "\x1b" not in status.stdout
     stop = qm_against(server, "stop", "x")
     assert "no such job[2J" in stop.stderr and "\x1b" not in stop.stderr
+
+
+def test_a_token_on_the_command_line_is_sent_with_a_warning(server, tmp_path):
+    server.answer("GET", "/status/job1", json_answer(200, {"success": True, "id": "job1",
+                                                           "status": "complete"}))  # fmt: skip
+    given = qm_against(server, "--token", "a-token-on-the-line", "status", "job1")
+    assert given.exit_code == 0, given.output
+    assert "warning: --token puts the token on the command line" in given.stderr
+    assert "prefer --token-file or QM_TOKEN_FILE" in given.stderr
+    assert "a-token-on-the-line" not in given.stderr
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token-in-a-file\n")
+    from_file = qm_against(server, "--token-file", str(token_file), "status", "job1")
+    assert from_file.exit_code == 0 and from_file.stderr == ""
+    sent = [request.headers["Authorization"] for request in server.received]
+    assert sent == ["Bearer a-token-on-the-line", "Bearer a-token-in-a-file"]
+
+
+def test_the_help_examples_give_the_token_in_a_file():
+    text = CliRunner().invoke(qm, ["--help"], prog_name="qm").stdout
+    assert "QM_TOKEN_FILE=" in text[text.index("Examples:") :]
+    assert "QM_TOKEN=" not in text
