@@ -1,15 +1,16 @@
 """The `qm` group: where the server is and the token, and one place where the server's errors
 become a message on stderr and exit status 1."""
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
 from quartermaster.cli import exit_codes
 from quartermaster.cli.output import warn
-from quartermaster.client import Client, QuartermasterError
+from quartermaster.client import Client, PlainHttpTokenWarning, QuartermasterError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +59,24 @@ class QmGroup(click.Group):
             ctx.exit(exit_codes.INTERRUPTED)
 
 
+def show_client_warnings() -> None:
+    """The client's PlainHttpTokenWarning (once per server) as one of qm's own messages on
+    stderr; other warnings as Python shows them."""
+    shown = warnings.showwarning
+    if getattr(shown, "by_qm", False):
+        return
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:  # fmt: skip
+        if issubclass(category, PlainHttpTokenWarning):
+            warn(f"warning: {message}")
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    show.by_qm = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
 def report(error: QuartermasterError) -> None:
     """The server's message on stderr, with its request id to quote to an operator."""
     request = f" [request {error.request_id}]" if error.request_id else ""
@@ -100,4 +119,5 @@ def qm(ctx: click.Context, url: str | None, token: str | None, token_file: str |
     """Run jobs on a quartermaster server and watch them, like docker run."""
     if token is not None:
         warn(FLAG_SEEN_IN_PS_WARNING)
+    show_client_warnings()
     ctx.obj = Connection(url, token, token_file)

@@ -16,6 +16,7 @@ from quartermaster.client.errors import (
     Unavailable,
 )
 from quartermaster.client.models import FINAL_STATUSES, History, Job, Node, TimelineEntry
+from quartermaster.client.transport import PlainHttpTokenWarning
 
 __all__ = [
     "DEFAULT_URL",
@@ -28,6 +29,7 @@ __all__ = [
     "Job",
     "Node",
     "NotFound",
+    "PlainHttpTokenWarning",
     "QuartermasterError",
     "Redirected",
     "ServerFailed",

@@ -41,7 +41,8 @@ class Client:
     """One quartermaster server. `url`: the argument, else QM_URL, else http://localhost:9090.
     The token: the argument, else the file `token_file` or QM_TOKEN_FILE names (its content,
     stripped), else QM_TOKEN. `timeout`: seconds to connect, and to wait for each read of an
-    answer (long requests wait longer: see `status` and `logs`)."""
+    answer (long requests wait longer: see `status` and `logs`). A token for a plain http://
+    URL of another host is warned about (PlainHttpTokenWarning, once per server)."""
 
     def __init__(
         self,

@@ -6,9 +6,12 @@ and in error messages. No redirect is followed: a 3xx is an error naming where i
 (`Redirected`), so a request's body never goes to a server other than the one configured.
 """
 
+import ipaddress
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -26,6 +29,15 @@ Timeout = tuple[float, float | None]
 _PREFIXES = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*|\w+Connection(?:Pool)?\([^)]*\):\s*")
 
 
+# Servers a token was sent to in clear text already: warned about once in a process.
+_warned_in_clear: set[str] = set()
+
+
+class PlainHttpTokenWarning(UserWarning):
+    """The token is about to go over plain http:// to a host other than this one: anyone on the
+    way can read it (and then use it). Use https:// (e.g. nginx in front, see deploy/)."""
+
+
 class Transport:
     def __init__(self, url: str, token: str | None, user_agent: str):
         self.url = url.rstrip("/")
@@ -33,6 +45,7 @@ class Transport:
         self.session.headers["User-Agent"] = user_agent
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
+            warn_if_in_clear(self.url)
 
     def request(
         self,
@@ -74,6 +87,38 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+def warn_if_in_clear(url: str) -> None:
+    """A PlainHttpTokenWarning, once per server, when a token would go to `url` in clear text
+    off this host (loopback, 127.0.0.0/8, ::1 or localhost, never leaves it)."""
+    parts = urlsplit(url)
+    server = parts.netloc.rpartition("@")[2].lower()
+    if parts.scheme != "http" or is_loopback_host(parts.hostname) or server in _warned_in_clear:
+        return
+    _warned_in_clear.add(server)
+    warnings.warn(
+        f"the token goes to http://{server} in clear text: anyone on the way can read it; "
+        "use https://",
+        PlainHttpTokenWarning,
+        stacklevel=4,  # the caller's Client(...)
+    )
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """`host` (a URL's, without brackets) is this host's loopback: localhost, 127.0.0.0/8, ::1
+    (or an IPv4-mapped 127.x)."""
+    if host is None:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: where it leads is not known here
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def chunks_of(response: requests.Response, method: str) -> Iterator[bytes]:

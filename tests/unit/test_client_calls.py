@@ -6,12 +6,14 @@ import socket
 
 import pytest
 
+import quartermaster.client.transport
 from quartermaster.client import (
     Client,
     ConnectionFailed,
     InvalidRequest,
     Job,
     NotFound,
+    PlainHttpTokenWarning,
     QuartermasterError,
     Redirected,
     ServerFailed,
@@ -323,3 +325,31 @@ def test_a_redirect_without_a_location_is_still_an_error(server, client):
     server.answer("GET", "/nodes", Answer(304, b""))
     with pytest.raises(Redirected, match="no Location"):
         client.nodes()
+
+
+@pytest.fixture
+def none_warned_yet(monkeypatch):
+    monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
+
+
+def test_a_token_for_plain_http_off_this_host_is_warned_about_once(none_warned_yet, recwarn):
+    Client("http://10.77.0.5:9090", token=TOKEN)
+    Client("http://10.77.0.5:9090/", token=TOKEN)  # the same server: said already
+    Client("http://user:pw@QM.example.org", token=TOKEN)
+    assert [warning.category for warning in recwarn] == [PlainHttpTokenWarning] * 2
+    first, second = (str(warning.message) for warning in recwarn)
+    assert first.startswith("the token goes to http://10.77.0.5:9090 in clear text")
+    assert second.startswith("the token goes to http://qm.example.org in clear text")
+    assert "pw" not in second and TOKEN not in first + second
+    assert recwarn[0].filename == __file__  # it points at the caller's Client(...)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://qm.example.org", "http://localhost:9090", "http://LOCALHOST.", "http://127.0.0.1",
+     "http://127.8.9.10:80", "http://[::1]:9090", "http://[::ffff:127.0.0.1]"],
+)  # fmt: skip
+def test_no_warning_for_https_or_loopback_or_without_a_token(none_warned_yet, recwarn, url):
+    Client(url, token=TOKEN)
+    Client("http://10.77.0.5:9090", token=None)
+    assert [str(warning.message) for warning in recwarn] == []

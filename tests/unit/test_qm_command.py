@@ -10,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import quartermaster.client.transport
 from quartermaster.cli.app import qm
 from quartermaster.cli.attach import PendingLine
 from quartermaster.cli.exit_codes import exit_code_of
@@ -357,3 +358,21 @@ def test_the_help_examples_give_the_token_in_a_file():
     text = CliRunner().invoke(qm, ["--help"], prog_name="qm").stdout
     assert "QM_TOKEN_FILE=" in text[text.index("Examples:") :]
     assert "QM_TOKEN=" not in text
+
+
+def test_a_token_over_plain_http_off_this_host_is_warned_about_once(server, monkeypatch):
+    # The scripted server is on loopback: taken here for a host elsewhere.
+    monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
+    monkeypatch.setattr(quartermaster.client.transport, "is_loopback_host", lambda host: False)
+    run_printing(server, b"hi\n")
+    result = qm_against(server, "run", "img")  # three clients: the run, and each stream's
+    assert result.exit_code == 0, result.output
+    warning = f"qm: warning: the token goes to {server.url} in clear text"
+    assert result.stderr.count(warning) == 1, result.stderr
+    assert "unit-test-token" not in result.stderr
+
+
+def test_a_token_to_loopback_is_not_warned_about(server, monkeypatch):
+    monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
+    run_printing(server, b"hi\n")
+    assert "warning" not in qm_against(server, "run", "img").stderr
