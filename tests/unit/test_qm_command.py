@@ -376,3 +376,9 @@ def test_a_token_to_loopback_is_not_warned_about(server, monkeypatch):
     monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
     run_printing(server, b"hi\n")
     assert "warning" not in qm_against(server, "run", "img").stderr
+
+
+def test_the_pending_reason_from_the_server_carries_no_control_characters():
+    terminal = Terminal()
+    PendingLine(terminal).show("no node\x1b]0;title\x07 fits", 3)
+    assert terminal.getvalue() == "\r\x1b[Kqm: pending 3s: no node]0;title fits"
