@@ -44,7 +44,7 @@ def lines_of(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 def line_pieces(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
     """`lines_of`'s pieces, each with whether it begins a line. Linear in the bytes read: each
-    byte is searched for a newline once, and at most MAX_LINE_BYTES are held."""
+    byte is searched for a newline once, and at most MAX_LINE_BYTES are held between chunks."""
     pending = bytearray()
     begins_a_line = True
     for chunk in chunks:
