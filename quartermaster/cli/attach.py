@@ -1,8 +1,9 @@
 """`qm run` attached: say why the job waits, stream its output as it prints, and end with it.
 
 The job's stdout and stderr are followed separately (one thread each) and written to qm's own
-stdout and stderr as bytes, a line at a time, flushed: output that is not UTF-8 passes through
-untouched. The main thread long-polls the job's status, shows why it is pending, and takes
+stdout and stderr as bytes, a line at a time, flushed: to a pipe unchanged (output that is not
+UTF-8 passes through untouched), to a terminal without control characters unless `raw` (see
+terminal.py). The main thread long-polls the job's status, shows why it is pending, and takes
 Ctrl-C: the first stops the job (and qm waits for it to end), a second leaves it running.
 """
 
@@ -11,10 +12,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import BinaryIO, NamedTuple, NoReturn, TextIO
+from typing import NamedTuple, NoReturn, TextIO
 
 from quartermaster.cli import exit_codes
-from quartermaster.cli.output import warn
+from quartermaster.cli.output import is_terminal, warn
+from quartermaster.cli.terminal import output_writer, printable
 from quartermaster.client import Client, Job, QuartermasterError
 
 QUIET_PENDING_SECONDS = 3  # a job pending without a reason for less is not worth a line
@@ -48,9 +50,9 @@ class PendingLine:
     def show(self, reason: str, seconds: float) -> None:
         with self.lock:
             if self.in_place:
-                self.stream.write(f"\r\x1b[Kqm: pending {seconds:.0f}s: {reason}")
+                self.stream.write(f"\r\x1b[Kqm: pending {seconds:.0f}s: {printable(reason)}")
             elif reason != self.shown:
-                self.stream.write(f"qm: pending ({seconds:.0f}s): {reason}\n")
+                self.stream.write(f"qm: pending ({seconds:.0f}s): {printable(reason)}\n")
             self.stream.flush()
             self.shown = reason
 
@@ -66,18 +68,17 @@ class Follower(threading.Thread):
     """Copies one of the job's streams to one of ours as it arrives."""
 
     def __init__(self, make_client: Callable[[], Client], job_id: str, stream: str,
-                 sink: BinaryIO, pending: PendingLine):  # fmt: skip
+                 write: Callable[[bytes], None], pending: PendingLine):  # fmt: skip
         super().__init__(daemon=True, name=f"follow-{stream}")
         self.make_client, self.job_id, self.stream = make_client, job_id, stream
-        self.sink, self.pending = sink, pending
+        self.write, self.pending = write, pending
 
     def run(self) -> None:
         try:
             with self.make_client() as client:
                 for line in client.log_bytes(self.job_id, follow=True, stream=self.stream):
                     self.pending.clear()
-                    self.sink.write(line)
-                    self.sink.flush()
+                    self.write(line)
         except QuartermasterError as error:
             warn(f"the job's {self.stream} could not be followed: {error}")
 
@@ -87,16 +88,17 @@ class Ended(NamedTuple):
     interrupted: bool  # stopped by Ctrl-C
 
 
-def attach(make_client: Callable[[], Client], job_id: str, show_output: bool = True) -> Ended:
-    """Wait for the job to end, its output streamed (unless not `show_output`). Ctrl-C: see
-    `stop_on_interrupt`."""
+def attach(
+    make_client: Callable[[], Client], job_id: str, show_output: bool = True, raw: bool = False
+) -> Ended:
+    """Wait for the job to end, its output streamed (unless not `show_output`; to a terminal
+    with its control characters unless `raw`). Ctrl-C: see `stop_on_interrupt`."""
     pending = PendingLine(sys.stderr)
     followers = []
     if show_output:
-        followers = [
-            Follower(make_client, job_id, "stdout", sys.stdout.buffer, pending),
-            Follower(make_client, job_id, "stderr", sys.stderr.buffer, pending),
-        ]
+        for name, ours in (("stdout", sys.stdout), ("stderr", sys.stderr)):
+            write = output_writer(ours, raw, is_terminal(ours))
+            followers.append(Follower(make_client, job_id, name, write, pending))
     for follower in followers:
         follower.start()
     with make_client() as client:

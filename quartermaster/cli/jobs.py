@@ -6,15 +6,18 @@ import sys
 import click
 
 from quartermaster.cli import exit_codes
-from quartermaster.cli.app import Connection, json_option, qm, report
+from quartermaster.cli.app import Connection, json_option, qm, raw_option, report
 from quartermaster.cli.output import (
     age,
     duration_between,
+    echo,
+    is_terminal,
     print_fields,
     print_json,
     print_table,
 )
 from quartermaster.cli.parsing import key_values, since_time
+from quartermaster.cli.terminal import output_writer
 from quartermaster.client import FINAL_STATUSES, Job, QuartermasterError
 
 ID_WIDTH = 12
@@ -55,7 +58,7 @@ def stop(connection: Connection, jobs: tuple[str, ...], as_json: bool) -> None:
         print_json([{"id": job_id} for job_id in stopped])
     else:
         for job_id in stopped:
-            click.echo(job_id)
+            echo(job_id)
     if failed:
         raise SystemExit(exit_codes.CLIENT_ERROR)
 
@@ -67,20 +70,23 @@ def stop(connection: Connection, jobs: tuple[str, ...], as_json: bool) -> None:
 @click.option("--since", help="Only output since: UNIX time, 10m back, or an RFC 3339 time.")
 @click.option("-t", "--timestamps", is_flag=True, help="Each line with its time.")
 @click.option("--stream", type=click.Choice(["stdout", "stderr"]), help="Only this stream.")
+@raw_option
 @json_option
 @click.pass_obj
 def logs(connection: Connection, job: str, follow: bool, tail: int | None, since: str | None,
-         timestamps: bool, stream: str | None, as_json: bool) -> None:  # fmt: skip
-    """JOB's output (both streams, unless --stream). With --json, each line as {"line": ...}."""
+         timestamps: bool, stream: str | None, raw: bool, as_json: bool) -> None:  # fmt: skip
+    """JOB's output (both streams, unless --stream). With --json, each line as {"line": ...}.
+
+    To a terminal, control characters (escape sequences) are taken out unless --raw; to a pipe
+    or a file, the output is unchanged."""
     start = None if since is None else since_time(since)
-    out = sys.stdout.buffer
+    write = output_writer(sys.stdout, raw or as_json, is_terminal(sys.stdout))
     with connection.client() as client:
         for line in client.log_bytes(job, follow, tail, start, timestamps, stream):
             if as_json:
                 text = line.removesuffix(b"\n").decode("utf-8", errors="replace")
                 line = json.dumps({"line": text}).encode() + b"\n"
-            out.write(line)
-            out.flush()
+            write(line)
 
 
 @qm.command()

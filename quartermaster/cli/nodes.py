@@ -4,7 +4,7 @@ import click
 
 from quartermaster.cli import exit_codes
 from quartermaster.cli.app import Connection, json_option, qm
-from quartermaster.cli.output import bar, is_terminal, print_json, print_table
+from quartermaster.cli.output import bar, echo, is_terminal, print_json, print_table
 from quartermaster.client import Node
 
 
@@ -47,7 +47,7 @@ def health(connection: Connection, as_json: bool) -> None:
     if as_json:
         print_json(report)
     else:
-        click.echo(health_text(report))
+        echo(health_text(report))
     if not report.get("success"):
         raise SystemExit(exit_codes.CLIENT_ERROR)
 

@@ -1,19 +1,29 @@
 """What `qm` prints: rich tables when stdout is a terminal, plain aligned text otherwise (no
-escape codes in a pipe), JSON documents for scripts, and messages on stderr."""
+escape codes in a pipe), JSON documents for scripts, and messages on stderr. On a terminal, text
+from the server or a job is shown as text: rich markup in it is not read, and control
+characters are taken out (see terminal.py)."""
 
 import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 
 import click
+
+from quartermaster.cli.terminal import printable
 
 BAR_WIDTH = 10
 
 
-def is_terminal() -> bool:
-    return sys.stdout.isatty()
+def is_terminal(stream: TextIO | None = None) -> bool:
+    """Whether `stream` (default stdout) is a terminal."""
+    return (stream or sys.stdout).isatty()
+
+
+def echo(text: str) -> None:
+    """A line on stdout of text from the server: without control characters on a terminal."""
+    click.echo(printable(text) if is_terminal() else text)
 
 
 def print_json(document: Any) -> None:
@@ -42,11 +52,12 @@ def print_fields(pairs: Sequence[tuple[str, str]]) -> None:
     """`name: value` lines, the values aligned."""
     width = max(len(name) for name, _ in pairs) + 1
     for name, value in pairs:
-        click.echo(f"{name + ':':<{width}} {value}")
+        echo(f"{name + ':':<{width}} {value}")
 
 
 def warn(message: str) -> None:
-    click.echo(f"qm: {message}", err=True)
+    """A message on stderr. It may quote the server (its errors): never a control character."""
+    click.echo(f"qm: {printable(message)}", err=True)
 
 
 def bar(used: float, capacity: float, terminal: bool = False) -> str:
@@ -83,10 +94,11 @@ def _rich_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     # Imported only for a terminal: a pipe's output is plain text.
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, header_style="bold")
     for header in headers:
         table.add_column(header.upper(), no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
+    for row in rows:  # Text: a cell's `[link=...]` is shown as it is, not read as markup
+        table.add_row(*(Text(printable(cell)) for cell in row))
     Console().print(table)

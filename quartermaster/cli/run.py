@@ -6,11 +6,11 @@ from typing import Any
 import click
 
 from quartermaster.cli import exit_codes
-from quartermaster.cli.app import Connection, json_option, qm, report
+from quartermaster.cli.app import Connection, json_option, qm, raw_option, report
 from quartermaster.cli.attach import attach
 from quartermaster.cli.output import print_json, warn
 from quartermaster.cli.parsing import environment, key_values, registry_auth
-from quartermaster.client import ConnectionFailed, Job, QuartermasterError
+from quartermaster.client import ConnectionFailed, Job, QuartermasterError, Redirected
 
 EXAMPLES = """\b
 Examples:
@@ -57,24 +57,27 @@ Examples:
     help="A JSON file {username, password, ...} for a private registry.",
 )
 @click.option("-d", "--detach", is_flag=True, help="Print the job's id and return.")
+@raw_option
 @json_option
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
-def run(connection: Connection, image: str, command: tuple[str, ...], detach: bool,
+def run(connection: Connection, image: str, command: tuple[str, ...], detach: bool, raw: bool,
         as_json: bool, **options: Any) -> None:  # fmt: skip
     """Run IMAGE (with COMMAND and its arguments, or the image's default) as a job.
 
     Attached (the default): shows why the job is pending, streams its stdout and stderr as it
     prints, and exits with its exit code. Ctrl-C stops the job; a second Ctrl-C leaves it
     running. With --json, the job's final status document is printed instead of its output.
+    To a terminal, the output's control characters (escape sequences) are taken out unless
+    --raw; to a pipe or a file, it is unchanged.
     """
     fields = request_fields(**options)
     with connection.client() as client:
         try:
             job_id = client.run(image, list(command) or None, **fields)
-        except ConnectionFailed:
-            raise  # the server never answered: exit 1, as for any command
+        except (ConnectionFailed, Redirected):
+            raise  # the server never answered, or is elsewhere: exit 1, as for any command
         except QuartermasterError as error:
             report(error)
             raise SystemExit(exit_codes.REFUSED) from None
@@ -87,7 +90,7 @@ def run(connection: Connection, image: str, command: tuple[str, ...], detach: bo
         else:
             click.echo(job_id)
         return
-    ended = attach(connection.client, job_id, show_output=not as_json)
+    ended = attach(connection.client, job_id, show_output=not as_json, raw=raw)
     if as_json:
         print_json(ended.job.document)
     if ended.interrupted:

@@ -9,12 +9,14 @@ from quartermaster.client.errors import (
     InvalidRequest,
     NotFound,
     QuartermasterError,
+    Redirected,
     ServerFailed,
     TooManyRequests,
     Unauthorized,
     Unavailable,
 )
 from quartermaster.client.models import FINAL_STATUSES, History, Job, Node, TimelineEntry
+from quartermaster.client.transport import PlainHttpTokenWarning
 
 __all__ = [
     "DEFAULT_URL",
@@ -27,7 +29,9 @@ __all__ = [
     "Job",
     "Node",
     "NotFound",
+    "PlainHttpTokenWarning",
     "QuartermasterError",
+    "Redirected",
     "ServerFailed",
     "TimelineEntry",
     "TooManyRequests",

@@ -41,7 +41,8 @@ class Client:
     """One quartermaster server. `url`: the argument, else QM_URL, else http://localhost:9090.
     The token: the argument, else the file `token_file` or QM_TOKEN_FILE names (its content,
     stripped), else QM_TOKEN. `timeout`: seconds to connect, and to wait for each read of an
-    answer (long requests wait longer: see `status` and `logs`)."""
+    answer (long requests wait longer: see `status` and `logs`). A token for a plain http://
+    URL of another host is warned about (PlainHttpTokenWarning, once per server)."""
 
     def __init__(
         self,
@@ -180,7 +181,8 @@ class Client:
         stream: str | None = None,
     ) -> Iterator[str]:
         """The job's output, a line at a time (without its newline; bytes that are not UTF-8
-        replaced), each as it arrives. See `log_bytes`."""
+        replaced), each as it arrives; a line longer than 64 KiB comes in pieces. See
+        `log_bytes`."""
         for line in self.log_bytes(ref, follow, tail, since, timestamps, stream):
             yield line.removesuffix(b"\n").decode("utf-8", errors="replace")
 
@@ -194,9 +196,11 @@ class Client:
         stream: str | None = None,
     ) -> Iterator[bytes]:
         """The job's output, a line at a time as the job printed it (bytes, newline included),
-        never held whole. `stream`: "stdout" or "stderr" (default both). A followed log ends
-        when the job is final; a silence, a dropped connection or the server's own end of a
-        long follow is bridged (see client/logs.py)."""
+        never held whole: a line longer than MAX_LINE_BYTES (64 KiB; a progress bar redrawn
+        with \\r, binary output) comes in pieces of at most that, the newline on the last,
+        each piece as soon as it is full. `stream`: "stdout" or "stderr" (default both). A
+        followed log ends when the job is final; a silence, a dropped connection or the
+        server's own end of a long follow is bridged (see client/logs.py)."""
         params: dict[str, Any] = {
             "tail": "all" if tail is None else tail,
             "since": _epoch(since),

@@ -64,6 +64,22 @@ class ServerFailed(QuartermasterError):
     """Any other 5xx: a bug of the server, or a proxy in front of it that failed."""
 
 
+class Redirected(QuartermasterError):
+    """3xx: the server (or a proxy before it) points elsewhere. No redirect is followed: a
+    followed one would take the request's body (a job's env values, its registry `auth`) to
+    another server. `location` is where it pointed (None if the answer named nowhere)."""
+
+    def __init__(self, code: int, location: str | None, request_id: str | None = None):
+        where = f"to {location}" if location else "with no Location"
+        super().__init__(
+            f"the server answered a redirect {where}; redirects are not followed "
+            "(set the URL to where the server is)",
+            code,
+            request_id=request_id,
+        )
+        self.location = location
+
+
 class ConnectionFailed(QuartermasterError):
     """No answer: the server could not be reached, or did not answer in time (`code` None)."""
 

@@ -24,6 +24,9 @@ MAX_FAILED_RESUMES = 5
 # `since` is a UNIX time the server reads as a float (about 0.2 µs apart at today's times): asked
 # from a microsecond before the last line, so the line itself is surely included, and skipped.
 SINCE_MARGIN_NANOS = 1_000
+# The longest piece of a line given at once: a longer line (a \r progress bar, binary output)
+# comes in pieces, so it is neither held whole nor searched again as it grows.
+MAX_LINE_BYTES = 64 * 1024
 _TIMESTAMP = re.compile(rb"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z\Z")
 
 # open_log(since, follow) -> the body's chunks; since is a UNIX time as text, or None.
@@ -32,24 +35,58 @@ LogOpener = Callable[[str | None, bool], Iterable[bytes]]
 
 def lines_of(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """The lines of a body arriving in chunks, each as soon as it is whole, with its b"\\n"
-    (the last may have none)."""
-    pending = b""
+    (the last may have none). A line longer than MAX_LINE_BYTES (a progress bar redrawn with
+    \\r, binary output) comes in pieces of at most MAX_LINE_BYTES, each as soon as it is full;
+    the last piece has the newline."""
+    for piece, _ in line_pieces(chunks):
+        yield piece
+
+
+def line_pieces(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """`lines_of`'s pieces, each with whether it begins a line. Linear in the bytes read: each
+    byte is searched for a newline once, and at most MAX_LINE_BYTES are held between chunks."""
+    pending = bytearray()
+    begins_a_line = True
     for chunk in chunks:
+        searched = len(pending)  # the bytes held hold no newline
         pending += chunk
-        *whole, pending = pending.split(b"\n")
-        for line in whole:
-            yield line + b"\n"
+        start = 0
+        newline = pending.find(b"\n", searched)
+        while True:
+            if newline != -1 and newline - start < MAX_LINE_BYTES:
+                end = newline + 1
+            elif len(pending) - start > MAX_LINE_BYTES:  # the byte after the cut is known
+                end = _character_end(pending, start + MAX_LINE_BYTES)
+            else:
+                break
+            yield bytes(pending[start:end]), begins_a_line
+            begins_a_line = end == newline + 1
+            start = end
+            if begins_a_line:
+                newline = pending.find(b"\n", start)
+        del pending[:start]
     if pending:
-        yield pending
+        yield bytes(pending), begins_a_line
+
+
+def _character_end(data: bytearray, end: int) -> int:
+    """`end`, or up to 3 bytes before it so that a UTF-8 character is not cut in two."""
+    earliest = end - 3
+    while end > earliest and data[end] & 0xC0 == 0x80:  # a continuation byte
+        end -= 1
+    return end
 
 
 @dataclass
 class _Position:
-    """Where a followed log is: the time of the last line given, and how many lines given had
-    that very time (the next stream repeats them)."""
+    """Where a followed log is: the time of the last line begun, how many lines begun had that
+    very time (the next stream repeats them), and how many bytes of that line were given (a
+    long line comes in pieces, and a stream may break between them)."""
 
     at: int | None = None
     given_at_that_time: int = 0
+    bytes_given: int = 0
+    line_ended: bool = True
 
     def since(self) -> str | None:
         if self.at is None:
@@ -64,25 +101,38 @@ class _Position:
             or (at == self.at and seen_at_that_time > self.given_at_that_time)
         )
 
-    def advance(self, at: int) -> None:
+    def is_unfinished(self, at: int, seen_at_that_time: int) -> bool:
+        """The line begun last, whose end was not given yet."""
+        return (
+            not self.line_ended and at == self.at and seen_at_that_time == self.given_at_that_time
+        )
+
+    def begin(self, at: int) -> None:
         self.given_at_that_time = self.given_at_that_time + 1 if at == self.at else 1
         self.at = at
+        self.bytes_given = 0
+        self.line_ended = False
+
+    def gave(self, piece: bytes) -> None:
+        self.bytes_given += len(piece)
+        self.line_ended = piece.endswith(b"\n")
 
 
 def followed_lines(
     open_log: LogOpener, job_is_final: Callable[[], bool], timestamps: bool
 ) -> Iterator[bytes]:
-    """A followed log's lines until its job is final, opened again after each silence, break
-    or cut. `open_log` must ask for timestamps; they are taken off unless `timestamps`."""
+    """A followed log's lines (a long one in pieces, as `lines_of`) until its job is final,
+    opened again after each silence, break or cut. `open_log` must ask for timestamps; they
+    are taken off unless `timestamps`."""
     position = _Position()
     failures = 0
     follow = True
     while True:
         given = 0
         try:
-            for line in _new_lines(open_log(position.since(), follow), position):
+            for piece in _new_pieces(open_log(position.since(), follow), position, timestamps):
                 given += 1
-                yield line if timestamps else line.partition(b" ")[2]
+                yield piece
             ended_by_the_server = True
             failures = 0
         except ConnectionFailed:
@@ -100,18 +150,36 @@ def followed_lines(
         time.sleep(RESUME_PAUSE_SECONDS * 2**failures)
 
 
-def _new_lines(chunks: Iterable[bytes], position: _Position) -> Iterator[bytes]:
-    """The lines not given yet; `position` moves with each one given."""
+def _new_pieces(chunks: Iterable[bytes], position: _Position, timestamps: bool) -> Iterator[bytes]:
+    """The pieces of lines not given yet (the timestamp taken off a line's first piece unless
+    `timestamps`); `position` moves with each one given."""
     seen_at: dict[int, int] = {}
-    for line in lines_of(chunks):
-        at = _nanos_of(line.partition(b" ")[0])
-        if at is None:  # not a timestamped line: nothing to place it by
-            yield line
+    placed = False  # the line being read has a timestamp: `position` counts its bytes
+    skip: int | None = 0  # bytes of the line being read given before; None: all of it
+    for piece, begins_a_line in line_pieces(chunks):
+        if begins_a_line:
+            at = _nanos_of(piece.partition(b" ")[0])
+            placed, skip = at is not None, 0
+            if at is not None:
+                seen_at[at] = seen_at.get(at, 0) + 1
+                if position.is_new(at, seen_at[at]):
+                    position.begin(at)
+                elif position.is_unfinished(at, seen_at[at]):
+                    skip = position.bytes_given
+                else:
+                    skip = None
+        if skip is None:
             continue
-        seen_at[at] = seen_at.get(at, 0) + 1
-        if position.is_new(at, seen_at[at]):
-            position.advance(at)
-            yield line
+        if skip >= len(piece):
+            skip -= len(piece)
+            continue
+        if placed:
+            position.gave(piece[skip:])
+        if skip == 0 and begins_a_line and not timestamps:
+            yield piece.partition(b" ")[2]
+        else:
+            yield piece[skip:]
+        skip = 0
 
 
 def _nanos_of(stamp: bytes) -> int | None:

@@ -2,22 +2,40 @@
 timeouts on every request, and every failure turned into a QuartermasterError.
 
 The token goes only in the `Authorization` header, never in a URL: URLs end up in proxies' logs
-and in error messages.
+and in error messages. No redirect is followed: a 3xx is an error naming where it pointed
+(`Redirected`), so a request's body never goes to a server other than the one configured.
 """
 
+import ipaddress
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from quartermaster.client.errors import ConnectionFailed, QuartermasterError, error_for
+from quartermaster.client.errors import (
+    ConnectionFailed,
+    QuartermasterError,
+    Redirected,
+    error_for,
+)
 
 # requests' timeouts: (connect, read) seconds.
 Timeout = tuple[float, float | None]
 # What urllib3 puts before the reason: "<...Connection object at 0x7f...>: ", "HTTPConnection(host=
 # '127.0.0.1', port=1): ".
 _PREFIXES = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*|\w+Connection(?:Pool)?\([^)]*\):\s*")
+
+
+# Servers a token was sent to in clear text already: warned about once in a process.
+_warned_in_clear: set[str] = set()
+
+
+class PlainHttpTokenWarning(UserWarning):
+    """The token is about to go over plain http:// to a host other than this one: anyone on the
+    way can read it (and then use it). Use https:// (e.g. nginx in front, see deploy/)."""
 
 
 class Transport:
@@ -27,6 +45,7 @@ class Transport:
         self.session.headers["User-Agent"] = user_agent
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
+            warn_if_in_clear(self.url)
 
     def request(
         self,
@@ -44,11 +63,11 @@ class Transport:
         try:
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=timeout,
-                stream=stream,
+                stream=stream, allow_redirects=False,
             )  # fmt: skip
         except requests.RequestException as error:
             raise no_answer(method, url, error) from None
-        if response.ok:
+        if response.status_code < 300:
             return response
         try:
             raise answer_error(response)
@@ -70,6 +89,38 @@ class Transport:
         self.session.close()
 
 
+def warn_if_in_clear(url: str) -> None:
+    """A PlainHttpTokenWarning, once per server, when a token would go to `url` in clear text
+    off this host (loopback, 127.0.0.0/8, ::1 or localhost, never leaves it)."""
+    parts = urlsplit(url)
+    server = parts.netloc.rpartition("@")[2].lower()
+    if parts.scheme != "http" or is_loopback_host(parts.hostname) or server in _warned_in_clear:
+        return
+    _warned_in_clear.add(server)
+    warnings.warn(
+        f"the token goes to http://{server} in clear text: anyone on the way can read it; "
+        "use https://",
+        PlainHttpTokenWarning,
+        stacklevel=4,  # the caller's Client(...)
+    )
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """`host` (a URL's, without brackets) is this host's loopback: localhost, 127.0.0.0/8, ::1
+    (or an IPv4-mapped 127.x)."""
+    if host is None:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: where it leads is not known here
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
 def chunks_of(response: requests.Response, method: str) -> Iterator[bytes]:
     """A streamed answer's body as it arrives; a connection that breaks or falls silent past
     the read timeout raises ConnectionFailed. The response is closed however this ends."""
@@ -82,6 +133,12 @@ def chunks_of(response: requests.Response, method: str) -> Iterator[bytes]:
 
 
 def answer_error(response: requests.Response) -> QuartermasterError:
+    if response.status_code < 400:  # 3xx (1xx never reach here: requests reads past them)
+        return Redirected(
+            response.status_code,
+            response.headers.get("Location"),
+            response.headers.get("X-Request-ID"),
+        )
     try:
         document = response.json()
     except ValueError:

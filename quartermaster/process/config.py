@@ -1,6 +1,6 @@
 """Every setting in one place: its environment variable, its default and its validation.
 
-The command line (`server/command.py`) overrides the environment; both end up in one `Config`.
+The command line (`process/command_line.py`) overrides the environment; both end up in one `Config`.
 """
 
 import os
@@ -28,6 +28,10 @@ DEFAULT_LOG_KEEP_BYTES = 1024 * 1024
 POSTGRESQL_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 STORE_FILE = "quartermaster.db"  # the SQLite store's file in DATA_DIR
 MAX_BODY_BYTES = 1024 * 1024
+# The shortest token the server starts with: a shorter one is within reach of guessing (and a
+# placeholder like "changeme" or "test" is refused).
+MIN_TOKEN_CHARS = 16
+GENERATE_COMMAND = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class ConfigError(ValueError):
@@ -69,7 +73,14 @@ class Config:
 
     def __post_init__(self) -> None:
         if not self.token:
-            raise ConfigError("no token: set TOKEN or pass --token")
+            raise ConfigError(
+                "no token: set TOKEN_FILE (a file holding it) or TOKEN, or pass --token-file"
+            )
+        _require(
+            len(self.token) >= MIN_TOKEN_CHARS,
+            f"the token must be at least {MIN_TOKEN_CHARS} characters, got {len(self.token)}: "
+            f"make one with {GENERATE_COMMAND}",
+        )
         _require(1 <= self.port <= 65535, f"port must be 1-65535, got {self.port}")
         _require(self.workers >= 1, f"workers must be at least 1, got {self.workers}")
         _require(self.worker_connections >= 1, "worker connections must be at least 1")
@@ -175,6 +186,12 @@ def _secret_file(env: Mapping[str, str], name: str) -> str:
     path = env.get(name)
     if not path:
         return ""
+    return read_secret(path, name)
+
+
+def read_secret(path: str, name: str) -> str:
+    """What the file at `path` holds, without its trailing newline: a secret (`name` says which
+    setting names the file, for errors, which never say what the file holds)."""
     try:
         with open(path, encoding="utf-8") as file:
             secret = file.read().rstrip("\r\n")

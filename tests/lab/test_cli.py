@@ -205,3 +205,53 @@ def test_an_unreachable_server_exits_1(qm_env):
     ran = qm({**qm_env, "QM_URL": "http://127.0.0.1:9"}, "status", "x")
     assert ran.returncode == 1 and b"http://127.0.0.1:9/status/x" in ran.stderr
     assert TOKEN.encode() not in ran.stderr
+
+
+# The window's title, the clipboard (OSC 52) and a CSI as a C1 character (U+009B in UTF-8).
+HOSTILE_PRINTF = "\\033]0;owned\\007\\033]52;c;aGk=\\007ok \\302\\23331mred\\n"
+HOSTILE_BYTES = b"\x1b]0;owned\x07\x1b]52;c;aGk=\x07ok \xc2\x9b31mred\n"
+
+
+def on_a_terminal(env, *args) -> tuple[int, bytes]:
+    """qm's exit status and what its stdout, a pseudo-terminal, showed."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([QM, *args], env=env, stdout=terminal, stderr=subprocess.DEVNULL)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            data = os.read(controller, 65536)
+        except OSError:  # EIO: qm has exited and the terminal is closed
+            break
+        if not data:
+            break
+        shown += data
+    os.close(controller)
+    return process.wait(60), shown
+
+
+def test_a_jobs_escape_sequences_reach_a_terminal_stripped_and_a_pipe_unchanged(lab, qm_env):
+    code, shown = on_a_terminal(qm_env, "run", lab.image, "printf", HOSTILE_PRINTF)
+    assert code == 0
+    assert shown == b"]0;owned]52;c;aGk=ok 31mred\r\n"  # the terminal adds its \r
+    piped = qm(qm_env, "run", "-d", lab.image, "printf", HOSTILE_PRINTF)
+    job_id = piped.stdout.decode().strip()
+    Client(qm_env["QM_URL"], token=TOKEN).wait(job_id, timeout=60)
+    assert qm(qm_env, "logs", job_id).stdout == HOSTILE_BYTES
+    code, shown = on_a_terminal(qm_env, "logs", "--raw", job_id)
+    assert HOSTILE_BYTES.replace(b"\n", b"\r\n") == shown
+
+
+def test_a_line_longer_than_the_clients_longest_comes_whole_in_pieces(lab, qm_env, client):
+    # 3 MiB without a newline, then one: 48 of the client's 64 KiB pieces. (Read once the job
+    # has ended, without timestamps: a follow asks for them, and Docker gives each 16 KiB part
+    # of a long line its own.)
+    script = "head -c 3145728 /dev/zero | tr '\\0' x; echo; echo after"
+    job_id = client.run(lab.image, ["sh", "-c", script])
+    assert client.wait(job_id, timeout=60).status == "complete"
+    started = time.monotonic()
+    shown = qm(qm_env, "logs", job_id)
+    assert shown.stdout == b"x" * 3 * 1024 * 1024 + b"\nafter\n"
+    assert time.monotonic() - started < 30  # generous: one pass, not a search per chunk

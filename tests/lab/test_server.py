@@ -140,23 +140,25 @@ def test_the_access_log_is_json_lines_without_the_token(live_server):
 
 
 def test_flags_win_over_the_environment(live_server_factory):
-    server = live_server_factory("--token", "flag-token", env={"TOKEN": TOKEN})
+    server = live_server_factory("--token", "a-flag-token-0123", env={"TOKEN": TOKEN})
     url = f"{server.url}/status/nosuchjob"
     assert requests.get(url, params={"token": TOKEN}, timeout=10).status_code == 401
-    assert requests.get(url, params={"token": "flag-token"}, timeout=10).status_code == 404
+    assert requests.get(url, params={"token": "a-flag-token-0123"}, timeout=10).status_code == 404
+    assert "warning: --token puts the token on the command line" in server.log_text()
 
 
 def test_no_token_exits_2_with_a_clear_message():
-    result = subprocess.run(
-        [QUARTERMASTER], capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin"}
-    )
+    # No TOKEN, nothing else of the environment but where the code under test is.
+    env = {"PATH": "/usr/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([QUARTERMASTER], capture_output=True, text=True, timeout=30, env=env)
     assert result.returncode == 2
-    assert "no token: set TOKEN or pass --token" in result.stderr
+    assert "no token: set TOKEN_FILE (a file holding it) or TOKEN" in result.stderr
 
 
 def test_help_documents_every_flag_and_variable():
     result = subprocess.run([QUARTERMASTER, "--help"], capture_output=True, text=True, check=True)
-    for word in ["--token", "TOKEN", "--port", "PORT", "--memory", "MEMORY", "--bind", "BIND",
+    for word in ["--token-file", "TOKEN_FILE", "--token", "TOKEN",
+                 "--port", "PORT", "--memory", "MEMORY", "--bind", "BIND",
                  "--workers", "WORKERS", "--worker-connections", "WORKER_CONNECTIONS",
                  "--constraint", "CONSTRAINTS",
                  "--docker-timeout", "DOCKER_TIMEOUT", "DOCKER_HOST",

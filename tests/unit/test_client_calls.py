@@ -6,13 +6,16 @@ import socket
 
 import pytest
 
+import quartermaster.client.transport
 from quartermaster.client import (
     Client,
     ConnectionFailed,
     InvalidRequest,
     Job,
     NotFound,
+    PlainHttpTokenWarning,
     QuartermasterError,
+    Redirected,
     ServerFailed,
     TooManyRequests,
     Unauthorized,
@@ -283,3 +286,70 @@ def test_a_json_answer_that_is_not_an_object_is_an_error(server, client):
 
 def test_labels_are_read_when_the_document_has_them():
     assert Job.from_document({**JOB, "labels": {"a": "b"}}).labels == {"a": "b"}
+
+
+@pytest.fixture
+def elsewhere():
+    """Another server on loopback, where a redirect points: it must never be called."""
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.close()
+
+
+@pytest.mark.parametrize("code", [301, 302, 307, 308])
+def test_no_redirect_is_followed_and_its_location_is_named(server, client, elsewhere, code):
+    location = f"{elsewhere.url}/run"
+    server.answer("POST", "/run", Answer(code, b"", {"Location": location}))
+    elsewhere.answer("POST", "/run", json_answer(200, {"success": True, "id": "stolen"}))
+    with pytest.raises(Redirected) as raised:
+        client.run("img", env={"SECRET": "an-env-value"}, auth="cmVnaXN0cnktYXV0aA==")
+    assert elsewhere.received == []
+    assert len(server.received) == 1  # a redirect is not retried either
+    assert (raised.value.code, raised.value.location) == (code, location)
+    assert location in str(raised.value) and TOKEN not in str(raised.value)
+
+
+@pytest.mark.parametrize("code", [301, 302, 307, 308])
+def test_no_read_or_log_follows_a_redirect(server, client, elsewhere, code):
+    for path in ("/status/x", "/logs/x"):
+        server.answer("GET", path, Answer(code, b"", {"Location": elsewhere.url + path}))
+        elsewhere.answer("GET", path, json_answer(200, JOB))
+    with pytest.raises(Redirected, match=f"{elsewhere.url}/status/x"):
+        client.status("x")
+    with pytest.raises(Redirected, match=f"{elsewhere.url}/logs/x"):
+        list(client.log_bytes("x"))
+    assert elsewhere.received == []
+
+
+def test_a_redirect_without_a_location_is_still_an_error(server, client):
+    server.answer("GET", "/nodes", Answer(304, b""))
+    with pytest.raises(Redirected, match="no Location"):
+        client.nodes()
+
+
+@pytest.fixture
+def none_warned_yet(monkeypatch):
+    monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
+
+
+def test_a_token_for_plain_http_off_this_host_is_warned_about_once(none_warned_yet, recwarn):
+    Client("http://10.77.0.5:9090", token=TOKEN)
+    Client("http://10.77.0.5:9090/", token=TOKEN)  # the same server: said already
+    Client("http://user:pw@QM.example.org", token=TOKEN)
+    assert [warning.category for warning in recwarn] == [PlainHttpTokenWarning] * 2
+    first, second = (str(warning.message) for warning in recwarn)
+    assert first.startswith("the token goes to http://10.77.0.5:9090 in clear text")
+    assert second.startswith("the token goes to http://qm.example.org in clear text")
+    assert "pw" not in second and TOKEN not in first + second
+    assert recwarn[0].filename == __file__  # it points at the caller's Client(...)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://qm.example.org", "http://localhost:9090", "http://LOCALHOST.", "http://127.0.0.1",
+     "http://127.8.9.10:80", "http://[::1]:9090", "http://[::ffff:127.0.0.1]"],
+)  # fmt: skip
+def test_no_warning_for_https_or_loopback_or_without_a_token(none_warned_yet, recwarn, url):
+    Client(url, token=TOKEN)
+    Client("http://10.77.0.5:9090", token=None)
+    assert [str(warning.message) for warning in recwarn] == []

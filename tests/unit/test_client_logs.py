@@ -1,7 +1,9 @@
 """The client's logs against a scripted server: lines as they arrive, bytes that are not UTF-8,
 and a followed log carried over silences and cuts without losing or repeating a line."""
 
+import hashlib
 import threading
+import time
 
 import pytest
 
@@ -12,6 +14,7 @@ from support.scripted_server import Answer, ScriptedServer, json_answer
 
 T1, T2, T3 = (f"2026-11-27T10:00:0{n}.00000000{n}Z" for n in (1, 2, 3))
 T2_SINCE = "1795773601.999999002"  # T2's UNIX time less a microsecond
+MIB = 1024 * 1024
 
 
 def status(word):
@@ -120,3 +123,72 @@ def test_a_follow_cut_after_its_job_ended_reads_the_rest_once(server, client, qu
     server.answer("GET", "/status/job1", status("complete"))
     assert list(client.logs("job1", follow=True)) == ["a", "b"]
     assert server.requests_to("/logs/job1")[1].query["follow"] == ["false"]
+
+
+def long_line_chunks(size, chunk=2048):
+    """`size` bytes without a newline (every byte value but b"\\n"), in chunks of `chunk`."""
+    block = bytes(value for value in range(256) if value != 10) * (chunk // 255 + 1)
+    block = block[:chunk]
+    for _ in range(size // chunk):
+        yield block
+
+
+def split_seconds(size):
+    started = time.perf_counter()
+    pieces = list(quartermaster.client.logs.lines_of(long_line_chunks(size)))
+    return time.perf_counter() - started, pieces
+
+
+def test_a_line_without_end_comes_in_bounded_pieces_in_linear_time():
+    most = quartermaster.client.logs.MAX_LINE_BYTES
+    eight = min(split_seconds(8 * MIB)[0] for _ in range(3))
+    assert eight < 5  # generous: before the fix, 8 MiB in 2 KiB chunks took 19 s
+    sixty_four, pieces = min(split_seconds(64 * MIB) for _ in range(3))
+    assert max(map(len, pieces)) <= most
+    assert sum(map(len, pieces)) == 64 * MIB
+    expected = hashlib.sha256()
+    for chunk in long_line_chunks(64 * MIB):
+        expected.update(chunk)
+    assert hashlib.sha256(b"".join(pieces)).digest() == expected.digest()
+    assert sixty_four / eight < 32, (eight, sixty_four)  # linear: 8; quadratic: 64
+
+
+def test_a_long_line_is_cut_between_characters_and_ends_with_its_newline():
+    most = quartermaster.client.logs.MAX_LINE_BYTES
+    line = "é".encode() * most + b"\n"  # two bytes a character: a cut at `most` splits none
+    pieces = list(quartermaster.client.logs.lines_of([line[:1000], line[1000:], b"next\n"]))
+    assert b"".join(pieces) == line + b"next\n"
+    assert all(len(piece) <= most for piece in pieces)
+    assert [piece.decode() for piece in pieces]  # each piece whole UTF-8
+    assert pieces[-2].endswith(b"\n") and pieces[-1] == b"next\n"
+
+
+LONG = b"x" * (3 * MIB // 2) + b"y" * MIB  # 2.5 MiB: pieces of MAX_LINE_BYTES
+
+
+def test_a_long_line_broken_off_in_a_follow_goes_on_where_it_broke(server, client, quick_follows):
+    most = quartermaster.client.logs.MAX_LINE_BYTES
+    start = f"{T2} ".encode() + LONG[: 2 * MIB]
+    server.answer(
+        "GET",
+        "/logs/job1",
+        # The first stream breaks off (silent past the read timeout) within the long line.
+        Answer(body=[*stamped((T1, "a")), start, lambda: threading.Event().wait(1)]),
+        Answer(body=[f"{T2} ".encode() + LONG + b"\n", *stamped((T3, "c"))]),
+    )
+    server.answer("GET", "/status/job1", status("started"), status("complete"))
+    pieces = list(client.log_bytes("job1", follow=True))
+    assert b"".join(pieces) == b"a\n" + LONG + b"\nc\n"
+    assert max(map(len, pieces)) <= most
+
+
+def test_a_follow_the_server_ended_within_a_line_gives_its_rest_once(server, client, quick_follows):
+    server.answer(
+        "GET",
+        "/logs/job1",
+        Answer(body=[f"{T1} progress 10%".encode()]),  # the follow's end: no newline yet
+        Answer(body=[f"{T1} progress 10%\rprogress 20%\n".encode(), *stamped((T2, "b"))]),
+    )
+    server.answer("GET", "/status/job1", status("started"), status("complete"))
+    pieces = list(client.log_bytes("job1", follow=True))
+    assert b"".join(pieces) == b"progress 10%\rprogress 20%\nb\n"

@@ -10,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import quartermaster.client.transport
 from quartermaster.cli.app import qm
 from quartermaster.cli.attach import PendingLine
 from quartermaster.cli.exit_codes import exit_code_of
@@ -121,7 +122,12 @@ def server():
 
 
 def qm_against(server, *args):
-    env = {"QM_URL": server.url, "QM_TOKEN": "unit-test-token", "QM_TOKEN_FILE": ""}
+    env = {
+        "QM_URL": server.url,
+        "QM_TOKEN": "unit-test-token",
+        "QM_TOKEN_FILE": "",
+        "COLUMNS": "200",
+    }
     return CliRunner().invoke(qm, list(args), env=env, prog_name="qm")
 
 
@@ -217,3 +223,162 @@ def test_the_pending_reason_in_a_pipe_is_a_line_each_time_it_changes():
     assert pipe.getvalue() == (
         "qm: pending (3s): waiting to be placed\nqm: pending (7s): no suitable node\n"
     )
+
+
+def test_a_redirected_run_exits_1_naming_where_it_pointed(server):
+    server.answer("POST", "/run", Answer(307, b"", {"Location": "http://127.0.0.1:1/run"}))
+    result = qm_against(server, "run", "img")
+    assert result.exit_code == 1
+    assert "redirect to http://127.0.0.1:1/run" in result.stderr
+    assert len(server.received) == 1
+
+
+# A job's output that would act on a terminal: the window's title, the clipboard (OSC 52), a CSI
+# as a C1 character (U+009B, in UTF-8) and as a raw byte, a bell and a backspace; \r and \t stay.
+HOSTILE_OUTPUT = (
+    b"\x1b]0;owned title\x07\x1b]52;c;aGVsbG8=\x07plain \xc2\x9b31mred\x9b0m caf\xc3\xa9\n"
+    b"50%\r100%\tdone\x08\x08\x08\x08gone\n"
+)
+ON_A_TERMINAL = (
+    "]0;owned title]52;c;aGVsbG8=plain 31mred\ufffd0m café\n50%\r100%\tdonegone\n"
+).encode()
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """qm's stdout and stderr taken for a terminal."""
+    import quartermaster.cli.attach
+    import quartermaster.cli.jobs
+    import quartermaster.cli.nodes
+    import quartermaster.cli.output
+
+    for module in (quartermaster.cli.attach, quartermaster.cli.jobs, quartermaster.cli.nodes,
+                   quartermaster.cli.output):  # fmt: skip
+        monkeypatch.setattr(module, "is_terminal", lambda stream=None: True, raising=False)
+
+
+def test_a_jobs_output_reaches_a_terminal_without_its_control_characters(server, terminal):
+    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT[:9], HOSTILE_OUTPUT[9:]]))
+    result = qm_against(server, "logs", "job1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == ON_A_TERMINAL
+    assert b"\x1b" not in result.stdout_bytes
+
+
+def test_a_jobs_output_reaches_a_pipe_unchanged(server):
+    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT]))
+    assert qm_against(server, "logs", "job1").stdout_bytes == HOSTILE_OUTPUT
+
+
+def test_raw_gives_a_terminal_the_output_unchanged(server, terminal):
+    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT]))
+    assert qm_against(server, "logs", "--raw", "job1").stdout_bytes == HOSTILE_OUTPUT
+
+
+def run_printing(server, output):
+    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
+    server.answer("GET", "/status/job1", json_answer(200, {
+        "success": True, "id": "job1", "status": "complete", "exit_code": 0
+    }))  # fmt: skip
+    at = b"2026-11-27T10:00:01.000000001Z "  # a follow asks for each line's time
+    lines = [at + line + b"\n" for line in output.split(b"\n")[:-1]]  # (\r ends no line)
+    server.answer("GET", "/logs/job1", Answer(body=lines))
+
+
+def test_run_attached_strips_a_terminals_control_characters_unless_raw(server, terminal):
+    run_printing(server, HOSTILE_OUTPUT)
+    result = qm_against(server, "run", "img")
+    assert result.exit_code == 0, result.output
+    # The scripted server answers both streams' follows with the same output.
+    assert result.stdout_bytes == ON_A_TERMINAL and result.stderr_bytes == ON_A_TERMINAL
+    raw = qm_against(server, "run", "--raw", "img")
+    assert raw.stdout_bytes == HOSTILE_OUTPUT and raw.stderr_bytes == HOSTILE_OUTPUT
+
+
+def test_run_attached_to_a_pipe_passes_the_output_unchanged(server):
+    run_printing(server, HOSTILE_OUTPUT)
+    result = qm_against(server, "run", "img")
+    assert result.stdout_bytes == HOSTILE_OUTPUT
+
+
+def test_a_jobs_table_on_a_terminal_shows_its_cells_as_text(server, terminal):
+    listed = [{"id": "a" * 25, "name": "[link=http://x]y[/link]", "image": "[bold]img\x1b]0;t\x07",
+               "status": "complete", "exit_code": 0,
+               "created_at": "2026-11-27T10:00:00Z"}]  # fmt: skip
+    server.answer(
+        "GET", "/jobs", json_answer(200, {"success": True, "jobs": listed, "next_cursor": None})
+    )
+    result = qm_against(server, "jobs")
+    assert result.exit_code == 0, result.output
+    assert "[link=http://x]y[/link]" in result.stdout
+    assert "[bold]img]0;t" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+
+
+def test_a_nodes_table_on_a_terminal_shows_its_cells_as_text(server, terminal):
+    node = {"id": "n", "hostname": "[link=http://x]w1[/link]", "role": "worker",
+            "state": "ready", "availability": "active", "memory_mb": 1000, "cpus": 2.0}  # fmt: skip
+    server.answer("GET", "/nodes", json_answer(200, {"success": True, "nodes": [node]}))
+    result = qm_against(server, "nodes")
+    assert "[link=http://x]w1[/link]" in result.stdout
+
+
+def test_a_status_on_a_terminal_and_the_servers_errors_carry_no_control_characters(
+    server, terminal
+):
+    server.answer("GET", "/status/job1", json_answer(200, {
+        "success": True, "id": "job1", "status": "failed", "error": "\x1b]52;c;aGk=\x07boom"
+    }))  # fmt: skip
+    server.answer("POST", "/stop", json_answer(404, {
+        "success": False, "code": 404, "error": "no such job\x1b[2J"
+    }))  # fmt: skip
+    status = qm_against(server, "status", "job1")
+    assert "]52;c;aGk=boom" in status.stdout and "\x1b" not in status.stdout
+    stop = qm_against(server, "stop", "x")
+    assert "no such job[2J" in stop.stderr and "\x1b" not in stop.stderr
+
+
+def test_a_token_on_the_command_line_is_sent_with_a_warning(server, tmp_path):
+    server.answer("GET", "/status/job1", json_answer(200, {"success": True, "id": "job1",
+                                                           "status": "complete"}))  # fmt: skip
+    given = qm_against(server, "--token", "a-token-on-the-line", "status", "job1")
+    assert given.exit_code == 0, given.output
+    assert "warning: --token puts the token on the command line" in given.stderr
+    assert "prefer --token-file or QM_TOKEN_FILE" in given.stderr
+    assert "a-token-on-the-line" not in given.stderr
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token-in-a-file\n")
+    from_file = qm_against(server, "--token-file", str(token_file), "status", "job1")
+    assert from_file.exit_code == 0 and from_file.stderr == ""
+    sent = [request.headers["Authorization"] for request in server.received]
+    assert sent == ["Bearer a-token-on-the-line", "Bearer a-token-in-a-file"]
+
+
+def test_the_help_examples_give_the_token_in_a_file():
+    text = CliRunner().invoke(qm, ["--help"], prog_name="qm").stdout
+    assert "QM_TOKEN_FILE=" in text[text.index("Examples:") :]
+    assert "QM_TOKEN=" not in text
+
+
+def test_a_token_over_plain_http_off_this_host_is_warned_about_once(server, monkeypatch):
+    # The scripted server is on loopback: taken here for a host elsewhere.
+    monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
+    monkeypatch.setattr(quartermaster.client.transport, "is_loopback_host", lambda host: False)
+    run_printing(server, b"hi\n")
+    result = qm_against(server, "run", "img")  # three clients: the run, and each stream's
+    assert result.exit_code == 0, result.output
+    warning = f"qm: warning: the token goes to {server.url} in clear text"
+    assert result.stderr.count(warning) == 1, result.stderr
+    assert "unit-test-token" not in result.stderr
+
+
+def test_a_token_to_loopback_is_not_warned_about(server, monkeypatch):
+    monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
+    run_printing(server, b"hi\n")
+    assert "warning" not in qm_against(server, "run", "img").stderr
+
+
+def test_the_pending_reason_from_the_server_carries_no_control_characters():
+    terminal = Terminal()
+    PendingLine(terminal).show("no node\x1b]0;title\x07 fits", 3)
+    assert terminal.getvalue() == "\r\x1b[Kqm: pending 3s: no node]0;title fits"
