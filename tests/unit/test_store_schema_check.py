@@ -23,7 +23,7 @@ RUNS_THE_MASTERS_HOOK = """
 import sys
 from quartermaster.process.config import Config
 from quartermaster.server.gunicorn_app import prepare_store
-prepare_store(Config(token="unused-here", database_url=sys.argv[1]))(None)
+prepare_store(Config(token="unused-here-token-16", database_url=sys.argv[1]))(None)
 """
 
 
