@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import logging
 import signal
 import time
 
@@ -126,6 +127,25 @@ def test_a_callback_is_delivered_once_signed_even_with_racing_reapers(
     )
     assert call["headers"]["X-Quartermaster-Signature"] == expected
     assert call["headers"]["X-Quartermaster-Job"] == job_id
+
+
+def test_a_callback_goes_to_its_full_url_which_no_record_or_log_shows(lab, api, receiver, caplog):
+    """A Slack or Discord webhook's secret is in its path: the callback goes there, while
+    /history and the reaper's log show only scheme://host:port and a hash of the URL."""
+    url = f"{receiver.url}/services/T0/B0/path-secret?sig=query-secret"
+    job_id = api.run_ok(image=lab.image, command="true", callback_url=url)
+    caplog.set_level(logging.INFO, logger="quartermaster")
+    reaper = Reaper(lab_config())
+    reap_until([reaper], lambda: receiver.calls)
+    settle([reaper])
+    assert [call["path"] for call in receiver.calls] == [
+        "/services/T0/B0/path-secret?sig=query-secret"
+    ]
+    shown = f"{receiver.url}/...#sha256:{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+    assert api.get_ok(f"/history/{job_id}")["request"]["callback_url"] == shown
+    delivered = [r.getMessage() for r in caplog.records if "callback for job" in r.getMessage()]
+    assert delivered == [f"reaper: callback for job {job_id} to {shown}: HTTP 204, delivered"]
+    assert "path-secret" not in caplog.text and "query-secret" not in caplog.text
 
 
 def test_a_callback_waits_for_a_dead_receiver_and_the_ttl_waits_for_it(lab, api):
