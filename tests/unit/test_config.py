@@ -48,6 +48,10 @@ def test_flags_win_over_environment():
         {"TOKEN": "t", "WORKER_CONNECTIONS": "10", "MAX_LONG_REQUESTS": "12"},
         {"TOKEN": "t", "MAX_LONG_REQUESTS": "-1"},
         {"TOKEN": "t", "FOLLOW_MAX_SECONDS": "0"},
+        {"TOKEN": "t", "MAX_TTL": "x"},
+        {"TOKEN": "t", "MAX_TTL": "-1", "HISTORY_TTL": "0"},
+        {"TOKEN": "t", "MAX_TTL": "3600"},  # below the default history ttl, a week
+        {"TOKEN": "t", "HISTORY_TTL": "7200", "MAX_TTL": "3600"},
     ],
 )
 def test_invalid_settings_are_refused(env):
@@ -146,3 +150,11 @@ def test_log_keep_bytes_and_keep_env_values(tmp_path):
     )
     with pytest.raises(ConfigError, match="LOG_KEEP_BYTES"):
         from_env({"TOKEN": "t", "LOG_KEEP_BYTES": "-1"})
+
+
+def test_the_largest_ttl_a_run_may_ask_is_max_ttl_else_the_history_ttl():
+    assert from_env({"TOKEN": "t"}).ttl_limit == 7 * 24 * 3600
+    assert from_env({"TOKEN": "t", "HISTORY_TTL": "60"}).ttl_limit == 60
+    assert from_env({"TOKEN": "t", "HISTORY_TTL": "60", "MAX_TTL": "86400"}).ttl_limit == 86400
+    assert from_env({"TOKEN": "t", "MAX_TTL": "86400"}, ttl=60, max_ttl=None).ttl_limit == 86400
+    assert from_env({"TOKEN": "t"}, ttl=60, max_ttl=120).ttl_limit == 120
