@@ -148,9 +148,13 @@ class JobService:
             return self.store.status(reference).id
         if not self._keep_stopped(status):
             return self.runtime.halt_job(status.id)
-        job_id = self.runtime.stop_job(status.id)
-        self._best_effort(job_id, lambda: self.store.service_removed(job_id, time.time()))
-        return job_id
+        # Recorded `shutdown`, the stop is under way: if this process dies or Docker fails
+        # before the service is gone, the reaper removes it (reaper/recording.py), which may
+        # be first, too.
+        with contextlib.suppress(JobNotFound):
+            self.runtime.stop_job(status.id)
+        self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
+        return status.id
 
     def _keep_stopped(self, status: JobStatus) -> bool:
         """The stopped job's final record and log written (now, or before); False when they

@@ -57,3 +57,21 @@ def test_the_timeline_runs_from_run_to_stop(api):
 def test_an_unknown_or_invalid_reference_is_refused(api):
     assert_error(api.get("/history/nosuchjob"), 404)
     assert "fields" in assert_error(api.get("/history/bad%20ref"), 400)
+
+
+def test_a_stop_whose_service_the_reaper_removed_first_is_done(api, runtime, monkeypatch):
+    """/stop writes the record, then removes the service; a reaper that saw the record first
+    (reaper/recording.py ends such stops) may remove it in between: the stop is done, not 404."""
+    job_id = api.run_ok(image="busybox", command="sh -c 'echo hi; sleep 30'")
+    api.wait_for(job_id, "started")
+    removal = runtime.stop_job
+
+    def reaper_first(reference):
+        removal(reference)  # the reaper's removal
+        return removal(reference)  # then /stop's own: JobNotFound
+
+    monkeypatch.setattr(runtime, "stop_job", reaper_first)
+    assert api.stop(job_id).get_json() == {"success": True, "id": job_id}
+    timeline = api.get_ok(f"/history/{job_id}")["timeline"]
+    assert (timeline[-1]["status"], timeline[-1]["detail"]) == ("shutdown", "stopped by /stop")
+    assert api.logs(job_id) == "hi\n"
