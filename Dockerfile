@@ -37,9 +37,10 @@ ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 USER root
 WORKDIR /
 # The record store's SQLite file, when DATABASE_URL names no other store: a volume, so a new
-# container of the image (an upgrade) finds the history of the old one.
+# container of the image (an upgrade) finds the history of the old one. Owner-only (0700), as
+# quartermaster makes it itself: a new volume takes the mode of the image's directory.
 ENV DATA_DIR=/var/lib/quartermaster
-RUN mkdir -p /var/lib/quartermaster
+RUN mkdir -p -m 0700 /var/lib/quartermaster
 VOLUME ["/var/lib/quartermaster"]
 EXPOSE 9090
 # /healthz: Docker answers and this is a swarm manager. Follows PORT; a --port flag or a BIND

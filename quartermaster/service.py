@@ -9,6 +9,7 @@ store is back (reaper/recording.py).
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -22,11 +23,14 @@ from quartermaster.jobs.query import JobPage, JobQuery
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import SHUTDOWN, JobStatus
+from quartermaster.process import metrics
 from quartermaster.process.config import Config
-from quartermaster.store import RecordStore
+from quartermaster.store import RecordStore, StoreSize
 
 log = logging.getLogger(__name__)
 NANO = 10**9
+# The store's size is a full scan (RecordStore.size): a process measures it at most this often.
+STORE_SIZE_SECONDS = 60.0
 
 
 def _never() -> bool:
@@ -40,9 +44,28 @@ class JobService:
         self.runtime = runtime
         self.store = store
         self._config = config
+        self._size: StoreSize | None = None
+        self._size_measured_at: float | None = None  # time.monotonic()
+        self._size_lock = threading.Lock()  # one measurement at a time; the others wait for it
 
     def health(self) -> SwarmHealth:
         return self.runtime.health()
+
+    def store_size(self) -> StoreSize | None:
+        """What the store holds, as this process measured it at most STORE_SIZE_SECONDS ago
+        (None: the store could not be reached then); each measurement sets the metrics' gauges."""
+        with self._size_lock:
+            now = time.monotonic()
+            if self._size_measured_at is None or now - self._size_measured_at >= STORE_SIZE_SECONDS:
+                try:
+                    self._size = self.store.size()
+                except StoreError:
+                    self._size = None
+                else:
+                    metrics.store_records.set(self._size.records)
+                    metrics.store_log_bytes.set(self._size.log_bytes)
+                self._size_measured_at = now
+            return self._size
 
     def readiness_problem(self) -> str | None:
         return self.runtime.readiness_problem()
@@ -125,9 +148,13 @@ class JobService:
             return self.store.status(reference).id
         if not self._keep_stopped(status):
             return self.runtime.halt_job(status.id)
-        job_id = self.runtime.stop_job(status.id)
-        self._best_effort(job_id, lambda: self.store.service_removed(job_id, time.time()))
-        return job_id
+        # Recorded `shutdown`, the stop is under way: if this process dies or Docker fails
+        # before the service is gone, the reaper removes it (reaper/recording.py), which may
+        # be first, too.
+        with contextlib.suppress(JobNotFound):
+            self.runtime.stop_job(status.id)
+        self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
+        return status.id
 
     def _keep_stopped(self, status: JobStatus) -> bool:
         """The stopped job's final record and log written (now, or before); False when they

@@ -7,6 +7,7 @@ and again at delivery (reaper/callbacks.py). `CALLBACK_HOSTS` entries may name a
 No Flask, no Docker: /run's validation and the reaper's delivery both ask here.
 """
 
+import hashlib
 import ipaddress
 import socket
 import threading
@@ -15,6 +16,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 RESOLVE_SECONDS = 2.0  # /run: a callback's host must resolve within this
 DEFAULT_PORTS = {"http": 80, "https": 443}
+HASH_DIGITS = 16  # of a callback URL's SHA-256 in what is recorded and logged of it
 # What requests leaves unquoted in a URL: a callback_url goes out as it did before.
 _SAFE_IN_TARGET = "!#$%&'()*+,/:;=?@[]~"
 _NOT_PUBLIC = (  # (property of an address, how the refusal names it)
@@ -135,9 +137,19 @@ def resolve_checked(target: Target, allow_private: bool, timeout: float) -> list
 
 
 def printable_url(url: str) -> str:
-    """The URL without its query and credentials, for logs."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    """What a record, /history and a log show of a callback URL: `scheme://host:port`, then
+    `/...#sha256:` and the first 16 hex digits of the SHA-256 of the whole URL as the client gave
+    it, e.g. `https://hooks.slack.com:443/...#sha256:3f1c0a9d5e2b7c44`. A webhook's secret is in
+    its path (Slack, Discord), query or credentials: none of them is shown, and whoever holds the
+    URL can tell it is this one (`printf %s "$URL" | sha256sum | cut -c1-16`). The full URL stays
+    in the job's service, for its delivery only."""
+    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_DIGITS]
+    try:
+        target = parse_target(url)
+        origin = f"{target.scheme}://{target.receiver}"
+    except CallbackRefused:  # not a URL /run accepts (an old or foreign label): no part of it
+        origin = "(not an http or https URL)"
+    return f"{origin}/...#sha256:{digest}"
 
 
 def check_host(target: Target, allowed_hosts: tuple[str, ...]) -> None:

@@ -95,15 +95,15 @@ def select_lines(lines: Iterable[LogLine], options: LogOptions) -> Iterator[byte
 
 def recorded_request(job: JobSpec, *, env_values: bool) -> dict:
     """The request as a record keeps it: never its registry credentials, nor its
-    Idempotency-Key (its job's labels hold the key's hash), nor its callback URL's query and
-    credentials; `env` values only if the operator allows (otherwise the names, each with
-    null)."""
+    Idempotency-Key (its job's labels hold the key's hash), nor more of its callback URL than
+    its origin and hash (printable_url: a webhook's secret may be its path); `env` values only
+    if the operator allows (otherwise the names, each with null)."""
     request = asdict(job)
     request.pop("registry_auth")
     request.pop("idempotency_key")
     request["command"] = None if job.command is None else list(job.command)
     request["constraints"] = list(job.constraints)
-    if job.callback_url:  # its query may carry the receiver's secret
+    if job.callback_url:
         request["callback_url"] = printable_url(job.callback_url)
     if not env_values:
         request["env"] = dict.fromkeys(job.env)

@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"ttl (env HISTORY_TTL, or TTL; default {configuration.DEFAULT_TTL}, a week)",
     )
     parser.add_argument(
+        "--max-ttl",
+        type=int,
+        help="the largest ttl a /run may ask for, in seconds; a larger one is refused "
+        "(env MAX_TTL, default the history ttl)",
+    )
+    parser.add_argument(
         "--keep-finished",
         type=int,
         help="seconds a finished job's swarm service is kept once its record is written "

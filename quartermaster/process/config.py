@@ -56,6 +56,7 @@ class Config:
     docker_timeout: float = DEFAULT_DOCKER_TIMEOUT
     max_body_bytes: int = MAX_BODY_BYTES
     ttl: int = DEFAULT_TTL  # seconds a finished job's record is kept, unless /run says otherwise
+    max_ttl: int | None = None  # the largest ttl /run takes; None: `ttl` (see ttl_limit)
     keep_finished: int = DEFAULT_KEEP_FINISHED  # seconds a finished job's service is kept
     reaper_interval: float = DEFAULT_REAPER_INTERVAL  # 0: no reaper in this instance
     callback_secret: str | None = None  # signs callbacks (HMAC-SHA256) when set
@@ -93,6 +94,10 @@ class Config:
         _require(self.memory_mb >= 6, f"memory must be at least 6 MB, got {self.memory_mb}")
         _require(self.docker_timeout > 0, "docker timeout must be positive")
         _require(self.ttl >= 0, f"history ttl must be 0 or more seconds, got {self.ttl}")
+        _require(
+            self.ttl <= self.ttl_limit,
+            f"MAX_TTL must be at least HISTORY_TTL ({self.ttl}), got {self.max_ttl}",
+        )
         _require(self.keep_finished >= 0, "KEEP_FINISHED must be 0 or more seconds")
         _require(self.reaper_interval >= 0, "the reaper interval must be 0 or more seconds")
         _require(self.callback_retry_seconds >= 0, "callback retry seconds must be 0 or more")
@@ -121,6 +126,12 @@ class Config:
         if self.max_long_requests is None:
             return self.worker_connections // 2
         return self.max_long_requests
+
+    @property
+    def ttl_limit(self) -> int:
+        """The largest ttl /run takes: MAX_TTL, or HISTORY_TTL. A record is kept no longer than
+        the operator allows, whatever a client asks."""
+        return self.ttl if self.max_ttl is None else self.max_ttl
 
     @property
     def store_url(self) -> str:
@@ -154,6 +165,7 @@ def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Conf
         "docker_timeout": _float(env, "DOCKER_TIMEOUT", DEFAULT_DOCKER_TIMEOUT),
         # TTL: this setting's name before the record store (when it meant the service's life).
         "ttl": _int(env, "HISTORY_TTL", _int(env, "TTL", DEFAULT_TTL)),
+        "max_ttl": _int(env, "MAX_TTL", None),
         "keep_finished": _int(env, "KEEP_FINISHED", DEFAULT_KEEP_FINISHED),
         "reaper_interval": _float(env, "REAPER_INTERVAL", DEFAULT_REAPER_INTERVAL),
         "callback_secret": env.get("CALLBACK_SECRET") or None,

@@ -62,6 +62,20 @@ long_requests = Gauge(
     ["kind"],
     multiprocess_mode="liveall",
 )
+# The record store's size, measured by a worker for /healthz and /metrics (at most once a minute
+# each: service.py): the newest measurement of any process is the store's. "mostrecent": a sum
+# over the workers would count the one store several times, a series per worker ("liveall")
+# would show older measurements beside the newest, and "max" would never show the store shrink.
+store_records = Gauge(
+    "quartermaster_store_records",
+    "Records the record store holds (the newest measurement, at most a minute old)",
+    multiprocess_mode="mostrecent",
+)
+store_log_bytes = Gauge(
+    "quartermaster_store_log_bytes",
+    "Bytes of kept logs the record store holds (the newest measurement, at most a minute old)",
+    multiprocess_mode="mostrecent",
+)
 
 reaper_restarts = Counter(
     "quartermaster_reaper_restarts_total",

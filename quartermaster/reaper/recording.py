@@ -9,6 +9,8 @@ removed) and mends the difference both ways:
     a job that ended             gets its final record: last status, node and kept log, at once
     a record without its job     was removed with its final record written (/stop, expiry): its
                                  removal is noted; else it ended unseen, and is finished `lost`
+    a `shutdown` final record    is a /stop that wrote it and died (or Docker failed it) before
+    of a job that runs on        removing the service: the reaper removes it, the stop's end
 
 The store's records are read before the swarm is: a record made after that read (by a /run
 meanwhile) waits for the next round, and never looks like a job whose service vanished.
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import SwarmError
 from quartermaster.jobs.history import timestamp_of
-from quartermaster.jobs.status import FAILED, LOST, JobStatus
+from quartermaster.jobs.status import FAILED, LOST, SHUTDOWN, JobStatus
 from quartermaster.store import LiveRecord, RecordStore
 from quartermaster.swarm import Swarm
 from quartermaster.swarm.reaping import Reaping
@@ -40,6 +42,7 @@ class RecordWork:
     finals: list[JobStatus] = field(default_factory=list)  # ended jobs without a final record
     removed: list[str] = field(default_factory=list)  # final records whose service is gone
     vanished: list[str] = field(default_factory=list)  # live records whose service is gone
+    unfinished_stops: list[str] = field(default_factory=list)  # stopped, yet their job runs on
 
 
 def plan_records(
@@ -53,6 +56,10 @@ def plan_records(
         if record is None:
             work.imports.append(job_id)  # with the status as it is now
         elif record.finished:
+            # Only /stop writes `shutdown` before its job is over (and then removes its service):
+            # such a record of a job that is not over is a /stop that did not get to the end.
+            if record.status == SHUTDOWN and not status.is_final:
+                work.unfinished_stops.append(job_id)
             continue
         if status.is_final:
             work.finals.append(status)
@@ -97,6 +104,8 @@ class Recorder:
             self._store.service_removed(job_id, now)
         for job_id in work.vanished:
             self._finish_lost(job_id, now)
+        for job_id in work.unfinished_stops:
+            self._end_stop(by_id[job_id], now)
         return recorded
 
     def finish_timed_out(self, service: dict, status: JobStatus, now: float) -> None:
@@ -131,6 +140,13 @@ class Recorder:
             status, list(kept.lines), kept.truncated, now, node_hostname=node_hostname
         )
         return True
+
+    def _end_stop(self, service: dict, now: float) -> None:
+        """Remove the service of a job /stop recorded `shutdown` (its log kept) and did not
+        remove: its process died, or Docker failed it, in between."""
+        if self._reaping.expire(service):
+            log.info("reaper: job %s was stopped by /stop; its service removed", service["ID"])
+            self._store.service_removed(service["ID"], now)
 
     def _finish_lost(self, job_id: str, now: float) -> None:
         if self._reaping.service_exists(job_id):

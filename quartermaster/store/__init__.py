@@ -1,5 +1,5 @@
 """The history: every job's record, timeline and kept log, in SQL (SQLite or PostgreSQL)."""
 
-from quartermaster.store.records import LiveRecord, RecordStore
+from quartermaster.store.records import LiveRecord, RecordStore, StoreSize
 
-__all__ = ["LiveRecord", "RecordStore"]
+__all__ = ["LiveRecord", "RecordStore", "StoreSize"]

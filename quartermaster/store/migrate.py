@@ -26,6 +26,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from quartermaster.store import sqlite_file
 from quartermaster.store.engine import make_engine, writer
 from quartermaster.store.schema import metadata
 
@@ -58,7 +59,7 @@ def upgrade(url: str) -> list[str]:
     was there already, or another process did it)."""
     address = sa.make_url(url)
     if address.get_backend_name() == "sqlite" and address.database not in (None, "", ":memory:"):
-        Path(address.database).parent.mkdir(parents=True, exist_ok=True)
+        sqlite_file.prepare(address.database)  # owner-only, before SQLite makes it
         with _file_lock(address.database + ".migrate-lock"):
             return _upgrade(url)
     return _upgrade(url)

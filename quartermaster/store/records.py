@@ -72,6 +72,14 @@ class LiveRecord:
     finished: bool  # its final record (status and log) is written
 
 
+@dataclass(frozen=True)
+class StoreSize:
+    """What the store holds: its records, and the bytes of their kept logs."""
+
+    records: int
+    log_bytes: int
+
+
 class RecordStore:
     """One per process; its pool is opened on first use, after the schema is brought up to date
     (see migrate.py); after a failure, again once RETRY_AFTER_SECONDS have passed."""
@@ -281,6 +289,14 @@ class RecordStore:
         ).where(jobs.c.service_removed_at.is_(None))
         with self._reading() as connection:
             return {row.id: LiveRecord(*row) for row in connection.execute(query)}
+
+    def size(self) -> StoreSize:
+        """One statement, but a full scan of `jobs` on both databases (about 0.1 s at 100,000
+        records on SQLite): its callers keep the answer a while (service.py)."""
+        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(jobs.c.log_bytes), 0))
+        with self._reading() as connection:
+            records, log_bytes = connection.execute(query.select_from(jobs)).one()
+        return StoreSize(records, int(log_bytes))
 
     def status(self, reference: str) -> JobStatus:
         """The recorded status of the job `reference` means: the job with that full id, else

@@ -79,7 +79,15 @@ def openapi_document(app: Flask, config: Config) -> dict:
             )
     document = spec.to_dict()
     _no_null_in_query(document)
+    _configured_limits(document, config)
     return _ecma_patterns(document)
+
+
+def _configured_limits(document: dict, config: Config) -> None:
+    """What a setting bounds, which a schema class cannot say: /run's ttl is at most MAX_TTL
+    (web/api/run.py gives RunRequest the same)."""
+    ttl = document["components"]["schemas"]["RunRequest"]["properties"]["ttl"]
+    ttl["maximum"] = min(ttl["maximum"], config.ttl_limit)
 
 
 def _no_null_in_query(document: dict) -> None:

@@ -437,7 +437,10 @@ class RunRequest(TokenRequest):
     ttl = JsonInteger(
         load_default=None,
         validate=validate.Range(min=0, max=MAX_SECONDS),
-        metadata={"description": "seconds a finished job's record is kept; default HISTORY_TTL"},
+        metadata={
+            "description": "seconds a finished job's record is kept; default HISTORY_TTL, "
+            "at most MAX_TTL (the document's maximum is the server's)"
+        },
     )
     callback_url = fields.String(
         load_default=None,
@@ -457,11 +460,18 @@ class RunRequest(TokenRequest):
         *,
         callback_hosts: tuple[str, ...] = (),
         callback_allow_private: bool = False,
+        max_ttl: int = MAX_SECONDS,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.callback_hosts = callback_hosts  # empty: callbacks may go anywhere public
         self.callback_allow_private = callback_allow_private
+        self.max_ttl = max_ttl  # MAX_TTL: openapi.py writes it into the document's ttl
+
+    @validates("ttl")
+    def ttl_within_max_ttl(self, ttl: int | None, **kwargs) -> None:
+        if ttl is not None and ttl > self.max_ttl:
+            raise ValidationError(f"at most {self.max_ttl} seconds (MAX_TTL)")
 
     @validates("callback_url")
     def callback_may_go_there(self, url: str | None, **kwargs) -> None:
@@ -676,10 +686,27 @@ class ReaperLiveness(Schema):
     )
 
 
+class StoreFigures(Schema):
+    state = fields.String(
+        metadata={
+            "enum": ["ok", "unreachable"],
+            "description": "unreachable: the record store did not answer when last measured",
+        }
+    )
+    records = fields.Integer(metadata={"description": "records kept (absent when unreachable)"})
+    log_bytes = fields.Integer(
+        metadata={"description": "bytes of kept logs (absent when unreachable)"}
+    )
+
+
 class HealthResponse(Answer):
     docker = fields.String(dump_default="ok")
     swarm = fields.Nested(SwarmCounts)
     reaper = fields.Nested(ReaperLiveness)
+    store = fields.Nested(
+        StoreFigures,
+        metadata={"description": "what the record store holds, measured at most a minute ago"},
+    )
 
 
 class ErrorResponse(Schema):

@@ -238,3 +238,25 @@ def test_an_unreadable_token_file_stops_the_container_with_a_clear_message(image
     )  # fmt: skip
     assert result.returncode == 2
     assert "TOKEN_FILE '/run/secrets/missing' cannot be read" in result.stderr
+
+
+# Run in the image: the store opened where the image puts it, then the modes of its files.
+STORE_MODES = """
+import os, stat
+from quartermaster.store import RecordStore
+database = os.path.join(os.environ["DATA_DIR"], "quartermaster.db")
+store = RecordStore("sqlite:///" + database)
+store.live()  # the store made, and a connection of its pool open: the WAL and SHM files exist
+for path in (os.environ["DATA_DIR"], database, database + "-wal", database + "-shm"):
+    print(oct(stat.S_IMODE(os.stat(path).st_mode)))
+"""
+
+
+def test_the_store_in_the_image_is_the_owners_alone(image):
+    """The image's DATA_DIR, and so the volume made from it, is 0700; the SQLite store, its WAL
+    and SHM are 0600 (they were 0755 and 0644: readable by every user of the host)."""
+    result = docker(
+        "run", "--rm", "--entrypoint", "python", image, "-c", STORE_MODES, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0o700", "0o600", "0o600", "0o600"]

@@ -51,3 +51,32 @@ def test_metrics_add_up_across_workers_and_the_reaper(lab, live_server_factory):
 def test_metrics_can_be_public(live_server_factory):
     server = live_server_factory(env={"METRICS_PUBLIC": "1"})
     assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 200
+
+
+def test_the_store_gauges_are_one_series_whichever_worker_answers(lab, live_server_factory):
+    """The store's size as the newest measurement of any worker: one sample each (not one a
+    worker, nor their sum), in /healthz as in /metrics."""
+    server = live_server_factory(
+        "--workers", "3", env={"REAPER_INTERVAL": "0"}, ready_path="/readyz"
+    )  # no /healthz yet: each worker measures the store first after the two /run below
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    job_ids = [
+        requests.post(
+            f"{server.url}/run", json={"image": lab.image, "command": "true"}, headers=headers,
+            timeout=10,
+        ).json()["id"]
+        for _ in range(2)
+    ]  # fmt: skip
+    try:
+        for _ in range(12):  # spread over the three workers by the kernel
+            text = requests.get(f"{server.url}/metrics", headers=headers, timeout=5).text
+            samples = [line for line in text.splitlines() if line.startswith("quartermaster_store")]
+            assert samples == [
+                "quartermaster_store_records 2.0",
+                "quartermaster_store_log_bytes 0.0",
+            ]
+        store = requests.get(f"{server.url}/healthz", timeout=5).json()["store"]
+        assert store == {"state": "ok", "records": 2, "log_bytes": 0}
+    finally:
+        for job_id in job_ids:
+            requests.post(f"{server.url}/stop", json={"id": job_id}, headers=headers, timeout=30)

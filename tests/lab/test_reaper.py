@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import logging
 import signal
 import time
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 
 import support.lab
+from quartermaster.jobs.errors import DockerUnavailable
 from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore
 from quartermaster.swarm import Swarm, claims
@@ -126,6 +128,58 @@ def test_a_callback_is_delivered_once_signed_even_with_racing_reapers(
     )
     assert call["headers"]["X-Quartermaster-Signature"] == expected
     assert call["headers"]["X-Quartermaster-Job"] == job_id
+
+
+def test_a_callback_goes_to_its_full_url_which_no_record_or_log_shows(lab, api, receiver, caplog):
+    """A Slack or Discord webhook's secret is in its path: the callback goes there, while
+    /history and the reaper's log show only scheme://host:port and a hash of the URL."""
+    url = f"{receiver.url}/services/T0/B0/path-secret?sig=query-secret"
+    job_id = api.run_ok(image=lab.image, command="true", callback_url=url)
+    caplog.set_level(logging.INFO, logger="quartermaster")
+    reaper = Reaper(lab_config())
+    reap_until([reaper], lambda: receiver.calls)
+    settle([reaper])
+    assert [call["path"] for call in receiver.calls] == [
+        "/services/T0/B0/path-secret?sig=query-secret"
+    ]
+    shown = f"{receiver.url}/...#sha256:{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+    assert api.get_ok(f"/history/{job_id}")["request"]["callback_url"] == shown
+    delivered = [r.getMessage() for r in caplog.records if "callback for job" in r.getMessage()]
+    assert delivered == [f"reaper: callback for job {job_id} to {shown}: HTTP 204, delivered"]
+    assert "path-secret" not in caplog.text and "query-secret" not in caplog.text
+
+
+def test_a_stop_cut_short_after_its_record_is_ended_by_the_reaper(
+    lab, api, docker_client, monkeypatch, caplog
+):
+    """/stop writes the final record (shutdown, with the log), then removes the service: its
+    process dying, or Docker failing, in between left a record saying shutdown while the job ran
+    on, which the reaper skipped as finished. Now the reaper removes the service."""
+    job_id = api.run_ok(image=lab.image, command="sh -c 'echo before-stop; sleep 300'")
+    api.wait_for(job_id, "started")
+    api.wait_for_lines(job_id, 1)
+
+    def docker_fails(self, reference):  # the removal never happens, as if the process died
+        raise DockerUnavailable("Docker is unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Swarm, "stop_job", docker_fails)
+        assert api.stop(job_id).status_code == 503
+    running = {"service": job_id, "desired-state": "running"}
+    assert docker_client.api.tasks(filters=running)  # the job runs on
+    caplog.set_level(logging.INFO, logger="quartermaster.reaper")
+    reaper = Reaper(lab_config())
+    reap_until([reaper], lambda: not docker_client.api.services(filters={"id": job_id}), 30)
+    reaper.close()
+    # By this reaper (the lab is shared: another test's clean-up could remove the service too).
+    ended = f"reaper: job {job_id} was stopped by /stop; its service removed"
+    assert ended in [record.getMessage() for record in caplog.records]
+    wait_for_tasks(docker_client, job_id, 0)
+    assert api.status(job_id).get_json()["status"] == "shutdown"
+    assert api.logs(job_id) == "before-stop\n"
+    timeline = api.get_ok(f"/history/{job_id}")["timeline"]
+    assert (timeline[-1]["status"], timeline[-1]["detail"]) == ("shutdown", "stopped by /stop")
+    assert api.stop(job_id).status_code == 200  # and again: nothing left to do
 
 
 def test_a_callback_waits_for_a_dead_receiver_and_the_ttl_waits_for_it(lab, api):

@@ -20,7 +20,12 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 time.sleep(receiver.delay)
-                call = {"headers": dict(self.headers), "body": body, "status": receiver.status}
+                call = {
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                    "status": receiver.status,
+                }
                 receiver.calls.append(call)
                 self.send_response(receiver.status)
                 if receiver.status in (301, 302):

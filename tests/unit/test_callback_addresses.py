@@ -5,9 +5,11 @@ multicast, reserved or unspecified address is refused at /run, and again at deli
 by a real server: tests/lab/test_callback_refusals.py).
 """
 
+import hashlib
+
 import pytest
 
-from quartermaster.jobs.callback_addresses import not_public
+from quartermaster.jobs.callback_addresses import not_public, printable_url
 from quartermaster.web.app import create_app
 from support.fake_runtime import FakeRuntime
 from support.settings import TOKEN, make_config
@@ -78,3 +80,29 @@ def test_the_operator_may_allow_private_addresses(client):
 def test_invalid_callback_hosts_are_refused_at_start(entry):
     with pytest.raises(ValueError, match="CALLBACK_HOSTS"):
         make_config(callback_hosts=(entry,))
+
+
+def digest_of(url):
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize(
+    "url,origin",
+    [
+        (
+            "https://hooks.slack.com/services/T0AAA/B0BBB/s3cretPathPart",
+            "https://hooks.slack.com:443",
+        ),
+        ("https://discord.com/api/webhooks/123/s3cretPathPart", "https://discord.com:443"),
+        ("http://Receiver.example:8080/hook?sig=s3cretPathPart", "http://receiver.example:8080"),
+        ("http://user:s3cretPathPart@10.0.0.1/", "http://10.0.0.1:80"),
+        ("http://[fe80::1]:8080/s3cretPathPart", "http://[fe80::1]:8080"),
+        ("ftp://s3cretPathPart/", "(not an http or https URL)"),
+    ],
+)
+def test_what_is_shown_of_a_callback_url_is_its_origin_and_a_hash(url, origin):
+    """A webhook's secret lives in its path (Slack, Discord), its query or its credentials: none
+    of them is shown, only scheme://host:port and a hash the URL's holder can compare."""
+    shown = printable_url(url)
+    assert shown == f"{origin}/...#sha256:{digest_of(url)}"
+    assert "s3cretPathPart" not in shown

@@ -55,6 +55,10 @@ def test_flags_win_over_environment():
         {"TOKEN": TOKEN, "WORKER_CONNECTIONS": "10", "MAX_LONG_REQUESTS": "12"},
         {"TOKEN": TOKEN, "MAX_LONG_REQUESTS": "-1"},
         {"TOKEN": TOKEN, "FOLLOW_MAX_SECONDS": "0"},
+        {"TOKEN": TOKEN, "MAX_TTL": "x"},
+        {"TOKEN": TOKEN, "MAX_TTL": "-1", "HISTORY_TTL": "0"},
+        {"TOKEN": TOKEN, "MAX_TTL": "3600"},  # below the default history ttl, a week
+        {"TOKEN": TOKEN, "HISTORY_TTL": "7200", "MAX_TTL": "3600"},
     ],
 )
 def test_invalid_settings_are_refused(env):
@@ -171,3 +175,11 @@ def test_a_token_shorter_than_16_characters_is_refused_naming_its_length_only(to
     with pytest.raises(ConfigError, match="at least 16 characters"):
         from_env({}, token=token)
     assert from_env({"TOKEN": "sixteen-chars-xy"}).token == "sixteen-chars-xy"
+
+
+def test_the_largest_ttl_a_run_may_ask_is_max_ttl_else_the_history_ttl():
+    assert from_env({"TOKEN": TOKEN}).ttl_limit == 7 * 24 * 3600
+    assert from_env({"TOKEN": TOKEN, "HISTORY_TTL": "60"}).ttl_limit == 60
+    assert from_env({"TOKEN": TOKEN, "HISTORY_TTL": "60", "MAX_TTL": "86400"}).ttl_limit == 86400
+    assert from_env({"TOKEN": TOKEN, "MAX_TTL": "86400"}, ttl=60, max_ttl=None).ttl_limit == 86400
+    assert from_env({"TOKEN": TOKEN}, ttl=60, max_ttl=120).ttl_limit == 120

@@ -1,14 +1,19 @@
-"""GET /healthz: the reaper's liveness, and Docker unreachable."""
+"""GET /healthz: the reaper's liveness, Docker unreachable, and what the record store holds (in
+/metrics too)."""
 
 import os
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from quartermaster import service
 from quartermaster.process import heartbeat, metrics_directory
+from quartermaster.store import RecordStore
 from quartermaster.web.app import create_app
+from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
-from support.settings import make_config
+from support.settings import BEARER, make_config
 
 
 @pytest.fixture
@@ -65,3 +70,48 @@ def test_healthz_is_503_fast_when_docker_is_unreachable():
     body = response.get_json()
     assert (body["success"], body["code"]) == (False, 503)
     assert "Docker is unreachable" in body["error"]
+
+
+def test_healthz_tells_what_the_store_holds(api, monkeypatch):
+    assert api.get("/healthz").get_json()["store"] == {"state": "ok", "records": 0, "log_bytes": 0}
+    kept = api.run_ok(image="busybox", command="sh -c 'echo hello; sleep 30'")
+    api.run_ok(image="busybox", command="sleep 30")
+    api.wait_for(kept, "started")
+    api.stop(kept)  # its log is kept
+    log = api.get(f"/logs/{kept}?timestamps=true").get_data()
+    assert log.endswith(b" hello\n")
+    monkeypatch.setattr(service, "STORE_SIZE_SECONDS", 0)  # measured again: see the next test
+    store = api.get("/healthz").get_json()["store"]
+    assert store == {"state": "ok", "records": 2, "log_bytes": len(log)}
+
+
+def test_the_store_is_measured_at_most_once_a_minute(api, monkeypatch):
+    """A measurement is a full scan of the records: a process keeps it STORE_SIZE_SECONDS."""
+    api.run_ok(image="busybox", command="sleep 30")
+    assert api.get("/healthz").get_json()["store"]["records"] == 1
+    api.run_ok(image="busybox", command="sleep 30")
+    assert api.get("/healthz").get_json()["store"]["records"] == 1
+    monkeypatch.setattr(service, "STORE_SIZE_SECONDS", 0)
+    assert api.get("/healthz").get_json()["store"]["records"] == 2
+
+
+def test_healthz_is_200_and_says_so_when_the_store_is_out_of_reach():
+    """The store is not this instance's health (a restart would not bring it back)."""
+    config = make_config()
+    store = RecordStore("sqlite:////proc/no-such-dir/quartermaster.db")
+    response = create_app(config, FakeRuntime(config), store).test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["store"] == {"state": "unreachable"}
+
+
+def test_metrics_tell_what_the_store_holds(client):
+    api = ApiClient(client)
+    api.run_ok(image="busybox", command="sleep 30")
+    text = client.get("/metrics", headers=BEARER).get_data(as_text=True)
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name.startswith("quartermaster_store_")
+        for sample in family.samples
+    }
+    assert samples == {"quartermaster_store_records": 1, "quartermaster_store_log_bytes": 0}

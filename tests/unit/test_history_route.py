@@ -2,10 +2,14 @@
 and without its secrets, and the timeline from /run to /stop."""
 
 import base64
+import hashlib
 import json
 
 from support.api import assert_error
 
+# A webhook's secret may be in its path (Slack, Discord) as well as in its query.
+CALLBACK_URL = "http://127.0.0.1:9/hooks/path-secret?sig=callback-secret"
+CALLBACK_DIGEST = hashlib.sha256(CALLBACK_URL.encode()).hexdigest()[:16]
 AUTH = base64.b64encode(json.dumps({"username": "u", "password": "registry-pw"}).encode()).decode()
 
 
@@ -13,7 +17,7 @@ def test_the_request_is_recorded_without_its_secrets(api):
     job_id = api.run_ok(
         image="busybox", command="sh -c 'sleep 30'", name="nightly", memory=64, cpus=0.5,
         env={"API_KEY": "env-secret"}, labels={"team": "a"}, auth=AUTH, timeout=60,
-        callback_url="http://127.0.0.1:9/hook?sig=callback-secret",
+        callback_url=CALLBACK_URL,
     )  # fmt: skip
     answer = api.get_ok(f"/history/{job_id}")
     assert answer["id"] == job_id
@@ -32,10 +36,11 @@ def test_the_request_is_recorded_without_its_secrets(api):
         "retries": 0,
         "timeout": 60,
         "ttl": None,
-        "callback_url": "http://127.0.0.1:9/hook",
+        "callback_url": f"http://127.0.0.1:9/...#sha256:{CALLBACK_DIGEST}",
     }
     text = json.dumps(answer)
     assert "registry-pw" not in text and "env-secret" not in text and "callback-secret" not in text
+    assert "path-secret" not in text
 
 
 def test_the_timeline_runs_from_run_to_stop(api):
@@ -52,3 +57,21 @@ def test_the_timeline_runs_from_run_to_stop(api):
 def test_an_unknown_or_invalid_reference_is_refused(api):
     assert_error(api.get("/history/nosuchjob"), 404)
     assert "fields" in assert_error(api.get("/history/bad%20ref"), 400)
+
+
+def test_a_stop_whose_service_the_reaper_removed_first_is_done(api, runtime, monkeypatch):
+    """/stop writes the record, then removes the service; a reaper that saw the record first
+    (reaper/recording.py ends such stops) may remove it in between: the stop is done, not 404."""
+    job_id = api.run_ok(image="busybox", command="sh -c 'echo hi; sleep 30'")
+    api.wait_for(job_id, "started")
+    removal = runtime.stop_job
+
+    def reaper_first(reference):
+        removal(reference)  # the reaper's removal
+        return removal(reference)  # then /stop's own: JobNotFound
+
+    monkeypatch.setattr(runtime, "stop_job", reaper_first)
+    assert api.stop(job_id).get_json() == {"success": True, "id": job_id}
+    timeline = api.get_ok(f"/history/{job_id}")["timeline"]
+    assert (timeline[-1]["status"], timeline[-1]["detail"]) == ("shutdown", "stopped by /stop")
+    assert api.logs(job_id) == "hi\n"

@@ -1,8 +1,11 @@
 """What is kept of a job: its log within the cap, answered with /logs' options, and its request
 without secrets."""
 
+import hashlib
+
 import pytest
 
+from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.history import (
     STDERR,
     STDOUT,
@@ -16,6 +19,7 @@ from quartermaster.jobs.history import (
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.query import position_nanos
 from quartermaster.jobs.spec import JobSpec
+from quartermaster.swarm.spec import request_of
 
 T0 = "2026-11-27T06:00:00.000000001Z"
 
@@ -78,7 +82,7 @@ def test_the_recorded_request_holds_no_secret():
         image="busybox",
         command=("echo", "hi"),
         env={"API_KEY": "s3cret", "MODE": "fast"},
-        callback_url="https://hooks.example/done?token=s3cret",
+        callback_url="https://hooks.example/s3cret/done?token=s3cret",
         idempotency_key="key-s3cret",
         registry_auth={"username": "u", "password": "s3cret"},
         labels={"team": "a"},
@@ -86,7 +90,11 @@ def test_the_recorded_request_holds_no_secret():
     request = recorded_request(job, env_values=False)
     assert "s3cret" not in repr(request)
     assert request["env"] == {"API_KEY": None, "MODE": None}
-    assert request["callback_url"] == "https://hooks.example/done"
+    assert (
+        request["callback_url"]
+        == "https://hooks.example:443/...#sha256:"
+        + (hashlib.sha256(job.callback_url.encode()).hexdigest()[:16])
+    )
     assert (request["command"], request["labels"]) == (["echo", "hi"], {"team": "a"})
     assert "registry_auth" not in request and "idempotency_key" not in request
     assert recorded_request(job, env_values=True)["env"] == {"API_KEY": "s3cret", "MODE": "fast"}
@@ -107,3 +115,16 @@ def test_any_time_of_a_cursors_form_is_a_position(time):
 
 def test_a_servers_cursor_time_is_exact():
     assert position_nanos(T0.rstrip("Z")) == nanos_of(T0)
+
+
+def test_a_job_made_while_the_store_was_away_is_recorded_without_its_callback_path():
+    """request_of: the record of a job the store never saw made comes from its service, whose
+    label holds the full URL for the delivery; the record shows only its origin and hash."""
+    url = "https://hooks.slack.com/services/T0/B0/s3cret"
+    service = {"Spec": {"Name": "j", "Labels": {job_labels.CALLBACK_URL: url}}}
+    request = request_of(service)
+    assert (
+        request["callback_url"]
+        == "https://hooks.slack.com:443/...#sha256:"
+        + (hashlib.sha256(url.encode()).hexdigest()[:16])
+    )

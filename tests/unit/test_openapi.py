@@ -207,6 +207,7 @@ BODY_EDGES = [
     ("type", "job"), ("type", "cron"), ("type", None),
     ("retries", 0), ("retries", 4), ("retries", 5), ("retries", None),
     ("timeout", 1), ("timeout", 0), ("ttl", 0), ("ttl", -1), ("ttl", 31536001),
+    ("ttl", 604800), ("ttl", 604801),  # MAX_TTL: the history ttl, a week, by default
     ("callback_url", "http://a"), ("callback_url", "https://hooks.example.com/x?y=1#z"),
     ("callback_url", "HTTP://user:p%41ss@10.0.0.1:8080/"), ("callback_url", "http://a/"),
     ("callback_url", "http://a?"), ("callback_url", "http://a.b.c."), ("callback_url", "ftp://a"),
@@ -233,6 +234,17 @@ def test_the_document_allows_a_run_field_exactly_when_the_server_takes_it(
     allowed = document_allows(document["components"]["schemas"]["RunRequest"], body)
     taken = verdict(offline.post("/run", json=body, headers=BEARER))
     assert allowed == taken, f"{field}: {value!r}"
+
+
+@pytest.mark.parametrize("ttl", [0, 86400, 86401, 604800])
+def test_the_document_allows_a_ttl_up_to_the_configured_max_ttl(ttl):
+    """MAX_TTL is a setting: the document of a server with another says that one."""
+    client = create_app(make_config(ttl=60, max_ttl=86400)).test_client()
+    schema = client.get("/openapi.json").get_json()["components"]["schemas"]["RunRequest"]
+    body = {"image": "alpine", "ttl": ttl}
+    allowed = document_allows(schema, body)
+    assert allowed == verdict(client.post("/run", json=body, headers=BEARER))
+    assert allowed == (ttl <= 86400)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """The reaper's decisions from services, tasks and callback records: pure logic, no Docker."""
 
+from quartermaster.reaper.recording import plan_records
+from quartermaster.store import LiveRecord
 from quartermaster.swarm.claims import CLAIM_OF, CLAIM_UNTIL
 from quartermaster.swarm.reaping import (
     ATTEMPTS,
@@ -11,6 +13,7 @@ from quartermaster.swarm.reaping import (
     plan,
 )
 from quartermaster.swarm.status import epoch_of
+from support.store_cases import a_status
 
 NOW = epoch_of("2026-11-25T12:00:00Z")
 
@@ -122,3 +125,24 @@ def test_claims_are_removed_once_their_holder_is_gone():
     ]
     work = plan(Snapshot([], [], [], claims=claims), NOW, default_ttl=0, keep_finished=60)
     assert [claim["ID"] for claim in work.stale_claims] == ["stale", "garbled"]
+
+
+def test_a_stop_recorded_but_not_done_is_for_the_reaper_to_end():
+    """Only /stop writes a `shutdown` record before its job is over, then removes the service:
+    such a record of a job that runs on is a /stop whose process died (or whose Docker call
+    failed) in between. Other final records of live jobs are left as they are."""
+    statuses = {
+        "stopping": a_status("stopping", status="started", state="running"),
+        "stopped": a_status("stopped", status="shutdown", state="shutdown"),
+        "complete": a_status("complete", status="started", state="running"),
+        "ongoing": a_status("ongoing", status="started", state="running"),
+    }
+    records = {
+        "stopping": LiveRecord("stopping", "shutdown", "shutdown", finished=True),
+        "stopped": LiveRecord("stopped", "shutdown", "shutdown", finished=True),
+        "complete": LiveRecord("complete", "complete", "complete", finished=True),
+        "ongoing": LiveRecord("ongoing", "shutdown", "shutdown", finished=False),
+    }
+    work = plan_records(statuses, set(statuses), records)
+    assert work.unfinished_stops == ["stopping"]
+    assert work.finals == [] and work.removed == [] and work.vanished == []

@@ -84,3 +84,27 @@ def test_undecodable_auth_is_400_naming_auth(api):
     response = api.run(image="10.77.0.1:5000/private/busybox:1", auth="%%%not-base64%%%")
     assert response.status_code == 400
     assert list(response.get_json()["fields"]) == ["auth"]
+
+
+@pytest.mark.parametrize(
+    "settings,ttl,taken",
+    [
+        ({}, 7 * 24 * 3600, True),  # MAX_TTL defaults to HISTORY_TTL, a week
+        ({}, 7 * 24 * 3600 + 1, False),
+        ({}, 365 * 24 * 3600, False),  # a year, whatever HISTORY_TTL says: no more
+        ({"ttl": 60, "max_ttl": 86400}, 86400, True),
+        ({"ttl": 60, "max_ttl": 86400}, 86401, False),
+        ({"ttl": 60}, 61, False),
+    ],
+)
+def test_a_ttl_above_max_ttl_is_400_naming_the_maximum(settings, ttl, taken):
+    config = make_config(**settings)
+    app = create_app(config, FakeRuntime(config))
+    response = app.test_client().post("/run", json={"token": TOKEN, "image": IMAGE, "ttl": ttl})
+    if taken:
+        assert response.status_code == 200, response.get_json()
+    else:
+        assert response.status_code == 400
+        assert response.get_json()["fields"] == {
+            "ttl": [f"at most {config.ttl_limit} seconds (MAX_TTL)"]
+        }

@@ -1,7 +1,10 @@
-"""GET /healthz (Docker and the swarm answer) and GET /readyz (a job could be placed now).
+"""GET /healthz (Docker and the swarm answer; what the record store holds) and GET /readyz (a
+job could be placed now).
 
 Neither needs a token: load balancers and orchestrators call them.
 """
+
+from dataclasses import asdict
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
@@ -28,7 +31,9 @@ def healthz() -> ResponseReturnValue:
         # Its supervisor restarts a reaper that dies; one alive but stuck for this long is past
         # what the instance can mend: the image's HEALTHCHECK lets Docker restart the container.
         raise ApiError(503, f"the reaper made no progress for {reaper['seconds_since_progress']}s")
-    return HealthResponse().dump({"swarm": counts, "reaper": reaper})
+    size = context.jobs().store_size()
+    store = {"state": "unreachable"} if size is None else {"state": "ok", **asdict(size)}
+    return HealthResponse().dump({"swarm": counts, "reaper": reaper, "store": store})
 
 
 @blueprint.get("/readyz")

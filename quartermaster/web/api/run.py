@@ -26,6 +26,7 @@ def run() -> ResponseReturnValue:
     schema = RunRequest(
         callback_hosts=context.settings().callback_hosts,
         callback_allow_private=context.settings().callback_allow_private,
+        max_ttl=context.settings().ttl_limit,
     )
     job = replace(schema.load(json_object()), idempotency_key=idempotency_key())
     return RESPONSE.dump({"id": context.jobs().create_job(job)})
