@@ -10,6 +10,7 @@ one transaction: a migration failing half-way leaves nothing of itself.
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_KEY = 7_146_421_395_236_454_012  # pg_advisory_xact_lock's key for "migrating"
 # A migrating process waits this long for another's migration on SQLite.
 MIGRATION_WAIT_MS = 600_000
+LOCK_FILE_POLL_SECONDS = 0.05  # how often a process waiting for the lock file tries again
 
 
 class StoreRefused(RuntimeError):
@@ -50,12 +52,26 @@ def upgrade(url: str) -> list[str]:
 
 @contextlib.contextmanager
 def _file_lock(path: str) -> Iterator[None]:
+    """The lock file, waited for in time.sleep, never in flock: a gevent worker's first use of
+    the store waits here, and its other greenlets run meanwhile (time.sleep is gevent's)."""
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)  # blocks the process: before it serves anything
+        deadline = time.monotonic() + MIGRATION_WAIT_MS / 1000
+        while not _locked(descriptor):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{path} was held for {MIGRATION_WAIT_MS // 1000} s")
+            time.sleep(LOCK_FILE_POLL_SECONDS)
         yield
     finally:
         os.close(descriptor)
+
+
+def _locked(descriptor: int) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _upgrade(url: str) -> list[str]:
