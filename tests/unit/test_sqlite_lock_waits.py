@@ -1,5 +1,5 @@
 """A SQLite store waiting for a lock another process holds: a gevent worker's other greenlets
-keep running meanwhile.
+keep running meanwhile, and the reaper's expiry holds the write lock in short spans only.
 
 The unit tier does not run under gevent's patch; the gevent cases run a small program that
 patches first, as every worker does (quartermaster/server/__init__.py), and measures how late a
@@ -11,15 +11,19 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 
 from quartermaster.jobs.errors import StoreUnavailable
+from quartermaster.jobs.history import STDOUT, LogLine, nanos_of, timestamp_of
 from quartermaster.store import RecordStore, migrate
 from quartermaster.store.engine import make_engine, writer
+from support.store_cases import CREATED, NOW, a_status
 
 TICK_SECONDS = 0.05
 LATE_AT_MOST_SECONDS = 0.2  # the most a tick may come late while the store waits
@@ -170,3 +174,51 @@ def test_a_write_waits_for_the_lock_up_to_the_busy_timeout_then_fails(database):
         # Reads keep the busy timeout (they wait only for a crashed process's recovery).
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
     engine.dispose()
+
+
+def test_expiry_lets_other_writers_in_between_its_batches(database):
+    store = RecordStore(f"sqlite:///{database}")
+    records = 40
+    for n in range(records):
+        expired_with_a_log_of_a_mebibyte(store, f"{n:025d}")
+    seen_left = set()  # how many records another writer saw, each time it had the write lock
+    done = threading.Event()
+
+    def another_writer():
+        # Another process's writer as SQLite sees it: a connection of its own, trying often.
+        connection = sqlite3.connect(database, isolation_level=None, timeout=0)
+        while not done.is_set():
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # locked: try again
+                time.sleep(0.001)
+                continue
+            seen_left.add(connection.execute("SELECT count(*) FROM jobs").fetchone()[0])
+            connection.execute("ROLLBACK")
+            time.sleep(0.001)
+        connection.close()
+
+    writer_thread = threading.Thread(target=another_writer)
+    writer_thread.start()
+    try:
+        assert store.delete_expired(NOW + 10) == records
+    finally:
+        done.set()
+        writer_thread.join()
+        store.close()
+    # One transaction for all of them would let it see only all or none.
+    assert len(seen_left - {0, records}) >= 3
+
+
+def expired_with_a_log_of_a_mebibyte(store: RecordStore, job_id: str) -> None:
+    start = nanos_of(CREATED)
+    lines = [
+        LogLine(STDOUT, start + n, f"{timestamp_of(start + n)} ".encode() + b"x" * 990 + b"\n")
+        for n in range(1024)
+    ]
+    status = a_status(job_id)
+    store.add(status, {}, 5, NOW)
+    finished_at = timestamp_of(round(NOW * 1e9))
+    final = replace(status, status="complete", state="complete", finished_at=finished_at)
+    store.finish(final, lines, False, NOW)
+    store.service_removed(job_id, NOW)
