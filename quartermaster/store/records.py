@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreUnavailable
 from quartermaster.jobs.history import JobHistory, LogLine, Transition, nanos_of, timestamp_of
@@ -377,13 +378,14 @@ def _pooled_engine(url: str) -> sa.Engine:
 
 @contextlib.contextmanager
 def _reachable() -> Iterator[None]:
-    """The database's own failures as StoreUnavailable (503); a constraint broken by a racing
-    writer is left to the caller."""
+    """The database's own failures as StoreUnavailable (503), and a pool that had no connection
+    free in time (its connections all held by writes waiting for SQLite's lock, or by slow
+    queries); a constraint broken by a racing writer is left to the caller."""
     try:
         yield
     except IntegrityError:
         raise
-    except (DBAPIError, OSError) as error:
+    except (DBAPIError, OSError, PoolTimeout) as error:
         log.warning("record store: %s", first_line(error))
         raise StoreUnavailable(UNREACHABLE) from error
 

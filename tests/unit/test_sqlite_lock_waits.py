@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from quartermaster.jobs.errors import StoreUnavailable
 from quartermaster.jobs.history import STDOUT, LogLine, nanos_of, timestamp_of
-from quartermaster.store import RecordStore, migrate
+from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store.engine import make_engine, writer
 from support.store_cases import CREATED, NOW, a_status
 
@@ -174,6 +174,22 @@ def test_a_write_waits_for_the_lock_up_to_the_busy_timeout_then_fails(database):
         # Reads keep the busy timeout (they wait only for a crashed process's recovery).
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
     engine.dispose()
+
+
+def test_a_request_finding_the_pool_taken_for_too_long_is_unavailable(database, monkeypatch):
+    # Writes waiting for the lock keep their pooled connections: the pool can run out.
+    engines = []
+
+    def small_pool(url):
+        engines.append(make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.1))
+        return engines[-1]
+
+    monkeypatch.setattr(records, "_pooled_engine", small_pool)
+    store = RecordStore(f"sqlite:///{database}")
+    assert store.live() == {}
+    with engines[0].connect(), pytest.raises(StoreUnavailable):
+        store.live()
+    store.close()
 
 
 def test_expiry_lets_other_writers_in_between_its_batches(database):
