@@ -7,11 +7,25 @@ takes the write lock at BEGIN (IMMEDIATE): one that read first would otherwise f
 deferred and never wait for a writer. A write transaction is SQL only: a gevent worker that
 yielded inside one would hold every other process's writes.
 
+A write waiting for the lock waits in Python, not in SQLite: SQLite's busy timeout sleeps inside
+C, where a gevent worker's other greenlets (/healthz, follows, waits) would all stand still
+behind another process's write. So BEGIN IMMEDIATE is tried with no busy timeout, and tried
+again after a short time.sleep (gevent's, in a patched process) until the busy timeout is spent.
+The sleeps all come before the lock is taken: once BEGIN IMMEDIATE succeeds the transaction runs
+to its end without a switch. Waiting is all that could take long; the statements themselves stay
+short (the reaper deletes expired records in batches). This rather than running SQLite calls in
+gevent's thread pool: there SQLAlchemy's connection pool and logging would take gevent's patched
+locks from native threads, which gevent supports only as best it can; here every object stays in
+its worker's one thread, and a process without gevent (the reaper) waits the same way.
+
 PostgreSQL: every connection has its limits (POSTGRESQL_LIMITS, below): to open, for a statement
 to run, for a lock to be had, and for a silent peer to be found out. Without them one call to a
 server that accepts and never answers waits for ever, and every later one behind it.
 """
 
+import itertools
+import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +33,8 @@ from sqlalchemy import event
 
 SQLITE_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=ON")
 BUSY_TIMEOUT_MS = 5000
+# A write finding the lock taken tries again after these pauses, then every last one.
+LOCK_RETRY_SECONDS = (0.001, 0.002, 0.005, 0.01)
 # libpq's parameters for every PostgreSQL connection; a parameter of DATABASE_URL's own
 # (?connect_timeout=10, ?options=-c statement_timeout=30000) wins over its figure here.
 STATEMENT_TIMEOUT_MS = 10_000
@@ -65,11 +81,36 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # sqlite3 begins nothing itself: we do, below
         cursor = dbapi_connection.cursor()
+        # Kept for reads, which in WAL wait only for a crashed process's recovery, briefly.
         for pragma in (f"busy_timeout={busy_timeout_ms}", *SQLITE_PRAGMAS):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        write = connection.get_execution_options().get("write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if connection.get_execution_options().get("write", False):
+            _begin_immediate(connection, busy_timeout_ms)
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(connection: sa.Connection, busy_timeout_ms: int) -> None:
+    """BEGIN IMMEDIATE, waiting for the write lock up to busy_timeout_ms, never inside SQLite."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    pauses = itertools.chain(LOCK_RETRY_SECONDS, itertools.repeat(LOCK_RETRY_SECONDS[-1]))
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except sa.exc.OperationalError as error:
+                if not _busy(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(min(next(pauses), max(deadline - time.monotonic(), 0)))
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout_ms}")
+
+
+def _busy(error: sa.exc.OperationalError) -> bool:
+    return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY

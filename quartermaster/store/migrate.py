@@ -15,6 +15,7 @@ statements failing one by one later. A released revision is never edited: add a 
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ MIGRATION_WAIT_MS = 600_000
 # over every record); the connection's own limits (engine.py) hold for everything else,
 # waiting for another process's migration, or for a table's lock, included.
 MIGRATION_STATEMENT_TIMEOUT_MS = 300_000
+LOCK_FILE_POLL_SECONDS = 0.05  # how often a process waiting for the lock file tries again
 
 
 class StoreRefused(RuntimeError):
@@ -67,12 +69,26 @@ def upgrade(url: str) -> list[str]:
 
 @contextlib.contextmanager
 def _file_lock(path: str) -> Iterator[None]:
+    """The lock file, waited for in time.sleep, never in flock: a gevent worker's first use of
+    the store waits here, and its other greenlets run meanwhile (time.sleep is gevent's)."""
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)  # blocks the process: before it serves anything
+        deadline = time.monotonic() + MIGRATION_WAIT_MS / 1000
+        while not _locked(descriptor):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{path} was held for {MIGRATION_WAIT_MS // 1000} s")
+            time.sleep(LOCK_FILE_POLL_SECONDS)
         yield
     finally:
         os.close(descriptor)
+
+
+def _locked(descriptor: int) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _upgrade(url: str) -> list[str]:

@@ -11,13 +11,14 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from quartermaster.jobs.errors import (
     AmbiguousReference,
@@ -60,6 +61,13 @@ MAX_NANOS = 2**63 - 1
 # further failure up to the second figure: a store away costs each caller no wait of its own.
 RETRY_AFTER_SECONDS = (1.0, 10.0)
 HOSTS_SEEN_SECONDS = 600  # a host that used the store this recently is using it
+# Expired records go a few at a time, each batch its own short write transaction: SQLite's write
+# lock is the whole database's, and 100 records with a 1 MiB log each held it 0.3-1.9 s at once.
+# Between batches the lock is left free for longer than a waiting writer's pause between tries
+# (engine.LOCK_RETRY_SECONDS), so writers waiting for it get in.
+EXPIRY_BATCH_RECORDS = 20
+EXPIRY_BATCH_LOG_BYTES = 4 * 1024 * 1024  # kept logs a batch deletes at most (a larger one alone)
+EXPIRY_BATCH_PAUSE_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -229,17 +237,28 @@ class RecordStore:
     def delete_expired(self, now: float, limit: int = 100) -> int:
         """Delete up to `limit` records whose ttl ran out, with their labels, timeline and log;
         how many. A record whose service the swarm still holds stays (a record gone before its
-        service would be made again from it)."""
+        service would be made again from it). In batches: see EXPIRY_BATCH_RECORDS."""
+        deleted, more = self._delete_expired_batch(now, limit)
+        while more and deleted < limit:
+            time.sleep(EXPIRY_BATCH_PAUSE_SECONDS)
+            batch, more = self._delete_expired_batch(now, limit - deleted)
+            deleted += batch
+        return deleted
+
+    def _delete_expired_batch(self, now: float, limit: int) -> tuple[int, bool]:
+        """One batch of delete_expired: how many it deleted, and whether more may be due."""
+        wanted = min(limit, EXPIRY_BATCH_RECORDS)
         with self._writing() as connection:
             expired = (
-                sa.select(jobs.c.id)
+                sa.select(jobs.c.id, jobs.c.log_bytes)
                 .where(jobs.c.expires_at <= _nanos(now), jobs.c.service_removed_at.is_not(None))
-                .limit(limit)
+                .limit(wanted)
             )
-            ids = list(connection.execute(expired).scalars())
+            rows = connection.execute(expired).all()
+            ids = _within_log_budget(rows)
             if ids:
                 connection.execute(jobs.delete().where(jobs.c.id.in_(ids)))
-        return len(ids)
+        return len(ids), len(rows) == wanted or len(ids) < len(rows)
 
     def note_host(self, boot_id: str, hostname: str, now: float) -> list[str]:
         """This host uses the store; the hostnames of the others that did in the last
@@ -393,6 +412,18 @@ class RecordStore:
         opening.set()
 
 
+def _within_log_budget(rows: Sequence[sa.Row]) -> list[str]:
+    """The ids of the first rows whose kept logs add up to EXPIRY_BATCH_LOG_BYTES (one at least)."""
+    ids: list[str] = []
+    size = 0
+    for row in rows:
+        size += row.log_bytes
+        if ids and size > EXPIRY_BATCH_LOG_BYTES:
+            break
+        ids.append(row.id)
+    return ids
+
+
 def _unfinished(job_id: str, *columns: sa.ColumnElement) -> sa.Select:
     """The job's record while its final record is not written, locked until the transaction
     ends: of reapers (or a /stop) writing one job at once, one writes, then the others see
@@ -418,9 +449,10 @@ def _pooled_engine(url: str) -> sa.Engine:
 
 @contextlib.contextmanager
 def _reachable() -> Iterator[None]:
-    """The database's own failures as StoreUnavailable (503), a statement naming a table or
-    column the database lacks as StoreSchemaMismatch; a constraint broken by a racing writer is
-    left to the caller."""
+    """The database's own failures as StoreUnavailable (503), and a pool that had no connection
+    free in time (its connections all held by writes waiting for SQLite's lock, or by slow
+    queries); a statement naming a table or column the database lacks as StoreSchemaMismatch; a
+    constraint broken by a racing writer is left to the caller."""
     try:
         yield
     except IntegrityError:
@@ -431,7 +463,7 @@ def _reachable() -> Iterator[None]:
             raise StoreSchemaMismatch(SCHEMA_MISMATCH) from error
         log.warning("record store: %s", first_line(error))
         raise StoreUnavailable(UNREACHABLE) from error
-    except OSError as error:
+    except (OSError, PoolTimeout) as error:
         log.warning("record store: %s", first_line(error))
         raise StoreUnavailable(UNREACHABLE) from error
 

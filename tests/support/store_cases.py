@@ -298,3 +298,19 @@ class StoreCases:
                 rows = sa.select(sa.func.count()).select_from(table)
                 assert connection.execute(rows).scalar() == 0
         engine.dispose()
+
+    def test_expired_records_go_in_batches_up_to_the_limit(self, store):
+        # More than a batch's records (EXPIRY_BATCH_RECORDS), and a batch cut by its logs' size.
+        small = [a_status(f"s{n:024d}") for n in range(45)]
+        large = [a_status(f"l{n:024d}") for n in range(3)]
+        log = log_of(*[(STDOUT, "x" * 1000)] * 1500)  # 1.5 MiB: two fit in a batch, not three
+        for status in small + large:
+            store.add(status, {}, 5, NOW)
+            final = replace(status, status="complete", state="complete",
+                            finished_at=timestamp_of(round(NOW * 1e9)))  # fmt: skip
+            store.finish(final, log if status in large else [], False, NOW)
+            store.service_removed(status.id, NOW)
+        assert store.delete_expired(NOW + 5, limit=30) == 30
+        assert store.delete_expired(NOW + 5) == 18
+        assert store.delete_expired(NOW + 5) == 0
+        assert store.page(JobQuery()).jobs == []
