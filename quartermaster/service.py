@@ -13,7 +13,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreUnavailable
+from quartermaster.jobs.errors import (
+    IdempotencyConflict,
+    JobNotFound,
+    StoreError,
+    StoreUnavailable,
+)
 from quartermaster.jobs.history import JobHistory, recorded_request, select_lines, timestamp_of
 from quartermaster.jobs.idempotency import KEY_REUSED, key_hash, request_hash
 from quartermaster.jobs.logs import LogOptions
@@ -149,8 +154,9 @@ class JobService:
 
     @staticmethod
     def _best_effort(job_id: str, write: Callable[[], bool | None]) -> bool:
+        """A write whose failure, whatever it is, does not undo what the swarm did already."""
         try:
             return write() is not False
-        except StoreUnavailable as error:
+        except StoreError as error:
             log.warning("job %s: not recorded now (%s); the reaper will", job_id, error)
             return False

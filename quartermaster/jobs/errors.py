@@ -60,7 +60,18 @@ class DockerRejected(SwarmError):
     http_status = 400
 
 
-class StoreUnavailable(QuartermasterError):
-    """The record store (the database of every job's history) cannot be reached."""
+class StoreError(QuartermasterError):
+    """Something went wrong with the record store (the database of every job's history)."""
+
+
+class StoreUnavailable(StoreError):
+    """The record store cannot be reached."""
 
     http_status = 503
+
+
+class StoreRefused(StoreError):
+    """The record store cannot hold a value (text that is not UTF-8, a NUL in PostgreSQL's
+    text): one the request's validation should have refused, and never an outage."""
+
+    http_status = 400

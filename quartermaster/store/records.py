@@ -15,9 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreUnavailable
+from quartermaster.jobs.errors import (
+    AmbiguousReference,
+    JobNotFound,
+    StoreRefused,
+    StoreUnavailable,
+)
 from quartermaster.jobs.history import JobHistory, LogLine, Transition, nanos_of, timestamp_of
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor, position_nanos
 from quartermaster.jobs.references import is_full_id
@@ -37,6 +42,7 @@ log = logging.getLogger(__name__)
 NO_SUCH_JOB = "no such job"
 AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
 UNREACHABLE = "the record store cannot be reached"
+REFUSED = "the record store cannot hold a value of this request"
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
 NANO = 10**9
 MAX_NANOS = 2**63 - 1
@@ -346,12 +352,18 @@ def _pooled_engine(url: str) -> sa.Engine:
 
 @contextlib.contextmanager
 def _reachable() -> Iterator[None]:
-    """The database's own failures as StoreUnavailable (503); a constraint broken by a racing
-    writer is left to the caller."""
+    """The database's own failures as StoreUnavailable (503), but a value it cannot hold, which
+    is StoreRefused; a constraint broken by a racing writer is left to the caller."""
     try:
         yield
     except IntegrityError:
         raise
+    except UnicodeEncodeError as error:  # raised by the driver itself, before the database
+        log.warning("record store: a value is not %s: %s", error.encoding, error.reason)
+        raise StoreRefused(REFUSED) from error
+    except DataError as error:
+        log.warning("record store: %s", first_line(error))
+        raise StoreRefused(REFUSED) from error
     except (DBAPIError, OSError) as error:
         log.warning("record store: %s", first_line(error))
         raise StoreUnavailable(UNREACHABLE) from error

@@ -1,6 +1,7 @@
 """The record store on the lab's PostgreSQL: the store's cases (as on SQLite in the unit tier),
 and a slow query that holds up nothing else of its gevent worker."""
 
+import json
 import threading
 
 import psycopg
@@ -71,3 +72,26 @@ def waiting_on_a_lock(url: str) -> int:
     )
     with psycopg.connect(libpq_url(url), autocommit=True) as connection:
         return connection.execute(query).fetchone()[0]
+
+
+def test_text_postgresql_cannot_hold_is_a_400_naming_the_field_never_unreachable(
+    lab, docker_client, live_server_factory, postgres_url
+):
+    """A NUL in a label filter was PostgreSQL's DataError, answered as a 503 "cannot be
+    reached"; a lone surrogate in a label started the job, then failed its record (a 500)."""
+    server = live_server_factory(env={"DATABASE_URL": postgres_url, "REAPER_INTERVAL": "0"})
+    for query in ("label=k=%00", "label=k%00=v"):
+        response = requests.get(f"{server.url}/jobs?{query}", headers=BEARER, timeout=10)
+        assert response.status_code == 400, response.text
+        assert list(response.json()["fields"]) == ["label"]
+    body = {"image": lab.image, "command": "true", "labels": {"k": "\ud800"}}
+    response = requests.post(
+        f"{server.url}/run",
+        data=json.dumps(body),  # "\ud800" as JSON writes it: requests' own json= cannot
+        headers={**BEARER, "Content-Type": "application/json", "Idempotency-Key": "order-1"},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    assert list(response.json()["fields"]) == ["labels"]
+    assert requests.get(f"{server.url}/jobs", headers=BEARER, timeout=10).json()["jobs"] == []
+    assert docker_client.services.list(filters={"label": "k"}) == []

@@ -1,6 +1,7 @@
 """The record store's cases, run against SQLite in the unit tier and against the lab's
 PostgreSQL in the lab tier: a class to subclass with a `store_url` fixture."""
 
+import contextlib
 import multiprocessing
 from dataclasses import replace
 
@@ -9,8 +10,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from quartermaster.jobs.errors import AmbiguousReference, JobNotFound
+from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreRefused
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
 from quartermaster.store import RecordStore, migrate
 from quartermaster.store.records import CHUNK_BYTES
@@ -95,6 +97,27 @@ class StoreCases:
             store.status("b" * 25)
         with pytest.raises(JobNotFound):
             store.status("nosuch")
+
+    @pytest.mark.parametrize("text", ["\ud800", "a\x00b"], ids=["surrogate", "nul"])
+    def test_text_the_database_cannot_hold_is_refused_never_unreachable(self, store, text):
+        """The requests' validation refuses such text first (web/schemas.py's `is_text`); were
+        one to get past it, StoreRefused (a 400), never StoreUnavailable (503: "cannot be
+        reached") nor an unexpected error (500). A database that holds it (SQLite holds NUL) may
+        hold it."""
+        uses = [
+            lambda: store.add(a_status(), {"labels": {"k": text}}, 60, NOW),
+            lambda: store.add(a_status("b" * 25), {"labels": {text: "v"}}, 60, NOW),
+            lambda: store.page(JobQuery(labels={"k": text})),
+            lambda: store.page(JobQuery(name=text)),
+            lambda: store.status(text),
+            lambda: store.history("c" + text),
+        ]
+        for use in uses:
+            with contextlib.suppress(StoreRefused, JobNotFound):
+                use()
+        other = a_status("d" * 25)  # and the store goes on
+        assert store.add(other, {"labels": {"k": "v"}}, 60, NOW)
+        assert store.page(JobQuery(labels={"k": "v"})).jobs == [other]
 
     def test_a_key_is_known_by_its_hash_as_long_as_its_record(self, store):
         status = a_status()

@@ -111,7 +111,7 @@ QUERY_EDGES = {
                           "WyIyMDI2LTExLTI1VDIzOjMwOjAxLjEyMzQ1Njc4OSIsICJhYmMiXQ"],
     ("/jobs", "limit"): ["1", "1000", "0", "1001", "1.0", "+5", " 5", "5 ", "1_0", "\u0665", "05",
                          "-0", "1e2", ""],
-    ("/jobs", "label"): ["a=b", "a=", "a=b=c", "=b", "a", "", "é=è"],
+    ("/jobs", "label"): ["a=b", "a=", "a=b=c", "=b", "a", "", "é=è", "a=\x00", "a\x00=b"],
     ("/jobs", "status"): ["failed", "FAILED", ""],
     ("/jobs", "name"): ["a", "a.b-c_d", ".a", "", "a" * 63, "a" * 64],
     ("/jobs", "image"): ["busybox", "10.77.0.1:5000/private/busybox:1", "Busy", "a b", "",
