@@ -308,3 +308,37 @@ def test_the_dashboard_through_nginx_follows_a_log(lab, live_server, nginx_facto
     expect(page.locator("#log")).to_have_text("tick-1\ntick-2\ntick-3\ntick-4\n", timeout=30_000)
     expect(shown_status(page)).to_have_text("complete", timeout=30_000)
     assert asked and all(url.startswith(f"{nginx.url}/") for url in asked)
+
+
+def test_the_token_field_is_not_offered_to_password_managers(live_server, page):
+    """The token opens every job: it is typed hidden, but no password to save or fill in."""
+    page.goto(f"{live_server.url}/ui/")
+    field = page.locator("#token")
+    expect(field).to_have_attribute("type", "password")
+    expect(field).to_have_attribute("autocomplete", "off")
+    expect(page.locator("form.login")).to_have_attribute("autocomplete", "off")
+    for hint in ("data-1p-ignore", "data-lpignore", "data-bwignore", "data-form-type"):
+        expect(field).to_have_attribute(hint, re.compile(".*"))
+
+
+# A 1x1 GIF: an image any browser shows, unless the policy refuses it.
+DATA_IMAGE = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+def test_the_policy_refuses_data_images(live_server, page):
+    page.goto(f"{live_server.url}/ui/")
+    refused = page.evaluate(
+        """(source) => new Promise((resolve) => {
+            document.addEventListener('securitypolicyviolation',
+                                      (event) => resolve(event.effectiveDirective));
+            const image = document.createElement('img');
+            image.addEventListener('load', () => resolve('loaded'));
+            setTimeout(() => resolve('neither'), 5000);
+            image.src = source;
+            document.body.append(image);
+        })""",
+        DATA_IMAGE,
+    )
+    assert refused == "img-src"
+    # The page's own icon is this server's file: still allowed.
+    assert requests.get(f"{live_server.url}/ui/icon.svg", timeout=5).status_code == 200

@@ -33,7 +33,14 @@ def test_the_policy_allows_only_this_servers_own_files():
     assert directives["connect-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["base-uri"] == "'none'"
+    assert directives["img-src"] == "'self'"  # no data: images: nothing uses them
     assert "unsafe" not in CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize("name", STATIC_FILES)
+def test_no_file_uses_a_data_url(name):
+    """What img-src leaves out: a data: URL (data:image/png;base64,...) in any file."""
+    assert re.findall(r"data:[\w.+-]+/", FILES.joinpath(name).read_text()) == []
 
 
 def test_the_page_needs_no_token_and_carries_the_policy(client):
