@@ -151,7 +151,9 @@ def test_every_file_is_package_data():
     assert all(FILES.joinpath(name).suffix in TYPES for name in STATIC_FILES)  # each is served
 
 
-# What would turn text into markup or code: none of it in the scripts, whatever the data.
+# What would turn text into markup or code: none of it in the scripts, whatever the data. (A
+# search of the text: what h() does with an attribute it is given is tested in a browser, in
+# tests/lab/test_dashboard.py's test_h_refuses_or_defuses_every_attribute_that_could_run_code.)
 SINKS = re.compile(
     r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\b|new Function|srcdoc"
     r"|createContextualFragment|DOMParser|setAttribute\(\s*[\"']on|javascript:"
