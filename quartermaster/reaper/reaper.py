@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
-from quartermaster.jobs.errors import StoreUnavailable, SwarmError
+from quartermaster.jobs.errors import StoreError, StoreUnavailable, SwarmError
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
@@ -123,8 +123,8 @@ class Reaper:
             return set()
         try:
             return self._recorder.record(services, work.statuses, records, now, self._config.ttl)
-        except StoreUnavailable as error:
-            log.warning("reaper: the record store went out of reach mid-round: %s", error)
+        except StoreError as error:  # out of reach, or refusing a value (logged by the store)
+            log.warning("reaper: recording stopped mid-round: %s", error)
             return set()
 
     def _note_host(self, now: float) -> None:
@@ -136,7 +136,7 @@ class Reaper:
     @staticmethod
     def _store_quietly(write: Callable[..., object], *args: object) -> None:
         """A write that may wait for the next round (its failure is logged by the store)."""
-        with contextlib.suppress(StoreUnavailable):
+        with contextlib.suppress(StoreError):
             write(*args)
 
     def run_forever(self, stop: threading.Event, parent: int | None = None) -> None:

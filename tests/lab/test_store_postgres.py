@@ -8,7 +8,12 @@ import psycopg
 import pytest
 import requests
 
-from support.lab import LiveServer, wait_until
+from quartermaster.jobs.errors import JobNotFound
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.reaper.reaper import Reaper
+from quartermaster.store import RecordStore
+from quartermaster.swarm import Swarm
+from support.lab import TEST_LABEL, LiveServer, lab_config, wait_until
 from support.postgres import libpq_url
 from support.settings import BEARER
 from support.store_cases import StoreCases
@@ -95,3 +100,23 @@ def test_text_postgresql_cannot_hold_is_a_400_naming_the_field_never_unreachable
     assert list(response.json()["fields"]) == ["labels"]
     assert requests.get(f"{server.url}/jobs", headers=BEARER, timeout=10).json()["jobs"] == []
     assert docker_client.services.list(filters={"label": "k"}) == []
+
+
+def test_a_service_whose_labels_postgresql_cannot_hold_leaves_the_reaper_running(lab, postgres_url):
+    """A job made without the store (an older quartermaster, or straight through Docker) whose
+    label holds a NUL: PostgreSQL refuses its record (StoreRefused, as DataError was
+    StoreUnavailable before), the round ends its recording without failing, and the next round
+    goes on as well."""
+    config = lab_config(database_url=postgres_url)
+    job_id = Swarm(config).create_job(
+        JobSpec(image=lab.image, command=("true",), labels={TEST_LABEL: "nul", "k": "a\x00b"})
+    )
+    reaper, store = Reaper(config), RecordStore(postgres_url)
+    try:
+        for _round in range(2):
+            reaper.run_once()
+        with pytest.raises(JobNotFound):
+            store.status(job_id)
+    finally:
+        reaper.close()
+        store.close()

@@ -4,6 +4,7 @@ import pytest
 
 from quartermaster.jobs.errors import StoreRefused
 from quartermaster.jobs.query import JobQuery
+from quartermaster.store.records import REFUSED
 from quartermaster.web.app import create_app
 from support.fake_runtime import FakeRuntime
 from support.settings import TOKEN, make_config
@@ -105,7 +106,7 @@ def test_a_first_record_the_store_refuses_does_not_fail_the_run(api, app, monkey
     swarm (as when the store is out of reach)."""
 
     def refuse(*args, **kwargs):
-        raise StoreRefused("the record store cannot hold a value of this request")
+        raise StoreRefused(REFUSED)
 
     monkeypatch.setattr(app.jobs.store, "add", refuse)
     job_id = api.run_ok(image=IMAGE, command="true")
