@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 NO_SUCH_JOB = "no such job"
 AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
 UNREACHABLE = "the record store cannot be reached"
-REFUSED = "the record store cannot hold a value it was given (text not UTF-8, or a NUL)"
+REFUSED = "the record store cannot hold a value it was given (text not UTF-8, a NUL, too long)"
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
 NANO = 10**9
 MAX_NANOS = 2**63 - 1
@@ -361,12 +361,21 @@ def _reachable() -> Iterator[None]:
     except UnicodeEncodeError as error:  # raised by the driver itself, before the database
         log.warning("record store: a value is not %s: %s", error.encoding, error.reason)
         raise StoreRefused(REFUSED) from error
-    except DataError as error:
+    except DBAPIError as error:
         log.warning("record store: %s", first_line(error))
-        raise StoreRefused(REFUSED) from error
-    except (DBAPIError, OSError) as error:
+        if _refused_value(error):
+            raise StoreRefused(REFUSED) from error
+        raise StoreUnavailable(UNREACHABLE) from error
+    except OSError as error:
         log.warning("record store: %s", first_line(error))
         raise StoreUnavailable(UNREACHABLE) from error
+
+
+def _refused_value(error: DBAPIError) -> bool:
+    """A value the database cannot hold: SQL's data exceptions (class 22: a NUL in PostgreSQL's
+    text...) and PostgreSQL's program limits (class 54: an index row over its size...)."""
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return isinstance(error, DataError) or sqlstate.startswith(("22", "54"))
 
 
 def first_line(error: BaseException) -> str:

@@ -67,6 +67,10 @@ REGISTRY_AUTH_FORMAT = "docker-registry-auth"
 # Docker allows 255 characters in the name it completes a reference's name to, which adds at
 # most "docker.io/library/": a reference this long always fits, whatever its parts.
 MAX_IMAGE_LENGTH = 255 - len("docker.io/library/")
+# A label's key and value are indexed together in the record store, where PostgreSQL takes at
+# most 2704 bytes: at 4 bytes a character (UTF-8's most), these fit with the job's id and time.
+MAX_LABEL_KEY_LENGTH = 128
+MAX_LABEL_VALUE_LENGTH = 512
 # Only a "type": "job" may give these (`job_fields_need_type_job`).
 JOB_ONLY_FIELDS = ("completions", "parallelism")
 
@@ -432,13 +436,23 @@ class RunRequest(TokenRequest):
     )
     labels = fields.Dict(
         keys=fields.String(
-            validate=validate.Regexp(
-                LABEL_KEY_PATTERN,
-                error=f"must be non-empty, free of NUL and not under {RESERVED_PREFIX!r} "
-                "(reserved)",
-            )
+            validate=[
+                validate.Length(max=MAX_LABEL_KEY_LENGTH, error="keys: at most {max} characters"),
+                validate.Regexp(
+                    LABEL_KEY_PATTERN,
+                    error=f"must be non-empty, free of NUL and not under {RESERVED_PREFIX!r} "
+                    "(reserved)",
+                ),
+            ]
         ),
-        values=fields.String(validate=_no_nul("values")),
+        values=fields.String(
+            validate=[
+                validate.Length(
+                    max=MAX_LABEL_VALUE_LENGTH, error="values: at most {max} characters"
+                ),
+                _no_nul("values"),
+            ]
+        ),
         load_default=dict,
     )
     memory_mb = JsonInteger(

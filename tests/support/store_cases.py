@@ -3,6 +3,7 @@ PostgreSQL in the lab tier: a class to subclass with a `store_url` fixture."""
 
 import contextlib
 import multiprocessing
+import random
 from dataclasses import replace
 
 import pytest
@@ -17,6 +18,7 @@ from quartermaster.jobs.status import JobStatus
 from quartermaster.store import RecordStore, migrate
 from quartermaster.store.records import CHUNK_BYTES
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
+from quartermaster.web.schemas import MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH
 
 CREATED = "2026-11-27T06:00:00.123456789Z"
 NOW = nanos_of("2026-11-27T06:00:10Z") / 1e9
@@ -118,6 +120,24 @@ class StoreCases:
         other = a_status("d" * 25)  # and the store goes on
         assert store.add(other, {"labels": {"k": "v"}}, 60, NOW)
         assert store.page(JobQuery(labels={"k": "v"})).jobs == [other]
+
+    def test_the_longest_label_a_run_takes_fits_and_a_longer_one_is_refused(self, store):
+        """Keys and values at /run's limits, in characters of UTF-8's 4 bytes and of no pattern
+        (nothing to compress), are written and found; PostgreSQL refuses an index row over
+        2704 bytes (StoreRefused, never "cannot be reached"), SQLite holds it."""
+        chars = random.Random(7)  # noqa: S311 - the same text each run, not a secret
+
+        def text(length: int) -> str:
+            return "".join(chr(chars.randrange(0x10000, 0x110000)) for _ in range(length))
+
+        key, value = text(MAX_LABEL_KEY_LENGTH), text(MAX_LABEL_VALUE_LENGTH)
+        longest = a_status()
+        assert store.add(longest, {"labels": {key: value}}, 60, NOW)
+        assert store.page(JobQuery(labels={key: value})).jobs == [longest]
+        with contextlib.suppress(StoreRefused):
+            store.add(
+                a_status("b" * 25), {"labels": {key: text(2 * MAX_LABEL_VALUE_LENGTH)}}, 60, NOW
+            )
 
     def test_a_key_is_known_by_its_hash_as_long_as_its_record(self, store):
         status = a_status()

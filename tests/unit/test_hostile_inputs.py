@@ -211,3 +211,13 @@ def test_an_idempotency_key_holding_nul_is_400_naming_it(offline, key):
     headers = {**BEARER, "Idempotency-Key": key}
     response = offline.post("/run", json={"image": "alpine"}, headers=headers)
     assert list(assert_json_4xx(response)["fields"]) == ["Idempotency-Key"]
+
+
+@pytest.mark.parametrize(
+    "labels", [{"k" * 129: "v"}, {"k": "v" * 513}, {"k": "\U0010ffff" * 513}, {"é" * 129: ""}]
+)
+def test_a_label_too_long_for_the_stores_index_is_400_naming_labels(offline, labels):
+    """PostgreSQL indexes a label's key and value together, in at most 2704 bytes: a longer
+    one was a 503 "cannot be reached" once the job had started, and its record never written."""
+    response = offline.post("/run", json={"image": "alpine", "labels": labels}, headers=BEARER)
+    assert list(assert_json_4xx(response)["fields"]) == ["labels"]
