@@ -1,6 +1,7 @@
 """The record store on the lab's PostgreSQL: the store's cases (as on SQLite in the unit tier),
 and a slow query that holds up nothing else of its gevent worker."""
 
+import contextlib
 import json
 import threading
 
@@ -13,7 +14,7 @@ from quartermaster.jobs.spec import JobSpec
 from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore
 from quartermaster.swarm import Swarm
-from support.lab import TEST_LABEL, LiveServer, lab_config, wait_until
+from support.lab import TEST_LABEL, LiveServer, lab_config, reap_until, wait_until
 from support.postgres import libpq_url
 from support.settings import BEARER
 from support.store_cases import StoreCases
@@ -102,21 +103,30 @@ def test_text_postgresql_cannot_hold_is_a_400_naming_the_field_never_unreachable
     assert docker_client.services.list(filters={"label": "k"}) == []
 
 
-def test_a_service_whose_labels_postgresql_cannot_hold_leaves_the_reaper_running(lab, postgres_url):
+def test_a_service_whose_labels_postgresql_cannot_hold_holds_up_no_other_job(lab, postgres_url):
     """A job made without the store (an older quartermaster, or straight through Docker) whose
-    label holds a NUL: PostgreSQL refuses its record (StoreRefused, as DataError was
-    StoreUnavailable before), the round ends its recording without failing, and the next round
-    goes on as well."""
+    label holds a NUL: PostgreSQL refuses its record (StoreRefused; before, DataError passed for
+    unavailability and ended every round's recording there, so that no job was recorded or
+    expired while it lived). It is passed over: another job gets its final record."""
     config = lab_config(database_url=postgres_url)
-    job_id = Swarm(config).create_job(
+    swarm = Swarm(config)
+    refused = swarm.create_job(
         JobSpec(image=lab.image, command=("true",), labels={TEST_LABEL: "nul", "k": "a\x00b"})
     )
+    other = swarm.create_job(
+        JobSpec(image=lab.image, command=("true",), ttl=60, labels={TEST_LABEL: "other"})
+    )
     reaper, store = Reaper(config), RecordStore(postgres_url)
+
+    def final_record_of_other() -> bool:
+        with contextlib.suppress(JobNotFound):
+            return store.status(other).status == "complete"
+        return False
+
     try:
-        for _round in range(2):
-            reaper.run_once()
+        reap_until([reaper], final_record_of_other, timeout=30)
         with pytest.raises(JobNotFound):
-            store.status(job_id)
+            store.status(refused)
     finally:
         reaper.close()
         store.close()
