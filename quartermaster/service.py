@@ -176,6 +176,7 @@ class JobService:
 
     @staticmethod
     def _best_effort(job_id: str, write: Callable[[], bool | None]) -> bool:
+        """A write whose failure, whatever it is, does not undo what the swarm did already."""
         try:
             return write() is not False
         except StoreError as error:

@@ -62,7 +62,8 @@ class DockerRejected(SwarmError):
 
 class StoreError(QuartermasterError):
     """The record store (the database of every job's history) cannot be used now: what needs
-    the history answers 503, what the swarm alone can do goes on."""
+    the history answers 503 (but a value it cannot hold: 400), what the swarm alone can do goes
+    on."""
 
     http_status = 503
 
@@ -74,3 +75,10 @@ class StoreUnavailable(StoreError):
 class StoreSchemaMismatch(StoreError):
     """The record store answers, but its tables are not those this quartermaster declares: no
     retry mends that (the log names each difference)."""
+
+
+class StoreRefused(StoreError):
+    """The record store cannot hold a value (text that is not UTF-8, a NUL in PostgreSQL's
+    text): one the request's validation should have refused, and never an outage."""
+
+    http_status = 400

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
-from quartermaster.jobs.errors import StoreError, StoreUnavailable, SwarmError
+from quartermaster.jobs.errors import StoreError, StoreRefused, StoreUnavailable, SwarmError
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
@@ -126,8 +126,8 @@ class Reaper:
             return set()
         try:
             return self._recorder.record(services, work.statuses, records, now, self._config.ttl)
-        except StoreUnavailable as error:
-            log.warning("reaper: the record store went out of reach mid-round: %s", error)
+        except (StoreUnavailable, StoreRefused) as error:  # out of reach, or refusing a value
+            log.warning("reaper: recording stopped mid-round: %s", error)
             return set()
         except StoreError as error:
             log.error("reaper: the record store cannot be used: %s", error)

@@ -17,11 +17,11 @@ meanwhile) waits for the next round, and never looks like a job whose service va
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from quartermaster.jobs import labels
-from quartermaster.jobs.errors import SwarmError
+from quartermaster.jobs.errors import StoreRefused, SwarmError
 from quartermaster.jobs.history import timestamp_of
 from quartermaster.jobs.status import FAILED, LOST, SHUTDOWN, JobStatus
 from quartermaster.store import LiveRecord, RecordStore
@@ -87,18 +87,22 @@ class Recorder:
         default_ttl: int,
     ) -> set[str]:
         """Mend the store against the swarm; the ids of the jobs whose final record is written.
-        StoreError ends the round's recording (what is left waits for the next)."""
+        Any StoreError ends the round's recording (what is left waits for the next), but for a
+        job whose record the store refuses (StoreRefused): it is passed over, the others written."""
         by_id = {service["ID"]: service for service in services}
         work = plan_records(statuses, set(by_id), records)
         for job_id in work.imports:
-            self._import(by_id[job_id], statuses[job_id], now, default_ttl)
+            _passing_over_refusals(
+                job_id, self._import, by_id[job_id], statuses[job_id], now, default_ttl
+            )
         for status in work.changes:
-            self._store.observe(status, now)
+            _passing_over_refusals(status.id, self._store.observe, status, now)
         recorded = {job_id for job_id, record in records.items() if record.finished}
         if work.finals:
             names = self._reaping.node_names()
             for status in work.finals:
-                if self._finish(status, names.get(status.node or ""), now):
+                node_name = names.get(status.node or "")
+                if _passing_over_refusals(status.id, self._finish, status, node_name, now):
                     recorded.add(status.id)
         for job_id in work.removed:
             self._store.service_removed(job_id, now)
@@ -161,3 +165,14 @@ class Recorder:
         if self._store.finish(lost, [], False, now, detail=LOST_ERROR):
             log.warning("reaper: job %s is lost: %s", job_id, LOST_ERROR)
         self._store.service_removed(job_id, now)
+
+
+def _passing_over_refusals(job_id: str, write: Callable[..., object], *args: object) -> object:
+    """One job's write, and what it returns; None when the store refuses one of its values (a
+    service made without /run's checks), which is logged: the other jobs' records are written,
+    and their services expire."""
+    try:
+        return write(*args)
+    except StoreRefused as error:
+        log.warning("reaper: job %s is not recorded: %s", job_id, error)
+        return None

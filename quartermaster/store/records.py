@@ -17,13 +17,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from quartermaster.jobs.errors import (
     AmbiguousReference,
     JobNotFound,
     StoreError,
+    StoreRefused,
     StoreSchemaMismatch,
     StoreUnavailable,
 )
@@ -54,6 +55,7 @@ SCHEMA_MISMATCH = (
 # undefined_table and undefined_column, SQLite's words.
 UNDEFINED_NAME_STATES = ("42P01", "42703")
 UNDEFINED_NAME = re.compile(r"no such (table|column)|table \S+ has no column named")
+REFUSED = "the record store cannot hold a value it was given (text not UTF-8, a NUL, too long)"
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
 NANO = 10**9
 MAX_NANOS = 2**63 - 1
@@ -452,16 +454,22 @@ def _reachable() -> Iterator[None]:
     """The database's own failures as StoreUnavailable (503), and a pool that had no connection
     free in time (its connections all held by writes waiting for SQLite's lock, or by slow
     queries); a statement naming a table or column the database lacks as StoreSchemaMismatch; a
-    constraint broken by a racing writer is left to the caller."""
+    value it cannot hold as StoreRefused (400); a constraint broken by a racing writer is left to
+    the caller."""
     try:
         yield
     except IntegrityError:
         raise
+    except UnicodeEncodeError as error:  # raised by the driver itself, before the database
+        log.warning("record store: a value is not %s: %s", error.encoding, error.reason)
+        raise StoreRefused(REFUSED) from error
     except DBAPIError as error:
         if _names_something_undefined(error):
             log.error("record store: the schema does not match: %s", first_line(error))
             raise StoreSchemaMismatch(SCHEMA_MISMATCH) from error
         log.warning("record store: %s", first_line(error))
+        if _refused_value(error):
+            raise StoreRefused(REFUSED) from error
         raise StoreUnavailable(UNREACHABLE) from error
     except (OSError, PoolTimeout) as error:
         log.warning("record store: %s", first_line(error))
@@ -472,6 +480,13 @@ def _names_something_undefined(error: DBAPIError) -> bool:
     if getattr(error.orig, "sqlstate", None) in UNDEFINED_NAME_STATES:
         return True
     return error.orig is not None and UNDEFINED_NAME.match(str(error.orig)) is not None
+
+
+def _refused_value(error: DBAPIError) -> bool:
+    """A value the database cannot hold: SQL's data exceptions (class 22: a NUL in PostgreSQL's
+    text...) and PostgreSQL's program limits (class 54: an index row over its size...)."""
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return isinstance(error, DataError) or sqlstate.startswith(("22", "54"))
 
 
 def first_line(error: BaseException) -> str:

@@ -4,6 +4,10 @@ Every request gets an id: a sane incoming X-Request-ID is kept, otherwise one is
 in the X-Request-ID response header and in error bodies, and logged with the request. The access
 line names the route (its template, never the raw URL, whose query may hold the token) and the job
 id only once the swarm confirmed the job exists.
+
+The metrics' labels come from fixed sets, whatever a client sends: a method the app routes, or
+`other`; a route's template, or `unmatched`. Every label value is a series kept until the instance
+restarts, and a request of any method to any path needs no token.
 """
 
 import logging
@@ -16,6 +20,8 @@ from flask import Flask, Response, g, request
 from quartermaster.process import metrics
 
 HEADER = "X-Request-ID"
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 log = logging.getLogger("quartermaster.access")
@@ -23,6 +29,7 @@ log = logging.getLogger("quartermaster.access")
 
 def install_access_log(app: Flask, secret: str | None) -> None:
     """`secret`: what an incoming request id must not carry (it is echoed and logged)."""
+    routed_methods: set[str] = set()  # filled at the first answer: by then every route is added
 
     @app.before_request
     def assign_request_id():
@@ -36,10 +43,11 @@ def install_access_log(app: Flask, secret: str | None) -> None:
         response.headers[HEADER] = g.get("request_id") or uuid.uuid4().hex
         route = request.url_rule.rule if request.url_rule else None
         duration = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.http_requests.labels(
-            request.method, route or "unmatched", response.status_code
-        ).inc()
-        metrics.http_duration.labels(request.method, route or "unmatched").observe(duration)
+        if not routed_methods:
+            routed_methods.update(*(rule.methods or () for rule in app.url_map.iter_rules()))
+        method = request.method if request.method in routed_methods else OTHER_METHOD
+        metrics.http_requests.labels(method, route or UNMATCHED_ROUTE, response.status_code).inc()
+        metrics.http_duration.labels(method, route or UNMATCHED_ROUTE).observe(duration)
         log.info(
             "request",
             extra={

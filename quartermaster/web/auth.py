@@ -16,6 +16,7 @@ from quartermaster.process.config import Config
 from quartermaster.web.describe import is_page, operation_of
 from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import json_object, parsed_json
+from quartermaster.web.schemas import json_strings
 
 # A token shorter than this turns up in ordinary ids and commands by chance: it is not looked for.
 TOKEN_SEARCH_MIN_LENGTH = 8
@@ -67,22 +68,8 @@ def token_elsewhere(token: str) -> bool:
         return True
     body = parsed_json()
     if isinstance(body, dict):
-        return _contains(token, {key: value for key, value in body.items() if key != "token"})
-    return False
-
-
-def _contains(token: str, value: object) -> bool:
-    """Whether the token is in any string of a JSON value (iteratively: it may nest deeply)."""
-    pending: list[object] = [value]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str) and token in value:
-            return True
-        if isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
+        others = {key: value for key, value in body.items() if key != "token"}
+        return any(token in text for text in json_strings(others))
     return False
 
 

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 # What each error status means, for the document (a route lists its statuses in its @describe).
 ERROR_DESCRIPTIONS = {
-    400: "invalid request: `fields` names each bad field or parameter",
+    400: "invalid request: `fields` names each bad field or parameter (every string must be "
+    "UTF-8 text without NUL: JSON's lone surrogates, like \\ud800, are refused)",
     401: "token missing or wrong",
     404: "no such job",
     409: "conflict: the name is in use, the Idempotency-Key was used for another request, or "

@@ -11,7 +11,7 @@ import binascii
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from marshmallow import (
@@ -20,6 +20,7 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
     validates,
     validates_schema,
@@ -66,6 +67,10 @@ REGISTRY_AUTH_FORMAT = "docker-registry-auth"
 # Docker allows 255 characters in the name it completes a reference's name to, which adds at
 # most "docker.io/library/": a reference this long always fits, whatever its parts.
 MAX_IMAGE_LENGTH = 255 - len("docker.io/library/")
+# A label's key and value are indexed together in the record store, where PostgreSQL takes at
+# most 2704 bytes: at 4 bytes a character (UTF-8's most), these fit with the job's id and time.
+MAX_LABEL_KEY_LENGTH = 128
+MAX_LABEL_VALUE_LENGTH = 512
 # Only a "type": "job" may give these (`job_fields_need_type_job`).
 JOB_ONLY_FIELDS = ("completions", "parallelism")
 
@@ -75,7 +80,8 @@ JOB_ONLY_FIELDS = ("completions", "parallelism")
 # fuzzes a live server with it).
 NO_NUL_PATTERN = re.compile(r"^[^\x00]*\Z")
 TAIL_PATTERN = re.compile(r"^(?:all|[0-9]{1,9})\Z")
-LABEL_FILTER_PATTERN = re.compile(r"^[^=]+=")  # key=value: a key, then anything
+# key=value: a key, then anything; no NUL (PostgreSQL's text holds none, see `is_text`)
+LABEL_FILTER_PATTERN = re.compile(r"^[^=\x00]+=[^\x00]*\Z")
 # A number in a query string is written as in JSON: no spaces, `_`, `+`, inf or nan, all of
 # which Python's float() and int() would take.
 QUERY_NUMBER_PATTERN = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
@@ -168,6 +174,36 @@ CONSTRAINT_PATTERN = _constraint_pattern()
 CALLBACK_URL_PATTERN = _callback_url_pattern()
 
 
+NOT_TEXT = "must be UTF-8 text without NUL characters (a lone surrogate like \\ud800 is not UTF-8)"
+
+
+def is_text(value: str) -> bool:
+    """Whether a string can travel on: UTF-8 (JSON's "\\ud800" is a lone surrogate, which no
+    database stores and Docker turns into U+FFFD) and free of NUL (which PostgreSQL's text does
+    not hold)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def json_strings(value: object) -> Iterator[str]:
+    """Every string of a JSON value, keys included (iteratively: it may nest deeply)."""
+    pending: list[object] = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+
+
 REFERENCE_ERROR = "must be a job id, id prefix or name (letters, digits, _ . -)"
 
 
@@ -258,6 +294,8 @@ def decode_registry_auth(text: str) -> dict[str, str]:
         raise ValidationError(f"unknown keys in the auth object: {', '.join(unknown)}")
     if not all(isinstance(v, str) for v in auth.values()):
         raise ValidationError("every value in the auth object must be a string")
+    if not all(is_text(text) for text in json_strings(auth)):
+        raise ValidationError(f"every value in the auth object {NOT_TEXT}")
     if not (auth.get("username") and auth.get("password")) and not auth.get("identitytoken"):
         raise ValidationError("the auth object needs a username and a password")
     return auth
@@ -323,11 +361,29 @@ def _no_nul(what: str) -> validate.Regexp:
     return validate.Regexp(NO_NUL_PATTERN, error=f"{what} must be free of NUL characters")
 
 
-class TokenRequest(Schema):
-    """Base of the request bodies: the token may travel in the body (checked by `auth`)."""
+class RequestSchema(Schema):
+    """Base of what loads a client's input (a body, a query string): names it does not know
+    are refused, and so is any string in it, at any depth, that `is_text` refuses, in one place
+    for every field before any field's own checks."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def only_text(self, data: object, **kwargs) -> object:
+        if isinstance(data, Mapping):
+            errors = {
+                name if is_text(name) else ascii(name)[1:-1]: [NOT_TEXT]
+                for name, value in data.items()
+                if not all(is_text(text) for text in json_strings([name, value]))
+            }
+            if errors:
+                raise ValidationError(errors)
+        return data
+
+
+class TokenRequest(RequestSchema):
+    """Base of the request bodies: the token may travel in the body (checked by `auth`)."""
 
     token = fields.String(
         metadata={"description": "the token, unless sent as Authorization: Bearer or ?token="}
@@ -380,13 +436,23 @@ class RunRequest(TokenRequest):
     )
     labels = fields.Dict(
         keys=fields.String(
-            validate=validate.Regexp(
-                LABEL_KEY_PATTERN,
-                error=f"must be non-empty, free of NUL and not under {RESERVED_PREFIX!r} "
-                "(reserved)",
-            )
+            validate=[
+                validate.Length(max=MAX_LABEL_KEY_LENGTH, error="keys: at most {max} characters"),
+                validate.Regexp(
+                    LABEL_KEY_PATTERN,
+                    error=f"must be non-empty, free of NUL and not under {RESERVED_PREFIX!r} "
+                    "(reserved)",
+                ),
+            ]
         ),
-        values=fields.String(validate=_no_nul("values")),
+        values=fields.String(
+            validate=[
+                validate.Length(
+                    max=MAX_LABEL_VALUE_LENGTH, error="values: at most {max} characters"
+                ),
+                _no_nul("values"),
+            ]
+        ),
         load_default=dict,
     )
     memory_mb = JsonInteger(
@@ -577,9 +643,8 @@ class ReadyResponse(Answer):
     ready = fields.Boolean(dump_default=True)
 
 
-class QuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
+class QuerySchema(RequestSchema):
+    """Base of the query strings' schemas."""
 
 
 class StatusQuery(QuerySchema):

@@ -308,3 +308,136 @@ def test_the_dashboard_through_nginx_follows_a_log(lab, live_server, nginx_facto
     expect(page.locator("#log")).to_have_text("tick-1\ntick-2\ntick-3\ntick-4\n", timeout=30_000)
     expect(shown_status(page)).to_have_text("complete", timeout=30_000)
     assert asked and all(url.startswith(f"{nginx.url}/") for url in asked)
+
+
+def test_the_token_field_is_not_offered_to_password_managers(live_server, page):
+    """The token opens every job: it is typed hidden, but no password to save or fill in."""
+    page.goto(f"{live_server.url}/ui/")
+    field = page.locator("#token")
+    expect(field).to_have_attribute("type", "password")
+    expect(field).to_have_attribute("autocomplete", "off")
+    expect(page.locator("form.login")).to_have_attribute("autocomplete", "off")
+    for hint in ("data-1p-ignore", "data-lpignore", "data-bwignore", "data-form-type"):
+        expect(field).to_have_attribute(hint, re.compile(".*"))
+
+
+# A 1x1 GIF: an image any browser shows, unless the policy refuses it.
+DATA_IMAGE = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+def test_the_policy_refuses_data_images(live_server, page):
+    page.goto(f"{live_server.url}/ui/")
+    refused = page.evaluate(
+        """(source) => new Promise((resolve) => {
+            document.addEventListener('securitypolicyviolation',
+                                      (event) => resolve(event.effectiveDirective));
+            const image = document.createElement('img');
+            image.addEventListener('load', () => resolve('loaded'));
+            setTimeout(() => resolve('neither'), 5000);
+            image.src = source;
+            document.body.append(image);
+        })""",
+        DATA_IMAGE,
+    )
+    assert refused == "img-src"
+    # The page's own icon is this server's file: still allowed.
+    assert requests.get(f"{live_server.url}/ui/icon.svg", timeout=5).status_code == 200
+
+
+# h() (dom.js) given what would run code in each way an attribute can: its answer for each, and
+# whether anything ran. The page's policy is bypassed here, so that what is tested is h() alone
+# (the policy is tested on its own above).
+H_PAYLOADS = """async () => {
+  const { h } = await import("/ui/dom.js");
+  const RUN = "window.__ran = (window.__ran || 0) + 1";
+  const cases = [
+    ["img", "onerror", RUN], ["img", "ONERROR", RUN], ["img", "OnError", RUN],
+    ["button", "onclick", RUN], ["button", "ONCLICK", RUN], ["div", "onmouseover", RUN],
+    ["input", "onfocus", RUN], ["form", "onsubmit", RUN], ["body", "onload", RUN],
+    ["a", "href", "javascript:" + RUN], ["a", "href", "JaVaScRiPt:" + RUN],
+    ["a", "href", " \\tjava\\nscript:" + RUN], ["a", "href", "\\x01javascript:" + RUN],
+    ["a", "HREF", "javascript:" + RUN], ["a", "href", "vbscript:msgbox(1)"],
+    ["a", "href", "data:text/html,<script>" + RUN + "</script>"],
+    ["img", "src", "javascript:" + RUN],
+    ["img", "src", "data:image/svg+xml,<svg onload='" + RUN + "'/>"],
+    ["form", "action", "javascript:" + RUN], ["button", "formaction", "javascript:" + RUN],
+    ["video", "poster", "javascript:" + RUN],
+    ["div", "style", "background:url(javascript:" + RUN + ")"],
+    ["div", "STYLE", "color:red"], ["div", "srcdoc", "<script>" + RUN + "</script>"],
+    ["script", "src", "/ui/app.js"], ["iframe", "src", "javascript:" + RUN],
+    ["object", "data", "javascript:" + RUN], ["embed", "src", "javascript:" + RUN],
+    ["div", "title", '"><img src=x onerror="' + RUN + '">'],
+    ["div", "data-x", "<script>" + RUN + "</script>"],
+    ["div", "class", '"><img src=x onerror="' + RUN + '">'],
+  ];
+  const results = [];
+  for (const [tag, key, value] of cases) {
+    let node = null;
+    let refused = null;
+    try {
+      node = h(tag, { [key]: value }, "<img src=x onerror='" + RUN + "'>");
+    } catch (error) {
+      refused = String(error);
+    }
+    if (node) {
+      document.body.append(node);
+      for (const type of ["click", "error", "load", "focus", "mouseover", "submit"]) {
+        node.dispatchEvent(new Event(type));
+      }
+      if (node.tagName === "A" || node.tagName === "BUTTON") node.click();
+    }
+    results.push({
+      tag, key, value, refused,
+      attributes: node && Object.fromEntries([...node.attributes].map((a) => [a.name, a.value])),
+      elements: node ? node.querySelectorAll("*").length : null,
+    });
+  }
+  // What h() must still do: a listener that is a function, and links within the app or the web.
+  let clicked = 0;
+  const button = h("button", { onclick: () => (clicked += 1) }, "ok");
+  document.body.append(button);
+  button.click();
+  const links = ["#/jobs/abc", "https://example.com/x", "icon.svg"].map(
+    (href) => h("a", { href }, "link").getAttribute("href"));
+  await new Promise((resolve) => setTimeout(resolve, 1000));  // an image's error, a navigation
+  return { results, ran: window.__ran ?? 0, clicked, links };
+}"""
+URL_KEYS = {"href", "src", "action", "formaction", "poster", "data"}
+REFUSED_TAGS = {"script", "iframe", "object", "embed"}
+
+
+def test_h_refuses_or_defuses_every_attribute_that_could_run_code(live_server, browser):
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{live_server.url}/ui/")
+        outcome = page.evaluate(H_PAYLOADS)
+        assert outcome["ran"] == 0
+        assert page.url == f"{live_server.url}/ui/"  # no click went anywhere
+    finally:
+        context.close()
+    assert errors == []
+    assert outcome["clicked"] == 1
+    assert outcome["links"] == ["#/jobs/abc", "https://example.com/x", "icon.svg"]
+    for case in outcome["results"]:
+        key, value, attributes = case["key"].lower(), case["value"], case["attributes"]
+        if case["refused"] is not None:
+            continue  # h() threw: nothing was made
+        assert case["elements"] == 0, case  # the child text stayed text
+        assert not any(name.startswith("on") for name in attributes), case
+        if key in URL_KEYS or key == "style":
+            assert key not in attributes, case
+        elif key == "class":
+            assert attributes == {"class": value}, case  # text in the attribute, inert
+        else:
+            assert attributes == {key: value}, case
+    refused = [case for case in outcome["results"] if case["refused"] is not None]
+    assert refused == [case for case in outcome["results"] if must_be_refused(case)]
+
+
+def must_be_refused(case: dict) -> bool:
+    """An on<event> given text, a style, or an element that runs or embeds code: h() throws."""
+    key = case["key"].lower()
+    return key.startswith("on") or key == "style" or case["tag"] in REFUSED_TAGS

@@ -80,3 +80,31 @@ def test_the_store_gauges_are_one_series_whichever_worker_answers(lab, live_serv
     finally:
         for job_id in job_ids:
             requests.post(f"{server.url}/stop", json={"id": job_id}, headers=headers, timeout=30)
+
+
+def test_unknown_methods_and_paths_add_no_series(live_server_factory):
+    """Every label value is a series each worker writes to the multiprocess directory and keeps
+    until a restart; a request of any method to any path needs no token."""
+    server = live_server_factory("--workers", "2", env={"REAPER_INTERVAL": "0"})
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    session = requests.Session()
+
+    def series() -> set[str]:
+        return set(
+            metric_values(session.get(f"{server.url}/metrics", headers=headers, timeout=5).text)
+        )
+
+    for n in range(20):  # the first of each kind make their series once
+        session.request(f"W{n:03}", f"{server.url}/nowhere/{n}", timeout=5)
+        session.request(f"W{n:03}", f"{server.url}/healthz", timeout=5)
+        series()
+    before = series()
+    for n in range(1000):
+        assert session.request(f"X{n:05}", f"{server.url}/p/{n}", timeout=5).status_code == 404
+        assert session.request(f"Y{n:05}", f"{server.url}/healthz", timeout=5).status_code == 405
+    assert series() == before
+    other = 'quartermaster_http_requests_total{method="other",route="unmatched",status="405"}'
+    assert (
+        metric_values(session.get(f"{server.url}/metrics", headers=headers, timeout=5).text)[other]
+        == 20 + 1000
+    )

@@ -1,8 +1,10 @@
 """The record store's cases, run against SQLite in the unit tier and against the lab's
 PostgreSQL in the lab tier: a class to subclass with a `store_url` fixture."""
 
+import contextlib
 import importlib.util
 import multiprocessing
+import random
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -14,13 +16,19 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from quartermaster.jobs.errors import AmbiguousReference, JobNotFound, StoreSchemaMismatch
+from quartermaster.jobs.errors import (
+    AmbiguousReference,
+    JobNotFound,
+    StoreRefused,
+    StoreSchemaMismatch,
+)
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine, nanos_of, timestamp_of
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
 from quartermaster.store import RecordStore, migrate
 from quartermaster.store.records import CHUNK_BYTES, MAX_NANOS, SCHEMA_MISMATCH
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
+from quartermaster.web.schemas import MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH
 from support.settings import PROJECT_ROOT
 
 CREATED = "2026-11-27T06:00:00.123456789Z"
@@ -207,6 +215,45 @@ class StoreCases:
             store.status("b" * 25)
         with pytest.raises(JobNotFound):
             store.status("nosuch")
+
+    @pytest.mark.parametrize("text", ["\ud800", "a\x00b"], ids=["surrogate", "nul"])
+    def test_text_the_database_cannot_hold_is_refused_never_unreachable(self, store, text):
+        """The requests' validation refuses such text first (web/schemas.py's `is_text`); were
+        one to get past it, StoreRefused (a 400), never StoreUnavailable (503: "cannot be
+        reached") nor an unexpected error (500). A database that holds it (SQLite holds NUL) may
+        hold it."""
+        uses = [
+            lambda: store.add(a_status(), {"labels": {"k": text}}, 60, NOW),
+            lambda: store.add(a_status("b" * 25), {"labels": {text: "v"}}, 60, NOW),
+            lambda: store.page(JobQuery(labels={"k": text})),
+            lambda: store.page(JobQuery(name=text)),
+            lambda: store.status(text),
+            lambda: store.history("c" + text),
+        ]
+        for use in uses:
+            with contextlib.suppress(StoreRefused, JobNotFound):
+                use()
+        other = a_status("d" * 25)  # and the store goes on
+        assert store.add(other, {"labels": {"k": "v"}}, 60, NOW)
+        assert store.page(JobQuery(labels={"k": "v"})).jobs == [other]
+
+    def test_the_longest_label_a_run_takes_fits_and_a_longer_one_is_refused(self, store):
+        """Keys and values at /run's limits, in characters of UTF-8's 4 bytes and of no pattern
+        (nothing to compress), are written and found; PostgreSQL refuses an index row over
+        2704 bytes (StoreRefused, never "cannot be reached"), SQLite holds it."""
+        chars = random.Random(7)  # noqa: S311 - the same text each run, not a secret
+
+        def text(length: int) -> str:
+            return "".join(chr(chars.randrange(0x10000, 0x110000)) for _ in range(length))
+
+        key, value = text(MAX_LABEL_KEY_LENGTH), text(MAX_LABEL_VALUE_LENGTH)
+        longest = a_status()
+        assert store.add(longest, {"labels": {key: value}}, 60, NOW)
+        assert store.page(JobQuery(labels={key: value})).jobs == [longest]
+        with contextlib.suppress(StoreRefused):
+            store.add(
+                a_status("b" * 25), {"labels": {key: text(2 * MAX_LABEL_VALUE_LENGTH)}}, 60, NOW
+            )
 
     def test_a_key_is_known_by_its_hash_as_long_as_its_record(self, store):
         status = a_status()

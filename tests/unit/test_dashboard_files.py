@@ -3,11 +3,13 @@ browser policy; nothing else served from there; no way in its scripts to turn da
 (In a real browser against the lab: tests/lab/test_dashboard.py.)"""
 
 import re
+import shutil
 import tomllib
 from fnmatch import fnmatch
 
 import pytest
 
+from quartermaster.web import ui
 from quartermaster.web.browser_policy import CONTENT_SECURITY_POLICY
 from quartermaster.web.describe import is_page
 from quartermaster.web.ui import FILES, TYPES
@@ -33,7 +35,14 @@ def test_the_policy_allows_only_this_servers_own_files():
     assert directives["connect-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["base-uri"] == "'none'"
+    assert directives["img-src"] == "'self'"  # no data: images: nothing uses them
     assert "unsafe" not in CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize("name", STATIC_FILES)
+def test_no_file_uses_a_data_url(name):
+    """What img-src leaves out: a data: URL (data:image/png;base64,...) in any file."""
+    assert re.findall(r"data:[\w.+-]+/", FILES.joinpath(name).read_text()) == []
 
 
 def test_the_page_needs_no_token_and_carries_the_policy(client):
@@ -92,8 +101,39 @@ def test_only_the_dashboards_routes_are_pages(app):
 
 def test_the_api_still_needs_the_token_next_to_the_pages(client):
     assert_error(client.get("/jobs"), 401)
-    assert_error(client.get("/ui/../jobs"), 404)  # never a way around the token
+    # A page's route (a file named "../jobs", of no type served), never /jobs without its token.
+    assert_error(client.get("/ui/../jobs"), 404)
     assert client.get("/jobs", headers=BEARER).status_code == 200
+
+
+@pytest.fixture
+def script_beside_the_files(tmp_path, monkeypatch):
+    """The dashboard's files copied to a directory of their own, and beside that directory (out
+    of it) a script: a file of a type that is served, so that only the traversal check stands
+    between a path that climbs out and the script."""
+    files = tmp_path / "static"
+    shutil.copytree(FILES, files)
+    (tmp_path / "beside.js").write_text("window.__beside = 1;\n")
+    monkeypatch.setattr(ui, "FILES", files)
+    return files
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/../beside.js",
+        "/ui/%2e%2e/beside.js",
+        "/ui/..%2fbeside.js",
+        "/ui/%2E%2E%2Fbeside.js",
+        "/ui/./../beside.js",
+        "/ui/nosuchdir/../../beside.js",
+    ],
+)
+def test_a_path_out_of_the_dashboards_files_is_a_404(client, script_beside_the_files, path):
+    assert client.get("/ui/app.js").status_code == 200  # served from the copy
+    response = client.get(path)
+    assert_error(response, 404)
+    assert b"__beside" not in response.get_data()
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/jobs", "/nosuchroute"])
@@ -111,7 +151,9 @@ def test_every_file_is_package_data():
     assert all(FILES.joinpath(name).suffix in TYPES for name in STATIC_FILES)  # each is served
 
 
-# What would turn text into markup or code: none of it in the scripts, whatever the data.
+# What would turn text into markup or code: none of it in the scripts, whatever the data. (A
+# search of the text: what h() does with an attribute it is given is tested in a browser, in
+# tests/lab/test_dashboard.py's test_h_refuses_or_defuses_every_attribute_that_could_run_code.)
 SINKS = re.compile(
     r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\b|new Function|srcdoc"
     r"|createContextualFragment|DOMParser|setAttribute\(\s*[\"']on|javascript:"

@@ -2,6 +2,9 @@
 
 import pytest
 
+from quartermaster.jobs.errors import StoreRefused
+from quartermaster.jobs.query import JobQuery
+from quartermaster.store.records import REFUSED
 from quartermaster.web.app import create_app
 from support.fake_runtime import FakeRuntime
 from support.settings import TOKEN, make_config
@@ -108,3 +111,27 @@ def test_a_ttl_above_max_ttl_is_400_naming_the_maximum(settings, ttl, taken):
         assert response.get_json()["fields"] == {
             "ttl": [f"at most {config.ttl_limit} seconds (MAX_TTL)"]
         }
+
+
+@pytest.mark.parametrize("labels", [{"k": "\ud800"}, {"\udfff": "v"}, {"k": "v\x00"}])
+def test_text_that_is_not_utf8_is_400_before_the_job_starts_and_on_a_retry(api, runtime, labels):
+    """A lone surrogate started the job, then failed its record with a 500 (again on a retry
+    with the same Idempotency-Key), the job pending and without a history."""
+    for _attempt in range(2):
+        response = api.run_with_key("order-1", image=IMAGE, command="true", labels=labels)
+        assert response.status_code == 400, response.get_json()
+        assert list(response.get_json()["fields"]) == ["labels"]
+    assert runtime.list_jobs(JobQuery()).jobs == []
+    assert api.job_ids() == []
+
+
+def test_a_first_record_the_store_refuses_does_not_fail_the_run(api, app, monkeypatch):
+    """The job is started already: /run answers its id, and the reaper records it from the
+    swarm (as when the store is out of reach)."""
+
+    def refuse(*args, **kwargs):
+        raise StoreRefused(REFUSED)
+
+    monkeypatch.setattr(app.jobs.store, "add", refuse)
+    job_id = api.run_ok(image=IMAGE, command="true")
+    assert api.status(job_id).status_code == 200

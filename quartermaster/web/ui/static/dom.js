@@ -1,22 +1,46 @@
 // Building the page from data: every piece of text goes in as a text node, never as markup.
 // (Names, labels, images, errors and log lines come from jobs: attacker-controlled text.)
 
+// Elements that run or embed code or documents: never made here.
+const REFUSED_TAGS = new Set(["script", "iframe", "frame", "object", "embed"]);
+// Attributes the browser follows or loads as a URL: one of the javascript scheme is code to run.
+const URL_ATTRIBUTES = new Set(["href", "src", "action", "formaction", "xlink:href", "poster", "data"]);
+
 // An element: `props` sets attributes (`class`, any attribute; `on<event>` adds a listener),
-// `children` are nodes or text (null, undefined and false are left out).
+// `children` are nodes or text (null, undefined and false are left out). Attribute names are
+// the code's, values may be data: an `on<event>` takes only a function (text there would be an
+// inline handler, in any case of its letters), a URL attribute only an http(s) URL (relative
+// ones and `#/...` included), and `style` is refused (the policy refuses inline style too).
 export function h(tag, props = {}, ...children) {
+  if (REFUSED_TAGS.has(String(tag).toLowerCase())) throw new TypeError(`h(): no ${tag} here`);
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
     if (value === null || value === undefined || value === false) continue;
-    if (key.startsWith("on")) {
-      node.addEventListener(key.slice(2), value);
+    const name = key.toLowerCase();
+    if (name.startsWith("on")) {
+      if (typeof value !== "function") throw new TypeError(`h(): ${key} takes a function`);
+      node.addEventListener(name.slice(2), value);
+    } else if (name === "style") {
+      throw new TypeError("h(): no inline style");
     } else if (key === "class") {
       node.className = value;
+    } else if (URL_ATTRIBUTES.has(name) && !isWebUrl(String(value))) {
+      continue; // left out: the element is still shown, and leads nowhere
     } else {
       node.setAttribute(key, value === true ? "" : String(value));
     }
   }
   append(node, children);
   return node;
+}
+
+// Whether a URL, read as the browser reads it against this page, is http or https.
+function isWebUrl(text) {
+  try {
+    return ["http:", "https:"].includes(new URL(text, document.baseURI).protocol);
+  } catch {
+    return false;
+  }
 }
 
 export function append(node, children) {

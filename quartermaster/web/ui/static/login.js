@@ -2,18 +2,25 @@ import { ApiError, getJson, session } from "./api.js";
 import { errorBox, h } from "./dom.js";
 
 // The login form: the token is checked with one call to the API, then kept for this tab.
+// The token is no password to keep: it opens every job of the instance, for as long as it is
+// set. Hidden as it is typed, but not offered to password managers to save or to fill in.
 export function loginView(main, { message, onLoggedIn }) {
   const input = h("input", {
     id: "token",
     name: "token",
     type: "password",
-    autocomplete: "current-password",
+    autocomplete: "off",
     required: true,
+    // What each password manager reads as "not a login": 1Password, LastPass, Bitwarden, Dashlane.
+    "data-1p-ignore": true,
+    "data-lpignore": "true",
+    "data-bwignore": true,
+    "data-form-type": "other",
   });
   const feedback = h("div", { class: "feedback" }, message ? errorBox(message) : null);
   const form = h(
     "form",
-    { class: "card login", onsubmit: submit },
+    { class: "card login", autocomplete: "off", onsubmit: submit },
     h("h1", {}, "Log in"),
     h("label", { for: "token" }, "Token"),
     input,
