@@ -9,7 +9,7 @@ expiry). Every write is one short transaction of SQL alone, whatever it waits fo
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,14 @@ MAX_NANOS = 2**63 - 1
 CONNECT_TIMEOUT_SECONDS = 3
 STATEMENT_TIMEOUT_MS = 10_000
 HOSTS_SEEN_SECONDS = 600  # a host that used the store this recently is using it
+# /jobs: a filter's matches counted up to this many before choosing how to walk them.
+PROBE_ROWS = 5000
+# What a page of /jobs answers with (_as_status): never the request, which may be megabytes.
+PAGE_COLUMNS = (
+    jobs.c.id, jobs.c.name, jobs.c.image, jobs.c.type, jobs.c.status, jobs.c.state,
+    jobs.c.exit_code, jobs.c.error, jobs.c.node_id, jobs.c.created_at, jobs.c.started_at,
+    jobs.c.finished_at, jobs.c.completions, jobs.c.succeeded, jobs.c.failed, jobs.c.attempts,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -240,10 +248,10 @@ class RecordStore:
 
     def page(self, query: JobQuery) -> JobPage:
         """A page of records, newest first, by the keyset (created_at, id): each filter walks an
-        index already in that order, so a page costs the same whatever the history's size."""
-        statement = _page_statement(query)
+        index already in that order, so a page costs the same whatever the history's size. Its
+        rows are the status documents' columns only, never the request (up to megabytes)."""
         with self._reading() as connection:
-            rows = connection.execute(statement).all()
+            rows = _page_rows(connection, query)
         cursor = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]
@@ -446,38 +454,41 @@ def _log_lines(connection: sa.Connection, job_id: str) -> list[LogLine]:
     ]
 
 
-def _page_statement(query: JobQuery) -> sa.Select:
-    """The page's rows and one more (there is a next page when it comes back). With a label
-    filter, the first label's index drives (in page order: its rows copy the job's creation
-    time); the other labels are probes of their job's own."""
+def _page_rows(connection: sa.Connection, query: JobQuery) -> Sequence[sa.Row]:
+    """The page's rows and one more (there is a next page when it comes back), each filter
+    driven by an index in page order: labels first, else the name prefix, else the statuses."""
     if query.labels:
-        (first_key, first_value), *others = query.labels.items()
-        driver = job_labels.alias("l0")
-        created_at, job_id = driver.c.created_at, driver.c.job_id
-        statement = (
-            sa.select(jobs)
-            .select_from(driver.join(jobs, jobs.c.id == driver.c.job_id))
-            .where(driver.c.key == first_key, driver.c.value == first_value)
-        )
-        for key, value in others:
-            label = job_labels.alias()
-            statement = statement.where(
-                sa.exists().where(
-                    label.c.job_id == driver.c.job_id, label.c.key == key, label.c.value == value
-                )
-            )
-    else:
-        created_at, job_id = jobs.c.created_at, jobs.c.id
-        statement = sa.select(jobs)
+        return connection.execute(_labelled_page(connection, query)).all()
+    if query.name:
+        return _named_page(connection, query)
     if query.statuses:
+        return connection.execute(_status_page(query)).all()
+    return connection.execute(_ordered(_filtered(_page_select(), query), query)).all()
+
+
+def _page_select() -> sa.Select:
+    return sa.select(*PAGE_COLUMNS)
+
+
+def _filtered(
+    statement: sa.Select,
+    query: JobQuery,
+    created_at: sa.ColumnElement = jobs.c.created_at,
+    job_id: sa.ColumnElement = jobs.c.id,
+    *,
+    statuses: bool = False,
+    name: bool = False,
+) -> sa.Select:
+    """The query's filters on the rows an index walk gives: the time and position ones always;
+    statuses and name only when asked (when no index of theirs drives the walk)."""
+    if statuses and query.statuses:
         # A live job's recorded status may be behind the swarm's: live jobs are all read, and
         # the service keeps those whose status as the swarm has it now matches.
         statement = statement.where(
             sa.or_(jobs.c.status.in_(query.statuses), jobs.c.log_captured_at.is_(None))
         )
-    if query.name:
-        # Names are ASCII: those starting with the prefix sort between it and it + DEL.
-        statement = statement.where(jobs.c.name >= query.name, jobs.c.name < query.name + "\x7f")
+    if name and query.name:
+        statement = statement.where(*_name_range(query.name))
     if query.image:
         statement = statement.where(jobs.c.image == query.image)
     if query.created_after is not None:
@@ -490,7 +501,97 @@ def _page_statement(query: JobQuery) -> sa.Select:
         time, after_id = query.after
         position = sa.tuple_(created_at, job_id) < sa.tuple_(position_nanos(time), after_id)
         statement = statement.where(position)
+    return statement
+
+
+def _ordered(
+    statement: sa.Select,
+    query: JobQuery,
+    created_at: sa.ColumnElement = jobs.c.created_at,
+    job_id: sa.ColumnElement = jobs.c.id,
+) -> sa.Select:
     return statement.order_by(created_at.desc(), job_id.desc()).limit(query.limit + 1)
+
+
+def _name_range(prefix: str) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    # Names are ASCII: those starting with the prefix sort between it and it + DEL.
+    return jobs.c.name >= prefix, jobs.c.name < prefix + "\x7f"
+
+
+def _labelled_page(connection: sa.Connection, query: JobQuery) -> sa.Select:
+    """The rarest label's index drives (in page order: its rows copy the job's creation time);
+    the other labels are probes of their job's own."""
+    labels = list(query.labels.items())
+    if len(labels) > 1:
+        labels.sort(key=lambda label: _label_rows(connection, *label))
+    (first_key, first_value), *others = labels
+    driver = job_labels.alias("l0")
+    statement = (
+        _page_select()
+        .select_from(driver.join(jobs, jobs.c.id == driver.c.job_id))
+        .where(driver.c.key == first_key, driver.c.value == first_value)
+    )
+    for key, value in others:
+        label = job_labels.alias()
+        statement = statement.where(
+            sa.exists().where(
+                label.c.job_id == driver.c.job_id, label.c.key == key, label.c.value == value
+            )
+        )
+    created_at, job_id = driver.c.created_at, driver.c.job_id
+    statement = _filtered(statement, query, created_at, job_id, statuses=True, name=True)
+    return _ordered(statement, query, created_at, job_id)
+
+
+def _label_rows(connection: sa.Connection, key: str, value: str) -> int:
+    """How many jobs have the label, counted up to PROBE_ROWS (from its index alone)."""
+    rows = (
+        sa.select(sa.literal(1))
+        .where(job_labels.c.key == key, job_labels.c.value == value)
+        .limit(PROBE_ROWS)
+    )
+    return connection.execute(sa.select(sa.func.count()).select_from(rows.subquery())).scalar_one()
+
+
+def _named_page(connection: sa.Connection, query: JobQuery) -> Sequence[sa.Row]:
+    """No index has the jobs of a name prefix in page order: the name index has them by name.
+    Few (under PROBE_ROWS, counted on that index alone): their positions come from it, sorted
+    here, and the page's rows by id. Many: the walk in page order meets them soon enough, when
+    they are spread in time (of 100,000 jobs, 5,000 match: a page of 100 reads about 2,000
+    rows; a prefix whose many jobs are all older than many others is read past those)."""
+    in_range = _name_range(query.name or "")
+    probe = sa.select(sa.literal(1)).where(*in_range).limit(PROBE_ROWS)
+    matches = connection.execute(sa.select(sa.func.count()).select_from(probe.subquery()))
+    if matches.scalar_one() >= PROBE_ROWS:
+        # Not the name index's range (the planner would sort every match): its prefix, tested.
+        prefix = query.name or ""
+        starts = sa.func.substr(jobs.c.name, 1, len(prefix)) == prefix
+        walk = _filtered(_page_select().where(starts), query, statuses=True)
+        return connection.execute(_ordered(walk, query)).all()
+    positions = _filtered(
+        sa.select(jobs.c.created_at, jobs.c.id).where(*in_range), query, statuses=True
+    )
+    found = ((row.created_at, row.id) for row in connection.execute(positions))
+    newest = sorted(found, reverse=True)[: query.limit + 1]
+    if not newest:
+        return []
+    wanted = [job_id for _, job_id in newest]
+    rows = {row.id: row for row in connection.execute(_page_select().where(jobs.c.id.in_(wanted)))}
+    return [rows[job_id] for job_id in wanted]
+
+
+def _status_page(query: JobQuery) -> sa.CompoundSelect:
+    """Each status's own index, and the unfinished jobs' (whatever their recorded status: see
+    _filtered), merged in page order: disjoint walks, each stopped once the page is full."""
+    statuses = sorted(set(query.statuses))
+    walks = [_filtered(_page_select().where(jobs.c.status == status), query) for status in statuses]
+    unfinished = _page_select().where(
+        jobs.c.log_captured_at.is_(None), jobs.c.status.not_in(statuses)
+    )
+    walks.append(_filtered(unfinished, query))
+    return (
+        sa.union_all(*walks).order_by(sa.desc("created_at"), sa.desc("id")).limit(query.limit + 1)
+    )
 
 
 def _find(connection: sa.Connection, reference: str) -> sa.Row:

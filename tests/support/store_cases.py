@@ -8,13 +8,22 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from quartermaster.jobs.errors import AmbiguousReference, JobNotFound
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine, nanos_of, timestamp_of
 from quartermaster.jobs.status import JobStatus
-from quartermaster.store import RecordStore, migrate
+from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store.records import CHUNK_BYTES
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
+from support.job_pages import (
+    QUERIES,
+    expected_ids,
+    page_statements,
+    pages,
+    seed_history,
+    selects_request,
+)
 
 CREATED = "2026-11-27T06:00:00.123456789Z"
 NOW = nanos_of("2026-11-27T06:00:10Z") / 1e9
@@ -50,6 +59,15 @@ def log_of(*texts: tuple[int, str]) -> list[LogLine]:
     ]
 
 
+# Every revision, oldest first: what a new database is brought through.
+REVISIONS = [
+    script.revision
+    for script in reversed(
+        list(ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions())
+    )
+]
+
+
 def _upgrade_in_a_process(url, barrier, results):
     barrier.wait()
     results.put(migrate.upgrade(url))
@@ -63,7 +81,7 @@ class StoreCases:
         store.close()
 
     def test_migrations_make_the_declared_schema_once(self, store_url):
-        assert migrate.upgrade(store_url) == ["0001"]
+        assert migrate.upgrade(store_url) == REVISIONS
         assert migrate.upgrade(store_url) == []
         engine = sa.create_engine(store_url)
         with engine.connect() as connection:
@@ -83,7 +101,7 @@ class StoreCases:
         for process in processes:
             process.join(timeout=60)
             assert process.exitcode == 0
-        assert applied == [[], [], [], ["0001"]]
+        assert applied == [[], [], [], REVISIONS]
 
     def test_a_record_is_found_by_id_prefix_or_name(self, store):
         status = a_status()
@@ -186,3 +204,25 @@ class StoreCases:
                 rows = sa.select(sa.func.count()).select_from(table)
                 assert connection.execute(rows).scalar() == 0
         engine.dispose()
+
+    # Both ways of walking a name prefix: few matches (under PROBE_ROWS), and many.
+    @pytest.mark.parametrize("probe_rows", [3, 5000])
+    def test_every_filter_pages_through_exactly_its_jobs_newest_first(
+        self, store, monkeypatch, probe_rows
+    ):
+        monkeypatch.setattr(records, "PROBE_ROWS", probe_rows, raising=False)
+        seeded = seed_history(store, NOW)
+        for query in QUERIES:
+            for limit in (1, 4, 100):
+                walked = list(pages(store, replace(query, limit=limit)))
+                assert [job_id for page in walked for job_id in page] == expected_ids(
+                    seeded, query
+                ), query
+                assert all(len(page) <= limit for page in walked)
+
+    def test_a_page_reads_the_status_columns_never_the_request(self, store):
+        seed_history(store, NOW)
+        for query in QUERIES:
+            statements = page_statements(store, query)
+            assert statements
+            assert not [statement for statement, _ in statements if selects_request(statement)]
