@@ -11,7 +11,7 @@ import binascii
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from marshmallow import (
@@ -60,6 +60,15 @@ MAX_COMPLETIONS = 1000
 # Swarm keeps 5 tasks per slot by default, so more attempts than that could not be counted.
 MAX_RETRIES = 4
 ENV_NAME_PATTERN = re.compile(r"^[^=\x00\n]{1,256}\Z")
+# A job's labels and env are kept in its record, and each label in an index (PostgreSQL's B-tree
+# takes entries of up to 2,704 bytes: a key and a value of these lengths fit, in any UTF-8); like
+# Kubernetes' annotations, all of them together are capped too.
+MAX_LABELS = 64
+MAX_LABEL_KEY = 128
+MAX_LABEL_VALUE = 512
+MAX_LABELS_BYTES = 64 * 1024
+MAX_ENV = 128
+MAX_ENV_BYTES = 64 * 1024
 AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identitytoken"}
 # `auth`'s format in the document: what it holds is JSON inside base64, which no pattern can say.
 REGISTRY_AUTH_FORMAT = "docker-registry-auth"
@@ -323,6 +332,20 @@ def _no_nul(what: str) -> validate.Regexp:
     return validate.Regexp(NO_NUL_PATTERN, error=f"{what} must be free of NUL characters")
 
 
+def _at_most_bytes(limit: int) -> Callable[[Mapping[str, str]], None]:
+    """A dictionary's keys and values together, in UTF-8: the one limit here that no JSON
+    Schema keyword states (the document says it in the field's description)."""
+
+    def check(items: Mapping[str, str]) -> None:
+        size = sum(len(key.encode()) + len(value.encode()) for key, value in items.items())
+        if size > limit:
+            raise ValidationError(
+                f"at most {limit // 1024} KiB of keys and values in all (UTF-8); {size} bytes given"
+            )
+
+    return check
+
+
 class TokenRequest(Schema):
     """Base of the request bodies: the token may travel in the body (checked by `auth`)."""
 
@@ -380,14 +403,30 @@ class RunRequest(TokenRequest):
     )
     labels = fields.Dict(
         keys=fields.String(
-            validate=validate.Regexp(
-                LABEL_KEY_PATTERN,
-                error=f"must be non-empty, free of NUL and not under {RESERVED_PREFIX!r} "
-                "(reserved)",
-            )
+            validate=[
+                validate.Length(max=MAX_LABEL_KEY, error="at most {max} characters"),
+                validate.Regexp(
+                    LABEL_KEY_PATTERN,
+                    error=f"must be non-empty, free of NUL and not under {RESERVED_PREFIX!r} "
+                    "(reserved)",
+                ),
+            ]
         ),
-        values=fields.String(validate=_no_nul("values")),
+        values=fields.String(
+            validate=[
+                validate.Length(max=MAX_LABEL_VALUE, error="at most {max} characters"),
+                _no_nul("values"),
+            ]
+        ),
         load_default=dict,
+        validate=[
+            validate.Length(max=MAX_LABELS, error="at most {max} labels"),
+            _at_most_bytes(MAX_LABELS_BYTES),
+        ],
+        metadata={
+            "description": f"at most {MAX_LABELS} labels, {MAX_LABELS_BYTES // 1024} KiB of keys "
+            "and values in all (UTF-8)"
+        },
     )
     memory_mb = JsonInteger(
         data_key="memory",
@@ -402,8 +441,21 @@ class RunRequest(TokenRequest):
                 error="must be 1 to 256 characters, none of them =, NUL or newline",
             )
         ),
-        values=fields.String(validate=_no_nul("values")),
+        values=fields.String(
+            validate=[
+                validate.Length(max=MAX_ENV_BYTES, error="at most {max} characters"),
+                _no_nul("values"),
+            ]
+        ),
         load_default=dict,
+        validate=[
+            validate.Length(max=MAX_ENV, error="at most {max} variables"),
+            _at_most_bytes(MAX_ENV_BYTES),
+        ],
+        metadata={
+            "description": f"at most {MAX_ENV} variables, {MAX_ENV_BYTES // 1024} KiB of names "
+            "and values in all (UTF-8)"
+        },
     )
     cpus = StrictFloat(
         load_default=None,
@@ -590,6 +642,8 @@ class JobsQuery(QuerySchema):
     label = fields.List(
         fields.String(validate=validate.Regexp(LABEL_FILTER_PATTERN, error="must be key=value")),
         load_default=list,
+        # No job has more labels: each one more is a lookup per job read, and can match none.
+        validate=validate.Length(max=MAX_LABELS, error="at most {max} label filters"),
     )
     name = fields.String(
         load_default=None,

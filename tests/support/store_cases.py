@@ -12,10 +12,12 @@ from alembic.script import ScriptDirectory
 
 from quartermaster.jobs.errors import AmbiguousReference, JobNotFound
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
 from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store.records import CHUNK_BYTES
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
+from quartermaster.web.schemas import MAX_LABEL_KEY, MAX_LABEL_VALUE
 from support.job_pages import (
     QUERIES,
     expected_ids,
@@ -226,3 +228,11 @@ class StoreCases:
             statements = page_statements(store, query)
             assert statements
             assert not [statement for statement, _ in statements if selects_request(statement)]
+
+    def test_the_longest_label_run_takes_is_kept_and_found(self, store):
+        """Its key and value in 4-byte UTF-8 characters: 2,560 bytes, an entry of the labels'
+        index (PostgreSQL's B-tree takes up to 2,704 bytes)."""
+        key, value = "\U0001f600" * MAX_LABEL_KEY, "\U0001f601" * MAX_LABEL_VALUE
+        status = a_status()
+        assert store.add(status, {"labels": {key: value}}, 60, NOW)
+        assert [job.id for job in store.page(JobQuery(labels={key: value})).jobs] == [status.id]
