@@ -462,7 +462,7 @@ def _page_rows(connection: sa.Connection, query: JobQuery) -> Sequence[sa.Row]:
     if query.name:
         return _named_page(connection, query)
     if query.statuses:
-        return connection.execute(_status_page(query)).all()
+        return connection.execute(_status_page(query, connection.dialect.name)).all()
     return connection.execute(_ordered(_filtered(_page_select(), query), query)).all()
 
 
@@ -580,7 +580,7 @@ def _named_page(connection: sa.Connection, query: JobQuery) -> Sequence[sa.Row]:
     return [rows[job_id] for job_id in wanted]
 
 
-def _status_page(query: JobQuery) -> sa.CompoundSelect:
+def _status_page(query: JobQuery, dialect: str) -> sa.Select:
     """Each status's own index, and the unfinished jobs' (whatever their recorded status: see
     _filtered), merged in page order: disjoint walks, each stopped once the page is full."""
     statuses = sorted(set(query.statuses))
@@ -589,9 +589,12 @@ def _status_page(query: JobQuery) -> sa.CompoundSelect:
         jobs.c.log_captured_at.is_(None), jobs.c.status.not_in(statuses)
     )
     walks.append(_filtered(unfinished, query))
-    return (
-        sa.union_all(*walks).order_by(sa.desc("created_at"), sa.desc("id")).limit(query.limit + 1)
-    )
+    if dialect == "postgresql":
+        # It merges ordered walks of a union's members only when each is a query of its own
+        # (SQLite, only when none is: it would sort each again).
+        walks = [sa.select(_ordered(walk, query).subquery()) for walk in walks]
+    merged = sa.union_all(*walks).subquery("page")
+    return _ordered(sa.select(merged), query, merged.c.created_at, merged.c.id)
 
 
 def _find(connection: sa.Connection, reference: str) -> sa.Row:

@@ -111,6 +111,15 @@ QUERIES = [
 ]
 
 
+def may_walk_the_whole_order(query: JobQuery, probe_rows: int) -> bool:
+    """Whether a page may walk the index of every job in page order: with no filter that has
+    an index of its own, or for a name prefix of many jobs (PROBE_ROWS or more: it meets them
+    soon); never for labels or statuses, whose own indexes drive."""
+    if query.labels or (query.statuses and not query.name):
+        return False
+    return not query.name or probe_rows < JOBS
+
+
 def pages(store: RecordStore, query: JobQuery) -> Iterator[list[str]]:
     """The ids of each page, walking the cursors to the end."""
     while True:

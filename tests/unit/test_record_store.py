@@ -5,7 +5,7 @@ import pytest
 
 from quartermaster.jobs.query import JobQuery
 from quartermaster.store import RecordStore, records
-from support.job_pages import QUERIES, page_statements, seed_history
+from support.job_pages import QUERIES, may_walk_the_whole_order, page_statements, seed_history
 from support.settings import fresh_store_url
 from support.store_cases import NOW, StoreCases
 
@@ -45,9 +45,7 @@ def test_every_filter_walks_an_index_in_page_order(seeded_store, monkeypatch, qu
     """No page sorts what it read, and none walks the whole history but an unfiltered one and
     a name prefix of many jobs (which meets them soon)."""
     monkeypatch.setattr(records, "PROBE_ROWS", probe_rows, raising=False)
-    may_walk_in_order = not (query.labels or query.statuses or query.name) or (
-        query.name and not query.labels and probe_rows == 3
-    )
+    may_walk_in_order = may_walk_the_whole_order(query, probe_rows)
     for plan in plans(seeded_store, query):
         assert not [line for line in plan if "TEMP B-TREE" in line], plan
         for line in plan:
