@@ -455,15 +455,38 @@ def _log_lines(connection: sa.Connection, job_id: str) -> list[LogLine]:
 
 
 def _page_rows(connection: sa.Connection, query: JobQuery) -> Sequence[sa.Row]:
-    """The page's rows and one more (there is a next page when it comes back), each filter
-    driven by an index in page order: labels first, else the name prefix, else the statuses."""
-    if query.labels:
-        return connection.execute(_labelled_page(connection, query)).all()
+    """The page's rows and one more (there is a next page when it comes back), walked in page
+    order on the index of one filter: of labels, statuses and a name prefix, the one with the
+    fewest jobs (each counted up to PROBE_ROWS on its own index) when several are asked; the
+    others are tests of each row that walk gives."""
+    labels = list(query.labels.items())
+    several = sum(map(bool, (labels, query.statuses, query.name))) > 1
+    counts: dict[str, int] = {}
+    if len(labels) > 1 or (labels and several):
+        jobs_by_label = {
+            label: _count(connection, *_label_is(job_labels, *label)) for label in labels
+        }
+        labels.sort(key=jobs_by_label.__getitem__)
+        counts["labels"] = jobs_by_label[labels[0]]
+    if query.statuses and several:
+        counts["statuses"] = _count(connection, jobs.c.status.in_(query.statuses))
     if query.name:
-        return _named_page(connection, query)
-    if query.statuses:
+        counts["name"] = _count(connection, *_name_range(query.name))
+    # The fewest; on a tie, the first of labels, statuses, name (exact, then merged, then sorted).
+    driver = min(counts, key=counts.__getitem__) if counts else None
+    if driver == "labels" or (driver is None and labels):
+        return connection.execute(_labelled_page(query, labels)).all()
+    if driver == "statuses" or (driver is None and query.statuses):
         return connection.execute(_status_page(query, connection.dialect.name)).all()
+    if driver == "name":
+        return _named_page(connection, query, counts["name"])
     return connection.execute(_ordered(_filtered(_page_select(), query), query)).all()
+
+
+def _count(connection: sa.Connection, *conditions: sa.ColumnElement) -> int:
+    """How many rows meet the conditions, counted up to PROBE_ROWS (on an index alone)."""
+    rows = sa.select(sa.literal(1)).where(*conditions).limit(PROBE_ROWS)
+    return connection.execute(sa.select(sa.func.count()).select_from(rows.subquery())).scalar_one()
 
 
 def _page_select() -> sa.Select:
@@ -476,11 +499,17 @@ def _filtered(
     created_at: sa.ColumnElement = jobs.c.created_at,
     job_id: sa.ColumnElement = jobs.c.id,
     *,
+    labels: Sequence[tuple[str, str]] = (),
     statuses: bool = False,
     name: bool = False,
 ) -> sa.Select:
     """The query's filters on the rows an index walk gives: the time and position ones always;
-    statuses and name only when asked (when no index of theirs drives the walk)."""
+    the labels given, and statuses and name when asked (when no index of theirs drives)."""
+    for key, value in labels:
+        label = job_labels.alias()
+        statement = statement.where(
+            sa.exists().where(label.c.job_id == job_id, *_label_is(label, key, value))
+        )
     if statuses and query.statuses:
         # A live job's recorded status may be behind the swarm's: live jobs are all read, and
         # the service keeps those whose status as the swarm has it now matches.
@@ -488,7 +517,7 @@ def _filtered(
             sa.or_(jobs.c.status.in_(query.statuses), jobs.c.log_captured_at.is_(None))
         )
     if name and query.name:
-        statement = statement.where(*_name_range(query.name))
+        statement = statement.where(_name_starts(query.name))
     if query.image:
         statement = statement.where(jobs.c.image == query.image)
     if query.created_after is not None:
@@ -513,63 +542,55 @@ def _ordered(
     return statement.order_by(created_at.desc(), job_id.desc()).limit(query.limit + 1)
 
 
+def _label_is(table: sa.FromClause, key: str, value: str) -> tuple[sa.ColumnElement, ...]:
+    return table.c.key == key, table.c.value == value
+
+
 def _name_range(prefix: str) -> tuple[sa.ColumnElement, sa.ColumnElement]:
     # Names are ASCII: those starting with the prefix sort between it and it + DEL.
     return jobs.c.name >= prefix, jobs.c.name < prefix + "\x7f"
 
 
-def _labelled_page(connection: sa.Connection, query: JobQuery) -> sa.Select:
-    """The rarest label's index drives (in page order: its rows copy the job's creation time);
+def _name_starts(prefix: str) -> sa.ColumnElement:
+    """The name prefix as a test of each row, not a range of the name index (which a planner
+    could take to drive, and then sort what it read)."""
+    return sa.func.substr(jobs.c.name, 1, len(prefix)) == prefix
+
+
+def _labelled_page(query: JobQuery, labels: list[tuple[str, str]]) -> sa.Select:
+    """The first label's index drives (in page order: its rows copy the job's creation time);
     the other labels are probes of their job's own."""
-    labels = list(query.labels.items())
-    if len(labels) > 1:
-        labels.sort(key=lambda label: _label_rows(connection, *label))
     (first_key, first_value), *others = labels
     driver = job_labels.alias("l0")
     statement = (
         _page_select()
         .select_from(driver.join(jobs, jobs.c.id == driver.c.job_id))
-        .where(driver.c.key == first_key, driver.c.value == first_value)
+        .where(*_label_is(driver, first_key, first_value))
     )
-    for key, value in others:
-        label = job_labels.alias()
-        statement = statement.where(
-            sa.exists().where(
-                label.c.job_id == driver.c.job_id, label.c.key == key, label.c.value == value
-            )
-        )
     created_at, job_id = driver.c.created_at, driver.c.job_id
-    statement = _filtered(statement, query, created_at, job_id, statuses=True, name=True)
+    statement = _filtered(
+        statement, query, created_at, job_id, labels=others, statuses=True, name=True
+    )
     return _ordered(statement, query, created_at, job_id)
 
 
-def _label_rows(connection: sa.Connection, key: str, value: str) -> int:
-    """How many jobs have the label, counted up to PROBE_ROWS (from its index alone)."""
-    rows = (
-        sa.select(sa.literal(1))
-        .where(job_labels.c.key == key, job_labels.c.value == value)
-        .limit(PROBE_ROWS)
-    )
-    return connection.execute(sa.select(sa.func.count()).select_from(rows.subquery())).scalar_one()
-
-
-def _named_page(connection: sa.Connection, query: JobQuery) -> Sequence[sa.Row]:
+def _named_page(connection: sa.Connection, query: JobQuery, matches: int) -> Sequence[sa.Row]:
     """No index has the jobs of a name prefix in page order: the name index has them by name.
-    Few (under PROBE_ROWS, counted on that index alone): their positions come from it, sorted
-    here, and the page's rows by id. Many: the walk in page order meets them soon enough, when
-    they are spread in time (of 100,000 jobs, 5,000 match: a page of 100 reads about 2,000
-    rows; a prefix whose many jobs are all older than many others is read past those)."""
-    in_range = _name_range(query.name or "")
-    probe = sa.select(sa.literal(1)).where(*in_range).limit(PROBE_ROWS)
-    matches = connection.execute(sa.select(sa.func.count()).select_from(probe.subquery()))
-    if matches.scalar_one() >= PROBE_ROWS:
-        # Not the name index's range (the planner would sort every match): its prefix, tested.
-        prefix = query.name or ""
-        starts = sa.func.substr(jobs.c.name, 1, len(prefix)) == prefix
-        walk = _filtered(_page_select().where(starts), query, statuses=True)
+    Few (`matches`, counted on that index, under PROBE_ROWS): their positions come from it,
+    sorted here, and the page's rows by id. Many: the walk in page order meets them soon
+    enough, when they are spread in time (of 100,000 jobs, 5,000 match: a page of 100 reads
+    about 2,000 rows; a prefix whose many jobs are all older than many others is read past
+    those)."""
+    prefix = query.name or ""
+    labels = list(query.labels.items())
+    if matches >= PROBE_ROWS:
+        walk = _filtered(_page_select(), query, labels=labels, statuses=True, name=True)
         return connection.execute(_ordered(walk, query)).all()
     positions = _filtered(
-        sa.select(jobs.c.created_at, jobs.c.id).where(*in_range), query, statuses=True
+        sa.select(jobs.c.created_at, jobs.c.id).where(*_name_range(prefix)),
+        query,
+        labels=labels,
+        statuses=True,
     )
     found = ((row.created_at, row.id) for row in connection.execute(positions))
     newest = sorted(found, reverse=True)[: query.limit + 1]
@@ -584,11 +605,15 @@ def _status_page(query: JobQuery, dialect: str) -> sa.Select:
     """Each status's own index, and the unfinished jobs' (whatever their recorded status: see
     _filtered), merged in page order: disjoint walks, each stopped once the page is full."""
     statuses = sorted(set(query.statuses))
-    walks = [_filtered(_page_select().where(jobs.c.status == status), query) for status in statuses]
+    labels = list(query.labels.items())
+    walks = [
+        _filtered(_page_select().where(jobs.c.status == status), query, labels=labels, name=True)
+        for status in statuses
+    ]
     unfinished = _page_select().where(
         jobs.c.log_captured_at.is_(None), jobs.c.status.not_in(statuses)
     )
-    walks.append(_filtered(unfinished, query))
+    walks.append(_filtered(unfinished, query, labels=labels, name=True))
     if dialect == "postgresql":
         # It merges ordered walks of a union's members only when each is a query of its own
         # (SQLite, only when none is: it would sort each again).
