@@ -59,3 +59,15 @@ def test_the_rarest_label_drives_a_filter_on_several(seeded_store):
     page = statements[-1]
     assert 'WHERE l0."key" = ? AND l0.value = ?' in page[0]  # its parameters come first
     assert list(page[1][:2]) == ["rare", "yes"]
+
+
+def test_of_a_status_and_a_label_the_one_with_fewer_jobs_drives(seeded_store):
+    """Six jobs failed, sixteen are of team t1: the failed jobs' index drives, and the label is
+    a probe of each; of team t1 and a status most jobs have, the label's index drives."""
+    rare_status = JobQuery(statuses=("failed",), labels={"team": "t1"})
+    [plan] = plans(seeded_store, rare_status)[-1:]
+    assert "SEARCH jobs USING INDEX ix_jobs_status_created_at_id (status=?)" in plan, plan
+    assert not [line for line in plan if line.startswith("SEARCH l0")], plan
+    rare_label = JobQuery(statuses=("complete", "failed", "shutdown"), labels={"team": "t1"})
+    [plan] = plans(seeded_store, rare_label)[-1:]
+    assert plan[0].startswith("SEARCH l0 USING COVERING INDEX"), plan
