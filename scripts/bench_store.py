@@ -423,10 +423,13 @@ def jobs_figure(kind: str, path: str, case: JobsCase, servers, stores) -> dict:
         }
     result["raw"] = "raw: RecordStore.page of the same query in the bench's process"
     result[f"times_{LARGE}_per_{SMALL}"] = round(apart, 2)
-    result["target"] = bench.verdict(
-        f"p50 <= 20 ms with {LARGE:,} records and within 1.2x of {SMALL:,}",
-        large <= 0.020 and apart <= 1.2,
-    )
+    if case.full:
+        result["target"] = bench.verdict(
+            f"p50 <= 20 ms with {LARGE:,} records and within 1.2x of {SMALL:,}",
+            large <= 0.020 and apart <= 1.2,
+        )
+    else:  # pages of different sizes: their times are not compared
+        result["target"] = bench.verdict(f"p50 <= 20 ms with {LARGE:,} records", large <= 0.020)
     return result
 
 
