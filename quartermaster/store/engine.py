@@ -48,7 +48,14 @@ POSTGRESQL_LIMITS: dict[str, Any] = {
     "tcp_user_timeout": 10_000,  # ms that sent data may stay unacknowledged
 }
 POSTGRESQL_SETTINGS = (
-    f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}"
+    f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS} "
+    # psycopg prepares a statement run 5 times, and PostgreSQL then plans it once for any
+    # values: a label filter's plan for any label walks common labels' rows (two labels at
+    # 100,000 records: 20 ms, against 2 planned for their values).
+    "-c plan_cache_mode=force_custom_plan "
+    # Each statement reads a page's rows along an index: a parallel worker only adds its start
+    # (a label and status page: 13 ms of 18, measured).
+    "-c max_parallel_workers_per_gather=0"
 )
 
 

@@ -67,6 +67,15 @@ jobs = sa.Table(
         postgresql_where=sa.text("service_removed_at IS NULL"),
     ),
     sa.Index(None, "expires_at"),
+    # /jobs?status=: jobs whose final record is not written yet (few: as many as are live) are
+    # read whatever their recorded status, in /jobs' order (see records.py's _status_page).
+    sa.Index(
+        "ix_jobs_unfinished",
+        "created_at",
+        "id",
+        sqlite_where=sa.text("log_captured_at IS NULL"),
+        postgresql_where=sa.text("log_captured_at IS NULL"),
+    ),
 )
 
 # Labels as rows, the job's creation time copied: an index per (key, value) in /jobs' order.

@@ -42,6 +42,14 @@ class _Converter(OpenAPIConverter):
         for function in (_property_names, _json_schema_metadata):
             self.add_attribute_function(function)
 
+    def field2length(self, field: fields.Field, **kwargs) -> dict:
+        """A Dict's Length is its number of entries: apispec would write a string's."""
+        length = super().field2length(field, **kwargs)
+        if isinstance(field, fields.Dict):
+            names = {"minLength": "minProperties", "maxLength": "maxProperties"}
+            return {names[keyword]: value for keyword, value in length.items()}
+        return length
+
     def schema2jsonschema(self, schema: Schema) -> dict:
         """A schema's JSON_SCHEMA_RULES (what its @validates_schema refuses) join its own."""
         return {**super().schema2jsonschema(schema), **getattr(schema, "JSON_SCHEMA_RULES", {})}

@@ -11,7 +11,7 @@ import binascii
 import json
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from marshmallow import (
@@ -61,16 +61,22 @@ MAX_COMPLETIONS = 1000
 # Swarm keeps 5 tasks per slot by default, so more attempts than that could not be counted.
 MAX_RETRIES = 4
 ENV_NAME_PATTERN = re.compile(r"^[^=\x00\n]{1,256}\Z")
+# A job's labels and env are kept in its record, and each label in an index (PostgreSQL's B-tree
+# takes entries of up to 2,704 bytes: a key and a value of these lengths, at 4 bytes a character,
+# UTF-8's most, fit with the job's id and time); like
+# Kubernetes' annotations, all of them together are capped too.
+MAX_LABELS = 64
+MAX_LABEL_KEY = 128
+MAX_LABEL_VALUE = 512
+MAX_LABELS_BYTES = 64 * 1024
+MAX_ENV = 128
+MAX_ENV_BYTES = 64 * 1024
 AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identitytoken"}
 # `auth`'s format in the document: what it holds is JSON inside base64, which no pattern can say.
 REGISTRY_AUTH_FORMAT = "docker-registry-auth"
 # Docker allows 255 characters in the name it completes a reference's name to, which adds at
 # most "docker.io/library/": a reference this long always fits, whatever its parts.
 MAX_IMAGE_LENGTH = 255 - len("docker.io/library/")
-# A label's key and value are indexed together in the record store, where PostgreSQL takes at
-# most 2704 bytes: at 4 bytes a character (UTF-8's most), these fit with the job's id and time.
-MAX_LABEL_KEY_LENGTH = 128
-MAX_LABEL_VALUE_LENGTH = 512
 # Only a "type": "job" may give these (`job_fields_need_type_job`).
 JOB_ONLY_FIELDS = ("completions", "parallelism")
 
@@ -361,6 +367,20 @@ def _no_nul(what: str) -> validate.Regexp:
     return validate.Regexp(NO_NUL_PATTERN, error=f"{what} must be free of NUL characters")
 
 
+def _at_most_bytes(limit: int) -> Callable[[Mapping[str, str]], None]:
+    """A dictionary's keys and values together, in UTF-8: the one limit here that no JSON
+    Schema keyword states (the document says it in the field's description)."""
+
+    def check(items: Mapping[str, str]) -> None:
+        size = sum(len(key.encode()) + len(value.encode()) for key, value in items.items())
+        if size > limit:
+            raise ValidationError(
+                f"at most {limit // 1024} KiB of keys and values in all (UTF-8); {size} bytes given"
+            )
+
+    return check
+
+
 class RequestSchema(Schema):
     """Base of what loads a client's input (a body, a query string): names it does not know
     are refused, and so is any string in it, at any depth, that `is_text` refuses, in one place
@@ -437,7 +457,7 @@ class RunRequest(TokenRequest):
     labels = fields.Dict(
         keys=fields.String(
             validate=[
-                validate.Length(max=MAX_LABEL_KEY_LENGTH, error="keys: at most {max} characters"),
+                validate.Length(max=MAX_LABEL_KEY, error="keys: at most {max} characters"),
                 validate.Regexp(
                     LABEL_KEY_PATTERN,
                     error=f"must be non-empty, free of NUL and not under {RESERVED_PREFIX!r} "
@@ -447,13 +467,19 @@ class RunRequest(TokenRequest):
         ),
         values=fields.String(
             validate=[
-                validate.Length(
-                    max=MAX_LABEL_VALUE_LENGTH, error="values: at most {max} characters"
-                ),
+                validate.Length(max=MAX_LABEL_VALUE, error="values: at most {max} characters"),
                 _no_nul("values"),
             ]
         ),
         load_default=dict,
+        validate=[
+            validate.Length(max=MAX_LABELS, error="at most {max} labels"),
+            _at_most_bytes(MAX_LABELS_BYTES),
+        ],
+        metadata={
+            "description": f"at most {MAX_LABELS} labels, {MAX_LABELS_BYTES // 1024} KiB of keys "
+            "and values in all (UTF-8)"
+        },
     )
     memory_mb = JsonInteger(
         data_key="memory",
@@ -468,8 +494,21 @@ class RunRequest(TokenRequest):
                 error="must be 1 to 256 characters, none of them =, NUL or newline",
             )
         ),
-        values=fields.String(validate=_no_nul("values")),
+        values=fields.String(
+            validate=[
+                validate.Length(max=MAX_ENV_BYTES, error="at most {max} characters"),
+                _no_nul("values"),
+            ]
+        ),
         load_default=dict,
+        validate=[
+            validate.Length(max=MAX_ENV, error="at most {max} variables"),
+            _at_most_bytes(MAX_ENV_BYTES),
+        ],
+        metadata={
+            "description": f"at most {MAX_ENV} variables, {MAX_ENV_BYTES // 1024} KiB of names "
+            "and values in all (UTF-8)"
+        },
     )
     cpus = StrictFloat(
         load_default=None,
@@ -665,6 +704,8 @@ class JobsQuery(QuerySchema):
     label = fields.List(
         fields.String(validate=validate.Regexp(LABEL_FILTER_PATTERN, error="must be key=value")),
         load_default=list,
+        # No job has more labels: each one more is a lookup per job read, and can match none.
+        validate=validate.Length(max=MAX_LABELS, error="at most {max} label filters"),
     )
     name = fields.String(
         load_default=None,

@@ -1,8 +1,10 @@
 """The record store on the lab's PostgreSQL: the store's cases (as on SQLite in the unit tier),
-and a slow query that holds up nothing else of its gevent worker."""
+the plans it can make of each /jobs filter, and a slow query that holds up nothing else of its
+gevent worker."""
 
 import contextlib
 import json
+import re
 import threading
 
 import psycopg
@@ -12,18 +14,63 @@ import requests
 from quartermaster.jobs.errors import JobNotFound
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.reaper.reaper import Reaper
-from quartermaster.store import RecordStore
+from quartermaster.store import RecordStore, records
 from quartermaster.swarm import Swarm
+from support.job_pages import QUERIES, may_walk_the_whole_order, page_statements, seed_history
 from support.lab import TEST_LABEL, LiveServer, lab_config, reap_until, wait_until
 from support.postgres import libpq_url
 from support.settings import BEARER
-from support.store_cases import StoreCases
+from support.store_cases import NOW, StoreCases
+
+# A plan node that sorts (Merge Append's "Sort Key:" line is the order it keeps, no sort).
+SORT_NODE = re.compile(r"^\s*(?:->\s*)?(?:Incremental )?Sort\s+\(cost=", re.MULTILINE)
 
 
 class TestPostgresStore(StoreCases):
     @pytest.fixture
     def store_url(self, postgres_url):
         return postgres_url
+
+
+@pytest.mark.parametrize("probe_rows", [3, 5000])  # a name prefix of many jobs, of few
+def test_every_filter_can_walk_an_index_in_page_order(postgres_url, monkeypatch, probe_rows):
+    """With a few dozen rows PostgreSQL rightly reads the whole table and sorts it: with scans
+    and sorts priced out, each statement of a page still needs neither (the indexes can serve
+    it), and none walks the whole history but where a filter has no index of its own; with
+    100,000 records it chooses so itself (make bench)."""
+    monkeypatch.setattr(records, "PROBE_ROWS", probe_rows, raising=False)
+    store = RecordStore(postgres_url)
+    try:
+        seed_history(store, NOW)
+        engine = store._ready()
+        for query in QUERIES:
+            statements = page_statements(store, query)
+            with engine.connect() as connection:
+                for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                    connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+                for statement, parameters in statements:
+                    explained = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+                    plan = "\n".join(row[0] for row in explained)
+                    assert "Seq Scan" not in plan, f"{query}\n{plan}"
+                    assert not SORT_NODE.search(plan), f"{query}\n{plan}"
+                    if not may_walk_the_whole_order(query, probe_rows):
+                        assert "using ix_jobs_created_at_id" not in plan, f"{query}\n{plan}"
+    finally:
+        store.close()
+
+
+def test_each_statement_is_planned_for_its_values_and_without_parallel_workers(postgres_url):
+    """psycopg prepares what runs 5 times; PostgreSQL's plan for any values of a page's
+    statement is not the plan for its labels' (a tenfold slower one, measured at 100,000); and
+    a parallel worker's start costs more than a page's index walk."""
+    store = RecordStore(postgres_url)
+    try:
+        with store._ready().connect() as connection:
+            mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
+            workers = connection.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
+    finally:
+        store.close()
+    assert (mode, workers) == ("force_custom_plan", "0")
 
 
 def test_a_query_waiting_on_postgresql_holds_up_no_other_request_of_its_worker(

@@ -25,10 +25,18 @@ from quartermaster.jobs.errors import (
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine, nanos_of, timestamp_of
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
-from quartermaster.store import RecordStore, migrate
+from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store.records import CHUNK_BYTES, MAX_NANOS, SCHEMA_MISMATCH
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
-from quartermaster.web.schemas import MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH
+from quartermaster.web.schemas import MAX_LABEL_KEY, MAX_LABEL_VALUE
+from support.job_pages import (
+    QUERIES,
+    expected_ids,
+    page_statements,
+    pages,
+    seed_history,
+    selects_request,
+)
 from support.settings import PROJECT_ROOT
 
 CREATED = "2026-11-27T06:00:00.123456789Z"
@@ -246,14 +254,12 @@ class StoreCases:
         def text(length: int) -> str:
             return "".join(chr(chars.randrange(0x10000, 0x110000)) for _ in range(length))
 
-        key, value = text(MAX_LABEL_KEY_LENGTH), text(MAX_LABEL_VALUE_LENGTH)
+        key, value = text(MAX_LABEL_KEY), text(MAX_LABEL_VALUE)
         longest = a_status()
         assert store.add(longest, {"labels": {key: value}}, 60, NOW)
         assert store.page(JobQuery(labels={key: value})).jobs == [longest]
         with contextlib.suppress(StoreRefused):
-            store.add(
-                a_status("b" * 25), {"labels": {key: text(2 * MAX_LABEL_VALUE_LENGTH)}}, 60, NOW
-            )
+            store.add(a_status("b" * 25), {"labels": {key: text(2 * MAX_LABEL_VALUE)}}, 60, NOW)
 
     def test_a_key_is_known_by_its_hash_as_long_as_its_record(self, store):
         status = a_status()
@@ -361,3 +367,25 @@ class StoreCases:
         assert store.delete_expired(NOW + 5) == 18
         assert store.delete_expired(NOW + 5) == 0
         assert store.page(JobQuery()).jobs == []
+
+    # Both ways of walking a name prefix: few matches (under PROBE_ROWS), and many.
+    @pytest.mark.parametrize("probe_rows", [3, 5000])
+    def test_every_filter_pages_through_exactly_its_jobs_newest_first(
+        self, store, monkeypatch, probe_rows
+    ):
+        monkeypatch.setattr(records, "PROBE_ROWS", probe_rows, raising=False)
+        seeded = seed_history(store, NOW)
+        for query in QUERIES:
+            for limit in (1, 4, 100):
+                walked = list(pages(store, replace(query, limit=limit)))
+                assert [job_id for page in walked for job_id in page] == expected_ids(
+                    seeded, query
+                ), query
+                assert all(len(page) <= limit for page in walked)
+
+    def test_a_page_reads_the_status_columns_never_the_request(self, store):
+        seed_history(store, NOW)
+        for query in QUERIES:
+            statements = page_statements(store, query)
+            assert statements
+            assert not [statement for statement, _ in statements if selects_request(statement)]

@@ -41,6 +41,15 @@ def test_bad_jobs_queries_are_400_naming_the_parameter(api, query):
     assert name in response.get_json()["fields"]
 
 
+def test_label_filters_are_at_most_as_many_as_a_jobs_labels(api):
+    """Each filter is a lookup for each job a page reads: no more of them than a job can have."""
+    labels = "".join(f"&label=k{n}=v" for n in range(64))
+    assert api.client.get(f"/jobs?limit=1{labels}", headers=api.headers).status_code == 200
+    response = api.client.get(f"/jobs?limit=1{labels}&label=k64=v", headers=api.headers)
+    assert response.status_code == 400
+    assert response.get_json()["fields"]["label"] == ["at most 64 label filters"]
+
+
 @pytest.mark.parametrize(
     "query",
     [

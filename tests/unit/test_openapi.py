@@ -190,8 +190,11 @@ BODY_EDGES = [
     ("labels", {"a": "b"}), ("labels", {"quartermasterx": "1"}), ("labels", {"a.b": ""}),
     ("labels", {"quartermaster.job": "1"}), ("labels", {"QuarterMaster.X": "1"}),
     ("labels", {"": "x"}), ("labels", {"a\x00": "x"}), ("labels", {"a": "x\x00"}),
-    ("labels", {"a": 1}), ("labels", {"k" * 128: "v" * 512}), ("labels", {"k" * 129: "v"}),
-    ("labels", {"k": "v" * 513}), ("labels", {"\U0010ffff" * 128: "\U0010ffff" * 512}),
+    ("labels", {"a": 1}), ("labels", {f"k{n}": "" for n in range(64)}),
+    ("labels", {f"k{n}": "" for n in range(65)}), ("labels", {"k" * 128: "v" * 512}),
+    ("labels", {"k" * 129: "v"}), ("labels", {"k": "v" * 513}), ("labels", {"é" * 128: "ü"}),
+    ("env", {f"V{n}": "" for n in range(128)}), ("env", {f"V{n}": "" for n in range(129)}),
+    ("env", {"A": "x" * 65_535}), ("env", {"A": "x" * 65_537}),
     ("env", {"A": "1", "b c": "x\ny"}), ("env", {"A" * 256: ""}), ("env", {"A" * 257: ""}),
     ("env", {"A=B": "1"}), ("env", {"": "1"}), ("env", {"A\n": "1"}), ("env", {"A": "\x00"}),
     ("memory", 6), ("memory", 4194304), ("memory", 5), ("memory", 4194305), ("memory", "250"),
@@ -246,6 +249,37 @@ def test_the_document_allows_a_ttl_up_to_the_configured_max_ttl(ttl):
     allowed = document_allows(schema, body)
     assert allowed == verdict(client.post("/run", json=body, headers=BEARER))
     assert allowed == (ttl <= 86400)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("labels", {f"{n:03d}" + "é" * 125: "ü" * 512 for n in range(64)}),  # 81,920 bytes
+        ("env", {"A": "x" * 40_000, "B": "y" * 40_000}),
+    ],
+)
+def test_the_size_of_labels_and_env_in_all_is_the_one_limit_the_document_only_describes(
+    offline, document, field, value
+):
+    """No JSON Schema keyword sums a dictionary's keys and values: the document says the limit
+    in the field's description, and allows what the server refuses past it (only there: each
+    other limit of theirs is in the edges above)."""
+    schema = document["components"]["schemas"]["RunRequest"]
+    assert "64 KiB" in schema["properties"][field]["description"]
+    body = {"image": "alpine", field: value}
+    assert document_allows(schema, body)
+    response = offline.post("/run", json=body, headers=BEARER)
+    assert response.status_code == 400
+    assert "at most 64 KiB" in response.get_json()["fields"][field][0]
+
+
+def test_the_document_allows_as_many_label_filters_as_the_server_takes(offline, document):
+    schema = query_parameter(document, "/jobs", "label")
+    for count, taken in ((64, True), (65, False)):
+        filters = [f"k{n}=v" for n in range(count)]
+        assert document_allows(schema, filters) == taken
+        response = offline.get("/jobs", query_string={"label": filters}, headers=BEARER)
+        assert verdict(response) == taken
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,9 @@ RELEASED = {
     # what they added to the databases made before them.
     "0001_records.py": "b5f8ee26db025df8bd299339fa35be770afe21954ecd4b92786d6546e1bf53b6",
     "0002_callback_columns.py": "7e7dbd3106a048440d40e4b983700af5e872bbb4672d2107e6f30ed86cba3806",
+    "0003_job_filter_indexes.py": (
+        "c7473d57523c059d591a70e9084b9d733815f4156460c77e6798090dfadb2476"
+    ),
 }
 
 

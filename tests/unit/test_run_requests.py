@@ -135,3 +135,50 @@ def test_a_first_record_the_store_refuses_does_not_fail_the_run(api, app, monkey
     monkeypatch.setattr(app.jobs.store, "add", refuse)
     job_id = api.run_ok(image=IMAGE, command="true")
     assert api.status(job_id).status_code == 200
+
+
+# At the limits, and one past each: count, key and value length, and all of them together.
+LABELS_AT_LIMITS = [
+    {f"k{n}": "v" for n in range(64)},
+    {"k" * 128: "v" * 512},
+    {"é" * 128: "ü" * 512},  # 1,280 bytes: within 64 KiB
+]
+LABELS_PAST_LIMITS = [
+    ({f"k{n}": "v" for n in range(65)}, "at most 64 labels"),
+    ({"k" * 129: "v"}, "at most 128 characters"),
+    ({"k": "v" * 513}, "at most 512 characters"),
+    ({f"{n:03d}" + "é" * 125: "ü" * 512 for n in range(64)}, "at most 64 KiB"),  # 81,920 bytes
+]
+ENV_AT_LIMITS = [{f"V{n}": "1" for n in range(128)}, {"A": "x" * 65_535}]
+ENV_PAST_LIMITS = [
+    ({f"V{n}": "1" for n in range(129)}, "at most 128 variables"),
+    ({"A": "x" * 65_537}, "at most 65536 characters"),
+    ({"A": "x" * 40_000, "B": "y" * 40_000}, "at most 64 KiB"),
+]
+
+
+@pytest.mark.parametrize("labels", LABELS_AT_LIMITS)
+def test_labels_at_the_limits_are_taken(api, labels):
+    response = api.run(image=IMAGE, command="true", labels=labels)
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize(("labels", "error"), LABELS_PAST_LIMITS)
+def test_labels_past_the_limits_are_400_naming_labels(api, labels, error):
+    response = api.run(image=IMAGE, command="true", labels=labels)
+    assert response.status_code == 400
+    assert error in str(response.get_json()["fields"]["labels"])
+    assert api.job_ids() == []
+
+
+@pytest.mark.parametrize("env", ENV_AT_LIMITS)
+def test_env_at_the_limits_is_taken(api, env):
+    assert api.run(image=IMAGE, command="true", env=env).status_code == 200
+
+
+@pytest.mark.parametrize(("env", "error"), ENV_PAST_LIMITS)
+def test_env_past_the_limits_is_400_naming_env(api, env, error):
+    response = api.run(image=IMAGE, command="true", env=env)
+    assert response.status_code == 400
+    assert error in str(response.get_json()["fields"]["env"])
+    assert api.job_ids() == []

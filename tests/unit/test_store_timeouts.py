@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from quartermaster.jobs.errors import StoreUnavailable
 from quartermaster.jobs.query import JobQuery
 from quartermaster.store import RecordStore, migrate
-from quartermaster.store.engine import POSTGRESQL_LIMITS, make_engine
+from quartermaster.store.engine import POSTGRESQL_LIMITS, POSTGRESQL_SETTINGS, make_engine
 
 BOUND = 10  # seconds any of these may take: connect_timeout is 3
 RUNS_THE_MASTERS_HOOK = """
@@ -148,7 +148,8 @@ def connect_arguments(url: str) -> dict:
 def test_every_postgresql_connection_has_its_limits():
     arguments = connect_arguments("postgresql+psycopg://qm@127.0.0.1:1/qm")
     assert {key: arguments[key] for key in POSTGRESQL_LIMITS} == POSTGRESQL_LIMITS
-    assert arguments["options"] == "-c statement_timeout=10000 -c lock_timeout=10000"
+    assert arguments["options"] == POSTGRESQL_SETTINGS
+    assert "-c statement_timeout=10000 -c lock_timeout=10000" in POSTGRESQL_SETTINGS
 
 
 def test_the_urls_own_parameters_win():
@@ -157,4 +158,4 @@ def test_the_urls_own_parameters_win():
     assert arguments["connect_timeout"] == "7"
     assert arguments["keepalives_idle"] == POSTGRESQL_LIMITS["keepalives_idle"]
     # Both settings given, the URL's last: PostgreSQL takes the last of a setting given twice.
-    assert arguments["options"].endswith("-c lock_timeout=10000 -c lock_timeout=500")
+    assert arguments["options"] == POSTGRESQL_SETTINGS + " -c lock_timeout=500"
