@@ -1,5 +1,5 @@
 """The real `qm` command, as a subprocess, against a real server on the lab: output streams,
-exit statuses, a pending job's reason, Ctrl-C as SIGINT, --json, tables."""
+exit statuses, a pending job's reason, Ctrl-C as SIGINT, SIGTERM and SIGHUP, --json, tables."""
 
 import json
 import os
@@ -71,8 +71,8 @@ class Running:
                 return line
         raise AssertionError(f"no {text!r} on {name} within {timeout}s: {self.seen[name]}")
 
-    def interrupt(self):
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, number=signal.SIGINT):
+        self.process.send_signal(number)
 
     def exit_code(self, timeout=90) -> int:
         return self.process.wait(timeout)
@@ -133,6 +133,35 @@ def test_a_second_ctrl_c_leaves_the_job_running(lab, qm_env, client):
     assert running.exit_code(timeout=10) == 130
     assert f"left running: {job_id}" in running.rest("stderr")
     time.sleep(3)  # past the grace after which a first Ctrl-C would have stopped it
+    assert client.status(job_id).status == "started"
+    client.stop(job_id)
+
+
+@pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_or_sighup_stops_a_running_job_like_ctrl_c(lab, qm_env, client, number, status):
+    """`timeout 60 qm run …`, a cancelled CI job, a closed terminal: the job does not outlive qm."""
+    running = Running(qm_env, "run", lab.image, "sh", "-c", "echo started; sleep 300")
+    running.wait_for("stdout", "started")
+    running.interrupt(number)
+    stopping = running.wait_for("stderr", "stopping")
+    assert f"({signal.Signals(number).name}; Ctrl-C to leave it running)" in stopping
+    job_id = stopping.split()[2].rstrip("…")
+    assert running.exit_code() == status
+    assert client.status(job_id).status == "shutdown"
+
+
+@pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_no_stop_on_signal_leaves_the_job_running(lab, qm_env, client, number, status):
+    running = Running(
+        qm_env, "run", "--no-stop-on-signal", lab.image, "sh", "-c", "echo started; sleep 300"
+    )
+    running.wait_for("stdout", "started")
+    running.interrupt(number)
+    assert running.exit_code(timeout=10) == status
+    left = running.rest("stderr")
+    assert f"{signal.Signals(number).name}: left running: " in left, left
+    job_id = left.rsplit("left running: ", 1)[1].split()[0]
+    time.sleep(3)  # past the grace after which a stop would have been sent
     assert client.status(job_id).status == "started"
     client.stop(job_id)
 
