@@ -13,7 +13,7 @@ from quartermaster.jobs.errors import JobNotFound
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore
-from quartermaster.swarm import Swarm
+from quartermaster.swarm.runtime import Swarm
 from support.lab import TEST_LABEL, LiveServer, lab_config, reap_until, wait_until
 from support.postgres import libpq_url
 from support.settings import BEARER
