@@ -10,6 +10,7 @@ import click
 
 from quartermaster.cli import exit_codes
 from quartermaster.cli.output import warn
+from quartermaster.cli.signals import exit_status_of
 from quartermaster.client import Client, PlainHttpTokenWarning, QuartermasterError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,8 +56,8 @@ class QmGroup(click.Group):
         except QuartermasterError as error:
             report(error)
             ctx.exit(exit_codes.CLIENT_ERROR)
-        except KeyboardInterrupt:  # e.g. leaving `qm logs -f`: not an error worth a word
-            ctx.exit(exit_codes.INTERRUPTED)
+        except KeyboardInterrupt as interrupt:  # e.g. leaving `qm logs -f`: not worth a word
+            ctx.exit(exit_status_of(interrupt))
 
 
 def show_client_warnings() -> None:

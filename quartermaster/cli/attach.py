@@ -4,9 +4,11 @@ The job's stdout and stderr are followed separately (one thread each) and writte
 stdout and stderr as bytes, a line at a time, flushed: to a pipe unchanged (output that is not
 UTF-8 passes through untouched), to a terminal without control characters unless `raw` (see
 terminal.py). The main thread long-polls the job's status, shows why it is pending, and takes
-Ctrl-C: the first stops the job (and qm waits for it to end), a second leaves it running.
+Ctrl-C: the first stops the job (and qm waits for it to end), a second leaves it running. SIGTERM
+and SIGHUP, where run.py takes them as Ctrl-C (signals.py), stop the job as a first Ctrl-C does.
 """
 
+import contextlib
 import os
 import sys
 import threading
@@ -14,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple, NoReturn, TextIO
 
-from quartermaster.cli import exit_codes
 from quartermaster.cli.output import is_terminal, warn
+from quartermaster.cli.signals import Signalled, exit_status_of, signal_of
 from quartermaster.cli.terminal import output_writer, printable
 from quartermaster.client import Client, Job, QuartermasterError
 
@@ -85,14 +87,19 @@ class Follower(threading.Thread):
 
 class Ended(NamedTuple):
     job: Job  # as it ended (or as it stood, if a stop took too long)
-    interrupted: bool  # stopped by Ctrl-C
+    interrupt: KeyboardInterrupt | None  # what stopped it: Ctrl-C, or a Signalled
 
 
 def attach(
-    make_client: Callable[[], Client], job_id: str, show_output: bool = True, raw: bool = False
+    make_client: Callable[[], Client],
+    job_id: str,
+    show_output: bool = True,
+    raw: bool = False,
+    stop_on_signal: bool = True,
 ) -> Ended:
     """Wait for the job to end, its output streamed (unless not `show_output`; to a terminal
-    with its control characters unless `raw`). Ctrl-C: see `stop_on_interrupt`."""
+    with its control characters unless `raw`). Ctrl-C (or a Signalled): see `stop_on_interrupt`;
+    unless `stop_on_signal`, qm exits at once and leaves the job running."""
     pending = PendingLine(sys.stderr)
     followers = []
     if show_output:
@@ -103,15 +110,17 @@ def attach(
         follower.start()
     with make_client() as client:
         try:
-            ended = Ended(wait_for_end(client, job_id, pending), interrupted=False)
-        except KeyboardInterrupt:
+            ended = Ended(wait_for_end(client, job_id, pending), interrupt=None)
+        except KeyboardInterrupt as interrupt:
             pending.clear()
-            ended = Ended(stop_on_interrupt(client, job_id), interrupted=True)
+            if not stop_on_signal:
+                leave(job_id, f"{signal_of(interrupt).name}: left running", interrupt)
+            ended = Ended(stop_on_interrupt(client, job_id, interrupt), interrupt)
     try:
         for follower in followers:
             follower.join(OUTPUT_END_SECONDS)
-    except KeyboardInterrupt:
-        leave(job_id, "not waiting for its last output")
+    except KeyboardInterrupt as interrupt:
+        leave(job_id, "not waiting for its last output", ended.interrupt or interrupt)
     return ended
 
 
@@ -130,26 +139,34 @@ def wait_for_end(client: Client, job_id: str, pending: PendingLine) -> Job:
     return job
 
 
-def stop_on_interrupt(client: Client, job_id: str) -> Job:
-    """The first Ctrl-C: stop the job and wait for it to end (its output still streamed); qm
-    then exits 130. The stop is sent after STOP_GRACE_SECONDS: a second Ctrl-C before that
-    leaves the job running (a stop once sent cannot be taken back); any second Ctrl-C exits at
-    once."""
-    warn(f"stopping {job_id}… (Ctrl-C again to leave it running)")
+def stop_on_interrupt(client: Client, job_id: str, first: KeyboardInterrupt) -> Job:
+    """The first Ctrl-C (or SIGTERM, SIGHUP): stop the job and wait for it to end (its output
+    still streamed); qm then exits 128 + the first signal's number (130 for Ctrl-C). The stop is
+    sent after STOP_GRACE_SECONDS: a Ctrl-C before that leaves the job running (a stop once sent
+    cannot be taken back), a SIGTERM or SIGHUP sends it at once (neither asks to leave the job);
+    any signal after exits at once."""
+    if isinstance(first, Signalled):
+        warn(f"stopping {job_id}… ({signal_of(first).name}; Ctrl-C to leave it running)")
+    else:
+        warn(f"stopping {job_id}… (Ctrl-C again to leave it running)")
     try:
         time.sleep(STOP_GRACE_SECONDS)
+    except Signalled:
+        pass
     except KeyboardInterrupt:
-        leave(job_id, "left running")
+        leave(job_id, "left running", first)
     try:
         client.stop(job_id)
         return client.wait(job_id, timeout=STOP_WAIT_SECONDS)
     except KeyboardInterrupt:
-        leave(job_id, "its stop was sent; not waiting for it")
+        leave(job_id, "its stop was sent; not waiting for it", first)
 
 
-def leave(job_id: str, why: str) -> NoReturn:
-    """Exit at once (the followers' threads may be blocked in a read), the job left as it is."""
+def leave(job_id: str, why: str, interrupt: KeyboardInterrupt) -> NoReturn:
+    """Exit at once (the followers' threads may be blocked in a read), the job left as it is,
+    with the status of the signal that interrupted qm first."""
     warn(f"{why}: {job_id}")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(exit_codes.INTERRUPTED)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a closed terminal or pipe: nothing left to say there
+            stream.flush()
+    os._exit(exit_status_of(interrupt))

@@ -3,6 +3,7 @@ escape codes in a pipe), JSON documents for scripts, and messages on stderr. On 
 from the server or a job is shown as text: rich markup in it is not read, and control
 characters are taken out (see terminal.py)."""
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -56,8 +57,11 @@ def print_fields(pairs: Sequence[tuple[str, str]]) -> None:
 
 
 def warn(message: str) -> None:
-    """A message on stderr. It may quote the server (its errors): never a control character."""
-    click.echo(f"qm: {printable(message)}", err=True)
+    """A message on stderr. It may quote the server (its errors): never a control character.
+    A stderr that is gone (a closed terminal answers EIO, a closed pipe EPIPE) loses the message
+    but stops nothing: after a hang-up, `qm run` still has its job to stop."""
+    with contextlib.suppress(OSError):
+        click.echo(f"qm: {printable(message)}", err=True)
 
 
 def bar(used: float, capacity: float, terminal: bool = False) -> str:

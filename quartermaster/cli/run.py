@@ -10,6 +10,7 @@ from quartermaster.cli.app import Connection, json_option, qm, raw_option, repor
 from quartermaster.cli.attach import attach
 from quartermaster.cli.output import print_json, warn
 from quartermaster.cli.parsing import environment, key_values, registry_auth
+from quartermaster.cli.signals import exit_status_of, taken_as_ctrl_c
 from quartermaster.client import ConnectionFailed, Job, QuartermasterError, Redirected
 
 EXAMPLES = """\b
@@ -57,45 +58,63 @@ Examples:
     help="A JSON file {username, password, ...} for a private registry.",
 )
 @click.option("-d", "--detach", is_flag=True, help="Print the job's id and return.")
+@click.option(
+    "--stop-on-signal/--no-stop-on-signal",
+    default=True,
+    show_default=True,
+    help="Attached: Ctrl-C, SIGTERM (timeout, kill, a cancelled CI job) and SIGHUP (the terminal "
+    "closed) stop the job. --no-stop-on-signal: qm exits at once with the signal's status "
+    "(130, 143, 129) and leaves the job running.",
+)
 @raw_option
 @json_option
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
-def run(connection: Connection, image: str, command: tuple[str, ...], detach: bool, raw: bool,
-        as_json: bool, **options: Any) -> None:  # fmt: skip
+def run(connection: Connection, image: str, command: tuple[str, ...], detach: bool,
+        stop_on_signal: bool, raw: bool, as_json: bool, **options: Any) -> None:  # fmt: skip
     """Run IMAGE (with COMMAND and its arguments, or the image's default) as a job.
 
     Attached (the default): shows why the job is pending, streams its stdout and stderr as it
     prints, and exits with its exit code. Ctrl-C stops the job; a second Ctrl-C leaves it
-    running. With --json, the job's final status document is printed instead of its output.
-    To a terminal, the output's control characters (escape sequences) are taken out unless
-    --raw; to a pipe or a file, it is unchanged.
+    running. SIGTERM and SIGHUP stop it as Ctrl-C does (qm exits 143, 129). With --json, the
+    job's final status document is printed instead of its output. To a terminal, the output's
+    control characters (escape sequences) are taken out unless --raw; to a pipe or a file, it is
+    unchanged.
     """
     fields = request_fields(**options)
-    with connection.client() as client:
-        try:
-            job_id = client.run(image, list(command) or None, **fields)
-        except (ConnectionFailed, Redirected):
-            raise  # the server never answered, or is elsewhere: exit 1, as for any command
-        except QuartermasterError as error:
-            report(error)
-            raise SystemExit(exit_codes.REFUSED) from None
-        except KeyboardInterrupt:
-            warn("interrupted before the server answered: the job may have started")
-            raise SystemExit(exit_codes.INTERRUPTED) from None
     if detach:
+        job_id = start(connection, image, command, fields)
         if as_json:
             print_json({"id": job_id})
         else:
             click.echo(job_id)
         return
-    ended = attach(connection.client, job_id, show_output=not as_json, raw=raw)
+    with taken_as_ctrl_c():
+        job_id = start(connection, image, command, fields)
+        ended = attach(connection.client, job_id, not as_json, raw, stop_on_signal)
     if as_json:
         print_json(ended.job.document)
-    if ended.interrupted:
-        raise SystemExit(exit_codes.INTERRUPTED)
+    if ended.interrupt is not None:
+        raise SystemExit(exit_status_of(ended.interrupt))
     raise SystemExit(ending_code(ended.job))
+
+
+def start(
+    connection: Connection, image: str, command: tuple[str, ...], fields: dict[str, Any]
+) -> str:
+    """The new job's id; a refusal exits 125, an interrupt before the answer 130 (143, 129)."""
+    with connection.client() as client:
+        try:
+            return client.run(image, list(command) or None, **fields)
+        except (ConnectionFailed, Redirected):
+            raise  # the server never answered, or is elsewhere: exit 1, as for any command
+        except QuartermasterError as error:
+            report(error)
+            raise SystemExit(exit_codes.REFUSED) from None
+        except KeyboardInterrupt as interrupt:
+            warn("interrupted before the server answered: the job may have started")
+            raise SystemExit(exit_status_of(interrupt)) from None
 
 
 def request_fields(

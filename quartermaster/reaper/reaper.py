@@ -32,8 +32,8 @@ from quartermaster.reaper import callbacks
 from quartermaster.reaper.recording import Recorder
 from quartermaster.reaper.supervisor import SETTINGS_ON_STDIN
 from quartermaster.store import LiveRecord, RecordStore
-from quartermaster.swarm import Swarm
 from quartermaster.swarm.reaping import Notice, Plan, plan
+from quartermaster.swarm.runtime import Swarm
 
 log = logging.getLogger("quartermaster.reaper")
 # Callbacks delivered at once, each in a thread of its own and over within

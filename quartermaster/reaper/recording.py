@@ -25,8 +25,8 @@ from quartermaster.jobs.errors import StoreRefused, SwarmError
 from quartermaster.jobs.history import timestamp_of
 from quartermaster.jobs.status import FAILED, LOST, SHUTDOWN, JobStatus
 from quartermaster.store import LiveRecord, RecordStore
-from quartermaster.swarm import Swarm
 from quartermaster.swarm.reaping import Reaping
+from quartermaster.swarm.runtime import Swarm
 from quartermaster.swarm.spec import request_of
 from quartermaster.swarm.status import timed_out_error
 

@@ -7,7 +7,7 @@ from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process import config as configuration
 from quartermaster.service import JobService
 from quartermaster.store import RecordStore
-from quartermaster.swarm import Swarm
+from quartermaster.swarm.runtime import Swarm
 from quartermaster.web.access_log import install_access_log
 from quartermaster.web.api import (
     health,
@@ -25,7 +25,7 @@ from quartermaster.web.auth import install_token_check, searchable_token
 from quartermaster.web.browser_policy import install_browser_policy
 from quartermaster.web.context import QuartermasterFlask
 from quartermaster.web.errors import register_error_handlers
-from quartermaster.web.ui import blueprint as dashboard
+from quartermaster.web.ui.pages import blueprint as dashboard
 
 BLUEPRINTS = (
     health.blueprint,

@@ -1,12 +1,15 @@
 """The real `qm` command, as a subprocess, against a real server on the lab: output streams,
-exit statuses, a pending job's reason, Ctrl-C as SIGINT, --json, tables."""
+exit statuses, a pending job's reason, Ctrl-C as SIGINT, SIGTERM and SIGHUP, --json, tables."""
 
+import fcntl
 import json
 import os
+import pty
 import queue
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -71,8 +74,8 @@ class Running:
                 return line
         raise AssertionError(f"no {text!r} on {name} within {timeout}s: {self.seen[name]}")
 
-    def interrupt(self):
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, number=signal.SIGINT):
+        self.process.send_signal(number)
 
     def exit_code(self, timeout=90) -> int:
         return self.process.wait(timeout)
@@ -134,6 +137,65 @@ def test_a_second_ctrl_c_leaves_the_job_running(lab, qm_env, client):
     assert f"left running: {job_id}" in running.rest("stderr")
     time.sleep(3)  # past the grace after which a first Ctrl-C would have stopped it
     assert client.status(job_id).status == "started"
+    client.stop(job_id)
+
+
+@pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_or_sighup_stops_a_running_job_like_ctrl_c(lab, qm_env, client, number, status):
+    """`timeout 60 qm run …`, a cancelled CI job, a closed terminal: the job does not outlive qm."""
+    running = Running(qm_env, "run", lab.image, "sh", "-c", "echo started; sleep 300")
+    running.wait_for("stdout", "started")
+    running.interrupt(number)
+    stopping = running.wait_for("stderr", "stopping")
+    assert f"({signal.Signals(number).name}; Ctrl-C to leave it running)" in stopping
+    job_id = stopping.split()[2].rstrip("…")
+    assert running.exit_code() == status, running.rest("stderr")
+    assert client.status(job_id).status == "shutdown", client.history(job_id).timeline
+
+
+def _on_its_own_terminal():
+    """qm leads a session of its own whose controlling terminal is its stdout, a pseudo-terminal:
+    when the terminal closes, the kernel hangs it up and sends qm SIGHUP, as on a closed window
+    or a dropped ssh connection."""
+    _sigint_as_on_a_terminal()
+    fcntl.ioctl(1, termios.TIOCSCTTY, 0)
+
+
+def test_a_closed_terminal_stops_the_job_and_qm_exits_129(lab, qm_env, client):
+    controller, terminal = pty.openpty()
+    name = f"hangup-{os.getpid()}-{time.monotonic_ns()}"
+    process = subprocess.Popen(
+        [QM, "run", "--name", name, lab.image, "sh", "-c", "echo started; sleep 300"],
+        env=qm_env, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal,
+        start_new_session=True, preexec_fn=_on_its_own_terminal,
+    )  # fmt: skip
+    os.close(terminal)
+    shown = b""
+    deadline = time.monotonic() + 60
+    while b"started" not in shown and time.monotonic() < deadline:
+        shown += os.read(controller, 65536)
+    assert b"started" in shown, shown
+    os.close(controller)  # the window closes: the terminal hangs up, its writes fail (EIO)
+    assert process.wait(90) == 129
+    assert client.status(name).status == "shutdown", client.history(name).timeline
+
+
+@pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_no_stop_on_signal_leaves_the_job_running(lab, qm_env, client, number, status):
+    running = Running(
+        qm_env, "run", "--no-stop-on-signal", lab.image, "sh", "-c", "echo started; sleep 300"
+    )
+    running.wait_for("stdout", "started")
+    running.interrupt(number)
+    assert running.exit_code(timeout=10) == status
+    left = running.rest("stderr")
+    assert f"{signal.Signals(number).name}: left running: " in left, left
+    job_id = left.rsplit("left running: ", 1)[1].split()[0]
+    time.sleep(3)  # past the grace after which a stop would have been sent
+    # Not stopped, not ended: still the swarm's (a lab node busy with other tests may have it
+    # pending again, placed anew).
+    job = client.status(job_id)
+    assert not job.is_final, (job, client.history(job_id).timeline)
     client.stop(job_id)
 
 

@@ -9,7 +9,7 @@ import requests
 
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.process.config import Config
-from quartermaster.swarm import Swarm
+from quartermaster.swarm.runtime import Swarm
 from support.lab import MANAGER_SOCKET, TEST_LABEL, wait_until
 from support.settings import BEARER, TOKEN
 

@@ -14,8 +14,9 @@ import support.lab
 from quartermaster.jobs.errors import DockerUnavailable
 from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore
-from quartermaster.swarm import Swarm, claims
+from quartermaster.swarm import claims
 from quartermaster.swarm.reaping import LEASE_SECONDS, RECORD_PREFIX, STATE
+from quartermaster.swarm.runtime import Swarm
 from support.lab import hold_claim, lab_config, reap_until, settle, wait_for_tasks, wait_until
 from support.receivers import Receiver
 from support.settings import CALLBACK_SECRET, TOKEN

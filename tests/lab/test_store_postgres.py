@@ -15,7 +15,7 @@ from quartermaster.jobs.errors import JobNotFound
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore, records
-from quartermaster.swarm import Swarm
+from quartermaster.swarm.runtime import Swarm
 from support.job_pages import QUERIES, may_walk_the_whole_order, page_statements, seed_history
 from support.lab import TEST_LABEL, LiveServer, lab_config, reap_until, wait_until
 from support.postgres import libpq_url

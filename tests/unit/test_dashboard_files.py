@@ -9,10 +9,10 @@ from fnmatch import fnmatch
 
 import pytest
 
-from quartermaster.web import ui
 from quartermaster.web.browser_policy import CONTENT_SECURITY_POLICY
 from quartermaster.web.describe import is_page
-from quartermaster.web.ui import FILES, TYPES
+from quartermaster.web.ui import pages
+from quartermaster.web.ui.pages import FILES, TYPES
 from support.api import assert_error
 from support.settings import BEARER, PROJECT_ROOT
 
@@ -114,7 +114,7 @@ def script_beside_the_files(tmp_path, monkeypatch):
     files = tmp_path / "static"
     shutil.copytree(FILES, files)
     (tmp_path / "beside.js").write_text("window.__beside = 1;\n")
-    monkeypatch.setattr(ui, "FILES", files)
+    monkeypatch.setattr(pages, "FILES", files)
     return files
 
 

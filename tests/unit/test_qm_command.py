@@ -2,21 +2,29 @@
 its answers to a scripted server on loopback."""
 
 import base64
+import errno
 import io
 import json
+import os
+import signal
+import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import click
 import pytest
 from click.testing import CliRunner
 
+import quartermaster.cli.attach
 import quartermaster.client.transport
 from quartermaster.cli.app import qm
-from quartermaster.cli.attach import PendingLine
+from quartermaster.cli.attach import PendingLine, stop_on_interrupt
 from quartermaster.cli.exit_codes import exit_code_of
 from quartermaster.cli.nodes import health_text, node_row
-from quartermaster.cli.output import age, bar, plain_table
+from quartermaster.cli.output import age, bar, plain_table, warn
 from quartermaster.cli.parsing import environment, key_values, registry_auth, since_time
+from quartermaster.cli.signals import Signalled, exit_status_of, taken_as_ctrl_c
 from quartermaster.client import Job, Node
 from support.scripted_server import Answer, ScriptedServer, json_answer
 
@@ -382,3 +390,127 @@ def test_the_pending_reason_from_the_server_carries_no_control_characters():
     terminal = Terminal()
     PendingLine(terminal).show("no node\x1b]0;title\x07 fits", 3)
     assert terminal.getvalue() == "\r\x1b[Kqm: pending 3s: no node]0;title fits"
+
+
+# SIGTERM and SIGHUP while `qm run` is attached: taken as Ctrl-C.
+
+
+def test_sigterm_and_sighup_are_taken_as_ctrl_c_within_and_restored_after():
+    before = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP)}
+    with taken_as_ctrl_c():
+        for number, status in ((signal.SIGTERM, 143), (signal.SIGHUP, 129)):
+            with pytest.raises(KeyboardInterrupt) as raised:
+                signal.raise_signal(number)
+            assert isinstance(raised.value, Signalled)
+            assert exit_status_of(raised.value) == status
+    assert {number: signal.getsignal(number) for number in before} == before
+    assert exit_status_of(KeyboardInterrupt()) == 130
+
+
+def test_a_signal_qm_was_started_with_ignored_stays_ignored(monkeypatch):
+    monkeypatch.setattr(signal, "getsignal", lambda number: signal.SIG_IGN)
+    installed = []
+    monkeypatch.setattr(signal, "signal", lambda number, handler: installed.append(handler))
+    with taken_as_ctrl_c():
+        assert installed == []  # `nohup qm run …`: a hang-up leaves qm and its job alone
+
+
+class StopRecorder:
+    """A client's stop and wait, recorded."""
+
+    def __init__(self):
+        self.stopped = []
+
+    def stop(self, job_id):
+        self.stopped.append(job_id)
+        return job_id
+
+    def wait(self, job_id, timeout=None):
+        return job("shutdown")
+
+
+@pytest.fixture
+def exits(monkeypatch):
+    """os._exit (which `leave` ends qm with) raising SystemExit instead, to be seen."""
+
+    def exit_(status):
+        raise SystemExit(status)
+
+    monkeypatch.setattr(os, "_exit", exit_)
+
+
+def grace_ended_by(monkeypatch, interrupt):
+    def sleep(seconds):
+        raise interrupt
+
+    monkeypatch.setattr(quartermaster.cli.attach.time, "sleep", sleep)
+
+
+def test_a_sigterm_or_sighup_in_the_grace_sends_the_stop_at_once(monkeypatch):
+    client = StopRecorder()
+    for second in (signal.SIGTERM, signal.SIGHUP):
+        grace_ended_by(monkeypatch, Signalled(second))
+        assert stop_on_interrupt(client, "job1", Signalled(signal.SIGTERM)).status == "shutdown"
+    assert client.stopped == ["job1", "job1"]
+
+
+def test_ctrl_c_in_the_grace_after_a_sigterm_leaves_the_job_with_sigterms_status(
+    monkeypatch, exits
+):
+    client = StopRecorder()
+    grace_ended_by(monkeypatch, KeyboardInterrupt())
+    with pytest.raises(SystemExit) as exited:
+        stop_on_interrupt(client, "job1", Signalled(signal.SIGTERM))
+    assert exited.value.code == 143 and client.stopped == []
+
+
+def signalled_while_running(server, number):
+    """/run answers job1, which runs until `number` reaches qm's main thread (in its long poll
+    of /status), and ends `shutdown` once stopped."""
+
+    def send():
+        signal.pthread_kill(threading.main_thread().ident, number)
+        time.sleep(1)  # the poll is cut short: this answer is never read
+
+    started = {"success": True, "id": "job1", "status": "started"}
+    shutdown = {"success": True, "id": "job1", "status": "shutdown"}
+    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
+    server.answer("POST", "/stop", json_answer(200, {"success": True, "id": "job1"}))
+    server.answer("GET", "/logs/job1", Answer(body=[]))
+    server.answer("GET", "/status/job1", json_answer(200, started),
+                  Answer(body=[send, json.dumps(started).encode()]),
+                  json_answer(200, shutdown))  # fmt: skip
+
+
+@pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_or_sighup_stops_an_attached_job_and_exits_128_plus_its_number(
+    server, monkeypatch, number, status
+):
+    monkeypatch.setattr(quartermaster.cli.attach, "STOP_GRACE_SECONDS", 0.05)
+    signalled_while_running(server, number)
+    result = qm_against(server, "run", "img")
+    assert result.exit_code == status, result.output
+    assert f"stopping job1… ({signal.Signals(number).name}; Ctrl-C" in result.stderr
+    assert [request.json() for request in server.requests_to("/stop")] == [{"id": "job1"}]
+
+
+@pytest.mark.parametrize(
+    ("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)]
+)
+def test_no_stop_on_signal_leaves_the_job_running_with_the_same_status(
+    server, exits, number, status
+):
+    signalled_while_running(server, number)
+    result = qm_against(server, "run", "--no-stop-on-signal", "img")
+    assert result.exit_code == status, result.output
+    assert f"{signal.Signals(number).name}: left running: job1" in result.stderr
+    assert server.requests_to("/stop") == []
+
+
+def test_a_message_to_a_stderr_that_is_gone_is_lost_without_an_error(monkeypatch):
+    class HungUp(io.TextIOWrapper):
+        def write(self, text):
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(sys, "stderr", HungUp(io.BytesIO()))
+    warn("stopping job1…")  # after a closed terminal's SIGHUP: qm goes on to stop the job

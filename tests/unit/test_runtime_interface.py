@@ -9,7 +9,7 @@ import pytest
 
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.service import JobService
-from quartermaster.swarm import Swarm
+from quartermaster.swarm.runtime import Swarm
 from support.fake_runtime import FakeRuntime
 from support.settings import PROJECT_ROOT
 

@@ -2,7 +2,7 @@
 keep running meanwhile, and the reaper's expiry holds the write lock in short spans only.
 
 The unit tier does not run under gevent's patch; the gevent cases run a small program that
-patches first, as every worker does (quartermaster/server/__init__.py), and measures how late a
+patches first, as every worker does (quartermaster/server/preamble.py), and measures how late a
 ticker greenlet ticks while the store waits; this process holds the write lock meanwhile, a
 small process of its own the migrations' lock file."""
 

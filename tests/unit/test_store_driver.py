@@ -1,7 +1,7 @@
 """psycopg 3 picks how it waits for the server when it is first imported: gevent's poll (other
 greenlets run meanwhile) when gevent's patch came first, a blocking C wait otherwise (the whole
 worker would stand still for a slow query). Every server entry point patches first
-(quartermaster/server/__init__.py); this checks psycopg, as the store loads it, then waits
+(quartermaster/server/preamble.py); this checks psycopg, as the store loads it, then waits
 cooperatively. (In the lab tier, test_store_postgres.py measures it on a real server.)"""
 
 import subprocess

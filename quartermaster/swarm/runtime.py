@@ -1,0 +1,333 @@
+"""`Swarm`: the job runtime (`JobRuntime`, jobs/runtime.py) on Docker Swarm, the one entry point
+into the swarm of the web app (through the service) and of the reaper. Each method makes a fixed,
+small number of Engine API calls, whatever the number of services on the swarm (but for the
+bounded waits: a /status with `wait`, a /run waiting for a racing request with its
+Idempotency-Key).
+"""
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from quartermaster.jobs import labels
+from quartermaster.jobs.errors import (
+    AmbiguousReference,
+    DockerRejected,
+    DockerUnavailable,
+    IdempotencyConflict,
+    JobNotFound,
+    NameConflict,
+    NotASwarmManager,
+    SwarmError,
+)
+from quartermaster.jobs.history import LogKeeper
+from quartermaster.jobs.idempotency import KEY_REUSED
+from quartermaster.jobs.logs import LogOptions
+from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
+from quartermaster.jobs.query import JobPage, JobQuery
+from quartermaster.jobs.references import is_full_id
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.status import JobStatus
+from quartermaster.process import lifecycle, metrics
+from quartermaster.process.config import Config
+from quartermaster.swarm.claims import KeyClaims
+from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.halting import halt_job_service
+from quartermaster.swarm.job_watch import JobWatches
+from quartermaster.swarm.listing import page_of_jobs
+from quartermaster.swarm.logs import FollowEnds, capture_log, open_log_stream
+from quartermaster.swarm.nodes import (
+    NOT_A_MANAGER,
+    down_nodes_among,
+    readiness_problem,
+    summarize_nodes,
+)
+from quartermaster.swarm.reaping import Reaping
+from quartermaster.swarm.removal import remove_job_service
+from quartermaster.swarm.spec import registry_auth_header, service_spec
+from quartermaster.swarm.status import job_status
+
+__all__ = ["Swarm"]
+
+
+# These messages do not echo the reference: a client may have sent something secret by mistake.
+NO_SUCH_JOB = "no such job"
+AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
+KEY_IN_PROGRESS = "a request with this Idempotency-Key is still being handled; retry it"
+# How often a waiting request checks whether its client is still there.
+CHECK_SECONDS = 1.0
+
+
+def _never() -> bool:
+    return False
+
+
+class Swarm:
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._docker = DockerConnection(config.docker_host, config.docker_timeout)
+        self._watches = JobWatches(self._job_status_once)
+
+    @property
+    def reaping(self) -> Reaping:
+        return Reaping(self._docker)
+
+    def health(self) -> SwarmHealth:
+        """Docker is reachable and this node manages a swarm: count its nodes."""
+        info = self._docker.engine.info()
+        if not info.get("Swarm", {}).get("ControlAvailable"):
+            raise NotASwarmManager(NOT_A_MANAGER)
+        nodes = self._docker.engine.nodes()
+        managers = [node for node in nodes if node["Spec"]["Role"] == "manager"]
+        workers = [node for node in nodes if node["Spec"]["Role"] == "worker"]
+        ready = [node for node in workers if node["Status"]["State"] == "ready"]
+        return SwarmHealth(managers=len(managers), workers=len(workers), ready_workers=len(ready))
+
+    def create_job(self, job: JobSpec) -> str:
+        """Create the job's service; return its full id (with an Idempotency-Key used before:
+        the id of the job that key made)."""
+        spec = service_spec(
+            job,
+            memory_mb=job.memory_mb or self._config.memory_mb,
+            constraints=self._config.constraints,
+            ttl=self._config.ttl,
+        )
+        headers = {}
+        if job.registry_auth:
+            headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
+        try:
+            if job.idempotency_key:
+                job_id, outcome = self._create_keyed_job(spec, headers)
+            else:
+                job_id, outcome = self._docker.engine.create_service(spec, headers), "created"
+        except (NameConflict, IdempotencyConflict, DockerRejected):
+            metrics.jobs_created.labels("refused").inc()
+            raise
+        metrics.jobs_created.labels(outcome).inc()
+        return job_id
+
+    def _create_keyed_job(self, spec: dict, headers: dict) -> tuple[str, str]:
+        """The key's job if it has one (the same request: its id; another: 409), else a new
+        one, made by whichever of racing requests claims the key (see claims.py). The others
+        wait for it, up to twice the Docker timeout."""
+        key_hash = spec["Labels"][labels.IDEMPOTENCY_KEY]
+        claims = KeyClaims(self._docker, self._config.docker_timeout)
+        deadline = time.monotonic() + 2 * self._config.docker_timeout
+        interval = 0.05
+        while True:
+            claim_id = claims.claim(key_hash)
+            if claim_id is not None:
+                return self._create_claimed(claims, claim_id, spec, headers)
+            existing = claims.job_with_key(key_hash)
+            if existing is not None:
+                return _same_request_job(existing, spec), "existing"
+            claims.remove_if_stale(key_hash)
+            if time.monotonic() >= deadline or lifecycle.stopping.wait(interval):
+                raise IdempotencyConflict(KEY_IN_PROGRESS)
+            interval = min(interval * 2, 0.5)
+
+    def _create_claimed(
+        self, claims: KeyClaims, claim_id: str, spec: dict, headers: dict
+    ) -> tuple[str, str]:
+        """Holding the key's claim: the key's job if it has one, else a new one."""
+        key_hash = spec["Labels"][labels.IDEMPOTENCY_KEY]
+        try:
+            existing = claims.job_with_key(key_hash)
+            if existing is not None:
+                result = _same_request_job(existing, spec), "existing"
+            else:
+                result = self._docker.engine.create_service(spec, headers), "created"
+        except DockerUnavailable:
+            raise  # Docker may still create the job: the claim is kept until it goes stale
+        except SwarmError:
+            claims.release(claim_id)
+            raise
+        claims.release(claim_id)
+        return result
+
+    def job_status(
+        self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
+    ) -> JobStatus:
+        """The job's status from its service and its tasks: two calls, made at once, for a full
+        id; three for a name or id prefix (see _resolve). One more when a run may be stranded on
+        a node that went down.
+
+        With `wait`, hold the answer until the job is in a final state, `wait` seconds have
+        passed, the client is gone (`abandoned`, asked every second), or this process is
+        stopping; meanwhile the job's status comes from its shared poll (`job_watch.py`), one per
+        job in this process however many wait on it.
+        """
+        status = self._job_status_once(reference)
+        if status.is_final or wait <= 0:
+            return status
+        deadline = time.monotonic() + wait
+        with self._watches.watching(status.id, status) as watch:
+            while not watch.ended.wait(min(CHECK_SECONDS, max(deadline - time.monotonic(), 0))):
+                if time.monotonic() >= deadline or abandoned():
+                    break
+            return watch.latest()
+
+    def list_jobs(self, query: JobQuery) -> JobPage:
+        """A page of jobs, newest first: two calls, whatever the page size or the swarm's size
+        (three when a run may be stranded on a node that went down)."""
+        label_filters = [f"{labels.JOB}=true", *(f"{k}={v}" for k, v in query.labels.items())]
+        service_filters: dict[str, str | list[str]] = {"label": label_filters}
+        if query.name:
+            service_filters["name"] = query.name
+        engine = self._docker.engine
+        services = engine.services(filters=service_filters)
+        # Tasks carry their service's labels: one call for the tasks of every job.
+        tasks = engine.tasks(filters={"label": f"{labels.JOB}=true"})
+        return page_of_jobs(services, tasks, query, down_nodes_among(engine, tasks))
+
+    def job_statuses(self, job_ids: list[str]) -> dict[str, JobStatus]:
+        """The status of each of these jobs (full ids) the swarm holds: two calls, whatever
+        their number or the swarm's size (three when a run may be stranded on a node that went
+        down)."""
+        if not job_ids:
+            return {}
+        engine = self._docker.engine
+        wanted = set(job_ids)
+        found = engine.services(filters={"id": job_ids, "label": f"{labels.JOB}=true"})
+        services = [service for service in found if service["ID"] in wanted]  # ids: prefixes
+        if not services:
+            return {}
+        try:
+            tasks = engine.tasks(filters={"service": [service["ID"] for service in services]})
+        except JobNotFound:  # one was removed meanwhile: ask for every job's tasks instead
+            tasks = engine.tasks(filters={"label": f"{labels.JOB}=true"})
+        tasks_of: dict[str, list[dict]] = {service["ID"]: [] for service in services}
+        for task in tasks:
+            tasks_of.get(task["ServiceID"], []).append(task)
+        down_nodes = down_nodes_among(engine, tasks)
+        return {
+            service["ID"]: job_status(service, tasks_of[service["ID"]], down_nodes)
+            for service in services
+        }
+
+    def nodes(self) -> list[NodeSummary]:
+        """Every node with its capacity and what jobs reserve on it: two calls."""
+        nodes = self._docker.engine.nodes()
+        tasks = self._docker.engine.tasks(filters={"label": f"{labels.JOB}=true"})
+        return summarize_nodes(nodes, tasks)
+
+    def readiness_problem(self) -> str | None:
+        """Why no job could be placed now, or None when the swarm is ready to take jobs."""
+        info = self._docker.engine.info()
+        nodes = self._docker.engine.nodes() if info.get("Swarm", {}).get("ControlAvailable") else []
+        return readiness_problem(info, nodes, self._config.constraints)
+
+    def job_logs(
+        self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never
+    ) -> Iterator[bytes]:
+        """The job's output. A followed one ends when the job is final, the reader is gone
+        (`abandoned`), FOLLOW_MAX_SECONDS have passed, or this process is stopping."""
+        service = self._find_job(reference)
+        ends = FollowEnds(
+            watching=lambda: self._watches.watching(service["ID"]),
+            abandoned=abandoned,
+            max_seconds=self._config.follow_max_seconds,
+        )
+        return open_log_stream(self._docker.engine, service["ID"], options, ends)
+
+    def capture_log(self, job_id: str, max_bytes: int) -> LogKeeper:
+        """The job's whole log as it stands (both streams, timestamped), its newest `max_bytes`."""
+        return capture_log(self._docker.engine, job_id, max_bytes)
+
+    def _job_status_once(self, reference: str) -> JobStatus:
+        # The tasks are asked for by the reference while the reference is resolved: one round
+        # trip to Docker, whose answer is kept when Docker resolved the reference to that job.
+        tasks_call = self._docker.in_background(
+            lambda engine: engine.tasks(filters={"service": reference})
+        )
+        found = self._resolve(reference)
+        tasks = self._tasks_of(found, tasks_call)
+        return job_status(found.job, tasks, down_nodes_among(self._docker.engine, tasks))
+
+    def _tasks_of(self, found: "_Found", tasks_call: Future) -> list[dict]:
+        """The job's tasks: those asked for by its reference if Docker resolved the reference
+        to this job too, else asked for again by the job's id."""
+        job_id = found.job["ID"]
+        tasks = None
+        if found.docker_agrees:
+            # JobNotFound, DockerRejected: the reference changed meaning meanwhile: ask by id.
+            with contextlib.suppress(JobNotFound, DockerRejected):
+                tasks = tasks_call.result()
+        if tasks is None:
+            try:
+                tasks = self._docker.engine.tasks(filters={"service": job_id})
+            except JobNotFound:
+                raise JobNotFound(NO_SUCH_JOB) from None  # removed meanwhile
+        # (A name may have moved to a new service between the calls: keep this job's tasks.)
+        return [task for task in tasks if task["ServiceID"] == job_id]
+
+    def stop_job(self, reference: str) -> str:
+        """Remove the job's service (its containers are stopped); return its full id."""
+        service = self._find_job(reference)
+        try:
+            remove_job_service(self._docker.engine, service)
+        except JobNotFound:
+            raise JobNotFound(NO_SUCH_JOB) from None
+        return service["ID"]
+
+    def halt_job(self, job_id: str) -> str:
+        """Stop the job's runs but keep its service, marked stopped (swarm/halting.py)."""
+        try:
+            halt_job_service(self._docker.engine, job_id, labels.STOPPED, time.time())
+        except JobNotFound:
+            raise JobNotFound(NO_SUCH_JOB) from None
+        return job_id
+
+    def _find_job(self, reference: str) -> dict:
+        return self._resolve(reference).job
+
+    def _resolve(self, reference: str) -> "_Found":
+        """The one job `reference` means: the job with that full id; else the job with that name
+        or whose id starts with it. No such job is JobNotFound; two are AmbiguousReference,
+        never a guess (a job named like a prefix of another's id must not take that one over).
+
+        A full id costs one call. Any other reference costs two, made at once: Docker's own
+        resolution (the service of that name, else the one whose id starts with it) and every
+        job whose id starts with it."""
+        if is_full_id(reference):
+            service = self._inspect(reference)
+            if service is None or service["ID"] != reference or not labels.is_job(service):
+                raise JobNotFound(NO_SUCH_JOB)
+            return _Found(service, docker_agrees=True)
+        by_id_prefix = self._docker.in_background(
+            lambda engine: engine.services(filters={"id": reference, "label": f"{labels.JOB}=true"})
+        )
+        resolved = self._inspect(reference)
+        candidates = {service["ID"]: service for service in by_id_prefix.result()}
+        if resolved is not None and labels.is_job(resolved):
+            candidates[resolved["ID"]] = resolved
+        if not candidates:
+            raise JobNotFound(NO_SUCH_JOB)
+        if len(candidates) > 1:
+            raise AmbiguousReference(AMBIGUOUS_REFERENCE)
+        (job,) = candidates.values()
+        return _Found(job, docker_agrees=resolved is not None and resolved["ID"] == job["ID"])
+
+    def _inspect(self, reference: str) -> dict | None:
+        """The service Docker resolves `reference` to (full id, else name, else id prefix), or
+        None when that is no single service."""
+        try:
+            return self._docker.engine.inspect_service(reference)
+        except (JobNotFound, DockerRejected):  # DockerRejected: an id prefix of several services
+            return None
+
+
+def _same_request_job(existing: dict, spec: dict) -> str:
+    """The id of the job an earlier request with the same Idempotency-Key made, if it asked the
+    same (its name included)."""
+    if existing["Spec"]["Labels"].get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
+        raise IdempotencyConflict(KEY_REUSED)
+    return existing["ID"]
+
+
+@dataclass(frozen=True)
+class _Found:
+    job: dict  # the job's service
+    docker_agrees: bool  # Docker resolves the reference to this job too
