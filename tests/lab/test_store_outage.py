@@ -3,18 +3,26 @@
 PostgreSQL stopped for 30 s while jobs run and finish: the live API keeps working on the swarm
 alone, what needs the history is a clear JSON 503, no finished job's service is removed
 unrecorded, and once PostgreSQL is back every record is there, logs included. And an instance
-SIGKILLed as a job ends: the next one records it once, with every line."""
+SIGKILLed as a job ends: the next one records it once, with every line. And a job stopped while
+the store is away keeps its log (set aside in a swarm config) for its record."""
 
 import sqlite3
 import time
 
 import requests
 
-from support.lab import TEST_LABEL, wait_until
+from quartermaster.reaper.reaper import Reaper
+from quartermaster.store import RecordStore
+from quartermaster.swarm.kept_logs import LOG_OF, LOG_PREFIX, SET_ASIDE_AT, TRUNCATED
+from quartermaster.web.app import create_app
+from support.api import ApiClient
+from support.lab import TEST_LABEL, lab_config, reap_until, wait_until
 from support.postgres import postgres_down
 from support.settings import BEARER
 
 OUTAGE_SECONDS = 30
+# A directory that cannot be made: every use of the store fails, as with a database away.
+STORE_AWAY = "sqlite:////proc/no-such-dir/quartermaster.db"
 
 
 def call(server, method: str, path: str, **kwargs) -> requests.Response:
@@ -124,3 +132,46 @@ def transitions_in(database, job_id: str) -> list[str]:
             "SELECT status FROM job_transitions WHERE job_id = ? ORDER BY seq", (job_id,)
         )
         return [status for (status,) in rows]
+
+
+def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_is_back(
+    lab, api, docker_client
+):
+    """/stop with the store out of reach halts the job, and swarm drops its tasks, their logs
+    with them: the log is set aside in a swarm config first, and once the store is back the
+    reaper's final record takes it, and the config goes."""
+    job_id = api.run_ok(
+        image=lab.image, command="sh -c 'echo kept-out; echo kept-err >&2; sleep 300'"
+    )
+    api.wait_for_lines(job_id, 2)
+    away = ApiClient(create_app(lab_config(database_url=STORE_AWAY)).test_client())
+    assert away.stop(job_id).get_json() == {"success": True, "id": job_id}
+    assert service_exists(docker_client, job_id)  # halted: kept for its record
+    (kept,) = docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"})
+    assert kept["Spec"]["Labels"] == {
+        LOG_OF: job_id,
+        SET_ASIDE_AT: kept["Spec"]["Labels"][SET_ASIDE_AT],
+        TRUNCATED: "false",
+    }
+
+    # The store comes back once the swarm has dropped the halted job's tasks, their logs with
+    # them. (On the shared lab, another test's reaper, on a store of its own, may record the job
+    # and remove its service meanwhile, after its KEEP_FINISHED: this one would find it lost.)
+    wait_until(lambda: api.logs(job_id) == "", 30, "the halted job's log is still on the swarm")
+    reaper = Reaper(lab_config())  # on the store that answers
+    reap_until(
+        [reaper],
+        lambda: not docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"}),
+        30,
+    )
+    reaper.close()
+    store = RecordStore(lab_config().store_url)
+    status, lines = store.archived_log(job_id)
+    store.close()
+    assert status.status == "shutdown"
+    assert sorted((line.stream, line.text) for line in lines) == [
+        (1, b"kept-out\n"),
+        (2, b"kept-err\n"),
+    ]
+    assert api.stop(job_id).status_code == 200  # the service goes; its record and log stay
+    assert sorted(api.logs(job_id).splitlines()) == ["kept-err", "kept-out"]
