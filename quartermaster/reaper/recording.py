@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from quartermaster.jobs import labels
-from quartermaster.jobs.errors import StoreError, StoreRefused, SwarmError
+from quartermaster.jobs.errors import JobNotFound, StoreError, StoreRefused, SwarmError
 from quartermaster.jobs.history import LogKeeper, timestamp_of
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.status import FAILED, LOST, SHUTDOWN, JobStatus
@@ -197,7 +197,12 @@ class Recorder:
             error=LOST_ERROR,
             finished_at=timestamp_of(round(now * NANO)),
         )
-        if self._store.finish(lost, [], False, now, detail=LOST_ERROR):
+        try:  # its log, if one was set aside before its service went
+            kept = self._swarm.capture_log(job_id, self._log_keep_bytes)
+        except JobNotFound:
+            kept = LogKeeper(self._log_keep_bytes)  # none, and no service to read one from
+        lines = list(kept.lines)
+        if self._store.finish(lost, lines, kept.truncated, now, detail=LOST_ERROR):
             log.warning("reaper: job %s is lost: %s", job_id, LOST_ERROR)
         self._store.service_removed(job_id, now)
 

@@ -52,12 +52,17 @@ def test_what_needs_the_history_is_a_json_503(api, path):
     assert response.get_json()["error"] == UNREACHABLE
 
 
-class NoNodeNames:
-    """The one swarm call of the reaper's a recording round of these jobs makes: their nodes'
-    names (the fake's nodes are not the swarm's)."""
+class FakeReaping:
+    """The reaper's swarm calls a recording round makes, over the fake runtime."""
+
+    def __init__(self, runtime):
+        self._runtime = runtime
 
     def node_names(self):
-        return {}
+        return {}  # the fake's nodes are not named as the swarm's
+
+    def service_exists(self, job_id):
+        return bool(self._runtime.job_statuses([job_id]))
 
 
 @pytest.fixture
@@ -83,7 +88,7 @@ def a_recording_round(runtime, store, config) -> set[str]:
     """What a reaper round records of the runtime's jobs (the fake has no reaper of its own)."""
     services = runtime.services()
     statuses = runtime.job_statuses([service["ID"] for service in services])
-    recorder = Recorder(runtime, NoNodeNames(), store, config.log_keep_bytes)
+    recorder = Recorder(runtime, FakeReaping(runtime), store, config.log_keep_bytes)
     return recorder.record(services, statuses, store.live(), time.time(), config.ttl)
 
 
@@ -123,7 +128,8 @@ def test_a_job_timed_out_while_the_store_is_away_is_recorded_with_its_log_once_i
         image="busybox", command=PRINTS, timeout=1
     )
     recorded_api.wait_for_lines(job_id, 2)
-    recorder = Recorder(runtime, NoNodeNames(), RecordStore(STORE_AWAY), config.log_keep_bytes)
+    away = RecordStore(STORE_AWAY)
+    recorder = Recorder(runtime, FakeReaping(runtime), away, config.log_keep_bytes)
     service = {"ID": job_id, "Spec": {"Labels": {labels.TIMEOUT: "1"}}}
     status = runtime.job_status(job_id)
     assert recorder.finish_timed_out(service, status, time.time(), has_record=recorded_at_run)
@@ -131,3 +137,16 @@ def test_a_job_timed_out_while_the_store_is_away_is_recorded_with_its_log_once_i
     # Without a record: the round makes one from its service, then writes its final record.
     assert a_recording_round(runtime, store, config) == {job_id}
     assert [(line.stream, line.text) for line in store.archived_log(job_id)[1]] == PRINTED
+
+
+def test_a_job_stopped_while_the_store_is_away_then_removed_by_hand_is_lost_with_its_log(
+    api, recorded_api, runtime, store, config
+):
+    job_id = recorded_api.run_ok(image="busybox", command=PRINTS)
+    recorded_api.wait_for_lines(job_id, 2)
+    assert api.stop(job_id).status_code == 200  # halted, its log set aside, the store away
+    runtime.stop_job(job_id)  # `docker service rm` meanwhile
+    assert a_recording_round(runtime, store, config) == set()
+    status, lines = store.archived_log(job_id)
+    assert status.status == "lost"
+    assert [(line.stream, line.text) for line in lines] == PRINTED
