@@ -24,6 +24,8 @@ OUTAGE_SECONDS = 30
 # A directory that cannot be made: every use of the store fails, as with a database away.
 STORE_AWAY = "sqlite:////proc/no-such-dir/quartermaster.db"
 NEVER_ANSWERED = "http://127.0.0.1:9/never"  # the discard port, closed
+PRINTS = "sh -c 'echo kept-out; echo kept-err >&2; sleep 300'"
+PRINTED = [(1, b"kept-out\n"), (2, b"kept-err\n")]
 
 
 def call(server, method: str, path: str, **kwargs) -> requests.Response:
@@ -143,7 +145,7 @@ def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_
     reaper's final record takes it, and the config goes."""
     job_id = api.run_ok(
         image=lab.image,
-        command="sh -c 'echo kept-out; echo kept-err >&2; sleep 300'",
+        command=PRINTS,
         # Never delivered: no reaper removes the job's service while its callback is due. (On
         # the shared lab, another test's reaper, on a store of its own, would after its
         # KEEP_FINISHED, and this one would find the job lost.)
@@ -159,11 +161,35 @@ def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_
         SET_ASIDE_AT: kept["Spec"]["Labels"][SET_ASIDE_AT],
         TRUNCATED: "false",
     }
+    status, lines = recorded_once_the_store_is_back(api, docker_client, job_id)
+    assert status.status == "shutdown"
+    assert sorted((line.stream, line.text) for line in lines) == PRINTED
+    assert api.stop(job_id).status_code == 200  # the service goes; its record and log stay
+    assert sorted(api.logs(job_id).splitlines()) == ["kept-err", "kept-out"]
 
-    # The store comes back once the swarm has dropped the halted job's tasks, their logs with
-    # them.
+
+def test_a_job_timed_out_while_the_store_is_away_is_recorded_with_its_log_once_it_is_back(
+    lab, api, docker_client
+):
+    """The reaper's timeout with the store out of reach: the log is set aside before the job's
+    runs are stopped, and taken by its final record once the store is back."""
+    job_id = api.run_ok(image=lab.image, command=PRINTS, timeout=2, callback_url=NEVER_ANSWERED)
+    api.wait_for_lines(job_id, 2)
+    away = Reaper(lab_config(database_url=STORE_AWAY))
+    reap_until([away], lambda: api.status(job_id).get_json()["status"] == "failed", 30)
+    away.close()
+    assert docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"})
+    status, lines = recorded_once_the_store_is_back(api, docker_client, job_id)
+    assert (status.status, status.error) == ("failed", "timed out after 2s")
+    assert sorted((line.stream, line.text) for line in lines) == PRINTED
+
+
+def recorded_once_the_store_is_back(api, docker_client, job_id: str):
+    """The store comes back once the swarm has dropped the halted job's tasks, their logs with
+    them: a reaper round on it writes the job's final record, with the log set aside, and
+    removes that; the record's status and log."""
     wait_until(lambda: api.logs(job_id) == "", 30, "the halted job's log is still on the swarm")
-    reaper = Reaper(lab_config())  # on the store that answers
+    reaper = Reaper(lab_config())
     reap_until(
         [reaper],
         lambda: not docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"}),
@@ -171,12 +197,7 @@ def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_
     )
     reaper.close()
     store = RecordStore(lab_config().store_url)
-    status, lines = store.archived_log(job_id)
-    store.close()
-    assert status.status == "shutdown"
-    assert sorted((line.stream, line.text) for line in lines) == [
-        (1, b"kept-out\n"),
-        (2, b"kept-err\n"),
-    ]
-    assert api.stop(job_id).status_code == 200  # the service goes; its record and log stay
-    assert sorted(api.logs(job_id).splitlines()) == ["kept-err", "kept-out"]
+    try:
+        return store.archived_log(job_id)
+    finally:
+        store.close()
