@@ -85,8 +85,9 @@ def test_postgresql_down_for_30_seconds_while_jobs_finish(
     assert call(server, "GET", f"/logs/{before}").text == "made-before\n"
     assert call(server, "GET", f"/logs/{during}").text == "made-during\n"
     assert call(server, "GET", f"/status/{during}").json()["status"] == "complete"
-    # Stopped while the store was away: halted, then recorded by the reaper. (Its log went with
-    # its stopped tasks: swarm drops the tasks of a service scaled to none.)
+    # Stopped while the store was away: halted, then recorded by the reaper. (Swarm drops the
+    # tasks of a service scaled to none, their logs with them: see the tests below for the log
+    # set aside before.)
     wait_until(lambda: not service_exists(docker_client, stopped), 60, "never removed")
     assert call(server, "GET", f"/status/{stopped}").json()["status"] == "shutdown"
     listed = {job["id"] for job in call(server, "GET", "/jobs").json()["jobs"]}
