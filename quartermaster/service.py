@@ -3,8 +3,8 @@
 A live job is read from the swarm, always; a job the swarm no longer holds is read from its
 record. Writes to the store on the way (the first record at /run, the log and `shutdown` at
 /stop) are best effort: when the store cannot be reached the swarm still runs and stops jobs
-(a stopped job is halted, its service kept), and the reaper writes what is missing once the
-store is back (reaper/recording.py).
+(a stopped job is halted, its service kept and its log set aside), and the reaper writes what
+is missing once the store is back (reaper/recording.py).
 """
 
 import contextlib
@@ -15,7 +15,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreError
-from quartermaster.jobs.history import JobHistory, recorded_request, select_lines, timestamp_of
+from quartermaster.jobs.history import (
+    JobHistory,
+    LogKeeper,
+    recorded_request,
+    select_lines,
+    timestamp_of,
+)
 from quartermaster.jobs.idempotency import KEY_REUSED, key_hash, request_hash
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
@@ -141,12 +147,17 @@ class JobService:
         """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A
         job only the history holds is over already: its id, and nothing changes. When its record
         cannot be written now (the store out of reach, or no record yet), the job is halted
-        instead: its runs stop, its service stays for the reaper to record and remove."""
+        instead, its log set aside first: its runs stop, its service stays for the reaper to
+        record (with that log) and remove."""
         try:
             status = self.runtime.job_status(reference)
         except JobNotFound:
             return self.store.status(reference).id
-        if not self._keep_stopped(status):
+        kept = self.runtime.capture_log(status.id, self._config.log_keep_bytes)
+        if not self._keep_stopped(status, kept):
+            # Halting loses the runs' output: their log is set aside first, for the final
+            # record the reaper writes once it can.
+            self.runtime.set_log_aside(status.id, kept)
             return self.runtime.halt_job(status.id)
         # Recorded `shutdown`, the stop is under way: if this process dies or Docker fails
         # before the service is gone, the reaper removes it (reaper/recording.py), which may
@@ -156,10 +167,9 @@ class JobService:
         self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
         return status.id
 
-    def _keep_stopped(self, status: JobStatus) -> bool:
+    def _keep_stopped(self, status: JobStatus, kept: LogKeeper) -> bool:
         """The stopped job's final record and log written (now, or before); False when they
         cannot be now."""
-        kept = self.runtime.capture_log(status.id, self._config.log_keep_bytes)
         now = time.time()
         if not status.is_final:
             finished_at = timestamp_of(round(now * NANO))

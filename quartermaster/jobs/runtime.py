@@ -59,7 +59,13 @@ class JobRuntime(Protocol):
 
     def capture_log(self, job_id: str, max_bytes: int) -> LogKeeper:
         """The whole log of the job with that full id as it stands, both streams, timestamped,
-        its newest `max_bytes` kept."""
+        its newest `max_bytes` kept; or, once a log was set aside for it (set_log_aside), that
+        log, whether the job's runs are there still or not."""
+        ...
+
+    def set_log_aside(self, job_id: str, log: LogKeeper) -> None:
+        """Keep `log` as the job's (full id) beyond its runs, so that stopping them, which loses
+        their output, loses nothing of it; the first log set aside for a job stays."""
         ...
 
     def halt_job(self, job_id: str) -> str:

@@ -29,7 +29,7 @@ from quartermaster.process.config import Config, from_env
 from quartermaster.process.host import SEVERAL_HOSTS, host_identity
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.reaper import callbacks
-from quartermaster.reaper.recording import Recorder
+from quartermaster.reaper.recording import Recorder, spent_logs
 from quartermaster.reaper.supervisor import SETTINGS_ON_STDIN
 from quartermaster.store import LiveRecord, RecordStore
 from quartermaster.swarm.reaping import Notice, Plan, plan
@@ -65,10 +65,10 @@ class Reaper:
         work = plan(snapshot, now, self._config.ttl, self._config.keep_finished)
         # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
         for service in work.time_out:
-            if records is not None and service["ID"] in records:
-                self._store_quietly(
-                    self._recorder.finish_timed_out, service, work.statuses[service["ID"]], now
-                )
+            has_record = records is not None and service["ID"] in records
+            status = work.statuses[service["ID"]]
+            if not self._recorder.finish_timed_out(service, status, now, has_record):
+                continue  # its log not kept: stopped in a later round
             if self._reaping.time_out(service, now):
                 metrics.reaper_actions.labels("timed_out").inc()
                 log.info("reaper: job %s ran past its timeout; stopped", service["ID"])
@@ -92,6 +92,13 @@ class Reaper:
         self._store_quietly(self._store.delete_expired, now)
         if self._store.embedded and now - self._host_noted_at >= HOST_NOTE_SECONDS:
             self._store_quietly(self._note_host, now)
+        services = {service["ID"] for service in snapshot.services}
+        for kept_log in spent_logs(
+            snapshot.kept_logs, services, records, recorded, now, self._config.ttl
+        ):
+            if self._reaping.remove_config(kept_log):
+                log.info("reaper: a log set aside and recorded since (or spent) was removed")
+            heartbeat.beat()
         for record in work.orphan_records:
             self._reaping.remove_config(record)
             heartbeat.beat()

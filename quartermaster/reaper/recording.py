@@ -12,6 +12,10 @@ removed) and mends the difference both ways:
     a `shutdown` final record    is a /stop that wrote it and died (or Docker failed it) before
     of a job that runs on        removing the service: the reaper removes it, the stop's end
 
+A job stopped while its record could not be written (/stop or a timeout with the store away) had
+its log set aside first (swarm/kept_logs.py): its final record takes that log (capture_log gives
+it), and the reaper then removes it (spent_logs).
+
 The store's records are read before the swarm is: a record made after that read (by a /run
 meanwhile) waits for the next round, and never looks like a job whose service vanished.
 """
@@ -21,12 +25,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from quartermaster.jobs import labels
-from quartermaster.jobs.errors import StoreRefused, SwarmError
-from quartermaster.jobs.history import timestamp_of
+from quartermaster.jobs.errors import JobNotFound, StoreError, StoreRefused, SwarmError
+from quartermaster.jobs.history import LogKeeper, timestamp_of
+from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.status import FAILED, LOST, SHUTDOWN, JobStatus
 from quartermaster.store import LiveRecord, RecordStore
+from quartermaster.swarm.kept_logs import LOG_OF, SET_ASIDE_AT
 from quartermaster.swarm.reaping import Reaping
-from quartermaster.swarm.runtime import Swarm
 from quartermaster.swarm.spec import request_of
 from quartermaster.swarm.status import timed_out_error
 
@@ -72,7 +77,9 @@ def plan_records(
 
 
 class Recorder:
-    def __init__(self, swarm: Swarm, reaping: Reaping, store: RecordStore, log_keep_bytes: int):
+    def __init__(
+        self, swarm: JobRuntime, reaping: Reaping, store: RecordStore, log_keep_bytes: int
+    ):
         self._swarm = swarm
         self._reaping = reaping
         self._store = store
@@ -112,16 +119,44 @@ class Recorder:
             self._end_stop(by_id[job_id], now)
         return recorded
 
-    def finish_timed_out(self, service: dict, status: JobStatus, now: float) -> None:
+    def finish_timed_out(
+        self, service: dict, status: JobStatus, now: float, has_record: bool
+    ) -> bool:
         """The final record of a job about to be stopped for its timeout, with its log read
-        now: once its runs are stopped swarm drops their tasks, and their logs with them."""
+        now: once its runs are stopped swarm drops their tasks, and their logs with them. When
+        the record cannot be written now (the store away, or no record yet), the log is set
+        aside for the final record written later. False when the log could not be kept either
+        way (Docker failed): the job is not to be stopped yet."""
         timed_out = replace(
             status,
             status=FAILED,
             error=timed_out_error(service["Spec"]["Labels"][labels.TIMEOUT]),
             finished_at=timestamp_of(round(now * NANO)),
         )
-        self._finish(timed_out, None, now)
+        try:
+            kept = self._swarm.capture_log(status.id, self._log_keep_bytes)
+            if has_record and self._finish_with(timed_out, kept, None, now):
+                return True
+            self._swarm.set_log_aside(status.id, kept)
+        except SwarmError as error:
+            log.warning("reaper: the log of job %s could not be kept now: %s", status.id, error)
+            return False
+        log.info("reaper: job %s timed out unrecorded; its log is set aside", status.id)
+        return True
+
+    def _finish_with(
+        self, status: JobStatus, kept: LogKeeper, node_hostname: str | None, now: float
+    ) -> bool:
+        """The final record with `kept` as its log, written now or before; False when the store
+        cannot write it now."""
+        try:
+            self._store.finish(
+                status, list(kept.lines), kept.truncated, now, node_hostname=node_hostname
+            )
+        except StoreError as error:
+            log.warning("reaper: job %s is not recorded now: %s", status.id, error)
+            return False
+        return True
 
     def _import(self, service: dict, status: JobStatus, now: float, default_ttl: int) -> None:
         request = request_of(service)
@@ -162,9 +197,45 @@ class Recorder:
             error=LOST_ERROR,
             finished_at=timestamp_of(round(now * NANO)),
         )
-        if self._store.finish(lost, [], False, now, detail=LOST_ERROR):
+        try:  # its log, if one was set aside before its service went
+            kept = self._swarm.capture_log(job_id, self._log_keep_bytes)
+        except JobNotFound:
+            kept = LogKeeper(self._log_keep_bytes)  # none, and no service to read one from
+        lines = list(kept.lines)
+        if self._store.finish(lost, lines, kept.truncated, now, detail=LOST_ERROR):
             log.warning("reaper: job %s is lost: %s", job_id, LOST_ERROR)
         self._store.service_removed(job_id, now)
+
+
+def spent_logs(
+    kept_logs: list[dict],
+    services: set[str],
+    records: Mapping[str, LiveRecord] | None,
+    recorded: set[str],
+    now: float,
+    ttl: int,
+) -> list[dict]:
+    """The logs set aside (swarm/kept_logs.py) that no final record will take: their job's
+    final record is written (`recorded`), or their job's service is gone and the store
+    (`records`, None when it did not answer) has no live record of it (removed after its final
+    record, expired, or never made); or, whatever the store, their job's service is gone and
+    they were set aside `ttl` ago (the history's: a record would have expired by now)."""
+    spent = []
+    for kept_log in kept_logs:
+        kept_labels = kept_log["Spec"].get("Labels", {})
+        job_id = kept_labels.get(LOG_OF, "")
+        service_gone = job_id not in services
+        try:
+            set_aside_at = float(kept_labels[SET_ASIDE_AT])
+        except (KeyError, ValueError):
+            set_aside_at = 0.0  # unreadable (edited by hand): as old as can be
+        if (
+            job_id in recorded
+            or (service_gone and records is not None and job_id not in records)
+            or (service_gone and set_aside_at + ttl <= now)
+        ):
+            spent.append(kept_log)
+    return spent
 
 
 def _passing_over_refusals(job_id: str, write: Callable[..., object], *args: object) -> object:

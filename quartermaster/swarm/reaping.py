@@ -6,7 +6,8 @@ callbacks lives in a swarm config per job (`quartermaster-callback-<service id>`
 change without touching the job. Every change is made against the object's version, so when
 several reapers race, one wins and the others see a conflict and let it be.
 
-The reaper also removes Idempotency-Key claims (configs too, see claims.py) whose holder is gone.
+The reaper also removes Idempotency-Key claims (configs too, see claims.py) whose holder is gone,
+and logs set aside (kept_logs.py) once no final record is to take them.
 """
 
 import logging
@@ -20,13 +21,15 @@ from quartermaster.swarm.claims import CLAIM_OF, is_stale
 from quartermaster.swarm.client import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.halting import halted_spec
+from quartermaster.swarm.kept_logs import LOG_OF
 from quartermaster.swarm.nodes import down_nodes_among
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.status import epoch_of, job_status
 
 log = logging.getLogger(__name__)
 
-# Every config quartermaster makes is named so: callback records and Idempotency-Key claims.
+# Every config quartermaster makes is named so: callback records, Idempotency-Key claims and
+# logs set aside.
 CONFIG_PREFIX = "quartermaster-"
 RECORD_PREFIX = CONFIG_PREFIX + "callback-"
 RECORD_OF = job_labels.RESERVED_PREFIX + "callback-of"
@@ -67,6 +70,7 @@ class Snapshot:
     tasks: list[dict]  # and their tasks
     records: list[dict]  # every callback record
     claims: list[dict] = field(default_factory=list)  # every Idempotency-Key claim
+    kept_logs: list[dict] = field(default_factory=list)  # every log set aside (kept_logs.py)
     down_nodes: Mapping[str, str] = field(default_factory=dict)  # with runs stranded on them
 
 
@@ -150,8 +154,8 @@ class Reaping:
         self._docker = connection
 
     def snapshot(self) -> Snapshot:
-        """Every job's service and tasks, every callback record and claim: three calls (a
-        fourth for the nodes, when a run may be stranded on a node that went down)."""
+        """Every job's service and tasks, every callback record, claim and log set aside: three
+        calls (a fourth for the nodes, when a run may be stranded on a node that went down)."""
         job_filter = {"label": f"{job_labels.JOB}=true"}
         engine = self._docker.engine
         services = engine.services(filters=job_filter)
@@ -159,7 +163,9 @@ class Reaping:
         configs = engine.configs(filters={"name": CONFIG_PREFIX})
         records = [config for config in configs if RECORD_OF in config["Spec"].get("Labels", {})]
         claims = [config for config in configs if CLAIM_OF in config["Spec"].get("Labels", {})]
-        return Snapshot(services, tasks, records, claims, down_nodes_among(engine, tasks))
+        kept_logs = [config for config in configs if LOG_OF in config["Spec"].get("Labels", {})]
+        down_nodes = down_nodes_among(engine, tasks)
+        return Snapshot(services, tasks, records, claims, kept_logs, down_nodes)
 
     def time_out(self, service: dict, now: float) -> bool:
         """Stop the job's runs and mark it timed out, in one update of its service."""
@@ -186,7 +192,8 @@ class Reaping:
         return self._quietly(lambda engine: remove_job_service(engine, service))
 
     def remove_config(self, config: dict) -> bool:
-        """Remove a callback record or a claim (by id: one that replaced it stays)."""
+        """Remove a callback record, a claim or a log set aside (by id: one that replaced it
+        stays)."""
         return self._quietly(lambda engine: engine.remove_config(config["ID"]))
 
     def claim_callback(self, service_id: str, record: dict | None, now: float) -> dict | None:

@@ -5,6 +5,7 @@ bounded waits: a /status with `wait`, a /run waiting for a racing request with i
 Idempotency-Key).
 """
 
+import base64
 import contextlib
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from quartermaster.swarm.claims import KeyClaims
 from quartermaster.swarm.client import DockerConnection
 from quartermaster.swarm.halting import halt_job_service
 from quartermaster.swarm.job_watch import JobWatches
+from quartermaster.swarm.kept_logs import TRUNCATED, decode_log, encode_log, log_labels, log_name
 from quartermaster.swarm.listing import page_of_jobs
 from quartermaster.swarm.logs import FollowEnds, capture_log, open_log_stream
 from quartermaster.swarm.nodes import (
@@ -233,8 +235,26 @@ class Swarm:
         return open_log_stream(self._docker.engine, service["ID"], options, ends)
 
     def capture_log(self, job_id: str, max_bytes: int) -> LogKeeper:
-        """The job's whole log as it stands (both streams, timestamped), its newest `max_bytes`."""
-        return capture_log(self._docker.engine, job_id, max_bytes)
+        """The job's whole log as it stands (both streams, timestamped), its newest `max_bytes`;
+        the log set aside for it, if one was (its runs, and their logs, are gone since): one
+        call more."""
+        try:
+            kept = self._docker.engine.inspect_config(log_name(job_id))
+        except JobNotFound:
+            return capture_log(self._docker.engine, job_id, max_bytes)
+        data = base64.b64decode(kept["Spec"].get("Data", ""))
+        truncated = kept["Spec"].get("Labels", {}).get(TRUNCATED) != "false"
+        return decode_log(data, truncated, max_bytes)
+
+    def set_log_aside(self, job_id: str, log: LogKeeper) -> None:
+        """Keep the job's log in a swarm config until its final record takes it (kept_logs.py);
+        a log set aside before is kept, not replaced."""
+        data, truncated = encode_log(log)
+        # A conflict: set aside already, when the job still had its runs.
+        with contextlib.suppress(NameConflict):
+            self._docker.engine.create_config(
+                log_name(job_id), log_labels(job_id, truncated, time.time()), data
+            )
 
     def _job_status_once(self, reference: str) -> JobStatus:
         # The tasks are asked for by the reference while the reference is resolved: one round

@@ -154,9 +154,11 @@ def remove_created_services(request):
     before = {service["ID"] for service in _test_services(client)}
     yield
     created = [service for service in _test_services(client) if service["ID"] not in before]
-    # Callback records and Idempotency-Key claims (quartermaster-callback-..., -key-...).
+    # Callback records, Idempotency-Key claims and logs set aside (quartermaster-callback-...,
+    # -key-..., -log-...).
     records = client.api.configs(filters={"name": "quartermaster-"})
-    # Every job, callback record and claim the run makes is searched for secrets before it goes.
+    # Every job and config the run makes is searched for secrets before it goes (a log set
+    # aside: its name and labels; its data is the job's own output, base64).
     jobs = [service for service in created if labels.is_job(service)]
     leaks = [name for name, value in lab_secrets().items() if value in json.dumps([jobs, records])]
     for service in created:

@@ -3,18 +3,29 @@
 PostgreSQL stopped for 30 s while jobs run and finish: the live API keeps working on the swarm
 alone, what needs the history is a clear JSON 503, no finished job's service is removed
 unrecorded, and once PostgreSQL is back every record is there, logs included. And an instance
-SIGKILLed as a job ends: the next one records it once, with every line."""
+SIGKILLed as a job ends: the next one records it once, with every line. And a job stopped while
+the store is away keeps its log (set aside in a swarm config) for its record."""
 
 import sqlite3
 import time
 
 import requests
 
-from support.lab import TEST_LABEL, wait_until
+from quartermaster.reaper.reaper import Reaper
+from quartermaster.store import RecordStore
+from quartermaster.swarm.kept_logs import LOG_OF, LOG_PREFIX, SET_ASIDE_AT, TRUNCATED
+from quartermaster.web.app import create_app
+from support.api import ApiClient
+from support.lab import TEST_LABEL, lab_config, reap_until, wait_until
 from support.postgres import postgres_down
 from support.settings import BEARER
 
 OUTAGE_SECONDS = 30
+# A directory that cannot be made: every use of the store fails, as with a database away.
+STORE_AWAY = "sqlite:////proc/no-such-dir/quartermaster.db"
+NEVER_ANSWERED = "http://127.0.0.1:9/never"  # the discard port, closed
+PRINTS = "sh -c 'echo kept-out; echo kept-err >&2; sleep 300'"
+PRINTED = [(1, b"kept-out\n"), (2, b"kept-err\n")]
 
 
 def call(server, method: str, path: str, **kwargs) -> requests.Response:
@@ -74,8 +85,9 @@ def test_postgresql_down_for_30_seconds_while_jobs_finish(
     assert call(server, "GET", f"/logs/{before}").text == "made-before\n"
     assert call(server, "GET", f"/logs/{during}").text == "made-during\n"
     assert call(server, "GET", f"/status/{during}").json()["status"] == "complete"
-    # Stopped while the store was away: halted, then recorded by the reaper. (Its log went with
-    # its stopped tasks: swarm drops the tasks of a service scaled to none.)
+    # Stopped while the store was away: halted, then recorded by the reaper. (Swarm drops the
+    # tasks of a service scaled to none, their logs with them: see the tests below for the log
+    # set aside before.)
     wait_until(lambda: not service_exists(docker_client, stopped), 60, "never removed")
     assert call(server, "GET", f"/status/{stopped}").json()["status"] == "shutdown"
     listed = {job["id"] for job in call(server, "GET", "/jobs").json()["jobs"]}
@@ -124,3 +136,69 @@ def transitions_in(database, job_id: str) -> list[str]:
             "SELECT status FROM job_transitions WHERE job_id = ? ORDER BY seq", (job_id,)
         )
         return [status for (status,) in rows]
+
+
+def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_is_back(
+    lab, api, docker_client
+):
+    """/stop with the store out of reach halts the job, and swarm drops its tasks, their logs
+    with them: the log is set aside in a swarm config first, and once the store is back the
+    reaper's final record takes it, and the config goes."""
+    job_id = api.run_ok(
+        image=lab.image,
+        command=PRINTS,
+        # Never delivered: no reaper removes the job's service while its callback is due. (On
+        # the shared lab, another test's reaper, on a store of its own, would after its
+        # KEEP_FINISHED, and this one would find the job lost.)
+        callback_url=NEVER_ANSWERED,
+    )
+    api.wait_for_lines(job_id, 2)
+    away = ApiClient(create_app(lab_config(database_url=STORE_AWAY)).test_client())
+    assert away.stop(job_id).get_json() == {"success": True, "id": job_id}
+    assert service_exists(docker_client, job_id)  # halted: kept for its record
+    (kept,) = docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"})
+    assert kept["Spec"]["Labels"] == {
+        LOG_OF: job_id,
+        SET_ASIDE_AT: kept["Spec"]["Labels"][SET_ASIDE_AT],
+        TRUNCATED: "false",
+    }
+    status, lines = recorded_once_the_store_is_back(api, docker_client, job_id)
+    assert status.status == "shutdown"
+    assert sorted((line.stream, line.text) for line in lines) == PRINTED
+    assert api.stop(job_id).status_code == 200  # the service goes; its record and log stay
+    assert sorted(api.logs(job_id).splitlines()) == ["kept-err", "kept-out"]
+
+
+def test_a_job_timed_out_while_the_store_is_away_is_recorded_with_its_log_once_it_is_back(
+    lab, api, docker_client
+):
+    """The reaper's timeout with the store out of reach: the log is set aside before the job's
+    runs are stopped, and taken by its final record once the store is back."""
+    job_id = api.run_ok(image=lab.image, command=PRINTS, timeout=2, callback_url=NEVER_ANSWERED)
+    api.wait_for_lines(job_id, 2)
+    away = Reaper(lab_config(database_url=STORE_AWAY))
+    reap_until([away], lambda: api.status(job_id).get_json()["status"] == "failed", 30)
+    away.close()
+    assert docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"})
+    status, lines = recorded_once_the_store_is_back(api, docker_client, job_id)
+    assert (status.status, status.error) == ("failed", "timed out after 2s")
+    assert sorted((line.stream, line.text) for line in lines) == PRINTED
+
+
+def recorded_once_the_store_is_back(api, docker_client, job_id: str):
+    """The store comes back once the swarm has dropped the halted job's tasks, their logs with
+    them: a reaper round on it writes the job's final record, with the log set aside, and
+    removes that; the record's status and log."""
+    wait_until(lambda: api.logs(job_id) == "", 30, "the halted job's log is still on the swarm")
+    reaper = Reaper(lab_config())
+    reap_until(
+        [reaper],
+        lambda: not docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"}),
+        30,
+    )
+    reaper.close()
+    store = RecordStore(lab_config().store_url)
+    try:
+        return store.archived_log(job_id)
+    finally:
+        store.close()

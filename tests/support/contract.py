@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from quartermaster.jobs.history import LogKeeper
+
 FULL_ID = re.compile(r"[0-9a-z]{25}")
 RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
 STATUS_KEYS = {
@@ -366,6 +368,25 @@ class RuntimeContract:
         assert [line.split(" ", 1)[1] for line in stamped] == ["out-3"]
         followed = api.logs(job_id, "?tail=2&stream=stdout&follow=true")  # ends: the job is final
         assert followed.splitlines() == ["out-2", "out-3"]
+
+    def test_a_log_set_aside_outlasts_the_runs_of_its_job(self, api, image, pace):
+        """What /stop and the reaper keep of a job they halt while its record cannot be written
+        (halting drops the runs, and their output with them)."""
+        runtime = api.client.application.jobs.runtime
+        printer = f"echo kept-out; echo kept-err >&2; sleep {30 * pace}"
+        job_id = api.run_ok(image=image, command=["sh", "-c", printer])
+        api.wait_for_lines(job_id, 2)
+        captured = runtime.capture_log(job_id, 4096)
+        runtime.set_log_aside(job_id, captured)
+        runtime.halt_job(job_id)
+        api.wait_until(job_id, lambda status: api.logs(job_id) == "", timeout=30)
+        runtime.set_log_aside(job_id, LogKeeper(4096))  # later, nothing to keep: the first stays
+        for kept in (runtime.capture_log(job_id, 4096), captured):
+            texts = sorted((line.stream, line.text) for line in kept.lines)
+            assert texts == [(1, b"kept-out\n"), (2, b"kept-err\n")] and not kept.truncated
+        newest = captured.lines[-1]
+        smaller = runtime.capture_log(job_id, len(newest.line))  # cut as a capture cuts
+        assert [line.line for line in smaller.lines] == [newest.line] and smaller.truncated
 
     def test_a_followed_log_streams_while_the_job_prints_and_ends_with_it(self, api, image, pace):
         script = "; ".join(f"echo tick-{i}; sleep {pace:g}" for i in range(1, 4))

@@ -25,6 +25,8 @@ What the HTTP layer can see of it is what it sees of the swarm runtime; the cont
 - A job's runs are planned when it is created (a failed run retried after the policy's delay, a
   `job`'s runs `parallelism` at a time); its status, logs and reservations are read off that
   plan when asked. No reaper runs here: timeouts, TTLs and callbacks are the lab's to test.
+- A halted job's output is gone, as swarm drops a halted job's tasks with their logs; a log set
+  aside (set_log_aside) is kept for ever, as its swarm config is until the reaper removes it.
 """
 
 import math
@@ -33,7 +35,7 @@ import shlex
 import string
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -286,6 +288,10 @@ class Job:
         )
 
     def lines(self) -> list[tuple[float, str, str]]:
+        """What its runs printed; nothing once halted (swarm drops a halted job's tasks, and
+        their logs with them)."""
+        if self.halted is not None:
+            return []
         return sorted(line for run in self.runs for line in run.lines())
 
 
@@ -309,6 +315,7 @@ class FakeRuntime:
             for n in range(1, workers + 1)
         ]
         self._jobs: dict[str, Job] = {}
+        self._set_aside: dict[str, LogKeeper] = {}  # logs set aside, by job id
         self._runs_on: Counter = Counter()  # runs placed on each node so far
         self._last_created = 0.0
         self._lock = threading.Lock()
@@ -427,6 +434,14 @@ class FakeRuntime:
         return self._log_chunks(job, options, abandoned)
 
     def capture_log(self, job_id: str, max_bytes: int) -> LogKeeper:
+        with self._lock:
+            set_aside = self._set_aside.get(job_id)
+        if set_aside is not None:
+            kept = LogKeeper(max_bytes)
+            for line in set_aside.lines:
+                kept.add(line)
+            kept.truncated = kept.truncated or set_aside.truncated
+            return kept
         keeper = LogKeeper(max_bytes)
         now = time.time()
         for moment, stream, text in self._job(job_id).lines():
@@ -434,6 +449,17 @@ class FakeRuntime:
                 line = f"{timestamp(moment)} {text}\n".encode()
                 keeper.add(LogLine(STREAM_NUMBERS[stream], nanos_of(timestamp(moment)), line))
         return keeper
+
+    def services(self) -> list[dict]:
+        """Each job's service as swarm lists it, as far as the reaper's recording reads one:
+        its id and spec (not part of JobRuntime: for tests of the reaper's recording)."""
+        with self._lock:
+            return [{"ID": job.id, "Spec": job.spec} for job in self._jobs.values()]
+
+    def set_log_aside(self, job_id: str, log: LogKeeper) -> None:
+        kept = LogKeeper(log.max_bytes, deque(log.lines), log.size, log.truncated)
+        with self._lock:
+            self._set_aside.setdefault(job_id, kept)  # like a swarm config: the first stays
 
     def halt_job(self, job_id: str) -> str:
         with self._lock:
