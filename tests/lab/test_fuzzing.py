@@ -44,9 +44,11 @@ def fuzzed_server(tmp_path_factory, docker_client):
 
 def auths() -> st.SearchStrategy[str]:
     """What decode_registry_auth takes: base64, either alphabet, padded or not, of an object of
-    AUTH_KEYS with a username and a password or an identity token."""
-    text = st.text(st.characters(codec="utf-8"), max_size=20)
-    filled = st.text(st.characters(codec="utf-8"), min_size=1, max_size=20)
+    AUTH_KEYS with a username and a password or an identity token, each value text the server
+    takes (`is_text`: UTF-8, no NUL; the document cannot say so inside base64)."""
+    character = st.characters(codec="utf-8", exclude_characters="\x00")
+    text = st.text(character, max_size=20)
+    filled = st.text(character, min_size=1, max_size=20)
     credentials = st.one_of(
         st.fixed_dictionaries({"username": filled, "password": filled}),
         st.fixed_dictionaries({"identitytoken": filled}),
