@@ -1,7 +1,7 @@
 """The WSGI entry point: `gunicorn wsgi:app`. Settings come from the environment."""
 
+from quartermaster.compose import compose_app
 from quartermaster.process.json_logging import configure_json_logging
-from quartermaster.web.app import create_app
 
 configure_json_logging()
-app = create_app()
+app = compose_app()

@@ -1,4 +1,5 @@
-"""gunicorn, run in-process over `create_app`, with an access log that never shows the token."""
+"""gunicorn, run in-process over the app `compose_app` makes, with an access log that never shows
+the token."""
 
 import logging
 import signal
@@ -12,6 +13,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from sqlalchemy.exc import SQLAlchemyError
 
+from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import StoreError
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
@@ -21,7 +23,6 @@ from quartermaster.process.redaction import redact_query_tokens
 from quartermaster.reaper.supervisor import Supervisor
 from quartermaster.store import RecordStore, migrate
 from quartermaster.store.records import first_line
-from quartermaster.web.app import create_app
 
 log = logging.getLogger("quartermaster")
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
@@ -181,4 +182,4 @@ class Server(BaseApplication):
     def load(self) -> Flask:
         # Called in each worker after the fork (no preload), so each makes its own Docker client.
         configure_json_logging()
-        return create_app(self._config)
+        return compose_app(self._config)

@@ -1,13 +1,10 @@
-"""The app factory: settings, the job runtime, hooks, error handlers and blueprints (the API's,
-one per endpoint, and the dashboard's)."""
+"""The app factory: the service it is given (quartermaster/compose.py builds it), settings, hooks,
+error handlers and blueprints (the API's, one per endpoint, and the dashboard's)."""
 
 from flask import Flask
 
-from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process import config as configuration
 from quartermaster.service import JobService
-from quartermaster.store import RecordStore
-from quartermaster.swarm.runtime import Swarm
 from quartermaster.web.access_log import install_access_log
 from quartermaster.web.api import (
     health,
@@ -42,17 +39,8 @@ BLUEPRINTS = (
 )
 
 
-def create_app(
-    config: configuration.Config | None = None,
-    runtime: JobRuntime | None = None,
-    store: RecordStore | None = None,
-) -> Flask:
-    """The WSGI app over `runtime` (by default the swarm of `config`) and `store` (by default
-    the record store of `config`). Without a config, settings come from the environment."""
-    config = config or configuration.from_env()
-    # Made here, connected lazily: each gunicorn worker opens its own Docker connection and its
-    # own pool of store connections.
-    service = JobService(runtime or Swarm(config), store or RecordStore(config.store_url), config)
+def create_app(service: JobService, config: configuration.Config) -> Flask:
+    """The WSGI app over `service`, with `config`'s settings."""
     app = QuartermasterFlask(service, config)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     install_access_log(app, searchable_token(config.token))

@@ -14,12 +14,12 @@ import docker
 import pytest
 
 import support.lab
+from quartermaster.compose import compose_app
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import JobNotFound
 from quartermaster.swarm.client import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.removal import remove_job_service
-from quartermaster.web.app import create_app
 from support.api import ApiClient
 from support.lab import (
     LAB_FACTS,
@@ -188,7 +188,7 @@ def private_image_not_on_workers(lab):
 
 @pytest.fixture
 def app(docker_client):
-    return create_app(lab_config())
+    return compose_app(lab_config())
 
 
 @pytest.fixture

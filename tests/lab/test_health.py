@@ -3,8 +3,8 @@
 
 import os
 
+from quartermaster.compose import compose_app
 from quartermaster.swarm.client import DockerConnection
-from quartermaster.web.app import create_app
 from support.lab import MANAGER_SOCKET, lab_config
 
 
@@ -26,7 +26,7 @@ def test_healthz_counts_the_swarm_without_a_token(lab, client):
 
 def test_healthz_is_503_on_a_docker_host_that_is_not_a_swarm_manager(lab):
     # A lab worker's daemon is a real Docker in the swarm, but not a manager.
-    app = create_app(lab_config(docker_host=lab.worker_sockets[0]))
+    app = compose_app(lab_config(docker_host=lab.worker_sockets[0]))
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert "not a swarm manager" in response.get_json()["error"]

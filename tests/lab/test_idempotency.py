@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from quartermaster.compose import compose_app
 from quartermaster.jobs.idempotency import key_hash
 from quartermaster.swarm import claims
-from quartermaster.web.app import create_app
 from support.lab import hold_claim, lab_config
 from support.settings import TOKEN
 
@@ -82,7 +82,7 @@ def test_a_claim_left_by_a_request_that_died_is_taken_over(lab, api, docker_clie
 def test_a_request_waits_for_a_claim_in_progress(lab, docker_client):
     """Another request holds the key's claim: this one waits, and creates the job once that
     claim is let go with no job made; if it is never let go, a 409 says to retry."""
-    api = create_app(lab_config(docker_timeout=2)).test_client()
+    api = compose_app(lab_config(docker_timeout=2)).test_client()
     headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "order-7"}
     body = {"image": lab.image, "command": "sleep 30"}
     claim = hold_claim(docker_client, "order-7", until=time.time() + 60)

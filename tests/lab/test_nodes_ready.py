@@ -1,6 +1,6 @@
 """GET /nodes (capacity and what jobs reserve) and GET /readyz (a job could be placed now)."""
 
-from quartermaster.web.app import create_app
+from quartermaster.compose import compose_app
 from support.lab import lab_config
 
 
@@ -18,7 +18,7 @@ def test_nodes_are_the_labs_as_docker_describes_them(lab, api, docker_client):
 
 
 def test_readyz_is_503_when_no_node_matches_the_constraints(lab):
-    app = create_app(lab_config(constraints=("node.role==worker", "node.labels.gpu==yes")))
+    app = compose_app(lab_config(constraints=("node.role==worker", "node.labels.gpu==yes")))
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert "no ready, active node matches" in response.get_json()["error"]
@@ -26,5 +26,5 @@ def test_readyz_is_503_when_no_node_matches_the_constraints(lab):
 
 def test_readyz_is_503_without_docker_or_on_a_worker(lab, tmp_path):
     for docker_host in (f"unix://{tmp_path}/none.sock", lab.worker_sockets[0]):
-        response = create_app(lab_config(docker_host=docker_host)).test_client().get("/readyz")
+        response = compose_app(lab_config(docker_host=docker_host)).test_client().get("/readyz")
         assert response.status_code == 503

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from quartermaster.web.app import create_app
+from quartermaster.compose import compose_app
 from support.lab import TEST_LABEL, lab_config
 
 # What the lab's swarm offers: nodes lab-worker-1 and -2 at 10.77.0.11 and .12 beside the
@@ -65,7 +65,7 @@ def swarm_places(docker_client, constraint: str) -> bool:
 def test_readyz_predicts_what_swarm_places(lab, docker_client, case_label):
     mismatches = []
     for constraint in LAB_CONSTRAINTS:
-        app = create_app(lab_config(constraints=(constraint,)))
+        app = compose_app(lab_config(constraints=(constraint,)))
         predicted = app.test_client().get("/readyz").status_code == 200
         placed = swarm_places(docker_client, constraint)
         if predicted != placed:

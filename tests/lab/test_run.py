@@ -3,7 +3,7 @@ memory and constraints. (The job's life: the runtime contract, support/contract.
 
 import time
 
-from quartermaster.web.app import create_app
+from quartermaster.compose import compose_app
 from support.lab import lab_config
 from support.settings import TOKEN
 
@@ -42,7 +42,7 @@ def test_the_service_spec(lab, api, docker_client):
 
 
 def test_memory_defaults_to_the_configured_value(lab, docker_client):
-    app = create_app(lab_config(memory_mb=96))
+    app = compose_app(lab_config(memory_mb=96))
     response = app.test_client().post(
         "/run", json={"token": TOKEN, "image": lab.image, "command": "true"}
     )
@@ -54,7 +54,7 @@ def test_memory_defaults_to_the_configured_value(lab, docker_client):
 
 def test_configured_constraints_are_applied(lab, docker_client):
     constraints = ("node.role==worker", "node.hostname==lab-worker-2")
-    app = create_app(lab_config(constraints=constraints))
+    app = compose_app(lab_config(constraints=constraints))
     client = app.test_client()
     job_id = client.post(
         "/run", json={"token": TOKEN, "image": lab.image, "command": "true"}

@@ -11,10 +11,10 @@ import time
 
 import requests
 
+from quartermaster.compose import compose_app
 from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore
 from quartermaster.swarm.kept_logs import LOG_OF, LOG_PREFIX, SET_ASIDE_AT, TRUNCATED
-from quartermaster.web.app import create_app
 from support.api import ApiClient
 from support.lab import TEST_LABEL, lab_config, reap_until, wait_until
 from support.postgres import postgres_down
@@ -153,7 +153,7 @@ def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_
         callback_url=NEVER_ANSWERED,
     )
     api.wait_for_lines(job_id, 2)
-    away = ApiClient(create_app(lab_config(database_url=STORE_AWAY)).test_client())
+    away = ApiClient(compose_app(lab_config(database_url=STORE_AWAY)).test_client())
     assert away.stop(job_id).get_json() == {"success": True, "id": job_id}
     assert service_exists(docker_client, job_id)  # halted: kept for its record
     (kept,) = docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"})

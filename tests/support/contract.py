@@ -5,7 +5,7 @@ of the swarm too.
 
 A tier runs them by subclassing `RuntimeContract` in a test module, with the fixtures:
 
-    api     an ApiClient over create_app(config, runtime)
+    api     an ApiClient over compose_app(config, runtime)
     image   an image with busybox's commands
     pace    seconds of the lab per second of a case: how long its jobs sleep and its waits wait
             (the lab's 1; the fake runs the same cases faster)

@@ -5,8 +5,8 @@ at once."""
 
 import pytest
 
+from quartermaster.compose import compose_app
 from quartermaster.store import RecordStore
-from quartermaster.web.app import create_app
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
 from support.secret_search import logs_searched_for
@@ -41,7 +41,7 @@ def app(runtime):
     # Opened now (its schema made and checked), as the master does before the workers: a
     # test's first request times what it asks, not the making of a store.
     store.live()
-    yield create_app(config, runtime, store)
+    yield compose_app(config, runtime, store)
     store.close()
 
 

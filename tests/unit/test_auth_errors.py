@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from quartermaster.web.app import create_app
+from quartermaster.compose import compose_app
 from support.api import assert_error
 from support.settings import BEARER, TOKEN, make_config
 
@@ -155,7 +155,7 @@ def test_an_incoming_request_id_is_echoed(client):
 
 @pytest.mark.parametrize(("method", "path", "body"), DOCKER_ROUTES)
 def test_docker_unreachable_is_503_fast_on_every_route(method, path, body):
-    app = create_app(make_config())  # the swarm runtime, on a Docker host that is not there
+    app = compose_app(make_config())  # the swarm runtime, on a Docker host that is not there
     send = getattr(app.test_client(), method)
     started = time.monotonic()
     response = send(path, json=body, headers={"Authorization": f"Bearer {TOKEN}"})

@@ -9,8 +9,8 @@ import hashlib
 
 import pytest
 
+from quartermaster.compose import compose_app
 from quartermaster.jobs.callback_addresses import not_public, printable_url
-from quartermaster.web.app import create_app
 from support.fake_runtime import FakeRuntime
 from support.settings import TOKEN, make_config
 
@@ -42,7 +42,7 @@ INTERNAL_URLS = [
 def guarded_client():
     """An app with the default: no callbacks to private addresses."""
     config = make_config(callback_allow_private=False)
-    return create_app(config, FakeRuntime(config)).test_client()
+    return compose_app(config, FakeRuntime(config)).test_client()
 
 
 def run(client, callback_url):

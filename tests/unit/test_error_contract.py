@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from quartermaster.compose import compose_app
 from quartermaster.jobs import errors as job_errors
-from quartermaster.web.app import create_app
 from quartermaster.web.describe import operation_of
 from quartermaster.web.errors import ERROR_DESCRIPTIONS, ApiError, raw_error_answer
 from support.settings import TOKEN, make_config
@@ -42,7 +42,7 @@ class Raising:
 
 
 def status_answer(error: Exception):
-    app = create_app(make_config(), Raising(error))
+    app = compose_app(make_config(), Raising(error))
     return app.test_client().get("/nodes", headers=BEARER)
 
 
@@ -82,7 +82,7 @@ def test_an_unexpected_error_is_a_500_without_its_message():
 
 
 def test_every_status_an_error_or_a_route_declares_is_described():
-    app = create_app(make_config(), Raising(RuntimeError()))
+    app = compose_app(make_config(), Raising(RuntimeError()))
     declared = {cls.http_status for cls in DOMAIN_ERRORS}
     declared |= {
         code
@@ -106,7 +106,7 @@ def test_gunicorn_answers_in_the_same_shape():
 
 @pytest.mark.parametrize("metrics_public", [False, True])
 def test_the_public_routes_are_those_their_describe_makes_public(metrics_public):
-    app = create_app(make_config(metrics_public=metrics_public), Raising(RuntimeError()))
+    app = compose_app(make_config(metrics_public=metrics_public), Raising(RuntimeError()))
     public = {
         rule.rule
         for rule in app.url_map.iter_rules()

@@ -8,9 +8,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from quartermaster import service
+from quartermaster.compose import compose_app
 from quartermaster.process import heartbeat, metrics_directory
 from quartermaster.store import RecordStore
-from quartermaster.web.app import create_app
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
 from support.settings import BEARER, make_config
@@ -56,13 +56,13 @@ def test_healthz_is_503_when_the_reaper_is_stale(client, heartbeat_file):
 def test_healthz_says_off_when_the_instance_runs_no_reaper(heartbeat_file):
     os.utime(heartbeat_file, (0, 0))
     config = make_config(reaper_interval=0)
-    response = create_app(config, FakeRuntime(config)).test_client().get("/healthz")
+    response = compose_app(config, FakeRuntime(config)).test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["reaper"] == {"state": "off"}
 
 
 def test_healthz_is_503_fast_when_docker_is_unreachable():
-    app = create_app(make_config())  # the swarm runtime, on a Docker host that is not there
+    app = compose_app(make_config())  # the swarm runtime, on a Docker host that is not there
     started = time.monotonic()
     response = app.test_client().get("/healthz")
     assert time.monotonic() - started < 1
@@ -99,7 +99,7 @@ def test_healthz_is_200_and_says_so_when_the_store_is_out_of_reach():
     """The store is not this instance's health (a restart would not bring it back)."""
     config = make_config()
     store = RecordStore("sqlite:////proc/no-such-dir/quartermaster.db")
-    response = create_app(config, FakeRuntime(config), store).test_client().get("/healthz")
+    response = compose_app(config, FakeRuntime(config), store).test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["store"] == {"state": "unreachable"}
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from quartermaster.web.app import create_app
+from quartermaster.compose import compose_app
 from support.settings import BEARER, TOKEN, make_config
 
 JSON = {"Content-Type": "application/json"}
@@ -18,7 +18,7 @@ JSON = {"Content-Type": "application/json"}
 
 @pytest.fixture
 def offline():
-    return create_app(make_config()).test_client()
+    return compose_app(make_config()).test_client()
 
 
 def assert_json_4xx(response, code=400):

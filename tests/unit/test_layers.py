@@ -1,12 +1,14 @@
 """The package's layers: every import points down (or within its own package), never in a circle.
 
-    server  ->  web  ->  service  ->  store
+    server  ->  compose  ->  web  ->  service  ->  store
+                        ->  swarm, store
             ->  reaper  ->  swarm, store
     swarm  ->  process  ->  jobs;  store  ->  jobs
     cli  ->  client
 
 `jobs` (the domain) imports nothing of ours outside itself; `web` and `reaper` never import each
-other; only `server` (the entry points) may import everything. The user's side stands apart:
+other; only `compose` (the assembly) builds the runtime and the store for the web app, and only
+`server` (the entry points) may import everything. The user's side stands apart:
 `client` imports nothing of ours outside itself, and `cli` only the client (a laptop installs
 them without the server's dependencies).
 """
@@ -28,9 +30,10 @@ ALLOWED = {
     "store": {"jobs"},
     "swarm": {"jobs", "process"},
     "service": {"jobs", "process", "store"},
-    "web": {"jobs", "process", "service", "store", "swarm"},
+    "web": {"jobs", "process", "service"},
     "reaper": {"jobs", "process", "store", "swarm"},
-    "server": {"jobs", "process", "store", "swarm", "web", "reaper"},
+    "compose": {"jobs", "process", "service", "store", "swarm", "web"},
+    "server": {"jobs", "process", "store", "swarm", "web", "reaper", "compose"},
     "client": set(),
     "cli": {"client"},
 }

@@ -1,7 +1,7 @@
 """The per-worker cap on long requests: beyond MAX_LONG_REQUESTS waits and follows at once, a JSON
 429 with Retry-After, while short requests still answer."""
 
-from quartermaster.web.app import create_app
+from quartermaster.compose import compose_app
 from support.api import assert_error
 from support.fake_runtime import FakeRuntime
 from support.settings import BEARER, make_config
@@ -9,7 +9,7 @@ from support.settings import BEARER, make_config
 
 def test_long_requests_beyond_the_cap_are_429_and_others_still_answer():
     config = make_config(max_long_requests=1)
-    client = create_app(config, FakeRuntime(config)).test_client()
+    client = compose_app(config, FakeRuntime(config)).test_client()
     body = {"image": "qm/busybox:latest", "constraints": ["node.labels.never==placed"]}
     job_id = client.post("/run", json=body, headers=BEARER).get_json()["id"]  # stays pending
     # A follow holds its slot until its answer is closed (here: never read until then).

@@ -10,7 +10,7 @@ import pytest
 from marshmallow import ValidationError
 from openapi_spec_validator import validate
 
-from quartermaster.web.app import create_app
+from quartermaster.compose import compose_app
 from quartermaster.web.describe import is_page
 from quartermaster.web.schemas import REGISTRY_AUTH_FORMAT, decode_registry_auth
 from support.settings import BEARER, make_config
@@ -56,7 +56,7 @@ def test_the_document_is_valid_and_covers_every_route(app, client):
 
 @pytest.fixture(scope="module")
 def offline():
-    return create_app(make_config()).test_client()  # the swarm runtime, and no Docker
+    return compose_app(make_config()).test_client()  # the swarm runtime, and no Docker
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_the_document_allows_a_run_field_exactly_when_the_server_takes_it(
 @pytest.mark.parametrize("ttl", [0, 86400, 86401, 604800])
 def test_the_document_allows_a_ttl_up_to_the_configured_max_ttl(ttl):
     """MAX_TTL is a setting: the document of a server with another says that one."""
-    client = create_app(make_config(ttl=60, max_ttl=86400)).test_client()
+    client = compose_app(make_config(ttl=60, max_ttl=86400)).test_client()
     schema = client.get("/openapi.json").get_json()["components"]["schemas"]["RunRequest"]
     body = {"image": "alpine", "ttl": ttl}
     allowed = document_allows(schema, body)

@@ -1,6 +1,6 @@
 """GET /readyz: whether a node matches the placement constraints; GET /nodes needs the token."""
 
-from quartermaster.web.app import create_app
+from quartermaster.compose import compose_app
 from support.fake_runtime import FakeRuntime
 from support.settings import make_config
 
@@ -17,7 +17,7 @@ def test_readyz_needs_no_token_and_is_200_with_ready_workers(client):
 
 def test_readyz_is_503_when_no_node_matches_the_constraints():
     config = make_config(constraints=("node.role==worker", "node.labels.gpu==yes"))
-    response = create_app(config, FakeRuntime(config)).test_client().get("/readyz")
+    response = compose_app(config, FakeRuntime(config)).test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["error"] == (
         "not ready: no ready, active node matches the placement constraints "
@@ -26,6 +26,6 @@ def test_readyz_is_503_when_no_node_matches_the_constraints():
 
 
 def test_readyz_is_503_without_docker():
-    response = create_app(make_config()).test_client().get("/readyz")
+    response = compose_app(make_config()).test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["error"] == "Docker is unreachable"

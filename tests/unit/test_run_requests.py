@@ -2,10 +2,10 @@
 
 import pytest
 
+from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import StoreRefused
 from quartermaster.jobs.query import JobQuery
 from quartermaster.store.records import REFUSED
-from quartermaster.web.app import create_app
 from support.fake_runtime import FakeRuntime
 from support.settings import TOKEN, make_config
 
@@ -65,7 +65,7 @@ def test_invalid_keys_are_400(api, key):
 )
 def test_callback_hosts_limit_where_callbacks_go(hosts, url, allowed):
     config = make_config(callback_hosts=hosts)
-    app = create_app(config, FakeRuntime(config))
+    app = compose_app(config, FakeRuntime(config))
     response = app.test_client().post(
         "/run", json={"token": TOKEN, "image": IMAGE, "command": "true", "callback_url": url}
     )
@@ -102,7 +102,7 @@ def test_undecodable_auth_is_400_naming_auth(api):
 )
 def test_a_ttl_above_max_ttl_is_400_naming_the_maximum(settings, ttl, taken):
     config = make_config(**settings)
-    app = create_app(config, FakeRuntime(config))
+    app = compose_app(config, FakeRuntime(config))
     response = app.test_client().post("/run", json={"token": TOKEN, "image": IMAGE, "ttl": ttl})
     if taken:
         assert response.status_code == 200, response.get_json()

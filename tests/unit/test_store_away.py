@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from quartermaster.compose import compose_app
 from quartermaster.jobs import labels
 from quartermaster.reaper.recording import Recorder
 from quartermaster.store import RecordStore
-from quartermaster.web.app import create_app
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
 from support.settings import make_config
@@ -30,7 +30,7 @@ def runtime():
 @pytest.fixture
 def api(runtime):
     store = RecordStore(STORE_AWAY)
-    return ApiClient(create_app(make_config(), runtime, store).test_client(), poll_seconds=0.02)
+    return ApiClient(compose_app(make_config(), runtime, store).test_client(), poll_seconds=0.02)
 
 
 def test_live_jobs_work_without_the_store(api, runtime):
@@ -81,7 +81,7 @@ def store(config):
 @pytest.fixture
 def recorded_api(runtime, config, store):
     """An app on the same runtime whose store answers: /run while the store was there."""
-    return ApiClient(create_app(config, runtime, store).test_client(), poll_seconds=0.02)
+    return ApiClient(compose_app(config, runtime, store).test_client(), poll_seconds=0.02)
 
 
 def a_recording_round(runtime, store, config) -> set[str]:

@@ -9,10 +9,10 @@ import sys
 import pytest
 import sqlalchemy as sa
 
+from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import StoreSchemaMismatch
 from quartermaster.store import RecordStore
 from quartermaster.store.records import SCHEMA_MISMATCH
-from quartermaster.web.app import create_app
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
 from support.settings import fresh_store_url, make_config
@@ -62,7 +62,7 @@ def test_a_request_that_needs_the_history_is_told_the_schema_differs(
 ):
     config = make_config(database_url=store_made_by_the_first_0001_stamped_at_head)
     store = RecordStore(config.store_url)
-    api = ApiClient(create_app(config, FakeRuntime(config), store).test_client())
+    api = ApiClient(compose_app(config, FakeRuntime(config), store).test_client())
     with caplog.at_level(logging.ERROR, logger="quartermaster.store.records"):
         response = api.get("/jobs")
     assert response.status_code == 503

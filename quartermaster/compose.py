@@ -1,0 +1,39 @@
+"""Assembly: the one place that builds the job runtime, the record store and the service over
+them, and the web app on the service. The entry points (wsgi.py, the gunicorn app) and the tests
+call it; the layers below receive what they use, and the web layer builds nothing of the swarm
+or the store.
+
+It stands apart from `quartermaster.server`, whose import patches the process with gevent: the
+unit tests compose apps without that.
+"""
+
+from flask import Flask
+
+from quartermaster.jobs.runtime import JobRuntime
+from quartermaster.process import config as configuration
+from quartermaster.service import JobService
+from quartermaster.store import RecordStore
+from quartermaster.swarm.runtime import Swarm
+from quartermaster.web.app import create_app
+
+
+def compose_service(
+    config: configuration.Config,
+    runtime: JobRuntime | None = None,
+    store: RecordStore | None = None,
+) -> JobService:
+    """The use cases over `runtime` (by default the swarm of `config`) and `store` (by default
+    the record store of `config`). Made here, connected lazily: each gunicorn worker opens its
+    own Docker connection and its own pool of store connections."""
+    return JobService(runtime or Swarm(config), store or RecordStore(config.store_url), config)
+
+
+def compose_app(
+    config: configuration.Config | None = None,
+    runtime: JobRuntime | None = None,
+    store: RecordStore | None = None,
+) -> Flask:
+    """The WSGI app over a service composed as above; without a config, settings come from the
+    environment."""
+    config = config or configuration.from_env()
+    return create_app(compose_service(config, runtime, store), config)
