@@ -194,14 +194,14 @@ def app(docker_client):
 
 
 @pytest.fixture
-def client(app):
+def flask_client(app):
     return app.test_client()
 
 
 @pytest.fixture
-def api(client):
+def api(flask_client):
     """The test client with the token sent as a Bearer header."""
-    return ApiClient(client)
+    return ApiClient(flask_client)
 
 
 @pytest.fixture

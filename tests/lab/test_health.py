@@ -8,8 +8,8 @@ from quartermaster.swarm.client import DockerConnection
 from support.lab import MANAGER_SOCKET, lab_config
 
 
-def test_healthz_counts_the_swarm_without_a_token(lab, client):
-    response = client.get("/healthz")
+def test_healthz_counts_the_swarm_without_a_token(lab, flask_client):
+    response = flask_client.get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
     store = body.pop("store")  # the lab's store, which other tests fill too

@@ -5,10 +5,12 @@ at once."""
 
 import pytest
 
+from quartermaster.client import Client
 from quartermaster.compose import compose_app
 from quartermaster.store import RecordStore
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
+from support.scripted_server import ScriptedServer
 from support.secret_search import logs_searched_for
 from support.settings import CALLBACK_SECRET, NO_DOCKER, TOKEN, make_config
 
@@ -46,11 +48,37 @@ def app(runtime):
 
 
 @pytest.fixture
-def client(app):
+def flask_client(app):
     return app.test_client()
 
 
 @pytest.fixture
-def api(client):
+def api(flask_client):
     """The test client with the token sent as a Bearer header."""
-    return ApiClient(client, poll_seconds=POLL_SECONDS)
+    return ApiClient(flask_client, poll_seconds=POLL_SECONDS)
+
+
+# The client and qm against a scripted server on loopback (support/scripted_server.py).
+
+
+@pytest.fixture
+def scripted_server():
+    """A server on loopback answering what the test scripts, recording what it received."""
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.close()
+
+
+@pytest.fixture
+def elsewhere():
+    """Another scripted server, where a redirect points: it must never be called."""
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.close()
+
+
+@pytest.fixture
+def qm_client(scripted_server):
+    """Our Client (quartermaster.client) to the scripted server."""
+    with Client(scripted_server.url, token=TOKEN, timeout=5) as made:
+        yield made

@@ -28,8 +28,8 @@ DOCKER_ROUTES = [route for route in PROTECTED if route[1] not in ("/metrics", "/
 
 
 @pytest.mark.parametrize(("method", "path", "body"), PROTECTED)
-def test_missing_or_wrong_token_is_401_on_every_route(client, method, path, body):
-    send = getattr(client, method)
+def test_missing_or_wrong_token_is_401_on_every_route(flask_client, method, path, body):
+    send = getattr(flask_client, method)
     assert_error(send(path, json=body), 401)
     assert_error(send(path, json={**(body or {}), "token": "wrong"}), 401)
     assert_error(send(f"{path}?token=wrong", json=body), 401)
@@ -48,8 +48,8 @@ def test_every_route_but_the_open_ones_needs_the_token(app):
 
 
 @pytest.mark.parametrize(("method", "path", "body", "code"), AUTHORIZED)
-def test_the_token_is_accepted_in_body_query_or_bearer(client, method, path, body, code):
-    send = getattr(client, method)
+def test_the_token_is_accepted_in_body_query_or_bearer(flask_client, method, path, body, code):
+    send = getattr(flask_client, method)
     ways = [
         {"path": f"{path}?token={TOKEN}", "json": body},
         {"path": path, "json": body, "headers": {"Authorization": f"Bearer {TOKEN}"}},
@@ -60,8 +60,8 @@ def test_the_token_is_accepted_in_body_query_or_bearer(client, method, path, bod
         assert response.status_code == code, response.get_data(as_text=True)[:300]
 
 
-def test_the_token_never_appears_in_a_response(client):
-    response = client.get(f"/status/{TOKEN}?token={TOKEN}")
+def test_the_token_never_appears_in_a_response(flask_client):
+    response = flask_client.get(f"/status/{TOKEN}?token={TOKEN}")
     assert TOKEN not in response.get_data(as_text=True)
 
 
@@ -77,47 +77,50 @@ def test_the_token_never_appears_in_a_response(client):
         ("POST", "/run", {"image": "busybox", "env": {TOKEN: "1"}}),
     ],
 )
-def test_the_token_anywhere_else_is_refused_before_docker_sees_it(client, method, path, body):
-    response = client.open(path, method=method, json=body, headers=BEARER)
+def test_the_token_anywhere_else_is_refused_before_docker_sees_it(flask_client, method, path, body):
+    response = flask_client.open(path, method=method, json=body, headers=BEARER)
     assert_error(response, 400)
     assert "may only be sent as token" in response.get_json()["error"]
     assert TOKEN not in response.get_data(as_text=True)
 
 
-def test_unknown_route_is_json_404_and_wrong_method_json_405(client):
-    assert_error(client.get("/nope"), 404)
-    assert_error(client.get("/run"), 405)
-    assert_error(client.delete(f"/status/x?token={TOKEN}"), 405)
+def test_unknown_route_is_json_404_and_wrong_method_json_405(flask_client):
+    assert_error(flask_client.get("/nope"), 404)
+    assert_error(flask_client.get("/run"), 405)
+    assert_error(flask_client.delete(f"/status/x?token={TOKEN}"), 405)
 
 
-def test_every_route_answers_each_method_with_allow_when_it_must(app, client):
+def test_every_route_answers_each_method_with_allow_when_it_must(app, flask_client):
     """RFC 9110: a 405 lists the methods the route takes in Allow, as OPTIONS does; HEAD, which
     every GET route takes, answers as GET does without a body."""
     for rule in app.url_map.iter_rules():
         path = rule.rule.replace("<job_id>", "nosuchjob").replace("<path:filename>", "x")
         for method in {"GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"} - rule.methods:
-            response = client.open(path, method=method, headers=BEARER)
+            response = flask_client.open(path, method=method, headers=BEARER)
             assert_error(response, 405)
             assert set(response.headers["Allow"].split(", ")) == rule.methods, (method, path)
-        options = client.open(path, method="OPTIONS", headers=BEARER)
+        options = flask_client.open(path, method="OPTIONS", headers=BEARER)
         assert set(options.headers["Allow"].split(", ")) == rule.methods, path
         if "GET" in rule.methods and rule.endpoint != "static":
-            get, head = client.get(path, headers=BEARER), client.head(path, headers=BEARER)
+            get, head = (
+                flask_client.get(path, headers=BEARER),
+                flask_client.head(path, headers=BEARER),
+            )
             assert head.status_code == get.status_code, path
             assert head.headers["Content-Type"] == get.headers["Content-Type"]
             assert head.get_data() == b""
 
 
-def test_options_is_json_with_the_allowed_methods(client):
-    response = client.open(f"/run?token={TOKEN}", method="OPTIONS")
+def test_options_is_json_with_the_allowed_methods(flask_client):
+    response = flask_client.open(f"/run?token={TOKEN}", method="OPTIONS")
     assert response.status_code == 200
     assert response.get_json() == {"success": True, "allow": ["OPTIONS", "POST"]}
     assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
 
 
-def test_body_over_one_mib_is_413(client):
+def test_body_over_one_mib_is_413(flask_client):
     body = b'{"image": "' + b"a" * (1024 * 1024) + b'"}'
-    response = client.post(
+    response = flask_client.post(
         "/run",
         data=body,
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
@@ -136,8 +139,8 @@ def test_body_over_one_mib_is_413(client):
         (b'{"image": "alpine"}', "text/plain", 415),
     ],
 )
-def test_malformed_bodies_are_clear_4xx(client, data, content_type, code):
-    response = client.post(
+def test_malformed_bodies_are_clear_4xx(flask_client, data, content_type, code):
+    response = flask_client.post(
         "/run",
         data=data,
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": content_type},
@@ -145,11 +148,11 @@ def test_malformed_bodies_are_clear_4xx(client, data, content_type, code):
     assert_error(response, code)
 
 
-def test_an_incoming_request_id_is_echoed(client):
-    response = client.get("/nope", headers={"X-Request-ID": "abc-123"})
+def test_an_incoming_request_id_is_echoed(flask_client):
+    response = flask_client.get("/nope", headers={"X-Request-ID": "abc-123"})
     assert response.headers["X-Request-ID"] == "abc-123"
     assert response.get_json()["request_id"] == "abc-123"
-    response = client.get("/nope", headers={"X-Request-ID": "bad id with spaces"})
+    response = flask_client.get("/nope", headers={"X-Request-ID": "bad id with spaces"})
     assert response.headers["X-Request-ID"] != "bad id with spaces"
 
 
@@ -178,23 +181,23 @@ def test_an_unexpected_error_is_a_json_500_without_traceback(app, caplog):
 
 
 @pytest.mark.parametrize("header", ["X-Request-ID", "Idempotency-Key", "X-Anything"])
-def test_the_token_in_a_header_is_refused_and_never_echoed(client, header):
-    response = client.post("/run", json=UNPLACEABLE_JOB, headers={**BEARER, header: TOKEN})
+def test_the_token_in_a_header_is_refused_and_never_echoed(flask_client, header):
+    response = flask_client.post("/run", json=UNPLACEABLE_JOB, headers={**BEARER, header: TOKEN})
     body = assert_error(response, 400)
     assert "may only be sent as token" in body["error"]
     assert TOKEN not in response.get_data(as_text=True)
     assert TOKEN not in str(response.headers)
 
 
-def test_a_request_id_holding_the_token_is_never_adopted(client):
+def test_a_request_id_holding_the_token_is_never_adopted(flask_client):
     for path in ("/healthz", "/status/x", "/nope"):  # open, protected without a token, unknown
-        response = client.get(path, headers={"X-Request-ID": f"id-{TOKEN}"})
+        response = flask_client.get(path, headers={"X-Request-ID": f"id-{TOKEN}"})
         assert TOKEN not in response.headers["X-Request-ID"]
         assert TOKEN not in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("escaped", [r"\ud800", r"a\udfffb", TOKEN[:-1] + r"\ud800"])
-def test_a_body_token_with_a_lone_surrogate_is_401(client, escaped):
+def test_a_body_token_with_a_lone_surrogate_is_401(flask_client, escaped):
     body = f'{{"image": "qm/busybox:latest", "token": "{escaped}"}}'  # JSON escapes, as they are
-    response = client.post("/run", data=body, content_type="application/json")
+    response = flask_client.post("/run", data=body, content_type="application/json")
     assert_error(response, 401)

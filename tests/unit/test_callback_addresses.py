@@ -45,9 +45,9 @@ def guarded_client():
     return compose_app(config, FakeRuntime(config)).test_client()
 
 
-def run(client, callback_url):
+def run(flask_client, callback_url):
     body = {"token": TOKEN, "image": "qm/busybox:latest", "callback_url": callback_url}
-    return client.post("/run", json=body)
+    return flask_client.post("/run", json=body)
 
 
 @pytest.mark.parametrize("url", INTERNAL_URLS)
@@ -70,9 +70,9 @@ def test_public_addresses_are_allowed(address):
     assert not_public(address) is None
 
 
-def test_the_operator_may_allow_private_addresses(client):
-    # `client` is the tests' app: CALLBACK_ALLOW_PRIVATE on (see make_config).
-    response = run(client, "http://127.0.0.1:2375/x")
+def test_the_operator_may_allow_private_addresses(flask_client):
+    # `flask_client` is the tests' app: CALLBACK_ALLOW_PRIVATE on (see make_config).
+    response = run(flask_client, "http://127.0.0.1:2375/x")
     assert response.status_code == 200, response.get_json()
 
 

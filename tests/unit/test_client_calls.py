@@ -22,9 +22,9 @@ from quartermaster.client import (
     Unavailable,
 )
 from quartermaster.client.retries import RUN_RETRIES
-from support.scripted_server import Answer, ScriptedServer, json_answer
+from support.scripted_server import Answer, json_answer
+from support.settings import TOKEN
 
-TOKEN = "client-test-token-0123456789"
 JOB = {
     "success": True,
     "id": "a52f382c82a7d101b8ee3bbaa",
@@ -52,30 +52,17 @@ def error(code, message, retry_after=None, **more):
     return json_answer(code, {"success": False, "code": code, "error": message, **more}, **headers)
 
 
-@pytest.fixture
-def server():
-    scripted = ScriptedServer()
-    yield scripted
-    scripted.close()
-
-
-@pytest.fixture
-def client(server):
-    with Client(server.url, token=TOKEN, timeout=5) as made:
-        yield made
-
-
-def test_the_token_goes_only_in_the_authorization_header(server, client):
-    server.answer("GET", "/status/my_service", json_answer(200, JOB))
-    client.status("my_service")
-    [request] = server.received
+def test_the_token_goes_only_in_the_authorization_header(scripted_server, qm_client):
+    scripted_server.answer("GET", "/status/my_service", json_answer(200, JOB))
+    qm_client.status("my_service")
+    [request] = scripted_server.received
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert TOKEN not in json.dumps(request.query) and TOKEN not in request.path
 
 
-def test_url_and_token_come_from_the_environment(server, monkeypatch, tmp_path):
-    server.answer("GET", "/status/x", json_answer(200, JOB))
-    monkeypatch.setenv("QM_URL", server.url)
+def test_url_and_token_come_from_the_environment(scripted_server, monkeypatch, tmp_path):
+    scripted_server.answer("GET", "/status/x", json_answer(200, JOB))
+    monkeypatch.setenv("QM_URL", scripted_server.url)
     monkeypatch.setenv("QM_TOKEN", "from-the-variable")
     Client().status("x")
     token_file = tmp_path / "token"
@@ -83,7 +70,7 @@ def test_url_and_token_come_from_the_environment(server, monkeypatch, tmp_path):
     monkeypatch.setenv("QM_TOKEN_FILE", str(token_file))
     Client().status("x")
     Client(token="from-the-argument").status("x")
-    sent = [request.headers["Authorization"] for request in server.received]
+    sent = [request.headers["Authorization"] for request in scripted_server.received]
     assert sent == ["Bearer from-the-variable", "Bearer from-the-file", "Bearer from-the-argument"]
 
 
@@ -92,9 +79,11 @@ def test_the_default_url(monkeypatch):
     assert Client().url == "http://localhost:9090"
 
 
-def test_a_status_document_becomes_a_job_and_keeps_fields_it_does_not_know(server, client):
-    server.answer("GET", "/status/my_service", json_answer(200, JOB))
-    job = client.status("my_service")
+def test_a_status_document_becomes_a_job_and_keeps_fields_it_does_not_know(
+    scripted_server, qm_client
+):
+    scripted_server.answer("GET", "/status/my_service", json_answer(200, JOB))
+    job = qm_client.status("my_service")
     assert (job.id, job.status, job.exit_code, job.is_final) == (JOB["id"], "failed", 3, True)
     assert job.created_at.isoformat() == "2026-11-25T22:54:23.553007+00:00"
     assert job.finished_at.microsecond == 100000 and job.started_at is None
@@ -103,18 +92,18 @@ def test_a_status_document_becomes_a_job_and_keeps_fields_it_does_not_know(serve
     assert "success" not in job.document
 
 
-def test_a_wait_is_sent_as_a_number(server, client):
-    server.answer("GET", "/status/x", json_answer(200, JOB))
-    client.status("x", wait=5)
-    assert server.received[0].query == {"wait": ["5"]}
+def test_a_wait_is_sent_as_a_number(scripted_server, qm_client):
+    scripted_server.answer("GET", "/status/x", json_answer(200, JOB))
+    qm_client.status("x", wait=5)
+    assert scripted_server.received[0].query == {"wait": ["5"]}
 
 
-def test_run_sends_the_fields_given_and_an_idempotency_key(server, client):
-    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "abc"}))
-    job_id = client.run(
+def test_run_sends_the_fields_given_and_an_idempotency_key(scripted_server, qm_client):
+    scripted_server.answer("POST", "/run", json_answer(200, {"success": True, "id": "abc"}))
+    job_id = qm_client.run(
         "qm/busybox:latest", ["sh", "-c", "exit 3"], memory=64, env={"A": "1"}, labels={"l": "v"}
     )
-    [request] = server.received
+    [request] = scripted_server.received
     assert job_id == "abc"
     assert request.json() == {
         "image": "qm/busybox:latest",
@@ -126,34 +115,36 @@ def test_run_sends_the_fields_given_and_an_idempotency_key(server, client):
     assert len(request.headers["Idempotency-Key"]) == 36  # a uuid4
 
 
-def test_run_retries_a_503_and_a_429_with_the_same_key(server, client):
-    server.answer(
+def test_run_retries_a_503_and_a_429_with_the_same_key(scripted_server, qm_client):
+    scripted_server.answer(
         "POST",
         "/run",
         error(503, "Docker is unreachable", request_id="r1", retry_after="0"),
         error(429, "busy", retry_after="0"),
         json_answer(200, {"success": True, "id": "abc"}),
     )
-    assert client.run("img", idempotency_key="order-7421") == "abc"
-    keys = [request.headers["Idempotency-Key"] for request in server.received]
+    assert qm_client.run("img", idempotency_key="order-7421") == "abc"
+    keys = [request.headers["Idempotency-Key"] for request in scripted_server.received]
     assert keys == ["order-7421"] * 3
 
 
-def test_run_gives_up_after_its_attempts(server, client):
-    server.answer("POST", "/run", error(503, "Docker is unreachable", retry_after="0"))
+def test_run_gives_up_after_its_attempts(scripted_server, qm_client):
+    scripted_server.answer("POST", "/run", error(503, "Docker is unreachable", retry_after="0"))
     with pytest.raises(Unavailable) as raised:
-        client.run("img")
-    assert len(server.received) == RUN_RETRIES.attempts
+        qm_client.run("img")
+    assert len(scripted_server.received) == RUN_RETRIES.attempts
     assert (raised.value.code, raised.value.message) == (503, "Docker is unreachable")
-    assert len({request.headers["Idempotency-Key"] for request in server.received}) == 1
+    assert len({request.headers["Idempotency-Key"] for request in scripted_server.received}) == 1
 
 
-def test_a_refusal_is_not_retried_and_names_its_fields(server, client):
+def test_a_refusal_is_not_retried_and_names_its_fields(scripted_server, qm_client):
     fields = {"memory": ["must be between 6 and 4194304"]}
-    server.answer("POST", "/run", error(400, "invalid request", fields=fields, request_id="r2"))
+    scripted_server.answer(
+        "POST", "/run", error(400, "invalid request", fields=fields, request_id="r2")
+    )
     with pytest.raises(InvalidRequest) as raised:
-        client.run("img", memory=1)
-    assert len(server.received) == 1
+        qm_client.run("img", memory=1)
+    assert len(scripted_server.received) == 1
     assert (raised.value.code, raised.value.fields, raised.value.request_id) == (400, fields, "r2")
     assert "memory: must be between 6 and 4194304" in str(raised.value)
 
@@ -161,26 +152,26 @@ def test_a_refusal_is_not_retried_and_names_its_fields(server, client):
 @pytest.mark.parametrize(
     ("code", "kind"), [(401, Unauthorized), (404, NotFound), (429, TooManyRequests)]
 )
-def test_each_error_code_has_its_exception(server, client, code, kind):
-    server.answer("POST", "/stop", error(code, "why", request_id="r3", retry_after="0"))
+def test_each_error_code_has_its_exception(scripted_server, qm_client, code, kind):
+    scripted_server.answer("POST", "/stop", error(code, "why", request_id="r3", retry_after="0"))
     with pytest.raises(kind) as raised:
-        client.stop("x")
+        qm_client.stop("x")
     assert (raised.value.code, raised.value.message, raised.value.request_id) == (code, "why", "r3")
 
 
-def test_an_answer_that_is_not_json_is_still_an_error(server, client):
+def test_an_answer_that_is_not_json_is_still_an_error(scripted_server, qm_client):
     page = b"<html><body><h1>502 Bad Gateway</h1>\n<hr>nginx</body></html>"
-    server.answer("GET", "/nodes", Answer(502, page, {"Content-Type": "text/html"}))
+    scripted_server.answer("GET", "/nodes", Answer(502, page, {"Content-Type": "text/html"}))
     with pytest.raises(ServerFailed) as raised:
-        client.nodes()
+        qm_client.nodes()
     assert raised.value.code == 502
     assert "502 Bad Gateway" in raised.value.message and "\n" not in raised.value.message
 
 
-def test_the_request_id_header_stands_in_for_a_body_without_one(server, client):
-    server.answer("GET", "/nodes", Answer(500, b"oops", {"X-Request-ID": "from-header"}))
+def test_the_request_id_header_stands_in_for_a_body_without_one(scripted_server, qm_client):
+    scripted_server.answer("GET", "/nodes", Answer(500, b"oops", {"X-Request-ID": "from-header"}))
     with pytest.raises(ServerFailed) as raised:
-        client.nodes()
+        qm_client.nodes()
     assert raised.value.request_id == "from-header"
 
 
@@ -195,31 +186,35 @@ def test_no_server_is_a_connection_error_naming_the_url_not_the_token():
     assert TOKEN not in str(raised.value)
 
 
-def test_jobs_walks_the_pages_as_it_is_read(server, client):
+def test_jobs_walks_the_pages_as_it_is_read(scripted_server, qm_client):
     def page(names, cursor):
         jobs = [{**JOB, "id": name, "name": name} for name in names]
         return json_answer(200, {"success": True, "jobs": jobs, "next_cursor": cursor})
 
-    server.answer("GET", "/jobs", page(["a", "b"], "c1"), page(["c", "d"], "c2"), page(["e"], None))
-    listed = client.jobs(status=["failed", "complete"], labels={"team": "a"}, page_size=2)
+    scripted_server.answer(
+        "GET", "/jobs", page(["a", "b"], "c1"), page(["c", "d"], "c2"), page(["e"], None)
+    )
+    listed = qm_client.jobs(status=["failed", "complete"], labels={"team": "a"}, page_size=2)
     assert next(listed).name == "a"
-    assert len(server.received) == 1  # lazily: one page so far
+    assert len(scripted_server.received) == 1  # lazily: one page so far
     assert [job.name for job in listed] == ["b", "c", "d", "e"]
-    queries = [request.query for request in server.received]
+    queries = [request.query for request in scripted_server.received]
     assert [query.get("cursor") for query in queries] == [None, ["c1"], ["c2"]]
     assert queries[0] == {"status": ["failed", "complete"], "label": ["team=a"], "limit": ["2"]}
 
 
-def test_jobs_stops_at_its_limit_without_reading_more_pages(server, client):
+def test_jobs_stops_at_its_limit_without_reading_more_pages(scripted_server, qm_client):
     jobs = [{**JOB, "id": name} for name in "abc"]
-    server.answer(
+    scripted_server.answer(
         "GET", "/jobs", json_answer(200, {"success": True, "jobs": jobs, "next_cursor": "x"})
     )
-    assert [job.id for job in client.jobs(limit=2, page_size=3)] == ["a", "b"]
-    assert len(server.received) == 1 and server.received[0].query["limit"] == ["2"]
+    assert [job.id for job in qm_client.jobs(limit=2, page_size=3)] == ["a", "b"]
+    assert len(scripted_server.received) == 1 and scripted_server.received[0].query["limit"] == [
+        "2"
+    ]
 
 
-def test_nodes(server, client):
+def test_nodes(scripted_server, qm_client):
     node = {
         "id": "n1",
         "hostname": "lab-worker-1",
@@ -234,12 +229,12 @@ def test_nodes(server, client):
         "free_cpus": 1.5,
         "running_jobs": 1,
     }
-    server.answer("GET", "/nodes", json_answer(200, {"success": True, "nodes": [node]}))
-    [read] = client.nodes()
+    scripted_server.answer("GET", "/nodes", json_answer(200, {"success": True, "nodes": [node]}))
+    [read] = qm_client.nodes()
     assert (read.hostname, read.free_memory_mb, read.reserved_cpus) == ("lab-worker-1", 23696, 0.5)
 
 
-def test_history(server, client):
+def test_history(scripted_server, qm_client):
     document = {
         "success": True,
         "id": "abc",
@@ -254,77 +249,75 @@ def test_history(server, client):
             },
         ],
     }
-    server.answer("GET", "/history/abc", json_answer(200, document))
-    history = client.history("abc")
+    scripted_server.answer("GET", "/history/abc", json_answer(200, document))
+    history = qm_client.history("abc")
     assert history.request == {"image": "img", "env": {"A": None}}
     assert [entry.status for entry in history.timeline] == ["pending", "complete"]
     assert history.timeline[0].at.microsecond == 500000
 
 
-def test_health_answers_an_unhealthy_server_with_its_report(server):
+def test_health_answers_an_unhealthy_server_with_its_report(scripted_server):
     healthy = {"success": True, "docker": "ok"}
     unhealthy = {"success": False, "code": 503, "error": "the reaper made no progress for 70s",
                  "reaper": {"state": "stuck"}}  # fmt: skip
-    server.answer("GET", "/healthz", json_answer(200, healthy), json_answer(503, unhealthy))
-    client = Client(server.url, timeout=5)  # no token needed
-    assert client.health() == healthy
-    assert client.health() == unhealthy
-    assert "Authorization" not in server.received[0].headers
+    scripted_server.answer(
+        "GET", "/healthz", json_answer(200, healthy), json_answer(503, unhealthy)
+    )
+    without_token = Client(scripted_server.url, timeout=5)
+    assert without_token.health() == healthy
+    assert without_token.health() == unhealthy
+    assert "Authorization" not in scripted_server.received[0].headers
 
 
-def test_a_reference_is_one_path_segment_whatever_it_holds(server, client):
+def test_a_reference_is_one_path_segment_whatever_it_holds(scripted_server, qm_client):
     with pytest.raises(NotFound):
-        client.status("a/../b?wait=1")
-    assert server.received[0].path == "/status/a%2F..%2Fb%3Fwait%3D1"
+        qm_client.status("a/../b?wait=1")
+    assert scripted_server.received[0].path == "/status/a%2F..%2Fb%3Fwait%3D1"
 
 
-def test_a_json_answer_that_is_not_an_object_is_an_error(server, client):
-    server.answer("GET", "/nodes", Answer(200, b"[1]", {"Content-Type": "application/json"}))
+def test_a_json_answer_that_is_not_an_object_is_an_error(scripted_server, qm_client):
+    scripted_server.answer(
+        "GET", "/nodes", Answer(200, b"[1]", {"Content-Type": "application/json"})
+    )
     with pytest.raises(QuartermasterError):
-        client.nodes()
+        qm_client.nodes()
 
 
 def test_labels_are_read_when_the_document_has_them():
     assert Job.from_document({**JOB, "labels": {"a": "b"}}).labels == {"a": "b"}
 
 
-@pytest.fixture
-def elsewhere():
-    """Another server on loopback, where a redirect points: it must never be called."""
-    scripted = ScriptedServer()
-    yield scripted
-    scripted.close()
-
-
 @pytest.mark.parametrize("code", [301, 302, 307, 308])
-def test_no_redirect_is_followed_and_its_location_is_named(server, client, elsewhere, code):
+def test_no_redirect_is_followed_and_its_location_is_named(
+    scripted_server, qm_client, elsewhere, code
+):
     location = f"{elsewhere.url}/run"
-    server.answer("POST", "/run", Answer(code, b"", {"Location": location}))
+    scripted_server.answer("POST", "/run", Answer(code, b"", {"Location": location}))
     elsewhere.answer("POST", "/run", json_answer(200, {"success": True, "id": "stolen"}))
     with pytest.raises(Redirected) as raised:
-        client.run("img", env={"SECRET": "an-env-value"}, auth="cmVnaXN0cnktYXV0aA==")
+        qm_client.run("img", env={"SECRET": "an-env-value"}, auth="cmVnaXN0cnktYXV0aA==")
     assert elsewhere.received == []
-    assert len(server.received) == 1  # a redirect is not retried either
+    assert len(scripted_server.received) == 1  # a redirect is not retried either
     assert (raised.value.code, raised.value.location) == (code, location)
     assert location in str(raised.value) and TOKEN not in str(raised.value)
 
 
 @pytest.mark.parametrize("code", [301, 302, 307, 308])
-def test_no_read_or_log_follows_a_redirect(server, client, elsewhere, code):
+def test_no_read_or_log_follows_a_redirect(scripted_server, qm_client, elsewhere, code):
     for path in ("/status/x", "/logs/x"):
-        server.answer("GET", path, Answer(code, b"", {"Location": elsewhere.url + path}))
+        scripted_server.answer("GET", path, Answer(code, b"", {"Location": elsewhere.url + path}))
         elsewhere.answer("GET", path, json_answer(200, JOB))
     with pytest.raises(Redirected, match=f"{elsewhere.url}/status/x"):
-        client.status("x")
+        qm_client.status("x")
     with pytest.raises(Redirected, match=f"{elsewhere.url}/logs/x"):
-        list(client.log_bytes("x"))
+        list(qm_client.log_bytes("x"))
     assert elsewhere.received == []
 
 
-def test_a_redirect_without_a_location_is_still_an_error(server, client):
-    server.answer("GET", "/nodes", Answer(304, b""))
+def test_a_redirect_without_a_location_is_still_an_error(scripted_server, qm_client):
+    scripted_server.answer("GET", "/nodes", Answer(304, b""))
     with pytest.raises(Redirected, match="no Location"):
-        client.nodes()
+        qm_client.nodes()
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import pytest
 
 import quartermaster.client.client
 import quartermaster.client.logs
-from quartermaster.client import Client
-from support.scripted_server import Answer, ScriptedServer, json_answer
+from support.scripted_server import Answer, json_answer
 
 T1, T2, T3 = (f"2026-11-27T10:00:0{n}.00000000{n}Z" for n in (1, 2, 3))
 T2_SINCE = "1795773601.999999002"  # T2's UNIX time less a microsecond
@@ -26,61 +25,51 @@ def stamped(*lines):
 
 
 @pytest.fixture
-def server():
-    scripted = ScriptedServer()
-    yield scripted
-    scripted.close()
-
-
-@pytest.fixture
-def client(server):
-    return Client(server.url, token="unit-test-token", timeout=5)
-
-
-@pytest.fixture
 def quick_follows(monkeypatch):
     """A follow silent for 0.3 s is opened again, at once."""
     monkeypatch.setattr(quartermaster.client.client, "FOLLOW_READ_SECONDS", 0.3)
     monkeypatch.setattr(quartermaster.client.logs, "RESUME_PAUSE_SECONDS", 0)
 
 
-def test_lines_cut_across_chunks_come_whole(server, client):
-    server.answer("GET", "/logs/job1", Answer(body=[b"one\ntw", b"o\nthr", b"ee"]))
-    assert list(client.logs("job1", tail=5, stream="stderr")) == ["one", "two", "three"]
-    assert server.received[0].query == {
+def test_lines_cut_across_chunks_come_whole(scripted_server, qm_client):
+    scripted_server.answer("GET", "/logs/job1", Answer(body=[b"one\ntw", b"o\nthr", b"ee"]))
+    assert list(qm_client.logs("job1", tail=5, stream="stderr")) == ["one", "two", "three"]
+    assert scripted_server.received[0].query == {
         "tail": ["5"], "timestamps": ["false"], "stream": ["stderr"]
     }  # fmt: skip
 
 
-def test_output_that_is_not_utf8_passes_as_bytes_or_is_replaced(server, client):
-    server.answer("GET", "/logs/job1", Answer(body=[b"caf\xe9\n"]))
-    assert list(client.log_bytes("job1")) == [b"caf\xe9\n"]
-    assert list(client.logs("job1")) == ["caf\ufffd"]
+def test_output_that_is_not_utf8_passes_as_bytes_or_is_replaced(scripted_server, qm_client):
+    scripted_server.answer("GET", "/logs/job1", Answer(body=[b"caf\xe9\n"]))
+    assert list(qm_client.log_bytes("job1")) == [b"caf\xe9\n"]
+    assert list(qm_client.logs("job1")) == ["caf\ufffd"]
 
 
-def test_each_line_is_given_as_soon_as_it_arrives(server, client):
+def test_each_line_is_given_as_soon_as_it_arrives(scripted_server, qm_client):
     first_line_read = threading.Event()
-    server.answer(
+    scripted_server.answer(
         "GET",
         "/logs/job1",
         Answer(body=[b"one\n", lambda: first_line_read.wait(5), b"two\n"]),
     )
-    lines = client.logs("job1")
+    lines = qm_client.logs("job1")
     assert next(lines) == "one"
     first_line_read.set()
     assert list(lines) == ["two"]
 
 
-def test_a_silent_follow_is_opened_again_from_its_last_line(server, client, quick_follows):
-    server.answer(
+def test_a_silent_follow_is_opened_again_from_its_last_line(
+    scripted_server, qm_client, quick_follows
+):
+    scripted_server.answer(
         "GET",
         "/logs/job1",
         Answer(body=[*stamped((T1, "a"), (T2, "b")), lambda: threading.Event().wait(1)]),
         Answer(body=stamped((T2, "b"), (T3, "c"))),
     )
-    server.answer("GET", "/status/job1", status("started"), status("complete"))
-    assert list(client.logs("job1", follow=True, tail=10)) == ["a", "b", "c"]
-    first, again = (request.query for request in server.requests_to("/logs/job1"))
+    scripted_server.answer("GET", "/status/job1", status("started"), status("complete"))
+    assert list(qm_client.logs("job1", follow=True, tail=10)) == ["a", "b", "c"]
+    first, again = (request.query for request in scripted_server.requests_to("/logs/job1"))
     assert first == {"tail": ["10"], "timestamps": ["true"], "follow": ["true"]}
     assert again == {
         "tail": ["all"],
@@ -90,39 +79,45 @@ def test_a_silent_follow_is_opened_again_from_its_last_line(server, client, quic
     }
 
 
-def test_a_follow_the_server_ended_early_goes_on_while_the_job_runs(server, client, quick_follows):
-    server.answer(
+def test_a_follow_the_server_ended_early_goes_on_while_the_job_runs(
+    scripted_server, qm_client, quick_follows
+):
+    scripted_server.answer(
         "GET",
         "/logs/job1",
         Answer(body=stamped((T1, "a"), (T2, "b"))),  # e.g. FOLLOW_MAX_SECONDS, or a restart
         Answer(body=stamped((T2, "b"), (T3, "c"))),
     )
-    server.answer("GET", "/status/job1", status("started"), status("failed"))
-    lines = list(client.logs("job1", follow=True, timestamps=True))
+    scripted_server.answer("GET", "/status/job1", status("started"), status("failed"))
+    lines = list(qm_client.logs("job1", follow=True, timestamps=True))
     assert lines == [f"{T1} a", f"{T2} b", f"{T3} c"]
 
 
-def test_lines_of_the_same_time_are_told_apart_by_their_count(server, client, quick_follows):
-    server.answer(
+def test_lines_of_the_same_time_are_told_apart_by_their_count(
+    scripted_server, qm_client, quick_follows
+):
+    scripted_server.answer(
         "GET",
         "/logs/job1",
         Answer(body=stamped((T1, "a"), (T1, "b"))),
         Answer(body=stamped((T1, "a"), (T1, "b"), (T1, "c"))),
     )
-    server.answer("GET", "/status/job1", status("started"), status("complete"))
-    assert list(client.logs("job1", follow=True)) == ["a", "b", "c"]
+    scripted_server.answer("GET", "/status/job1", status("started"), status("complete"))
+    assert list(qm_client.logs("job1", follow=True)) == ["a", "b", "c"]
 
 
-def test_a_follow_cut_after_its_job_ended_reads_the_rest_once(server, client, quick_follows):
-    server.answer(
+def test_a_follow_cut_after_its_job_ended_reads_the_rest_once(
+    scripted_server, qm_client, quick_follows
+):
+    scripted_server.answer(
         "GET",
         "/logs/job1",
         Answer(body=[*stamped((T1, "a")), lambda: threading.Event().wait(1)]),
         Answer(body=stamped((T1, "a"), (T2, "b"))),
     )
-    server.answer("GET", "/status/job1", status("complete"))
-    assert list(client.logs("job1", follow=True)) == ["a", "b"]
-    assert server.requests_to("/logs/job1")[1].query["follow"] == ["false"]
+    scripted_server.answer("GET", "/status/job1", status("complete"))
+    assert list(qm_client.logs("job1", follow=True)) == ["a", "b"]
+    assert scripted_server.requests_to("/logs/job1")[1].query["follow"] == ["false"]
 
 
 def long_line_chunks(size, chunk=2048):
@@ -166,29 +161,33 @@ def test_a_long_line_is_cut_between_characters_and_ends_with_its_newline():
 LONG = b"x" * (3 * MIB // 2) + b"y" * MIB  # 2.5 MiB: pieces of MAX_LINE_BYTES
 
 
-def test_a_long_line_broken_off_in_a_follow_goes_on_where_it_broke(server, client, quick_follows):
+def test_a_long_line_broken_off_in_a_follow_goes_on_where_it_broke(
+    scripted_server, qm_client, quick_follows
+):
     most = quartermaster.client.logs.MAX_LINE_BYTES
     start = f"{T2} ".encode() + LONG[: 2 * MIB]
-    server.answer(
+    scripted_server.answer(
         "GET",
         "/logs/job1",
         # The first stream breaks off (silent past the read timeout) within the long line.
         Answer(body=[*stamped((T1, "a")), start, lambda: threading.Event().wait(1)]),
         Answer(body=[f"{T2} ".encode() + LONG + b"\n", *stamped((T3, "c"))]),
     )
-    server.answer("GET", "/status/job1", status("started"), status("complete"))
-    pieces = list(client.log_bytes("job1", follow=True))
+    scripted_server.answer("GET", "/status/job1", status("started"), status("complete"))
+    pieces = list(qm_client.log_bytes("job1", follow=True))
     assert b"".join(pieces) == b"a\n" + LONG + b"\nc\n"
     assert max(map(len, pieces)) <= most
 
 
-def test_a_follow_the_server_ended_within_a_line_gives_its_rest_once(server, client, quick_follows):
-    server.answer(
+def test_a_follow_the_server_ended_within_a_line_gives_its_rest_once(
+    scripted_server, qm_client, quick_follows
+):
+    scripted_server.answer(
         "GET",
         "/logs/job1",
         Answer(body=[f"{T1} progress 10%".encode()]),  # the follow's end: no newline yet
         Answer(body=[f"{T1} progress 10%\rprogress 20%\n".encode(), *stamped((T2, "b"))]),
     )
-    server.answer("GET", "/status/job1", status("started"), status("complete"))
-    pieces = list(client.log_bytes("job1", follow=True))
+    scripted_server.answer("GET", "/status/job1", status("started"), status("complete"))
+    pieces = list(qm_client.log_bytes("job1", follow=True))
     assert b"".join(pieces) == b"progress 10%\rprogress 20%\nb\n"

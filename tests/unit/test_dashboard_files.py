@@ -45,8 +45,8 @@ def test_no_file_uses_a_data_url(name):
     assert re.findall(r"data:[\w.+-]+/", FILES.joinpath(name).read_text()) == []
 
 
-def test_the_page_needs_no_token_and_carries_the_policy(client):
-    response = client.get("/ui/")
+def test_the_page_needs_no_token_and_carries_the_policy(flask_client):
+    response = flask_client.get("/ui/")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert response.headers["Cache-Control"] == "no-cache"
@@ -54,26 +54,28 @@ def test_the_page_needs_no_token_and_carries_the_policy(client):
     assert_browser_policy(response)
 
 
-def test_ui_without_its_slash_redirects_to_the_page(client):
-    response = client.get("/ui")
+def test_ui_without_its_slash_redirects_to_the_page(flask_client):
+    response = flask_client.get("/ui")
     assert response.status_code == 308
     assert response.headers["Location"] == "/ui/"
 
 
 @pytest.mark.parametrize("name", STATIC_FILES)
-def test_each_file_is_served_with_its_type(client, name):
-    response = client.get(f"/ui/{name}")
+def test_each_file_is_served_with_its_type(flask_client, name):
+    response = flask_client.get(f"/ui/{name}")
     assert response.status_code == 200
     assert response.mimetype == TYPES[FILES.joinpath(name).suffix]
     assert response.headers["Cache-Control"] == "no-cache"
     assert response.get_data() == FILES.joinpath(name).read_bytes()
     assert_browser_policy(response)
-    again = client.get(f"/ui/{name}", headers={"If-None-Match": response.headers["ETag"]})
+    again = flask_client.get(f"/ui/{name}", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304  # no-cache: asked again, not sent again
 
 
-def test_scripts_are_text_javascript(client):
-    assert client.get("/ui/app.js").headers["Content-Type"] == "text/javascript; charset=utf-8"
+def test_scripts_are_text_javascript(flask_client):
+    assert (
+        flask_client.get("/ui/app.js").headers["Content-Type"] == "text/javascript; charset=utf-8"
+    )
 
 
 @pytest.mark.parametrize(
@@ -88,8 +90,8 @@ def test_scripts_are_text_javascript(client):
         "/ui/app",
     ],
 )
-def test_anything_else_under_ui_is_the_apis_json_404(client, path):
-    assert_error(client.get(path), 404)
+def test_anything_else_under_ui_is_the_apis_json_404(flask_client, path):
+    assert_error(flask_client.get(path), 404)
 
 
 def test_only_the_dashboards_routes_are_pages(app):
@@ -99,11 +101,11 @@ def test_only_the_dashboards_routes_are_pages(app):
     assert pages == PAGES
 
 
-def test_the_api_still_needs_the_token_next_to_the_pages(client):
-    assert_error(client.get("/jobs"), 401)
+def test_the_api_still_needs_the_token_next_to_the_pages(flask_client):
+    assert_error(flask_client.get("/jobs"), 401)
     # A page's route (a file named "../jobs", of no type served), never /jobs without its token.
-    assert_error(client.get("/ui/../jobs"), 404)
-    assert client.get("/jobs", headers=BEARER).status_code == 200
+    assert_error(flask_client.get("/ui/../jobs"), 404)
+    assert flask_client.get("/jobs", headers=BEARER).status_code == 200
 
 
 @pytest.fixture
@@ -129,16 +131,16 @@ def script_beside_the_files(tmp_path, monkeypatch):
         "/ui/nosuchdir/../../beside.js",
     ],
 )
-def test_a_path_out_of_the_dashboards_files_is_a_404(client, script_beside_the_files, path):
-    assert client.get("/ui/app.js").status_code == 200  # served from the copy
-    response = client.get(path)
+def test_a_path_out_of_the_dashboards_files_is_a_404(flask_client, script_beside_the_files, path):
+    assert flask_client.get("/ui/app.js").status_code == 200  # served from the copy
+    response = flask_client.get(path)
     assert_error(response, 404)
     assert b"__beside" not in response.get_data()
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/jobs", "/nosuchroute"])
-def test_every_answer_carries_the_browser_policy(client, path):
-    assert_browser_policy(client.get(path))
+def test_every_answer_carries_the_browser_policy(flask_client, path):
+    assert_browser_policy(flask_client.get(path))
 
 
 def test_every_file_is_package_data():

@@ -26,27 +26,27 @@ def heartbeat_file(tmp_path, monkeypatch):
     return path
 
 
-def test_healthz_needs_no_token_and_says_no_reaper_runs_in_a_bare_app(client):
-    response = client.get("/healthz")
+def test_healthz_needs_no_token_and_says_no_reaper_runs_in_a_bare_app(flask_client):
+    response = flask_client.get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
     # An app not started by the `quartermaster` command runs no reaper.
     assert (body["success"], body["docker"], body["reaper"]) == (True, "ok", {"state": "off"})
 
 
-def test_healthz_tells_the_reaper_makes_progress(client, heartbeat_file):
+def test_healthz_tells_the_reaper_makes_progress(flask_client, heartbeat_file):
     os.utime(heartbeat_file, (time.time() - 3, time.time() - 3))
-    response = client.get("/healthz")
+    response = flask_client.get("/healthz")
     assert response.status_code == 200
     reaper = response.get_json()["reaper"]
     assert reaper["state"] == "ok"
     assert 3 <= reaper["seconds_since_progress"] < 10
 
 
-def test_healthz_is_503_when_the_reaper_is_stale(client, heartbeat_file):
+def test_healthz_is_503_when_the_reaper_is_stale(flask_client, heartbeat_file):
     quiet = 5 + heartbeat.STALE_SECONDS + 1  # beyond the default interval and the grace
     os.utime(heartbeat_file, (time.time() - quiet, time.time() - quiet))
-    response = client.get("/healthz")
+    response = flask_client.get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
     assert (body["success"], body["code"]) == (False, 503)
@@ -104,10 +104,10 @@ def test_healthz_is_200_and_says_so_when_the_store_is_out_of_reach():
     assert response.get_json()["store"] == {"state": "unreachable"}
 
 
-def test_metrics_tell_what_the_store_holds(client):
-    api = ApiClient(client)
+def test_metrics_tell_what_the_store_holds(flask_client):
+    api = ApiClient(flask_client)
     api.run_ok(image="busybox", command="sleep 30")
-    text = client.get("/metrics", headers=BEARER).get_data(as_text=True)
+    text = flask_client.get("/metrics", headers=BEARER).get_data(as_text=True)
     samples = {
         sample.name: sample.value
         for family in text_string_to_metric_families(text)

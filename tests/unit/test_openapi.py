@@ -16,8 +16,8 @@ from quartermaster.web.schemas import REGISTRY_AUTH_FORMAT, decode_registry_auth
 from support.settings import BEARER, make_config
 
 
-def test_the_document_is_valid_and_covers_every_route(app, client):
-    response = client.get("/openapi.json")  # no token needed
+def test_the_document_is_valid_and_covers_every_route(app, flask_client):
+    response = flask_client.get("/openapi.json")  # no token needed
     assert response.status_code == 200
     document = response.get_json()
     validate(document)
@@ -243,11 +243,11 @@ def test_the_document_allows_a_run_field_exactly_when_the_server_takes_it(
 @pytest.mark.parametrize("ttl", [0, 86400, 86401, 604800])
 def test_the_document_allows_a_ttl_up_to_the_configured_max_ttl(ttl):
     """MAX_TTL is a setting: the document of a server with another says that one."""
-    client = compose_app(make_config(ttl=60, max_ttl=86400)).test_client()
-    schema = client.get("/openapi.json").get_json()["components"]["schemas"]["RunRequest"]
+    flask_client = compose_app(make_config(ttl=60, max_ttl=86400)).test_client()
+    schema = flask_client.get("/openapi.json").get_json()["components"]["schemas"]["RunRequest"]
     body = {"image": "alpine", "ttl": ttl}
     allowed = document_allows(schema, body)
-    assert allowed == verdict(client.post("/run", json=body, headers=BEARER))
+    assert allowed == verdict(flask_client.post("/run", json=body, headers=BEARER))
     assert allowed == (ttl <= 86400)
 
 
@@ -310,7 +310,7 @@ def test_the_document_allows_an_idempotency_key_exactly_when_the_server_takes_it
     assert allowed == taken, repr(key)
 
 
-def test_the_429_is_documented_for_both_long_routes(client):
-    document = client.get("/openapi.json").get_json()
+def test_the_429_is_documented_for_both_long_routes(flask_client):
+    document = flask_client.get("/openapi.json").get_json()
     for path in ("/status/{job_id}", "/logs/{job_id}"):
         assert "Retry-After" in document["paths"][path]["get"]["responses"]["429"]["description"]

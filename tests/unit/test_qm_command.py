@@ -26,7 +26,7 @@ from quartermaster.cli.output import age, bar, plain_table, warn
 from quartermaster.cli.parsing import environment, key_values, registry_auth, since_time
 from quartermaster.cli.signals import Signalled, exit_status_of, taken_as_ctrl_c
 from quartermaster.client import Job, Node
-from support.scripted_server import Answer, ScriptedServer, json_answer
+from support.scripted_server import Answer, json_answer
 
 NOW = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 
@@ -122,16 +122,9 @@ def test_health_in_words():
     )
 
 
-@pytest.fixture
-def server():
-    scripted = ScriptedServer()
-    yield scripted
-    scripted.close()
-
-
-def qm_against(server, *args):
+def qm_against(scripted_server, *args):
     env = {
-        "QM_URL": server.url,
+        "QM_URL": scripted_server.url,
         "QM_TOKEN": "unit-test-token",
         "QM_TOKEN_FILE": "",
         "COLUMNS": "200",
@@ -139,7 +132,7 @@ def qm_against(server, *args):
     return CliRunner().invoke(qm, list(args), env=env, prog_name="qm")
 
 
-def test_jobs_in_a_pipe_is_a_plain_table_without_escape_codes(server):
+def test_jobs_in_a_pipe_is_a_plain_table_without_escape_codes(scripted_server):
     listed = [{"id": "b" * 25, "name": "second", "image": "img:1", "status": "started",
                "exit_code": None, "created_at": "2026-11-27T10:00:00Z",
                "started_at": "2026-11-27T10:00:01Z"},
@@ -147,10 +140,12 @@ def test_jobs_in_a_pipe_is_a_plain_table_without_escape_codes(server):
                "exit_code": 3, "created_at": "2026-11-27T09:00:00Z",
                "started_at": "2026-11-27T09:00:01Z",
                "finished_at": "2026-11-27T09:01:31Z"}]  # fmt: skip
-    server.answer(
+    scripted_server.answer(
         "GET", "/jobs", json_answer(200, {"success": True, "jobs": listed, "next_cursor": None})
     )
-    result = qm_against(server, "jobs", "--status", "failed", "--status", "started", "-l", "t=a")
+    result = qm_against(
+        scripted_server, "jobs", "--status", "failed", "--status", "started", "-l", "t=a"
+    )
     assert result.exit_code == 0, result.output
     header, second, first = result.stdout.splitlines()
     assert header.split() == ["ID", "NAME", "IMAGE", "STATUS", "EXIT", "CREATED", "DURATION"]
@@ -158,49 +153,49 @@ def test_jobs_in_a_pipe_is_a_plain_table_without_escape_codes(server):
     assert first.split()[:5] == ["a" * 12, "first", "img:1", "failed", "3"]
     assert first.split()[-1] == "1m"
     assert "\x1b" not in result.stdout
-    assert server.received[0].query == {
+    assert scripted_server.received[0].query == {
         "status": ["failed", "started"], "label": ["t=a"], "limit": ["20"]
     }  # fmt: skip
 
 
-def test_a_refused_run_exits_125_with_the_servers_message(server):
+def test_a_refused_run_exits_125_with_the_servers_message(scripted_server):
     refusal = {"success": False, "code": 400, "error": "invalid request", "request_id": "r9",
                "fields": {"memory": ["must be between 6 and 4194304"]}}  # fmt: skip
-    server.answer("POST", "/run", json_answer(400, refusal))
-    result = qm_against(server, "run", "--memory", "1", "img", "echo", "--not-an-option")
+    scripted_server.answer("POST", "/run", json_answer(400, refusal))
+    result = qm_against(scripted_server, "run", "--memory", "1", "img", "echo", "--not-an-option")
     assert result.exit_code == 125
     assert "memory: must be between 6 and 4194304" in result.stderr and "r9" in result.stderr
-    assert server.received[0].json() == {
+    assert scripted_server.received[0].json() == {
         "image": "img", "command": ["echo", "--not-an-option"], "memory": 1
     }  # fmt: skip
 
 
-def test_a_rejected_job_exits_125_with_the_reason(server):
-    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
-    server.answer("GET", "/status/job1", json_answer(200, {
+def test_a_rejected_job_exits_125_with_the_reason(scripted_server):
+    scripted_server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
+    scripted_server.answer("GET", "/status/job1", json_answer(200, {
         "success": True, "id": "job1", "status": "rejected", "error": "No such image: nope"
     }))  # fmt: skip
-    server.answer("GET", "/logs/job1", Answer(body=[]))
-    result = qm_against(server, "run", "nope")
+    scripted_server.answer("GET", "/logs/job1", Answer(body=[]))
+    result = qm_against(scripted_server, "run", "nope")
     assert result.exit_code == 125
     assert "job job1 rejected: No such image: nope" in result.stderr
 
 
-def test_stop_reports_each_failure_and_exits_1(server):
-    server.answer(
+def test_stop_reports_each_failure_and_exits_1(scripted_server):
+    scripted_server.answer(
         "POST", "/stop",
         json_answer(200, {"success": True, "id": "x" * 25}),
         json_answer(404, {"success": False, "code": 404, "error": "no such job: y"}),
     )  # fmt: skip
-    result = qm_against(server, "stop", "x", "y")
+    result = qm_against(scripted_server, "stop", "x", "y")
     assert result.exit_code == 1
     assert result.stdout == "x" * 25 + "\n"
     assert "no such job: y (HTTP 404)" in result.stderr
 
 
-def test_a_usage_error_exits_2(server):
-    assert qm_against(server, "run").exit_code == 2
-    assert qm_against(server, "run", "-l", "novalue", "img").exit_code == 2
+def test_a_usage_error_exits_2(scripted_server):
+    assert qm_against(scripted_server, "run").exit_code == 2
+    assert qm_against(scripted_server, "run", "-l", "novalue", "img").exit_code == 2
 
 
 class Terminal(io.StringIO):
@@ -233,12 +228,12 @@ def test_the_pending_reason_in_a_pipe_is_a_line_each_time_it_changes():
     )
 
 
-def test_a_redirected_run_exits_1_naming_where_it_pointed(server):
-    server.answer("POST", "/run", Answer(307, b"", {"Location": "http://127.0.0.1:1/run"}))
-    result = qm_against(server, "run", "img")
+def test_a_redirected_run_exits_1_naming_where_it_pointed(scripted_server):
+    scripted_server.answer("POST", "/run", Answer(307, b"", {"Location": "http://127.0.0.1:1/run"}))
+    result = qm_against(scripted_server, "run", "img")
     assert result.exit_code == 1
     assert "redirect to http://127.0.0.1:1/run" in result.stderr
-    assert len(server.received) == 1
+    assert len(scripted_server.received) == 1
 
 
 # A job's output that would act on a terminal: the window's title, the clipboard (OSC 52), a CSI
@@ -265,100 +260,102 @@ def terminal(monkeypatch):
         monkeypatch.setattr(module, "is_terminal", lambda stream=None: True, raising=False)
 
 
-def test_a_jobs_output_reaches_a_terminal_without_its_control_characters(server, terminal):
-    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT[:9], HOSTILE_OUTPUT[9:]]))
-    result = qm_against(server, "logs", "job1")
+def test_a_jobs_output_reaches_a_terminal_without_its_control_characters(scripted_server, terminal):
+    scripted_server.answer(
+        "GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT[:9], HOSTILE_OUTPUT[9:]])
+    )
+    result = qm_against(scripted_server, "logs", "job1")
     assert result.exit_code == 0, result.output
     assert result.stdout_bytes == ON_A_TERMINAL
     assert b"\x1b" not in result.stdout_bytes
 
 
-def test_a_jobs_output_reaches_a_pipe_unchanged(server):
-    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT]))
-    assert qm_against(server, "logs", "job1").stdout_bytes == HOSTILE_OUTPUT
+def test_a_jobs_output_reaches_a_pipe_unchanged(scripted_server):
+    scripted_server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT]))
+    assert qm_against(scripted_server, "logs", "job1").stdout_bytes == HOSTILE_OUTPUT
 
 
-def test_raw_gives_a_terminal_the_output_unchanged(server, terminal):
-    server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT]))
-    assert qm_against(server, "logs", "--raw", "job1").stdout_bytes == HOSTILE_OUTPUT
+def test_raw_gives_a_terminal_the_output_unchanged(scripted_server, terminal):
+    scripted_server.answer("GET", "/logs/job1", Answer(body=[HOSTILE_OUTPUT]))
+    assert qm_against(scripted_server, "logs", "--raw", "job1").stdout_bytes == HOSTILE_OUTPUT
 
 
-def run_printing(server, output):
-    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
-    server.answer("GET", "/status/job1", json_answer(200, {
+def run_printing(scripted_server, output):
+    scripted_server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
+    scripted_server.answer("GET", "/status/job1", json_answer(200, {
         "success": True, "id": "job1", "status": "complete", "exit_code": 0
     }))  # fmt: skip
     at = b"2026-11-27T10:00:01.000000001Z "  # a follow asks for each line's time
     lines = [at + line + b"\n" for line in output.split(b"\n")[:-1]]  # (\r ends no line)
-    server.answer("GET", "/logs/job1", Answer(body=lines))
+    scripted_server.answer("GET", "/logs/job1", Answer(body=lines))
 
 
-def test_run_attached_strips_a_terminals_control_characters_unless_raw(server, terminal):
-    run_printing(server, HOSTILE_OUTPUT)
-    result = qm_against(server, "run", "img")
+def test_run_attached_strips_a_terminals_control_characters_unless_raw(scripted_server, terminal):
+    run_printing(scripted_server, HOSTILE_OUTPUT)
+    result = qm_against(scripted_server, "run", "img")
     assert result.exit_code == 0, result.output
     # The scripted server answers both streams' follows with the same output.
     assert result.stdout_bytes == ON_A_TERMINAL and result.stderr_bytes == ON_A_TERMINAL
-    raw = qm_against(server, "run", "--raw", "img")
+    raw = qm_against(scripted_server, "run", "--raw", "img")
     assert raw.stdout_bytes == HOSTILE_OUTPUT and raw.stderr_bytes == HOSTILE_OUTPUT
 
 
-def test_run_attached_to_a_pipe_passes_the_output_unchanged(server):
-    run_printing(server, HOSTILE_OUTPUT)
-    result = qm_against(server, "run", "img")
+def test_run_attached_to_a_pipe_passes_the_output_unchanged(scripted_server):
+    run_printing(scripted_server, HOSTILE_OUTPUT)
+    result = qm_against(scripted_server, "run", "img")
     assert result.stdout_bytes == HOSTILE_OUTPUT
 
 
-def test_a_jobs_table_on_a_terminal_shows_its_cells_as_text(server, terminal):
+def test_a_jobs_table_on_a_terminal_shows_its_cells_as_text(scripted_server, terminal):
     listed = [{"id": "a" * 25, "name": "[link=http://x]y[/link]", "image": "[bold]img\x1b]0;t\x07",
                "status": "complete", "exit_code": 0,
                "created_at": "2026-11-27T10:00:00Z"}]  # fmt: skip
-    server.answer(
+    scripted_server.answer(
         "GET", "/jobs", json_answer(200, {"success": True, "jobs": listed, "next_cursor": None})
     )
-    result = qm_against(server, "jobs")
+    result = qm_against(scripted_server, "jobs")
     assert result.exit_code == 0, result.output
     assert "[link=http://x]y[/link]" in result.stdout
     assert "[bold]img]0;t" in result.stdout
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
 
 
-def test_a_nodes_table_on_a_terminal_shows_its_cells_as_text(server, terminal):
+def test_a_nodes_table_on_a_terminal_shows_its_cells_as_text(scripted_server, terminal):
     node = {"id": "n", "hostname": "[link=http://x]w1[/link]", "role": "worker",
             "state": "ready", "availability": "active", "memory_mb": 1000, "cpus": 2.0}  # fmt: skip
-    server.answer("GET", "/nodes", json_answer(200, {"success": True, "nodes": [node]}))
-    result = qm_against(server, "nodes")
+    scripted_server.answer("GET", "/nodes", json_answer(200, {"success": True, "nodes": [node]}))
+    result = qm_against(scripted_server, "nodes")
     assert "[link=http://x]w1[/link]" in result.stdout
 
 
 def test_a_status_on_a_terminal_and_the_servers_errors_carry_no_control_characters(
-    server, terminal
+    scripted_server, terminal
 ):
-    server.answer("GET", "/status/job1", json_answer(200, {
+    scripted_server.answer("GET", "/status/job1", json_answer(200, {
         "success": True, "id": "job1", "status": "failed", "error": "\x1b]52;c;aGk=\x07boom"
     }))  # fmt: skip
-    server.answer("POST", "/stop", json_answer(404, {
+    scripted_server.answer("POST", "/stop", json_answer(404, {
         "success": False, "code": 404, "error": "no such job\x1b[2J"
     }))  # fmt: skip
-    status = qm_against(server, "status", "job1")
+    status = qm_against(scripted_server, "status", "job1")
     assert "]52;c;aGk=boom" in status.stdout and "\x1b" not in status.stdout
-    stop = qm_against(server, "stop", "x")
+    stop = qm_against(scripted_server, "stop", "x")
     assert "no such job[2J" in stop.stderr and "\x1b" not in stop.stderr
 
 
-def test_a_token_on_the_command_line_is_sent_with_a_warning(server, tmp_path):
-    server.answer("GET", "/status/job1", json_answer(200, {"success": True, "id": "job1",
+def test_a_token_on_the_command_line_is_sent_with_a_warning(scripted_server, tmp_path):
+    scripted_server.answer("GET", "/status/job1", json_answer(200, {"success": True, "id": "job1",
                                                            "status": "complete"}))  # fmt: skip
-    given = qm_against(server, "--token", "a-token-on-the-line", "status", "job1")
+    given = qm_against(scripted_server, "--token", "a-token-on-the-line", "status", "job1")
     assert given.exit_code == 0, given.output
     assert "warning: --token puts the token on the command line" in given.stderr
     assert "prefer --token-file or QM_TOKEN_FILE" in given.stderr
     assert "a-token-on-the-line" not in given.stderr
     token_file = tmp_path / "token"
     token_file.write_text("a-token-in-a-file\n")
-    from_file = qm_against(server, "--token-file", str(token_file), "status", "job1")
+    from_file = qm_against(scripted_server, "--token-file", str(token_file), "status", "job1")
     assert from_file.exit_code == 0 and from_file.stderr == ""
-    sent = [request.headers["Authorization"] for request in server.received]
+    sent = [request.headers["Authorization"] for request in scripted_server.received]
     assert sent == ["Bearer a-token-on-the-line", "Bearer a-token-in-a-file"]
 
 
@@ -368,22 +365,22 @@ def test_the_help_examples_give_the_token_in_a_file():
     assert "QM_TOKEN=" not in text
 
 
-def test_a_token_over_plain_http_off_this_host_is_warned_about_once(server, monkeypatch):
+def test_a_token_over_plain_http_off_this_host_is_warned_about_once(scripted_server, monkeypatch):
     # The scripted server is on loopback: taken here for a host elsewhere.
     monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
     monkeypatch.setattr(quartermaster.client.transport, "is_loopback_host", lambda host: False)
-    run_printing(server, b"hi\n")
-    result = qm_against(server, "run", "img")  # three clients: the run, and each stream's
+    run_printing(scripted_server, b"hi\n")
+    result = qm_against(scripted_server, "run", "img")  # three clients: the run, and each stream's
     assert result.exit_code == 0, result.output
-    warning = f"qm: warning: the token goes to {server.url} in clear text"
+    warning = f"qm: warning: the token goes to {scripted_server.url} in clear text"
     assert result.stderr.count(warning) == 1, result.stderr
     assert "unit-test-token" not in result.stderr
 
 
-def test_a_token_to_loopback_is_not_warned_about(server, monkeypatch):
+def test_a_token_to_loopback_is_not_warned_about(scripted_server, monkeypatch):
     monkeypatch.setattr(quartermaster.client.transport, "_warned_in_clear", set())
-    run_printing(server, b"hi\n")
-    assert "warning" not in qm_against(server, "run", "img").stderr
+    run_printing(scripted_server, b"hi\n")
+    assert "warning" not in qm_against(scripted_server, "run", "img").stderr
 
 
 def test_the_pending_reason_from_the_server_carries_no_control_characters():
@@ -464,7 +461,7 @@ def test_ctrl_c_in_the_grace_after_a_sigterm_leaves_the_job_with_sigterms_status
     assert exited.value.code == 143 and client.stopped == []
 
 
-def signalled_while_running(server, number):
+def signalled_while_running(scripted_server, number):
     """/run answers job1, which runs until `number` reaches qm's main thread (in its long poll
     of /status), and ends `shutdown` once stopped."""
 
@@ -474,37 +471,37 @@ def signalled_while_running(server, number):
 
     started = {"success": True, "id": "job1", "status": "started"}
     shutdown = {"success": True, "id": "job1", "status": "shutdown"}
-    server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
-    server.answer("POST", "/stop", json_answer(200, {"success": True, "id": "job1"}))
-    server.answer("GET", "/logs/job1", Answer(body=[]))
-    server.answer("GET", "/status/job1", json_answer(200, started),
+    scripted_server.answer("POST", "/run", json_answer(200, {"success": True, "id": "job1"}))
+    scripted_server.answer("POST", "/stop", json_answer(200, {"success": True, "id": "job1"}))
+    scripted_server.answer("GET", "/logs/job1", Answer(body=[]))
+    scripted_server.answer("GET", "/status/job1", json_answer(200, started),
                   Answer(body=[send, json.dumps(started).encode()]),
                   json_answer(200, shutdown))  # fmt: skip
 
 
 @pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_sigterm_or_sighup_stops_an_attached_job_and_exits_128_plus_its_number(
-    server, monkeypatch, number, status
+    scripted_server, monkeypatch, number, status
 ):
     monkeypatch.setattr(quartermaster.cli.attach, "STOP_GRACE_SECONDS", 0.05)
-    signalled_while_running(server, number)
-    result = qm_against(server, "run", "img")
+    signalled_while_running(scripted_server, number)
+    result = qm_against(scripted_server, "run", "img")
     assert result.exit_code == status, result.output
     assert f"stopping job1… ({signal.Signals(number).name}; Ctrl-C" in result.stderr
-    assert [request.json() for request in server.requests_to("/stop")] == [{"id": "job1"}]
+    assert [request.json() for request in scripted_server.requests_to("/stop")] == [{"id": "job1"}]
 
 
 @pytest.mark.parametrize(
     ("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)]
 )
 def test_no_stop_on_signal_leaves_the_job_running_with_the_same_status(
-    server, exits, number, status
+    scripted_server, exits, number, status
 ):
-    signalled_while_running(server, number)
-    result = qm_against(server, "run", "--no-stop-on-signal", "img")
+    signalled_while_running(scripted_server, number)
+    result = qm_against(scripted_server, "run", "--no-stop-on-signal", "img")
     assert result.exit_code == status, result.output
     assert f"{signal.Signals(number).name}: left running: job1" in result.stderr
-    assert server.requests_to("/stop") == []
+    assert scripted_server.requests_to("/stop") == []
 
 
 def test_a_message_to_a_stderr_that_is_gone_is_lost_without_an_error(monkeypatch):

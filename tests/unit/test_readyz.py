@@ -5,12 +5,12 @@ from support.fake_runtime import FakeRuntime
 from support.settings import make_config
 
 
-def test_nodes_needs_the_token(client):
-    assert client.get("/nodes").status_code == 401
+def test_nodes_needs_the_token(flask_client):
+    assert flask_client.get("/nodes").status_code == 401
 
 
-def test_readyz_needs_no_token_and_is_200_with_ready_workers(client):
-    response = client.get("/readyz")
+def test_readyz_needs_no_token_and_is_200_with_ready_workers(flask_client):
+    response = flask_client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json() == {"success": True, "ready": True}
 

@@ -18,18 +18,18 @@ def series() -> set[str]:
     return {line.rpartition(" ")[0] for line in text.splitlines() if not line.startswith("#")}
 
 
-def test_unknown_methods_and_paths_add_no_series(client):
+def test_unknown_methods_and_paths_add_no_series(flask_client):
     # The first unknown method and path make their series ("other", "unmatched") once.
-    client.open("/nowhere", method="X")
-    client.open("/healthz", method="X")
+    flask_client.open("/nowhere", method="X")
+    flask_client.open("/healthz", method="X")
     before = series()
     for n in range(REQUESTS):
-        assert client.open(f"/nowhere/{n}", method=f"X{n:05}").status_code == 404
-        assert client.open("/healthz", method=f"Y{n:05}").status_code == 405
+        assert flask_client.open(f"/nowhere/{n}", method=f"X{n:05}").status_code == 404
+        assert flask_client.open("/healthz", method=f"Y{n:05}").status_code == 405
     assert series() == before
 
 
-def test_requests_are_counted_by_routed_method_and_route_template(client):
+def test_requests_are_counted_by_routed_method_and_route_template(flask_client):
     text = metrics.exposition()[0].decode()
     counted = [
         'quartermaster_http_requests_total{method="other",route="unmatched",status="404"}',
@@ -38,10 +38,10 @@ def test_requests_are_counted_by_routed_method_and_route_template(client):
         'quartermaster_http_requests_total{method="GET",route="/ui/<path:filename>",status="404"}',
     ]
     before = {sample: _value(text, sample) for sample in counted}
-    client.open("/nowhere", method="X00001")
-    client.open("/healthz", method="X00002")
-    client.post("/healthz")
-    client.get("/ui/no-such-file.js")
+    flask_client.open("/nowhere", method="X00001")
+    flask_client.open("/healthz", method="X00002")
+    flask_client.post("/healthz")
+    flask_client.get("/ui/no-such-file.js")
     after = metrics.exposition()[0].decode()
     assert {sample: _value(after, sample) - before[sample] for sample in counted} == dict.fromkeys(
         counted, 1.0
