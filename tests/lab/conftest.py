@@ -9,14 +9,17 @@ These tests run against the real lab swarm (`make lab`). When the lab is not up,
 import contextlib
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import docker
 import pytest
 
 import support.lab
+from quartermaster.client import Client
 from quartermaster.compose import compose_app
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import JobNotFound
+from quartermaster.swarm import claims
 from quartermaster.swarm.client import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.removal import remove_job_service
@@ -31,6 +34,8 @@ from support.lab import (
     LiveServer,
     lab_config,
     lab_secrets,
+    labelled,
+    mark_a_new_test,
 )
 from support.nginx import Nginx
 from support.postgres import (
@@ -147,19 +152,23 @@ def docker_engine(lab) -> EngineClient:
 def remove_created_services(request):
     """Remove every job and test service a test created, even when it fails: every test on the
     lab (one that asked only for `lab` leaves its jobs too, and a job left behind shows in the
-    next tests' /jobs, whose reapers import it)."""
+    next tests' /jobs, whose reapers import it). What a test made is what carries its mark
+    (this_test_labels: the tests' helpers label every /run with it), and the jobs that appeared
+    during it without any mark (what a test sends as it is: qm's commands, the seed's examples,
+    the fuzzer's bodies). A job or record with another test's mark is never touched: tests
+    running at the same time (another run on the lab) do not remove each other's jobs."""
+    mark = mark_a_new_test()
     if not {"docker_client", "lab"} & set(request.fixturenames):
         yield
         return
     client = request.getfixturevalue("docker_client")
     engine = request.getfixturevalue("docker_engine")
-    before = {service["ID"] for service in _test_services(client)}
+    unmarked_before = {service["ID"] for service in _unmarked_jobs(client)}
     yield
-    created = [service for service in _test_services(client) if service["ID"] not in before]
-    # Callback records, Idempotency-Key claims and logs set aside (quartermaster-callback-...,
-    # -key-..., -log-...).
-    records = client.api.configs(filters={"name": "quartermaster-"})
-    # Every job and config the run makes is searched for secrets before it goes (a log set
+    created = client.api.services(filters={"label": f"{TEST_LABEL}={mark}"})
+    created += [job for job in _unmarked_jobs(client) if job["ID"] not in unmarked_before]
+    records = _records_of(client, created, mark)
+    # Every job and record the test made is searched for secrets before it goes (a log set
     # aside: its name and labels; its data is the job's own output, base64).
     jobs = [service for service in created if labels.is_job(service)]
     leaks = [name for name, value in lab_secrets().items() if value in json.dumps([jobs, records])]
@@ -172,10 +181,27 @@ def remove_created_services(request):
     assert not leaks, f"secrets in a job's service, a callback record or a claim: {leaks}"
 
 
-def _test_services(client):
+def _unmarked_jobs(client) -> list[dict]:
     jobs = client.api.services(filters={"label": f"{labels.JOB}=true"})
-    direct = client.api.services(filters={"label": TEST_LABEL})
-    return jobs + direct
+    return [job for job in jobs if TEST_LABEL not in job["Spec"].get("Labels", {})]
+
+
+def _records_of(client, services: list[dict], mark: str) -> list[dict]:
+    """The swarm configs of these jobs (callback records, logs set aside: quartermaster-callback-
+    <id>, -log-<id>), the Idempotency-Key claims of their keys (-key-<hash>), and the configs
+    carrying the test's mark (a claim a test holds itself)."""
+    ids = {service["ID"] for service in services}
+    keys = {service["Spec"].get("Labels", {}).get(labels.IDEMPOTENCY_KEY) for service in services}
+    records = []
+    for config in client.api.configs(filters={"name": "quartermaster-"}):
+        config_labels = config["Spec"].get("Labels") or {}
+        if (
+            config["Spec"]["Name"].rpartition("-")[2] in ids
+            or config_labels.get(claims.CLAIM_OF) in keys - {None}
+            or config_labels.get(TEST_LABEL) == mark
+        ):
+            records.append(config)
+    return records
 
 
 @pytest.fixture
@@ -201,30 +227,63 @@ def flask_client(app):
 @pytest.fixture
 def api(flask_client):
     """The test client with the token sent as a Bearer header."""
-    return ApiClient(flask_client)
+    return ApiClient(flask_client, labelled=labelled)
 
 
-@pytest.fixture
-def live_server_factory(docker_client, tmp_path):
-    """Start real servers with extra flags and environment; stop them and check their logs."""
-    servers = []
+@contextlib.contextmanager
+def _live_servers(directory: Path) -> Iterator[Callable[..., LiveServer]]:
+    """start(*flags, env=, ready_path=): a real server; all stopped at the end, then their logs
+    checked."""
+    servers: list[LiveServer] = []
 
     def start(*args: str, env: dict | None = None, ready_path: str = "/healthz") -> LiveServer:
-        log_path = tmp_path / f"quartermaster-{len(servers)}.log"
+        log_path = directory / f"quartermaster-{len(servers)}.log"
         servers.append(LiveServer(log_path, *args, env=env, ready_path=ready_path).start())
         return servers[-1]
 
-    yield start
-    for server in servers:  # all stopped before any check: a failed one leaves none running
-        server.stop()
+    not_stopped = []
+    try:
+        yield start
+    finally:
+        for server in servers:  # all stopped before any check: a failed one leaves none running
+            try:
+                server.stop()
+            except AssertionError as error:
+                not_stopped.append(str(error))
+    assert not not_stopped, not_stopped
     for server in servers:
         assert TOKEN not in server.log_text(), "the token leaked into the server's log"
         assert "Traceback" not in server.log_text(), server.log_text()
 
 
 @pytest.fixture
-def live_server(live_server_factory):
-    return live_server_factory()
+def live_server_factory(docker_client, tmp_path):
+    """Start real servers of the test's own, with extra flags and environment; stop them and
+    check their logs after the test."""
+    with _live_servers(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def module_server_factory(docker_client, tmp_path_factory):
+    """Start real servers the module's tests share (each start costs about 3 s): for tests that
+    neither vary a server's settings nor stop it, and find their jobs by their own ids or
+    labels; stopped, and their logs checked, after the module."""
+    with _live_servers(tmp_path_factory.mktemp("servers")) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def live_server(lab, module_server_factory) -> LiveServer:
+    """The module's real server with the default settings (see module_server_factory)."""
+    return module_server_factory()
+
+
+@pytest.fixture
+def qm_client(live_server):
+    """Our Client (quartermaster.client) to the module's live server."""
+    with Client(live_server.url, token=TOKEN) as made:
+        yield made
 
 
 @pytest.fixture

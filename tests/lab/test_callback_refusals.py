@@ -2,12 +2,10 @@
 policy, and its refusals at /run: tests/unit/test_callback_addresses.py.)"""
 
 import pytest
-import requests
 
 from quartermaster.reaper.reaper import Reaper
 from support.lab import lab_config, reap_until, settle
 from support.receivers import Receiver
-from support.settings import TOKEN
 
 
 def test_private_addresses_are_refused_again_at_delivery(lab, api):
@@ -33,12 +31,7 @@ def test_private_addresses_are_refused_again_at_delivery(lab, api):
     ],
 )
 def test_a_live_server_refuses_internal_callbacks_by_default(lab, live_server, url, refusal):
-    response = requests.post(
-        f"{live_server.url}/run",
-        json={"image": lab.image, "callback_url": url},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=10,
-    )
+    response = live_server.client().run(image=lab.image, callback_url=url)
     assert response.status_code == 400
     body = response.json()
     assert (body["success"], body["code"]) == (False, 400)

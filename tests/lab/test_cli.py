@@ -28,11 +28,6 @@ def qm_env(live_server):
     return {**env, "QM_URL": live_server.url, "QM_TOKEN": TOKEN}
 
 
-@pytest.fixture
-def client(live_server):
-    return Client(live_server.url, token=TOKEN)
-
-
 def qm(env, *args, timeout=120) -> subprocess.CompletedProcess:
     return subprocess.run([QM, *args], env=env, capture_output=True, timeout=timeout, check=False)
 
@@ -105,7 +100,7 @@ def test_output_that_is_not_utf8_does_not_stop_qm(lab, qm_env):
     assert (ran.returncode, ran.stdout) == (0, "caf\ufffd\n".encode())
 
 
-def test_a_pending_job_says_why_and_ctrl_c_stops_it(lab, qm_env, client):
+def test_a_pending_job_says_why_and_ctrl_c_stops_it(lab, qm_env, qm_client):
     running = Running(qm_env, "run", "--memory", "4000000", lab.image, "true")
     line = running.wait_for("stderr", "no suitable node")
     assert line.startswith("qm: pending") and "insufficient resources" in line, line
@@ -113,10 +108,10 @@ def test_a_pending_job_says_why_and_ctrl_c_stops_it(lab, qm_env, client):
     stopping = running.wait_for("stderr", "stopping")
     job_id = stopping.split()[2].rstrip("…")
     assert running.exit_code() == 130
-    assert client.status(job_id).status == "shutdown"
+    assert qm_client.status(job_id).status == "shutdown"
 
 
-def test_ctrl_c_stops_a_running_job_and_exits_130(lab, qm_env, client):
+def test_ctrl_c_stops_a_running_job_and_exits_130(lab, qm_env, qm_client):
     running = Running(qm_env, "run", lab.image, "sh", "-c", "echo started; sleep 300")
     running.wait_for("stdout", "started")
     running.interrupt()
@@ -124,10 +119,10 @@ def test_ctrl_c_stops_a_running_job_and_exits_130(lab, qm_env, client):
     assert "Ctrl-C again to leave it running" in stopping
     job_id = stopping.split()[2].rstrip("…")
     assert running.exit_code() == 130
-    assert client.status(job_id).status == "shutdown"
+    assert qm_client.status(job_id).status == "shutdown"
 
 
-def test_a_second_ctrl_c_leaves_the_job_running(lab, qm_env, client):
+def test_a_second_ctrl_c_leaves_the_job_running(lab, qm_env, qm_client):
     running = Running(qm_env, "run", lab.image, "sh", "-c", "echo started; sleep 300")
     running.wait_for("stdout", "started")
     running.interrupt()
@@ -136,12 +131,12 @@ def test_a_second_ctrl_c_leaves_the_job_running(lab, qm_env, client):
     assert running.exit_code(timeout=10) == 130
     assert f"left running: {job_id}" in running.rest("stderr")
     time.sleep(3)  # past the grace after which a first Ctrl-C would have stopped it
-    assert client.status(job_id).status == "started"
-    client.stop(job_id)
+    assert qm_client.status(job_id).status == "started"
+    qm_client.stop(job_id)
 
 
 @pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_sigterm_or_sighup_stops_a_running_job_like_ctrl_c(lab, qm_env, client, number, status):
+def test_sigterm_or_sighup_stops_a_running_job_like_ctrl_c(lab, qm_env, qm_client, number, status):
     """`timeout 60 qm run …`, a cancelled CI job, a closed terminal: the job does not outlive qm."""
     running = Running(qm_env, "run", lab.image, "sh", "-c", "echo started; sleep 300")
     running.wait_for("stdout", "started")
@@ -150,7 +145,7 @@ def test_sigterm_or_sighup_stops_a_running_job_like_ctrl_c(lab, qm_env, client, 
     assert f"({signal.Signals(number).name}; Ctrl-C to leave it running)" in stopping
     job_id = stopping.split()[2].rstrip("…")
     assert running.exit_code() == status, running.rest("stderr")
-    assert client.status(job_id).status == "shutdown", client.history(job_id).timeline
+    assert qm_client.status(job_id).status == "shutdown", qm_client.history(job_id).timeline
 
 
 def _on_its_own_terminal():
@@ -161,7 +156,7 @@ def _on_its_own_terminal():
     fcntl.ioctl(1, termios.TIOCSCTTY, 0)
 
 
-def test_a_closed_terminal_stops_the_job_and_qm_exits_129(lab, qm_env, client):
+def test_a_closed_terminal_stops_the_job_and_qm_exits_129(lab, qm_env, qm_client):
     controller, terminal = pty.openpty()
     name = f"hangup-{os.getpid()}-{time.monotonic_ns()}"
     process = subprocess.Popen(
@@ -177,11 +172,11 @@ def test_a_closed_terminal_stops_the_job_and_qm_exits_129(lab, qm_env, client):
     assert b"started" in shown, shown
     os.close(controller)  # the window closes: the terminal hangs up, its writes fail (EIO)
     assert process.wait(90) == 129
-    assert client.status(name).status == "shutdown", client.history(name).timeline
+    assert qm_client.status(name).status == "shutdown", qm_client.history(name).timeline
 
 
 @pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_no_stop_on_signal_leaves_the_job_running(lab, qm_env, client, number, status):
+def test_no_stop_on_signal_leaves_the_job_running(lab, qm_env, qm_client, number, status):
     running = Running(
         qm_env, "run", "--no-stop-on-signal", lab.image, "sh", "-c", "echo started; sleep 300"
     )
@@ -194,16 +189,16 @@ def test_no_stop_on_signal_leaves_the_job_running(lab, qm_env, client, number, s
     time.sleep(3)  # past the grace after which a stop would have been sent
     # Not stopped, not ended: still the swarm's (a lab node busy with other tests may have it
     # pending again, placed anew).
-    job = client.status(job_id)
-    assert not job.is_final, (job, client.history(job_id).timeline)
-    client.stop(job_id)
+    job = qm_client.status(job_id)
+    assert not job.is_final, (job, qm_client.history(job_id).timeline)
+    qm_client.stop(job_id)
 
 
-def test_detach_prints_the_id(lab, qm_env, client):
+def test_detach_prints_the_id(lab, qm_env, qm_client):
     ran = qm(qm_env, "run", "-d", lab.image, "sleep", "30")
     job_id = ran.stdout.decode().strip()
     assert ran.returncode == 0 and len(job_id) == 25
-    assert client.status(job_id).id == job_id
+    assert qm_client.status(job_id).id == job_id
     ran = qm(qm_env, "run", "-d", "--json", lab.image, "true")
     assert len(json.loads(ran.stdout)["id"]) == 25
 
@@ -231,7 +226,7 @@ def test_status_waits_and_logs_reads_a_jobs_output(lab, qm_env):
     assert (logs.returncode, logs.stdout) == (0, b"b\n")
 
 
-def test_logs_follow_streams_until_ctrl_c(lab, qm_env, client):
+def test_logs_follow_streams_until_ctrl_c(lab, qm_env, qm_client):
     script = "echo started; sleep 300"
     job_id = qm(qm_env, "run", "-d", lab.image, "sh", "-c", script).stdout.decode().strip()
     following = Running(qm_env, "logs", "-f", job_id)
@@ -239,8 +234,8 @@ def test_logs_follow_streams_until_ctrl_c(lab, qm_env, client):
     following.interrupt()
     assert following.exit_code(timeout=10) == 130
     assert following.rest("stderr") == ""  # quietly
-    assert client.status(job_id).status == "started"  # qm logs never stops a job
-    client.stop(job_id)
+    assert qm_client.status(job_id).status == "started"  # qm logs never stops a job
+    qm_client.stop(job_id)
 
 
 def test_stopping_an_unknown_job_fails_with_the_servers_message(qm_env):
@@ -306,13 +301,13 @@ def test_a_jobs_escape_sequences_reach_a_terminal_stripped_and_a_pipe_unchanged(
     assert HOSTILE_BYTES.replace(b"\n", b"\r\n") == shown
 
 
-def test_a_line_longer_than_the_clients_longest_comes_whole_in_pieces(lab, qm_env, client):
+def test_a_line_longer_than_the_clients_longest_comes_whole_in_pieces(lab, qm_env, qm_client):
     # 3 MiB without a newline, then one: 48 of the client's 64 KiB pieces. (Read once the job
     # has ended, without timestamps: a follow asks for them, and Docker gives each 16 KiB part
     # of a long line its own.)
     script = "head -c 3145728 /dev/zero | tr '\\0' x; echo; echo after"
-    job_id = client.run(lab.image, ["sh", "-c", script])
-    assert client.wait(job_id, timeout=60).status == "complete"
+    job_id = qm_client.run(lab.image, ["sh", "-c", script])
+    assert qm_client.wait(job_id, timeout=60).status == "complete"
     started = time.monotonic()
     shown = qm(qm_env, "logs", job_id)
     assert shown.stdout == b"x" * 3 * 1024 * 1024 + b"\nafter\n"

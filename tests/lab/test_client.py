@@ -17,79 +17,73 @@ from support.settings import TOKEN
 OUT_ERR_EXIT_3 = ["sh", "-c", "echo to-out; echo to-err >&2; exit 3"]
 
 
-@pytest.fixture
-def client(live_server):
-    with Client(live_server.url, token=TOKEN) as made:
-        yield made
-
-
-def test_a_failed_job_its_exit_code_and_its_output(lab, client):
-    job_id = client.run(lab.image, OUT_ERR_EXIT_3, name=f"client-{uuid.uuid4().hex[:8]}")
-    job = client.wait(job_id, timeout=60)
+def test_a_failed_job_its_exit_code_and_its_output(lab, qm_client):
+    job_id = qm_client.run(lab.image, OUT_ERR_EXIT_3, name=f"client-{uuid.uuid4().hex[:8]}")
+    job = qm_client.wait(job_id, timeout=60)
     assert (job.id, job.status, job.exit_code, job.is_final) == (job_id, "failed", 3, True)
     assert job.created_at <= job.finished_at
-    assert sorted(client.logs(job_id)) == ["to-err", "to-out"]
-    assert list(client.logs(job_id, stream="stdout")) == ["to-out"]
-    assert list(client.logs(job.name, stream="stderr")) == ["to-err"]
-    [stamped] = client.logs(job_id, stream="stdout", timestamps=True)
+    assert sorted(qm_client.logs(job_id)) == ["to-err", "to-out"]
+    assert list(qm_client.logs(job_id, stream="stdout")) == ["to-out"]
+    assert list(qm_client.logs(job.name, stream="stderr")) == ["to-err"]
+    [stamped] = qm_client.logs(job_id, stream="stdout", timestamps=True)
     assert stamped.endswith("Z to-out")
 
 
-def test_a_follow_gives_each_line_while_the_job_runs(lab, client):
+def test_a_follow_gives_each_line_while_the_job_runs(lab, qm_client):
     script = "for i in 1 2 3; do echo tick-$i; sleep 1; done"
-    job_id = client.run(lab.image, ["sh", "-c", script])
+    job_id = qm_client.run(lab.image, ["sh", "-c", script])
     lines, statuses_while_reading = [], set()
-    for line in client.logs(job_id, follow=True):
+    for line in qm_client.logs(job_id, follow=True):
         lines.append(line)
-        statuses_while_reading.add(client.status(job_id).status)
+        statuses_while_reading.add(qm_client.status(job_id).status)
     assert lines == ["tick-1", "tick-2", "tick-3"]
     assert "started" in statuses_while_reading
-    assert client.status(job_id).status == "complete"
+    assert qm_client.status(job_id).status == "complete"
 
 
 SILENCES = "echo a; sleep 3; echo b; echo b; sleep 3; echo c >&2"
 
 
-def test_a_follow_outlasts_silences_longer_than_its_read_timeout(lab, client, monkeypatch):
+def test_a_follow_outlasts_silences_longer_than_its_read_timeout(lab, qm_client, monkeypatch):
     monkeypatch.setattr(quartermaster.client.client, "FOLLOW_READ_SECONDS", 1.0)
-    job_id = client.run(lab.image, ["sh", "-c", SILENCES])
-    assert list(client.logs(job_id, follow=True)) == ["a", "b", "b", "c"]
+    job_id = qm_client.run(lab.image, ["sh", "-c", SILENCES])
+    assert list(qm_client.logs(job_id, follow=True)) == ["a", "b", "b", "c"]
 
 
 def test_a_follow_outlasts_the_servers_longest_follow(lab, live_server_factory):
     # The job prints for 6 s; the server ends each follow after 2.
     server = live_server_factory(env={"FOLLOW_MAX_SECONDS": "2"})
-    client = Client(server.url, token=TOKEN)
-    job_id = client.run(lab.image, ["sh", "-c", SILENCES])
-    assert list(client.logs(job_id, follow=True)) == ["a", "b", "b", "c"]
+    with Client(server.url, token=TOKEN) as to_that_server:
+        job_id = to_that_server.run(lab.image, ["sh", "-c", SILENCES])
+        assert list(to_that_server.logs(job_id, follow=True)) == ["a", "b", "b", "c"]
 
 
-def test_jobs_are_listed_newest_first_across_pages(lab, client):
+def test_jobs_are_listed_newest_first_across_pages(lab, qm_client):
     mark = {"client-test": uuid.uuid4().hex}
-    made = [client.run(lab.image, "true", labels=mark) for _ in range(5)]
-    listed = list(client.jobs(labels=mark, page_size=2))
+    made = [qm_client.run(lab.image, "true", labels=mark) for _ in range(5)]
+    listed = list(qm_client.jobs(labels=mark, page_size=2))
     assert [job.id for job in listed] == made[::-1]
-    assert [job.id for job in client.jobs(labels=mark, page_size=2, limit=3)] == made[:1:-1]
+    assert [job.id for job in qm_client.jobs(labels=mark, page_size=2, limit=3)] == made[:1:-1]
 
 
-def test_stop_a_running_job_and_again(lab, client):
-    job_id = client.run(lab.image, "sleep 300")
-    assert client.stop(job_id[:12]) == job_id
-    assert client.status(job_id).status == "shutdown"
-    assert client.stop(job_id) == job_id  # stopping a stopped job changes nothing
+def test_stop_a_running_job_and_again(lab, qm_client):
+    job_id = qm_client.run(lab.image, "sleep 300")
+    assert qm_client.stop(job_id[:12]) == job_id
+    assert qm_client.status(job_id).status == "shutdown"
+    assert qm_client.stop(job_id) == job_id  # stopping a stopped job changes nothing
 
 
-def test_a_jobs_history_its_request_and_its_timeline(lab, client):
-    job_id = client.run(
+def test_a_jobs_history_its_request_and_its_timeline(lab, qm_client):
+    job_id = qm_client.run(
         lab.image, ["sh", "-c", "exit 0"], env={"SECRET_VALUE": "not-kept"}, labels={"a": "b"}
     )
-    assert client.wait(job_id, timeout=60).status == "complete"
+    assert qm_client.wait(job_id, timeout=60).status == "complete"
     wait_until(
-        lambda: client.history(job_id).timeline[-1].status == "complete",
+        lambda: qm_client.history(job_id).timeline[-1].status == "complete",
         timeout=30,
         message="the reaper never recorded the job's end",
     )
-    history = client.history(job_id)
+    history = qm_client.history(job_id)
     assert history.id == job_id
     assert history.request["image"] == lab.image
     assert history.request["command"] == ["sh", "-c", "exit 0"]
@@ -98,32 +92,32 @@ def test_a_jobs_history_its_request_and_its_timeline(lab, client):
     assert history.timeline[0].status == "pending"
     assert [entry.at for entry in history.timeline] == sorted(e.at for e in history.timeline)
     with pytest.raises(NotFound):
-        client.history("no-such-job-here")
+        qm_client.history("no-such-job-here")
 
 
-def test_nodes_and_health(lab, client):
-    workers = [node for node in client.nodes() if node.role == "worker"]
+def test_nodes_and_health(lab, qm_client):
+    workers = [node for node in qm_client.nodes() if node.role == "worker"]
     assert len(workers) == lab.workers
     assert all(node.memory_mb > 0 and node.state == "ready" for node in workers)
-    health = client.health()
+    health = qm_client.health()
     assert health["success"] is True and health["docker"] == "ok"
 
 
-def test_the_servers_errors_as_exceptions(lab, client, live_server):
+def test_the_servers_errors_as_exceptions(lab, qm_client, live_server):
     with pytest.raises(NotFound) as missing:
-        client.status("no-such-job-here")
+        qm_client.status("no-such-job-here")
     assert missing.value.code == 404 and missing.value.request_id
     with pytest.raises(InvalidRequest) as invalid:
-        client.run(lab.image, memory=1)
+        qm_client.run(lab.image, memory=1)
     assert invalid.value.code == 400 and list(invalid.value.fields) == ["memory"]
     with pytest.raises(Unauthorized):
         Client(live_server.url, token="not-the-token").nodes()
 
 
-def test_the_same_idempotency_key_gives_one_job(lab, client):
+def test_the_same_idempotency_key_gives_one_job(lab, qm_client):
     key = f"client-{uuid.uuid4()}"
-    first = client.run(lab.image, "true", constraints=NEVER_PLACED, idempotency_key=key)
-    again = client.run(lab.image, "true", constraints=NEVER_PLACED, idempotency_key=key)
+    first = qm_client.run(lab.image, "true", constraints=NEVER_PLACED, idempotency_key=key)
+    again = qm_client.run(lab.image, "true", constraints=NEVER_PLACED, idempotency_key=key)
     assert first == again
 
 

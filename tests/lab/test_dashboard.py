@@ -13,11 +13,10 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from support.lab import TEST_LABEL
+from support.lab import TEST_LABEL, this_test_labels
 from support.settings import TOKEN
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright's own download cannot work here
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 SCRIPT_PAYLOAD = "<script>window.__xss=1</script>"
 IMG_PAYLOAD = '<img src=x onerror="window.__xss=1">'
 # As a command: swarm's error quotes it, escaping quotes; markup without any stays whole.
@@ -81,22 +80,17 @@ def log_in(page: Page, url: str) -> None:
 
 
 def run_job(server, **request) -> str:
-    answer = requests.post(f"{server.url}/run", json=request, headers=HEADERS, timeout=10)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["id"]
+    return server.client().run_ok(**request)
 
 
 def wait_final(server, job_id: str) -> dict:
-    answer = requests.get(
-        f"{server.url}/status/{job_id}", params={"wait": 30}, headers=HEADERS, timeout=40
-    )
-    return answer.json()
+    return server.client().get(f"/status/{job_id}", params={"wait": 30}, timeout=40).json()
 
 
 def wait_started(server, job_id: str) -> dict:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        document = requests.get(f"{server.url}/status/{job_id}", headers=HEADERS, timeout=10).json()
+        document = server.client().status(job_id)
         if document["status"] == "started":
             return document
         time.sleep(0.2)
@@ -132,7 +126,7 @@ def test_a_job_run_from_the_form_is_watched_to_its_end(lab, live_server, page, a
     page.click("#nav >> text=Run")
     page.fill("#run-image", lab.image)
     page.fill("#run-command", "sh -c 'sleep 2; echo hello-from-ui'")
-    page.fill("#run-labels", f"{TEST_LABEL}=dashboard\nteam=ui")
+    page.fill("#run-labels", f"{TEST_LABEL}={this_test_labels()[TEST_LABEL]}\nteam=ui")
     page.click("form.run button[type=submit]")
     expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
     expect(shown_status(page)).to_have_text("complete", timeout=30_000)
@@ -159,15 +153,14 @@ def test_submitting_the_same_form_twice_starts_one_job(lab, live_server, page):
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/ui/#/run")
     page.fill("#run-image", lab.image)
-    page.fill("#run-labels", "ui-test=twice")
+    mark = f"{TEST_LABEL}={this_test_labels()[TEST_LABEL]}"
+    page.fill("#run-labels", mark)
     page.evaluate(
         "() => { const form = document.querySelector('form.run');"
         " form.requestSubmit(); form.requestSubmit(); }"
     )  # both before the first answer: the same Idempotency-Key
     expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
-    jobs = requests.get(
-        f"{live_server.url}/jobs", params={"label": "ui-test=twice"}, headers=HEADERS, timeout=10
-    ).json()["jobs"]
+    jobs = live_server.client().get("/jobs", params={"label": mark}).json()["jobs"]
     assert [job["id"] for job in jobs] == [page.url.rsplit("/", 1)[1]]
 
 
@@ -182,20 +175,21 @@ def test_a_running_job_is_stopped_with_the_stop_button(lab, live_server, page):
     expect(page.locator("button", has_text="Stop")).to_be_disabled()
 
 
-def test_the_jobs_table_lists_and_filters_the_jobs(lab, live_server, page, artifacts):
-    done = run_job(live_server, image=lab.image, command="true", labels={"ui-test": "done"})
+def test_the_jobs_table_lists_and_filters_the_jobs(lab, live_server_factory, page, artifacts):
+    own_server = live_server_factory()  # of its own: its table holds only this test's jobs
+    done = run_job(own_server, image=lab.image, command="true", labels={"ui-test": "done"})
     failed = run_job(
-        live_server, image=lab.image, command="sh -c 'exit 3'", labels={"ui-test": "failed"}
+        own_server, image=lab.image, command="sh -c 'exit 3'", labels={"ui-test": "failed"}
     )
-    assert wait_final(live_server, done)["status"] == "complete"
-    assert wait_final(live_server, failed)["status"] == "failed"
-    log_in(page, live_server.url)
+    assert wait_final(own_server, done)["status"] == "complete"
+    assert wait_final(own_server, failed)["status"] == "failed"
+    log_in(page, own_server.url)
     rows = page.locator("table.jobs tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.first).to_have_attribute("data-id", failed)  # newest first
     page.screenshot(path=artifacts / "jobs.png", full_page=True)
 
-    page.goto(f"{live_server.url}/ui/#/jobs?limit=1")  # a page of one job
+    page.goto(f"{own_server.url}/ui/#/jobs?limit=1")  # a page of one job
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-id", failed)
     page.get_by_role("button", name="Next").click()
@@ -204,7 +198,7 @@ def test_the_jobs_table_lists_and_filters_the_jobs(lab, live_server, page, artif
     page.get_by_role("button", name="Previous").click()
     expect(rows.first).to_have_attribute("data-id", failed)
     expect(page.get_by_role("button", name="Previous")).to_be_disabled()
-    page.goto(f"{live_server.url}/ui/#/jobs")
+    page.goto(f"{own_server.url}/ui/#/jobs")
 
     page.select_option("#filter-status", "failed")
     expect(page).to_have_url(re.compile(r"#/jobs\?status=failed$"))
@@ -226,7 +220,7 @@ def test_the_jobs_table_lists_and_filters_the_jobs(lab, live_server, page, artif
 def test_the_nodes_page_shows_each_node_with_bars(lab, live_server, page, artifacts):
     job_id = run_job(live_server, image=lab.image, command="sleep 60", memory=8000, cpus=1)
     running_on = wait_started(live_server, job_id)["node"]
-    nodes = requests.get(f"{live_server.url}/nodes", headers=HEADERS, timeout=10).json()["nodes"]
+    nodes = live_server.client().get("/nodes").json()["nodes"]
     log_in(page, live_server.url)
     page.click("#nav >> text=Nodes")
     cards = page.locator("section.node")
@@ -264,9 +258,10 @@ def test_attacker_text_is_shown_as_text_and_never_run(lab, live_server, page):
     expect(refused_row).to_contain_text(COMMAND_PAYLOAD)  # swarm's error quotes the command
     page.goto(f"{live_server.url}/ui/#/jobs/{printing}")
     expect(page.locator("#log")).to_have_text(f"{SCRIPT_PAYLOAD}\n{IMG_PAYLOAD}\n")
-    expect(page.locator('.spec [data-field="labels"]')).to_have_text(
-        f"note={SCRIPT_PAYLOAD}{IMG_PAYLOAD}"
-    )
+    labels = page.locator('.spec [data-field="labels"] li')
+    expect(labels).to_have_count(2)  # its own and the test's (run_job labels every job)
+    mark = f"{TEST_LABEL}={this_test_labels()[TEST_LABEL]}"
+    assert sorted(labels.all_text_contents()) == [f"note={SCRIPT_PAYLOAD}{IMG_PAYLOAD}", mark]
     expect(page.locator('.spec [data-field="env"]')).to_contain_text("<script>window.__xss++")
     assert page.locator("#main img, #main script").count() == 0
     assert page.evaluate("typeof window.__xss") == "undefined"

@@ -18,9 +18,7 @@ import requests
 
 from quartermaster.swarm.client import POOL_SIZE
 from support.lab import pipe, wait_until
-from support.settings import TOKEN
 
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 DOCKER_SOCKET = "/var/run/docker.sock"
 
 
@@ -104,14 +102,14 @@ def test_docker_down_is_503_at_once_and_back_without_a_restart(lab, live_server_
     )
     run = {"image": lab.image, "command": "true"}
     assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
-    job_id = requests.post(f"{server.url}/run", json=run, headers=HEADERS, timeout=10).json()["id"]
+    job_id = server.client().run(timeout=10, **run).json()["id"]
 
     forwarder.stop()
     answers = [
         requests.get(f"{server.url}/healthz", timeout=1),  # no hang: an answer within a second
-        requests.get(f"{server.url}/status/{job_id}", headers=HEADERS, timeout=1),
-        requests.post(f"{server.url}/run", json=run, headers=HEADERS, timeout=1),
-        requests.get(f"{server.url}/jobs", headers=HEADERS, timeout=1),
+        server.client().get(f"/status/{job_id}", timeout=1),
+        server.client().run(timeout=1, **run),
+        server.client().get("/jobs", timeout=1),
     ]
     for answer in answers:
         assert answer.status_code == 503, answer.text
@@ -119,10 +117,8 @@ def test_docker_down_is_503_at_once_and_back_without_a_restart(lab, live_server_
 
     forwarder.start()  # Docker is back; quartermaster is not restarted
     assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
-    assert (
-        requests.get(f"{server.url}/status/{job_id}", headers=HEADERS, timeout=5).status_code == 200
-    )
-    again = requests.post(f"{server.url}/run", json=run, headers=HEADERS, timeout=10)
+    assert server.client().get(f"/status/{job_id}", timeout=5).status_code == 200
+    again = server.client().run(timeout=10, **run)
     assert again.status_code == 200
     forwarder.stop()
 
@@ -138,7 +134,7 @@ def fifty_at_once(server, paths=("/status/qm-hung-job", "/nodes")) -> list:
 
     def timed(path):
         started = time.monotonic()
-        answer = requests.get(f"{server.url}{path}", headers=HEADERS, timeout=30)
+        answer = server.client().get(path, timeout=30)
         return time.monotonic() - started, answer
 
     paths = list(paths) * (50 // len(paths))
@@ -184,7 +180,7 @@ def test_a_hung_docker_is_503_within_one_timeout_for_every_request(
         message="service did not come back when Docker answered again",
     )
     run = {"image": lab.image, "command": "true"}
-    job_id = requests.post(f"{server.url}/run", json=run, headers=HEADERS, timeout=10).json()["id"]
+    job_id = server.client().run(timeout=10, **run).json()["id"]
 
     # Hung with the client made and connections kept: 100 Engine API calls at once (two for each
     # /status), more than a worker sends to Docker at a time.
@@ -198,10 +194,10 @@ def test_a_hung_docker_is_503_within_one_timeout_for_every_request(
 
     forwarder.answer()
     wait_until(
-        lambda: requests.get(f"{server.url}/status/{job_id}", headers=HEADERS, timeout=10)
+        lambda: server.client().get(f"/status/{job_id}", timeout=10)
         .status_code == 200,
         timeout=10,
         message="service did not come back the second time",
     )  # fmt: skip
-    assert requests.get(f"{server.url}/jobs", headers=HEADERS, timeout=10).status_code == 200
+    assert server.client().get("/jobs", timeout=10).status_code == 200
     forwarder.stop()

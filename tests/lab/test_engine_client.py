@@ -24,7 +24,7 @@ from quartermaster.swarm.docker_py_transport import DockerPyTransport
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.transport import transport_for, unix_socket_path
 from quartermaster.swarm.unix_socket_transport import UnixSocketTransport
-from support.lab import MANAGER_SOCKET, NEVER_PLACED, TEST_LABEL, pipe, wait_until
+from support.lab import MANAGER_SOCKET, NEVER_PLACED, TEST_LABEL, pipe, this_test_labels, wait_until
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 
@@ -83,7 +83,7 @@ def finished_services(docker_client):
         api.create_service(
             {"ContainerSpec": {"Image": "qm/busybox:latest", "Args": ["true"]}},
             name=f"qm-reads-{index}",
-            labels={TEST_LABEL: "reads", "padding": "x" * 2000},
+            labels={**this_test_labels(), "padding": "x" * 2000},
             mode={"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}},
         )["ID"]
         for index in range(3)
@@ -105,7 +105,7 @@ def test_every_read_answers_as_docker_py_does(docker_client, engine, finished_se
     first = finished_services[0]
     for reference in (first, first[:12], "qm-reads-0"):
         assert engine.inspect_service(reference) == api.inspect_service(reference)
-    ours = {"label": f"{TEST_LABEL}=reads"}
+    ours = {"label": f"{TEST_LABEL}={this_test_labels()[TEST_LABEL]}"}
     listed = engine.services(filters=ours)
     assert sorted(service["ID"] for service in listed) == sorted(finished_services)
     assert len(json.dumps(listed)) > 4096
@@ -123,14 +123,16 @@ def test_every_read_answers_as_docker_py_does(docker_client, engine, finished_se
 def test_writes_do_what_docker_pys_do(docker_client, engine):
     api = docker_client.api
     name = f"qm-test-config-{time.monotonic_ns()}"
-    config_id = engine.create_config(name, {TEST_LABEL: "writes"}, b"data")
+    written, changed = {**this_test_labels(), "state": "written"}, {**this_test_labels()}
+    changed["state"] = "changed"
+    config_id = engine.create_config(name, written, b"data")
     try:
         config = api.inspect_config(config_id)
-        assert (config["Spec"]["Name"], config["Spec"]["Labels"]) == (name, {TEST_LABEL: "writes"})
+        assert (config["Spec"]["Name"], config["Spec"]["Labels"]) == (name, written)
         assert config["Spec"]["Data"] == "ZGF0YQ=="  # base64 of b"data"
-        spec = {**config["Spec"], "Labels": {TEST_LABEL: "changed"}}
+        spec = {**config["Spec"], "Labels": changed}
         engine.update_config(config_id, config["Version"]["Index"], spec)
-        assert api.inspect_config(config_id)["Spec"]["Labels"] == {TEST_LABEL: "changed"}
+        assert api.inspect_config(config_id)["Spec"]["Labels"] == changed
         with pytest.raises(SwarmError, match="update out of sequence"):  # Docker answers 500
             engine.update_config(config_id, config["Version"]["Index"], spec)  # a stale version
     finally:
@@ -147,7 +149,7 @@ def test_docker_errors_are_ours_with_docker_pys_explanation(docker_client, engin
         engine.inspect_service("qm-no-such-service")
     assert str(ours.value) == theirs.value.explanation
     name = f"qm-test-config-{time.monotonic_ns()}"
-    config_id = api.create_config(name, b"{}", labels={TEST_LABEL: "errors"})["ID"]
+    config_id = api.create_config(name, b"{}", labels=this_test_labels())["ID"]
     try:
         with pytest.raises(docker.errors.APIError) as theirs:
             api.create_config(name, b"{}")
@@ -161,7 +163,7 @@ def test_docker_errors_are_ours_with_docker_pys_explanation(docker_client, engin
 def test_a_followed_log_ends_when_shut_down_from_another_thread(lab, docker_client, engine):
     service_id = docker_client.api.create_service(
         {"ContainerSpec": {"Image": lab.image}, "Placement": {"Constraints": NEVER_PLACED}},
-        labels={TEST_LABEL: "follow"},
+        labels=this_test_labels(),
     )["ID"]
     log = engine.service_logs(service_id, {"follow": True, "stdout": True, "stderr": True})
     log.without_timeout()

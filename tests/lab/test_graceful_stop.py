@@ -4,36 +4,21 @@ import signal
 import threading
 import time
 
-import requests
-
-from support.settings import TOKEN
-
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-
 
 def test_sigterm_ends_waits_and_followed_logs_cleanly_then_exits_0(lab, live_server_factory):
     server = live_server_factory("--workers", "1")
-    job_id = requests.post(
-        f"{server.url}/run",
-        json={
-            "image": lab.image,
-            "command": ["sh", "-c", "while true; do echo x; sleep 0.3; done"],
-        },
-        headers=HEADERS,
-        timeout=10,
-    ).json()["id"]
+    api = server.client()
+    job_id = api.run_ok(
+        image=lab.image, command=["sh", "-c", "while true; do echo x; sleep 0.3; done"]
+    )
     results = {}
 
     def wait_for_the_job():
-        response = requests.get(
-            f"{server.url}/status/{job_id}?wait=60", headers=HEADERS, timeout=90
-        )
+        response = api.get(f"/status/{job_id}?wait=60", timeout=90)
         results["wait"] = (response.status_code, response.json()["status"])
 
     def follow_the_logs():
-        with requests.get(
-            f"{server.url}/logs/{job_id}?follow=true", headers=HEADERS, stream=True, timeout=90
-        ) as response:
+        with api.get(f"/logs/{job_id}?follow=true", stream=True, timeout=90) as response:
             lines = list(response.iter_lines())  # raises if the stream is cut uncleanly
         results["follow"] = (response.status_code, len(lines))
 
@@ -42,8 +27,7 @@ def test_sigterm_ends_waits_and_followed_logs_cleanly_then_exits_0(lab, live_ser
         thread.start()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the follower has output: both requests are in flight
-        status = requests.get(f"{server.url}/status/{job_id}", headers=HEADERS, timeout=5)
-        if status.json()["status"] == "started":
+        if api.status(job_id)["status"] == "started":
             break
         time.sleep(0.2)
     time.sleep(2)

@@ -10,31 +10,30 @@ import requests
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.process.config import Config
 from quartermaster.swarm.runtime import Swarm
-from support.lab import MANAGER_SOCKET, TEST_LABEL, wait_until
-from support.settings import BEARER, TOKEN
+from support.lab import MANAGER_SOCKET, this_test_labels, wait_until
+from support.postgres import fresh_database_url
+from support.settings import TOKEN
 
 FINAL = {"complete", "failed", "rejected", "shutdown", "lost"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def server(request, live_server_factory, postgres_url_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, lab, module_server_factory):
     """A quartermaster whose reaper looks twice a second and removes a finished job's service
-    a second after it is recorded."""
+    a second after it is recorded; one for the module's tests on each store."""
     env = {"REAPER_INTERVAL": "0.5", "KEEP_FINISHED": "1", "LOG_KEEP_BYTES": "4096"}
     if request.param == "postgresql":
-        env["DATABASE_URL"] = postgres_url_factory()
-    return live_server_factory(env=env)
+        request.getfixturevalue("postgres")
+        env["DATABASE_URL"] = fresh_database_url()
+    return module_server_factory(env=env)
 
 
 def call(server, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{server.url}{path}", headers=BEARER, timeout=30, **kwargs)
+    return server.client().request(method, path, **kwargs)
 
 
 def run(server, lab, command: str, **fields) -> str:
-    body = {"image": lab.image, "command": command, "labels": {TEST_LABEL: "history"}, **fields}
-    answer = call(server, "POST", "/run", json=body)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["id"]
+    return server.client().run_ok(image=lab.image, command=command, **fields)
 
 
 def service_gone(docker_client, job_id: str) -> bool:
@@ -137,7 +136,7 @@ def test_jobs_made_without_the_store_are_imported(server, lab, docker_client):
     swarm = Swarm(Config(token=TOKEN, docker_host=MANAGER_SOCKET))
     job_id = swarm.create_job(
         JobSpec(image=lab.image, command=("sh", "-c", "echo from-before"),
-                labels={TEST_LABEL: "history", "team": "old"})
+                labels={**this_test_labels(), "team": "old"})
     )  # fmt: skip
     status = wait_until_archived(server, docker_client, job_id)
     assert status["status"] == "complete"

@@ -5,13 +5,11 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
-
 from quartermaster.compose import compose_app
 from quartermaster.jobs.idempotency import key_hash
 from quartermaster.swarm import claims
-from support.lab import hold_claim, lab_config
-from support.settings import TOKEN
+from support.api import ApiClient
+from support.lab import hold_claim, lab_config, labelled
 
 
 def jobs_with_key(docker_client, key):
@@ -25,11 +23,10 @@ def claims_of(docker_client, key):
 
 
 def test_racing_retries_make_one_job(lab, live_server, docker_client):
-    headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "race-1"}
     body = {"image": lab.image, "command": "sleep 30", "memory": 8}
 
     def post():
-        return requests.post(f"{live_server.url}/run", json=body, headers=headers, timeout=30)
+        return live_server.client().run(headers={"Idempotency-Key": "race-1"}, **body)
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(lambda _: post(), range(20)))
@@ -42,7 +39,6 @@ def test_racing_requests_with_one_key_and_different_names_make_one_job(
     lab, live_server, docker_client
 ):
     key = "race-names-1"
-    headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": key}
     names = ["race_a", "race_b", None, "race_c"]  # None: quartermaster names it
 
     def post(index):
@@ -50,7 +46,7 @@ def test_racing_requests_with_one_key_and_different_names_make_one_job(
         body = {"image": lab.image, "command": "sleep 30", "memory": 8}
         if name:
             body["name"] = name
-        answer = requests.post(f"{live_server.url}/run", json=body, headers=headers, timeout=60)
+        answer = live_server.client().run(headers={"Idempotency-Key": key}, timeout=60, **body)
         return name, answer
 
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -82,19 +78,18 @@ def test_a_claim_left_by_a_request_that_died_is_taken_over(lab, api, docker_clie
 def test_a_request_waits_for_a_claim_in_progress(lab, docker_client):
     """Another request holds the key's claim: this one waits, and creates the job once that
     claim is let go with no job made; if it is never let go, a 409 says to retry."""
-    api = compose_app(lab_config(docker_timeout=2)).test_client()
-    headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "order-7"}
+    api = ApiClient(compose_app(lab_config(docker_timeout=2)).test_client(), labelled=labelled)
     body = {"image": lab.image, "command": "sleep 30"}
     claim = hold_claim(docker_client, "order-7", until=time.time() + 60)
     started = time.monotonic()
-    response = api.post("/run", json=body, headers=headers)
+    response = api.run_with_key("order-7", **body)
     assert response.status_code == 409
     assert "retry" in response.get_json()["error"]
     assert 3 <= time.monotonic() - started < 30  # waited about twice the Docker timeout
     assert not jobs_with_key(docker_client, "order-7")
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        waiting = pool.submit(api.post, "/run", json=body, headers=headers)
+        waiting = pool.submit(api.run_with_key, "order-7", **body)
         time.sleep(1)
         assert not waiting.done()
         docker_client.api.remove_config(claim)

@@ -4,7 +4,7 @@ filters and pages: the runtime contract, support/contract.py.)"""
 import pytest
 
 from support.contract import three_finished_jobs
-from support.lab import TEST_LABEL, DockerCalls
+from support.lab import DockerCalls, this_test_labels
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def three_jobs(lab, api):
 
 def test_jobs_lists_only_quartermaster_jobs(lab, api, docker_client, three_jobs):
     docker_client.api.create_service(
-        {"ContainerSpec": {"Image": lab.image, "Args": ["true"]}}, labels={TEST_LABEL: "x"}
+        {"ContainerSpec": {"Image": lab.image, "Args": ["true"]}}, labels=this_test_labels()
     )
     assert api.job_ids() == list(reversed(three_jobs))
 

@@ -4,12 +4,12 @@ import base64
 import json
 import time
 
-from support.lab import TEST_LABEL
+from support.lab import this_test_labels
 
 
 def create_test_service(client, image, command, headers=None):
     spec = {
-        "Labels": {TEST_LABEL: "lab"},
+        "Labels": this_test_labels(),
         "TaskTemplate": {
             "ContainerSpec": {"Image": image, "Args": command},
             "RestartPolicy": {"Condition": "none"},

@@ -17,9 +17,7 @@ from support.lab import (
     send_request,
     wait_until,
 )
-from support.settings import TOKEN
 
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 DOCKER_SOCKET = "/var/run/docker.sock"
 BATCH = 100  # 1,000 follows, this many at a time
 WORKERS = 2
@@ -132,8 +130,7 @@ def test_a_thousand_dropped_follows_leave_nothing_behind(lab, live_server_factor
     assert docker_calls(server) == calls, "quartermaster still polls Docker"
     assert answers and all(status == 200 for status, _ in answers), answers
     assert max(seconds for _, seconds in answers) < 5
-    assert requests.post(
-        f"{server.url}/stop", json={"id": job_id}, headers=HEADERS, timeout=10
+    assert server.client().post("/stop", json={"id": job_id}, timeout=10
     ).status_code == 200  # fmt: skip
 
 
@@ -180,14 +177,14 @@ def test_long_requests_beyond_the_limit_are_429_and_others_still_answer(lab, liv
         lambda: long_requests_in_flight(server) == 2, timeout=10, message="not both in flight"
     )
     for path in (f"/logs/{job_id}?follow=true", f"/status/{job_id}?wait=5"):
-        answer = requests.get(f"{server.url}{path}", headers=HEADERS, timeout=10)
+        answer = server.client().get(path, timeout=10)
         assert answer.status_code == 429
         assert answer.json() == {**answer.json(), "success": False, "code": 429}
         assert "long requests" in answer.json()["error"]
         assert int(answer.headers["Retry-After"]) > 0
     # Short requests still have connections.
     assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
-    assert requests.get(f"{server.url}/status/{job_id}", headers=HEADERS, timeout=5).json()[
+    assert server.client().get(f"/status/{job_id}", timeout=5).json()[
         "status"
     ] == "pending"  # fmt: skip
     assert pending_job(server, lab)
@@ -205,9 +202,7 @@ def test_a_follow_ends_after_follow_max_seconds(lab, live_server_factory):
     server = live_server_factory("--follow-max-seconds", "2", env={"REAPER_INTERVAL": "0"})
     job_id = pending_job(server, lab)
     started = time.monotonic()
-    with requests.get(
-        f"{server.url}/logs/{job_id}?follow=true", headers=HEADERS, stream=True, timeout=30
-    ) as response:
+    with server.client().get(f"/logs/{job_id}?follow=true", stream=True, timeout=30) as response:
         assert response.status_code == 200
         assert response.content == b""  # read to its clean end (raises if cut)
     assert 2 <= time.monotonic() - started < 10

@@ -5,34 +5,24 @@ import time
 import requests
 
 from support.lab import metric_values
-from support.settings import TOKEN
 
 
 def test_metrics_add_up_across_workers_and_the_reaper(lab, live_server_factory):
     server = live_server_factory("--workers", "3", env={"REAPER_INTERVAL": "0.5"})
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    api = server.client()
     ok = 'quartermaster_http_requests_total{method="GET",route="/healthz",status="200"}'
-    before = metric_values(requests.get(f"{server.url}/metrics", headers=headers, timeout=5).text)
+    before = metric_values(api.get("/metrics").text)
     for _ in range(30):  # spread over the three workers by the kernel
         assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
-    ran = requests.post(
-        f"{server.url}/run",
-        json={"image": lab.image, "command": "true", "ttl": 0},
-        headers=headers,
-        timeout=10,
-    )
-    job_id = ran.json()["id"]
+    job_id = api.run_ok(image=lab.image, command="true", ttl=0)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the reaper removes the job once it is complete
-        if (
-            requests.get(f"{server.url}/status/{job_id}", headers=headers, timeout=5).status_code
-            == 404
-        ):
+        if api.get(f"/status/{job_id}").status_code == 404:
             break
         time.sleep(0.3)
 
     assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 401
-    response = requests.get(f"{server.url}/metrics", headers=headers, timeout=5)
+    response = api.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     values = metric_values(response.text)
@@ -59,17 +49,11 @@ def test_the_store_gauges_are_one_series_whichever_worker_answers(lab, live_serv
     server = live_server_factory(
         "--workers", "3", env={"REAPER_INTERVAL": "0"}, ready_path="/readyz"
     )  # no /healthz yet: each worker measures the store first after the two /run below
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    job_ids = [
-        requests.post(
-            f"{server.url}/run", json={"image": lab.image, "command": "true"}, headers=headers,
-            timeout=10,
-        ).json()["id"]
-        for _ in range(2)
-    ]  # fmt: skip
+    api = server.client()
+    job_ids = [api.run_ok(image=lab.image, command="true") for _ in range(2)]
     try:
         for _ in range(12):  # spread over the three workers by the kernel
-            text = requests.get(f"{server.url}/metrics", headers=headers, timeout=5).text
+            text = api.get("/metrics").text
             samples = [line for line in text.splitlines() if line.startswith("quartermaster_store")]
             assert samples == [
                 "quartermaster_store_records 2.0",
@@ -79,20 +63,18 @@ def test_the_store_gauges_are_one_series_whichever_worker_answers(lab, live_serv
         assert store == {"state": "ok", "records": 2, "log_bytes": 0}
     finally:
         for job_id in job_ids:
-            requests.post(f"{server.url}/stop", json={"id": job_id}, headers=headers, timeout=30)
+            api.stop(job_id)
 
 
 def test_unknown_methods_and_paths_add_no_series(live_server_factory):
     """Every label value is a series each worker writes to the multiprocess directory and keeps
     until a restart; a request of any method to any path needs no token."""
     server = live_server_factory("--workers", "2", env={"REAPER_INTERVAL": "0"})
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    api = server.client()
     session = requests.Session()
 
     def series() -> set[str]:
-        return set(
-            metric_values(session.get(f"{server.url}/metrics", headers=headers, timeout=5).text)
-        )
+        return set(metric_values(api.get("/metrics").text))
 
     for n in range(20):  # the first of each kind make their series once
         session.request(f"W{n:03}", f"{server.url}/nowhere/{n}", timeout=5)
@@ -104,7 +86,4 @@ def test_unknown_methods_and_paths_add_no_series(live_server_factory):
         assert session.request(f"Y{n:05}", f"{server.url}/healthz", timeout=5).status_code == 405
     assert series() == before
     other = 'quartermaster_http_requests_total{method="other",route="unmatched",status="405"}'
-    assert (
-        metric_values(session.get(f"{server.url}/metrics", headers=headers, timeout=5).text)[other]
-        == 20 + 1000
-    )
+    assert metric_values(api.get("/metrics").text)[other] == 20 + 1000

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from support.lab import (
+    ServerApi,
     free_port,
     long_requests_in_flight,
     pending_job,
@@ -16,8 +17,6 @@ from support.lab import (
     wait_until,
 )
 from support.settings import TOKEN
-
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
@@ -68,18 +67,13 @@ def test_quartermaster_behind_nginx_keeps_request_ids(live_server, nginx_factory
 def test_followed_logs_stream_through_nginx(lab, live_server, nginx_factory):
     nginx = nginx_factory(live_server.port)
     script = "for i in 1 2 3 4; do echo tick-$i; sleep 1; done"
-    job_id = requests.post(
-        f"{nginx.url}/run", json={"image": lab.image, "command": ["sh", "-c", script]},
-        headers=HEADERS, timeout=10,
-    ).json()["id"]  # fmt: skip
+    through_nginx = ServerApi(nginx.url)
+    job_id = through_nginx.run_ok(image=lab.image, command=["sh", "-c", script])
     lines, statuses = [], set()
-    with requests.get(
-        f"{nginx.url}/logs/{job_id}?follow=true", headers=HEADERS, stream=True, timeout=60
-    ) as response:
+    with through_nginx.get(f"/logs/{job_id}?follow=true", stream=True, timeout=60) as response:
         for line in response.iter_lines():
             lines.append(line.decode())
-            status = requests.get(f"{nginx.url}/status/{job_id}", headers=HEADERS, timeout=5)
-            statuses.add(status.json()["status"])
+            statuses.add(through_nginx.status(job_id)["status"])
     assert lines == [f"tick-{i}" for i in range(1, 5)]
     assert "started" in statuses  # lines arrived while the job ran: nginx did not buffer them
 
@@ -104,10 +98,9 @@ def test_a_follow_through_nginx_has_its_headers_at_once_and_ends_with_its_client
 def test_a_body_over_the_limit_is_a_json_413_from_nginx(live_server, nginx_factory):
     nginx = nginx_factory(live_server.port)
     body = b'{"image": "' + b"a" * (1024 * 1024) + b'"}'
-    response = requests.post(
-        f"{nginx.url}/run", data=body, headers={**HEADERS, "Content-Type": "application/json"},
-        timeout=10,
-    )  # fmt: skip
+    response = ServerApi(nginx.url).post(
+        "/run", data=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from quartermaster.compose import compose_app
-from support.lab import TEST_LABEL, lab_config
+from support.lab import lab_config, this_test_labels
 
 # What the lab's swarm offers: nodes lab-worker-1 and -2 at 10.77.0.11 and .12 beside the
 # manager at 10.77.0.1; CASE_LABEL is put on lab-worker-1 for these tests.
@@ -45,7 +45,7 @@ def swarm_places(docker_client, constraint: str) -> bool:
     service = docker_client.api.create_service(
         {"ContainerSpec": {"Image": "qm/busybox:latest", "Args": ["sleep", "30"]},
          "Placement": {"Constraints": [constraint]}},
-        labels={TEST_LABEL: "constraints"},
+        labels=this_test_labels(),
     )["ID"]  # fmt: skip
     try:
         deadline = time.monotonic() + 20

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from support.lab import TEST_LABEL
+from support.lab import this_test_labels
 from support.postgres import (
     TEST_DATABASE_PREFIX,
     admin_connection,
@@ -68,7 +68,7 @@ def test_a_container_on_a_worker_reaches_it_at_the_bridge_address(lab, postgres,
         restart_policy=docker.types.RestartPolicy(condition="none"),
         placement=docker.types.Placement(constraints=["node.role==worker"]),
     )
-    service = docker_client.api.create_service(task_template, labels={TEST_LABEL: "postgres"})
+    service = docker_client.api.create_service(task_template, labels=this_test_labels())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         states = [t["Status"] for t in docker_client.api.tasks(filters={"service": service["ID"]})]

@@ -8,7 +8,6 @@ import signal
 import time
 
 import pytest
-import requests
 
 import support.lab
 from quartermaster.jobs.errors import DockerUnavailable
@@ -19,7 +18,7 @@ from quartermaster.swarm.reaping import LEASE_SECONDS, RECORD_PREFIX, STATE
 from quartermaster.swarm.runtime import Swarm
 from support.lab import hold_claim, lab_config, reap_until, settle, wait_for_tasks, wait_until
 from support.receivers import Receiver
-from support.settings import CALLBACK_SECRET, TOKEN
+from support.settings import CALLBACK_SECRET
 
 
 @pytest.fixture
@@ -254,13 +253,9 @@ def test_a_slow_receiver_does_not_hold_up_the_reaper(lab, api):
 def test_a_callback_survives_a_quartermaster_restart(lab, live_server_factory, receiver):
     fast_reaper = {"REAPER_INTERVAL": "0.5", "CALLBACK_ALLOW_PRIVATE": "1"}
     first = live_server_factory(env=fast_reaper)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    job_id = requests.post(
-        f"{first.url}/run",
-        json={"image": lab.image, "command": "sh -c 'sleep 4'", "callback_url": receiver.url},
-        headers=headers,
-        timeout=10,
-    ).json()["id"]
+    job_id = first.client().run_ok(
+        image=lab.image, command="sh -c 'sleep 4'", callback_url=receiver.url
+    )
     first.stop(signal.SIGKILL)  # the job is still running: its callback is not due yet
     first.process.wait()
     time.sleep(6)  # the job ends while no quartermaster runs

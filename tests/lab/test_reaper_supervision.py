@@ -12,9 +12,6 @@ import requests
 
 from support.lab import metric_values, wait_until
 from support.receivers import Receiver
-from support.settings import TOKEN
-
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
@@ -54,7 +51,7 @@ def test_a_killed_reaper_is_started_again_and_does_its_work(lab, live_server_fac
     assert len(reapers_of(server)) == 1
 
     body = {"image": lab.image, "command": "sleep 60", "timeout": 2, "callback_url": receiver.url}
-    job = requests.post(f"{server.url}/run", json=body, headers=HEADERS, timeout=10).json()["id"]
+    job = server.client().run_ok(**body)
     wait_until(lambda: receiver.calls, 60, "the new reaper never delivered the callback")
     [document] = receiver.documents()
     assert (document["id"], document["status"]) == (job, "failed")
@@ -63,7 +60,7 @@ def test_a_killed_reaper_is_started_again_and_does_its_work(lab, live_server_fac
     health = requests.get(f"{server.url}/healthz", timeout=5).json()
     assert health["reaper"]["state"] == "ok"
     assert health["reaper"]["seconds_since_progress"] < 5
-    values = metric_values(requests.get(f"{server.url}/metrics", headers=HEADERS, timeout=5).text)
+    values = metric_values(server.client().get("/metrics").text)
     assert values["quartermaster_reaper_restarts_total"] == 1
     assert time.time() - values["quartermaster_reaper_heartbeat_timestamp_seconds"] < 5
     assert f"reaper: process {first} exited" in server.log_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from support.lab import MANAGER_SOCKET, free_port, wait_until
+from support.lab import MANAGER_SOCKET, ServerApi, free_port, wait_until
 from support.settings import PROJECT_ROOT, TOKEN
 
 QUARTERMASTER = str(Path(sys.executable).parent / "quartermaster")
@@ -120,10 +120,7 @@ def test_the_seed_private_registry_example(lab, live_server, private_image_not_o
 def test_the_access_log_is_json_lines_without_the_token(live_server):
     requests.get(f"{live_server.url}/status/nosuchjob?token={TOKEN}", timeout=10)
     requests.get(f"{live_server.url}/status/{TOKEN}?token={TOKEN}", timeout=10)
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Request-ID": "trace-42"}
-    ran = requests.post(
-        f"{live_server.url}/run", json={"image": "qm/busybox:latest"}, headers=headers, timeout=10
-    )
+    ran = live_server.client().run(headers={"X-Request-ID": "trace-42"}, image="qm/busybox:latest")
     time.sleep(0.5)
     lines = [json.loads(line) for line in live_server.log_text().splitlines() if line[:1] == "{"]
     access = [line for line in lines if line["logger"] == "quartermaster.access"]
@@ -189,19 +186,15 @@ def test_plain_gunicorn_with_the_config_file_runs_the_same_service(lab, docker_c
                     break
             except requests.ConnectionError:
                 time.sleep(0.2)
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-        job_id = requests.post(
-            f"{url}/run", json={"image": lab.image, "command": "true", "ttl": 0},
-            headers=headers, timeout=10,
-        ).json()["id"]  # fmt: skip
+        api = ServerApi(url)
+        job_id = api.run_ok(image=lab.image, command="true", ttl=0)
         # Its reaper records the finished job, removes its service, then its record (ttl 0).
         wait_until(
-            lambda: requests.get(f"{url}/status/{job_id}", headers=headers, timeout=5).status_code
-            == 404,
+            lambda: api.get(f"/status/{job_id}").status_code == 404,
             timeout=30,
             message="the finished job was never removed with its record",
         )
-        metrics = requests.get(f"{url}/metrics", headers=headers, timeout=5).text
+        metrics = api.get("/metrics").text
         assert 'quartermaster_reaper_actions_total{action="expired"} 1.0' in metrics
     finally:
         process.send_signal(signal.SIGTERM)

@@ -6,7 +6,7 @@ import time
 import docker
 import pytest
 
-from support.lab import TEST_LABEL, DockerCalls, wait_for_tasks
+from support.lab import DockerCalls, this_test_labels, wait_for_tasks
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def foreign_service(lab, docker_client):
     service = docker_client.api.create_service(
         {"ContainerSpec": {"Image": lab.image, "Args": ["sleep", "60"]}},
         name="not-a-job",
-        labels={TEST_LABEL: "foreign"},
+        labels=this_test_labels(),
     )
     return service["ID"]
 
@@ -65,7 +65,7 @@ def test_a_foreign_service_named_like_a_jobs_id_prefix_does_not_hide_the_job(
     foreign = docker_client.api.create_service(
         {"ContainerSpec": {"Image": lab.image, "Args": ["sleep", "60"]}},
         name=prefix,
-        labels={TEST_LABEL: "foreign"},
+        labels=this_test_labels(),
     )["ID"]
     body = api.status(prefix).get_json()
     assert (body["id"], body["status"]) == (job_id, "started")  # the job's own tasks

@@ -16,9 +16,8 @@ from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore
 from quartermaster.swarm.kept_logs import LOG_OF, LOG_PREFIX, SET_ASIDE_AT, TRUNCATED
 from support.api import ApiClient
-from support.lab import TEST_LABEL, lab_config, reap_until, wait_until
+from support.lab import lab_config, reap_until, wait_until
 from support.postgres import postgres_down
-from support.settings import BEARER
 
 OUTAGE_SECONDS = 30
 # A directory that cannot be made: every use of the store fails, as with a database away.
@@ -29,14 +28,11 @@ PRINTED = [(1, b"kept-out\n"), (2, b"kept-err\n")]
 
 
 def call(server, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{server.url}{path}", headers=BEARER, timeout=30, **kwargs)
+    return server.client().request(method, path, **kwargs)
 
 
 def run(server, lab, command: str) -> str:
-    body = {"image": lab.image, "command": command, "labels": {TEST_LABEL: "outage"}}
-    answer = call(server, "POST", "/run", json=body)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["id"]
+    return server.client().run_ok(image=lab.image, command=command)
 
 
 def service_exists(docker_client, job_id: str) -> bool:

@@ -17,9 +17,8 @@ from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore, records
 from quartermaster.swarm.runtime import Swarm
 from support.job_pages import QUERIES, may_walk_the_whole_order, page_statements, seed_history
-from support.lab import TEST_LABEL, LiveServer, lab_config, reap_until, wait_until
+from support.lab import LiveServer, lab_config, reap_until, this_test_labels, wait_until
 from support.postgres import libpq_url
-from support.settings import BEARER
 from support.store_cases import NOW, StoreCases
 
 # A plan node that sorts (Merge Append's "Sort Key:" line is the order it keeps, no sort).
@@ -83,23 +82,14 @@ def test_a_query_waiting_on_postgresql_holds_up_no_other_request_of_its_worker(
                                       "REAPER_INTERVAL": "0"},
     ).start()  # fmt: skip
     try:
-        answer = requests.post(
-            f"{server.url}/run", json={"image": lab.image, "command": "sleep 60"},
-            headers=BEARER, timeout=10,
-        )  # fmt: skip
-        job_id = answer.json()["id"]
-        stopped = requests.post(
-            f"{server.url}/stop", json={"id": job_id}, headers=BEARER, timeout=30
-        )
+        api = server.client()
+        job_id = api.run_ok(image=lab.image, command="sleep 60")
+        stopped = api.stop(job_id)
         assert stopped.ok, stopped.text
         with psycopg.connect(libpq_url(postgres_url)) as holder:
             holder.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
             slow: list[requests.Response] = []
-            waiting = threading.Thread(
-                target=lambda: slow.append(
-                    requests.get(f"{server.url}/status/{job_id}", headers=BEARER, timeout=30)
-                )
-            )
+            waiting = threading.Thread(target=lambda: slow.append(api.get(f"/status/{job_id}")))
             waiting.start()
             wait_until(lambda: waiting_on_a_lock(postgres_url) == 1, 20, "the /status never waited")
             others = [
@@ -134,19 +124,18 @@ def test_text_postgresql_cannot_hold_is_a_400_naming_the_field_never_unreachable
     reached"; a lone surrogate in a label started the job, then failed its record (a 500)."""
     server = live_server_factory(env={"DATABASE_URL": postgres_url, "REAPER_INTERVAL": "0"})
     for query in ("label=k=%00", "label=k%00=v"):
-        response = requests.get(f"{server.url}/jobs?{query}", headers=BEARER, timeout=10)
+        response = server.client().get(f"/jobs?{query}")
         assert response.status_code == 400, response.text
         assert list(response.json()["fields"]) == ["label"]
     body = {"image": lab.image, "command": "true", "labels": {"k": "\ud800"}}
-    response = requests.post(
-        f"{server.url}/run",
+    response = server.client().post(
+        "/run",
         data=json.dumps(body),  # "\ud800" as JSON writes it: requests' own json= cannot
-        headers={**BEARER, "Content-Type": "application/json", "Idempotency-Key": "order-1"},
-        timeout=10,
+        headers={"Content-Type": "application/json", "Idempotency-Key": "order-1"},
     )
     assert response.status_code == 400, response.text
     assert list(response.json()["fields"]) == ["labels"]
-    assert requests.get(f"{server.url}/jobs", headers=BEARER, timeout=10).json()["jobs"] == []
+    assert server.client().get("/jobs").json()["jobs"] == []
     assert docker_client.services.list(filters={"label": "k"}) == []
 
 
@@ -158,10 +147,10 @@ def test_a_service_whose_labels_postgresql_cannot_hold_holds_up_no_other_job(lab
     config = lab_config(database_url=postgres_url)
     swarm = Swarm(config)
     refused = swarm.create_job(
-        JobSpec(image=lab.image, command=("true",), labels={TEST_LABEL: "nul", "k": "a\x00b"})
+        JobSpec(image=lab.image, command=("true",), labels={**this_test_labels(), "k": "a\x00b"})
     )
     other = swarm.create_job(
-        JobSpec(image=lab.image, command=("true",), ttl=60, labels={TEST_LABEL: "other"})
+        JobSpec(image=lab.image, command=("true",), ttl=60, labels=this_test_labels())
     )
     reaper, store = Reaper(config), RecordStore(postgres_url)
 

@@ -13,9 +13,7 @@ import requests
 
 from support.lab import wait_until
 from support.receivers import Receiver
-from support.settings import TOKEN
 
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 FINAL = {"complete", "failed", "rejected", "shutdown", "lost"}
 # (command, extra fields, final status): each kind twice, half submitted to each instance.
 KINDS = [
@@ -46,7 +44,7 @@ def two_instances(live_server_factory, postgres_url):
 
 
 def get(server, path) -> requests.Response:
-    return requests.get(f"{server.url}{path}", headers=HEADERS, timeout=30)
+    return server.client().get(path)
 
 
 def test_two_instances_answer_alike_and_their_reapers_act_once(lab, two_instances, receiver):
@@ -55,7 +53,7 @@ def test_two_instances_answer_alike_and_their_reapers_act_once(lab, two_instance
     for command, fields, status in KINDS * 2:
         body = {"image": lab.image, "command": command, "ttl": TTL, **fields}
         body["callback_url"] = f"{receiver.url}/hook"
-        response = requests.post(f"{next(servers).url}/run", json=body, headers=HEADERS, timeout=30)
+        response = next(servers).client().run(**body)
         assert response.status_code == 200, response.text
         expected[response.json()["id"]] = status
         if "timeout" in fields:

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 import requests
 
-from support.lab import TEST_LABEL, wait_until
-from support.settings import BEARER, PROJECT_ROOT
+from support.lab import this_test_labels, wait_until
+from support.settings import PROJECT_ROOT
 
 # The last commit of quartermaster before the record store (issue 12).
 RELEASE_BEFORE_THE_STORE = "4afe1c9"
@@ -30,7 +30,7 @@ def old_tree(tmp_path):
 
 
 def call(server, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{server.url}{path}", headers=BEARER, timeout=30, **kwargs)
+    return server.client().request(method, path, **kwargs)
 
 
 def test_jobs_of_the_old_quartermaster_are_imported_with_their_logs(
@@ -38,7 +38,7 @@ def test_jobs_of_the_old_quartermaster_are_imported_with_their_logs(
 ):
     old = live_server_factory(env={"PYTHONPATH": str(old_tree), "REAPER_INTERVAL": "0"})
     assert "record store" not in (old_tree / "quartermaster" / "process" / "config.py").read_text()
-    labels = {TEST_LABEL: "upgrade", "team": "before"}
+    labels = {**this_test_labels(), "team": "before"}
     body = {"image": lab.image, "labels": labels}
     finished = call(old, "POST", "/run", json={**body, "command": "echo made-before"}).json()["id"]
     running = call(old, "POST", "/run", json={**body, "command": "sleep 120"}).json()["id"]

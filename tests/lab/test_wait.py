@@ -5,30 +5,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from support.settings import TOKEN
-
 
 def test_many_waiters_do_not_starve_other_requests(lab, live_server_factory):
     server = live_server_factory("--workers", "1")
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    ran = requests.post(
-        f"{server.url}/run",
-        json={"image": lab.image, "command": "sleep 60", "memory": 8},
-        headers=headers,
-        timeout=10,
-    )
-    job_id = ran.json()["id"]
+    api = server.client()
+    job_id = api.run_ok(image=lab.image, command="sleep 60", memory=8)
     waiters = 50  # far more than any thread pool would hold for one worker
 
     def wait_for_job():
-        return requests.get(f"{server.url}/status/{job_id}?wait=10", headers=headers, timeout=30)
+        return api.get(f"/status/{job_id}?wait=10")
 
     with ThreadPoolExecutor(max_workers=waiters) as pool:
         futures = [pool.submit(wait_for_job) for _ in range(waiters)]
         # While every waiter is held, the same single worker still answers everything else.
         assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
-        quick = requests.get(f"{server.url}/status/{job_id}", headers=headers, timeout=5)
-        assert quick.json()["status"] in ("pending", "started")
+        assert api.status(job_id)["status"] in ("pending", "started")
         assert not any(future.done() for future in futures)
         answers = [future.result() for future in futures]
     assert all(answer.status_code == 200 for answer in answers)

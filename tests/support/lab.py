@@ -5,6 +5,7 @@ import base64
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -25,7 +26,8 @@ from support.settings import CALLBACK_SECRET, TOKEN, fresh_store_url, make_confi
 
 LAB_FACTS = Path("/var/lib/qm-lab/lab.json")
 MANAGER_SOCKET = "unix:///var/run/docker.sock"
-# Services the tests create directly (not through quartermaster) carry this label.
+# Every job and service a test makes carries this label, its value the test's own mark (a
+# test's cleanup removes what carries its mark, and nothing of another test running meanwhile).
 TEST_LABEL = "qm-test"
 # The logs of every live server; searched for secrets at the end of the run.
 LIVE_SERVER_LOGS: list[Path] = []
@@ -33,6 +35,30 @@ LIVE_SERVER_LOGS: list[Path] = []
 LAB_LOGS = sorted(Path("/var/log").glob("qm-*.log"))
 NEVER_PLACED = ["node.labels.qm-test==never-placed"]  # no node has that label
 LAB_STORE_URL = fresh_store_url()
+
+
+class _RunningTest:
+    mark = "no-test"  # set by tests/lab/conftest.py for each test
+
+
+def mark_a_new_test() -> str:
+    """A mark of the test starting now: unique in the run and across runs."""
+    _RunningTest.mark = "t-" + secrets.token_hex(6)
+    return _RunningTest.mark
+
+
+def this_test_labels() -> dict[str, str]:
+    """The running test's label, for every job and service it makes."""
+    return {TEST_LABEL: _RunningTest.mark}
+
+
+def labelled(body: dict) -> dict:
+    """A /run body with the running test's label added to its own (a body whose labels are not
+    an object is sent as it is: the server's refusal is what the test wants)."""
+    own = body.get("labels", {})
+    if not isinstance(own, dict):
+        return body
+    return {**body, "labels": {**this_test_labels(), **own}}
 
 
 @dataclass(frozen=True)
@@ -95,7 +121,9 @@ def wait_for_tasks(docker_client, service_id: str, count: int, timeout: float = 
 def hold_claim(client, idempotency_key, until: float) -> str:
     """A claim on the key as a /run request makes it, held until `until` (epoch seconds)."""
     hashed = key_hash(idempotency_key)
-    claim_labels = {claims.CLAIM_OF: hashed, claims.CLAIM_UNTIL: f"{until:.3f}"}
+    claim_labels = {
+        claims.CLAIM_OF: hashed, claims.CLAIM_UNTIL: f"{until:.3f}", **this_test_labels()
+    }  # fmt: skip
     return client.api.create_config(claims.claim_name(hashed), b"{}", claim_labels)["ID"]
 
 
@@ -191,10 +219,58 @@ class LiveServer:
                 self.process.terminate()
             else:
                 self.process.send_signal(sig)
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired as late:
+                # Never left running: its reaper would go on acting on every job of the lab.
+                self.process.kill()
+                self.process.wait(timeout=30)
+                raise AssertionError(
+                    f"quartermaster did not stop in 30 s: {self.log_text()}"
+                ) from late
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def client(self, token: str = TOKEN) -> "ServerApi":
+        """Requests to this server as the tests send them (ServerApi)."""
+        return ServerApi(self.url, token)
+
+
+class ServerApi:
+    """A live server's API as a test calls it over HTTP: the token as a Bearer header, and every
+    /run with the running test's label (see `labelled`). Answers are requests' responses."""
+
+    def __init__(self, url: str, token: str = TOKEN):
+        self.url = url
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def request(
+        self, method: str, path: str, headers: dict | None = None, timeout: float = 30, **kwargs
+    ):
+        headers = {**self.headers, **(headers or {})}
+        url = f"{self.url}{path}"
+        return requests.request(method, url, headers=headers, timeout=timeout, **kwargs)
+
+    def get(self, path: str, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def run(self, headers: dict | None = None, **body):
+        return self.post("/run", json=labelled(body), headers=headers)
+
+    def run_ok(self, **body) -> str:
+        answer = self.run(**body)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["id"]
+
+    def stop(self, job_id: str):
+        return self.post("/stop", json={"id": job_id})
+
+    def status(self, job_id: str, **params) -> dict:
+        return self.get(f"/status/{job_id}", params=params).json()
 
 
 # Long requests (/logs?follow, /status?wait) over raw connections, and what /metrics says.
@@ -202,14 +278,7 @@ class LiveServer:
 
 def pending_job(server, lab) -> str:
     """A job through `server` that stays pending (no node matches it), printing nothing."""
-    answer = requests.post(
-        f"{server.url}/run",
-        json={"image": lab.image, "command": "true", "constraints": NEVER_PLACED,
-              "labels": {TEST_LABEL: "long-requests"}},
-        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10,
-    )  # fmt: skip
-    assert answer.status_code == 200, answer.text
-    return answer.json()["id"]
+    return server.client().run_ok(image=lab.image, command="true", constraints=NEVER_PLACED)
 
 
 def send_request(port: int, path: str) -> socket.socket:
@@ -235,8 +304,7 @@ def read_head(sock: socket.socket) -> tuple[int, dict, bytes]:
 
 
 def metric_samples(server) -> list:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    text = requests.get(f"{server.url}/metrics", headers=headers, timeout=10).text
+    text = server.client().get("/metrics", timeout=10).text
     return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
 
 
