@@ -40,7 +40,7 @@ def lab_restored_afterwards(lab):
 
 
 def test_a_worker_daemon_killed_mid_job_fails_that_job_only(
-    lab, api, client, worker_hostnames, lab_restored_afterwards
+    lab, api, flask_client, worker_hostnames, lab_restored_afterwards
 ):
     doomed_host, other_host = worker_hostnames[:2]
     doomed = api.run_ok(
@@ -66,7 +66,7 @@ def test_a_worker_daemon_killed_mid_job_fails_that_job_only(
     )
     assert lost["exit_code"] is None
     assert "started" not in lost["seen"][1:]  # it never went back to "started"
-    listed = client.get("/jobs", headers=api.headers).get_json()["jobs"]
+    listed = flask_client.get("/jobs", headers=api.headers).get_json()["jobs"]
     assert {job["id"]: job["status"] for job in listed}[doomed] == "failed"
 
     done = api.wait_for(survivor, FINAL, timeout=60)

@@ -4,7 +4,7 @@ memory and constraints. (The job's life: the runtime contract, support/contract.
 import time
 
 from quartermaster.compose import compose_app
-from support.lab import lab_config
+from support.lab import lab_config, this_test_labels
 from support.settings import TOKEN
 
 
@@ -20,6 +20,7 @@ def test_the_service_spec(lab, api, docker_client):
     spec = service["Spec"]
     assert spec["Name"] == "spec_check"
     assert spec["Labels"] == {
+        **this_test_labels(),  # the lab's `api` marks every job with its test's label
         "team": "a",
         "purpose": "spec",
         "quartermaster.job": "true",
