@@ -26,9 +26,10 @@ from dataclasses import dataclass, field, replace
 
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import JobNotFound, StoreError, StoreRefused, SwarmError
-from quartermaster.jobs.history import LogKeeper, timestamp_of
+from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.status import FAILED, LOST, SHUTDOWN, JobStatus
+from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.store import LiveRecord, RecordStore
 from quartermaster.swarm.kept_logs import LOG_OF, SET_ASIDE_AT
 from quartermaster.swarm.reaping import Reaping
@@ -36,7 +37,6 @@ from quartermaster.swarm.spec import request_of
 from quartermaster.swarm.status import timed_out_error
 
 log = logging.getLogger("quartermaster.reaper")
-NANO = 10**9
 LOST_ERROR = "its service was removed while it ran, not by quartermaster; its end was not seen"
 
 

@@ -28,10 +28,11 @@ from quartermaster.jobs.errors import (
     StoreSchemaMismatch,
     StoreUnavailable,
 )
-from quartermaster.jobs.history import JobHistory, LogLine, Transition, nanos_of, timestamp_of
+from quartermaster.jobs.history import JobHistory, LogLine, Transition
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor, position_nanos
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.times import NANO, nanos_of, timestamp_of
 from quartermaster.store import migrate
 from quartermaster.store.engine import make_engine, writer
 from quartermaster.store.schema import (
@@ -57,7 +58,6 @@ UNDEFINED_NAME_STATES = ("42P01", "42703")
 UNDEFINED_NAME = re.compile(r"no such (table|column)|table \S+ has no column named")
 REFUSED = "the record store cannot hold a value it was given (text not UTF-8, a NUL, too long)"
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
-NANO = 10**9
 MAX_NANOS = 2**63 - 1
 # After a failed attempt to open the store, calls fail at once this long, doubled after each
 # further failure up to the second figure: a store away costs each caller no wait of its own.

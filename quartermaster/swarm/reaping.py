@@ -18,7 +18,7 @@ from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.errors import JobNotFound, SwarmError
 from quartermaster.jobs.status import STARTED, JobStatus
 from quartermaster.swarm.claims import CLAIM_OF, is_stale
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.halting import halted_spec
 from quartermaster.swarm.kept_logs import LOG_OF

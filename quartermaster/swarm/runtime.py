@@ -34,7 +34,7 @@ from quartermaster.jobs.status import JobStatus
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.swarm.claims import KeyClaims
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.halting import halt_job_service
 from quartermaster.swarm.job_watch import JobWatches
 from quartermaster.swarm.kept_logs import TRUNCATED, decode_log, encode_log, log_labels, log_name

@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
-from quartermaster.jobs.history import timestamp_of
 from quartermaster.jobs.query import JobQuery, decode_cursor
 from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.times import timestamp_of
 from quartermaster.store import RecordStore
 
 START = 1_795_000_000  # UNIX time of the first job

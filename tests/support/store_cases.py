@@ -22,9 +22,10 @@ from quartermaster.jobs.errors import (
     StoreRefused,
     StoreSchemaMismatch,
 )
-from quartermaster.jobs.history import STDERR, STDOUT, LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.history import STDERR, STDOUT, LogLine
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.times import nanos_of, timestamp_of
 from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store.records import CHUNK_BYTES, MAX_NANOS, SCHEMA_MISMATCH
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata

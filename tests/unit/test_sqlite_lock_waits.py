@@ -20,7 +20,8 @@ import pytest
 import sqlalchemy as sa
 
 from quartermaster.jobs.errors import StoreUnavailable
-from quartermaster.jobs.history import STDOUT, LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.history import STDOUT, LogLine
+from quartermaster.jobs.times import nanos_of, timestamp_of
 from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store.engine import make_engine, writer
 from support.store_cases import CREATED, NOW, a_status
