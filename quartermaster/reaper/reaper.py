@@ -26,12 +26,12 @@ from quartermaster.jobs.errors import StoreError, StoreRefused, StoreUnavailable
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
-from quartermaster.process.host import SEVERAL_HOSTS, host_identity
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.reaper import callbacks
 from quartermaster.reaper.recording import Recorder, spent_logs
 from quartermaster.reaper.supervisor import SETTINGS_ON_STDIN
 from quartermaster.store import LiveRecord, RecordStore
+from quartermaster.store.host import SEVERAL_HOSTS, host_identity
 from quartermaster.swarm.reaping import Notice, Plan, plan
 from quartermaster.swarm.runtime import Swarm
 

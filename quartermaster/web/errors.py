@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from quartermaster.jobs.errors import QuartermasterError
-from quartermaster.process.redaction import redact_query_tokens
+from quartermaster.web.redaction import redact_query_tokens
 from quartermaster.web.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
