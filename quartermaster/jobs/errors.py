@@ -1,17 +1,17 @@
 """What can go wrong, each error with the HTTP status it is answered with.
 
 `http_status` is a class attribute: a subclass answers as its base unless it says otherwise, and
-the HTTP layer (web/errors.py) answers every `QuartermasterError` with it, in one handler.
+the HTTP layer (web/errors.py) answers every `DomainError` with it, in one handler.
 """
 
 
-class QuartermasterError(Exception):
+class DomainError(Exception):
     """An error a client is told of: its message is safe to show, `http_status` is the answer's."""
 
     http_status = 500
 
 
-class SwarmError(QuartermasterError):
+class SwarmError(DomainError):
     """Something went wrong with the swarm (a kind not told apart below answers 502)."""
 
     http_status = 502
@@ -60,7 +60,7 @@ class DockerRejected(SwarmError):
     http_status = 400
 
 
-class StoreError(QuartermasterError):
+class StoreError(DomainError):
     """The record store (the database of every job's history) cannot be used now: what needs
     the history answers 503 (but a value it cannot hold: 400), what the swarm alone can do goes
     on."""

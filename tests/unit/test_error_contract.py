@@ -17,7 +17,7 @@ BEARER = {"Authorization": f"Bearer {TOKEN}", "X-Request-ID": "req-1"}
 DOMAIN_ERRORS = [
     cls
     for _name, cls in inspect.getmembers(job_errors, inspect.isclass)
-    if issubclass(cls, job_errors.QuartermasterError)
+    if issubclass(cls, job_errors.DomainError)
 ]
 
 
