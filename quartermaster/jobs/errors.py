@@ -29,19 +29,6 @@ class NotASwarmManager(SwarmError):
     http_status = 503
 
 
-class JobNotFound(SwarmError):
-    """No job (service created by quartermaster) matches the reference."""
-
-    http_status = 404
-
-
-class AmbiguousReference(SwarmError):
-    """More than one job matches the reference (a name and another job's id prefix, or an id
-    prefix of several jobs): refused rather than guessed."""
-
-    http_status = 409
-
-
 class NameConflict(SwarmError):
     """Another service already uses the requested name."""
 
@@ -58,6 +45,28 @@ class DockerRejected(SwarmError):
     """Docker refused the request for a reason of its own; the message is Docker's."""
 
     http_status = 400
+
+
+class JobLookupError(DomainError):
+    """A job reference that does not name exactly one job, in the swarm (live jobs) or in the
+    record store (their history): both look jobs up and raise these. Docker's own "no such
+    object" (a 404) is a `JobNotFound` too, so a swarm call that may meet a vanished service
+    catches `(SwarmError, JobLookupError)`."""
+
+    http_status = 404
+
+
+class JobNotFound(JobLookupError):
+    """No job (service created by quartermaster, or record) matches the reference."""
+
+    http_status = 404
+
+
+class AmbiguousReference(JobLookupError):
+    """More than one job matches the reference (a name and another job's id prefix, or an id
+    prefix of several jobs): refused rather than guessed."""
+
+    http_status = 409
 
 
 class StoreError(DomainError):

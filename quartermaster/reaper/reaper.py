@@ -22,7 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
-from quartermaster.jobs.errors import StoreError, StoreRefused, StoreUnavailable, SwarmError
+from quartermaster.jobs.errors import (
+    JobLookupError,
+    StoreError,
+    StoreRefused,
+    StoreUnavailable,
+    SwarmError,
+)
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
@@ -158,7 +164,7 @@ class Reaper:
         while not stop.is_set() and (parent is None or os.getppid() == parent):
             try:
                 self.run_once()
-            except SwarmError as error:
+            except (SwarmError, JobLookupError) as error:
                 log.warning("reaper: round skipped: %s", error)
             except Exception:
                 log.exception("reaper: round failed")

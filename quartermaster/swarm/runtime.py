@@ -18,6 +18,7 @@ from quartermaster.jobs.errors import (
     DockerRejected,
     DockerUnavailable,
     IdempotencyConflict,
+    JobLookupError,
     JobNotFound,
     NameConflict,
     NotASwarmManager,
@@ -143,7 +144,7 @@ class Swarm:
                 result = self._docker.engine.create_service(spec, headers), "created"
         except DockerUnavailable:
             raise  # Docker may still create the job: the claim is kept until it goes stale
-        except SwarmError:
+        except (SwarmError, JobLookupError):
             claims.release(claim_id)
             raise
         claims.release(claim_id)
