@@ -20,8 +20,8 @@ from quartermaster.process.config import Config
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.reaper.supervisor import Supervisor
 from quartermaster.store import RecordStore, migrate
+from quartermaster.store.connection import first_line
 from quartermaster.store.host import SEVERAL_HOSTS, host_identity
-from quartermaster.store.records import first_line
 from quartermaster.web.redaction import redact_query_tokens
 
 log = logging.getLogger("quartermaster")

@@ -136,7 +136,7 @@ def expected_ids(seeded: list[SeededJob], query: JobQuery) -> list[str]:
 
 def page_statements(store: RecordStore, query: JobQuery) -> list[tuple[str, object]]:
     """The SQL statements (and their parameters) store.page(query) runs."""
-    engine = store._ready()
+    engine = store._connection.ready()
     statements: list[tuple[str, object]] = []
 
     def record(_connection, _cursor, statement, parameters, _context, _many) -> None:
