@@ -26,7 +26,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from quartermaster.jobs.callback_addresses import CallbackRefused, check_url
+from quartermaster.jobs.callback_addresses import CallbackRefused
 from quartermaster.jobs.history import Transition
 from quartermaster.jobs.labels import RESERVED_PREFIX
 from quartermaster.jobs.logs import LogOptions
@@ -42,6 +42,7 @@ from quartermaster.jobs.query import (
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.spec import JOB_TYPES, JobSpec
 from quartermaster.jobs.status import STATUSES, JobStatus
+from quartermaster.process.callback_lookup import check_url
 from quartermaster.web.documents import document_fields, document_schema
 
 # Patterns end in \Z, not $: $ also matches before a trailing newline.
