@@ -1,5 +1,5 @@
-"""The answers' schemas are derived from the domain's dataclasses (web/documents.py): a field
-declared there is answered and documented, in its order. Pure logic, no Docker."""
+"""The answers' schemas are derived from the domain's dataclasses (web/schemas/documents.py): a
+field declared there is answered and documented, in its order. Pure logic, no Docker."""
 
 import dataclasses
 from dataclasses import asdict, dataclass, field
@@ -11,8 +11,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from quartermaster.jobs.nodes import NodeSummary
 from quartermaster.jobs.query import JobPage
 from quartermaster.jobs.status import JobStatus, status_document
-from quartermaster.web.documents import document_schema
-from quartermaster.web.schemas import JobsResponse, NodeDocument, StatusResponse
+from quartermaster.web.schemas.documents import document_schema
+from quartermaster.web.schemas.responses import JobsResponse, NodeDocument, StatusResponse
 
 STATUS = JobStatus(
     id="x1", name="n", image="alpine", type="job", status="failed", state="failed",

@@ -62,5 +62,5 @@ def _schema_field(
             raise TypeError(f"no schema given for {item!r} (nested=)")
         return fields.List(fields.Nested(nested[item]), **options)
     if hint not in _SCALARS:
-        raise TypeError(f"no schema field for {hint!r}: add it to web/documents.py")
+        raise TypeError(f"no schema field for {hint!r}: add it to web/schemas/documents.py")
     return _SCALARS[hint](**options)
