@@ -1,15 +1,16 @@
 """Response schemas derived from the domain's dataclasses, so an answer's field is declared once.
 
 Each field of the dataclass becomes a field of the schema, in its order: its type says the
-schema's (`str`, `int`, `float`, `bool`; `X | None` allows null; `list[D]` is a list of the
-schema made for the dataclass D), and its metadata's `description` and `enum` go to the OpenAPI
-document. A type not listed here fails at import, never silently.
+schema's (`str`, `int`, `float`, `bool`; `X | None` allows null; `tuple[S, ...]` is a list of
+the scalar S, `dict[str, S]` an object of them; `list[D]` is a list of the schema made for the
+dataclass D), and its metadata's `description` and `enum` go to the OpenAPI document. A type not
+listed here fails at import, never silently.
 """
 
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from marshmallow import Schema, fields, validate
 
@@ -34,20 +35,32 @@ def document_schema(
 
 
 def document_fields(
-    dataclass: type, nested: Mapping[type, type[Schema]] | None = None
+    dataclass: type,
+    nested: Mapping[type, type[Schema]] | None = None,
+    *,
+    leave_out: Collection[str] = (),
+    data_keys: Mapping[str, str] | None = None,
 ) -> dict[str, fields.Field]:
-    """A schema field for each of the dataclass's, in its order."""
+    """A schema field for each of the dataclass's, in its order, but those in `leave_out`.
+    `data_keys`: the names some of them are answered under (by default, their own)."""
     hints = typing.get_type_hints(dataclass)
+    data_keys = data_keys or {}
+    unknown = (set(leave_out) | set(data_keys)) - set(hints)
+    if unknown:
+        raise TypeError(f"{dataclass.__name__} has no field {', '.join(sorted(unknown))}")
     return {
-        field.name: _schema_field(hints[field.name], field.metadata, nested or {})
+        field.name: _schema_field(
+            hints[field.name], field.metadata, nested or {}, data_key=data_keys.get(field.name)
+        )
         for field in dataclasses.fields(dataclass)
+        if field.name not in leave_out
     }
 
 
 def _schema_field(
-    hint: object, metadata: Mapping, nested: Mapping[type, type[Schema]]
+    hint: object, metadata: Mapping, nested: Mapping[type, type[Schema]], data_key: str | None
 ) -> fields.Field:
-    options: dict = {}
+    options: dict = {"data_key": data_key}
     arguments = typing.get_args(hint)
     if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in arguments:
         [hint] = [argument for argument in arguments if argument is not type(None)]
@@ -56,11 +69,20 @@ def _schema_field(
         options["metadata"] = {"description": metadata["description"]}
     if "enum" in metadata:
         options["validate"] = validate.OneOf(metadata["enum"])
-    if typing.get_origin(hint) is list:
-        [item] = typing.get_args(hint)
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list:
+        [item] = arguments
         if item not in nested:
             raise TypeError(f"no schema given for {item!r} (nested=)")
         return fields.List(fields.Nested(nested[item]), **options)
+    if origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis:
+        return fields.List(_scalar(arguments[0]), **options)
+    if origin is dict and arguments[0] is str:
+        return fields.Dict(keys=fields.String(), values=_scalar(arguments[1]), **options)
+    return _scalar(hint, **options)
+
+
+def _scalar(hint: object, **options) -> fields.Field:
     if hint not in _SCALARS:
         raise TypeError(f"no schema field for {hint!r}: add it to web/schemas/documents.py")
     return _SCALARS[hint](**options)

@@ -3,11 +3,13 @@
 
 from marshmallow import Schema, fields
 
-from quartermaster.jobs.history import Transition
+from quartermaster.jobs.history import NOT_RECORDED, Transition
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage
+from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
 from quartermaster.web.schemas.documents import document_fields, document_schema
+from quartermaster.web.schemas.run_request import RunRequest
 
 
 class Answer(Schema):
@@ -35,26 +37,28 @@ JobsResponse = document_schema(JobPage, "JobsResponse", Answer, nested={JobStatu
 NodeDocument = document_schema(NodeSummary, "NodeDocument")
 
 
-class RecordedRequestDocument(Schema):
-    """The /run request as a record keeps it (jobs/history.py's recorded_request), in /run's
-    field names: never `auth`; `env` values only with KEEP_ENV_VALUES (otherwise null); for a
-    job made without the store (imported), what its service says."""
+def _recorded_request_fields() -> dict[str, fields.Field]:
+    """The /run request as a record keeps it (jobs/history.py's recorded_request): JobSpec's
+    fields but NOT_RECORDED, under the names /run takes them by."""
+    run_names = {
+        name: field.data_key for name, field in RunRequest().fields.items() if field.data_key
+    }
+    recorded = document_fields(JobSpec, leave_out=NOT_RECORDED, data_keys=run_names)
+    # Where a record says less than JobSpec holds: env's values only with KEEP_ENV_VALUES.
+    recorded["env"] = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(allow_none=True),
+        data_key=recorded["env"].data_key,
+        metadata={"description": "each value null unless the server keeps them (KEEP_ENV_VALUES)"},
+    )
+    recorded["name"].metadata["description"] = "null: one was generated"
+    return recorded
 
-    image = fields.String()
-    command = fields.List(fields.String(), allow_none=True)
-    name = fields.String(allow_none=True, metadata={"description": "null: one was generated"})
-    labels = fields.Dict(keys=fields.String(), values=fields.String())
-    env = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
-    memory = fields.Integer(attribute="memory_mb", allow_none=True)
-    cpus = fields.Float(allow_none=True)
-    constraints = fields.List(fields.String())
-    type = fields.String()
-    completions = fields.Integer()
-    parallelism = fields.Integer()
-    retries = fields.Integer()
-    timeout = fields.Integer(allow_none=True)
-    ttl = fields.Integer(allow_none=True)
-    callback_url = fields.String(allow_none=True)
+
+# For a job made without the store (imported), what its service says (swarm/spec.py's request_of).
+RecordedRequestDocument = Schema.from_dict(
+    _recorded_request_fields(), name="RecordedRequestDocument"
+)
 
 
 TransitionDocument = document_schema(Transition, "TransitionDocument")
