@@ -2,6 +2,7 @@
 click and rich: a laptop installs them without the server's dependencies. `pip install
 quartermaster` is the client alone; `[cli]` adds `qm`'s click and rich, `[server]` the rest."""
 
+import ast
 import json
 import re
 import subprocess
@@ -84,3 +85,35 @@ def test_qm_without_its_extra_says_what_to_install(missing):
         f"qm needs {missing}, which the client alone does not install: "
         "pip install 'quartermaster[cli]'\n"
     )
+
+
+@pytest.mark.parametrize("missing", ["gevent", "sqlalchemy"])
+def test_the_server_without_its_extra_says_what_to_install(missing):
+    probe = (
+        f"import sys; sys.modules[{missing!r}] = None\n"
+        "from quartermaster.server.command import main\n"
+        "main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"quartermaster needs {missing}, which the client alone does not install: "
+        "pip install 'quartermaster[server]'\n"
+    )
+
+
+def test_the_server_looks_for_its_whole_extra():
+    # Read, not imported: importing the preamble would patch this test process for gevent.
+    preamble = ast.parse((PROJECT_ROOT / "quartermaster/server/preamble.py").read_text())
+    [looked_for] = [
+        ast.literal_eval(node.value)
+        for node in preamble.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "SERVER_EXTRA"
+    ]
+    declared = {
+        re.split(r"[\[=<>]", name)[0].lower().replace("-", "_")
+        for name in PROJECT["optional-dependencies"]["server"]
+    }
+    assert set(looked_for) == declared - {"psycopg"}
