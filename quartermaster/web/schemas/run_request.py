@@ -224,7 +224,7 @@ class RunRequest(TokenRequest):
     @validates("callback_url")
     def callback_may_go_there(self, url: str | None, **kwargs) -> None:
         """The one check here that leaves the process: the URL's host is resolved (within
-        callbacks.RESOLVE_SECONDS) to refuse now a callback that could never be delivered."""
+        callback_lookup.RESOLVE_SECONDS) to refuse now a callback that could never be delivered."""
         if url:
             try:
                 check_url(
