@@ -35,8 +35,10 @@ def qm(env, *args, timeout=120) -> subprocess.CompletedProcess:
 def _sigint_as_on_a_terminal():
     """A shell started without a terminal (a CI job, nohup, `make test &`) starts its background
     commands with SIGINT ignored, and a Python started so installs no KeyboardInterrupt handler:
-    `qm` gets the test's SIGINT as it would from a terminal's Ctrl-C, however pytest was started."""
+    `qm` gets the test's SIGINT as it would from a terminal's Ctrl-C, however pytest was started.
+    SIGHUP likewise: `nohup` starts its command with it ignored."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 class Running:
