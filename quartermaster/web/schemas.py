@@ -650,7 +650,7 @@ class RecordedRequestDocument(Schema):
 
     image = fields.String()
     command = fields.List(fields.String(), allow_none=True)
-    name = fields.String(allow_none=True, metadata={"description": "null: one was generated"})
+    name = fields.String(allow_none=True, metadata={"description": "generated if not given"})
     labels = fields.Dict(keys=fields.String(), values=fields.String())
     env = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
     memory = fields.Integer(attribute="memory_mb", allow_none=True)
