@@ -112,6 +112,11 @@ class JobService:
             status = self.runtime.job_status(job_id)
         except JobNotFound:
             return job_id  # stopped already, by another request: /stop kept what it could
+        if status.name != job.name:
+            # Another name: the job an earlier request with this Idempotency-Key made, whose
+            # record could not be written then. What ran is its request, not this one (whose
+            # name was generated anew): the reaper records it from its service.
+            return job_id
         ttl = request["ttl"]  # the job's own or the default: never None now
         self._best_effort(job_id, lambda: self.store.add(status, request, ttl, time.time(), key))
         return job_id

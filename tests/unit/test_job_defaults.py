@@ -5,6 +5,7 @@ the job's service holds: the runtime contract, support/contract.py.)"""
 import re
 
 from quartermaster.compose import compose_app
+from quartermaster.jobs.errors import StoreUnavailable
 from quartermaster.jobs.idempotency import KeyHashes, key_hash, request_hash
 from quartermaster.jobs.spec import JobDefaults, JobSpec
 from quartermaster.store import RecordStore
@@ -64,3 +65,23 @@ def test_a_retry_after_the_defaults_changed_is_the_same_job():
         assert (answer.status_code, answer.get_json()["id"]) == (200, job_id)
     finally:
         store.close()
+
+
+def test_a_retry_answered_by_the_swarm_does_not_record_its_own_request_for_that_job(
+    api, app, monkeypatch
+):
+    """The first request's record could not be written (the store was away): the retry finds
+    the key's job on the swarm. Its own request, with a name generated anew, is not what ran:
+    the job is left for the reaper to record from its service, as any job made without the
+    store."""
+    add = app.jobs.store.add
+
+    def store_away(*args, **kwargs):
+        raise StoreUnavailable("the record store cannot be reached")
+
+    monkeypatch.setattr(app.jobs.store, "add", store_away)
+    job_id = api.run_with_key("order-3", image="busybox", command="sleep 1").get_json()["id"]
+    monkeypatch.setattr(app.jobs.store, "add", add)
+    again = api.run_with_key("order-3", image="busybox", command="sleep 1")
+    assert (again.status_code, again.get_json()["id"]) == (200, job_id)
+    assert api.get(f"/history/{job_id}").status_code == 404
