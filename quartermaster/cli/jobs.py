@@ -18,11 +18,10 @@ from quartermaster.cli.output import (
 )
 from quartermaster.cli.parsing import key_values, since_time
 from quartermaster.cli.terminal import output_writer
-from quartermaster.client import FINAL_STATUSES, Job, QuartermasterError
+from quartermaster.client import STATUSES, Job, QuartermasterError
 
 ID_WIDTH = 12
 DEFAULT_ROWS = 20
-STATUSES = ("pending", "started", *sorted(FINAL_STATUSES))
 
 
 @qm.command()

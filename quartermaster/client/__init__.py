@@ -15,12 +15,20 @@ from quartermaster.client.errors import (
     Unauthorized,
     Unavailable,
 )
-from quartermaster.client.models import FINAL_STATUSES, History, Job, Node, TimelineEntry
+from quartermaster.client.models import (
+    FINAL_STATUSES,
+    STATUSES,
+    History,
+    Job,
+    Node,
+    TimelineEntry,
+)
 from quartermaster.client.transport import PlainHttpTokenWarning
 
 __all__ = [
     "DEFAULT_URL",
     "FINAL_STATUSES",
+    "STATUSES",
     "Client",
     "Conflict",
     "ConnectionFailed",

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-FINAL_STATUSES = frozenset({"complete", "failed", "rejected", "shutdown", "lost"})
+# A job's status, one of seven words, in the server's order (jobs/status.py: the client cannot
+# import it; tests/unit/test_status_words.py holds the two equal).
+STATUSES = ("pending", "started", "complete", "failed", "rejected", "shutdown", "lost")
+FINAL_STATUSES = frozenset(STATUSES) - {"pending", "started"}
 _TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z\Z")
 
 

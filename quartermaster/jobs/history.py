@@ -93,14 +93,16 @@ def select_lines(lines: Iterable[LogLine], options: LogOptions) -> Iterator[byte
         yield line.line if options.timestamps else line.text
 
 
+# JobSpec's fields a record never keeps: the registry credentials, and the Idempotency-Key (its
+# job's labels hold the key's hash). /history's document leaves them out too (web/schemas).
+NOT_RECORDED = ("registry_auth", "idempotency_key")
+
+
 def recorded_request(job: JobSpec, *, env_values: bool) -> dict:
-    """The request as a record keeps it: never its registry credentials, nor its
-    Idempotency-Key (its job's labels hold the key's hash), nor more of its callback URL than
-    its origin and hash (printable_url: a webhook's secret may be its path); `env` values only
-    if the operator allows (otherwise the names, each with null)."""
-    request = asdict(job)
-    request.pop("registry_auth")
-    request.pop("idempotency_key")
+    """The request as a record keeps it: JobSpec's fields but NOT_RECORDED, and no more of its
+    callback URL than its origin and hash (printable_url: a webhook's secret may be its path);
+    `env` values only if the operator allows (otherwise the names, each with null)."""
+    request = {name: value for name, value in asdict(job).items() if name not in NOT_RECORDED}
     request["command"] = None if job.command is None else list(job.command)
     request["constraints"] = list(job.constraints)
     if job.callback_url:

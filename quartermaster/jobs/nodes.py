@@ -1,7 +1,7 @@
 """The swarm's nodes as a client sees them: capacity, reservations, health.
 
 Their fields are the documents' (/nodes, /healthz's `swarm`), in their order: the answers'
-schemas are derived from them (web/documents.py).
+schemas are derived from them (web/schemas/documents.py).
 """
 
 from dataclasses import dataclass, field

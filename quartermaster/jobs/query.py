@@ -30,7 +30,8 @@ class JobQuery:
 
 @dataclass(frozen=True)
 class JobPage:
-    """A page of /jobs: its fields are the answer's (web/documents.py derives its schema)."""
+    """A page of /jobs: its fields are the answer's (web/schemas/documents.py derives its
+    schema)."""
 
     jobs: list[JobStatus]
     next_cursor: str | None = field(

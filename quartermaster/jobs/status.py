@@ -13,7 +13,7 @@ Swarm's task states are many; a client sees one of seven words:
               its end was never seen (only a record can say so: `error` says what is known)
 
 `JobStatus`'s fields are the document's, in its order: the answer's schema is derived from them
-(web/documents.py), each field's `description` and `enum` metadata included.
+(web/schemas/documents.py), each field's `description` and `enum` metadata included.
 """
 
 from dataclasses import asdict, dataclass, field

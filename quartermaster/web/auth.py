@@ -16,7 +16,7 @@ from quartermaster.process.config import Config
 from quartermaster.web.describe import is_page, operation_of
 from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import json_object, parsed_json
-from quartermaster.web.schemas import json_strings
+from quartermaster.web.schemas.patterns import json_strings
 
 # A token shorter than this turns up in ordinary ids and commands by chance: it is not looked for.
 TOKEN_SEARCH_MIN_LENGTH = 8

@@ -15,7 +15,8 @@ from marshmallow import Schema, fields
 from quartermaster.process.config import Config
 from quartermaster.web.describe import Operation, operation_of
 from quartermaster.web.errors import ERROR_DESCRIPTIONS
-from quartermaster.web.schemas import REFERENCE_PATTERN, ErrorResponse
+from quartermaster.web.schemas import ErrorResponse
+from quartermaster.web.schemas.patterns import REFERENCE_PATTERN
 
 TITLE = "quartermaster"
 VERSION = "0.1.0"

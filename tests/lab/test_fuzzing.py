@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import CHECKS, load_all_checks, not_a_server_error
 
-from quartermaster.web.schemas import AUTH_KEYS, REGISTRY_AUTH_FORMAT
+from quartermaster.web.schemas.patterns import AUTH_KEYS, REGISTRY_AUTH_FORMAT
 from support.lab import LiveServer
 from support.settings import BEARER, TOKEN
 

@@ -20,7 +20,7 @@ from quartermaster.process import metrics
 from quartermaster.process.config import Config
 from quartermaster.swarm import claims
 from quartermaster.swarm.spec import registry_auth_header
-from quartermaster.web.schemas import decode_registry_auth
+from quartermaster.web.schemas.fields import decode_registry_auth
 from support.settings import CALLBACK_SECRET, TOKEN, fresh_store_url, make_config
 
 LAB_FACTS = Path("/var/lib/qm-lab/lab.json")

@@ -28,7 +28,7 @@ from quartermaster.jobs.status import JobStatus
 from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store.records import CHUNK_BYTES, MAX_NANOS, SCHEMA_MISMATCH
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
-from quartermaster.web.schemas import MAX_LABEL_KEY, MAX_LABEL_VALUE
+from quartermaster.web.schemas.patterns import MAX_LABEL_KEY, MAX_LABEL_VALUE
 from support.job_pages import (
     QUERIES,
     expected_ids,
@@ -226,10 +226,10 @@ class StoreCases:
 
     @pytest.mark.parametrize("text", ["\ud800", "a\x00b"], ids=["surrogate", "nul"])
     def test_text_the_database_cannot_hold_is_refused_never_unreachable(self, store, text):
-        """The requests' validation refuses such text first (web/schemas.py's `is_text`); were
-        one to get past it, StoreRefused (a 400), never StoreUnavailable (503: "cannot be
-        reached") nor an unexpected error (500). A database that holds it (SQLite holds NUL) may
-        hold it."""
+        """The requests' validation refuses such text first (web/schemas/patterns.py's
+        `is_text`); were one to get past it, StoreRefused (a 400), never StoreUnavailable (503:
+        "cannot be reached") nor an unexpected error (500). A database that holds it (SQLite holds
+        NUL) may hold it."""
         uses = [
             lambda: store.add(a_status(), {"labels": {"k": text}}, 60, NOW),
             lambda: store.add(a_status("b" * 25), {"labels": {text: "v"}}, 60, NOW),

@@ -1,5 +1,5 @@
-"""The answers' schemas are derived from the domain's dataclasses (web/documents.py): a field
-declared there is answered and documented, in its order. Pure logic, no Docker."""
+"""The answers' schemas are derived from the domain's dataclasses (web/schemas/documents.py): a
+field declared there is answered and documented, in its order. Pure logic, no Docker."""
 
 import dataclasses
 from dataclasses import asdict, dataclass, field
@@ -7,12 +7,13 @@ from dataclasses import asdict, dataclass, field
 import pytest
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
 
 from quartermaster.jobs.nodes import NodeSummary
 from quartermaster.jobs.query import JobPage
 from quartermaster.jobs.status import JobStatus, status_document
-from quartermaster.web.documents import document_schema
-from quartermaster.web.schemas import JobsResponse, NodeDocument, StatusResponse
+from quartermaster.web.schemas.documents import document_fields, document_schema
+from quartermaster.web.schemas.responses import JobsResponse, NodeDocument, StatusResponse
 
 STATUS = JobStatus(
     id="x1", name="n", image="alpine", type="job", status="failed", state="failed",
@@ -53,6 +54,8 @@ class Example:
     flag: bool = field(metadata={"description": "a flag"})
     colour: str = field(metadata={"enum": ("red", "blue")})
     items: list[Item] = field(default_factory=list)
+    words: tuple[str, ...] | None = None
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def example_properties() -> dict:
@@ -69,7 +72,22 @@ def test_each_field_of_a_dataclass_is_documented_from_its_type_and_metadata():
         "flag": {"type": "boolean", "description": "a flag"},
         "colour": {"type": "string", "enum": ["red", "blue"]},
         "items": {"type": "array", "items": {"$ref": "#/components/schemas/I"}},
+        "words": {"type": ["array", "null"], "items": {"type": "string"}},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
     }
+
+
+def test_fields_can_be_left_out_and_answered_under_other_names():
+    fields = document_fields(Example, leave_out=("items", "flag"), data_keys={"maybe": "perhaps"})
+    dumped = Schema.from_dict(fields)().dump(Example("t", 0.5, True, "red", words=("a",)))
+    assert dumped == {"text": "t", "perhaps": 0.5, "colour": "red", "words": ["a"], "counts": {}}
+
+
+@pytest.mark.parametrize("naming", [{"leave_out": ("nope",)}, {"data_keys": {"nope": "x"}}])
+def test_a_field_the_dataclass_lacks_fails_at_once(naming):
+    """A field renamed in the dataclass leaves no stale name behind."""
+    with pytest.raises(TypeError, match="Example has no field nope"):
+        document_fields(Example, nested={Item: document_schema(Item, "I")}, **naming)
 
 
 def test_a_type_it_cannot_document_fails_at_once():

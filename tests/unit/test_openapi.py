@@ -12,7 +12,8 @@ from openapi_spec_validator import validate
 
 from quartermaster.compose import compose_app
 from quartermaster.web.describe import is_page
-from quartermaster.web.schemas import REGISTRY_AUTH_FORMAT, decode_registry_auth
+from quartermaster.web.schemas.fields import decode_registry_auth
+from quartermaster.web.schemas.patterns import REGISTRY_AUTH_FORMAT
 from support.settings import BEARER, make_config
 
 

@@ -12,17 +12,10 @@ from marshmallow import ValidationError
 
 from quartermaster.jobs.query import CURSOR_PATTERN, decode_cursor, encode_cursor
 from quartermaster.jobs.spec import JobSpec
-from quartermaster.web.schemas import (
-    COMMAND_PATTERN,
-    Command,
-    JobsQuery,
-    LogsQuery,
-    RunRequest,
-    StatusQuery,
-    StopRequest,
-    TokenRequest,
-    decode_registry_auth,
-)
+from quartermaster.web.schemas import JobsQuery, LogsQuery, RunRequest, StatusQuery, StopRequest
+from quartermaster.web.schemas.fields import Command, decode_registry_auth
+from quartermaster.web.schemas.patterns import COMMAND_PATTERN
+from quartermaster.web.schemas.requests import TokenRequest
 
 SEED_AUTH = (
     "eyJ1c2VybmFtZSI6InVzZXIiLCAicGFzc3dvcmQiOiJwYXNzd29yZCIsICJhdXRoIjoiIiwgImVtYWlsIjoibmFtZUBl"
