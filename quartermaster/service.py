@@ -15,13 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreError
-from quartermaster.jobs.history import (
-    JobHistory,
-    LogKeeper,
-    recorded_request,
-    select_lines,
-    timestamp_of,
-)
+from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_lines
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
@@ -29,12 +23,12 @@ from quartermaster.jobs.query import JobPage, JobQuery
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.spec import JobDefaults, JobSpec
 from quartermaster.jobs.status import SHUTDOWN, JobStatus
+from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.process import metrics
 from quartermaster.process.config import Config
 from quartermaster.store import RecordStore, StoreSize
 
 log = logging.getLogger(__name__)
-NANO = 10**9
 # The store's size is a full scan (RecordStore.size): a process measures it at most this often.
 STORE_SIZE_SECONDS = 60.0
 

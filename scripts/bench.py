@@ -26,7 +26,7 @@ import docker
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 
 ROUNDS = 200
 WARM_UP = 30  # rounds run first and not counted: each worker's first calls connect to Docker

@@ -44,9 +44,10 @@ import requests
 import sqlalchemy as sa
 from psycopg import sql
 
-from quartermaster.jobs.history import recorded_request, timestamp_of
+from quartermaster.jobs.history import recorded_request
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.store import RecordStore, migrate
 from quartermaster.store.engine import make_engine, writer
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, jobs
@@ -56,7 +57,6 @@ ROUNDS = 200
 WARM_UP = 30
 BATCH = 5_000  # jobs per seeding transaction
 DAY = 24 * 3600
-NANO = 10**9
 TTL = 7 * DAY  # HISTORY_TTL's default
 # Every tenth job is in team t3, and every tenth failed (a filter fills a page with 1,000 records).
 TEAMS = 10

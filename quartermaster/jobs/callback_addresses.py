@@ -4,17 +4,15 @@ By default a callback may not reach this host or the networks behind it (the man
 Docker socket): a URL whose host is, or resolves to, an address that is not public (loopback,
 link-local, private, unique-local, multicast, reserved, unspecified) is refused, when /run is asked
 and again at delivery (reaper/callbacks.py). `CALLBACK_HOSTS` entries may name a port.
-No Flask, no Docker: /run's validation and the reaper's delivery both ask here.
+The policy only, pure: no lookup, no thread, no socket. Resolving a host and checking what it
+resolves to is process/callback_lookup.py's, which /run's validation and the reaper's delivery call.
 """
 
 import hashlib
 import ipaddress
-import socket
-import threading
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
-RESOLVE_SECONDS = 2.0  # /run: a callback's host must resolve within this
 DEFAULT_PORTS = {"http": 80, "https": 443}
 HASH_DIGITS = 16  # of a callback URL's SHA-256 in what is recorded and logged of it
 # What requests leaves unquoted in a URL: a callback_url goes out as it did before.
@@ -104,36 +102,15 @@ def not_public(address: str) -> str | None:
     return None if ip.is_global else "not a public address"
 
 
-def check_url(
-    url: str,
-    *,
-    allowed_hosts: tuple[str, ...],
-    allow_private: bool,
-    timeout: float = RESOLVE_SECONDS,
-) -> None:
-    """Raise CallbackRefused if a callback may not go to `url` (what /run asks before a job).
-    With private addresses allowed there is nothing to check an address for: no lookup."""
-    target = parse_target(url)
-    check_host(target, allowed_hosts)
-    if not allow_private:
-        resolve_checked(target, allow_private, timeout)
-
-
-def resolve_checked(target: Target, allow_private: bool, timeout: float) -> list[tuple]:
-    """The target's addresses as (family, socket address), each checked unless allow_private.
-
-
-    One address that is not public refuses them all: a host that resolves to both a public and a
-    private address would otherwise reach the private one on some attempts.
-    """
-    addresses = _resolve(target.host, target.port, timeout)
-    if not allow_private:
-        for _, sockaddr in addresses:
-            reason = not_public(sockaddr[0])
-            if reason:
-                named = "" if target.host == sockaddr[0] else f"{target.host} resolves to "
-                raise CallbackRefused(f"{named}{sockaddr[0]}, {reason}")
-    return addresses
+def check_addresses(target: Target, addresses: list[tuple]) -> None:
+    """CallbackRefused if an address the target resolves to, as (family, socket address), is not
+    public. One address that is not public refuses them all: a host that resolves to both a
+    public and a private address would otherwise reach the private one on some attempts."""
+    for _, sockaddr in addresses:
+        reason = not_public(sockaddr[0])
+        if reason:
+            named = "" if target.host == sockaddr[0] else f"{target.host} resolves to "
+            raise CallbackRefused(f"{named}{sockaddr[0]}, {reason}")
 
 
 def printable_url(url: str) -> str:
@@ -156,39 +133,3 @@ def check_host(target: Target, allowed_hosts: tuple[str, ...]) -> None:
     """CallbackRefused unless CALLBACK_HOSTS (when set) lets the callback go there."""
     if allowed_hosts and not host_allowed(target, allowed_hosts):
         raise CallbackRefused(f"callbacks may only go to: {', '.join(allowed_hosts)}")
-
-
-def _resolve(host: str, port: int, timeout: float) -> list[tuple]:
-    """getaddrinfo, bounded in time: it has no timeout of its own, so it runs in a thread of its
-    own (a greenlet under gevent) that is left behind at the timeout; the system's resolver gives
-    up on its own later."""
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-        literal = True
-    except ValueError:
-        literal = False
-    if literal:  # no lookup, no thread
-        return _addresses(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-    answer: list = []
-    done = threading.Event()
-
-    def lookup():
-        try:
-            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except (OSError, UnicodeError) as error:
-            answer.append(error)
-        done.set()
-
-    threading.Thread(target=lookup, name="resolve", daemon=True).start()
-    if not done.wait(timeout):
-        raise CallbackRefused(f"{host} did not resolve within {timeout:g} s")
-    if isinstance(answer[0], Exception):
-        raise CallbackRefused(f"{host} does not resolve")
-    return _addresses(answer[0])
-
-
-def _addresses(infos: list[tuple]) -> list[tuple]:
-    addresses = [(family, sockaddr) for family, _, _, _, sockaddr in infos]
-    if not addresses:
-        raise CallbackRefused("no address")
-    return addresses

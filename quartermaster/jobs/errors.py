@@ -1,17 +1,17 @@
 """What can go wrong, each error with the HTTP status it is answered with.
 
 `http_status` is a class attribute: a subclass answers as its base unless it says otherwise, and
-the HTTP layer (web/errors.py) answers every `QuartermasterError` with it, in one handler.
+the HTTP layer (web/errors.py) answers every `DomainError` with it, in one handler.
 """
 
 
-class QuartermasterError(Exception):
+class DomainError(Exception):
     """An error a client is told of: its message is safe to show, `http_status` is the answer's."""
 
     http_status = 500
 
 
-class SwarmError(QuartermasterError):
+class SwarmError(DomainError):
     """Something went wrong with the swarm (a kind not told apart below answers 502)."""
 
     http_status = 502
@@ -27,19 +27,6 @@ class NotASwarmManager(SwarmError):
     """Docker answers, but this node cannot manage swarm services."""
 
     http_status = 503
-
-
-class JobNotFound(SwarmError):
-    """No job (service created by quartermaster) matches the reference."""
-
-    http_status = 404
-
-
-class AmbiguousReference(SwarmError):
-    """More than one job matches the reference (a name and another job's id prefix, or an id
-    prefix of several jobs): refused rather than guessed."""
-
-    http_status = 409
 
 
 class NameConflict(SwarmError):
@@ -60,7 +47,29 @@ class DockerRejected(SwarmError):
     http_status = 400
 
 
-class StoreError(QuartermasterError):
+class JobLookupError(DomainError):
+    """A job reference that does not name exactly one job, in the swarm (live jobs) or in the
+    record store (their history): both look jobs up and raise these. Docker's own "no such
+    object" (a 404) is a `JobNotFound` too, so a swarm call that may meet a vanished service
+    catches `(SwarmError, JobLookupError)`."""
+
+    http_status = 404
+
+
+class JobNotFound(JobLookupError):
+    """No job (service created by quartermaster, or record) matches the reference."""
+
+    http_status = 404
+
+
+class AmbiguousReference(JobLookupError):
+    """More than one job matches the reference (a name and another job's id prefix, or an id
+    prefix of several jobs): refused rather than guessed."""
+
+    http_status = 409
+
+
+class StoreError(DomainError):
     """The record store (the database of every job's history) cannot be used now: what needs
     the history answers 503 (but a value it cannot hold: 400), what the swarm alone can do goes
     on."""

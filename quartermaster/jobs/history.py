@@ -6,20 +6,16 @@ live one does. Only the newest `max_bytes` are kept, cut at a line: a job printi
 costs the capture no more memory than the cap.
 """
 
-import calendar
-import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 
 from quartermaster.jobs.callback_addresses import printable_url
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.times import NANO, nanos_of
 
 STDOUT, STDERR = 1, 2  # as in Docker's multiplexed log frames
-NANO = 10**9
-_TIMESTAMP = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z\Z", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -110,22 +106,3 @@ def recorded_request(job: JobSpec, *, env_values: bool) -> dict:
     if not env_values:
         request["env"] = dict.fromkeys(job.env)
     return request
-
-
-def nanos_of(timestamp: str) -> int:
-    """Nanoseconds since the epoch of one of Docker's UTC timestamps (RFC 3339, any fraction);
-    ValueError for anything else. (A kept log's every line is parsed on each read: a pattern
-    and timegm take a third of strptime's time.)"""
-    match = _TIMESTAMP.match(timestamp)
-    if match is None:
-        raise ValueError(f"not an RFC 3339 time in UTC: {timestamp!r}")
-    *fields, fraction = match.groups()
-    whole = calendar.timegm(tuple(map(int, fields)))
-    return whole * NANO + int((fraction or "0").ljust(9, "0"))
-
-
-def timestamp_of(nanos: int) -> str:
-    """Swarm's form of a time: RFC 3339 in UTC, to the nanosecond."""
-    whole, fraction = divmod(nanos, NANO)
-    seconds = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{seconds}.{fraction:09d}Z"

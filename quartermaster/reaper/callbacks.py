@@ -5,7 +5,7 @@ never followed. Every delivery is bounded, whatever the receiver does: one deadl
 resolving, connecting, sending and reading the answer, and only the answer's status line is read
 (at most MAX_ANSWER_BYTES), never its body.
 
-A delivery resolves the host once, checks every address (jobs/callback_addresses.py), and
+A delivery resolves the host once, checks every address (process/callback_lookup.py), and
 connects to a checked address itself, so a DNS answer that changes in between (rebinding) cannot
 redirect it.
 """
@@ -21,13 +21,8 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
-from quartermaster.jobs.callback_addresses import (
-    CallbackRefused,
-    Target,
-    check_host,
-    parse_target,
-    resolve_checked,
-)
+from quartermaster.jobs.callback_addresses import CallbackRefused, Target, check_host, parse_target
+from quartermaster.process.callback_lookup import resolve_checked
 
 SIGNATURE_HEADER = "X-Quartermaster-Signature"
 JOB_HEADER = "X-Quartermaster-Job"

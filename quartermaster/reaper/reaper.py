@@ -22,16 +22,22 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
-from quartermaster.jobs.errors import StoreError, StoreRefused, StoreUnavailable, SwarmError
+from quartermaster.jobs.errors import (
+    JobLookupError,
+    StoreError,
+    StoreRefused,
+    StoreUnavailable,
+    SwarmError,
+)
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
-from quartermaster.process.host import SEVERAL_HOSTS, host_identity
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.reaper import callbacks
 from quartermaster.reaper.recording import Recorder, spent_logs
 from quartermaster.reaper.supervisor import SETTINGS_ON_STDIN
 from quartermaster.store import LiveRecord, RecordStore
+from quartermaster.store.host import SEVERAL_HOSTS, host_identity
 from quartermaster.swarm.reaping import Notice, Plan, plan
 from quartermaster.swarm.runtime import Swarm
 
@@ -158,7 +164,7 @@ class Reaper:
         while not stop.is_set() and (parent is None or os.getppid() == parent):
             try:
                 self.run_once()
-            except SwarmError as error:
+            except (SwarmError, JobLookupError) as error:
                 log.warning("reaper: round skipped: %s", error)
             except Exception:
                 log.exception("reaper: round failed")

@@ -25,10 +25,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from quartermaster.jobs import labels
-from quartermaster.jobs.errors import JobNotFound, StoreError, StoreRefused, SwarmError
-from quartermaster.jobs.history import LogKeeper, timestamp_of
+from quartermaster.jobs.errors import (
+    JobLookupError,
+    JobNotFound,
+    StoreError,
+    StoreRefused,
+    SwarmError,
+)
+from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.status import FAILED, LOST, SHUTDOWN, JobStatus
+from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.store import LiveRecord, RecordStore
 from quartermaster.swarm.kept_logs import LOG_OF, SET_ASIDE_AT
 from quartermaster.swarm.reaping import Reaping
@@ -36,7 +43,6 @@ from quartermaster.swarm.spec import request_of
 from quartermaster.swarm.status import timed_out_error
 
 log = logging.getLogger("quartermaster.reaper")
-NANO = 10**9
 LOST_ERROR = "its service was removed while it ran, not by quartermaster; its end was not seen"
 
 
@@ -138,7 +144,7 @@ class Recorder:
             if has_record and self._finish_with(timed_out, kept, None, now):
                 return True
             self._swarm.set_log_aside(status.id, kept)
-        except SwarmError as error:
+        except (SwarmError, JobLookupError) as error:
             log.warning("reaper: the log of job %s could not be kept now: %s", status.id, error)
             return False
         log.info("reaper: job %s timed out unrecorded; its log is set aside", status.id)
@@ -172,7 +178,7 @@ class Recorder:
         """The job's final record with its log; False if its log could not be read now."""
         try:
             kept = self._swarm.capture_log(status.id, self._log_keep_bytes)
-        except SwarmError as error:
+        except (SwarmError, JobLookupError) as error:
             log.warning("reaper: the log of job %s could not be kept now: %s", status.id, error)
             return False
         self._store.finish(

@@ -17,12 +17,12 @@ from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import StoreError
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
-from quartermaster.process.host import SEVERAL_HOSTS, host_identity
 from quartermaster.process.json_logging import configure_json_logging
-from quartermaster.process.redaction import redact_query_tokens
 from quartermaster.reaper.supervisor import Supervisor
 from quartermaster.store import RecordStore, migrate
-from quartermaster.store.records import first_line
+from quartermaster.store.connection import first_line
+from quartermaster.store.host import SEVERAL_HOSTS, host_identity
+from quartermaster.web.redaction import redact_query_tokens
 
 log = logging.getLogger("quartermaster")
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
@@ -107,7 +107,7 @@ def prepare_store(config: Config) -> Callable[[Any], None]:
 
 
 def warn_of_other_hosts(url: str) -> None:
-    """On a SQLite store, say so when other hosts used it lately (see process/host.py)."""
+    """On a SQLite store, say so when other hosts used it lately (see store/host.py)."""
     store = RecordStore(url)
     try:
         if store.embedded and (others := store.note_host(*host_identity(), time.time())):

@@ -68,7 +68,7 @@ jobs = sa.Table(
     ),
     sa.Index(None, "expires_at"),
     # /jobs?status=: jobs whose final record is not written yet (few: as many as are live) are
-    # read whatever their recorded status, in /jobs' order (see records.py's _status_page).
+    # read whatever their recorded status, in /jobs' order (see pages.py's _status_page).
     sa.Index(
         "ix_jobs_unfinished",
         "created_at",

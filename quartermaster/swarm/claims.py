@@ -17,7 +17,7 @@ import time
 
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.errors import JobNotFound, NameConflict, SwarmError
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 
 log = logging.getLogger(__name__)
 

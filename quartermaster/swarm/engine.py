@@ -4,8 +4,9 @@ Every call, read, write or log stream, goes through `EngineClient._call` (a stre
 there it takes a slot of the process's `CallGate` (so at most so many calls are in flight to
 Docker, each over within the Docker timeout from when it was asked for, its wait for a slot
 included), its time and failures are recorded in the metrics, and what Docker answers is turned
-into JSON or into a `SwarmError` carrying Docker's own message. Which wire the call takes (a Unix
-socket, or docker-py's session for other hosts) is the transport's business (`transport.py`).
+into JSON or into a `SwarmError` (a 404: `JobNotFound`) carrying Docker's own message. Which
+wire the call takes (a Unix socket, or docker-py's session for other hosts) is the transport's
+business (`transport.py`).
 """
 
 import base64
@@ -20,6 +21,7 @@ from docker.utils import convert_filters
 from quartermaster.jobs.errors import (
     DockerRejected,
     DockerUnavailable,
+    JobLookupError,
     JobNotFound,
     NameConflict,
     NotASwarmManager,
@@ -167,7 +169,7 @@ class EngineClient:
         return target
 
 
-def _error_from_answer(status: int, answer: bytes) -> SwarmError:
+def _error_from_answer(status: int, answer: bytes) -> SwarmError | JobLookupError:
     """Our error for Docker's error answer, with Docker's own message."""
     try:
         explanation = str(json.loads(answer)["message"])

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from quartermaster.jobs.history import LogKeeper, LogLine, parse_log_line, timestamp_of
+from quartermaster.jobs.history import LogKeeper, LogLine, parse_log_line
 from quartermaster.jobs.logs import LogOptions
+from quartermaster.jobs.times import timestamp_of
 from quartermaster.swarm.engine import EngineClient, unreachable
 from quartermaster.swarm.job_watch import JobWatch
 from quartermaster.swarm.log_tail import STDERR, STDOUT, count_lines, frames, one_stream, plan_tail

@@ -3,12 +3,12 @@ nodes stopped answering, when a job's run may be stranded on one."""
 
 from quartermaster.jobs.constraints import node_matches
 from quartermaster.jobs.nodes import NodeSummary
+from quartermaster.jobs.times import NANO
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.status import may_be_stranded
 
 NOT_A_MANAGER = "this Docker host is not a swarm manager"
 MIB = 1024 * 1024
-NANO = 10**9
 # Task states in which a task holds its reservation on a node.
 HOLDING_STATES = frozenset({"assigned", "accepted", "preparing", "ready", "starting", "running"})
 

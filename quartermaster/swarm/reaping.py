@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from quartermaster.jobs import labels as job_labels
-from quartermaster.jobs.errors import JobNotFound, SwarmError
+from quartermaster.jobs.errors import JobLookupError, JobNotFound, SwarmError
 from quartermaster.jobs.status import STARTED, JobStatus
 from quartermaster.swarm.claims import CLAIM_OF, is_stale
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.halting import halted_spec
 from quartermaster.swarm.kept_logs import LOG_OF
@@ -243,7 +243,7 @@ class Reaping:
         try:
             call(self._docker.engine)
             return True
-        except SwarmError as error:
+        except (SwarmError, JobLookupError) as error:
             log.info("reaper: lost a race or the object is gone: %s", error)
             return False
 

@@ -18,6 +18,7 @@ from quartermaster.jobs.errors import (
     DockerRejected,
     DockerUnavailable,
     IdempotencyConflict,
+    JobLookupError,
     JobNotFound,
     NameConflict,
     NotASwarmManager,
@@ -34,7 +35,7 @@ from quartermaster.jobs.status import JobStatus
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.swarm.claims import KeyClaims
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.halting import halt_job_service
 from quartermaster.swarm.job_watch import JobWatches
 from quartermaster.swarm.kept_logs import TRUNCATED, decode_log, encode_log, log_labels, log_name
@@ -136,7 +137,7 @@ class Swarm:
                 result = self._docker.engine.create_service(spec, headers), "created"
         except DockerUnavailable:
             raise  # Docker may still create the job: the claim is kept until it goes stale
-        except SwarmError:
+        except (SwarmError, JobLookupError):
             claims.release(claim_id)
             raise
         claims.release(claim_id)

@@ -7,9 +7,9 @@ from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.callback_addresses import printable_url
 from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.times import NANO
 
 MIB = 1024 * 1024
-NANO = 10**9
 RETRY_DELAY_NS = NANO
 
 

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from quartermaster.jobs import labels as job_labels
-from quartermaster.jobs.history import NANO, nanos_of
 from quartermaster.jobs.status import (
     COMPLETE,
     FAILED,
@@ -16,6 +15,7 @@ from quartermaster.jobs.status import (
     STARTED,
     JobStatus,
 )
+from quartermaster.jobs.times import NANO, nanos_of
 
 _STATUS_OF_TASK_STATE = {
     "new": PENDING,

@@ -3,7 +3,7 @@
 `{"success": false, "code": N, "error": "...", "fields": {...}, "request_id": "..."}`: `fields`
 (field name -> messages) only when a request was invalid, `request_id` in every answer of the app
 (gunicorn's own answers, written before there is a request, have none). Every error that
-declares its status (`QuartermasterError`: the domain's and `ApiError`) is answered with it, a
+declares its status (`DomainError`: the domain's and `ApiError`) is answered with it, a
 subclass as its base; unexpected errors are logged with the request id and answered with a 500
 that carries the id but never a traceback.
 """
@@ -16,8 +16,8 @@ from flask.typing import HeadersValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from quartermaster.jobs.errors import QuartermasterError
-from quartermaster.process.redaction import redact_query_tokens
+from quartermaster.jobs.errors import DomainError
+from quartermaster.web.redaction import redact_query_tokens
 from quartermaster.web.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-class ApiError(QuartermasterError):
+class ApiError(DomainError):
     """A refusal of the HTTP layer's own: its status, and the fields and headers it answers with."""
 
     def __init__(
@@ -99,8 +99,8 @@ def body_limit_message(limit: int) -> str:
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(QuartermasterError)
-    def declared_error(error: QuartermasterError):
+    @app.errorhandler(DomainError)
+    def declared_error(error: DomainError):
         if error.http_status == 503:
             log.warning("unavailable: %s", error)
         return json_error(error.http_status, str(error))

@@ -17,7 +17,7 @@ import support.lab
 from quartermaster.compose import compose_app
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import JobNotFound
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.removal import remove_job_service
 from support.api import ApiClient

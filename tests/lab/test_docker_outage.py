@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from quartermaster.swarm.client import POOL_SIZE
+from quartermaster.swarm.docker_connection import POOL_SIZE
 from support.lab import pipe, wait_until
 from support.settings import TOKEN
 

@@ -19,7 +19,7 @@ from quartermaster.jobs.errors import (
     SwarmError,
 )
 from quartermaster.swarm.call_gate import CallGate
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.docker_py_transport import DockerPyTransport
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.transport import transport_for, unix_socket_path

@@ -4,7 +4,7 @@
 import os
 
 from quartermaster.compose import compose_app
-from quartermaster.swarm.client import DockerConnection
+from quartermaster.swarm.docker_connection import DockerConnection
 from support.lab import MANAGER_SOCKET, lab_config
 
 

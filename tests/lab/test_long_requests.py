@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from quartermaster.swarm.client import POOL_SIZE
+from quartermaster.swarm.docker_connection import POOL_SIZE
 from support.lab import (
     long_requests_in_flight,
     metric_samples,

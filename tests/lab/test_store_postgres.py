@@ -14,7 +14,7 @@ import requests
 from quartermaster.jobs.errors import JobNotFound
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.reaper.reaper import Reaper
-from quartermaster.store import RecordStore, records
+from quartermaster.store import RecordStore, pages
 from quartermaster.swarm.runtime import Swarm
 from support.job_pages import QUERIES, may_walk_the_whole_order, page_statements, seed_history
 from support.lab import TEST_LABEL, LiveServer, lab_config, reap_until, wait_until
@@ -38,11 +38,11 @@ def test_every_filter_can_walk_an_index_in_page_order(postgres_url, monkeypatch,
     and sorts priced out, each statement of a page still needs neither (the indexes can serve
     it), and none walks the whole history but where a filter has no index of its own; with
     100,000 records it chooses so itself (make bench)."""
-    monkeypatch.setattr(records, "PROBE_ROWS", probe_rows, raising=False)
+    monkeypatch.setattr(pages, "PROBE_ROWS", probe_rows)
     store = RecordStore(postgres_url)
     try:
         seed_history(store, NOW)
-        engine = store._ready()
+        engine = store._connection.ready()
         for query in QUERIES:
             statements = page_statements(store, query)
             with engine.connect() as connection:
@@ -65,7 +65,7 @@ def test_each_statement_is_planned_for_its_values_and_without_parallel_workers(p
     a parallel worker's start costs more than a page's index walk."""
     store = RecordStore(postgres_url)
     try:
-        with store._ready().connect() as connection:
+        with store._connection.ready().connect() as connection:
             mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
             workers = connection.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
     finally:

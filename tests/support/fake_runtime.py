@@ -50,7 +50,7 @@ from quartermaster.jobs.errors import (
     JobNotFound,
     NameConflict,
 )
-from quartermaster.jobs.history import LogKeeper, LogLine, nanos_of
+from quartermaster.jobs.history import LogKeeper, LogLine
 from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
@@ -67,6 +67,7 @@ from quartermaster.jobs.status import (
     STARTED,
     JobStatus,
 )
+from quartermaster.jobs.times import NANO, nanos_of
 from quartermaster.process.config import Config
 from quartermaster.swarm.spec import service_spec
 from quartermaster.swarm.status import overall_status
@@ -90,7 +91,6 @@ NOT_READY = "no ready, active node matches the placement constraints {constraint
 NODE_MEMORY_MB = 4096
 NODE_CPUS = 2
 MIB = 1024 * 1024
-NANO = 10**9
 ID_ALPHABET = string.digits + string.ascii_lowercase
 # A new run waits this long for a node (swarm's "pending"), then on its node (until it runs).
 PLACED_AFTER = 0.1

@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
-from quartermaster.jobs.history import timestamp_of
 from quartermaster.jobs.query import JobQuery, decode_cursor
 from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.times import timestamp_of
 from quartermaster.store import RecordStore
 
 START = 1_795_000_000  # UNIX time of the first job
@@ -136,7 +136,7 @@ def expected_ids(seeded: list[SeededJob], query: JobQuery) -> list[str]:
 
 def page_statements(store: RecordStore, query: JobQuery) -> list[tuple[str, object]]:
     """The SQL statements (and their parameters) store.page(query) runs."""
-    engine = store._ready()
+    engine = store._connection.ready()
     statements: list[tuple[str, object]] = []
 
     def record(_connection, _cursor, statement, parameters, _context, _many) -> None:

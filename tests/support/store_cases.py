@@ -22,11 +22,15 @@ from quartermaster.jobs.errors import (
     StoreRefused,
     StoreSchemaMismatch,
 )
-from quartermaster.jobs.history import STDERR, STDOUT, LogLine, nanos_of, timestamp_of
+from quartermaster.jobs.history import STDERR, STDOUT, LogLine
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
-from quartermaster.store import RecordStore, migrate, records
-from quartermaster.store.records import CHUNK_BYTES, MAX_NANOS, SCHEMA_MISMATCH
+from quartermaster.jobs.times import nanos_of, timestamp_of
+from quartermaster.store import RecordStore, migrate
+from quartermaster.store import pages as page_queries
+from quartermaster.store.connection import SCHEMA_MISMATCH
+from quartermaster.store.kept_logs import CHUNK_BYTES
+from quartermaster.store.rows import MAX_NANOS
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
 from quartermaster.web.schemas.patterns import MAX_LABEL_KEY, MAX_LABEL_VALUE
 from support.job_pages import (
@@ -373,7 +377,7 @@ class StoreCases:
     def test_every_filter_pages_through_exactly_its_jobs_newest_first(
         self, store, monkeypatch, probe_rows
     ):
-        monkeypatch.setattr(records, "PROBE_ROWS", probe_rows, raising=False)
+        monkeypatch.setattr(page_queries, "PROBE_ROWS", probe_rows)
         seeded = seed_history(store, NOW)
         for query in QUERIES:
             for limit in (1, 4, 100):

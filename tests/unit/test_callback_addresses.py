@@ -6,11 +6,18 @@ by a real server: tests/lab/test_callback_refusals.py).
 """
 
 import hashlib
+import socket
 
 import pytest
 
 from quartermaster.compose import compose_app
-from quartermaster.jobs.callback_addresses import not_public, printable_url
+from quartermaster.jobs.callback_addresses import (
+    CallbackRefused,
+    check_addresses,
+    not_public,
+    parse_target,
+    printable_url,
+)
 from support.fake_runtime import FakeRuntime
 from support.settings import TOKEN, make_config
 
@@ -106,3 +113,16 @@ def test_what_is_shown_of_a_callback_url_is_its_origin_and_a_hash(url, origin):
     shown = printable_url(url)
     assert shown == f"{origin}/...#sha256:{digest_of(url)}"
     assert "s3cretPathPart" not in shown
+
+
+def test_one_internal_address_among_a_hosts_addresses_refuses_them_all():
+    # The policy, without a lookup: a name resolving to a public and a private address would
+    # otherwise reach the private one on some attempts.
+    target = parse_target("https://hooks.example.com/x")
+    public = (socket.AF_INET, ("93.184.216.34", 443))
+    private = (socket.AF_INET, ("10.77.0.1", 443))
+    check_addresses(target, [public])
+    with pytest.raises(
+        CallbackRefused, match=r"hooks.example.com resolves to 10.77.0.1, a private"
+    ):
+        check_addresses(target, [public, private])

@@ -17,7 +17,7 @@ BEARER = {"Authorization": f"Bearer {TOKEN}", "X-Request-ID": "req-1"}
 DOMAIN_ERRORS = [
     cls
     for _name, cls in inspect.getmembers(job_errors, inspect.isclass)
-    if issubclass(cls, job_errors.QuartermasterError)
+    if issubclass(cls, job_errors.DomainError)
 ]
 
 
@@ -126,3 +126,30 @@ def test_the_public_routes_are_those_their_describe_makes_public(metrics_public)
     }
     pages = {"/ui", "/ui/", "/ui/<path:filename>"}  # the dashboard's: no token, not the API's
     assert {route for route, code in answers.items() if code != 401} == public | pages
+
+
+def test_every_domain_error_keeps_its_status():
+    # The HTTP answer of each kind, pinned: a change of base class must not change one.
+    assert {cls.__name__: cls.http_status for cls in DOMAIN_ERRORS} == {
+        "DomainError": 500,
+        "SwarmError": 502,
+        "DockerUnavailable": 503,
+        "NotASwarmManager": 503,
+        "NameConflict": 409,
+        "IdempotencyConflict": 409,
+        "DockerRejected": 400,
+        "JobLookupError": 404,
+        "JobNotFound": 404,
+        "AmbiguousReference": 409,
+        "StoreError": 503,
+        "StoreUnavailable": 503,
+        "StoreSchemaMismatch": 503,
+        "StoreRefused": 400,
+    }
+
+
+@pytest.mark.parametrize("cls", [job_errors.JobNotFound, job_errors.AmbiguousReference])
+def test_a_job_lookup_failure_is_no_swarm_error(cls):
+    # The store raises them too: a reference that names no job, or several, in the history.
+    assert issubclass(cls, job_errors.JobLookupError)
+    assert not issubclass(cls, job_errors.SwarmError)

@@ -10,15 +10,14 @@ from quartermaster.jobs.history import (
     STDERR,
     STDOUT,
     LogKeeper,
-    nanos_of,
     parse_log_line,
     recorded_request,
     select_lines,
-    timestamp_of,
 )
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.query import position_nanos
 from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.times import nanos_of, timestamp_of
 from quartermaster.swarm.spec import request_of
 
 T0 = "2026-11-27T06:00:00.000000001Z"

@@ -1,7 +1,8 @@
 """A log set aside in a swarm config (swarm/kept_logs.py) and when the reaper removes it
 (reaper/recording.py spent_logs): pure logic, no Docker."""
 
-from quartermaster.jobs.history import STDERR, STDOUT, LogKeeper, LogLine, timestamp_of
+from quartermaster.jobs.history import STDERR, STDOUT, LogKeeper, LogLine
+from quartermaster.jobs.times import timestamp_of
 from quartermaster.reaper.recording import spent_logs
 from quartermaster.store import LiveRecord
 from quartermaster.swarm.claims import MAX_CONFIG_NAME

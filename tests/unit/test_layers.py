@@ -71,6 +71,26 @@ def layer(module: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else None
 
 
+# The domain is pure: it opens no socket, starts no thread or process (a callback
+# host's lookup is process/callback_lookup.py's; jobs/callback_addresses.py keeps the policy).
+IO_MODULES = {"socket", "threading", "subprocess", "requests", "http", "urllib.request"}
+
+
+def standard_imports_of(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer(m) == "jobs"))
+def test_the_domain_does_no_io(module):
+    assert standard_imports_of(MODULES[module]) & IO_MODULES == set()
+
+
 def test_every_module_is_in_a_layer():
     loose = [m for m in MODULES if layer(m) is None and m not in ("quartermaster",)]
     assert loose == []

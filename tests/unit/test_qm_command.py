@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import quartermaster.cli.attach
 import quartermaster.client.transport
-from quartermaster.cli.app import qm
+from quartermaster.cli.all_commands import qm
 from quartermaster.cli.attach import PendingLine, stop_on_interrupt
 from quartermaster.cli.exit_codes import exit_code_of
 from quartermaster.cli.nodes import health_text, node_row

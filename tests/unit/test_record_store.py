@@ -4,7 +4,7 @@ SQLite makes of each /jobs filter."""
 import pytest
 
 from quartermaster.jobs.query import JobQuery
-from quartermaster.store import RecordStore, records
+from quartermaster.store import RecordStore, pages
 from support.job_pages import QUERIES, may_walk_the_whole_order, page_statements, seed_history
 from support.settings import fresh_store_url
 from support.store_cases import NOW, StoreCases
@@ -31,7 +31,7 @@ def seeded_store():
 
 def plans(store: RecordStore, query: JobQuery) -> list[list[str]]:
     """EXPLAIN QUERY PLAN of each statement store.page(query) runs."""
-    engine = store._ready()
+    engine = store._connection.ready()
     with engine.connect() as connection:
         return [
             [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
@@ -44,7 +44,7 @@ def plans(store: RecordStore, query: JobQuery) -> list[list[str]]:
 def test_every_filter_walks_an_index_in_page_order(seeded_store, monkeypatch, query, probe_rows):
     """No page sorts what it read, and none walks the whole history but an unfiltered one and
     a name prefix of many jobs (which meets them soon)."""
-    monkeypatch.setattr(records, "PROBE_ROWS", probe_rows, raising=False)
+    monkeypatch.setattr(pages, "PROBE_ROWS", probe_rows)
     may_walk_in_order = may_walk_the_whole_order(query, probe_rows)
     for plan in plans(seeded_store, query):
         assert not [line for line in plan if "TEMP B-TREE" in line], plan

@@ -15,7 +15,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from quartermaster.cli.app import qm
+from quartermaster.cli.all_commands import qm
 from quartermaster.client import Client
 from quartermaster.jobs.history import NOT_RECORDED, recorded_request
 from quartermaster.jobs.idempotency import KeyHashes

@@ -5,7 +5,7 @@ import pytest
 from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import StoreRefused
 from quartermaster.jobs.query import JobQuery
-from quartermaster.store.records import REFUSED
+from quartermaster.store.connection import REFUSED
 from support.fake_runtime import FakeRuntime
 from support.settings import TOKEN, make_config
 

@@ -20,8 +20,10 @@ import pytest
 import sqlalchemy as sa
 
 from quartermaster.jobs.errors import StoreUnavailable
-from quartermaster.jobs.history import STDOUT, LogLine, nanos_of, timestamp_of
-from quartermaster.store import RecordStore, migrate, records
+from quartermaster.jobs.history import STDOUT, LogLine
+from quartermaster.jobs.times import nanos_of, timestamp_of
+from quartermaster.store import RecordStore, migrate
+from quartermaster.store import connection as store_connection
 from quartermaster.store.engine import make_engine, writer
 from support.store_cases import CREATED, NOW, a_status
 
@@ -186,7 +188,7 @@ def test_a_request_finding_the_pool_taken_for_too_long_is_unavailable(database, 
         engines.append(make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.1))
         return engines[-1]
 
-    monkeypatch.setattr(records, "_pooled_engine", small_pool)
+    monkeypatch.setattr(store_connection, "pooled_engine", small_pool)
     store = RecordStore(f"sqlite:///{database}")
     assert store.live() == {}
     with engines[0].connect(), pytest.raises(StoreUnavailable):

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from quartermaster import client as client_package
-from quartermaster.cli.app import qm
+from quartermaster.cli.all_commands import qm
 from quartermaster.jobs.status import FINAL_STATUSES, STATUSES
 from quartermaster.web.ui.pages import FILES
 from support.settings import PROJECT_ROOT

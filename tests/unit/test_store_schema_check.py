@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import StoreSchemaMismatch
 from quartermaster.store import RecordStore
-from quartermaster.store.records import SCHEMA_MISMATCH
+from quartermaster.store.connection import SCHEMA_MISMATCH
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
 from support.settings import fresh_store_url, make_config

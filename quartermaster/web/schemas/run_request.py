@@ -10,9 +10,10 @@ from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
-from quartermaster.jobs.callback_addresses import CallbackRefused, check_url
+from quartermaster.jobs.callback_addresses import CallbackRefused
 from quartermaster.jobs.labels import RESERVED_PREFIX
 from quartermaster.jobs.spec import JOB_TYPES, JobSpec
+from quartermaster.process.callback_lookup import check_url
 from quartermaster.web.schemas.fields import (
     Command,
     JsonInteger,
@@ -223,7 +224,7 @@ class RunRequest(TokenRequest):
     @validates("callback_url")
     def callback_may_go_there(self, url: str | None, **kwargs) -> None:
         """The one check here that leaves the process: the URL's host is resolved (within
-        callbacks.RESOLVE_SECONDS) to refuse now a callback that could never be delivered."""
+        callback_lookup.RESOLVE_SECONDS) to refuse now a callback that could never be delivered."""
         if url:
             try:
                 check_url(

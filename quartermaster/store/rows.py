@@ -1,0 +1,199 @@
+"""Row mapping: what the store answers (LiveRecord, StoreSize), a job's status as the `jobs`
+table's columns and back, its labels' and timeline's rows, the reference that finds a record,
+and times as the integer nanoseconds the tables keep."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from quartermaster.jobs.errors import AmbiguousReference, JobNotFound
+from quartermaster.jobs.history import Transition
+from quartermaster.jobs.references import is_full_id
+from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.times import NANO, nanos_of, timestamp_of
+from quartermaster.store.schema import job_transitions, jobs
+
+
+@dataclass(frozen=True)
+class LiveRecord:
+    """What the reaper compares with the swarm: a record whose job's service is not removed."""
+
+    id: str
+    status: str
+    state: str
+    finished: bool  # its final record (status and log) is written
+
+
+@dataclass(frozen=True)
+class StoreSize:
+    """What the store holds: its records, and the bytes of their kept logs."""
+
+    records: int
+    log_bytes: int
+
+
+NO_SUCH_JOB = "no such job"
+AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
+MAX_NANOS = 2**63 - 1
+
+
+def first_record(
+    status: JobStatus,
+    request: Mapping[str, Any],
+    ttl: int,
+    at: int,
+    key: tuple[str, str] | None,
+) -> dict[str, Any]:
+    """The `jobs` row of a job's first record. `key`: the hashes of its Idempotency-Key and of
+    its request."""
+    return {
+        "idempotency_key": key[0] if key else None,
+        "request_hash": key[1] if key else None,
+        **status_columns(status),
+        "id": status.id,
+        "name": status.name,
+        "image": status.image,
+        "type": status.type,
+        "request": dict(request),
+        "ttl": ttl,
+        "updated_at": at,
+        "log_bytes": 0,
+        "log_truncated": False,
+    }
+
+
+def label_rows(job_id: str, labels: Mapping[str, str], created_at: int) -> list[dict[str, Any]]:
+    """The `job_labels` rows of a job (they copy its creation time: pages walk them in order)."""
+    return [
+        {"job_id": job_id, "key": key, "value": value, "created_at": created_at}
+        for key, value in labels.items()
+    ]
+
+
+def insert_for(connection: sa.Connection, table: sa.Table) -> Any:
+    """The database's own INSERT, which has ON CONFLICT (both dialects spell it alike)."""
+    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def insert_new(connection: sa.Connection, table: sa.Table, row: dict) -> bool:
+    """Insert `row` unless its primary key is taken; whether it was inserted."""
+    key = next(iter(table.primary_key))
+    # RETURNING, not rowcount: psycopg gives no row count for INSERT ... ON CONFLICT here.
+    insert = insert_for(connection, table).values(row).on_conflict_do_nothing().returning(key)
+    inserted = connection.execute(insert)
+    return inserted.first() is not None
+
+
+def add_transition(
+    connection: sa.Connection, job_id: str, at: int, status: JobStatus, detail: str | None
+) -> None:
+    last = connection.execute(
+        sa.select(sa.func.max(job_transitions.c.seq)).where(job_transitions.c.job_id == job_id)
+    ).scalar()
+    connection.execute(
+        job_transitions.insert().values(
+            job_id=job_id,
+            seq=0 if last is None else last + 1,
+            at=at,
+            status=status.status,
+            state=status.state,
+            detail=detail,
+        )
+    )
+
+
+def status_columns(status: JobStatus) -> dict[str, Any]:
+    return {
+        "status": status.status,
+        "state": status.state,
+        "exit_code": status.exit_code,
+        "error": status.error,
+        "node_id": status.node,
+        "completions": status.completions,
+        "succeeded": status.succeeded,
+        "failed": status.failed,
+        "attempts": status.attempts,
+        "created_at": nanos_of(status.created_at),
+        "started_at": nanos_or_none(status.started_at),
+        "finished_at": nanos_or_none(status.finished_at),
+    }
+
+
+def as_status(row: sa.Row) -> JobStatus:
+    return JobStatus(
+        id=row.id,
+        name=row.name,
+        image=row.image,
+        type=row.type,
+        status=row.status,
+        state=row.state,
+        exit_code=row.exit_code,
+        error=row.error,
+        node=row.node_id,
+        created_at=timestamp_of(row.created_at),
+        started_at=None if row.started_at is None else timestamp_of(row.started_at),
+        finished_at=None if row.finished_at is None else timestamp_of(row.finished_at),
+        completions=row.completions,
+        succeeded=row.succeeded,
+        failed=row.failed,
+        attempts=row.attempts,
+    )
+
+
+def find(connection: sa.Connection, reference: str) -> sa.Row:
+    if is_full_id(reference):
+        row = connection.execute(sa.select(jobs).where(jobs.c.id == reference)).one_or_none()
+        if row is None:
+            raise JobNotFound(NO_SUCH_JOB)
+        return row
+    newest_named = (
+        sa.select(jobs)
+        .where(jobs.c.name == reference)
+        .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        .limit(1)
+    )
+    # Ids are lower-case letters and digits: "{" sorts after all of them.
+    by_prefix = sa.select(jobs).where(jobs.c.id >= reference, jobs.c.id < reference + "{").limit(2)
+    candidates = {row.id: row for row in connection.execute(newest_named)}
+    candidates.update((row.id, row) for row in connection.execute(by_prefix))
+    if not candidates:
+        raise JobNotFound(NO_SUCH_JOB)
+    if len(candidates) > 1:
+        raise AmbiguousReference(AMBIGUOUS_REFERENCE)
+    (row,) = candidates.values()
+    return row
+
+
+def timeline(connection: sa.Connection, job_id: str) -> list[Transition]:
+    query = (
+        sa.select(job_transitions)
+        .where(job_transitions.c.job_id == job_id)
+        .order_by(job_transitions.c.seq)
+    )
+    return [
+        Transition(timestamp_of(row.at), row.status, row.state, row.detail)
+        for row in connection.execute(query)
+    ]
+
+
+def unfinished(job_id: str, *columns: sa.ColumnElement) -> sa.Select:
+    """The job's record while its final record is not written, locked until the transaction
+    ends: of reapers (or a /stop) writing one job at once, one writes, then the others see
+    it written. (SQLite: the write transaction holds the whole database already.)"""
+    return (
+        sa.select(*columns)
+        .where(jobs.c.id == job_id, jobs.c.log_captured_at.is_(None))
+        .with_for_update()
+    )
+
+
+def nanos(seconds: float) -> int:
+    """Nanoseconds, within a BIGINT (up to the year 2262: a later time of a query is as late)."""
+    return min(round(seconds * NANO), MAX_NANOS)
+
+
+def nanos_or_none(timestamp: str | None) -> int | None:
+    return None if timestamp is None else nanos_of(timestamp)
