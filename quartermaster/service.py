@@ -16,12 +16,12 @@ from dataclasses import replace
 
 from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreError
 from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_lines
-from quartermaster.jobs.idempotency import KEY_REUSED, key_hash, request_hash
+from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
 from quartermaster.jobs.runtime import JobRuntime
-from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.spec import JobDefaults, JobSpec
 from quartermaster.jobs.status import SHUTDOWN, JobStatus
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.process import metrics
@@ -44,6 +44,7 @@ class JobService:
         self.runtime = runtime
         self.store = store
         self._config = config
+        self._defaults = JobDefaults(config.memory_mb, config.constraints, config.ttl)
         self._size: StoreSize | None = None
         self._size_measured_at: float | None = None  # time.monotonic()
         self._size_lock = threading.Lock()  # one measurement at a time; the others wait for it
@@ -85,25 +86,32 @@ class JobService:
         return JobPage(jobs, page.next_cursor)
 
     def create_job(self, job: JobSpec) -> str:
-        """Start the job, then write its first record (see the module's docstring). An
+        """Start the job, then write its first record (see the module's docstring). The job runs
+        with the configured defaults applied here, once; its record keeps that, what ran. An
         Idempotency-Key holds as long as its job's record: a key the history knows answers its
         job (or 409 for another request); the swarm settles keys of live jobs and racing
         requests."""
-        key = None
-        if job.idempotency_key:
-            key = (key_hash(job.idempotency_key), request_hash(job))
-            known = self._job_with_key(key[0])
+        key = KeyHashes.of(job)  # of the request as sent: a retry hashes the same
+        if key is not None:
+            known = self._job_with_key(key.key)
             if known is not None:
-                if known[1] != key[1]:
+                if known[1] != key.request:
                     raise IdempotencyConflict(KEY_REUSED)
                 return known[0]
-        job_id = self.runtime.create_job(job)
+        # The key itself goes no further: the runtime and the record have its hashes.
+        job = replace(self._defaults.applied_to(job), idempotency_key=None)
+        job_id = self.runtime.create_job(job, key)
         request = recorded_request(job, env_values=self._config.keep_env_values)
-        ttl = self._config.ttl if job.ttl is None else job.ttl
         try:
             status = self.runtime.job_status(job_id)
         except JobNotFound:
             return job_id  # stopped already, by another request: /stop kept what it could
+        if status.name != job.name:
+            # Another name: the job an earlier request with this Idempotency-Key made, whose
+            # record could not be written then. What ran is its request, not this one (whose
+            # name was generated anew): the reaper records it from its service.
+            return job_id
+        ttl = request["ttl"]  # the job's own or the default: never None now
         self._best_effort(job_id, lambda: self.store.add(status, request, ttl, time.time(), key))
         return job_id
 

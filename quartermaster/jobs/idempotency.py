@@ -3,10 +3,27 @@
 import hashlib
 import json
 from dataclasses import asdict
+from typing import NamedTuple
 
 from quartermaster.jobs.spec import JobSpec
 
 KEY_REUSED = "this Idempotency-Key was used with a different request"
+
+
+class KeyHashes(NamedTuple):
+    """An Idempotency-Key and its request as they are kept (in the job's labels and its record),
+    computed once, by the service, of the request as the client sent it: a retry of the same
+    request hashes the same, whatever defaults the server applies."""
+
+    key: str  # key_hash of the Idempotency-Key
+    request: str  # request_hash of the request it came with
+
+    @classmethod
+    def of(cls, job: JobSpec) -> "KeyHashes | None":
+        """The hashes of a request's Idempotency-Key and of the request; None without a key."""
+        if not job.idempotency_key:
+            return None
+        return cls(key_hash(job.idempotency_key), request_hash(job))
 
 
 def key_hash(idempotency_key: str) -> str:

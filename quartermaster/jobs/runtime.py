@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from quartermaster.jobs.history import LogKeeper
+from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
@@ -24,9 +25,10 @@ class JobRuntime(Protocol):
         """Why no job could be placed now, or None when one could."""
         ...
 
-    def create_job(self, job: JobSpec) -> str:
-        """Start the job; its full id. With an Idempotency-Key used before for the same request:
-        the id of the job that key made (another request: IdempotencyConflict)."""
+    def create_job(self, job: JobSpec, key: KeyHashes | None = ...) -> str:
+        """Start the job as `job` says (the service applied its defaults: the runtime applies
+        none); its full id. With `key`, the hashes of an Idempotency-Key used before for the same
+        request: the id of the job that key made (another request: IdempotencyConflict)."""
         ...
 
     def job_status(

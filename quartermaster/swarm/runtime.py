@@ -25,7 +25,7 @@ from quartermaster.jobs.errors import (
     SwarmError,
 )
 from quartermaster.jobs.history import LogKeeper
-from quartermaster.jobs.idempotency import KEY_REUSED
+from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
@@ -88,21 +88,16 @@ class Swarm:
         ready = [node for node in workers if node["Status"]["State"] == "ready"]
         return SwarmHealth(managers=len(managers), workers=len(workers), ready_workers=len(ready))
 
-    def create_job(self, job: JobSpec) -> str:
-        """Create the job's service; return its full id (with an Idempotency-Key used before:
-        the id of the job that key made)."""
-        spec = service_spec(
-            job,
-            memory_mb=job.memory_mb or self._config.memory_mb,
-            constraints=self._config.constraints,
-            ttl=self._config.ttl,
-        )
+    def create_job(self, job: JobSpec, key: KeyHashes | None = None) -> str:
+        """Create the job's service, as `job` says; return its full id (with an Idempotency-Key
+        used before, by its hashes `key`: the id of the job that key made)."""
+        spec = service_spec(job, key)
         headers = {}
         if job.registry_auth:
             headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
         try:
-            if job.idempotency_key:
-                job_id, outcome = self._create_keyed_job(spec, headers)
+            if key is not None:
+                job_id, outcome = self._create_keyed_job(spec, headers, key)
             else:
                 job_id, outcome = self._docker.engine.create_service(spec, headers), "created"
         except (NameConflict, IdempotencyConflict, DockerRejected):
@@ -111,35 +106,33 @@ class Swarm:
         metrics.jobs_created.labels(outcome).inc()
         return job_id
 
-    def _create_keyed_job(self, spec: dict, headers: dict) -> tuple[str, str]:
+    def _create_keyed_job(self, spec: dict, headers: dict, key: KeyHashes) -> tuple[str, str]:
         """The key's job if it has one (the same request: its id; another: 409), else a new
         one, made by whichever of racing requests claims the key (see claims.py). The others
         wait for it, up to twice the Docker timeout."""
-        key_hash = spec["Labels"][labels.IDEMPOTENCY_KEY]
         claims = KeyClaims(self._docker, self._config.docker_timeout)
         deadline = time.monotonic() + 2 * self._config.docker_timeout
         interval = 0.05
         while True:
-            claim_id = claims.claim(key_hash)
+            claim_id = claims.claim(key.key)
             if claim_id is not None:
-                return self._create_claimed(claims, claim_id, spec, headers)
-            existing = claims.job_with_key(key_hash)
+                return self._create_claimed(claims, claim_id, spec, headers, key)
+            existing = claims.job_with_key(key.key)
             if existing is not None:
-                return _same_request_job(existing, spec), "existing"
-            claims.remove_if_stale(key_hash)
+                return _same_request_job(existing, key), "existing"
+            claims.remove_if_stale(key.key)
             if time.monotonic() >= deadline or lifecycle.stopping.wait(interval):
                 raise IdempotencyConflict(KEY_IN_PROGRESS)
             interval = min(interval * 2, 0.5)
 
     def _create_claimed(
-        self, claims: KeyClaims, claim_id: str, spec: dict, headers: dict
+        self, claims: KeyClaims, claim_id: str, spec: dict, headers: dict, key: KeyHashes
     ) -> tuple[str, str]:
         """Holding the key's claim: the key's job if it has one, else a new one."""
-        key_hash = spec["Labels"][labels.IDEMPOTENCY_KEY]
         try:
-            existing = claims.job_with_key(key_hash)
+            existing = claims.job_with_key(key.key)
             if existing is not None:
-                result = _same_request_job(existing, spec), "existing"
+                result = _same_request_job(existing, key), "existing"
             else:
                 result = self._docker.engine.create_service(spec, headers), "created"
         except DockerUnavailable:
@@ -340,10 +333,10 @@ class Swarm:
             return None
 
 
-def _same_request_job(existing: dict, spec: dict) -> str:
+def _same_request_job(existing: dict, key: KeyHashes) -> str:
     """The id of the job an earlier request with the same Idempotency-Key made, if it asked the
     same (its name included)."""
-    if existing["Spec"]["Labels"].get(labels.REQUEST_HASH) != spec["Labels"][labels.REQUEST_HASH]:
+    if existing["Spec"]["Labels"].get(labels.REQUEST_HASH) != key.request:
         raise IdempotencyConflict(KEY_REUSED)
     return existing["ID"]
 

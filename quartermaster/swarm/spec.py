@@ -1,12 +1,11 @@
-"""A job request, and the Engine API service spec that runs it. Pure: no Docker calls."""
+"""A job, and the Engine API service spec that runs it. Pure: no Docker calls."""
 
 import base64
 import json
-import secrets
 
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.callback_addresses import printable_url
-from quartermaster.jobs.idempotency import key_hash, request_hash
+from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.times import NANO
 
@@ -14,8 +13,11 @@ MIB = 1024 * 1024
 RETRY_DELAY_NS = NANO
 
 
-def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...], ttl: int) -> dict:
-    """The body of POST /services/create for `job`.
+def service_spec(job: JobSpec, key: KeyHashes | None = None) -> dict:
+    """The body of POST /services/create for `job`, as given: its defaults were applied by the
+    service (jobs/spec.py's JobDefaults), so a field left None is left out (no memory or CPU
+    limit, no ttl label: the reaper's default; no name: Docker picks one). `key`: the hashes of
+    its Idempotency-Key and request, for its labels.
 
     Memory (and CPUs, when given) is both the limit and the reservation: swarm's scheduler keeps a
     task pending until a worker has that much unreserved, which is how jobs queue.
@@ -26,52 +28,43 @@ def service_spec(job: JobSpec, *, memory_mb: int, constraints: tuple[str, ...], 
         container["Args"] = list(job.command)
     if job.env:
         container["Env"] = [f"{key}={value}" for key, value in job.env.items()]
-    spec = {
-        "Labels": {**job.labels, **_own_labels(job, ttl)},
+    spec: dict[str, object] = {
+        "Labels": {**job.labels, **_own_labels(job, key)},
         "TaskTemplate": {
             "ContainerSpec": container,
-            "Resources": {
-                "Limits": _resources(job, memory_mb),
-                "Reservations": _resources(job, memory_mb),
-            },
+            "Resources": {"Limits": _resources(job), "Reservations": _resources(job)},
             "RestartPolicy": _restart_policy(job.retries),
-            "Placement": {"Constraints": [*constraints, *job.constraints]},
+            "Placement": {"Constraints": list(job.constraints)},
         },
         "Mode": _mode(job),
     }
-    spec["Name"] = job.name or unique_name()
+    if job.name is not None:
+        spec["Name"] = job.name
     return spec
 
 
-def unique_name() -> str:
-    """A name for a job its client did not name.
-
-    Swarm's own names (adjective_scientist) come from about 25,000 pairs: with a few hundred
-    jobs on the swarm, a create now and then failed with a name conflict the client never asked
-    for. 64 random bits do not collide.
-    """
-    return "job-" + secrets.token_hex(8)
-
-
-def _own_labels(job: JobSpec, ttl: int) -> dict[str, str]:
+def _own_labels(job: JobSpec, key: KeyHashes | None) -> dict[str, str]:
     own = {
         job_labels.JOB: "true",
         job_labels.IMAGE: job.image,
-        job_labels.TTL: str(job.ttl if job.ttl is not None else ttl),
         job_labels.COMPLETIONS: str(job.completions),
     }
+    if job.ttl is not None:
+        own[job_labels.TTL] = str(job.ttl)
     if job.timeout is not None:
         own[job_labels.TIMEOUT] = str(job.timeout)
     if job.callback_url:
         own[job_labels.CALLBACK_URL] = job.callback_url
-    if job.idempotency_key:
-        own[job_labels.IDEMPOTENCY_KEY] = key_hash(job.idempotency_key)
-        own[job_labels.REQUEST_HASH] = request_hash(job)
+    if key is not None:
+        own[job_labels.IDEMPOTENCY_KEY] = key.key
+        own[job_labels.REQUEST_HASH] = key.request
     return own
 
 
-def _resources(job: JobSpec, memory_mb: int) -> dict:
-    resources = {"MemoryBytes": memory_mb * MIB}
+def _resources(job: JobSpec) -> dict:
+    resources = {}
+    if job.memory_mb is not None:
+        resources["MemoryBytes"] = job.memory_mb * MIB
     if job.cpus is not None:
         resources["NanoCPUs"] = round(job.cpus * NANO)
     return resources

@@ -88,15 +88,18 @@ def openapi_document(app: Flask, config: Config) -> dict:
             )
     document = spec.to_dict()
     _no_null_in_query(document)
-    _configured_limits(document, config)
+    _configured_settings(document, config)
     return _ecma_patterns(document)
 
 
-def _configured_limits(document: dict, config: Config) -> None:
-    """What a setting bounds, which a schema class cannot say: /run's ttl is at most MAX_TTL
-    (web/api/run.py gives RunRequest the same)."""
-    ttl = document["components"]["schemas"]["RunRequest"]["properties"]["ttl"]
-    ttl["maximum"] = min(ttl["maximum"], config.ttl_limit)
+def _configured_settings(document: dict, config: Config) -> None:
+    """What a setting decides, which a schema class cannot say: /run's ttl is at most MAX_TTL
+    (web/api/run.py gives RunRequest the same); its memory and ttl default to MEMORY and
+    HISTORY_TTL (the service applies them; the dashboard's Run form shows the memory's)."""
+    fields = document["components"]["schemas"]["RunRequest"]["properties"]
+    fields["ttl"]["maximum"] = min(fields["ttl"]["maximum"], config.ttl_limit)
+    fields["ttl"]["default"] = config.ttl
+    fields["memory"]["default"] = config.memory_mb
 
 
 def _no_null_in_query(document: dict) -> None:

@@ -149,6 +149,13 @@ def test_the_form_shows_the_servers_refusal_next_to_its_field(lab, live_server, 
     assert "#/run" in page.url  # no job, no page
 
 
+def test_the_form_shows_the_servers_default_memory(live_server_factory, page):
+    server = live_server_factory("--memory", "512")  # not the default's default
+    log_in(page, server.url)
+    page.goto(f"{server.url}/ui/#/run")
+    expect(page.locator("#run-memory")).to_have_attribute("placeholder", "MB (default 512)")
+
+
 def test_submitting_the_same_form_twice_starts_one_job(lab, live_server, page):
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}/ui/#/run")

@@ -12,5 +12,9 @@ class TestSwarmRuntime(RuntimeContract):
         return lab.image
 
     @pytest.fixture
+    def service_of(self, docker_client):
+        return docker_client.api.inspect_service
+
+    @pytest.fixture
     def pace(self):
         return 1.0

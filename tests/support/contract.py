@@ -5,9 +5,10 @@ of the swarm too.
 
 A tier runs them by subclassing `RuntimeContract` in a test module, with the fixtures:
 
-    api     an ApiClient over compose_app(config, runtime)
-    image   an image with busybox's commands
-    pace    seconds of the lab per second of a case: how long its jobs sleep and its waits wait
+    api         an ApiClient over compose_app(config, runtime)
+    image       an image with busybox's commands
+    service_of  a job's service as Docker's inspect shows it ({"ID": ..., "Spec": ...})
+    pace        seconds of the lab per second of a case: how long its jobs sleep and its waits wait
             (the lab's 1; the fake runs the same cases faster)
 
 Every command is one of the fake runtime's convention (fake_runtime.py).
@@ -18,7 +19,9 @@ import time
 
 import pytest
 
+from quartermaster.jobs import labels
 from quartermaster.jobs.history import LogKeeper
+from quartermaster.swarm.spec import MIB, request_of
 
 FULL_ID = re.compile(r"[0-9a-z]{25}")
 RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
@@ -43,6 +46,14 @@ STATUS_KEYS = {
 }
 FINAL = ("complete", "failed", "rejected", "shutdown")
 PRINTER = "echo out-1; echo err-1 >&2; echo out-2; echo err-2 >&2"
+# What a /run may leave out for the server's defaults (MEMORY, CONSTRAINTS, HISTORY_TTL, a
+# generated name), each given here.
+DEFAULTED = {
+    "memory": 64,
+    "constraints": ["node.role!=manager"],
+    "ttl": 120,
+    "name": "defaults_given",
+}
 
 
 def three_finished_jobs(api, image) -> list[str]:
@@ -246,6 +257,38 @@ class RuntimeContract:
         names = {api.status(job_id).get_json()["name"] for job_id in job_ids}
         assert len(names) == 3
         assert all(re.fullmatch(r"job-[0-9a-f]{16}", name) for name in names), names
+
+    @pytest.mark.parametrize(
+        "given",
+        [[], *([field] for field in DEFAULTED), list(DEFAULTED)],
+        ids=lambda given: "+".join(given) or "none",
+    )
+    def test_the_history_holds_what_the_service_spec_holds(self, api, image, service_of, given):
+        """A job runs with the server's defaults for what its request left out, and its record
+        says so: /history's request is what its service says (as the reaper reads a service it
+        imports), for each defaulted field given or not."""
+        settings = api.client.application.settings
+        asked = {field: DEFAULTED[field] for field in given}
+        job_id = api.run_ok(image=image, command="true", **asked)
+        request = api.get_ok(f"/history/{job_id}")["request"]
+        spec = service_of(job_id)["Spec"]
+        held = request_of({"Spec": spec})
+        held["memory"] = held.pop("memory_mb")  # /run's and /history's name for it
+        assert request == held
+        assert request["memory"] == asked.get("memory", settings.memory_mb)
+        assert request["constraints"] == [*settings.constraints, *asked.get("constraints", [])]
+        assert request["ttl"] == asked.get("ttl", settings.ttl)
+        name = api.status(job_id).get_json()["name"]
+        assert request["name"] == name == asked.get("name", name)
+        assert "name" in asked or re.fullmatch(r"job-[0-9a-f]{16}", name)
+        # In the spec's own terms: the memory limit and reservation, placement, the ttl label.
+        resources = spec["TaskTemplate"]["Resources"]
+        memory_bytes = request["memory"] * MIB
+        assert resources["Limits"]["MemoryBytes"] == memory_bytes
+        assert resources["Reservations"]["MemoryBytes"] == memory_bytes
+        assert spec["TaskTemplate"]["Placement"]["Constraints"] == request["constraints"]
+        assert spec["Labels"][labels.TTL] == str(request["ttl"])
+        assert spec["Name"] == name
 
     # Waiting
 

@@ -3,9 +3,10 @@
 What the HTTP layer can see of it is what it sees of the swarm runtime; the contract cases
 (contract.py) run against both, so that it stays so. Underneath it is small:
 
-- A job is the service spec `Swarm.create_job` would send (`swarm.spec.service_spec`): its name,
-  labels (the Idempotency-Key's and the request's hashes among them), constraints, reservation,
-  mode and restart policy are the swarm's.
+- A job is the service spec `Swarm.create_job` would send (`swarm.spec.service_spec`), of the
+  JobSpec as given (the service applied its defaults): its name, labels (the Idempotency-Key's
+  and the request's hashes among them), constraints, reservation, mode and restart policy are
+  the swarm's.
 - The swarm is a manager and `workers` workers, ready and active, each with NODE_MEMORY_MB and
   NODE_CPUS. A run goes to the matching node with the fewest runs so far; a job no node can take
   stays `pending` and says why, as swarm's scheduler does. Jobs do not queue behind each other's
@@ -50,6 +51,7 @@ from quartermaster.jobs.errors import (
     NameConflict,
 )
 from quartermaster.jobs.history import LogKeeper, LogLine
+from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor
@@ -334,19 +336,13 @@ class FakeRuntime:
             return None
         return NOT_READY.format(constraints=list(constraints))
 
-    def create_job(self, job: JobSpec) -> str:
-        spec = service_spec(
-            job,
-            memory_mb=job.memory_mb or self._config.memory_mb,
-            constraints=self._config.constraints,
-            ttl=self._config.ttl,
-        )
+    def create_job(self, job: JobSpec, key: KeyHashes | None = None) -> str:
+        spec = service_spec(job, key)
+        spec.setdefault("Name", docker_name())  # Docker names a service sent without a name
         program = program_of(spec["TaskTemplate"]["ContainerSpec"].get("Args"))
         with self._lock:
-            earlier = self._job_with_key(spec["Labels"].get(job_labels.IDEMPOTENCY_KEY))
-            if earlier is not None:
-                asked = spec["Labels"][job_labels.REQUEST_HASH]
-                if earlier.labels[job_labels.REQUEST_HASH] != asked:
+            if key is not None and (earlier := self._job_with_key(key.key)) is not None:
+                if earlier.labels[job_labels.REQUEST_HASH] != key.request:
                     raise IdempotencyConflict(KEY_REUSED)
                 return earlier.id
             if any(other.name == spec["Name"] for other in self._jobs.values()):
@@ -357,10 +353,14 @@ class FakeRuntime:
             self._jobs[new.id] = new
         return new.id
 
-    def _job_with_key(self, key_hash: str | None) -> Job | None:
+    def service(self, job_id: str) -> dict:
+        """The job's service as Docker's inspect shows it: its id and the spec it was made with."""
+        return {"ID": job_id, "Spec": self._job(job_id).spec}
+
+    def _job_with_key(self, key_hash: str) -> Job | None:
         """The job an Idempotency-Key (by its hash) made, while it exists."""
         for job in self._jobs.values():
-            if key_hash and job.labels.get(job_labels.IDEMPOTENCY_KEY) == key_hash:
+            if job.labels.get(job_labels.IDEMPOTENCY_KEY) == key_hash:
                 return job
         return None
 
@@ -603,6 +603,12 @@ class FakeRuntime:
 def _position(job: Job) -> tuple[str, str]:
     """Where a job is in /jobs' order, as its cursor says it: its creation time, then its id."""
     return (timestamp(job.created).rstrip("Z"), job.id)
+
+
+def docker_name() -> str:
+    """A name like one Docker gives a service sent without one (its own are adjective_scientist
+    pairs)."""
+    return "unnamed_" + secrets.token_hex(4)
 
 
 def new_id() -> str:

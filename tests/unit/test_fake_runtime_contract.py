@@ -13,5 +13,9 @@ class TestFakeRuntime(RuntimeContract):
         return "qm/busybox:latest"
 
     @pytest.fixture
+    def service_of(self, runtime):
+        return runtime.service
+
+    @pytest.fixture
     def pace(self):
         return 0.1  # its jobs run ten times faster than the lab's

@@ -1,11 +1,17 @@
-"""GET /history/:id over the in-memory runtime: the request as recorded, in /run's field names
-and without its secrets, and the timeline from /run to /stop."""
+"""GET /history/:id over the in-memory runtime: the request as recorded, in /run's field names,
+with the defaults it ran with and without its secrets, and the timeline from /run to /stop.
+(That it is what the job's service holds: the runtime contract, support/contract.py.)"""
 
 import base64
 import hashlib
 import json
+import re
 
-from support.api import assert_error
+from quartermaster.compose import compose_app
+from quartermaster.process.config import DEFAULT_CONSTRAINTS, DEFAULT_TTL
+from support.api import ApiClient, assert_error
+from support.fake_runtime import FakeRuntime
+from support.settings import make_config
 
 # A webhook's secret may be in its path (Slack, Discord) as well as in its query.
 CALLBACK_URL = "http://127.0.0.1:9/hooks/path-secret?sig=callback-secret"
@@ -29,18 +35,30 @@ def test_the_request_is_recorded_without_its_secrets(api):
         "env": {"API_KEY": None},  # names only, unless KEEP_ENV_VALUES
         "memory": 64,
         "cpus": 0.5,
-        "constraints": [],
+        "constraints": list(DEFAULT_CONSTRAINTS),  # the configured ones: what ran
         "type": "service",
         "completions": 1,
         "parallelism": 1,
         "retries": 0,
         "timeout": 60,
-        "ttl": None,
+        "ttl": DEFAULT_TTL,
         "callback_url": f"http://127.0.0.1:9/...#sha256:{CALLBACK_DIGEST}",
     }
     text = json.dumps(answer)
     assert "registry-pw" not in text and "env-secret" not in text and "callback-secret" not in text
     assert "path-secret" not in text
+
+
+def test_a_request_without_the_defaulted_fields_is_recorded_with_the_configured_ones():
+    """Not null: the values the job ran with, from this server's settings."""
+    config = make_config(memory_mb=96, constraints=("node.labels.pool==batch",), ttl=3600)
+    api = ApiClient(compose_app(config, FakeRuntime(config)).test_client())
+    job_id = api.run_ok(image="busybox", command="true", constraints=["node.role==worker"])
+    request = api.get_ok(f"/history/{job_id}")["request"]
+    assert (request["memory"], request["ttl"]) == (96, 3600)
+    assert request["constraints"] == ["node.labels.pool==batch", "node.role==worker"]
+    assert request["name"] == api.status(job_id).get_json()["name"]
+    assert re.fullmatch(r"job-[0-9a-f]{16}", request["name"])
 
 
 def test_the_timeline_runs_from_run_to_stop(api):

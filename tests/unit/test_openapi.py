@@ -252,6 +252,15 @@ def test_the_document_allows_a_ttl_up_to_the_configured_max_ttl(ttl):
     assert allowed == (ttl <= 86400)
 
 
+def test_the_document_gives_the_servers_defaults_of_memory_and_ttl():
+    """MEMORY and HISTORY_TTL are settings: what a /run without them runs with (the dashboard's
+    Run form shows the memory's)."""
+    client = compose_app(make_config(memory_mb=512, ttl=3600)).test_client()
+    fields = client.get("/openapi.json").get_json()["components"]["schemas"]["RunRequest"]
+    assert fields["properties"]["memory"]["default"] == 512
+    assert fields["properties"]["ttl"]["default"] == 3600
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

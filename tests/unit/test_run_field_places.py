@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from quartermaster.cli.all_commands import qm
 from quartermaster.client import Client
 from quartermaster.jobs.history import NOT_RECORDED, recorded_request
+from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.swarm.spec import request_of, service_spec
 from quartermaster.web.schemas import RunRequest
@@ -90,7 +91,7 @@ def test_history_answers_every_field_a_record_keeps_under_the_name_run_takes_it_
 
 def test_a_job_the_store_never_saw_is_recorded_from_its_service_with_every_field():
     """request_of reads back from the service what service_spec wrote of each field."""
-    spec = service_spec(EVERY_FIELD, memory_mb=300, constraints=(), ttl=3600)  # the job's own
+    spec = service_spec(EVERY_FIELD, KeyHashes.of(EVERY_FIELD))  # as given: nothing defaulted
     assert request_of({"Spec": spec}) == recorded_request(EVERY_FIELD, env_values=False)
 
 

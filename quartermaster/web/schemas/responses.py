@@ -51,7 +51,9 @@ def _recorded_request_fields() -> dict[str, fields.Field]:
         data_key=recorded["env"].data_key,
         metadata={"description": "each value null unless the server keeps them (KEEP_ENV_VALUES)"},
     )
-    recorded["name"].metadata["description"] = "null: one was generated"
+    recorded["name"].metadata["description"] = (
+        "the one generated if /run gave none (null only in records from before that was kept)"
+    )
     return recorded
 
 

@@ -1,4 +1,4 @@
-import { ApiError, newIdempotencyKey, postJson } from "./api.js";
+import { ApiError, getJson, newIdempotencyKey, postJson } from "./api.js";
 import { errorBox, h, route } from "./dom.js";
 
 // The Run form: starts a job and opens its page. One Idempotency-Key per filled-in form: a
@@ -9,7 +9,7 @@ export function runView(main) {
     image: h("input", { name: "image", required: true, placeholder: "qm/busybox:latest" }),
     command: h("input", { name: "command", placeholder: "sh -c 'echo hello'" }),
     name: h("input", { name: "name", placeholder: "optional" }),
-    memory: h("input", { name: "memory", inputmode: "numeric", placeholder: "MB (default 250)" }),
+    memory: h("input", { name: "memory", inputmode: "numeric", placeholder: "MB" }),
     cpus: h("input", { name: "cpus", inputmode: "decimal", placeholder: "e.g. 0.5" }),
     timeout: h("input", { name: "timeout", inputmode: "numeric", placeholder: "seconds" }),
     env: h("textarea", { name: "env", rows: 3, placeholder: "NAME=value, one a line" }),
@@ -34,6 +34,7 @@ export function runView(main) {
   );
   main.append(h("h1", {}, "Run a job"), form);
   inputs.image.focus();
+  showDefaultMemory(inputs.memory);
 
   async function start(event) {
     event.preventDefault();
@@ -64,6 +65,22 @@ export function runView(main) {
       else unplaced.push(`${name}: ${flatten(detail).join("; ")}`);
     }
     feedback.replaceChildren(errorBox(error), unplaced.length ? h("p", {}, unplaced.join("\n")) : null);
+  }
+}
+
+// The memory a job left without one runs with is the server's setting (MEMORY): its API
+// document says it. Asked once a page load; without an answer the field says only "MB".
+let defaultMemory = null;
+
+async function showDefaultMemory(input) {
+  try {
+    defaultMemory ??= getJson("/openapi.json").then(
+      (document) => document.components.schemas.RunRequest.properties.memory.default,
+    );
+    const memory = await defaultMemory;
+    if (Number.isInteger(memory)) input.placeholder = `MB (default ${memory})`;
+  } catch {
+    defaultMemory = null; // asked again next time
   }
 }
 
