@@ -10,11 +10,9 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
 
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import (
-    AmbiguousReference,
     DockerRejected,
     DockerUnavailable,
     IdempotencyConflict,
@@ -29,7 +27,6 @@ from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
-from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
 from quartermaster.process import lifecycle, metrics
@@ -48,6 +45,7 @@ from quartermaster.swarm.nodes import (
     summarize_nodes,
 )
 from quartermaster.swarm.reaping import Reaping
+from quartermaster.swarm.references import NO_SUCH_JOB, FoundJob, resolve_reference
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.spec import registry_auth_header, service_spec
 from quartermaster.swarm.status import job_status
@@ -55,9 +53,6 @@ from quartermaster.swarm.status import job_status
 __all__ = ["Swarm"]
 
 
-# These messages do not echo the reference: a client may have sent something secret by mistake.
-NO_SUCH_JOB = "no such job"
-AMBIGUOUS_REFERENCE = "more than one job matches this reference; use the job's full id"
 KEY_IN_PROGRESS = "a request with this Idempotency-Key is still being handled; retry it"
 # How often a waiting request checks whether its client is still there.
 CHECK_SECONDS = 1.0
@@ -147,8 +142,8 @@ class Swarm:
         self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
     ) -> JobStatus:
         """The job's status from its service and its tasks: two calls, made at once, for a full
-        id; three for a name or id prefix (see _resolve). One more when a run may be stranded on
-        a node that went down.
+        id; three for a name or id prefix (references.py). One more when a run may be stranded
+        on a node that went down.
 
         With `wait`, hold the answer until the job is in a final state, `wait` seconds have
         passed, the client is gone (`abandoned`, asked every second), or this process is
@@ -256,11 +251,11 @@ class Swarm:
         tasks_call = self._docker.in_background(
             lambda engine: engine.tasks(filters={"service": reference})
         )
-        found = self._resolve(reference)
+        found = resolve_reference(self._docker, reference)
         tasks = self._tasks_of(found, tasks_call)
         return job_status(found.job, tasks, down_nodes_among(self._docker.engine, tasks))
 
-    def _tasks_of(self, found: "_Found", tasks_call: Future) -> list[dict]:
+    def _tasks_of(self, found: FoundJob, tasks_call: Future) -> list[dict]:
         """The job's tasks: those asked for by its reference if Docker resolved the reference
         to this job too, else asked for again by the job's id."""
         job_id = found.job["ID"]
@@ -295,42 +290,7 @@ class Swarm:
         return job_id
 
     def _find_job(self, reference: str) -> dict:
-        return self._resolve(reference).job
-
-    def _resolve(self, reference: str) -> "_Found":
-        """The one job `reference` means: the job with that full id; else the job with that name
-        or whose id starts with it. No such job is JobNotFound; two are AmbiguousReference,
-        never a guess (a job named like a prefix of another's id must not take that one over).
-
-        A full id costs one call. Any other reference costs two, made at once: Docker's own
-        resolution (the service of that name, else the one whose id starts with it) and every
-        job whose id starts with it."""
-        if is_full_id(reference):
-            service = self._inspect(reference)
-            if service is None or service["ID"] != reference or not labels.is_job(service):
-                raise JobNotFound(NO_SUCH_JOB)
-            return _Found(service, docker_agrees=True)
-        by_id_prefix = self._docker.in_background(
-            lambda engine: engine.services(filters={"id": reference, "label": f"{labels.JOB}=true"})
-        )
-        resolved = self._inspect(reference)
-        candidates = {service["ID"]: service for service in by_id_prefix.result()}
-        if resolved is not None and labels.is_job(resolved):
-            candidates[resolved["ID"]] = resolved
-        if not candidates:
-            raise JobNotFound(NO_SUCH_JOB)
-        if len(candidates) > 1:
-            raise AmbiguousReference(AMBIGUOUS_REFERENCE)
-        (job,) = candidates.values()
-        return _Found(job, docker_agrees=resolved is not None and resolved["ID"] == job["ID"])
-
-    def _inspect(self, reference: str) -> dict | None:
-        """The service Docker resolves `reference` to (full id, else name, else id prefix), or
-        None when that is no single service."""
-        try:
-            return self._docker.engine.inspect_service(reference)
-        except (JobNotFound, DockerRejected):  # DockerRejected: an id prefix of several services
-            return None
+        return resolve_reference(self._docker, reference).job
 
 
 def _same_request_job(existing: dict, key: KeyHashes) -> str:
@@ -339,9 +299,3 @@ def _same_request_job(existing: dict, key: KeyHashes) -> str:
     if existing["Spec"]["Labels"].get(labels.REQUEST_HASH) != key.request:
         raise IdempotencyConflict(KEY_REUSED)
     return existing["ID"]
-
-
-@dataclass(frozen=True)
-class _Found:
-    job: dict  # the job's service
-    docker_agrees: bool  # Docker resolves the reference to this job too

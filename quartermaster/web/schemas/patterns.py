@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from quartermaster.jobs.labels import RESERVED_PREFIX
 
 # Patterns end in \Z, not $: $ also matches before a trailing newline.
-# A job reference: a full service id, a service name, or an id prefix (see Swarm._resolve).
+# A job reference: a full service id, a service name, or an id prefix (see swarm/references.py).
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 # swarmkit's rule for service names (no pattern here may nest quantifiers over the same text:
 # Python's regexes backtrack, and that takes exponential time on a near miss).
