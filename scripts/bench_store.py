@@ -17,6 +17,8 @@ runs on it as deployed (loopback only), and the bench measures:
 
 Prints the figures and writes them to bench-store-results.json. Needs the lab (`make lab`).
 `--figures jobs --jobs 0` measures /jobs alone (and neither starts nor removes a job).
+One script of ~730 lines, as `make bench` runs it: each figure's seeding, its measurement and
+its baseline side by side.
 """
 
 import argparse

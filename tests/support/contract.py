@@ -11,7 +11,8 @@ A tier runs them by subclassing `RuntimeContract` in a test module, with the fix
     pace        seconds of the lab per second of a case: how long its jobs sleep and its waits wait
             (the lab's 1; the fake runs the same cases faster)
 
-Every command is one of the fake runtime's convention (fake_runtime.py).
+Every command is one of the fake runtime's convention (fake_runtime.py). One module of ~480
+lines: the cases are one contract, read together.
 """
 
 import re

@@ -28,6 +28,9 @@ What the HTTP layer can see of it is what it sees of the swarm runtime; the cont
   plan when asked. No reaper runs here: timeouts, TTLs and callbacks are the lab's to test.
 - A halted job's output is gone, as swarm drops a halted job's tasks with their logs; a log set
   aside (set_log_aside) is kept for ever, as its swarm config is until the reaper removes it.
+
+One module of ~600 lines: every part of it acts on the same jobs and nodes, and it stands in for
+all of swarm/ at once.
 """
 
 import math

@@ -1,5 +1,6 @@
 """The lab tier's helpers: the lab's facts and secrets, its Docker, live servers, raw connections
-and metrics. (Its fixtures are in tests/lab/conftest.py.)"""
+and metrics. (Its fixtures are in tests/lab/conftest.py.) One module of ~340 lines: the tests
+import every helper from one place."""
 
 import base64
 import contextlib

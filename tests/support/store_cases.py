@@ -1,5 +1,6 @@
 """The record store's cases, run against SQLite in the unit tier and against the lab's
-PostgreSQL in the lab tier: a class to subclass with a `store_url` fixture."""
+PostgreSQL in the lab tier: a class to subclass with a `store_url` fixture. One module of ~400
+lines: the cases are one contract of the store, read together."""
 
 import contextlib
 import importlib.util
