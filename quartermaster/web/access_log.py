@@ -27,7 +27,7 @@ _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 log = logging.getLogger("quartermaster.access")
 
 
-def install_access_log(app: Flask, secret: str | None) -> None:
+def install_access_log(app: Flask, secret: str) -> None:
     """`secret`: what an incoming request id must not carry (it is echoed and logged)."""
     routed_methods: set[str] = set()  # filled at the first answer: by then every route is added
 
@@ -35,7 +35,7 @@ def install_access_log(app: Flask, secret: str | None) -> None:
     def assign_request_id():
         g.started = time.perf_counter()
         incoming = request.headers.get(HEADER, "")
-        adopt = _SANE.match(incoming) and not (secret and secret in incoming)
+        adopt = _SANE.match(incoming) and secret not in incoming
         g.request_id = incoming if adopt else uuid.uuid4().hex
 
     @app.after_request

@@ -18,7 +18,7 @@ from quartermaster.web.api import (
     status,
     stop,
 )
-from quartermaster.web.auth import install_token_check, searchable_token
+from quartermaster.web.auth import install_token_check
 from quartermaster.web.browser_policy import install_browser_policy
 from quartermaster.web.context import QuartermasterFlask
 from quartermaster.web.errors import register_error_handlers
@@ -43,7 +43,7 @@ def create_app(service: JobService, config: configuration.Config) -> Flask:
     """The WSGI app over `service`, with `config`'s settings."""
     app = QuartermasterFlask(service, config)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    install_access_log(app, searchable_token(config.token))
+    install_access_log(app, config.token)
     install_token_check(app, config)
     install_browser_policy(app)
     register_error_handlers(app)

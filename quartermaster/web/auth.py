@@ -4,8 +4,8 @@
 The token may come in the JSON body (`token`), the query string (`?token=`) or an
 `Authorization: Bearer` header. Every token a request carries must be right; each is compared in
 constant time. Anywhere else (a job id in the path, a name, a command, a label) it is refused,
-as what a request carries travels on to Docker, its logs and its labels (tokens of 8 characters
-or more: shorter ones would turn up by chance).
+as what a request carries travels on to Docker, its logs and its labels (a token has at least
+MIN_TOKEN_CHARS, process/config.py: long enough not to turn up there by chance).
 """
 
 import hmac
@@ -18,18 +18,9 @@ from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import json_object, parsed_json
 from quartermaster.web.schemas.patterns import json_strings
 
-# A token shorter than this turns up in ordinary ids and commands by chance: it is not looked for.
-TOKEN_SEARCH_MIN_LENGTH = 8
-
-
-def searchable_token(token: str) -> str | None:
-    """The token, if it is long enough to be looked for elsewhere in a request."""
-    return token if len(token) >= TOKEN_SEARCH_MIN_LENGTH else None
-
 
 def install_token_check(app: Flask, config: Config) -> None:
     expected = config.token.encode()
-    searched = searchable_token(config.token)
 
     @app.before_request
     def require_token():
@@ -48,7 +39,7 @@ def install_token_check(app: Flask, config: Config) -> None:
             raise ApiError(401, "missing token: send it as token in the body, ?token= or Bearer")
         if not all(hmac.compare_digest(_utf8(candidate), expected) for candidate in supplied):
             raise ApiError(401, "invalid token")
-        if searched and token_elsewhere(searched):
+        if token_elsewhere(config.token):
             raise ApiError(400, "the token may only be sent as token, ?token= or Bearer")
 
 

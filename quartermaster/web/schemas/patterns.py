@@ -39,6 +39,7 @@ MAX_LABEL_VALUE = 512
 MAX_LABELS_BYTES = 64 * 1024
 MAX_ENV = 128
 MAX_ENV_BYTES = 64 * 1024
+MAX_ENV_VALUE = 64 * 1024  # characters of one value; the whole env is MAX_ENV_BYTES of UTF-8 too
 AUTH_KEYS = {"username", "password", "auth", "email", "serveraddress", "identitytoken"}
 # `auth`'s format in the document: what it holds is JSON inside base64, which no pattern can say.
 REGISTRY_AUTH_FORMAT = "docker-registry-auth"

@@ -34,6 +34,7 @@ from quartermaster.web.schemas.patterns import (
     MAX_CPUS,
     MAX_ENV,
     MAX_ENV_BYTES,
+    MAX_ENV_VALUE,
     MAX_IMAGE_LENGTH,
     MAX_LABEL_KEY,
     MAX_LABEL_VALUE,
@@ -139,7 +140,7 @@ class RunRequest(TokenRequest):
         ),
         values=fields.String(
             validate=[
-                validate.Length(max=MAX_ENV_BYTES, error="at most {max} characters"),
+                validate.Length(max=MAX_ENV_VALUE, error="at most {max} characters"),
                 no_nul("values"),
             ]
         ),
