@@ -50,8 +50,8 @@ class DockerRejected(SwarmError):
 class JobLookupError(DomainError):
     """A job reference that does not name exactly one job, in the swarm (live jobs) or in the
     record store (their history): both look jobs up and raise these. Docker's own "no such
-    object" (a 404) is a `JobNotFound` too, so a swarm call that may meet a vanished service
-    catches `(SwarmError, JobLookupError)`."""
+    object" (a 404) is a `JobNotFound` too: a swarm call that may meet a vanished service
+    catches SWARM_CALL_ERRORS."""
 
     http_status = 404
 
@@ -67,6 +67,10 @@ class AmbiguousReference(JobLookupError):
     prefix of several jobs): refused rather than guessed."""
 
     http_status = 409
+
+
+# What a call into the swarm may raise: its own failures, and JobNotFound for a vanished service.
+SWARM_CALL_ERRORS = (SwarmError, JobLookupError)
 
 
 class StoreError(DomainError):

@@ -23,11 +23,10 @@ from typing import Any
 
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
 from quartermaster.jobs.errors import (
-    JobLookupError,
+    SWARM_CALL_ERRORS,
     StoreError,
     StoreRefused,
     StoreUnavailable,
-    SwarmError,
 )
 from quartermaster.jobs.status import status_document
 from quartermaster.process import heartbeat, metrics
@@ -164,7 +163,7 @@ class Reaper:
         while not stop.is_set() and (parent is None or os.getppid() == parent):
             try:
                 self.run_once()
-            except (SwarmError, JobLookupError) as error:
+            except SWARM_CALL_ERRORS as error:
                 log.warning("reaper: round skipped: %s", error)
             except Exception:
                 log.exception("reaper: round failed")

@@ -26,11 +26,10 @@ from dataclasses import dataclass, field, replace
 
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import (
-    JobLookupError,
+    SWARM_CALL_ERRORS,
     JobNotFound,
     StoreError,
     StoreRefused,
-    SwarmError,
 )
 from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.runtime import JobRuntime
@@ -144,7 +143,7 @@ class Recorder:
             if has_record and self._finish_with(timed_out, kept, None, now):
                 return True
             self._swarm.set_log_aside(status.id, kept)
-        except (SwarmError, JobLookupError) as error:
+        except SWARM_CALL_ERRORS as error:
             log.warning("reaper: the log of job %s could not be kept now: %s", status.id, error)
             return False
         log.info("reaper: job %s timed out unrecorded; its log is set aside", status.id)
@@ -178,7 +177,7 @@ class Recorder:
         """The job's final record with its log; False if its log could not be read now."""
         try:
             kept = self._swarm.capture_log(status.id, self._log_keep_bytes)
-        except (SwarmError, JobLookupError) as error:
+        except SWARM_CALL_ERRORS as error:
             log.warning("reaper: the log of job %s could not be kept now: %s", status.id, error)
             return False
         self._store.finish(

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
-from quartermaster.jobs.errors import JobLookupError, SwarmError
+from quartermaster.jobs.errors import SWARM_CALL_ERRORS
 from quartermaster.jobs.status import JobStatus
 from quartermaster.process import lifecycle
 
@@ -36,7 +36,7 @@ class JobWatch:
     def latest(self) -> JobStatus:
         """The job's status at the last poll; the poll's error if it failed (a copy for each
         waiter: one object raised by hundreds would gather all their tracebacks)."""
-        if isinstance(self._error, (SwarmError, JobLookupError)):
+        if isinstance(self._error, SWARM_CALL_ERRORS):
             raise type(self._error)(str(self._error))
         if self._error is not None:
             raise self._error
@@ -56,7 +56,7 @@ class JobWatch:
             try:
                 status = self._latest = read_status(self.service_id)
             except Exception as error:  # the job is gone, or Docker is: each waiter gets it
-                if not isinstance(error, (SwarmError, JobLookupError)):
+                if not isinstance(error, SWARM_CALL_ERRORS):
                     log.exception("polling job %s failed", self.service_id)
                 self._error = error
                 break

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from quartermaster.jobs import labels as job_labels
-from quartermaster.jobs.errors import JobLookupError, JobNotFound, SwarmError
+from quartermaster.jobs.errors import SWARM_CALL_ERRORS, JobNotFound
 from quartermaster.jobs.status import STARTED, JobStatus
 from quartermaster.swarm.claims import CLAIM_OF, is_stale
 from quartermaster.swarm.docker_connection import DockerConnection
@@ -243,7 +243,7 @@ class Reaping:
         try:
             call(self._docker.engine)
             return True
-        except (SwarmError, JobLookupError) as error:
+        except SWARM_CALL_ERRORS as error:
             log.info("reaper: lost a race or the object is gone: %s", error)
             return False
 

@@ -10,7 +10,7 @@ job's completions to zero first makes the orchestrator drop them itself.
 import contextlib
 from collections.abc import Callable
 
-from quartermaster.jobs.errors import JobLookupError, SwarmError
+from quartermaster.jobs.errors import SWARM_CALL_ERRORS
 from quartermaster.swarm.engine import EngineClient
 
 # The orchestrator itself updates a replicated-job's service (its job status) as runs start and
@@ -39,7 +39,7 @@ def update_on_fresh_read(
                 service["ID"], service["Version"]["Index"], new_spec(service["Spec"])
             )
             return
-        except (SwarmError, JobLookupError):
+        except SWARM_CALL_ERRORS:
             if attempt == ATTEMPTS - 1:
                 raise
 
@@ -51,5 +51,5 @@ def _drop_unplaced_tasks(engine: EngineClient, service: dict) -> None:
         mode = {"ReplicatedJob": {**spec["Mode"]["ReplicatedJob"], "TotalCompletions": 0}}
         return {**spec, "Mode": mode}
 
-    with contextlib.suppress(SwarmError, JobLookupError):
+    with contextlib.suppress(*SWARM_CALL_ERRORS):
         update_on_fresh_read(engine, service, no_completions)

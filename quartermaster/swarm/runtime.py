@@ -13,14 +13,13 @@ from concurrent.futures import Future
 
 from quartermaster.jobs import labels
 from quartermaster.jobs.errors import (
+    SWARM_CALL_ERRORS,
     DockerRejected,
     DockerUnavailable,
     IdempotencyConflict,
-    JobLookupError,
     JobNotFound,
     NameConflict,
     NotASwarmManager,
-    SwarmError,
 )
 from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
@@ -132,7 +131,7 @@ class Swarm:
                 result = self._docker.engine.create_service(spec, headers), "created"
         except DockerUnavailable:
             raise  # Docker may still create the job: the claim is kept until it goes stale
-        except (SwarmError, JobLookupError):
+        except SWARM_CALL_ERRORS:
             claims.release(claim_id)
             raise
         claims.release(claim_id)

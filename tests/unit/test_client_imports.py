@@ -69,38 +69,31 @@ def test_requirements_pin_every_dependency_of_every_extra():
     assert {re.split(r"[\[=<>]", name)[0].lower() for name in declared} <= pinned
 
 
-@pytest.mark.parametrize("missing", CLI_SIDE)
-def test_qm_without_its_extra_says_what_to_install(missing):
-    # A None in sys.modules is how Python marks a module that cannot be imported.
+def run_without(missing: str, command_module: str) -> subprocess.CompletedProcess:
+    """A command's `main` run with `missing` unimportable (a None in sys.modules is how Python
+    marks a module that cannot be imported)."""
     probe = (
-        f"import sys; sys.modules[{missing!r}] = None\n"
-        "from quartermaster.cli.command import main\n"
-        "main()"
+        f"import sys; sys.modules[{missing!r}] = None\nfrom {command_module} import main\nmain()"
     )
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", probe, "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT
-    )
-    assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == (
-        f"qm needs {missing}, which the client alone does not install: "
-        "pip install 'quartermaster[cli]'\n"
     )
 
 
-@pytest.mark.parametrize("missing", ["gevent", "sqlalchemy"])
-def test_the_server_without_its_extra_says_what_to_install(missing):
-    probe = (
-        f"import sys; sys.modules[{missing!r}] = None\n"
-        "from quartermaster.server.command import main\n"
-        "main()"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT
-    )
+@pytest.mark.parametrize(
+    ("command", "command_module", "extra", "missing"),
+    [
+        *[("qm", "quartermaster.cli.command", "cli", missing) for missing in CLI_SIDE],
+        ("quartermaster", "quartermaster.server.command", "server", "gevent"),
+        ("quartermaster", "quartermaster.server.command", "server", "sqlalchemy"),
+    ],
+)
+def test_a_command_without_its_extra_says_what_to_install(command, command_module, extra, missing):
+    done = run_without(missing, command_module)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (
-        f"quartermaster needs {missing}, which the client alone does not install: "
-        "pip install 'quartermaster[server]'\n"
+        f"{command} needs {missing}, which the client alone does not install: "
+        f"pip install 'quartermaster[{extra}]'\n"
     )
 
 
