@@ -4,7 +4,11 @@ Every key under `RESERVED_PREFIX` belongs to quartermaster: clients may not set 
 """
 
 RESERVED_PREFIX = "quartermaster."
-JOB = RESERVED_PREFIX + "job"  # marks a service as a quartermaster job; value "true"
+# Marks a service (and the configs quartermaster keeps beside it) as a quartermaster job: its value
+# is the deployment that made it (DEPLOYMENT), or "true" for the unnamed one. Several deployments on
+# one swarm each see, and reap, only the jobs carrying their own mark.
+JOB = RESERVED_PREFIX + "job"
+UNNAMED_DEPLOYMENT_MARK = "true"
 # The image as the client asked for it: swarm pins the spec's image to a digest.
 IMAGE = RESERVED_PREFIX + "image"
 # Set at creation, read by the reaper.
@@ -24,5 +28,24 @@ TIMED_OUT = RESERVED_PREFIX + "timed-out"
 STOPPED = RESERVED_PREFIX + "stopped"
 
 
-def is_job(service: dict) -> bool:
-    return service.get("Spec", {}).get("Labels", {}).get(JOB) == "true"
+def job_mark(deployment: str) -> str:
+    """The value of JOB on the jobs of `deployment` ("" is the unnamed deployment)."""
+    return deployment or UNNAMED_DEPLOYMENT_MARK
+
+
+def job_filter(deployment: str) -> str:
+    """The Engine API's label filter for the jobs of `deployment`."""
+    return f"{JOB}={job_mark(deployment)}"
+
+
+def is_job(service: dict, deployment: str) -> bool:
+    """The service is a job of `deployment`."""
+    return service.get("Spec", {}).get("Labels", {}).get(JOB) == job_mark(deployment)
+
+
+def is_kept_for(config: dict, deployment: str) -> bool:
+    """A config quartermaster keeps beside its jobs (a callback record, a claim, a log set
+    aside) belongs to `deployment`. One without the mark was made before deployments had
+    names: the unnamed deployment's."""
+    config_labels = config.get("Spec", {}).get("Labels") or {}
+    return config_labels.get(JOB, UNNAMED_DEPLOYMENT_MARK) == job_mark(deployment)

@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"(env KEEP_FINISHED, default {configuration.DEFAULT_KEEP_FINISHED})",
     )
     parser.add_argument(
+        "--deployment",
+        help="this deployment's name, when several share one swarm: it sees and reaps only the "
+        "jobs it made (env DEPLOYMENT, default none)",
+    )
+    parser.add_argument(
         "--reaper-interval",
         type=float,
         help="seconds between reaper rounds; 0 runs no reaper in this instance "

@@ -4,12 +4,14 @@ The command line (`process/command_line.py`) overrides the environment; both end
 """
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from quartermaster.jobs.callback_addresses import parse_host_entry
 from quartermaster.jobs.constraints import is_valid_constraint
+from quartermaster.jobs.labels import UNNAMED_DEPLOYMENT_MARK
 
 DEFAULT_PORT = 9090
 DEFAULT_BIND = "0.0.0.0"  # noqa: S104 - a server on a swarm manager listens on all interfaces
@@ -31,6 +33,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # The shortest token the server starts with: a shorter one is within reach of guessing (and a
 # placeholder like "changeme" or "test" is refused).
 MIN_TOKEN_CHARS = 16
+# A deployment's name: it marks its jobs (a label value) and its Idempotency-Key claims.
+DEPLOYMENT_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 GENERATE_COMMAND = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
@@ -71,6 +75,9 @@ class Config:
     database_url: str | None = field(default=None, repr=False)  # may hold a password
     log_keep_bytes: int = DEFAULT_LOG_KEEP_BYTES  # the newest bytes of a job's log kept
     keep_env_values: bool = False  # records keep `env` values, not only names
+    # Several deployments on one swarm (staging and production; each with its own store): each
+    # sees and reaps only its own jobs. "": the unnamed deployment.
+    deployment: str = ""
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -108,6 +115,11 @@ class Config:
                 self.database_url.startswith(("sqlite:///", *POSTGRESQL_SCHEMES)),
                 "DATABASE_URL must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB",
             )
+        _require(
+            self.deployment == "" or _is_deployment_name(self.deployment),
+            "DEPLOYMENT must be 1-32 lowercase letters, digits and dashes, starting with a letter "
+            f"or digit, and not {UNNAMED_DEPLOYMENT_MARK!r}",
+        )
         for constraint in self.constraints:
             _require(is_valid_constraint(constraint), f"invalid constraint {constraint!r}")
         for entry in self.callback_hosts:
@@ -179,9 +191,14 @@ def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Conf
         "database_url": env.get("DATABASE_URL") or _secret_file(env, "DATABASE_URL_FILE") or None,
         "log_keep_bytes": _int(env, "LOG_KEEP_BYTES", DEFAULT_LOG_KEEP_BYTES),
         "keep_env_values": _flag(env, "KEEP_ENV_VALUES"),
+        "deployment": env.get("DEPLOYMENT", ""),
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return Config(**settings)
+
+
+def _is_deployment_name(name: str) -> bool:
+    return DEPLOYMENT_PATTERN.fullmatch(name) is not None and name != UNNAMED_DEPLOYMENT_MARK
 
 
 def _token_file(env: Mapping[str, str], overrides: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ out after not answering, leaves its claim; once that time has passed, the next r
 key, or the reaper, removes it. Only the key's hash is ever stored, never the key.
 """
 
+import hashlib
 import logging
 import time
 
@@ -30,7 +31,11 @@ LEASE_TIMEOUTS = 6
 MAX_CONFIG_NAME = 64  # swarm's limit
 
 
-def claim_name(key_hash: str) -> str:
+def claim_name(key_hash: str, deployment: str) -> str:
+    """A config name is unique in the whole swarm: a named deployment's claims are apart from
+    the others' (the unnamed deployment's names are those from before deployments had names)."""
+    if deployment:
+        key_hash = hashlib.sha256(f"{deployment}:{key_hash}".encode()).hexdigest()
     return (CLAIM_PREFIX + key_hash)[:MAX_CONFIG_NAME]
 
 
@@ -43,15 +48,20 @@ def is_stale(claim: dict, now: float) -> bool:
 
 
 class KeyClaims:
-    def __init__(self, connection: DockerConnection, docker_timeout: float):
+    def __init__(self, connection: DockerConnection, docker_timeout: float, deployment: str):
         self._docker = connection
+        self._deployment = deployment
         self._lease_seconds = LEASE_TIMEOUTS * docker_timeout
 
     def claim(self, key_hash: str) -> str | None:
         """Claim the key: the claim's id, or None when another request holds it."""
         until = time.time() + self._lease_seconds
-        claim_labels = {CLAIM_OF: key_hash, CLAIM_UNTIL: f"{until:.3f}"}
-        name = claim_name(key_hash)
+        claim_labels = {
+            job_labels.JOB: job_labels.job_mark(self._deployment),
+            CLAIM_OF: key_hash,
+            CLAIM_UNTIL: f"{until:.3f}",
+        }
+        name = claim_name(key_hash, self._deployment)
         try:
             return self._docker.engine.create_config(name, claim_labels)
         except NameConflict:
@@ -69,7 +79,7 @@ class KeyClaims:
     def remove_if_stale(self, key_hash: str) -> None:
         """Remove the key's claim if its holder is gone. By id: of racing removers, one does."""
         try:
-            claim = self._docker.engine.inspect_config(claim_name(key_hash))
+            claim = self._docker.engine.inspect_config(claim_name(key_hash, self._deployment))
         except JobNotFound:
             return  # let go meanwhile
         if is_stale(claim, time.time()):
@@ -78,6 +88,9 @@ class KeyClaims:
 
     def job_with_key(self, key_hash: str) -> dict | None:
         """The key's job (the first made, should there ever be two), or None."""
-        key_filter = [f"{job_labels.JOB}=true", f"{job_labels.IDEMPOTENCY_KEY}={key_hash}"]
+        key_filter = [
+            job_labels.job_filter(self._deployment),
+            f"{job_labels.IDEMPOTENCY_KEY}={key_hash}",
+        ]
         jobs = self._docker.engine.services(filters={"label": key_filter})
         return min(jobs, key=lambda job: (job["CreatedAt"], job["ID"]), default=None)

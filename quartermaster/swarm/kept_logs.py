@@ -33,8 +33,9 @@ def log_name(job_id: str) -> str:
     return (LOG_PREFIX + job_id)[:MAX_CONFIG_NAME]
 
 
-def log_labels(job_id: str, truncated: bool, now: float) -> dict[str, str]:
+def log_labels(job_id: str, truncated: bool, now: float, deployment: str = "") -> dict[str, str]:
     return {
+        job_labels.JOB: job_labels.job_mark(deployment),
         LOG_OF: job_id,
         SET_ASIDE_AT: f"{now:.3f}",
         TRUNCATED: "true" if truncated else "false",

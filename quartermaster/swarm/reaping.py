@@ -150,17 +150,23 @@ def _due(record: dict | None, now: float) -> bool:
 class Reaping:
     """The Docker calls behind the plan. Each returns False when another reaper got there first."""
 
-    def __init__(self, connection: DockerConnection):
+    def __init__(self, connection: DockerConnection, deployment: str):
         self._docker = connection
+        self._deployment = deployment
 
     def snapshot(self) -> Snapshot:
-        """Every job's service and tasks, every callback record, claim and log set aside: three
-        calls (a fourth for the nodes, when a run may be stranded on a node that went down)."""
-        job_filter = {"label": f"{job_labels.JOB}=true"}
+        """This deployment's jobs (services, tasks), callback records, claims and logs set aside:
+        three calls (a fourth for the nodes, when a run may be stranded on a node that went
+        down)."""
+        job_filter = {"label": job_labels.job_filter(self._deployment)}
         engine = self._docker.engine
         services = engine.services(filters=job_filter)
         tasks = engine.tasks(filters=job_filter)
-        configs = engine.configs(filters={"name": CONFIG_PREFIX})
+        configs = [
+            config
+            for config in engine.configs(filters={"name": CONFIG_PREFIX})
+            if job_labels.is_kept_for(config, self._deployment)
+        ]
         records = [config for config in configs if RECORD_OF in config["Spec"].get("Labels", {})]
         claims = [config for config in configs if CLAIM_OF in config["Spec"].get("Labels", {})]
         kept_logs = [config for config in configs if LOG_OF in config["Spec"].get("Labels", {})]
@@ -200,7 +206,13 @@ class Reaping:
         """Take the job's callback for LEASE_SECONDS; the claimed record, or None if lost."""
         lease = {STATE: "delivering", LEASE_UNTIL: f"{now + LEASE_SECONDS:.3f}"}
         if record is None:
-            record_labels = {RECORD_OF: service_id, ATTEMPTS: "0", FIRST_AT: f"{now:.3f}", **lease}
+            record_labels = {
+                job_labels.JOB: job_labels.job_mark(self._deployment),
+                RECORD_OF: service_id,
+                ATTEMPTS: "0",
+                FIRST_AT: f"{now:.3f}",
+                **lease,
+            }
             # Config names are unique in the swarm: of racing reapers, one creates it.
             claimed = self._quietly(
                 lambda engine: engine.create_config(RECORD_PREFIX + service_id, record_labels)

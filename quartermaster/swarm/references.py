@@ -23,24 +23,26 @@ class FoundJob:
     docker_agrees: bool  # Docker resolves the reference to this job too
 
 
-def resolve_reference(docker: DockerConnection, reference: str) -> FoundJob:
-    """The one job `reference` means: the job with that full id; else the job with that name or
-    whose id starts with it. No such job is JobNotFound; two are AmbiguousReference.
+def resolve_reference(docker: DockerConnection, reference: str, deployment: str) -> FoundJob:
+    """The one job of `deployment` that `reference` means: the job with that full id; else the
+    job with that name or whose id starts with it. No such job is JobNotFound; two are
+    AmbiguousReference.
 
     A full id costs one call. Any other reference costs two, made at once: Docker's own
     resolution (the service of that name, else the one whose id starts with it) and every job
     whose id starts with it."""
     if is_full_id(reference):
         service = _inspect(docker.engine, reference)
-        if service is None or service["ID"] != reference or not labels.is_job(service):
+        if service is None or service["ID"] != reference or not labels.is_job(service, deployment):
             raise JobNotFound(NO_SUCH_JOB)
         return FoundJob(service, docker_agrees=True)
+    job_filter = labels.job_filter(deployment)
     by_id_prefix = docker.in_background(
-        lambda engine: engine.services(filters={"id": reference, "label": f"{labels.JOB}=true"})
+        lambda engine: engine.services(filters={"id": reference, "label": job_filter})
     )
     resolved = _inspect(docker.engine, reference)
     candidates = {service["ID"]: service for service in by_id_prefix.result()}
-    if resolved is not None and labels.is_job(resolved):
+    if resolved is not None and labels.is_job(resolved, deployment):
         candidates[resolved["ID"]] = resolved
     if not candidates:
         raise JobNotFound(NO_SUCH_JOB)

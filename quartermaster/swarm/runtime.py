@@ -66,10 +66,11 @@ class Swarm:
         self._config = config
         self._docker = DockerConnection(config.docker_host, config.docker_timeout)
         self._watches = JobWatches(self._job_status_once)
+        self._job_filter = labels.job_filter(config.deployment)
 
     @property
     def reaping(self) -> Reaping:
-        return Reaping(self._docker)
+        return Reaping(self._docker, self._config.deployment)
 
     def health(self) -> SwarmHealth:
         """Docker is reachable and this node manages a swarm: count its nodes."""
@@ -85,7 +86,7 @@ class Swarm:
     def create_job(self, job: JobSpec, key: KeyHashes | None = None) -> str:
         """Create the job's service, as `job` says; return its full id (with an Idempotency-Key
         used before, by its hashes `key`: the id of the job that key made)."""
-        spec = service_spec(job, key)
+        spec = service_spec(job, key, self._config.deployment)
         headers = {}
         if job.registry_auth:
             headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
@@ -104,7 +105,7 @@ class Swarm:
         """The key's job if it has one (the same request: its id; another: 409), else a new
         one, made by whichever of racing requests claims the key (see claims.py). The others
         wait for it, up to twice the Docker timeout."""
-        claims = KeyClaims(self._docker, self._config.docker_timeout)
+        claims = KeyClaims(self._docker, self._config.docker_timeout, self._config.deployment)
         deadline = time.monotonic() + 2 * self._config.docker_timeout
         interval = 0.05
         while True:
@@ -162,14 +163,14 @@ class Swarm:
     def list_jobs(self, query: JobQuery) -> JobPage:
         """A page of jobs, newest first: two calls, whatever the page size or the swarm's size
         (three when a run may be stranded on a node that went down)."""
-        label_filters = [f"{labels.JOB}=true", *(f"{k}={v}" for k, v in query.labels.items())]
+        label_filters = [self._job_filter, *(f"{k}={v}" for k, v in query.labels.items())]
         service_filters: dict[str, str | list[str]] = {"label": label_filters}
         if query.name:
             service_filters["name"] = query.name
         engine = self._docker.engine
         services = engine.services(filters=service_filters)
         # Tasks carry their service's labels: one call for the tasks of every job.
-        tasks = engine.tasks(filters={"label": f"{labels.JOB}=true"})
+        tasks = engine.tasks(filters={"label": self._job_filter})
         return page_of_jobs(services, tasks, query, down_nodes_among(engine, tasks))
 
     def job_statuses(self, job_ids: list[str]) -> dict[str, JobStatus]:
@@ -180,14 +181,14 @@ class Swarm:
             return {}
         engine = self._docker.engine
         wanted = set(job_ids)
-        found = engine.services(filters={"id": job_ids, "label": f"{labels.JOB}=true"})
+        found = engine.services(filters={"id": job_ids, "label": self._job_filter})
         services = [service for service in found if service["ID"] in wanted]  # ids: prefixes
         if not services:
             return {}
         try:
             tasks = engine.tasks(filters={"service": [service["ID"] for service in services]})
         except JobNotFound:  # one was removed meanwhile: ask for every job's tasks instead
-            tasks = engine.tasks(filters={"label": f"{labels.JOB}=true"})
+            tasks = engine.tasks(filters={"label": self._job_filter})
         tasks_of: dict[str, list[dict]] = {service["ID"]: [] for service in services}
         for task in tasks:
             tasks_of.get(task["ServiceID"], []).append(task)
@@ -200,7 +201,7 @@ class Swarm:
     def nodes(self) -> list[NodeSummary]:
         """Every node with its capacity and what jobs reserve on it: two calls."""
         nodes = self._docker.engine.nodes()
-        tasks = self._docker.engine.tasks(filters={"label": f"{labels.JOB}=true"})
+        tasks = self._docker.engine.tasks(filters={"label": self._job_filter})
         return summarize_nodes(nodes, tasks)
 
     def readiness_problem(self) -> str | None:
@@ -240,9 +241,8 @@ class Swarm:
         data, truncated = encode_log(log)
         # A conflict: set aside already, when the job still had its runs.
         with contextlib.suppress(NameConflict):
-            self._docker.engine.create_config(
-                log_name(job_id), log_labels(job_id, truncated, time.time()), data
-            )
+            kept_labels = log_labels(job_id, truncated, time.time(), self._config.deployment)
+            self._docker.engine.create_config(log_name(job_id), kept_labels, data)
 
     def _job_status_once(self, reference: str) -> JobStatus:
         # The tasks are asked for by the reference while the reference is resolved: one round
@@ -250,7 +250,7 @@ class Swarm:
         tasks_call = self._docker.in_background(
             lambda engine: engine.tasks(filters={"service": reference})
         )
-        found = resolve_reference(self._docker, reference)
+        found = resolve_reference(self._docker, reference, self._config.deployment)
         tasks = self._tasks_of(found, tasks_call)
         return job_status(found.job, tasks, down_nodes_among(self._docker.engine, tasks))
 
@@ -289,7 +289,7 @@ class Swarm:
         return job_id
 
     def _find_job(self, reference: str) -> dict:
-        return resolve_reference(self._docker, reference).job
+        return resolve_reference(self._docker, reference, self._config.deployment).job
 
 
 def _same_request_job(existing: dict, key: KeyHashes) -> str:

@@ -13,7 +13,7 @@ MIB = 1024 * 1024
 RETRY_DELAY_NS = NANO
 
 
-def service_spec(job: JobSpec, key: KeyHashes | None = None) -> dict:
+def service_spec(job: JobSpec, key: KeyHashes | None = None, deployment: str = "") -> dict:
     """The body of POST /services/create for `job`, as given: its defaults were applied by the
     service (jobs/spec.py's JobDefaults), so a field left None is left out (no memory or CPU
     limit, no ttl label: the reaper's default; no name: Docker picks one). `key`: the hashes of
@@ -29,7 +29,7 @@ def service_spec(job: JobSpec, key: KeyHashes | None = None) -> dict:
     if job.env:
         container["Env"] = [f"{key}={value}" for key, value in job.env.items()]
     spec: dict[str, object] = {
-        "Labels": {**job.labels, **_own_labels(job, key)},
+        "Labels": {**job.labels, **_own_labels(job, key, deployment)},
         "TaskTemplate": {
             "ContainerSpec": container,
             "Resources": {"Limits": _resources(job), "Reservations": _resources(job)},
@@ -43,9 +43,9 @@ def service_spec(job: JobSpec, key: KeyHashes | None = None) -> dict:
     return spec
 
 
-def _own_labels(job: JobSpec, key: KeyHashes | None) -> dict[str, str]:
+def _own_labels(job: JobSpec, key: KeyHashes | None, deployment: str) -> dict[str, str]:
     own = {
-        job_labels.JOB: "true",
+        job_labels.JOB: job_labels.job_mark(deployment),
         job_labels.IMAGE: job.image,
         job_labels.COMPLETIONS: str(job.completions),
     }

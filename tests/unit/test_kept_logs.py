@@ -78,10 +78,12 @@ def test_the_configs_name_and_labels_say_whose_log_and_when_only():
     assert log_name(job_id) == "quartermaster-log-" + job_id
     assert len(log_name(job_id)) <= MAX_CONFIG_NAME
     assert log_labels(job_id, True, NOW) == {
+        "quartermaster.job": "true",
         LOG_OF: job_id,
         SET_ASIDE_AT: f"{NOW:.3f}",
         "quartermaster.log-truncated": "true",
     }
+    assert log_labels(job_id, False, NOW, "staging")["quartermaster.job"] == "staging"
 
 
 def kept_log(job_id: str, set_aside_at: str = f"{NOW - 60:.3f}") -> dict:
