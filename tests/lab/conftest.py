@@ -3,7 +3,9 @@ the swarm, live servers; every job a test makes removed after it, and every log 
 searched for secrets at its end.
 
 These tests run against the real lab swarm (`make lab`). When the lab is not up, they fail with
-"run make lab"; they never skip. (Helpers: tests/support/lab.py.)
+"run make lab"; they never skip. (Helpers: tests/support/lab.py; how the tests are handed to
+make test-lab's processes: tests/support/lab_scheduling.py.) About 320 lines: every fixture of the
+tier in one place.
 """
 
 import contextlib
@@ -25,17 +27,24 @@ from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.removal import remove_job_service
 from support.api import ApiClient
 from support.lab import (
+    DEPLOYMENT,
     LAB_FACTS,
     LAB_LOGS,
     LIVE_SERVER_LOGS,
     MANAGER_SOCKET,
     TEST_LABEL,
+    UNNAMED_DEPLOYMENT,
     Lab,
     LiveServer,
     lab_config,
     lab_secrets,
     labelled,
     mark_a_new_test,
+    remove_leftover_deployments,
+)
+from support.lab_scheduling import (  # noqa: F401 - the hooks of the lab tier's scheduling
+    pytest_collection_modifyitems,
+    pytest_xdist_make_scheduler,
 )
 from support.nginx import Nginx
 from support.postgres import (
@@ -67,6 +76,7 @@ def lab() -> Lab:
     ready = [node for node in nodes if node["Status"]["State"] == "ready"]
     if len(ready) < facts["workers"]:
         pytest.fail(f"{len(ready)} of {facts['workers']} lab workers are ready: run make lab")
+    remove_leftover_deployments(client)
     return Lab(
         workers=facts["workers"],
         registry=facts["registry"],
@@ -157,20 +167,26 @@ def remove_created_services(request):
     during it without any mark (what a test sends as it is: qm's commands, the seed's examples,
     the fuzzer's bodies). A job or record with another test's mark is never touched: tests
     running at the same time (another run on the lab) do not remove each other's jobs."""
-    mark = mark_a_new_test()
+    mark = mark_a_new_test(alone=request.node.get_closest_marker("alone") is not None)
     if not {"docker_client", "lab"} & set(request.fixturenames):
         yield
         return
     client = request.getfixturevalue("docker_client")
     engine = request.getfixturevalue("docker_engine")
-    unmarked_before = {service["ID"] for service in _unmarked_jobs(client)}
+    # The unnamed deployment's jobs too, for the tests that run it (and only they: a test in
+    # another process leaves them alone).
+    groups = {mark.args[0] for mark in request.node.iter_markers("xdist_group")}
+    deployments = [DEPLOYMENT, *([""] if UNNAMED_DEPLOYMENT in groups else [])]
+    unmarked_before = {service["ID"] for service in _unmarked_jobs(client, deployments)}
     yield
     created = client.api.services(filters={"label": f"{TEST_LABEL}={mark}"})
-    created += [job for job in _unmarked_jobs(client) if job["ID"] not in unmarked_before]
+    created += [
+        job for job in _unmarked_jobs(client, deployments) if job["ID"] not in unmarked_before
+    ]
     records = _records_of(client, created, mark)
     # Every job and record the test made is searched for secrets before it goes (a log set
     # aside: its name and labels; its data is the job's own output, base64).
-    jobs = [service for service in created if labels.is_job(service)]
+    jobs = [service for service in created if labels.JOB in service["Spec"].get("Labels", {})]
     leaks = [name for name, value in lab_secrets().items() if value in json.dumps([jobs, records])]
     for service in created:
         with contextlib.suppress(JobNotFound):
@@ -181,8 +197,11 @@ def remove_created_services(request):
     assert not leaks, f"secrets in a job's service, a callback record or a claim: {leaks}"
 
 
-def _unmarked_jobs(client) -> list[dict]:
-    jobs = client.api.services(filters={"label": f"{labels.JOB}=true"})
+def _unmarked_jobs(client, deployments: list[str]) -> list[dict]:
+    """The jobs of these deployments without a test's mark."""
+    jobs = []
+    for deployment in deployments:
+        jobs += client.api.services(filters={"label": labels.job_filter(deployment)})
     return [job for job in jobs if TEST_LABEL not in job["Spec"].get("Labels", {})]
 
 

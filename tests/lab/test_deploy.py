@@ -14,8 +14,12 @@ import time
 import pytest
 import requests
 
-from support.lab import free_port
+from support.lab import UNNAMED_DEPLOYMENT, free_port
 from support.settings import TOKEN
+
+# The seed's lines run the unnamed deployment, on port 9090.
+pytestmark = pytest.mark.xdist_group(UNNAMED_DEPLOYMENT)
+
 
 IMAGE = os.environ.get("QM_IMAGE", "quartermaster:test")
 SEED_PORT = 9090

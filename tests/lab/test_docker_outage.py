@@ -14,10 +14,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from quartermaster.swarm.docker_connection import POOL_SIZE
 from support.lab import pipe, wait_until
+
+pytestmark = pytest.mark.alone  # answers timed against one Docker timeout: on a quiet host
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support.lab import seed_style_auth
+from support.lab import PRIVATE_IMAGE, assert_alone, seed_style_auth
 from support.settings import PROJECT_ROOT
 
 REGISTRY_PIDFILE = Path("/var/lib/qm-lab/state/registry/registry.pid")
@@ -39,6 +39,7 @@ def lab_restored_afterwards(lab):
     restore_the_lab()
 
 
+@pytest.mark.alone  # kills a worker's Docker daemon
 def test_a_worker_daemon_killed_mid_job_fails_that_job_only(
     lab, api, flask_client, worker_hostnames, lab_restored_afterwards
 ):
@@ -55,6 +56,7 @@ def test_a_worker_daemon_killed_mid_job_fails_that_job_only(
     api.wait_for(survivor, "started")
 
     # Worker i's daemon keeps its pid in /run/qm-w<i>/docker.pid; its hostname is lab-worker-<i>.
+    assert_alone("a worker's Docker daemon killed")
     kill_from_pidfile(Path(f"/run/qm-w{doomed_host.rsplit('-', 1)[1]}/docker.pid"))
 
     # The manager declares the node down after missing its heartbeats (about 10-15 s here).
@@ -82,6 +84,7 @@ def registry_down(lab, private_image_not_on_workers):
     restore_the_lab()
 
 
+@pytest.mark.xdist_group(PRIVATE_IMAGE)  # it stops the registry
 def test_with_the_registry_down_a_private_job_is_rejected_saying_why(lab, api, registry_down):
     started = time.monotonic()
     job_id = api.run_ok(

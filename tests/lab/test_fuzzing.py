@@ -1,175 +1,42 @@
 """The live app honours its OpenAPI document: schemathesis against a real server, with every check
-it has, from two seeds a run. (The document itself, and its edges: tests/unit/test_openapi.py.)"""
+it has, from the run's first seed (support/fuzzing.py; the second seed:
+test_fuzzing_another_seed.py). The document itself, and its edges: tests/unit/test_openapi.py."""
 
-import base64
-import contextlib
-import json
-import os
-import secrets
 from collections import Counter
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from schemathesis.checks import CHECKS, load_all_checks, not_a_server_error
 
-from quartermaster.web.schemas.patterns import AUTH_KEYS, REGISTRY_AUTH_FORMAT
-from support.lab import LiveServer
-from support.settings import BEARER, TOKEN
+from support.fuzzing import (
+    FUZZ_SETTINGS,
+    SEEDS,
+    assert_the_fuzzing_ran,
+    fuzz,
+    fuzzed_server,
+    live_schema,
+)
 
-# Enough examples per operation for well over 5,000 requests in all (counted below).
-EXAMPLES_PER_OPERATION = 450
-MIN_REQUESTS = 5000
-# Jobs the fuzzer creates match no node, so they stay pending: no image is ever pulled.
-NEVER_PLACED = "node.labels.qm-fuzz==never-placed"
-# Two seeds each run, new each run (QM_FUZZ_SEEDS="a,b" replays a run's).
-SEEDS = [int(seed) for seed in os.environ.get("QM_FUZZ_SEEDS", "").split(",") if seed] or [
-    secrets.randbits(64) for _ in range(2)
-]
+SEED = SEEDS[0]
 requests_sent: Counter = Counter()  # (operation, status code): requests
 
 
 @pytest.fixture(scope="module")
-def fuzzed_server(tmp_path_factory, docker_client):
-    server = LiveServer(tmp_path_factory.mktemp("fuzz") / "quartermaster.log")
-    server.env["CONSTRAINTS"] = NEVER_PLACED
-    # Private callback addresses allowed: /run then looks up no made-up callback host in the DNS.
-    server.env["CALLBACK_ALLOW_PRIVATE"] = "1"
-    yield server.start()
-    server.stop()
-    assert TOKEN not in server.log_text(), "the token leaked into the server's log"
-    assert "Traceback" not in server.log_text()
-
-
-def auths() -> st.SearchStrategy[str]:
-    """What decode_registry_auth takes: base64, either alphabet, padded or not, of an object of
-    AUTH_KEYS with a username and a password or an identity token, each value text the server
-    takes (`is_text`: UTF-8, no NUL; the document cannot say so inside base64)."""
-    character = st.characters(codec="utf-8", exclude_characters="\x00")
-    text = st.text(character, max_size=20)
-    filled = st.text(character, min_size=1, max_size=20)
-    credentials = st.one_of(
-        st.fixed_dictionaries({"username": filled, "password": filled}),
-        st.fixed_dictionaries({"identitytoken": filled}),
-    )
-    others = st.dictionaries(st.sampled_from(sorted(AUTH_KEYS)), text, max_size=3)
-
-    def encoded(others: dict, credentials: dict, encode, padded: bool) -> str:
-        text = encode(json.dumps({**others, **credentials}).encode()).decode()
-        return text if padded else text.rstrip("=")
-
-    encodings = st.sampled_from([base64.b64encode, base64.urlsafe_b64encode])
-    return st.builds(encoded, others, credentials, encodings, st.booleans())
-
-
-# The one refusal no JSON Schema assertion can state (the document's format names it).
-schemathesis.openapi.format(REGISTRY_AUTH_FORMAT, auths())
-
-
-def live_schema(server, seed: int):
-    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
-    schema.config.seed = seed
-    # Every request carries the real token (below); a generated one would be overwritten there,
-    # and a case negative only in its overwritten token would be judged as if it were invalid.
-    schema.config.generation.update(with_security_parameters=False)
-    return schema
+def server(tmp_path_factory, docker_client):
+    with fuzzed_server(tmp_path_factory.mktemp("fuzz")) as started:
+        yield started
 
 
 @pytest.fixture
-def first_seed(fuzzed_server):
-    return live_schema(fuzzed_server, SEEDS[0])
+def schema(server):
+    return live_schema(server, SEED)
 
 
-@pytest.fixture
-def second_seed(fuzzed_server):
-    return live_schema(fuzzed_server, SEEDS[1])
-
-
-def prepare(case):
-    """Changes to a generated case, none of them to what makes it valid or not:
-
-    - schemathesis feeds the ids /run answered back into /status and /logs (and a short id
-      prefix such as `0` may name one of them too). Those jobs are never placed (NEVER_PLACED),
-      so a valid `?wait=` would hold the answer for all its seconds and a followed log would
-      never end: valid waits are cut to 0.1 s, and logs are not followed (both are tested on
-      jobs that end: the runtime contract, support/contract.py). Invalid values are left as they
-      are.
-    - a token generated into a /run or /stop body would be wrong, and the request refused with
-      a 401 before its body is read: it is dropped (any string is a valid token, and the Bearer
-      header authenticates every request).
-    """
-    query = case.query
-    if isinstance(query, dict):
-        wait = query.get("wait")
-        with contextlib.suppress(TypeError, ValueError):  # "1.5" in the coverage phase
-            if 0.1 < float(wait) <= 60 and not isinstance(wait, bool):
-                query["wait"] = 0.1
-        if query.get("follow") in (True, "true"):
-            query["follow"] = "false"  # as schemathesis writes a boolean in a query
-    if isinstance(case.body, dict) and isinstance(case.body.get("token"), str):
-        del case.body["token"]
-
-
-def no_server_error_and_json(ctx, response, case):
-    """Zero 5xx and zero non-JSON answers, beyond what the document allows."""
-    requests_sent[case.operation.label, response.status_code] += 1
-    path = case.operation.path
-    if response.status_code >= 500:
-        # /readyz answers 503 when no node can take a job, as it must here (see NEVER_PLACED).
-        assert (path, response.status_code) == ("/readyz", 503), response.text
-        assert "not ready" in response.json()["error"]
-    # Prometheus' text format, a job's output as text: as the document says.
-    if path not in ("/metrics", "/logs/{job_id}") or response.status_code != 200:
-        assert response.headers.get("content-type") == ["application/json"], response.headers
-        assert isinstance(response.json(), dict)
-
-
-load_all_checks()
-EVERY_CHECK = [check for check in CHECKS.get_all() if not isinstance(check, type)]
-
-
-def fuzz(case):
-    prepare(case)
-    # not_a_server_error: /readyz's 503 is its documented answer here (no node matches
-    # NEVER_PLACED); no_server_error_and_json holds every other answer to zero 5xx.
-    excluded = [not_a_server_error] if case.operation.path == "/readyz" else []
-    try:
-        case.call_and_validate(
-            headers=BEARER,
-            timeout=90,  # generous for a busy lab: no answer here waits (see prepare)
-            checks=EVERY_CHECK,
-            additional_checks=[no_server_error_and_json],
-            excluded_checks=excluded,
-        )
-    except Exception as failure:
-        failure.add_note(f"replay with QM_FUZZ_SEEDS={','.join(map(str, SEEDS))}")
-        raise
-
-
-FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck)
-)
-
-
-@schemathesis.pytest.from_fixture("first_seed").parametrize()
+@schemathesis.pytest.from_fixture("schema").parametrize()
 @FUZZ_SETTINGS
 def test_the_live_app_honours_its_document(case):
-    fuzz(case)
-
-
-@schemathesis.pytest.from_fixture("second_seed").parametrize()
-@FUZZ_SETTINGS
-def test_the_live_app_honours_its_document_from_another_seed(case):
-    fuzz(case)
+    fuzz(case, requests_sent)
 
 
 def test_the_fuzzing_ran_every_check_and_sent_enough_requests():
     """Runs after the fuzzing above (pytest keeps a module's order)."""
-    names = sorted(check.__name__ for check in EVERY_CHECK)
-    print(f"seeds {SEEDS}; checks {names}")
-    print(f"fuzzing sent {sum(requests_sent.values())} requests: {sorted(requests_sent.items())}")
-    assert {"positive_data_acceptance", "negative_data_rejection", "unsupported_method"} <= set(
-        names
-    )
-    assert sum(requests_sent.values()) >= MIN_REQUESTS, requests_sent
+    assert_the_fuzzing_ran(requests_sent)

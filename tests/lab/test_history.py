@@ -10,7 +10,7 @@ import requests
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.process.config import Config
 from quartermaster.swarm.runtime import Swarm
-from support.lab import MANAGER_SOCKET, this_test_labels, wait_until
+from support.lab import DEPLOYMENT, MANAGER_SOCKET, this_test_labels, wait_until
 from support.postgres import fresh_database_url
 from support.settings import TOKEN
 
@@ -133,7 +133,7 @@ def test_a_record_goes_with_its_ttl(server, lab, docker_client):
 def test_jobs_made_without_the_store_are_imported(server, lab, docker_client):
     """An older quartermaster (or one whose store was out of reach) made the job: the reaper
     finds its service without a record and makes one, log included, before removing it."""
-    swarm = Swarm(Config(token=TOKEN, docker_host=MANAGER_SOCKET))
+    swarm = Swarm(Config(token=TOKEN, docker_host=MANAGER_SOCKET, deployment=DEPLOYMENT))
     job_id = swarm.create_job(
         JobSpec(image=lab.image, command=("sh", "-c", "echo from-before"),
                 labels={**this_test_labels(), "team": "old"})

@@ -6,20 +6,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from quartermaster.compose import compose_app
+from quartermaster.jobs import labels
 from quartermaster.jobs.idempotency import key_hash
 from quartermaster.swarm import claims
 from support.api import ApiClient
-from support.lab import hold_claim, lab_config, labelled
+from support.lab import DEPLOYMENT, hold_claim, lab_config, labelled
 
 
 def jobs_with_key(docker_client, key):
     """The jobs the key made (by its hash's label: other jobs may be on the lab)."""
-    key_labels = ["quartermaster.job=true", f"quartermaster.idempotency-key={key_hash(key)}"]
+    key_labels = [labels.job_filter(DEPLOYMENT), f"quartermaster.idempotency-key={key_hash(key)}"]
     return docker_client.api.services(filters={"label": key_labels})
 
 
 def claims_of(docker_client, key):
-    return docker_client.api.configs(filters={"name": claims.claim_name(key_hash(key))})
+    return docker_client.api.configs(filters={"name": claims.claim_name(key_hash(key), DEPLOYMENT)})
 
 
 def test_racing_retries_make_one_job(lab, live_server, docker_client):

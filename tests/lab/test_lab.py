@@ -4,7 +4,12 @@ import base64
 import json
 import time
 
-from support.lab import this_test_labels
+import pytest
+
+from support.lab import PRIVATE_IMAGE, this_test_labels
+
+# It removes the private image from the workers.
+pytestmark = pytest.mark.xdist_group(PRIVATE_IMAGE)
 
 
 def create_test_service(client, image, command, headers=None):

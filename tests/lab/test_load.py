@@ -12,10 +12,13 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.settings import TOKEN
+
+pytestmark = pytest.mark.alone  # fifty clients for a minute: the CPU is its own
 
 CLIENTS = 50
 SECONDS = 60

@@ -122,6 +122,7 @@ def test_the_factory_reaches_a_database_on_the_socket_without_a_password(
         assert scalar(connection, "SELECT current_user") == postgres.user
 
 
+@pytest.mark.alone  # it stops the lab's PostgreSQL
 def test_while_it_is_stopped_connections_are_refused_and_after_its_data_is_there(
     postgres, postgres_url
 ):
@@ -138,6 +139,7 @@ def test_while_it_is_stopped_connections_are_refused_and_after_its_data_is_there
         assert connection.execute("SELECT value FROM kept").fetchall() == [("before the outage",)]
 
 
+@pytest.mark.alone  # it stops the lab's PostgreSQL
 def test_a_connection_open_across_an_outage_fails_then_a_new_one_works(postgres, postgres_url):
     connection = psycopg.connect(libpq_url(postgres_url))
     with postgres_down(), pytest.raises(psycopg.OperationalError):

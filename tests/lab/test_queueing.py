@@ -6,10 +6,13 @@ The queue lives in the swarm, so it survives quartermaster being killed and rest
 import signal
 import time
 
+import pytest
 import requests
 
 from support.lab import LiveServer
 from support.settings import TOKEN
+
+pytestmark = pytest.mark.alone  # fills the workers' memory
 
 MIB = 1024 * 1024
 

@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from support.lab import free_port, wait_until
+from support.lab import UNNAMED_DEPLOYMENT, free_port, wait_until
 from support.settings import PROJECT_ROOT
+
+# make run: the unnamed deployment, on port 9090.
+pytestmark = pytest.mark.xdist_group(UNNAMED_DEPLOYMENT)
+
 
 QM = str(Path(sys.executable).parent / "qm")
 

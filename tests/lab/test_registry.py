@@ -4,7 +4,10 @@ import json
 
 import pytest
 
-from support.lab import seed_style_auth
+from support.lab import PRIVATE_IMAGE, seed_style_auth
+
+# They remove the private image from the workers.
+pytestmark = pytest.mark.xdist_group(PRIVATE_IMAGE)
 
 
 def test_a_private_image_runs_with_auth(lab, api, docker_client, private_image_not_on_workers):

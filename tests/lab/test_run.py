@@ -4,7 +4,7 @@ memory and constraints. (The job's life: the runtime contract, support/contract.
 import time
 
 from quartermaster.compose import compose_app
-from support.lab import lab_config, this_test_labels
+from support.lab import DEPLOYMENT, lab_config, this_test_labels
 from support.settings import TOKEN
 
 
@@ -23,7 +23,7 @@ def test_the_service_spec(lab, api, docker_client):
         **this_test_labels(),  # the lab's `api` marks every job with its test's label
         "team": "a",
         "purpose": "spec",
-        "quartermaster.job": "true",
+        "quartermaster.job": DEPLOYMENT,  # the tests' servers run as a deployment of their own
         "quartermaster.image": lab.image,
         "quartermaster.ttl": "604800",
         "quartermaster.completions": "1",

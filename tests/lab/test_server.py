@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
-from support.lab import MANAGER_SOCKET, ServerApi, free_port, wait_until
+from support.lab import DEPLOYMENT, MANAGER_SOCKET, PRIVATE_IMAGE, ServerApi, free_port, wait_until
 from support.settings import PROJECT_ROOT, TOKEN
 
 QUARTERMASTER = str(Path(sys.executable).parent / "quartermaster")
@@ -79,6 +80,7 @@ def test_the_seed_curl_examples(lab, live_server):
     assert stopped == {"success": True, "id": job_id}
 
 
+@pytest.mark.xdist_group(PRIVATE_IMAGE)  # it removes the private image from the workers
 def test_the_seed_private_registry_example(lab, live_server, private_image_not_on_workers):
     auth = {
         "username": lab.registry_user,
@@ -168,7 +170,7 @@ def test_plain_gunicorn_with_the_config_file_runs_the_same_service(lab, docker_c
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TOKEN": TOKEN, "BIND": "127.0.0.1", "PORT": str(port),
-           "REAPER_INTERVAL": "0.5", "DOCKER_HOST": MANAGER_SOCKET,
+           "REAPER_INTERVAL": "0.5", "DOCKER_HOST": MANAGER_SOCKET, "DEPLOYMENT": DEPLOYMENT,
            "DATA_DIR": str(tmp_path / "data")}  # fmt: skip
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log_path = tmp_path / "gunicorn.log"

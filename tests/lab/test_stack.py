@@ -7,6 +7,7 @@ works, and once it is back (a new task on the same volume) the history holds eve
 serves the module's tests (each deploy costs about a minute); each test finds its own jobs by a
 label of its own."""
 
+import contextlib
 import json
 import secrets
 import subprocess
@@ -17,10 +18,11 @@ from typing import NamedTuple
 import pytest
 import requests
 
-from support.lab import free_port, wait_until
+from support.lab import DEPLOYMENT, free_port, this_test_labels, wait_until
 from support.settings import PROJECT_ROOT
 
 STACK = "qmtest"
+QUARTERMASTER_REPLICAS = 2  # deploy/stack.yml's
 ROLLING, OUTAGE = {"test": "rolling-update"}, {"test": "outage"}  # each test's jobs
 TOKEN = "stack-test-token-7f3a"  # the stack's own: it reads it from the swarm secret
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -112,6 +114,7 @@ def deployed_stack(lab, docker_client, certificate):
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin", **IMAGES,
             "PUBLISHED_PORT": str(port), "PUBLISHED_TLS_PORT": str(tls_port),
+            "DEPLOYMENT": DEPLOYMENT,
         }  # fmt: skip
         deployed = docker(
             "stack", "deploy", "--resolve-image", "never",
@@ -124,6 +127,9 @@ def deployed_stack(lab, docker_client, certificate):
             # /jobs reads the store: 503 until PostgreSQL is up and migrated.
             wait_until(lambda: get(f"{url}/jobs", headers=HEADERS).status_code == 200, 120,
                        "the stack never answered from its store")  # fmt: skip
+            # Through nginx, one replica may answer while the other still waits for its store.
+            wait_until(every_replica_answers_from_its_store, 60,
+                       "a replica never answered from its store")  # fmt: skip
             yield Stack(url, f"http://127.0.0.1:{port}")
     finally:
         remove_stack(manager)
@@ -181,6 +187,16 @@ def ask_each_replica(path):
         assert asked.returncode == 0, asked.stderr
         answers[container] = json.loads(asked.stdout)
     return answers
+
+
+def every_replica_answers_from_its_store() -> bool:
+    try:
+        answers = ask_each_replica("/jobs")
+    except AssertionError:  # a replica not listening yet
+        return False
+    return len(answers) == QUARTERMASTER_REPLICAS and all(
+        code == 200 for code, _ in answers.values()
+    )
 
 
 def final_record_written(job_id):
@@ -265,10 +281,27 @@ def test_the_stack_answers_over_tls_only(lab, deployed_stack, certificate):
     assert_no_secret_in_the_stacks_logs()
 
 
+@contextlib.contextmanager
+def labelled_worker(docker_client, key: str, value: str):
+    """A lab worker carrying the node label key=value until the block ends (lab-worker-2:
+    test_placement_predictions labels lab-worker-1, maybe meanwhile)."""
+    [node] = [n for n in docker_client.nodes.list() if n.attrs["Description"]["Hostname"]
+              == "lab-worker-2"]  # fmt: skip
+    labels = dict(node.attrs["Spec"].get("Labels") or {})
+    node.update({**node.attrs["Spec"], "Labels": {**labels, key: value}})
+    try:
+        yield
+    finally:
+        node.reload()
+        node.update({**node.attrs["Spec"], "Labels": labels})
+
+
 def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, stack):
-    workers = docker_client.api.nodes(filters={"role": "worker"})
-    memory = int(min(n["Description"]["Resources"]["MemoryBytes"] for n in workers) / 2**20 * 0.6)
-    job = {"image": lab.image, "command": "sleep 10", "memory": memory, "labels": ROLLING}
+    # Queued: no node carries their label until the update is over (the other tests' jobs run
+    # meanwhile: the workers' memory is not filled to queue them).
+    mark = this_test_labels()["qm-test"]
+    constraint = f"node.labels.qm-rolling=={mark}"
+    job = {"image": lab.image, "command": "sleep 2", "constraints": [constraint], "labels": ROLLING}
     job_ids = [
         requests.post(f"{stack}/run", json=job, headers=HEADERS, timeout=10).json()["id"]
         for _ in range(lab.workers + 1)
@@ -301,7 +334,7 @@ def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, sta
     assert {code for _, code, _ in answers} <= {200, 503}
     assert_no_secret_in_the_stacks_logs()
 
-    # Every job is still there, none twice, and all of them finish.
+    # Every job is still there, none twice, and all of them finish once a node takes them.
     def all_complete():
         statuses = [
             get(f"{stack}/status/{job_id}", headers=HEADERS).json().get("status")
@@ -309,7 +342,12 @@ def test_a_rolling_update_with_jobs_queued_loses_nothing(lab, docker_client, sta
         ]
         return statuses == ["complete"] * len(job_ids)
 
-    wait_until(all_complete, 120, "not every queued job completed")
+    assert all(
+        get(f"{stack}/status/{job_id}", headers=HEADERS).json().get("status") == "pending"
+        for job_id in job_ids
+    )
+    with labelled_worker(docker_client, "qm-rolling", mark):
+        wait_until(all_complete, 120, "not every queued job completed")
     assert listed_ids(stack, ROLLING) == sorted(job_ids)
 
 

@@ -9,6 +9,7 @@ the store is away keeps its log (set aside in a swarm config) for its record."""
 import sqlite3
 import time
 
+import pytest
 import requests
 
 from quartermaster.compose import compose_app
@@ -16,7 +17,7 @@ from quartermaster.reaper.reaper import Reaper
 from quartermaster.store import RecordStore
 from quartermaster.swarm.kept_logs import LOG_OF, LOG_PREFIX, SET_ASIDE_AT, TRUNCATED
 from support.api import ApiClient
-from support.lab import lab_config, reap_until, wait_until
+from support.lab import DEPLOYMENT, lab_config, reap_until, wait_until
 from support.postgres import postgres_down
 
 OUTAGE_SECONDS = 30
@@ -39,6 +40,7 @@ def service_exists(docker_client, job_id: str) -> bool:
     return bool(docker_client.api.services(filters={"id": job_id}))
 
 
+@pytest.mark.alone  # it stops the lab's PostgreSQL
 def test_postgresql_down_for_30_seconds_while_jobs_finish(
     lab, live_server_factory, postgres_url, docker_client
 ):
@@ -154,6 +156,7 @@ def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_
     assert service_exists(docker_client, job_id)  # halted: kept for its record
     (kept,) = docker_client.api.configs(filters={"name": f"{LOG_PREFIX}{job_id}"})
     assert kept["Spec"]["Labels"] == {
+        "quartermaster.job": DEPLOYMENT,  # the deployment of the tests' apps
         LOG_OF: job_id,
         SET_ASIDE_AT: kept["Spec"]["Labels"][SET_ASIDE_AT],
         TRUNCATED: "false",

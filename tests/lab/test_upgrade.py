@@ -10,8 +10,12 @@ import subprocess
 import pytest
 import requests
 
-from support.lab import this_test_labels, wait_until
+from support.lab import UNNAMED_DEPLOYMENT, this_test_labels, wait_until
 from support.settings import PROJECT_ROOT
+
+# The release before deployments had names runs the unnamed deployment.
+pytestmark = pytest.mark.xdist_group(UNNAMED_DEPLOYMENT)
+
 
 # The last commit of quartermaster before the record store (issue 12).
 RELEASE_BEFORE_THE_STORE = "4afe1c9"
@@ -49,7 +53,9 @@ def test_jobs_of_the_old_quartermaster_are_imported_with_their_logs(
     )
     old.stop()
 
-    new = live_server_factory(env={"REAPER_INTERVAL": "0.5", "KEEP_FINISHED": "1"})
+    new = live_server_factory(
+        env={"REAPER_INTERVAL": "0.5", "KEEP_FINISHED": "1", "DEPLOYMENT": ""}
+    )
     wait_until(
         lambda: not docker_client.api.services(filters={"id": finished}),
         60,

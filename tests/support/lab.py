@@ -1,5 +1,5 @@
 """The lab tier's helpers: the lab's facts and secrets, its Docker, live servers, raw connections
-and metrics. (Its fixtures are in tests/lab/conftest.py.) One module of ~340 lines: the tests
+and metrics. (Its fixtures are in tests/lab/conftest.py.) One module of ~380 lines: the tests
 import every helper from one place."""
 
 import base64
@@ -14,9 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from quartermaster.jobs import labels
 from quartermaster.jobs.idempotency import key_hash
 from quartermaster.process import metrics
 from quartermaster.process.config import Config
@@ -34,18 +36,37 @@ TEST_LABEL = "qm-test"
 LIVE_SERVER_LOGS: list[Path] = []
 # What the lab's daemons (manager, workers, registry) log.
 LAB_LOGS = sorted(Path("/var/log").glob("qm-*.log"))
+# Tests that must not run beside each other, though beside any other test: make test-lab runs the
+# tests of each group in one process (pytest.mark.xdist_group; the `alone` mark: pyproject.toml).
+PRIVATE_IMAGE = "private-image"  # they remove the private image from workers, or stop the registry
+UNNAMED_DEPLOYMENT = "unnamed-deployment"  # they run the unnamed deployment, on port 9090
 NEVER_PLACED = ["node.labels.qm-test==never-placed"]  # no node has that label
 LAB_STORE_URL = fresh_store_url()
+# The deployment of this process's apps, reapers and live servers (DEPLOYMENT): they see and reap
+# only the jobs of their own process, so tests in parallel processes (pytest-xdist's workers, or
+# another run on the lab) leave each other's jobs alone. The pid says which process made them
+# (remove_leftover_deployments).
+DEPLOYMENT_PREFIX = "qm-test-"
+DEPLOYMENT = f"{DEPLOYMENT_PREFIX}{os.getpid()}"
 
 
 class _RunningTest:
-    mark = "no-test"  # set by tests/lab/conftest.py for each test
+    # Set by tests/lab/conftest.py for each test.
+    mark = "no-test"
+    alone = False  # marked `alone`: no other test runs meanwhile
 
 
-def mark_a_new_test() -> str:
+def mark_a_new_test(alone: bool) -> str:
     """A mark of the test starting now: unique in the run and across runs."""
     _RunningTest.mark = "t-" + secrets.token_hex(6)
+    _RunningTest.alone = alone
     return _RunningTest.mark
+
+
+def assert_alone(what: str) -> None:
+    """`what` changes the lab for every test: only a test marked `alone` may do it (make
+    test-lab runs the others in parallel)."""
+    assert _RunningTest.alone, f"{what}: mark the test @pytest.mark.alone"
 
 
 def this_test_labels() -> dict[str, str]:
@@ -76,7 +97,11 @@ class Lab:
 def lab_config(**settings) -> Config:
     """The tests' settings (make_config) on the lab's manager, with the run's one record store:
     an app and a reaper a test makes in-process see the same history."""
-    defaults = {"docker_host": MANAGER_SOCKET, "database_url": LAB_STORE_URL}
+    defaults = {
+        "docker_host": MANAGER_SOCKET,
+        "database_url": LAB_STORE_URL,
+        "deployment": DEPLOYMENT,
+    }
     return make_config(**{**defaults, **settings})
 
 
@@ -119,13 +144,36 @@ def wait_for_tasks(docker_client, service_id: str, count: int, timeout: float = 
     assert len(tasks) == count
 
 
+def remove_leftover_deployments(client) -> None:
+    """Remove the jobs, and the configs kept beside them, of test deployments whose process is
+    gone (a run killed before its tests cleaned up; no other deployment's reaper touches them)."""
+
+    def leftover(labelled_object: dict) -> bool:
+        mark = (labelled_object["Spec"].get("Labels") or {}).get(labels.JOB, "")
+        pid = mark.removeprefix(DEPLOYMENT_PREFIX).partition("-")[0]  # qm-test-<pid>[-more]
+        return mark.startswith(DEPLOYMENT_PREFIX) and not Path(f"/proc/{pid}").exists()
+
+    jobs = [job for job in client.api.services(filters={"label": labels.JOB}) if leftover(job)]
+    for job in jobs:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_service(job["ID"])
+    for config in client.api.configs(filters={"label": labels.JOB}):
+        if leftover(config):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                client.api.remove_config(config["ID"])
+
+
 def hold_claim(client, idempotency_key, until: float) -> str:
     """A claim on the key as a /run request makes it, held until `until` (epoch seconds)."""
     hashed = key_hash(idempotency_key)
     claim_labels = {
-        claims.CLAIM_OF: hashed, claims.CLAIM_UNTIL: f"{until:.3f}", **this_test_labels()
-    }  # fmt: skip
-    return client.api.create_config(claims.claim_name(hashed), b"{}", claim_labels)["ID"]
+        labels.JOB: labels.job_mark(DEPLOYMENT),
+        claims.CLAIM_OF: hashed,
+        claims.CLAIM_UNTIL: f"{until:.3f}",
+        **this_test_labels(),
+    }
+    name = claims.claim_name(hashed, DEPLOYMENT)
+    return client.api.create_config(name, b"{}", claim_labels)["ID"]
 
 
 class DockerCalls:
@@ -194,6 +242,7 @@ class LiveServer:
             "TOKEN": TOKEN,
             "DOCKER_HOST": MANAGER_SOCKET,
             "DATA_DIR": str(log_path.with_name(log_path.stem + "-data")),  # its own store
+            "DEPLOYMENT": DEPLOYMENT,
             **(env or {}),
         }
         self.ready_path = ready_path  # answered once the server is up (any status)
@@ -204,14 +253,17 @@ class LiveServer:
         command += ["--bind", "127.0.0.1", "--port", str(self.port), *self.args]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=log, env=self.env)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30  # a busy lab: several test processes start servers
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"quartermaster exited: {self.log_text()}"
             try:
                 requests.get(f"{self.url}{self.ready_path}", timeout=1)
                 return self
-            except requests.ConnectionError:
+            # Not listening yet, or listening while its workers boot (a busy lab: a read timeout).
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
+        self.process.kill()  # not left running behind the failure, its reaper acting on the lab
+        self.process.wait()
         raise AssertionError(f"quartermaster did not start: {self.log_text()}")
 
     def stop(self, sig=None):

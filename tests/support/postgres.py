@@ -19,7 +19,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from support.lab import LAB_FACTS
+from support.lab import LAB_FACTS, assert_alone
 
 # Every database the tests make is named so, with the pid of the run that made it.
 TEST_DATABASE_PREFIX = "qm_test_"
@@ -201,6 +201,7 @@ def start_postgres() -> None:
 @contextlib.contextmanager
 def postgres_down() -> Iterator[None]:
     """The cluster stopped for the block, started again after it (also when the block fails)."""
+    assert_alone("PostgreSQL stopped")
     stop_postgres()
     try:
         yield
