@@ -1,10 +1,12 @@
 """The use cases the API offers, over the runtime (live jobs: the swarm) and the store (history).
 
 A live job is read from the swarm, always; a job the swarm no longer holds is read from its
-record. Writes to the store on the way (the first record at /run, the log and `shutdown` at
-/stop) are best effort: when the store cannot be reached the swarm still runs and stops jobs
-(a stopped job is halted, its service kept and its log set aside), and the reaper writes what
-is missing once the store is back (reaper/recording.py).
+record. A job whose record says its service is gone (archived: the reaper or /stop removed it) is
+read from the store alone, without asking the swarm: most reads are of finished jobs. Writes to
+the store on the way (the first record at /run, the log and `shutdown` at /stop) are best
+effort: when the store cannot be reached the swarm still runs and stops jobs (a stopped job is
+halted, its service kept and its log set aside), and the reaper writes what is missing once the
+store is back (reaper/recording.py).
 """
 
 import contextlib
@@ -20,6 +22,7 @@ from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
+from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.spec import JobDefaults, JobSpec
 from quartermaster.jobs.status import SHUTDOWN, JobStatus
@@ -124,6 +127,9 @@ class JobService:
     def job_status(
         self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
     ) -> JobStatus:
+        archived = self._archived(reference)
+        if archived is not None:
+            return archived  # final: a wait is over at once
         try:
             return self.runtime.job_status(reference, wait, abandoned)
         except JobNotFound:
@@ -132,6 +138,9 @@ class JobService:
     def job_history(self, reference: str) -> JobHistory:
         """The job's request and timeline, from its record; `reference` resolves as for status
         (a live job wins)."""
+        archived = self._archived(reference)
+        if archived is not None:
+            return self.store.history(archived.id)
         with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
             reference = self.runtime.job_status(reference).id
         return self.store.history(reference)
@@ -139,10 +148,13 @@ class JobService:
     def job_logs(
         self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never
     ) -> Iterator[bytes]:
-        try:
-            return self.runtime.job_logs(reference, options, abandoned)
-        except JobNotFound:
-            _, lines = self.store.archived_log(reference)
+        archived = self._archived(reference)
+        if archived is not None:
+            reference = archived.id
+        else:
+            with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
+                return self.runtime.job_logs(reference, options, abandoned)
+        _, lines = self.store.archived_log(reference)
         return iter([b"", *select_lines(lines, options)])  # the first chunk: see JobRuntime
 
     def stop_job(self, reference: str) -> str:
@@ -151,6 +163,12 @@ class JobService:
         cannot be written now (the store out of reach, or no record yet), the job is halted
         instead, its log set aside first: its runs stop, its service stays for the reaper to
         record (with that log) and remove."""
+        # A name or a prefix may mean a live job not recorded yet (see _archived): the swarm
+        # decides those.
+        if is_full_id(reference):
+            archived = self._archived(reference)
+            if archived is not None:
+                return archived.id
         try:
             status = self.runtime.job_status(reference)
         except JobNotFound:
@@ -168,6 +186,20 @@ class JobService:
             self.runtime.stop_job(status.id)
         self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
         return status.id
+
+    def _archived(self, reference: str) -> JobStatus | None:
+        """The job `reference` means if the store alone answers for it (its record says its
+        service is gone), else None: the swarm is asked, as it is when the store is out of reach.
+
+        A record never hides a live job: a name means its newest record (a live job of that name
+        has a newer one) and a prefix needs exactly one match. The one exception is a live job
+        whose first record is not written yet (the store was out of reach at its /run; the
+        reaper writes it within a round once the store is back): until then a name or a prefix
+        of it may still mean an archived job, for reads."""
+        try:
+            return self.store.archived(reference)
+        except StoreError:
+            return None
 
     def _keep_stopped(self, status: JobStatus, kept: LogKeeper) -> bool:
         """The stopped job's final record and log written (now, or before); False when they

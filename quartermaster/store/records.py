@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from quartermaster.jobs.errors import JobLookupError
 from quartermaster.jobs.history import JobHistory, LogLine
 from quartermaster.jobs.query import JobPage, JobQuery
 from quartermaster.jobs.status import JobStatus
@@ -250,6 +251,18 @@ class RecordStore:
         both, or several by id: AmbiguousReference)."""
         with self._connection.reading() as connection:
             return as_status(find(connection, reference))
+
+    def archived(self, reference: str) -> JobStatus | None:
+        """The recorded status of the job `reference` means (as for status) when its service is
+        gone: the record is then all there is of the job. None when the reference means no
+        recorded job, several, or one whose service the swarm may still hold. One statement by
+        a full id (two by a name or a prefix), on indexes."""
+        with self._connection.reading() as connection:
+            try:
+                row = find(connection, reference)
+            except JobLookupError:
+                return None
+        return as_status(row) if row.service_removed_at is not None else None
 
     def job_with_key(self, key_hash: str) -> tuple[str, str | None] | None:
         """The id of the job an Idempotency-Key (by its hash) made, and its request's hash."""

@@ -1,12 +1,14 @@
-"""POST /stop and GET /status on the swarm: containers stopped, tasks removed, two Docker calls,
-other services never touched. (By id, prefix or name: the runtime contract, support/contract.py.)"""
+"""POST /stop and GET /status on the swarm: containers stopped, tasks removed, two Docker calls
+(none for an archived job), other services never touched. (By id, prefix or name: the runtime
+contract, support/contract.py.)"""
 
 import time
 
 import docker
 import pytest
 
-from support.lab import DockerCalls, this_test_labels, wait_for_tasks
+from quartermaster.reaper.reaper import Reaper
+from support.lab import DockerCalls, lab_config, reap_until, this_test_labels, wait_for_tasks
 
 
 @pytest.fixture
@@ -54,6 +56,26 @@ def test_status_costs_two_docker_calls(lab, api):
     calls = DockerCalls()
     assert api.status(job_id).status_code == 200
     assert len(calls) == 2
+
+
+def test_an_archived_job_is_read_without_a_docker_call(lab, api, docker_client):
+    """Its service removed by the reaper: its status, a wait, its log and its history come from
+    its record alone."""
+    job_id = api.run_ok(image=lab.image, command="echo archived", name="archived-read")
+    api.wait_for(job_id, "complete")
+    reaper = Reaper(lab_config(keep_finished=0))
+    try:
+        reap_until([reaper], lambda: not docker_client.api.services(filters={"id": job_id}))
+    finally:
+        reaper.close()
+    calls = DockerCalls()
+    for reference in (job_id, job_id[:10], "archived-read"):
+        assert api.status(reference).get_json()["status"] == "complete"
+        assert api.status(reference, "?wait=30").get_json()["status"] == "complete"
+        assert api.logs(reference, "?tail=1") == "archived\n"
+        assert api.get_ok(f"/history/{reference}")["id"] == job_id
+    assert api.stop(job_id).get_json() == {"success": True, "id": job_id}
+    assert len(calls) == 0
 
 
 def test_a_foreign_service_named_like_a_jobs_id_prefix_does_not_hide_the_job(
