@@ -21,7 +21,7 @@ from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, 
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
-from quartermaster.jobs.query import JobPage, JobQuery
+from quartermaster.jobs.query import JobPage, JobQuery, TaggedPage, page_tag, tag_matches
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.spec import JobDefaults, JobSpec
@@ -77,16 +77,20 @@ class JobService:
     def nodes(self) -> list[NodeSummary]:
         return self.runtime.nodes()
 
-    def list_jobs(self, query: JobQuery) -> JobPage:
+    def list_jobs(self, query: JobQuery, if_none_match: str | None = None) -> TaggedPage:
         """A page of the history, its live jobs' statuses as the swarm has them now (a live job
         whose status changed since it was recorded and no longer matches a status filter is
-        left out: a page may be short, and its cursor holds)."""
+        left out: a page may be short, and its cursor holds); with its tag. No page, and no call
+        to the swarm, when `if_none_match` names that tag: nothing on it changed since."""
         page = self.store.page(query)
+        tag = page_tag(query, page)
+        if if_none_match is not None and tag_matches(if_none_match, tag):
+            return TaggedPage(None, tag)
         live = self.runtime.job_statuses([job.id for job in page.jobs if not job.is_final])
         jobs = [live.get(job.id, job) for job in page.jobs]
         if query.statuses:
             jobs = [job for job in jobs if job.status in query.statuses]
-        return JobPage(jobs, page.next_cursor)
+        return TaggedPage(JobPage(jobs, page.next_cursor), tag)
 
     def create_job(self, job: JobSpec) -> str:
         """Start the job, then write its first record (see the module's docstring). The job runs

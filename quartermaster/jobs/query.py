@@ -6,6 +6,7 @@ pattern (in the OpenAPI document) allows.
 """
 
 import calendar
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,29 @@ class JobPage:
     next_cursor: str | None = field(
         metadata={"description": "pass as cursor for the next page; null: last"}
     )
+
+
+@dataclass(frozen=True)
+class TaggedPage:
+    """A page of /jobs and its entity tag; no page when the client's tag is still the page's
+    (If-None-Match: a 304, and no call to the swarm)."""
+
+    page: JobPage | None
+    tag: str
+
+
+def page_tag(query: JobQuery, recorded: JobPage) -> str:
+    """The entity tag of the page `query` gets, from its records as the store holds them: it
+    changes when the page's jobs, their records or its cursor do. A live job's change shows once
+    the reaper has recorded it (within a round): the tag is weak."""
+    digest = hashlib.sha256(repr((query, recorded)).encode()).hexdigest()[:24]
+    return f'W/"{digest}"'
+
+
+def tag_matches(if_none_match: str, tag: str) -> bool:
+    """If-None-Match names `tag` (the weak comparison of RFC 9110, 8.8.3.2), or is `*`."""
+    named = {candidate.strip().removeprefix("W/") for candidate in if_none_match.split(",")}
+    return "*" in named or tag.removeprefix("W/") in named
 
 
 # timestamp_key's form of swarm's creation times (UTC, nanoseconds), and a swarm id.

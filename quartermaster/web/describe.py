@@ -22,6 +22,7 @@ class Operation:
     query: type[Schema] | None = None
     errors: tuple[int, ...] = ()  # error codes besides 401 (added unless public) and 500
     headers: tuple[tuple[str, fields.Field], ...] = ()  # optional request headers: (name, field)
+    not_modified: bool = False  # answers carry an ETag, and If-None-Match may get a 304
     # No token needed: always (True), or when the settings say so (a function of them).
     public: bool | Callable[[Config], bool] = False
 

@@ -19,6 +19,16 @@ IDEMPOTENCY_KEY = fields.String(
     metadata={"description": "a retried /run with the same key returns the same job"},
 )
 
+# The header as the document shows it (api/jobs.py's @describe): any text (RFC 9110's grammar is
+# not enforced: what matches no tag of the page gets the page).
+IF_NONE_MATCH = fields.String(
+    metadata={
+        "description": "the ETag of a page this client holds: 304, and no body, while the page "
+        "is still that (a live job's change shows once the reaper has recorded it, within "
+        "REAPER_INTERVAL)"
+    }
+)
+
 
 def parsed_json() -> object:
     """The JSON body parsed (any JSON value), or None when there is none or it is malformed."""

@@ -20,6 +20,15 @@ from quartermaster.web.schemas.patterns import REFERENCE_PATTERN
 
 TITLE = "quartermaster"
 VERSION = "0.1.0"
+ETAG_HEADER = {
+    "description": "the page's entity tag, for If-None-Match",
+    "required": True,
+    "schema": {"type": "string"},
+}
+NOT_MODIFIED = {
+    "description": "Not Modified: the page is still the one If-None-Match names; no body",
+    "headers": {"ETag": ETAG_HEADER},
+}
 _PATH_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # Python's end of text, \Z, not preceded by another backslash (which would escape it).
 _PYTHON_END = re.compile(r"(?<!\\)((?:\\\\)*)\\Z")
@@ -139,7 +148,11 @@ def _operation(
     document = {
         "summary": operation.summary,
         "parameters": _parameters(converter, operation, path_arguments),
-        "responses": {"200": _success(operation.response), **_errors(operation, public)},
+        "responses": {
+            "200": _success(operation.response, operation.not_modified),
+            **({"304": NOT_MODIFIED} if operation.not_modified else {}),
+            **_errors(operation, public),
+        },
         "security": [] if public else [{"bearer": []}, {"query": []}],
     }
     if operation.body is not None:
@@ -175,10 +188,13 @@ def _parameters(
     return parameters
 
 
-def _success(response: type[Schema] | str) -> dict:
-    if isinstance(response, str):
-        return {"description": "OK", "content": {response: {"schema": {"type": "string"}}}}
-    return {"description": "OK", "content": {"application/json": {"schema": response}}}
+def _success(response: type[Schema] | str, tagged: bool) -> dict:
+    media_type = response if isinstance(response, str) else "application/json"
+    schema = {"type": "string"} if isinstance(response, str) else response
+    success: dict = {"description": "OK", "content": {media_type: {"schema": schema}}}
+    if tagged:
+        success["headers"] = {"ETag": ETAG_HEADER}
+    return success
 
 
 def _errors(operation: Operation, public: bool) -> dict:

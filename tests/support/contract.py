@@ -334,6 +334,25 @@ class RuntimeContract:
         assert [job["id"] for job in second["jobs"]] == [three[0]]
         assert second["next_cursor"] is None
 
+    def test_a_pages_etag_holds_until_the_page_changes(self, api, image):
+        def page(query: str, if_none_match: str | None = None):
+            headers = {**api.headers, **({"If-None-Match": if_none_match} if if_none_match else {})}
+            return api.client.get(f"/jobs{query}", headers=headers)
+
+        first = api.run_ok(image=image, command="true", name="tagged_one")
+        api.wait_for(first, "complete")
+        listed = page("?name=tagged_")
+        tag = listed.headers["ETag"]
+        unchanged = page("?name=tagged_", tag)
+        assert (unchanged.status_code, unchanged.get_data()) == (304, b"")
+        assert unchanged.headers["ETag"] == tag
+        assert page("?name=tagged_&limit=1").headers["ETag"] != tag  # another page
+        second = api.run_ok(image=image, command="true", name="tagged_two")
+        changed = page("?name=tagged_", tag)
+        assert changed.status_code == 200
+        assert [job["id"] for job in changed.get_json()["jobs"]] == [second, first]
+        assert changed.headers["ETag"] != tag
+
     # Idempotency-Key
 
     def test_a_retry_with_the_same_key_is_the_same_job(self, api, image):

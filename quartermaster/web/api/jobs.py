@@ -1,11 +1,11 @@
 """GET /jobs: the jobs quartermaster created, newest first, filtered, a page at a time."""
 
-from flask import Blueprint
+from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from quartermaster.web import context
 from quartermaster.web.describe import describe
-from quartermaster.web.inputs import query_args
+from quartermaster.web.inputs import IF_NONE_MATCH, query_args
 from quartermaster.web.schemas import JobsQuery, JobsResponse
 
 blueprint = Blueprint("jobs", __name__)
@@ -18,7 +18,12 @@ QUERY, RESPONSE = JobsQuery(), JobsResponse()  # made once: see status.py
     query=JobsQuery,
     response=JobsResponse,
     errors=(400, 503),
+    headers=(("If-None-Match", IF_NONE_MATCH),),
+    not_modified=True,
 )
 def jobs() -> ResponseReturnValue:
     query = QUERY.load(query_args(repeatable=("status", "label")))
-    return RESPONSE.dump(context.jobs().list_jobs(query))
+    answer = context.jobs().list_jobs(query, request.headers.get("If-None-Match"))
+    if answer.page is None:
+        return Response(status=304, headers={"ETag": answer.tag})
+    return RESPONSE.dump(answer.page), 200, {"ETag": answer.tag}

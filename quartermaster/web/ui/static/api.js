@@ -54,7 +54,7 @@ async function send(path, { method = "GET", params, body, headers = {}, signal }
     cache: "no-store",
     credentials: "omit",
   });
-  if (response.ok) return response;
+  if (response.ok || response.status === 304) return response; // 304: see getJsonIfChanged
   let document = null;
   try {
     document = await response.json();
@@ -71,6 +71,16 @@ async function send(path, { method = "GET", params, body, headers = {}, signal }
 
 export async function getJson(path, params, signal) {
   return (await send(path, { params, signal })).json();
+}
+
+// A JSON answer fetched again only if it changed (an ETag sent back as If-None-Match: while
+// nothing changed, the server answers 304 without asking the swarm). `known` is the last
+// {tag, body} (or null); the current one is returned, `known` itself when nothing changed.
+export async function getJsonIfChanged(path, params, known, signal) {
+  const headers = known && known.tag ? { "If-None-Match": known.tag } : {};
+  const response = await send(path, { params, headers, signal });
+  if (response.status === 304 && known) return known;
+  return { tag: response.headers.get("ETag"), body: await response.json() };
 }
 
 export async function postJson(path, body, headers = {}) {

@@ -1,4 +1,4 @@
-import { STATUSES, getJson } from "./api.js";
+import { STATUSES, getJsonIfChanged } from "./api.js";
 import { errorBox, h, link, route, statusBadge, time } from "./dom.js";
 import { poll } from "./poll.js";
 
@@ -20,6 +20,7 @@ export function jobsView(main, { params }) {
   const previous = h("button", { type: "button", onclick: () => turn(-1) }, "Previous");
   const next = h("button", { type: "button", onclick: () => turn(+1) }, "Next");
   let nextCursor = null;
+  let shown = null; // the page shown, {tag, body}: asked for again only if it changed
 
   main.append(
     h("h1", {}, "Jobs"),
@@ -43,18 +44,17 @@ export function jobsView(main, { params }) {
   async function refresh() {
     const cursor = cursors[cursors.length - 1];
     try {
-      const page = await getJson("/jobs", {
-        status: filters.status,
-        label: filters.label,
-        name: filters.name,
-        limit,
-        cursor,
-      });
+      const params = { ...filters, limit, cursor };
+      const answer = await getJsonIfChanged("/jobs", params, shown);
       if (cursor !== cursors[cursors.length - 1]) return; // the page was turned meanwhile
-      nextCursor = page.next_cursor;
-      body.replaceChildren(...page.jobs.map(jobRow));
-      if (page.jobs.length === 0) {
-        body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No jobs.")));
+      if (answer !== shown) {
+        shown = answer;
+        const page = answer.body;
+        nextCursor = page.next_cursor;
+        body.replaceChildren(...page.jobs.map(jobRow));
+        if (page.jobs.length === 0) {
+          body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No jobs.")));
+        }
       }
       feedback.replaceChildren();
     } catch (error) {
@@ -70,6 +70,7 @@ export function jobsView(main, { params }) {
     if (step > 0 && nextCursor) cursors.push(nextCursor);
     if (step < 0 && cursors.length > 1) cursors.pop();
     nextCursor = null; // until the new page says
+    shown = null;
     next.disabled = previous.disabled = true;
     stop();
     stop = poll(refresh);
