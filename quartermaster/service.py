@@ -159,7 +159,8 @@ class JobService:
             with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
                 return self.runtime.job_logs(reference, options, abandoned)
         _, lines = self.store.archived_log(reference)
-        return iter([b"", *select_lines(lines, options)])  # the first chunk: see JobRuntime
+        # One chunk after the empty first (see JobRuntime): a kept log is all here already.
+        return iter([b"", b"".join(select_lines(lines, options))])
 
     def stop_job(self, reference: str) -> str:
         """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A

@@ -9,6 +9,7 @@ costs the capture no more memory than the cap.
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 from quartermaster.jobs.callback_addresses import printable_url
 from quartermaster.jobs.logs import LogOptions
@@ -41,8 +42,13 @@ class JobHistory:
 @dataclass(frozen=True)
 class LogLine:
     stream: int  # STDOUT or STDERR
-    at: int  # nanoseconds since the epoch, UTC
     line: bytes  # as Docker gives it with timestamps: b"<time> <text>\n"
+
+    @cached_property
+    def at(self) -> int:
+        """Its time, in nanoseconds since the epoch (UTC): read from the line when asked (most
+        reads of a kept log, a tail without `since`, never ask)."""
+        return nanos_of(self.line.partition(b" ")[0].decode("ascii"))
 
     @property
     def text(self) -> bytes:
@@ -72,7 +78,8 @@ def parse_log_line(stream: int, line: bytes) -> LogLine:
     stamp, separator, _ = line.partition(b" ")
     if not separator:
         raise ValueError("a log line without a timestamp")
-    return LogLine(stream, nanos_of(stamp.decode("ascii")), line)
+    nanos_of(stamp.decode("ascii"))  # ValueError if it is none
+    return LogLine(stream, line)
 
 
 def select_lines(lines: Iterable[LogLine], options: LogOptions) -> Iterator[bytes]:

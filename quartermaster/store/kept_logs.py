@@ -6,7 +6,6 @@ from collections.abc import Iterator, Sequence
 import sqlalchemy as sa
 
 from quartermaster.jobs.history import LogLine
-from quartermaster.jobs.times import nanos_of
 from quartermaster.store.schema import job_log_chunks
 
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
@@ -20,7 +19,7 @@ def log_lines(connection: sa.Connection, job_id: str) -> list[LogLine]:
         .order_by(job_log_chunks.c.seq)
     )
     return [
-        LogLine(row.stream, nanos_of(line.partition(b" ")[0].decode("ascii")), line)
+        LogLine(row.stream, line)
         for row in connection.execute(query)
         for line in row.data.splitlines(keepends=True)
     ]

@@ -89,7 +89,7 @@ def _log_line(stream: int, line: bytes, keeper: LogKeeper) -> LogLine:
         return parse_log_line(stream, line)
     except ValueError:  # not timestamped (never seen): the time of the line before it
         at = keeper.lines[-1].at if keeper.lines else 0
-        return LogLine(stream, at, timestamp_of(at).encode() + b" " + line)
+        return LogLine(stream, timestamp_of(at).encode() + b" " + line)
 
 
 def _the_one_stream_tailed(options: LogOptions) -> int | None:

@@ -70,7 +70,7 @@ from quartermaster.jobs.status import (
     STARTED,
     JobStatus,
 )
-from quartermaster.jobs.times import NANO, nanos_of
+from quartermaster.jobs.times import NANO
 from quartermaster.process.config import Config
 from quartermaster.swarm.spec import service_spec
 from quartermaster.swarm.status import overall_status
@@ -450,7 +450,7 @@ class FakeRuntime:
         for moment, stream, text in self._job(job_id).lines():
             if moment <= now:
                 line = f"{timestamp(moment)} {text}\n".encode()
-                keeper.add(LogLine(STREAM_NUMBERS[stream], nanos_of(timestamp(moment)), line))
+                keeper.add(LogLine(STREAM_NUMBERS[stream], line))
         return keeper
 
     def services(self) -> list[dict]:

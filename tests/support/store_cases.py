@@ -73,7 +73,7 @@ def a_status(job_id: str = "a" * 25, **fields) -> JobStatus:
 def log_of(*texts: tuple[int, str]) -> list[LogLine]:
     start = nanos_of(CREATED)
     return [
-        LogLine(stream, start + n, f"{timestamp_of(start + n)} {text}\n".encode())
+        LogLine(stream, f"{timestamp_of(start + n)} {text}\n".encode())
         for n, (stream, text) in enumerate(texts)
     ]
 

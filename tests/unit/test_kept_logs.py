@@ -26,7 +26,7 @@ def keeper(*lines: tuple[int, bytes], max_bytes: int = 1 << 20) -> LogKeeper:
     kept = LogKeeper(max_bytes)
     for n, (stream, text) in enumerate(lines):
         at = FIRST_AT + n * 10**9
-        kept.add(LogLine(stream, at, timestamp_of(at).encode() + b" " + text))
+        kept.add(LogLine(stream, timestamp_of(at).encode() + b" " + text))
     return kept
 
 
