@@ -389,6 +389,22 @@ def test_the_pending_reason_from_the_server_carries_no_control_characters():
     assert terminal.getvalue() == "\r\x1b[Kqm: pending 3s: no node]0;title fits"
 
 
+@pytest.fixture(autouse=True)
+def signals_as_a_terminal_leaves_them():
+    """SIGINT, SIGTERM and SIGHUP at their defaults, as a shell on a terminal starts a command:
+    these tests pass however the run was started (a script's background job has SIGINT ignored,
+    `nohup` SIGHUP; qm rightly keeps a signal it was started with ignored)."""
+    defaults = {
+        signal.SIGINT: signal.default_int_handler,
+        signal.SIGTERM: signal.SIG_DFL,
+        signal.SIGHUP: signal.SIG_DFL,
+    }
+    before = {number: signal.signal(number, handler) for number, handler in defaults.items()}
+    yield
+    for number, handler in before.items():
+        signal.signal(number, handler)
+
+
 # SIGTERM and SIGHUP while `qm run` is attached: taken as Ctrl-C.
 
 
