@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -34,6 +35,37 @@ from quartermaster.store import RecordStore, StoreSize
 log = logging.getLogger(__name__)
 # The store's size is a full scan (RecordStore.size): a process measures it at most this often.
 STORE_SIZE_SECONDS = 60.0
+# An archived job's status never changes (its record only goes, with its ttl): a process answers
+# from the ones it read lately, by full id, for this long, so that polling one costs no statement.
+ARCHIVED_KEPT_SECONDS = 5.0
+ARCHIVED_KEPT_JOBS = 1024
+
+
+class ArchivedStatuses:
+    """The archived statuses this process read lately, by full id: at most ARCHIVED_KEPT_JOBS,
+    each for ARCHIVED_KEPT_SECONDS from its read (a record deleted meanwhile is still answered
+    that long, by the process that read it)."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[str, tuple[float, JobStatus]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, job_id: str) -> JobStatus | None:
+        with self._lock:
+            kept = self._kept.get(job_id)
+            if kept is None:
+                return None
+            if time.monotonic() - kept[0] > ARCHIVED_KEPT_SECONDS:
+                del self._kept[job_id]
+                return None
+            return kept[1]
+
+    def keep(self, status: JobStatus) -> None:
+        with self._lock:
+            self._kept[status.id] = (time.monotonic(), status)
+            self._kept.move_to_end(status.id)
+            while len(self._kept) > ARCHIVED_KEPT_JOBS:
+                self._kept.popitem(last=False)
 
 
 def _never() -> bool:
@@ -51,6 +83,7 @@ class JobService:
         self._size: StoreSize | None = None
         self._size_measured_at: float | None = None  # time.monotonic()
         self._size_lock = threading.Lock()  # one measurement at a time; the others wait for it
+        self._archived_statuses = ArchivedStatuses()
 
     def health(self) -> SwarmHealth:
         return self.runtime.health()
@@ -200,11 +233,19 @@ class JobService:
         has a newer one) and a prefix needs exactly one match. The one exception is a live job
         whose first record is not written yet (the store was out of reach at its /run; the
         reaper writes it within a round once the store is back): until then a name or a prefix
-        of it may still mean an archived job, for reads."""
+        of it may still mean an archived job, for reads. Read lately by its full id: from
+        ArchivedStatuses, without a statement."""
+        if is_full_id(reference):
+            kept = self._archived_statuses.get(reference)
+            if kept is not None:
+                return kept
         try:
-            return self.store.archived(reference)
+            archived = self.store.archived(reference)
         except StoreError:
             return None
+        if archived is not None:
+            self._archived_statuses.keep(archived)
+        return archived
 
     def _keep_stopped(self, status: JobStatus, kept: LogKeeper) -> bool:
         """The stopped job's final record and log written (now, or before); False when they

@@ -1,11 +1,18 @@
 """A job whose service is gone (archived) is read from the store alone: no call to the runtime for
 its /status (with or without a wait), /logs, /history or /stop, by id, name or prefix. A live job
-is still read from the runtime, whatever the store holds. (On the lab, counted in Engine API
-calls: tests/lab/test_history.py.)"""
+is still read from the runtime, whatever the store holds; an archived status read lately is
+answered without a statement, for ARCHIVED_KEPT_SECONDS. (On the lab, counted in Engine API
+calls: tests/lab/test_stop_status.py.)"""
+
+import time
+from dataclasses import replace
 
 import pytest
 
+from quartermaster import service
 from quartermaster.compose import compose_app
+from quartermaster.service import ARCHIVED_KEPT_SECONDS, ArchivedStatuses
+from quartermaster.store import RecordStore
 from support.api import ApiClient
 from support.counted_runtime import CountedRuntime
 from support.fake_runtime import FakeRuntime
@@ -18,8 +25,18 @@ def runtime() -> CountedRuntime:
 
 
 @pytest.fixture
-def api(runtime) -> ApiClient:
-    return ApiClient(compose_app(make_config(), runtime).test_client())
+def config():
+    return make_config()
+
+
+@pytest.fixture
+def store(config) -> RecordStore:
+    return RecordStore(config.store_url)
+
+
+@pytest.fixture
+def api(config, runtime, store) -> ApiClient:
+    return ApiClient(compose_app(config, runtime, store).test_client())
 
 
 def archived_job(api, name: str) -> str:
@@ -65,3 +82,26 @@ def test_a_finished_job_whose_service_is_still_there_is_read_from_the_runtime(ap
     runtime.calls.clear()
     assert api.status(job_id).get_json()["status"] == "complete"
     assert runtime.calls == ["job_status"]
+
+
+def test_an_archived_status_read_lately_is_answered_for_a_while_without_the_store(
+    api, store, monkeypatch
+):
+    job_id = archived_job(api, "nightly")
+    assert api.status(job_id).status_code == 200  # read from the store, and kept
+    assert store.delete_expired(time.time() + 10**9) == 1  # as its ttl would
+    assert api.status(job_id).get_json()["status"] == "complete"  # kept: no statement
+    assert api.get(f"/logs/{job_id}").status_code == 404  # a log is read from the store
+    later = time.monotonic() + ARCHIVED_KEPT_SECONDS + 1
+    monkeypatch.setattr(service.time, "monotonic", lambda: later)
+    assert api.status(job_id).status_code == 404
+
+
+def test_the_statuses_kept_are_the_newest_read_and_bounded(api, store, monkeypatch):
+    monkeypatch.setattr(service, "ARCHIVED_KEPT_JOBS", 2)
+    status = store.status(archived_job(api, "nightly"))
+    kept = ArchivedStatuses()
+    for job_id in ("a", "b", "c"):
+        kept.keep(replace(status, id=job_id))
+    assert [kept.get(job_id) for job_id in ("a", "b")] == [None, replace(status, id="b")]
+    assert kept.get("c") == replace(status, id="c")
