@@ -4,7 +4,7 @@ searched for secrets at its end.
 
 These tests run against the real lab swarm (`make lab`). When the lab is not up, they fail with
 "run make lab"; they never skip. (Helpers: tests/support/lab.py; how the tests are handed to
-make test-lab's processes: tests/support/lab_scheduling.py.) About 320 lines: every fixture of the
+make test-lab's processes: tests/support/lab_scheduling.py.) About 340 lines: every fixture of the
 tier in one place.
 """
 
@@ -26,6 +26,7 @@ from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.removal import remove_job_service
 from support.api import ApiClient
+from support.fuzzing import fuzzed_server, live_schema
 from support.lab import (
     DEPLOYMENT,
     LAB_FACTS,
@@ -303,6 +304,19 @@ def qm_client(live_server):
     """Our Client (quartermaster.client) to the module's live server."""
     with Client(live_server.url, token=TOKEN) as made:
         yield made
+
+
+@pytest.fixture(scope="module")
+def fuzzing_server(tmp_path_factory, docker_client):
+    """A live server for a fuzzing module's requests (support/fuzzing.py): one per module."""
+    with fuzzed_server(tmp_path_factory.mktemp("fuzz")) as started:
+        yield started
+
+
+@pytest.fixture
+def fuzzing_schema(request, fuzzing_server):
+    """The live server's document, its cases generated from the fuzzing module's SEED."""
+    return live_schema(fuzzing_server, request.module.SEED)
 
 
 @pytest.fixture

@@ -4,34 +4,15 @@ The document itself, and its edges: tests/unit/test_openapi.py."""
 
 from collections import Counter
 
-import pytest
 import schemathesis
 
-from support.fuzzing import (
-    FUZZ_SETTINGS,
-    SEEDS,
-    assert_the_fuzzing_ran,
-    fuzz,
-    fuzzed_server,
-    live_schema,
-)
+from support.fuzzing import FUZZ_SETTINGS, SEEDS, assert_the_fuzzing_ran, fuzz
 
-SEED = SEEDS[1]
+SEED = SEEDS[1]  # the cases of fuzzing_schema (tests/lab/conftest.py)
 requests_sent: Counter = Counter()  # (operation, status code): requests
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, docker_client):
-    with fuzzed_server(tmp_path_factory.mktemp("fuzz")) as started:
-        yield started
-
-
-@pytest.fixture
-def schema(server):
-    return live_schema(server, SEED)
-
-
-@schemathesis.pytest.from_fixture("schema").parametrize()
+@schemathesis.pytest.from_fixture("fuzzing_schema").parametrize()
 @FUZZ_SETTINGS
 def test_the_live_app_honours_its_document_from_another_seed(case):
     fuzz(case, requests_sent)
