@@ -2,6 +2,7 @@
 nodes stopped answering, when a job's run may be stranded on one."""
 
 from quartermaster.jobs.constraints import node_matches
+from quartermaster.jobs.errors import JobNotFound
 from quartermaster.jobs.nodes import NodeSummary
 from quartermaster.jobs.times import NANO
 from quartermaster.swarm.engine import EngineClient
@@ -15,9 +16,28 @@ HOLDING_STATES = frozenset({"assigned", "accepted", "preparing", "ready", "start
 
 def summarize_nodes(nodes: list[dict], job_tasks: list[dict]) -> list[NodeSummary]:
     """Every node, with the reservations of the job tasks placed on it."""
-    return [
-        _summary(node, [t for t in job_tasks if t.get("NodeID") == node["ID"]]) for node in nodes
-    ]
+    tasks_on: dict[str, list[dict]] = {}
+    for task in job_tasks:
+        tasks_on.setdefault(task.get("NodeID", ""), []).append(task)
+    return [_summary(node, tasks_on.get(node["ID"], [])) for node in nodes]
+
+
+def placed_job_tasks(engine: EngineClient, job_filter: str) -> tuple[list[dict], list[dict]]:
+    """Every node, and the job tasks placed on one: two calls. Tasks asked for by node come
+    from swarm's index by node, which holds no task still waiting for one: jobs that cannot be
+    placed (a constraint no node meets), however many, cost nothing here. A node removed between
+    the calls makes Docker refuse the second: asked again once, then by the jobs' label alone."""
+    for _ in range(2):
+        nodes = engine.nodes()
+        if not nodes:
+            return [], []
+        try:
+            node_ids = [node["ID"] for node in nodes]
+            return nodes, engine.tasks(filters={"node": node_ids, "label": job_filter})
+        except JobNotFound:
+            continue
+    tasks = engine.tasks(filters={"label": job_filter})
+    return nodes, [task for task in tasks if task.get("NodeID")]
 
 
 def _summary(node: dict, tasks: list[dict]) -> NodeSummary:

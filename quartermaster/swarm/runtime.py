@@ -40,6 +40,7 @@ from quartermaster.swarm.logs import FollowEnds, capture_log, open_log_stream
 from quartermaster.swarm.nodes import (
     NOT_A_MANAGER,
     down_nodes_among,
+    placed_job_tasks,
     readiness_problem,
     summarize_nodes,
 )
@@ -199,10 +200,9 @@ class Swarm:
         }
 
     def nodes(self) -> list[NodeSummary]:
-        """Every node with its capacity and what jobs reserve on it: two calls."""
-        nodes = self._docker.engine.nodes()
-        tasks = self._docker.engine.tasks(filters={"label": self._job_filter})
-        return summarize_nodes(nodes, tasks)
+        """Every node with its capacity and what jobs reserve on it: two calls, whose cost
+        grows with the tasks placed on nodes, not with the jobs waiting for one."""
+        return summarize_nodes(*placed_job_tasks(self._docker.engine, self._job_filter))
 
     def readiness_problem(self) -> str | None:
         """Why no job could be placed now, or None when the swarm is ready to take jobs."""

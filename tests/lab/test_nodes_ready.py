@@ -1,7 +1,11 @@
 """GET /nodes (capacity and what jobs reserve) and GET /readyz (a job could be placed now)."""
 
+from dataclasses import asdict
+
 from quartermaster.compose import compose_app
-from support.lab import lab_config
+from quartermaster.jobs import labels
+from quartermaster.swarm.nodes import summarize_nodes
+from support.lab import DEPLOYMENT, lab_config, wait_for_tasks
 
 
 def test_nodes_are_the_labs_as_docker_describes_them(lab, api, docker_client):
@@ -15,6 +19,30 @@ def test_nodes_are_the_labs_as_docker_describes_them(lab, api, docker_client):
         assert node["memory_mb"] == described["MemoryBytes"] // (1024 * 1024)
         assert node["cpus"] == described["NanoCPUs"] / 1e9
         assert (node["state"], node["availability"]) == ("ready", "active")
+
+
+def test_nodes_sum_what_every_job_task_would_with_jobs_parked(lab, api, docker_client):
+    """/nodes reads only the tasks placed on nodes: the same document as summing every task of
+    the deployment's jobs, a parked one's (waiting for a node no node can be) among them."""
+    parked = api.run_ok(image=lab.image, constraints=["node.labels.qm-test==never-placed"])
+    running = api.run_ok(image=lab.image, command="sleep 60", memory=100, cpus=0.25)
+    api.wait_for(running, "started")
+    wait_for_tasks(docker_client, parked, 1)
+
+    def summed_from_every_task() -> list[dict]:
+        job_filter = labels.job_filter(DEPLOYMENT)
+        tasks = docker_client.api.tasks(filters={"label": job_filter})
+        assert any(task["ServiceID"] == parked and not task.get("NodeID") for task in tasks)
+        nodes = docker_client.api.nodes()
+        return [asdict(summary) for summary in summarize_nodes(nodes, tasks)]
+
+    for _ in range(5):  # other tests' jobs may start or end meanwhile: until nothing moved
+        before = summed_from_every_task()
+        listed = api.get_ok("/nodes")["nodes"]
+        if before == summed_from_every_task():
+            break
+    assert sorted(listed, key=lambda n: n["id"]) == sorted(before, key=lambda n: n["id"])
+    assert sum(node["running_jobs"] for node in listed) >= 1
 
 
 def test_readyz_is_503_when_no_node_matches_the_constraints(lab):
