@@ -11,7 +11,7 @@ our errors (connection.py), row mapping (rows.py), the pages of /jobs (pages.py)
 """
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,6 +48,8 @@ HOSTS_SEEN_SECONDS = 600  # a host that used the store this recently is using it
 # (engine.LOCK_RETRY_SECONDS), so writers waiting for it get in.
 EXPIRY_BATCH_RECORDS = 20
 EXPIRY_BATCH_PAUSE_SECONDS = 0.02
+# Ids in one `IN (...)` of live_of: well within SQLite's 32,766 bound parameters.
+LIVE_OF_BATCH = 500
 
 
 class RecordStore:
@@ -228,14 +230,20 @@ class RecordStore:
 
     def live(self) -> dict[str, LiveRecord]:
         """Every record whose job's service is not removed: as many as the swarm holds."""
-        query = sa.select(
-            jobs.c.id,
-            jobs.c.status,
-            jobs.c.state,
-            jobs.c.log_captured_at.is_not(None).label("finished"),
-        ).where(jobs.c.service_removed_at.is_(None))
         with self._connection.reading() as connection:
-            return {row.id: LiveRecord(*row) for row in connection.execute(query)}
+            return {row.id: LiveRecord(*row) for row in connection.execute(_live_records())}
+
+    def live_of(self, job_ids: Collection[str]) -> dict[str, LiveRecord]:
+        """The records of these jobs whose service is not removed: one indexed statement per
+        LIVE_OF_BATCH ids."""
+        found: dict[str, LiveRecord] = {}
+        wanted = sorted(job_ids)
+        with self._connection.reading() as connection:
+            for start in range(0, len(wanted), LIVE_OF_BATCH):
+                batch = wanted[start : start + LIVE_OF_BATCH]
+                query = _live_records().where(jobs.c.id.in_(batch))
+                found.update((row.id, LiveRecord(*row)) for row in connection.execute(query))
+        return found
 
     def size(self) -> StoreSize:
         """One statement, but a full scan of `jobs` on both databases (about 0.1 s at 100,000
@@ -290,3 +298,13 @@ class RecordStore:
         with self._connection.reading() as connection:
             row = find(connection, reference)
             return JobHistory(row.id, row.request, timeline(connection, row.id))
+
+
+def _live_records() -> sa.Select:
+    """Records whose job's service is not removed, as LiveRecord's columns."""
+    return sa.select(
+        jobs.c.id,
+        jobs.c.status,
+        jobs.c.state,
+        jobs.c.log_captured_at.is_not(None).label("finished"),
+    ).where(jobs.c.service_removed_at.is_(None))

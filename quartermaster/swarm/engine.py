@@ -113,6 +113,11 @@ class EngineClient:
         closes it."""
         return self._open(f"/services/{_quoted(service_id)}/logs", params)
 
+    def events(self, filters: dict) -> Stream:
+        """Docker's events as they happen, one JSON object a line, from now on: open until the
+        caller closes it."""
+        return self._open("/events", _filters(filters) or {})
+
     def _call(
         self,
         method: str,

@@ -11,7 +11,7 @@ and logs set aside (kept_logs.py) once no final record is to take them.
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from quartermaster.jobs import labels as job_labels
@@ -22,7 +22,7 @@ from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.halting import halted_spec
 from quartermaster.swarm.kept_logs import LOG_OF
-from quartermaster.swarm.nodes import down_nodes_among
+from quartermaster.swarm.nodes import down_nodes_among, placed_job_tasks
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.status import epoch_of, job_status
 
@@ -42,6 +42,8 @@ LEASE_UNTIL = job_labels.RESERVED_PREFIX + "callback-lease-until"  # delivering:
 LEASE_SECONDS = 60
 MAX_BACKOFF_SECONDS = 60
 SETTLED = frozenset({"delivered", "failed"})
+# Jobs asked for by id in one call of a quick round: about 30 kB of URL.
+JOBS_PER_CALL = 1000
 
 
 @dataclass(frozen=True)
@@ -162,16 +164,47 @@ class Reaping:
         engine = self._docker.engine
         services = engine.services(filters=job_filter)
         tasks = engine.tasks(filters=job_filter)
+        records, claims, kept_logs = self._configs()
+        down_nodes = down_nodes_among(engine, tasks)
+        return Snapshot(services, tasks, records, claims, kept_logs, down_nodes)
+
+    def quick_snapshot(self, changed: Iterable[str]) -> tuple[Snapshot, set[str]]:
+        """A snapshot of only the jobs that may need something done: those with a task placed
+        on a node, those whose service `changed` names (Docker's events: made, changed,
+        removed), and those a callback record or a log set aside is of; and the ids it looked
+        at (the jobs of those ids it does not hold are gone). A job waiting for a node, that no
+        event named, is not read: the cost is that of the jobs placed or changed, whatever the
+        number of those waiting. Five calls and a few more per JOBS_PER_CALL jobs looked at
+        (one more for the nodes, when a run may be stranded on a node that went down)."""
+        engine = self._docker.engine
+        _, placed = placed_job_tasks(engine, job_labels.job_filter(self._deployment))
+        records, claims, kept_logs = self._configs()
+        wanted = {task["ServiceID"] for task in placed} | set(changed)
+        wanted |= {record["Spec"]["Labels"][RECORD_OF] for record in records}
+        wanted |= {kept_log["Spec"]["Labels"][LOG_OF] for kept_log in kept_logs}
+        found = _in_batches(lambda ids: engine.services(filters={"id": ids}), sorted(wanted))
+        found = [service for service in found if service["ID"] in wanted]  # ids: prefixes
+        # Another deployment's service (an event names any service) is not looked at; an id
+        # not found is a service removed.
+        services = [service for service in found if job_labels.is_job(service, self._deployment)]
+        looked_at = (wanted - {service["ID"] for service in found}) | {s["ID"] for s in services}
+        tasks = _in_batches(
+            lambda ids: engine.tasks(filters={"service": ids}), [s["ID"] for s in services]
+        )
+        down_nodes = down_nodes_among(engine, tasks)
+        return Snapshot(services, tasks, records, claims, kept_logs, down_nodes), looked_at
+
+    def _configs(self) -> tuple[list[dict], list[dict], list[dict]]:
+        """This deployment's callback records, Idempotency-Key claims and logs set aside."""
         configs = [
             config
-            for config in engine.configs(filters={"name": CONFIG_PREFIX})
+            for config in self._docker.engine.configs(filters={"name": CONFIG_PREFIX})
             if job_labels.is_kept_for(config, self._deployment)
         ]
         records = [config for config in configs if RECORD_OF in config["Spec"].get("Labels", {})]
         claims = [config for config in configs if CLAIM_OF in config["Spec"].get("Labels", {})]
         kept_logs = [config for config in configs if LOG_OF in config["Spec"].get("Labels", {})]
-        down_nodes = down_nodes_among(engine, tasks)
-        return Snapshot(services, tasks, records, claims, kept_logs, down_nodes)
+        return records, claims, kept_logs
 
     def time_out(self, service: dict, now: float) -> bool:
         """Stop the job's runs and mark it timed out, in one update of its service."""
@@ -258,6 +291,14 @@ class Reaping:
         except SWARM_CALL_ERRORS as error:
             log.info("reaper: lost a race or the object is gone: %s", error)
             return False
+
+
+def _in_batches(call: Callable[[list[str]], list], ids: list[str]) -> list:
+    """`call` for the ids, JOBS_PER_CALL at a time (each id is a filter in the call's URL)."""
+    answers: list = []
+    for start in range(0, len(ids), JOBS_PER_CALL):
+        answers.extend(call(ids[start : start + JOBS_PER_CALL]))
+    return answers
 
 
 def _version(swarm_object: dict) -> int:

@@ -70,6 +70,11 @@ class Swarm:
         self._job_filter = labels.job_filter(config.deployment)
 
     @property
+    def connection(self) -> DockerConnection:
+        """This runtime's connection to Docker (the reaper's event stream takes it too)."""
+        return self._docker
+
+    @property
     def reaping(self) -> Reaping:
         return Reaping(self._docker, self._config.deployment)
 

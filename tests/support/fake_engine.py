@@ -6,6 +6,7 @@ not."""
 
 from collections import Counter
 
+from quartermaster.jobs import labels
 from quartermaster.jobs.errors import JobNotFound
 
 
@@ -25,10 +26,17 @@ def _as_list(value: str | list[str] | None) -> list[str]:
 
 
 class FakeEngine:
-    def __init__(self, nodes: list[dict], services: list[dict], tasks: list[dict]):
+    def __init__(
+        self,
+        nodes: list[dict],
+        services: list[dict],
+        tasks: list[dict],
+        configs: list[dict] | None = None,
+    ):
         self.node_list = nodes
         self.service_list = services
         self.task_list = tasks
+        self.config_list = configs or []
         self.calls: list[tuple[str, dict]] = []
         self.objects_read: Counter[str] = Counter()  # by call: the objects it went through
 
@@ -45,6 +53,8 @@ class FakeEngine:
         known_nodes = {node["ID"] for node in self.node_list}
         if any(node_id not in known_nodes for node_id in node_ids):
             raise JobNotFound("node not found")  # Docker looks each node up first
+        if any(not self._service_known(service_id) for service_id in service_ids):
+            raise JobNotFound("service not found")  # Docker looks each service up first
         if service_ids:
             read = [task for task in self.task_list if task["ServiceID"] in service_ids]
         elif node_ids:  # swarm's index by node: placed tasks only
@@ -74,9 +84,59 @@ class FakeEngine:
         self.objects_read["services"] += len(read)
         return [service for service in read if _labelled(service, _as_list(filters.get("label")))]
 
+    def configs(self, filters: dict | None = None) -> list:
+        filters = filters or {}
+        self.calls.append(("configs", filters))
+        names = _as_list(filters.get("name"))
+        self.objects_read["configs"] += len(self.config_list)
+        return [
+            config
+            for config in self.config_list
+            if not names or any(name in config["Spec"]["Name"] for name in names)
+        ]
+
+    def _service_known(self, service_id: str) -> bool:
+        return any(service["ID"] == service_id for service in self.service_list)
+
 
 class FakeConnection:
     """A DockerConnection whose engine is `engine`."""
 
     def __init__(self, engine: FakeEngine):
         self.engine = engine
+
+
+# Swarm objects as Docker describes them, with what quartermaster reads of them.
+
+GIB = 1024**3
+
+
+def node(node_id: str, role: str = "worker") -> dict:
+    return {
+        "ID": node_id,
+        "Description": {
+            "Hostname": f"host-{node_id}",
+            "Resources": {"MemoryBytes": 8 * GIB, "NanoCPUs": 4 * 10**9},
+        },
+        "Spec": {"Role": role, "Availability": "active"},
+        "Status": {"State": "ready"},
+    }
+
+
+def job(service_id: str, deployment: str = "") -> dict:
+    return {
+        "ID": service_id,
+        "Spec": {"Name": service_id, "Labels": {labels.JOB: labels.job_mark(deployment)}},
+    }
+
+
+def task(service_id: str, state: str, node_id: str | None, memory_gib: int = 1) -> dict:
+    reservations = {"MemoryBytes": memory_gib * GIB, "NanoCPUs": 5 * 10**8}
+    placed = {"NodeID": node_id} if node_id else {}
+    return {
+        "ID": f"task-{service_id}",
+        "ServiceID": service_id,
+        **placed,
+        "Spec": {"Resources": {"Reservations": reservations}},
+        "Status": {"State": state},
+    }

@@ -27,7 +27,7 @@ from quartermaster.jobs.history import STDERR, STDOUT, LogLine
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.times import nanos_of, timestamp_of
-from quartermaster.store import RecordStore, migrate
+from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store import pages as page_queries
 from quartermaster.store.connection import SCHEMA_MISMATCH
 from quartermaster.store.kept_logs import CHUNK_BYTES
@@ -336,6 +336,19 @@ class StoreCases:
         assert (live[first.id].finished, live[second.id].finished) == (True, False)
         store.service_removed(first.id, NOW)
         assert set(store.live()) == {second.id}
+
+    def test_live_records_of_some_jobs_by_their_ids(self, store, monkeypatch):
+        monkeypatch.setattr(records, "LIVE_OF_BATCH", 2)  # several statements
+        statuses = [a_status(letter * 25) for letter in "efgh"]
+        for status in statuses:
+            store.add(status, {}, 60, NOW)
+        removed, finished, pending, _ = (status.id for status in statuses)
+        store.finish(replace(statuses[1], status="complete", state="complete"), [], False, NOW)
+        store.service_removed(removed, NOW)
+        live = store.live_of({removed, finished, pending, "x" * 25})
+        assert set(live) == {finished, pending}  # not the removed, the unknown, the unasked
+        assert (live[finished].finished, live[pending].finished) == (True, False)
+        assert store.live_of(set()) == {}
 
     def test_an_expired_record_goes_with_its_labels_timeline_and_log(self, store, store_url):
         status = a_status()

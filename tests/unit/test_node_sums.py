@@ -6,41 +6,8 @@ from quartermaster.jobs import labels
 from quartermaster.jobs.nodes import NodeSummary
 from quartermaster.swarm.nodes import summarize_nodes
 from quartermaster.swarm.runtime import Swarm
-from support.fake_engine import FakeConnection, FakeEngine
+from support.fake_engine import FakeConnection, FakeEngine, job, node, task
 from support.settings import make_config
-
-GIB = 1024**3
-
-
-def node(node_id: str, role: str = "worker") -> dict:
-    return {
-        "ID": node_id,
-        "Description": {
-            "Hostname": f"host-{node_id}",
-            "Resources": {"MemoryBytes": 8 * GIB, "NanoCPUs": 4 * 10**9},
-        },
-        "Spec": {"Role": role, "Availability": "active"},
-        "Status": {"State": "ready"},
-    }
-
-
-def job(service_id: str, deployment: str = "") -> dict:
-    return {
-        "ID": service_id,
-        "Spec": {"Name": service_id, "Labels": {labels.JOB: labels.job_mark(deployment)}},
-    }
-
-
-def task(service_id: str, state: str, node_id: str | None, memory_gib: int = 1) -> dict:
-    reservations = {"MemoryBytes": memory_gib * GIB, "NanoCPUs": 5 * 10**8}
-    placed = {"NodeID": node_id} if node_id else {}
-    return {
-        "ID": f"task-{service_id}",
-        "ServiceID": service_id,
-        **placed,
-        "Spec": {"Resources": {"Reservations": reservations}},
-        "Status": {"State": state},
-    }
 
 
 def swarm_on(engine: FakeEngine) -> Swarm:

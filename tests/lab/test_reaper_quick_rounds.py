@@ -1,0 +1,60 @@
+"""The reaper's quick rounds on the lab: Docker's service events name the services made and
+removed, and a quick round reads those jobs and the ones placed on a node, never a job parked
+waiting for a node that no event named (in the unit tier: tests/unit/test_quick_rounds.py)."""
+
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.reaper.reaper import Reaper
+from quartermaster.store import RecordStore
+from quartermaster.swarm.docker_connection import DockerConnection
+from quartermaster.swarm.runtime import Swarm
+from quartermaster.swarm.service_events import ServiceEvents
+from support.lab import MANAGER_SOCKET, lab_config, this_test_labels, wait_until
+
+NEVER_PLACED = ("node.labels.qm-test==never-placed",)
+
+
+def test_service_events_name_each_service_made_and_removed(lab, api):
+    events = ServiceEvents(DockerConnection(MANAGER_SOCKET, timeout=30))
+    events.start()
+    heard: set[str] = set()
+
+    def hears(job_id: str) -> bool:
+        heard.update(events.take()[0])
+        return job_id in heard
+
+    try:
+        wait_until(lambda: events.listening, 10, "the event stream never opened")
+        assert events.take()[1]  # changes before it opened went unheard: a gap
+        job_id = api.run_ok(image=lab.image, constraints=list(NEVER_PLACED))
+        wait_until(lambda: hears(job_id), 10, "the service made was not heard of")
+        assert not events.take()[1]  # no gap since
+        heard.clear()
+        assert api.stop(job_id).status_code == 200
+        wait_until(lambda: hears(job_id), 10, "the service removed was not heard of")
+    finally:
+        events.stop()
+    assert events.take()[1]  # stopped: changes go unheard
+
+
+def test_quick_rounds_import_a_parked_job_an_event_names_and_see_it_removed(lab, docker_client):
+    """A parked job made without the store (an older quartermaster, or the store out of
+    reach): a quick round that no event told of it leaves it alone; one that was told records
+    it, and records it lost once its service is removed by hand."""
+    config = lab_config()
+    job_id = Swarm(config).create_job(
+        JobSpec(image=lab.image, constraints=NEVER_PLACED, labels=this_test_labels())
+    )
+    store = RecordStore(config.store_url)
+    reaper = Reaper(config)
+    try:
+        reaper.run_quick(set())
+        assert store.live_of({job_id}) == {}
+        reaper.run_quick({job_id})
+        assert store.live_of({job_id})[job_id].status == "pending"
+        docker_client.api.remove_service(job_id)
+        reaper.run_quick({job_id})
+        assert store.status(job_id).status == "lost"
+        assert store.live_of({job_id}) == {}  # its service's removal noted
+    finally:
+        reaper.close()
+        store.close()

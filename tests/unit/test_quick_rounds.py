@@ -1,0 +1,77 @@
+"""The reaper's quick rounds read only the jobs that may need something done: placed on a node,
+named by a service event, or with a callback record or a log set aside; never the jobs parked
+waiting for a node (on the lab: tests/lab/test_reaper_quick_rounds.py)."""
+
+from quartermaster.jobs import labels
+from quartermaster.swarm.kept_logs import LOG_OF
+from quartermaster.swarm.reaping import RECORD_OF, Reaping
+from support.fake_engine import FakeConnection, FakeEngine, job, node, task
+
+DEPLOYMENT = "staging"
+
+
+def config(name: str, **config_labels: str) -> dict:
+    return {
+        "ID": f"config-{name}",
+        "Spec": {
+            "Name": name,
+            "Labels": {labels.JOB: labels.job_mark(DEPLOYMENT), **config_labels},
+        },
+    }
+
+
+def a_swarm(parked: int) -> FakeEngine:
+    nodes = [node("manager", "manager"), node("w1")]
+    services = [
+        job("running", DEPLOYMENT),
+        job("done-with-callback", DEPLOYMENT),
+        job("halted-with-log", DEPLOYMENT),
+        job("elsewhere", "production"),
+    ]
+    tasks = [
+        task("running", "running", "w1"),
+        task("done-with-callback", "complete", "w1"),
+        task("halted-with-log", "shutdown", None),
+        task("elsewhere", "running", "w1"),
+    ]
+    for n in range(parked):
+        services.append(job(f"parked-{n}", DEPLOYMENT))
+        tasks.append(task(f"parked-{n}", "pending", None))
+    configs = [
+        config("quartermaster-callback-done-with-callback", **{RECORD_OF: "done-with-callback"}),
+        config("quartermaster-log-halted-with-log", **{LOG_OF: "halted-with-log"}),
+    ]
+    return FakeEngine(nodes, services, tasks, configs)
+
+
+def quick_snapshot(engine: FakeEngine, changed: set[str]):
+    return Reaping(FakeConnection(engine), DEPLOYMENT).quick_snapshot(changed)  # type: ignore[arg-type]
+
+
+def test_a_quick_round_reads_the_same_whatever_the_number_of_parked_jobs():
+    few, many = a_swarm(parked=0), a_swarm(parked=1000)
+    quick_snapshot(few, set())
+    quick_snapshot(many, set())
+    assert many.objects_read == few.objects_read
+    assert many.objects_read["tasks"] + many.objects_read["services"] < 10
+
+
+def test_a_quick_round_looks_at_placed_jobs_changed_ones_and_those_configs_are_of():
+    engine = a_swarm(parked=5)
+    snapshot, looked_at = quick_snapshot(engine, {"parked-3", "removed-meanwhile", "elsewhere"})
+    services = sorted(service["ID"] for service in snapshot.services)
+    assert services == ["done-with-callback", "halted-with-log", "parked-3", "running"]
+    # A removed service's id is looked at (its record: the job is gone); another deployment's
+    # service, named by an event, is not.
+    assert looked_at == {*services, "removed-meanwhile"}
+    assert sorted(t["ServiceID"] for t in snapshot.tasks) == services  # every task of each
+    assert [record["ID"] for record in snapshot.records] == [
+        "config-quartermaster-callback-done-with-callback"
+    ]
+    assert len(snapshot.kept_logs) == 1
+
+
+def test_a_full_snapshot_reads_every_job():
+    engine = a_swarm(parked=5)
+    snapshot = Reaping(FakeConnection(engine), DEPLOYMENT).snapshot()  # type: ignore[arg-type]
+    assert len(snapshot.services) == 3 + 5
