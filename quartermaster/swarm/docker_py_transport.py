@@ -69,6 +69,12 @@ class _Stream:
         except urllib3.exceptions.HTTPError as error:
             raise ConnectionError(f"Docker's answer could not be read: {error}") from error
 
+    def read_some(self, size: int) -> bytes:
+        try:
+            return self._answer.raw.read1(size)
+        except urllib3.exceptions.HTTPError as error:
+            raise ConnectionError(f"Docker's answer could not be read: {error}") from error
+
     def read_all(self) -> bytes:
         return self._answer.content
 

@@ -168,16 +168,27 @@ class Reaping:
         down_nodes = down_nodes_among(engine, tasks)
         return Snapshot(services, tasks, records, claims, kept_logs, down_nodes)
 
-    def quick_snapshot(self, changed: Iterable[str]) -> tuple[Snapshot, set[str]]:
+    def quick_snapshot(
+        self, changed: Iterable[str], removed: Iterable[str] = (), scan_placed: bool = True
+    ) -> tuple[Snapshot, set[str]]:
         """A snapshot of only the jobs that may need something done: those with a task placed
-        on a node, those whose service `changed` names (Docker's events: made, changed,
-        removed), and those a callback record or a log set aside is of; and the ids it looked
-        at (the jobs of those ids it does not hold are gone). A job waiting for a node, that no
-        event named, is not read: the cost is that of the jobs placed or changed, whatever the
-        number of those waiting. Five calls and a few more per JOBS_PER_CALL jobs looked at
-        (one more for the nodes, when a run may be stranded on a node that went down)."""
+        on a node, those whose service `changed` names (Docker's events: made or changed), and
+        those a callback record or a log set aside is of; and the ids it looked at (the jobs
+        of those ids it does not hold are gone), the `removed` services' among them (not asked
+        for: any service's removal is heard, most are not this deployment's jobs). A job
+        waiting for a node, that no event named, is not read: the cost is that of the jobs
+        placed or changed, whatever the number of those waiting. Five calls and a few more per
+        JOBS_PER_CALL jobs looked at (one more for the nodes, when a run may be stranded on a
+        node that went down).
+
+        Without `scan_placed`, the tasks placed on nodes are not asked for: swarm finds them
+        by walking every task (Docker's own filter on the task's runtime takes precedence over
+        the node's index), those waiting included, so the caller does it only every so often
+        and names the jobs it knows to be placed in `changed` meanwhile."""
         engine = self._docker.engine
-        _, placed = placed_job_tasks(engine, job_labels.job_filter(self._deployment))
+        placed: list[dict] = []
+        if scan_placed:
+            _, placed = placed_job_tasks(engine, job_labels.job_filter(self._deployment))
         records, claims, kept_logs = self._configs()
         wanted = {task["ServiceID"] for task in placed} | set(changed)
         wanted |= {record["Spec"]["Labels"][RECORD_OF] for record in records}
@@ -187,7 +198,8 @@ class Reaping:
         # Another deployment's service (an event names any service) is not looked at; an id
         # not found is a service removed.
         services = [service for service in found if job_labels.is_job(service, self._deployment)]
-        looked_at = (wanted - {service["ID"] for service in found}) | {s["ID"] for s in services}
+        found_ids = {service["ID"] for service in found}
+        looked_at = ((wanted | set(removed)) - found_ids) | {s["ID"] for s in services}
         tasks = _in_batches(
             lambda ids: engine.tasks(filters={"service": ids}), [s["ID"] for s in services]
         )

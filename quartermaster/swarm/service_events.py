@@ -12,6 +12,7 @@ job, once the stream is open again.
 import json
 import logging
 import threading
+from dataclasses import dataclass
 
 from quartermaster.jobs.errors import SWARM_CALL_ERRORS
 from quartermaster.swarm.docker_connection import DockerConnection
@@ -20,13 +21,22 @@ from quartermaster.swarm.transport import Stream
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 2.0  # after the stream ended or could not be opened
 MAX_EVENT_BYTES = 1 << 20  # a line longer than this is not an event: the stream is dropped
+READ_BYTES = 65536
+REMOVED = "remove"
+
+
+@dataclass(frozen=True)
+class Heard:
+    changed: set[str]  # services made or changed since, as far as is known there still
+    removed: set[str]  # services whose last event was their removal: no need to ask for them
+    gap: bool  # changes may have gone unheard (the stream was down, or opened again since)
 
 
 class ServiceEvents:
     def __init__(self, connection: DockerConnection):
         self._docker = connection
         self._lock = threading.Lock()
-        self._changed: set[str] = set()
+        self._changed: dict[str, str] = {}  # service id: what last happened to it
         self._gap = True  # nothing heard yet
         self._stream: Stream | None = None
         self._stopping = threading.Event()
@@ -41,13 +51,13 @@ class ServiceEvents:
         with self._lock:
             return self._stream is not None
 
-    def take(self) -> tuple[set[str], bool]:
-        """The ids of the services changed since the last take, and whether changes may have
-        gone unheard meanwhile (the stream was down, or opened again since)."""
+    def take(self) -> "Heard":
+        """What was heard since the last take."""
         with self._lock:
             changed, gap = self._changed, self._gap
-            self._changed, self._gap = set(), False
-        return changed, gap
+            self._changed, self._gap = {}, False
+        removed = {service_id for service_id, action in changed.items() if action == REMOVED}
+        return Heard(set(changed) - removed, removed, gap)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -89,25 +99,22 @@ class ServiceEvents:
 
     def _hear(self, stream: Stream) -> None:
         """Note each event's service until the stream ends (an OSError, or an empty read)."""
-        line = bytearray()
+        pending = b""
         while not self._stopping.is_set():
-            byte = stream.read(1)  # events are rare and small: a byte at a time is cheap
-            if not byte:
+            data = stream.read_some(READ_BYTES)
+            if not data:
                 return
-            if byte != b"\n":
-                line += byte
-                if len(line) > MAX_EVENT_BYTES:
-                    raise ValueError("an event line too long")
-                continue
-            service_id = _service_of(bytes(line))
-            line.clear()
-            if service_id:
-                with self._lock:
-                    self._changed.add(service_id)
+            *lines, pending = (pending + data).split(b"\n")
+            if len(pending) > MAX_EVENT_BYTES:
+                raise ValueError("an event line too long")
+            heard = [_service_event(line) for line in lines]
+            with self._lock:
+                for service_id, action in filter(None, heard):
+                    self._changed[service_id] = action
 
 
-def _service_of(line: bytes) -> str | None:
-    """The id of the service an event line is about, if it is a service's event."""
+def _service_event(line: bytes) -> tuple[str, str] | None:
+    """(the service's id, what happened to it) if the line is a service's event."""
     if not line.strip():
         return None
     event = json.loads(line)
@@ -115,4 +122,6 @@ def _service_of(line: bytes) -> str | None:
         return None
     actor = event.get("Actor")
     service_id = actor.get("ID") if isinstance(actor, dict) else None
-    return service_id if isinstance(service_id, str) and service_id else None
+    if not isinstance(service_id, str) or not service_id:
+        return None
+    return service_id, str(event.get("Action", ""))

@@ -32,6 +32,10 @@ class Stream(Protocol):
     def read(self, size: int) -> bytes:
         """`size` bytes of the body, fewer only at its end."""
 
+    def read_some(self, size: int) -> bytes:
+        """At most `size` bytes of the body, as soon as some have come (an event stream's
+        event: Docker sends each in one piece); empty only at its end."""
+
     def read_all(self) -> bytes:
         """The rest of the body."""
 

@@ -176,6 +176,17 @@ class _Answer:
             size -= len(data)
         return b"".join(parts)
 
+    def read_some(self, size: int) -> bytes:
+        """At most `size` bytes, of the current chunk only: what the server sent in one piece,
+        without waiting for the next."""
+        if not self._next_part():
+            return b""
+        data = self._reader.read(min(size, self._left))
+        if not data:
+            raise ConnectionError("Docker's answer was cut short")
+        self._left -= len(data)
+        return data
+
     def _next_part(self) -> bool:
         """Whether there are bytes left; at the end of a chunk, the next chunk is begun."""
         if not self._chunked or self._left:
@@ -209,6 +220,9 @@ class _Stream:
 
     def read(self, size: int) -> bytes:
         return self._answer.read(size)
+
+    def read_some(self, size: int) -> bytes:
+        return self._answer.read_some(size)
 
     def read_all(self) -> bytes:
         return self._answer.read(sys.maxsize)

@@ -44,8 +44,11 @@ def a_swarm(parked: int) -> FakeEngine:
     return FakeEngine(nodes, services, tasks, configs)
 
 
-def quick_snapshot(engine: FakeEngine, changed: set[str]):
-    return Reaping(FakeConnection(engine), DEPLOYMENT).quick_snapshot(changed)  # type: ignore[arg-type]
+def quick_snapshot(
+    engine: FakeEngine, changed: set[str], removed: set[str] = frozenset(), scan_placed=True
+):
+    reaping = Reaping(FakeConnection(engine), DEPLOYMENT)  # type: ignore[arg-type]
+    return reaping.quick_snapshot(changed, removed, scan_placed)
 
 
 def test_a_quick_round_reads_the_same_whatever_the_number_of_parked_jobs():
@@ -58,12 +61,16 @@ def test_a_quick_round_reads_the_same_whatever_the_number_of_parked_jobs():
 
 def test_a_quick_round_looks_at_placed_jobs_changed_ones_and_those_configs_are_of():
     engine = a_swarm(parked=5)
-    snapshot, looked_at = quick_snapshot(engine, {"parked-3", "removed-meanwhile", "elsewhere"})
+    snapshot, looked_at = quick_snapshot(
+        engine, {"parked-3", "removed-meanwhile", "elsewhere"}, {"removed-and-heard"}
+    )
     services = sorted(service["ID"] for service in snapshot.services)
     assert services == ["done-with-callback", "halted-with-log", "parked-3", "running"]
     # A removed service's id is looked at (its record: the job is gone); another deployment's
     # service, named by an event, is not.
-    assert looked_at == {*services, "removed-meanwhile"}
+    assert looked_at == {*services, "removed-meanwhile", "removed-and-heard"}
+    asked_for = [filters["id"] for name, filters in engine.calls if name == "services"]
+    assert "removed-and-heard" not in str(asked_for)  # its removal was heard: not asked for
     assert sorted(t["ServiceID"] for t in snapshot.tasks) == services  # every task of each
     assert [record["ID"] for record in snapshot.records] == [
         "config-quartermaster-callback-done-with-callback"
@@ -75,3 +82,16 @@ def test_a_full_snapshot_reads_every_job():
     engine = a_swarm(parked=5)
     snapshot = Reaping(FakeConnection(engine), DEPLOYMENT).snapshot()  # type: ignore[arg-type]
     assert len(snapshot.services) == 3 + 5
+
+
+def test_a_quick_round_may_leave_the_tasks_on_nodes_unasked():
+    """Swarm walks every task to find those placed on nodes: most quick rounds read only the
+    jobs they are told of (placed before, changed) by their ids."""
+    engine = a_swarm(parked=5)
+    snapshot, _ = quick_snapshot(engine, {"running"}, scan_placed=False)
+    assert not [filters for name, filters in engine.calls if name == "tasks" and "node" in filters]
+    assert sorted(service["ID"] for service in snapshot.services) == [
+        "done-with-callback",
+        "halted-with-log",
+        "running",
+    ]

@@ -8,7 +8,7 @@ import time
 
 from quartermaster.jobs.errors import DockerUnavailable
 from quartermaster.swarm import service_events
-from quartermaster.swarm.service_events import ServiceEvents
+from quartermaster.swarm.service_events import Heard, ServiceEvents
 
 
 def wait_for(condition, timeout: float = 5) -> bool:
@@ -29,16 +29,21 @@ class ScriptedStream:
 
     status = 200
 
-    def __init__(self, body: bytes):
+    def __init__(self, body: bytes, piece: int = 1 << 16):
         self._body = body
+        self._piece = piece
         self._shut = threading.Event()
 
-    def read(self, size: int) -> bytes:
+    def read_some(self, size: int) -> bytes:
         if self._body:
+            size = min(size, self._piece)
             part, self._body = self._body[:size], self._body[size:]
             return part
         self._shut.wait()
         return b""
+
+    def read(self, size: int) -> bytes:
+        raise AssertionError("events are read as they come: read_some")
 
     def read_all(self) -> bytes:
         return b""
@@ -73,17 +78,33 @@ class Connection:
 
 
 def test_each_service_event_names_its_service_once_taken():
-    body = event("service", "s1") + event("config", "c1") + event("service", "s2", "remove")
-    events = ServiceEvents(Connection(Engine([ScriptedStream(body)])))  # type: ignore[arg-type]
+    body = (
+        event("service", "made")
+        + event("config", "c1")
+        + event("service", "made-and-removed")
+        + event("service", "made-and-removed", "remove")
+        + event("service", "changed", "update")
+    )
+    # Events arriving in pieces that cut lines anywhere.
+    stream = ScriptedStream(body, piece=7)
+    events = ServiceEvents(Connection(Engine([stream])))  # type: ignore[arg-type]
     events.start()
     try:
-        heard: set[str] = set()
-        assert wait_for(lambda: heard.update(events.take()[0]) or heard == {"s1", "s2"})
+        changed: set[str] = set()
+        removed: set[str] = set()
+
+        def all_heard() -> bool:
+            heard = events.take()
+            changed.update(heard.changed)
+            removed.update(heard.removed)
+            return changed == {"made", "changed"} and removed == {"made-and-removed"}
+
+        assert wait_for(all_heard)
         assert events.listening
-        assert events.take() == (set(), False)  # taken: nothing new, and no gap
+        assert events.take() == Heard(set(), set(), False)  # taken: nothing new, and no gap
     finally:
         events.stop()
-    assert events.take()[1]  # stopped: changes go unheard
+    assert events.take().gap  # stopped: changes go unheard
 
 
 def test_a_stream_not_open_yet_or_broken_is_a_gap(monkeypatch):
@@ -91,10 +112,10 @@ def test_a_stream_not_open_yet_or_broken_is_a_gap(monkeypatch):
     broken = ScriptedStream(b"not json\n")
     engine = Engine([DockerUnavailable("Docker is unreachable"), broken, ScriptedStream(b"")])
     events = ServiceEvents(Connection(engine))  # type: ignore[arg-type]
-    assert events.take() == (set(), True)  # before it ever opened
+    assert events.take() == Heard(set(), set(), True)  # before it ever opened
     events.start()
     try:
         assert wait_for(lambda: engine.opened >= 3)  # opened again after each failure
-        assert events.take()[1]
+        assert events.take().gap
     finally:
         events.stop()
