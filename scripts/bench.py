@@ -4,7 +4,8 @@ Runs the `quartermaster` command under gunicorn as deployed (loopback only), and
 measured request with the raw Engine API calls that do the same work (docker-py's low-level
 client), so both see the same machine at the same moment. Prints a table of medians and p95s with
 their ratio, and writes the figures to bench-results.json. Needs the lab (`make lab`).
-One script of ~490 lines, as `make bench` runs it: each measured request beside its raw calls.
+One script of ~670 lines, as `make bench` runs it: each measured request beside its raw calls; and
+10,000 jobs waiting for a node, for /nodes and the idle reaper (parked_jobs_figures).
 """
 
 import json
@@ -13,6 +14,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -27,7 +29,13 @@ import docker
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from quartermaster.jobs.labels import job_filter
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.process.config import from_env
+from quartermaster.reaper.reaper import FULL_ROUND_SECONDS, Reaper
+from quartermaster.store import RecordStore
 from quartermaster.swarm.docker_connection import DockerConnection
+from quartermaster.swarm.spec import service_spec
 
 ROUNDS = 200
 WARM_UP = 30  # rounds run first and not counted: each worker's first calls connect to Docker
@@ -36,6 +44,14 @@ IMAGE = "qm/busybox:latest"
 TOKEN = secrets.token_urlsafe(16)
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 RESULTS = Path("bench-results.json")
+MANAGER = "unix:///var/run/docker.sock"
+# The jobs waiting for a node of parked_jobs_figures: a deployment of their own, on a constraint
+# no node meets.
+PARKED_JOBS = 10_000
+PARKED_DEPLOYMENT = "qm-bench-parked"
+NEVER_MATCHED = "node.labels.qm-bench-never==1"
+PARKING_THREADS = 16
+IDLE_SECONDS = 60
 
 
 def main() -> None:
@@ -57,6 +73,7 @@ def main() -> None:
             park_services(api, others)
             status_figures.append(status_figure(server, bare, api, job_id, others))
             results["figures"] += [status_figures[-1], throughput_figure(server, job_id, others)]
+        record_parked()  # made raw: without a record, /jobs would not list them
         results["figures"].append(jobs_figure(server))  # with the 1000 parked jobs
         results["figures"].append(wait_fanout_figure(server))
         # 10 again: the machine drifts during a run, so 1000 is set against 10 before and after.
@@ -66,6 +83,7 @@ def main() -> None:
         results["figures"].append(run_figure(server, api))
         results["figures"] += archived_throughput_figures(server)
         results["rss_mb_per_worker"] = worker_rss_mb(server)
+        results["figures"] += parked_jobs_figures()
     finally:
         server.stop()
         bare.stop()
@@ -130,6 +148,17 @@ def park_services(api, count: int) -> None:
             labels={PARK_LABEL: "1", "quartermaster.job": "true"},
             mode={"Replicated": {"Replicas": 0}},
         )
+
+
+def record_parked() -> None:
+    """One reaper round on the benchmarked server's store (its own reaper is off: it would
+    measure itself too), which records the parked services made raw, as it would jobs made while
+    the store was out of reach: /jobs lists the store's records."""
+    reaper = Reaper(from_env({**os.environ, "TOKEN": TOKEN}))
+    try:
+        reaper.run_once()
+    finally:
+        reaper.close()
 
 
 def remove_parked(api) -> None:
@@ -282,6 +311,163 @@ def raw_pairs(job_id: str, seconds: float, threads: int) -> int:
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(loop, range(threads)))
     return sum(done)
+
+
+def parked_jobs_figures(count: int = PARKED_JOBS, settings: dict | None = None) -> list[dict]:
+    """`count` live jobs waiting for a node that no node can be (a constraint no node meets),
+    each the job of a quartermaster running as deployed, its reaper on (every REAPER_INTERVAL,
+    5 s), with its record: /nodes, and the CPU its reaper and the manager's dockerd spend in an
+    idle minute; and what one of the reaper's full rounds costs (FULL_ROUND_SECONDS apart)."""
+    data_dir = tempfile.mkdtemp(prefix="qm-bench-parked-")
+    settings = {"DATA_DIR": data_dir, "DEPLOYMENT": PARKED_DEPLOYMENT, **(settings or {})}
+    quartermaster = str(Path(sys.executable).parent / "quartermaster")
+    server = start(lambda port: [quartermaster, "--port", str(port)], settings)
+    engine = DockerConnection(MANAGER, timeout=60, pool_size=PARKING_THREADS).engine
+    config = from_env({**os.environ, "TOKEN": TOKEN, **settings})
+    try:
+        time.sleep(3 * 5)  # the reaper's first rounds
+        # dockerd's CPU with no job at all, the same server and reaper up: what the rest of the
+        # machine asks of it (the lab's workers; on a shared machine, others).
+        baseline = idle_cpu_figure(server, 0)
+        started = time.monotonic()
+        park_pending_jobs(engine, count)
+        made_in = time.monotonic() - started
+        wait_recorded(RecordStore(config.store_url), count)
+        recorded_in = time.monotonic() - started - made_in
+        time.sleep(3 * 5)  # the reaper's rounds after the last record: settled
+        figures = [nodes_figure(server, engine, count), idle_cpu_figure(server, count)]
+        figures.append(full_round_figure(config, count))
+        # And dockerd with the jobs still waiting but this quartermaster stopped: what the
+        # swarm itself (its scheduler retrying them) and the rest of the machine cost.
+        server.stop()
+        figures[1]["dockerd_percent_with_quartermaster_stopped"] = dockerd_percent()
+        figures[1]["reaper_percent_with_no_job"] = baseline["reaper_percent_of_a_core"]
+        figures[1]["dockerd_percent_with_no_job"] = baseline["dockerd_percent_of_a_core"]
+        figures[0]["jobs_made_in_s"] = round(made_in, 1)
+        figures[0]["recorded_by_the_reaper_in_s"] = round(recorded_in, 1)
+        return figures
+    finally:
+        server.stop()
+        remove_pending_jobs(engine)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def park_pending_jobs(engine, count: int) -> None:
+    """`count` jobs of PARKED_DEPLOYMENT whose task waits for a node: made as /run makes them
+    (quartermaster's service spec) but without a record (the reaper makes those: it is its
+    work that is measured), PARKING_THREADS at a time as raw Engine API calls."""
+    job = JobSpec(
+        image=IMAGE, command=("true",), constraints=(NEVER_MATCHED,), labels={PARK_LABEL: "pending"}
+    )
+    spec = service_spec(job, None, PARKED_DEPLOYMENT)
+    # Named: Docker's own names collide within a few thousand.
+    with ThreadPoolExecutor(PARKING_THREADS) as pool:
+        list(
+            pool.map(
+                lambda n: engine.create_service({**spec, "Name": f"{PARKED_DEPLOYMENT}-{n}"}),
+                range(count),
+            )
+        )
+
+
+def remove_pending_jobs(engine) -> None:
+    pending = engine.services(filters={"label": f"{PARK_LABEL}=pending"})
+    with ThreadPoolExecutor(PARKING_THREADS) as pool:
+        list(pool.map(lambda service: engine.remove_service(service["ID"]), pending))
+
+
+def wait_recorded(store: RecordStore, count: int, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while len(store.live()) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: the reaper did not record {count} parked jobs in time")
+        time.sleep(2)
+    store.close()
+
+
+def nodes_figure(server, engine, count: int, rounds: int = 20) -> dict:
+    """GET /nodes, alternating with the calls it made before 2026-12-07 (the nodes, and every
+    task of the deployment's jobs, to sum those placed): the machine's moment is the same."""
+    session = requests.Session()
+    every_task = {"label": job_filter(PARKED_DEPLOYMENT)}
+    ours, before = [], []
+    for round_number in range(3 + rounds):
+        if round_number == 3:  # warmed up
+            ours.clear()
+            before.clear()
+        ours.append(timed(lambda: session.get(f"{server.url}/nodes", headers=HEADERS, timeout=30)))
+        before.append(timed(lambda: (engine.nodes(), engine.tasks(filters=every_task))))
+    median = statistics.median(ours)
+    return {
+        "name": f"GET /nodes with {count} live jobs waiting for a node",
+        "median_ms": ms(median),
+        "p95_ms": ms(p95(ours)),
+        "its_calls_before_2026_12_07_median_ms": ms(statistics.median(before)),
+        "target": verdict("<= 50 ms", median <= 0.050),
+    }
+
+
+def idle_cpu_figure(server, count: int) -> dict:
+    """The CPU the reaper process and the manager's dockerd spent over IDLE_SECONDS with nothing
+    happening, from /proc/<pid>/stat (utime + stime), in % of one core. dockerd's also counts
+    what anything else on the machine asks of it meanwhile (the lab's workers, other clients)."""
+    seconds = IDLE_SECONDS
+    reaper, dockerd = reaper_pid(server), int(Path("/var/run/docker.pid").read_text())
+    before = {pid: cpu_seconds(pid) for pid in (reaper, dockerd)}
+    time.sleep(seconds)
+    spent = {pid: cpu_seconds(pid) - before[pid] for pid in (reaper, dockerd)}
+    reaper_percent = round(100 * spent[reaper] / seconds, 2)
+    dockerd_percent = round(100 * spent[dockerd] / seconds, 2)
+    return {
+        "name": f"idle CPU, {count} live jobs waiting for a node, over {seconds:g} s",
+        "reaper_percent_of_a_core": reaper_percent,
+        "dockerd_percent_of_a_core": dockerd_percent,
+        "target": verdict("< 3% each", reaper_percent < 3 and dockerd_percent < 3),
+    }
+
+
+def dockerd_percent() -> float:
+    dockerd = int(Path("/var/run/docker.pid").read_text())
+    before = cpu_seconds(dockerd)
+    time.sleep(IDLE_SECONDS)
+    return round(100 * (cpu_seconds(dockerd) - before) / IDLE_SECONDS, 2)
+
+
+def full_round_figure(config, count: int) -> dict:
+    """One full round of the reaper (every job and live record read; FULL_ROUND_SECONDS apart),
+    run here: its own CPU, and dockerd's meanwhile, in seconds and spread over the interval."""
+    dockerd = int(Path("/var/run/docker.pid").read_text())
+    reaper = Reaper(config)
+    try:
+        reaper.run_once()  # connects, and reads what the first round of a process reads
+        docker_before, ours_before = cpu_seconds(dockerd), time.process_time()
+        reaper.run_once()
+        ours, docker_spent = time.process_time() - ours_before, cpu_seconds(dockerd) - docker_before
+    finally:
+        reaper.close()
+    return {
+        "name": f"one full reaper round, {count} live jobs waiting for a node",
+        "reaper_cpu_s": round(ours, 2),
+        "dockerd_cpu_s": round(docker_spent, 2),
+        "percent_of_a_core_every_full_round_seconds": round(
+            100 * (ours + docker_spent) / FULL_ROUND_SECONDS, 2
+        ),
+    }
+
+
+def reaper_pid(server) -> int:
+    """The server's reaper: its child running quartermaster.reaper."""
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    for pid in children.read_text().split():
+        if b"quartermaster.reaper" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return int(pid)
+    raise SystemExit("bench: the server has no reaper process")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process, all its threads, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def jobs_figure(server) -> dict:
