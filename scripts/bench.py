@@ -66,6 +66,7 @@ def main() -> None:
         results["figures"].append(run_figure(server, api))
         results["figures"] += archived_throughput_figures(server)
         results["rss_mb_per_worker"] = worker_rss_mb(server)
+        results["figures"] += run_rate_figures(api)
     finally:
         server.stop()
         bare.stop()
@@ -482,5 +483,143 @@ def print_table(results) -> None:
     print(f"- RSS per gunicorn worker (MB): {rss}, {verdict('<= 80 MB', max(rss) <= 80)}")
 
 
+# -- /run's rate against services/create's, 8 clients each ------------------------------------
+
+RUN_CLIENTS = 8
+RUN_SECONDS = 10
+RUN_ROUNDS = 2  # each: quartermaster's phase, then the raw one
+RUN_DEPLOYMENT = "qm-bench-run"  # its jobs are its own: no other server's reaper takes them
+NEVER_PLACED = "node.labels.qm-bench-never==1"  # a constraint no node matches: jobs stay pending
+
+
+def run_rate_figures(api, kinds=("sqlite", "postgresql")) -> list[dict]:
+    """POST /run of a job that stays pending, from RUN_CLIENTS clients for RUN_SECONDS, against
+    POST /services/create of the same service spec from as many clients (docker-py's low-level
+    client), alternating in one run, on each store. The services each phase made are removed
+    after it (in parallel), so each phase starts with the same swarm."""
+    import bench_store  # imports this module: its stores are made the same way
+
+    quartermaster = str(Path(sys.executable).parent / "quartermaster")
+    figures = []
+    for kind in kinds:
+        with bench_store.new_store(kind) as url:
+            settings = {"DATABASE_URL": url, "DEPLOYMENT": RUN_DEPLOYMENT}
+            server = start(
+                lambda port: [quartermaster, "--port", str(port), "--reaper-interval", "0"],
+                settings,
+            )
+            try:
+                figures.append(run_rate_figure(kind, server, api))
+            finally:
+                server.stop()
+                remove_run_services(api)
+    return figures
+
+
+def run_rate_figure(kind: str, server, api) -> dict:
+    body = {"image": IMAGE, "command": "true", "constraints": [NEVER_PLACED]}
+    created = requests.post(f"{server.url}/run", json=body, headers=HEADERS, timeout=30)
+    spec = api.inspect_service(created.json()["id"])["Spec"]  # what /run asks Docker for
+    remove_run_services(api)
+    _, loads = busy_cpus_during(lambda: time.sleep(2))  # the machine before the phases
+    ours, raw, busy = [], [], []
+    for _ in range(RUN_ROUNDS):
+        for phase, series in ((("run", server.url, body), ours), (("raw", spec), raw)):
+            outcome, cpus = busy_cpus_during(lambda phase=phase: clients_for(phase))
+            series.append(outcome)
+            busy.append(cpus)
+            remove_run_services(api)
+    ours_rate = statistics.median(rate for rate, _ in ours)
+    raw_rate = statistics.median(rate for rate, _ in raw)
+    ratio = round(ours_rate / raw_rate, 2)
+    return {
+        "name": f"POST /run of a pending job, {RUN_CLIENTS} clients, {kind}",
+        "jobs_per_second": [round(rate, 1) for rate, _ in ours],
+        "p50_ms": [ms(p50) for _, p50 in ours],
+        "raw_creates_per_second": [round(rate, 1) for rate, _ in raw],
+        "raw_p50_ms": [ms(p50) for _, p50 in raw],
+        "ratio_of_medians": ratio,
+        "busy_cpus_before": loads,
+        "busy_cpus_during_phases": busy,
+        "raw": f"raw: POST /services/create of the same spec, {RUN_CLIENTS} clients",
+        "target": verdict("ratio >= 0.9", ratio >= 0.9),
+    }
+
+
+def clients_for(phase: tuple) -> tuple[float, float]:
+    """RUN_CLIENTS processes doing the phase's request for RUN_SECONDS: requests per second
+    and the median latency."""
+    with multiprocessing.get_context("fork").Pool(RUN_CLIENTS) as pool:
+        started = time.monotonic() + 0.5  # every client begins at once
+        outcomes = pool.starmap(run_client, [(phase, started)] * RUN_CLIENTS)
+    latencies = [latency for client in outcomes for latency in client]
+    return len(latencies) / RUN_SECONDS, statistics.median(latencies)
+
+
+def run_client(phase: tuple, start_at: float) -> list[float]:
+    """One client's latencies, each a request that succeeded (any other ends the bench)."""
+    if phase[0] == "run":
+        _, url, body = phase
+        session = requests.Session()
+
+        def once() -> None:
+            answer = session.post(f"{url}/run", json=body, headers=HEADERS, timeout=60)
+            if answer.status_code != 200:
+                raise SystemExit(f"bench: /run answered {answer.status_code}: {answer.text}")
+
+    else:
+        api = docker.APIClient(base_url="unix:///var/run/docker.sock", version="auto", timeout=60)
+        api.trust_env = False
+        spec = dict(phase[1])
+
+        def once() -> None:
+            named = {**spec, "Name": f"bench-raw-{secrets.token_hex(6)}"}
+            api._result(api._post_json(api._url("/services/create"), data=named), True)
+
+    time.sleep(max(start_at - time.monotonic(), 0))
+    deadline = start_at + RUN_SECONDS
+    latencies = []
+    while time.monotonic() < deadline:
+        latencies.append(timed(once))
+    return latencies
+
+
+def remove_run_services(api) -> None:
+    mark = f"quartermaster.job={RUN_DEPLOYMENT}"
+    services = api.services(filters={"label": mark})
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda service: api.remove_service(service["ID"]), services))
+
+
+def busy_cpus_during(call):
+    """`call`'s outcome, and how many CPUs the whole machine kept busy meanwhile (/proc/stat):
+    the machine is shared, and a figure taken while it was busy says so."""
+
+    def jiffies() -> tuple[int, int]:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+    total_before, idle_before = jiffies()
+    outcome = call()
+    total, idle = jiffies()
+    busy_share = 1 - (idle - idle_before) / max(total - total_before, 1)
+    return outcome, round(busy_share * (os.cpu_count() or 1), 2)
+
+
+def run_rate_main() -> None:
+    """`python scripts/bench.py run-rate [sqlite,postgresql]`: this figure alone."""
+    api = docker.APIClient(base_url="unix:///var/run/docker.sock", version="auto", timeout=60)
+    api.trust_env = False
+    kinds = tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else ("sqlite", "postgresql")
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "figures": []}
+    results["figures"] = run_rate_figures(api, kinds)
+    for item in results["figures"]:
+        values = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
+        print(f"- {item['name']}: {values}")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["run-rate"]:
+        run_rate_main()
+    else:
+        main()
