@@ -143,7 +143,12 @@ class JobService:
         job_id = self.runtime.create_job(job, key)
         request = recorded_request(job, env_values=self._config.keep_env_values)
         try:
-            status = self.runtime.job_status(job_id)
+            # Without a key the job is new, made now: its description is its first record. With
+            # one it may be an earlier request's job, which may have run: asked in full.
+            if key is None:
+                status = self.runtime.new_job_status(job_id)
+            else:
+                status = self.runtime.job_status(job_id)
         except JobNotFound:
             return job_id  # stopped already, by another request: /stop kept what it could
         if status.name != job.name:
