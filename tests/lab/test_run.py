@@ -72,9 +72,11 @@ def test_configured_constraints_are_applied(lab, docker_client):
 def test_a_run_costs_two_engine_api_calls_and_answers_once_recorded(lab, api):
     """The service's create, then its inspect for the first record: not its tasks, which swarm
     makes after answering the create (the reaper records them as they come)."""
+    never_placed = ["node.labels.qm-never==1"]
+    api.run_ok(image=lab.image, command="true", constraints=never_placed)  # connected
     calls = DockerCalls()
-    job_id = api.run_ok(image=lab.image, command="true", constraints=["node.labels.qm-never==1"])
-    assert len(calls) == 2
+    job_id = api.run_ok(image=lab.image, command="true", constraints=never_placed)
+    assert calls.by_call() == {"POST /services/create": 1, "GET /services/{id}": 1}
     history = api.get_ok(f"/history/{job_id}")
     assert history["timeline"][0]["detail"] == "created"
     assert history["timeline"][0]["status"] == "pending"
