@@ -223,8 +223,51 @@ print(json.dumps({"batches": batches, "answers": answers, "recorded": recorded})
 def test_greenlets_of_a_gevent_worker_adding_at_once_share_transactions():
     """As gunicorn's gevent workers run it: the greenlets that reach `add` while a write is
     under way are written in the next one, together."""
+    outcome = run_with_gevent(GEVENT_SCRIPT, fresh_store_url())
+    assert outcome["answers"] == [True] * 40
+    assert outcome["recorded"] == [True] * 40
+    assert sum(outcome["batches"]) == 40
+    assert len(outcome["batches"]) < 10, outcome["batches"]  # 40 transactions before
+
+
+GEVENT_KILL_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import json, gevent
+from quartermaster.store.group_commit import GroupCommit
+
+batches = []
+
+def write(items):
+    batches.append(list(items))
+    gevent.sleep(0.05)  # a write under way: the others queue behind it
+    return [item * item for item in items]
+
+commit = GroupCommit(write)
+writer = gevent.spawn(commit.submit, 1)
+gevent.sleep(0.01)
+waiters = {item: gevent.spawn(commit.submit, item) for item in (2, 3, 4)}
+gevent.sleep(0.01)
+waiters[2].kill()  # the first in line, whose turn to write comes next
+gevent.joinall([writer, waiters[3], waiters[4]], timeout=5)
+late = gevent.spawn(commit.submit, 5)
+late.join(timeout=5)
+print(json.dumps({"values": [writer.value, waiters[3].value, waiters[4].value, late.value],
+                  "batches": batches}))
+"""
+
+
+def test_a_waiting_greenlet_killed_leaves_the_others_their_turn():
+    """A greenlet killed while it waits (its client gone, its worker stopping) is not the writer
+    the others wait for: the next one in line writes."""
+    outcome = run_with_gevent(GEVENT_KILL_SCRIPT)
+    assert outcome["values"] == [1, 9, 16, 25]
+    assert outcome["batches"] == [[1], [3, 4], [5]]
+
+
+def run_with_gevent(script: str, *arguments: str) -> dict:
+    """What `script` prints (JSON), run in a process gevent patched first, as a worker is."""
     done = subprocess.run(
-        [sys.executable, "-c", GEVENT_SCRIPT, fresh_store_url()],
+        [sys.executable, "-c", script, *arguments],
         capture_output=True,
         text=True,
         timeout=60,
@@ -232,8 +275,4 @@ def test_greenlets_of_a_gevent_worker_adding_at_once_share_transactions():
         env={"PYTHONPATH": f"{PROJECT_ROOT}:{PROJECT_ROOT / 'tests'}", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
-    outcome = json.loads(done.stdout)
-    assert outcome["answers"] == [True] * 40
-    assert outcome["recorded"] == [True] * 40
-    assert sum(outcome["batches"]) == 40
-    assert len(outcome["batches"]) < 10, outcome["batches"]  # 40 transactions before
+    return json.loads(done.stdout)
