@@ -7,6 +7,7 @@ their ratio, and writes the figures to bench-results.json. Needs the lab (`make 
 One script of ~490 lines, as `make bench` runs it: each measured request beside its raw calls.
 """
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -523,9 +524,19 @@ def run_rate_figure(kind: str, server, api) -> dict:
     remove_run_services(api)
     _, loads = busy_cpus_during(lambda: time.sleep(2))  # the machine before the phases
     ours, raw, busy = [], [], []
+    cpu_ms = {"run": [], "raw": []}  # CPU per request: quartermaster's, and dockerd's
     for _ in range(RUN_ROUNDS):
         for phase, series in ((("run", server.url, body), ours), (("raw", spec), raw)):
+            pids = {"quartermaster": children_of(server.process.pid), "dockerd": [dockerd_pid()]}
+            before = {part: cpu_seconds(part_pids) for part, part_pids in pids.items()}
             outcome, cpus = busy_cpus_during(lambda phase=phase: clients_for(phase))
+            requests_made = outcome[0] * RUN_SECONDS
+            cpu_ms[phase[0]].append(
+                {
+                    part: round((cpu_seconds(pids[part]) - before[part]) * 1000 / requests_made, 2)
+                    for part in pids
+                }
+            )
             series.append(outcome)
             busy.append(cpus)
             remove_run_services(api)
@@ -539,6 +550,8 @@ def run_rate_figure(kind: str, server, api) -> dict:
         "raw_creates_per_second": [round(rate, 1) for rate, _ in raw],
         "raw_p50_ms": [ms(p50) for _, p50 in raw],
         "ratio_of_medians": ratio,
+        "cpu_ms_per_job": cpu_ms["run"],
+        "cpu_ms_per_raw_create": cpu_ms["raw"],
         "busy_cpus_before": loads,
         "busy_cpus_during_phases": busy,
         "raw": f"raw: POST /services/create of the same spec, {RUN_CLIENTS} clients",
@@ -582,6 +595,24 @@ def run_client(phase: tuple, start_at: float) -> list[float]:
     while time.monotonic() < deadline:
         latencies.append(timed(once))
     return latencies
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def dockerd_pid() -> int:
+    return int(Path("/var/run/docker.pid").read_text())
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """user + system CPU seconds of these processes, those still there."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def remove_run_services(api) -> None:
