@@ -12,11 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from quartermaster.jobs.errors import StoreRefused, StoreUnavailable
-from quartermaster.store import RecordStore
 from quartermaster.store.connection import REFUSED, UNREACHABLE
 from quartermaster.store.group_commit import GroupCommit
 from support.settings import PROJECT_ROOT, fresh_store_url
-from support.store_cases import NOW, a_status
 
 TIMEOUT = 10
 
@@ -125,79 +123,6 @@ def test_a_write_that_raises_leaves_no_caller_waiting_and_the_next_one_writes():
     with pytest.raises(RuntimeError, match="boom"):
         commit.submit("a")
     assert commit.submit("b") is True
-
-
-def test_first_records_added_at_once_are_all_recorded_each_with_its_answer():
-    store = RecordStore(fresh_store_url())
-    ids = [f"{index:025d}" for index in range(16)]
-    with ThreadPoolExecutor(16) as pool:
-        added = list(pool.map(lambda job_id: store.add(a_status(job_id), {}, 60, NOW), ids))
-        again = list(pool.map(lambda job_id: store.add(a_status(job_id), {}, 60, NOW), ids))
-    assert added == [True] * 16
-    assert again == [False] * 16  # each has its record already
-    for job_id in ids:
-        assert store.status(job_id).id == job_id
-        assert [step.detail for step in store.history(job_id).timeline] == ["created"]
-    store.close()
-
-
-def test_a_job_added_twice_in_one_batch_is_recorded_once():
-    store = RecordStore(fresh_store_url())
-    twice = a_status("b" * 25)
-    labelled = {"labels": {"team": "a"}}
-    assert store._add_first_records(
-        [
-            store_record(twice, labelled),
-            store_record(a_status("c" * 25), {}),
-            store_record(twice, labelled),
-        ]
-    ) == [True, True, False]
-    assert len(store.history("b" * 25).timeline) == 1
-    store.close()
-
-
-def store_record(status, request):
-    from quartermaster.store.rows import FirstRecord, nanos
-
-    return FirstRecord.of(status, request, 60, nanos(NOW), None)
-
-
-def test_a_record_the_store_refuses_among_others_fails_only_its_own_add():
-    store = RecordStore(fresh_store_url())
-    store.add(a_status("0" * 25), {}, 60, NOW)  # the store is open: the next adds go together
-    writes = []
-    real_write = store._first_records._write
-    store._first_records._write = lambda items: writes.append(len(items)) or real_write(items)
-    first = threading.Event()
-    real_ready = store._connection.ready
-
-    def held_once():  # the first batch's write waits until the others queue behind it
-        if not first.is_set():
-            first.set()
-            deadline = time.monotonic() + TIMEOUT
-            while len(store._first_records._waiting) < 3 and time.monotonic() < deadline:
-                time.sleep(0.001)
-        return real_ready()
-
-    store._connection.ready = held_once
-    bad_label = {"labels": {"team": "\ud800"}}  # a lone surrogate: not UTF-8
-    requests = {"1" * 25: {}, "2" * 25: {}, "3" * 25: bad_label, "4" * 25: {}}
-    with ThreadPoolExecutor(4) as pool:
-        futures = {}
-        for job_id, request in requests.items():
-            futures[job_id] = pool.submit(store.add, a_status(job_id), request, 60, NOW)
-            if job_id == "1" * 25:
-                assert first.wait(TIMEOUT)
-        outcomes = {
-            job_id: future.exception(TIMEOUT) or future.result()
-            for job_id, future in futures.items()
-        }
-    assert isinstance(outcomes["3" * 25], StoreRefused)
-    assert [outcomes[job_id] for job_id in ("1" * 25, "2" * 25, "4" * 25)] == [True] * 3
-    assert writes[:2] == [1, 3]  # the first alone, the three behind it together (refused)
-    for job_id in ("1" * 25, "2" * 25, "4" * 25):
-        assert store.status(job_id).id == job_id
-    store.close()
 
 
 GEVENT_SCRIPT = """
