@@ -140,17 +140,16 @@ class JobService:
         live = self._live_first(
             reference, lambda: self.runtime.job_status(reference, wait, abandoned)
         )
-        if live is not None:
-            return live
-        archived = self._archived(reference)
-        if archived is not None:
-            return archived  # final: a wait is over at once
-        try:
-            status = self.runtime.job_status(reference, wait, abandoned)
-        except JobNotFound:
-            return self.store.status(reference)
-        self._live_references.keep(reference)
-        return status
+        if live is None:
+            archived = self._archived(reference)
+            if archived is not None:
+                return archived  # final: a wait is over at once
+            try:
+                live = self.runtime.job_status(reference, wait, abandoned)
+            except JobNotFound:
+                return self.store.status(reference)
+        self._note_live(reference, live)
+        return live
 
     def job_history(self, reference: str) -> JobHistory:
         """The job's request and timeline, from its record; `reference` resolves as for status
@@ -178,9 +177,7 @@ class JobService:
             reference = archived.id
         else:
             with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
-                stream = self.runtime.job_logs(reference, options, abandoned)
-                self._live_references.keep(reference)
-                return stream
+                return self.runtime.job_logs(reference, options, abandoned)
         _, lines = self.store.archived_log(reference)
         # One chunk after the empty first (see JobRuntime): a kept log is all here already.
         return iter([b"", b"".join(select_lines(lines, options))])
@@ -217,10 +214,19 @@ class JobService:
         self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
         return status.id
 
+    def _note_live(self, reference: str, status: JobStatus) -> None:
+        """A reference /status found live is asked of the swarm first next time, while its job
+        runs: polling it costs no statement. Once /status finds it final it is forgotten: its
+        service goes soon, and then the store alone answers for it."""
+        if status.is_final:
+            self._live_references.forget(reference)
+        else:
+            self._live_references.keep(reference)
+
     def _live_first(self, reference: str, read_live: Callable[[], T]) -> T | None:
-        """What `read_live` reads of the swarm if this process found `reference` live lately
-        and it still is; else None, and the reference is forgotten: the store is asked first
-        again. A live job polled costs no statement; a job that ended since costs one call."""
+        """What `read_live` reads of the swarm if /status found `reference` live lately and it
+        still is; else None, and the reference is forgotten: the store is asked first again. A
+        job gone since this process last saw it running costs one call, once."""
         if reference not in self._live_references:
             return None
         try:

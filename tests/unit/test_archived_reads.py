@@ -145,17 +145,32 @@ def test_a_live_job_polled_is_asked_of_the_runtime_without_a_statement(
 def test_a_job_found_live_and_gone_since_is_asked_of_the_store_after_one_call(
     api, runtime, statements
 ):
-    job_id = api.run_ok(image="busybox", command="sh -c 'echo one; echo two'", name="nightly")
-    api.wait_for(job_id, "complete")
+    job_id = api.run_ok(image="busybox", command="sh -c 'echo one; sleep 30'", name="nightly")
+    api.wait_for(job_id, "started")
     assert api.status("nightly").get_json()["id"] == job_id  # found live, by its name
     assert api.stop(job_id).status_code == 200  # its full id: forgotten as live by the stop
     runtime.calls.clear()
+    assert api.status(job_id).get_json()["status"] == "shutdown"
+    assert runtime.calls == []
+    assert api.status("nightly").get_json()["status"] == "shutdown"
+    assert runtime.calls == ["job_status"]  # found gone once: the store first from now on
+    assert api.logs("nightly") == "one\n"
+    assert runtime.calls == ["job_status"]
+
+
+def test_a_job_found_final_is_read_from_the_store_alone_once_its_service_is_gone(
+    api, runtime, store
+):
+    job_id = api.run_ok(image="busybox", command="sleep 1")
+    api.wait_for(job_id, "started")  # found live: asked of the runtime first
+    assert api.status(job_id, "?wait=30").get_json()["status"] == "complete"  # final: forgotten
+    now = time.time()
+    assert store.finish(runtime.job_status(job_id), [], False, now)  # as the reaper records it
+    runtime.stop_job(job_id)
+    store.service_removed(job_id, now)
+    runtime.calls.clear()
     assert api.status(job_id).get_json()["status"] == "complete"
     assert runtime.calls == []
-    assert api.status("nightly").get_json()["status"] == "complete"
-    assert runtime.calls == ["job_status"]  # found gone once: the store first from now on
-    assert api.logs("nightly") == "one\ntwo\n"
-    assert runtime.calls == ["job_status"]
 
 
 def test_the_live_references_kept_are_the_newest_found_and_bounded(monkeypatch):
