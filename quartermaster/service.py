@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreError
-from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_lines
+from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_kept
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
@@ -172,15 +172,13 @@ class JobService:
         )
         if live is not None:
             return live
-        archived = self._archived(reference)
-        if archived is not None:
-            reference = archived.id
-        else:
+        record = self._archived(reference)
+        if record is None:
             with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
                 return self.runtime.job_logs(reference, options, abandoned)
-        _, lines = self.store.archived_log(reference)
+            record = self.store.status(reference)
         # One chunk after the empty first (see JobRuntime): a kept log is all here already.
-        return iter([b"", b"".join(select_lines(lines, options))])
+        return iter([b"", select_kept(self.store.kept_log(record.id), options)])
 
     def stop_job(self, reference: str) -> str:
         """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A
