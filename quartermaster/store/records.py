@@ -24,7 +24,7 @@ from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.times import NANO
 from quartermaster.store.connection import StoreConnection
 from quartermaster.store.group_commit import GroupCommit
-from quartermaster.store.kept_logs import chunks, log_lines, within_log_budget
+from quartermaster.store.kept_logs import chunks, log_chunks, within_log_budget
 from quartermaster.store.pages import page_of
 from quartermaster.store.rows import (
     FirstRecord,
@@ -275,12 +275,11 @@ class RecordStore:
             row = connection.execute(query).one_or_none()
         return None if row is None else (row.id, row.request_hash)
 
-    def archived_log(self, reference: str) -> tuple[JobStatus, list[LogLine]]:
-        """The job `reference` means (as for status) and its kept log (empty if none is kept), in
-        order, read at once."""
+    def kept_log(self, job_id: str) -> list[tuple[int, bytes]]:
+        """The kept log of the job with this full id, as (stream, data) runs in order (none if
+        no log is kept): one statement. JobNotFound without a record of that id."""
         with self._connection.reading() as connection:
-            row = find(connection, reference)
-            return as_status(row), log_lines(connection, row.id)
+            return log_chunks(connection, job_id)
 
     def log_kept(self, job_id: str) -> bool:
         with self._connection.reading() as connection:

@@ -387,7 +387,10 @@ class StoreCases:
         lines = log_of(*[(STDOUT if n % 7 else STDERR, f"{n} {big}") for n in range(300)])
         assert sum(len(each.line) for each in lines) > 3 * CHUNK_BYTES
         store.finish(replace(status, status="complete", state="complete"), lines, True, NOW)
-        assert store.archived_log(status.id[:6]) == (store.status(status.id), lines)
+        kept = store.kept_log(status.id)
+        assert b"".join(data for _, data in kept) == b"".join(each.line for each in lines)
+        streams = [each.stream for each in lines]
+        assert [stream for stream, data in kept for _ in data.splitlines()] == streams
         assert store.log_kept(status.id)
 
     def test_live_records_are_those_whose_service_is_not_removed(self, store):
