@@ -4,7 +4,7 @@ Runs the `quartermaster` command under gunicorn as deployed (loopback only), and
 measured request with the raw Engine API calls that do the same work (docker-py's low-level
 client), so both see the same machine at the same moment. Prints a table of medians and p95s with
 their ratio, and writes the figures to bench-results.json. Needs the lab (`make lab`).
-One script of ~490 lines, as `make bench` runs it: each measured request beside its raw calls.
+One script of ~660 lines, as `make bench` runs it: each measured request beside its raw calls.
 """
 
 import contextlib
