@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TypeVar
 
@@ -171,7 +171,10 @@ class JobService:
 
     def job_logs(
         self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never
-    ) -> Iterator[bytes]:
+    ) -> Iterable[bytes]:
+        """The job's output: a live job's as the runtime streams it (see JobRuntime); a kept
+        log in one piece, in a list, so that its answer is sized (one write, not a chunked
+        stream)."""
         live = self._live_first(
             reference, lambda: self.runtime.job_logs(reference, options, abandoned)
         )
@@ -182,8 +185,7 @@ class JobService:
             with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
                 return self.runtime.job_logs(reference, options, abandoned)
             record = self.store.status(reference)
-        # One chunk after the empty first (see JobRuntime): a kept log is all here already.
-        return iter([b"", select_kept(self.store.kept_log(record.id), options)])
+        return [select_kept(self.store.kept_log(record.id), options)]
 
     def stop_job(self, reference: str) -> str:
         """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A

@@ -66,6 +66,7 @@ def main() -> None:
         results["figures"] += [status_figures[-1], flatness_figure(*status_figures)]
         results["figures"].append(run_figure(server, api))
         results["figures"] += archived_throughput_figures(server)
+        results["figures"] += archived_throughput_figures_on_postgresql()
         results["rss_mb_per_worker"] = worker_rss_mb(server)
         results["figures"] += run_rate_figures(api)
     finally:
@@ -230,7 +231,24 @@ def wrk(url: str, seconds: int = 10) -> tuple[float, int]:
     return rate, int(errors.group(1)) if errors else 0
 
 
-def archived_throughput_figures(server) -> list[dict]:
+def archived_throughput_figures_on_postgresql() -> list[dict]:
+    """archived_throughput_figures on a server whose store is a new PostgreSQL database of the
+    lab's cluster."""
+    import bench_store  # imports this module: its stores are made the same way
+
+    quartermaster = str(Path(sys.executable).parent / "quartermaster")
+    with bench_store.new_store("postgresql") as url:
+        server = start(
+            lambda port: [quartermaster, "--port", str(port), "--reaper-interval", "0"],
+            {"DATABASE_URL": url},
+        )
+        try:
+            return archived_throughput_figures(server, "postgresql")
+        finally:
+            server.stop()
+
+
+def archived_throughput_figures(server, store: str = "sqlite") -> list[dict]:
     """/status and /logs?tail=100 of an archived job (stopped: its service removed, its record
     all there is) against a route neither Docker nor the store answers (a 404: Flask, the token
     check, the access log, the metrics), in requests per second under wrk, in one run."""
@@ -250,7 +268,8 @@ def archived_throughput_figures(server) -> list[dict]:
         ratio = round(rate / no_docker, 2)
         figures.append(
             {
-                "name": f"GET {read.replace(job_id, ':id')} of an archived job, 16 connections",
+                "name": f"GET {read.replace(job_id, ':id')} of an archived job, {store}, "
+                "16 connections",
                 "requests_per_second": rate,
                 "non_2xx": non_2xx,
                 "no_docker_route_per_second": no_docker,

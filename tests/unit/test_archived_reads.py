@@ -181,3 +181,12 @@ def test_the_live_references_kept_are_the_newest_found_and_bounded(monkeypatch):
     assert ["a" in kept, "b" in kept, "c" in kept] == [True, False, True]
     kept.forget("a")
     assert "a" not in kept
+
+
+def test_a_kept_log_is_answered_in_one_sized_piece(api):
+    """Its length known: one write of the answer, not a chunked stream."""
+    job_id = archived_job(api, "nightly")
+    response = api.get(f"/logs/{job_id}")
+    assert response.data == b"one\ntwo\n"
+    assert response.headers["Content-Length"] == "8"
+    assert "Transfer-Encoding" not in response.headers
