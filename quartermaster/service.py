@@ -13,12 +13,12 @@ import contextlib
 import logging
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import TypeVar
 
 from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreError
-from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_lines
+from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_kept
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
@@ -30,42 +30,14 @@ from quartermaster.jobs.status import SHUTDOWN, JobStatus
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.process import metrics
 from quartermaster.process.config import Config
+from quartermaster.process.recent_reads import ArchivedStatuses, LiveReferences
 from quartermaster.store import RecordStore, StoreSize
 
 log = logging.getLogger(__name__)
 # The store's size is a full scan (RecordStore.size): a process measures it at most this often.
 STORE_SIZE_SECONDS = 60.0
-# An archived job's status never changes (its record only goes, with its ttl): a process answers
-# from the ones it read lately, by full id, for this long, so that polling one costs no statement.
-ARCHIVED_KEPT_SECONDS = 5.0
-ARCHIVED_KEPT_JOBS = 1024
 
-
-class ArchivedStatuses:
-    """The archived statuses this process read lately, by full id: at most ARCHIVED_KEPT_JOBS,
-    each for ARCHIVED_KEPT_SECONDS from its read (a record deleted meanwhile is still answered
-    that long, by the process that read it)."""
-
-    def __init__(self) -> None:
-        self._kept: OrderedDict[str, tuple[float, JobStatus]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, job_id: str) -> JobStatus | None:
-        with self._lock:
-            kept = self._kept.get(job_id)
-            if kept is None:
-                return None
-            if time.monotonic() - kept[0] > ARCHIVED_KEPT_SECONDS:
-                del self._kept[job_id]
-                return None
-            return kept[1]
-
-    def keep(self, status: JobStatus) -> None:
-        with self._lock:
-            self._kept[status.id] = (time.monotonic(), status)
-            self._kept.move_to_end(status.id)
-            while len(self._kept) > ARCHIVED_KEPT_JOBS:
-                self._kept.popitem(last=False)
+T = TypeVar("T")
 
 
 def _never() -> bool:
@@ -84,6 +56,7 @@ class JobService:
         self._size_measured_at: float | None = None  # time.monotonic()
         self._size_lock = threading.Lock()  # one measurement at a time; the others wait for it
         self._archived_statuses = ArchivedStatuses()
+        self._live_references = LiveReferences()
 
     def health(self) -> SwarmHealth:
         return self.runtime.health()
@@ -143,7 +116,12 @@ class JobService:
         job_id = self.runtime.create_job(job, key)
         request = recorded_request(job, env_values=self._config.keep_env_values)
         try:
-            status = self.runtime.job_status(job_id)
+            # Without a key the job is new, made now: its description is its first record. With
+            # one it may be an earlier request's job, which may have run: asked in full.
+            if key is None:
+                status = self.runtime.new_job_status(job_id)
+            else:
+                status = self.runtime.job_status(job_id)
         except JobNotFound:
             return job_id  # stopped already, by another request: /stop kept what it could
         if status.name != job.name:
@@ -164,17 +142,26 @@ class JobService:
     def job_status(
         self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
     ) -> JobStatus:
-        archived = self._archived(reference)
-        if archived is not None:
-            return archived  # final: a wait is over at once
-        try:
-            return self.runtime.job_status(reference, wait, abandoned)
-        except JobNotFound:
-            return self.store.status(reference)
+        live = self._live_first(
+            reference, lambda: self.runtime.job_status(reference, wait, abandoned)
+        )
+        if live is None:
+            archived = self._archived(reference)
+            if archived is not None:
+                return archived  # final: a wait is over at once
+            try:
+                live = self.runtime.job_status(reference, wait, abandoned)
+            except JobNotFound:
+                return self.store.status(reference)
+        self._note_live(reference, live)
+        return live
 
     def job_history(self, reference: str) -> JobHistory:
         """The job's request and timeline, from its record; `reference` resolves as for status
         (a live job wins)."""
+        live = self._live_first(reference, lambda: self.runtime.job_status(reference))
+        if live is not None:
+            return self.store.history(live.id)
         archived = self._archived(reference)
         if archived is not None:
             return self.store.history(archived.id)
@@ -184,16 +171,21 @@ class JobService:
 
     def job_logs(
         self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never
-    ) -> Iterator[bytes]:
-        archived = self._archived(reference)
-        if archived is not None:
-            reference = archived.id
-        else:
+    ) -> Iterable[bytes]:
+        """The job's output: a live job's as the runtime streams it (see JobRuntime); a kept
+        log in one piece, in a list, so that its answer is sized (one write, not a chunked
+        stream)."""
+        live = self._live_first(
+            reference, lambda: self.runtime.job_logs(reference, options, abandoned)
+        )
+        if live is not None:
+            return live
+        record = self._archived(reference)
+        if record is None:
             with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
                 return self.runtime.job_logs(reference, options, abandoned)
-        _, lines = self.store.archived_log(reference)
-        # One chunk after the empty first (see JobRuntime): a kept log is all here already.
-        return iter([b"", b"".join(select_lines(lines, options))])
+            record = self.store.status(reference)
+        return [select_kept(self.store.kept_log(record.id), options)]
 
     def stop_job(self, reference: str) -> str:
         """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A
@@ -211,6 +203,8 @@ class JobService:
             status = self.runtime.job_status(reference)
         except JobNotFound:
             return self.store.status(reference).id
+        for known_live in (reference, status.id):  # gone or going: the store answers next
+            self._live_references.forget(known_live)
         kept = self.runtime.capture_log(status.id, self._config.log_keep_bytes)
         if not self._keep_stopped(status, kept):
             # Halting loses the runs' output: their log is set aside first, for the final
@@ -224,6 +218,27 @@ class JobService:
             self.runtime.stop_job(status.id)
         self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
         return status.id
+
+    def _note_live(self, reference: str, status: JobStatus) -> None:
+        """A reference /status found live is asked of the swarm first next time, while its job
+        runs: polling it costs no statement. Once /status finds it final it is forgotten: its
+        service goes soon, and then the store alone answers for it."""
+        if status.is_final:
+            self._live_references.forget(reference)
+        else:
+            self._live_references.keep(reference)
+
+    def _live_first(self, reference: str, read_live: Callable[[], T]) -> T | None:
+        """What `read_live` reads of the swarm if /status found `reference` live lately and it
+        still is; else None, and the reference is forgotten: the store is asked first again. A
+        job gone since this process last saw it running costs one call, once."""
+        if reference not in self._live_references:
+            return None
+        try:
+            return read_live()
+        except JobNotFound:
+            self._live_references.forget(reference)
+            return None
 
     def _archived(self, reference: str) -> JobStatus | None:
         """The job `reference` means if the store alone answers for it (its record says its

@@ -4,10 +4,11 @@ Runs the `quartermaster` command under gunicorn as deployed (loopback only), and
 measured request with the raw Engine API calls that do the same work (docker-py's low-level
 client), so both see the same machine at the same moment. Prints a table of medians and p95s with
 their ratio, and writes the figures to bench-results.json. Needs the lab (`make lab`).
-One script of ~670 lines, as `make bench` runs it: each measured request beside its raw calls; and
+One script of ~850 lines, as `make bench` runs it: each measured request beside its raw calls; and
 10,000 jobs waiting for a node, for /nodes and the idle reaper (parked_jobs_figures).
 """
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -82,7 +83,9 @@ def main() -> None:
         results["figures"] += [status_figures[-1], flatness_figure(*status_figures)]
         results["figures"].append(run_figure(server, api))
         results["figures"] += archived_throughput_figures(server)
+        results["figures"] += archived_throughput_figures_on_postgresql()
         results["rss_mb_per_worker"] = worker_rss_mb(server)
+        results["figures"] += run_rate_figures(api)
         results["figures"] += parked_jobs_figures()
     finally:
         server.stop()
@@ -257,7 +260,24 @@ def wrk(url: str, seconds: int = 10) -> tuple[float, int]:
     return rate, int(errors.group(1)) if errors else 0
 
 
-def archived_throughput_figures(server) -> list[dict]:
+def archived_throughput_figures_on_postgresql() -> list[dict]:
+    """archived_throughput_figures on a server whose store is a new PostgreSQL database of the
+    lab's cluster."""
+    import bench_store  # imports this module: its stores are made the same way
+
+    quartermaster = str(Path(sys.executable).parent / "quartermaster")
+    with bench_store.new_store("postgresql") as url:
+        server = start(
+            lambda port: [quartermaster, "--port", str(port), "--reaper-interval", "0"],
+            {"DATABASE_URL": url},
+        )
+        try:
+            return archived_throughput_figures(server, "postgresql")
+        finally:
+            server.stop()
+
+
+def archived_throughput_figures(server, store: str = "sqlite") -> list[dict]:
     """/status and /logs?tail=100 of an archived job (stopped: its service removed, its record
     all there is) against a route neither Docker nor the store answers (a 404: Flask, the token
     check, the access log, the metrics), in requests per second under wrk, in one run."""
@@ -277,7 +297,8 @@ def archived_throughput_figures(server) -> list[dict]:
         ratio = round(rate / no_docker, 2)
         figures.append(
             {
-                "name": f"GET {read.replace(job_id, ':id')} of an archived job, 16 connections",
+                "name": f"GET {read.replace(job_id, ':id')} of an archived job, {store}, "
+                "16 connections",
                 "requests_per_second": rate,
                 "non_2xx": non_2xx,
                 "no_docker_route_per_second": no_docker,
@@ -412,10 +433,10 @@ def idle_cpu_figure(server, count: int) -> dict:
     happening, from /proc/<pid>/stat (utime + stime), in % of one core. dockerd's also counts
     what anything else on the machine asks of it meanwhile (the lab's workers, other clients)."""
     seconds = IDLE_SECONDS
-    reaper, dockerd = reaper_pid(server), int(Path("/var/run/docker.pid").read_text())
-    before = {pid: cpu_seconds(pid) for pid in (reaper, dockerd)}
+    reaper, dockerd = reaper_pid(server), dockerd_pid()
+    before = {pid: cpu_seconds([pid]) for pid in (reaper, dockerd)}
     time.sleep(seconds)
-    spent = {pid: cpu_seconds(pid) - before[pid] for pid in (reaper, dockerd)}
+    spent = {pid: cpu_seconds([pid]) - before[pid] for pid in (reaper, dockerd)}
     reaper_percent = round(100 * spent[reaper] / seconds, 2)
     dockerd_percent = round(100 * spent[dockerd] / seconds, 2)
     return {
@@ -427,22 +448,23 @@ def idle_cpu_figure(server, count: int) -> dict:
 
 
 def dockerd_percent() -> float:
-    dockerd = int(Path("/var/run/docker.pid").read_text())
-    before = cpu_seconds(dockerd)
+    dockerd = dockerd_pid()
+    before = cpu_seconds([dockerd])
     time.sleep(IDLE_SECONDS)
-    return round(100 * (cpu_seconds(dockerd) - before) / IDLE_SECONDS, 2)
+    return round(100 * (cpu_seconds([dockerd]) - before) / IDLE_SECONDS, 2)
 
 
 def full_round_figure(config, count: int) -> dict:
     """One full round of the reaper (every job and live record read; FULL_ROUND_SECONDS apart),
     run here: its own CPU, and dockerd's meanwhile, in seconds and spread over the interval."""
-    dockerd = int(Path("/var/run/docker.pid").read_text())
+    dockerd = dockerd_pid()
     reaper = Reaper(config)
     try:
         reaper.run_once()  # connects, and reads what the first round of a process reads
-        docker_before, ours_before = cpu_seconds(dockerd), time.process_time()
+        docker_before, ours_before = cpu_seconds([dockerd]), time.process_time()
         reaper.run_once()
-        ours, docker_spent = time.process_time() - ours_before, cpu_seconds(dockerd) - docker_before
+        ours = time.process_time() - ours_before
+        docker_spent = cpu_seconds([dockerd]) - docker_before
     finally:
         reaper.close()
     return {
@@ -462,12 +484,6 @@ def reaper_pid(server) -> int:
         if b"quartermaster.reaper" in Path(f"/proc/{pid}/cmdline").read_bytes():
             return int(pid)
     raise SystemExit("bench: the server has no reaper process")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process, all its threads, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def jobs_figure(server) -> dict:
@@ -668,5 +684,173 @@ def print_table(results) -> None:
     print(f"- RSS per gunicorn worker (MB): {rss}, {verdict('<= 80 MB', max(rss) <= 80)}")
 
 
+# -- /run's rate against services/create's, 8 clients each ------------------------------------
+
+RUN_CLIENTS = 8
+RUN_SECONDS = 10
+RUN_ROUNDS = 2  # each: quartermaster's phase, then the raw one
+RUN_DEPLOYMENT = "qm-bench-run"  # its jobs are its own: no other server's reaper takes them
+NEVER_PLACED = "node.labels.qm-bench-never==1"  # a constraint no node matches: jobs stay pending
+
+
+def run_rate_figures(api, kinds=("sqlite", "postgresql")) -> list[dict]:
+    """POST /run of a job that stays pending, from RUN_CLIENTS clients for RUN_SECONDS, against
+    POST /services/create of the same service spec from as many clients (docker-py's low-level
+    client), alternating in one run, on each store. The services each phase made are removed
+    after it (in parallel), so each phase starts with the same swarm."""
+    import bench_store  # imports this module: its stores are made the same way
+
+    quartermaster = str(Path(sys.executable).parent / "quartermaster")
+    figures = []
+    for kind in kinds:
+        with bench_store.new_store(kind) as url:
+            settings = {"DATABASE_URL": url, "DEPLOYMENT": RUN_DEPLOYMENT}
+            server = start(
+                lambda port: [quartermaster, "--port", str(port), "--reaper-interval", "0"],
+                settings,
+            )
+            try:
+                figures.append(run_rate_figure(kind, server, api))
+            finally:
+                server.stop()
+                remove_run_services(api)
+    return figures
+
+
+def run_rate_figure(kind: str, server, api) -> dict:
+    body = {"image": IMAGE, "command": "true", "constraints": [NEVER_PLACED]}
+    created = requests.post(f"{server.url}/run", json=body, headers=HEADERS, timeout=30)
+    spec = api.inspect_service(created.json()["id"])["Spec"]  # what /run asks Docker for
+    remove_run_services(api)
+    _, loads = busy_cpus_during(lambda: time.sleep(2))  # the machine before the phases
+    ours, raw, busy = [], [], []
+    cpu_ms = {"run": [], "raw": []}  # CPU per request: quartermaster's, and dockerd's
+    for _ in range(RUN_ROUNDS):
+        for phase, series in ((("run", server.url, body), ours), (("raw", spec), raw)):
+            pids = {"quartermaster": children_of(server.process.pid), "dockerd": [dockerd_pid()]}
+            before = {part: cpu_seconds(part_pids) for part, part_pids in pids.items()}
+            outcome, cpus = busy_cpus_during(lambda phase=phase: clients_for(phase))
+            requests_made = outcome[0] * RUN_SECONDS
+            cpu_ms[phase[0]].append(
+                {
+                    part: round((cpu_seconds(pids[part]) - before[part]) * 1000 / requests_made, 2)
+                    for part in pids
+                }
+            )
+            series.append(outcome)
+            busy.append(cpus)
+            remove_run_services(api)
+    ours_rate = statistics.median(rate for rate, _ in ours)
+    raw_rate = statistics.median(rate for rate, _ in raw)
+    ratio = round(ours_rate / raw_rate, 2)
+    return {
+        "name": f"POST /run of a pending job, {RUN_CLIENTS} clients, {kind}",
+        "jobs_per_second": [round(rate, 1) for rate, _ in ours],
+        "p50_ms": [ms(p50) for _, p50 in ours],
+        "raw_creates_per_second": [round(rate, 1) for rate, _ in raw],
+        "raw_p50_ms": [ms(p50) for _, p50 in raw],
+        "ratio_of_medians": ratio,
+        "cpu_ms_per_job": cpu_ms["run"],
+        "cpu_ms_per_raw_create": cpu_ms["raw"],
+        "busy_cpus_before": loads,
+        "busy_cpus_during_phases": busy,
+        "raw": f"raw: POST /services/create of the same spec, {RUN_CLIENTS} clients",
+        "target": verdict("ratio >= 0.9", ratio >= 0.9),
+    }
+
+
+def clients_for(phase: tuple) -> tuple[float, float]:
+    """RUN_CLIENTS processes doing the phase's request for RUN_SECONDS: requests per second
+    and the median latency."""
+    with multiprocessing.get_context("fork").Pool(RUN_CLIENTS) as pool:
+        started = time.monotonic() + 0.5  # every client begins at once
+        outcomes = pool.starmap(run_client, [(phase, started)] * RUN_CLIENTS)
+    latencies = [latency for client in outcomes for latency in client]
+    return len(latencies) / RUN_SECONDS, statistics.median(latencies)
+
+
+def run_client(phase: tuple, start_at: float) -> list[float]:
+    """One client's latencies, each a request that succeeded (any other ends the bench)."""
+    if phase[0] == "run":
+        _, url, body = phase
+        session = requests.Session()
+
+        def once() -> None:
+            answer = session.post(f"{url}/run", json=body, headers=HEADERS, timeout=60)
+            if answer.status_code != 200:
+                raise SystemExit(f"bench: /run answered {answer.status_code}: {answer.text}")
+
+    else:
+        api = docker.APIClient(base_url="unix:///var/run/docker.sock", version="auto", timeout=60)
+        api.trust_env = False
+        spec = dict(phase[1])
+
+        def once() -> None:
+            named = {**spec, "Name": f"bench-raw-{secrets.token_hex(6)}"}
+            api._result(api._post_json(api._url("/services/create"), data=named), True)
+
+    time.sleep(max(start_at - time.monotonic(), 0))
+    deadline = start_at + RUN_SECONDS
+    latencies = []
+    while time.monotonic() < deadline:
+        latencies.append(timed(once))
+    return latencies
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def dockerd_pid() -> int:
+    return int(Path("/var/run/docker.pid").read_text())
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """user + system CPU seconds of these processes, those still there."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def remove_run_services(api) -> None:
+    mark = f"quartermaster.job={RUN_DEPLOYMENT}"
+    services = api.services(filters={"label": mark})
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda service: api.remove_service(service["ID"]), services))
+
+
+def busy_cpus_during(call):
+    """`call`'s outcome, and how many CPUs the whole machine kept busy meanwhile (/proc/stat):
+    the machine is shared, and a figure taken while it was busy says so."""
+
+    def jiffies() -> tuple[int, int]:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+    total_before, idle_before = jiffies()
+    outcome = call()
+    total, idle = jiffies()
+    busy_share = 1 - (idle - idle_before) / max(total - total_before, 1)
+    return outcome, round(busy_share * (os.cpu_count() or 1), 2)
+
+
+def run_rate_main() -> None:
+    """`python scripts/bench.py run-rate [sqlite,postgresql]`: this figure alone."""
+    api = docker.APIClient(base_url="unix:///var/run/docker.sock", version="auto", timeout=60)
+    api.trust_env = False
+    kinds = tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else ("sqlite", "postgresql")
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "figures": []}
+    results["figures"] = run_rate_figures(api, kinds)
+    for item in results["figures"]:
+        values = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
+        print(f"- {item['name']}: {values}")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["run-rate"]:
+        run_rate_main()
+    else:
+        main()

@@ -485,7 +485,7 @@ def archived_against_live_figure(kind: str, server, store: RecordStore, archived
         "raw_logs_live": lambda: b"".join(
             api.service_logs(live_id, stdout=True, stderr=True, tail=100)
         ),
-        "raw_logs_archived": lambda: store.archived_log(archived_id),
+        "raw_logs_archived": lambda: store.kept_log(archived_id),
         "raw_swarm_no_such_service": lambda: no_such_service(api, archived_id),
     }
     for round_number in range(WARM_UP + ROUNDS):
@@ -510,7 +510,7 @@ def archived_against_live_figure(kind: str, server, store: RecordStore, archived
     result |= {f"{what}_archived_per_live": ratio for what, ratio in ratios.items()}
     result["raw"] = (
         "raw, live: service inspect + its tasks, service logs tail=100 (docker-py); "
-        "archived: RecordStore.status (logs: RecordStore.archived_log) in the bench's process; "
+        "archived: RecordStore.status (logs: RecordStore.kept_log) in the bench's process; "
         "swarm: service inspect of the archived job (404), what quartermaster asks first"
     )
     result["target"] = bench.verdict(

@@ -7,7 +7,7 @@ costs the capture no more memory than the cap.
 """
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
@@ -46,9 +46,8 @@ class LogLine:
 
     @cached_property
     def at(self) -> int:
-        """Its time, in nanoseconds since the epoch (UTC): read from the line when asked (most
-        reads of a kept log, a tail without `since`, never ask)."""
-        return nanos_of(self.line.partition(b" ")[0].decode("ascii"))
+        """Its time, in nanoseconds since the epoch (UTC): read from the line when asked."""
+        return line_nanos(self.line)
 
     @property
     def text(self) -> bytes:
@@ -82,18 +81,32 @@ def parse_log_line(stream: int, line: bytes) -> LogLine:
     return LogLine(stream, line)
 
 
-def select_lines(lines: Iterable[LogLine], options: LogOptions) -> Iterator[bytes]:
-    """What /logs gives of a kept log for `options` (follow is moot: the job is over)."""
+def line_nanos(line: bytes) -> int:
+    """The time of a line as Docker gives it (b"<time> <text>"), in nanoseconds since the epoch."""
+    return nanos_of(line.partition(b" ")[0].decode("ascii"))
+
+
+def select_kept(chunks: Iterable[tuple[int, bytes]], options: LogOptions) -> bytes:
+    """What /logs gives of a kept log for `options` (follow is moot: the job is over). `chunks`:
+    the log in order as (stream, data), each data one stream's lines as Docker gives them (a
+    timestamp first, a newline last). Lines stay bytes: a tail of a long log makes no object per
+    line, and a line's time is read only when `since` asks."""
     streams = {STDOUT} if options.stdout else set()
     streams |= {STDERR} if options.stderr else set()
-    since = None if options.since is None else round(options.since * NANO)
-    chosen = [
-        line for line in lines if line.stream in streams and (since is None or line.at >= since)
+    lines = [
+        line
+        for stream, data in chunks
+        if stream in streams
+        for line in data.splitlines(keepends=True)
     ]
+    if options.since is not None:
+        since = round(options.since * NANO)
+        lines = [line for line in lines if line_nanos(line) >= since]
     if options.tail is not None:
-        chosen = chosen[len(chosen) - options.tail :] if options.tail else []
-    for line in chosen:
-        yield line.line if options.timestamps else line.text
+        lines = lines[len(lines) - options.tail :] if options.tail else []
+    if not options.timestamps:
+        lines = [line.partition(b" ")[2] for line in lines]
+    return b"".join(lines)
 
 
 # JobSpec's fields a record never keeps: the registry credentials, and the Idempotency-Key (its

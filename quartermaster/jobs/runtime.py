@@ -39,6 +39,12 @@ class JobRuntime(Protocol):
         the job is final, `wait` seconds have passed, or `abandoned()` says its client left."""
         ...
 
+    def new_job_status(self, job_id: str) -> JobStatus:
+        """The status of a job just made by create_job (its full id), for its first record: its
+        description as job_status has it, its runs not yet counted (a runtime may start its
+        first after answering create_job: the reaper records them). None: JobNotFound."""
+        ...
+
     def list_jobs(self, query: JobQuery) -> JobPage:
         """A page of jobs, newest first."""
         ...

@@ -11,7 +11,6 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
-from sqlalchemy.exc import SQLAlchemyError
 
 from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import StoreError
@@ -19,9 +18,10 @@ from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.reaper.supervisor import Supervisor
-from quartermaster.store import RecordStore, migrate
-from quartermaster.store.connection import first_line
+from quartermaster.server.forked_upgrade import StoreOutOfReach, upgrade_in_a_child
+from quartermaster.store import RecordStore
 from quartermaster.store.host import SEVERAL_HOSTS, host_identity
+from quartermaster.store.schema_check import StoreRefused
 from quartermaster.web.redaction import redact_query_tokens
 
 log = logging.getLogger("quartermaster")
@@ -86,18 +86,19 @@ def reaper_hooks(config: Config) -> dict:
 
 
 def prepare_store(config: Config) -> Callable[[Any], None]:
-    """A gunicorn hook: bring the record store's schema up to date in the master, before the
-    workers and the reaper start (they would each do it at their first use otherwise). A store
-    out of reach is no reason not to serve: live jobs need only the swarm."""
+    """A gunicorn hook: bring the record store's schema up to date (in a child of the master:
+    forked_upgrade.py) before the workers and the reaper start (they would each do it at their
+    first use otherwise). A store out of reach is no reason not to serve: live jobs need only
+    the swarm."""
 
     def on_starting(arbiter: Any) -> None:
         configure_json_logging()
         try:
-            applied = migrate.upgrade(config.store_url)
-        except migrate.StoreRefused as error:
+            applied = upgrade_in_a_child(config.store_url)
+        except (StoreRefused, RuntimeError) as error:
             raise SystemExit(f"quartermaster: {error}") from None
-        except (SQLAlchemyError, OSError) as error:
-            log.warning("the record store is out of reach at start: %s", first_line(error))
+        except StoreOutOfReach as error:
+            log.warning("the record store is out of reach at start: %s", error)
             return
         if applied:
             log.info("record store: schema brought to %s", applied[-1])

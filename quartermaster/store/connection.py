@@ -1,5 +1,6 @@
 """The record store's connections: one pool per process, opened on first use once the schema is
-brought up to date (migrate.py), and the database's failures as our errors.
+brought up to date (migrate.py; or found at the revision the master checked: schema_check.py), and
+the database's failures as our errors.
 
 A store away costs each caller no wait of its own: one caller opens the pool while the others wait
 for that attempt's outcome, and after a failed attempt calls fail at once until the retry time.
@@ -22,7 +23,7 @@ from quartermaster.jobs.errors import (
     StoreSchemaMismatch,
     StoreUnavailable,
 )
-from quartermaster.store import migrate
+from quartermaster.store import schema_check, sqlite_file
 from quartermaster.store.engine import make_engine, writer
 
 log = logging.getLogger("quartermaster.store.records")  # the store's one logger, as before
@@ -98,11 +99,29 @@ class StoreConnection:
     def _open(self) -> sa.Engine:
         try:
             with reachable():
-                migrate.upgrade(self.url)
-        except migrate.SchemaMismatch as error:
+                if not self._at_checked_head():
+                    # Alembic (10 MB) only in a process that has to migrate or compare.
+                    from quartermaster.store import migrate
+
+                    migrate.upgrade(self.url)
+        except schema_check.SchemaMismatch as error:
             log.error("record store: %s", error)
             raise StoreSchemaMismatch(SCHEMA_MISMATCH) from error
         return pooled_engine(self.url)
+
+    def _at_checked_head(self) -> bool:
+        """The store is one the master checked (schema_check.py), still at that revision."""
+        if not schema_check.was_checked(self.url):
+            return False
+        database = sqlite_file.database_file(self.url)
+        if database is not None:
+            sqlite_file.prepare(database)  # narrowed at each open, as migrate.upgrade does
+        engine = make_engine(self.url, poolclass=sa.NullPool)
+        try:
+            with engine.connect() as connection:
+                return schema_check.revision(connection) == schema_check.HEAD_REVISION
+        finally:
+            engine.dispose()
 
     def _attempt_ended(self, opening: threading.Event, outcome: sa.Engine | BaseException) -> None:
         """The attempt's outcome kept, then the callers waiting for it let go on."""

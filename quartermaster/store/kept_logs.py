@@ -5,24 +5,32 @@ from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 
+from quartermaster.jobs.errors import JobNotFound
 from quartermaster.jobs.history import LogLine
-from quartermaster.store.schema import job_log_chunks
+from quartermaster.store.rows import NO_SUCH_JOB
+from quartermaster.store.schema import job_log_chunks, jobs
 
 CHUNK_BYTES = 64 * 1024  # a kept log is written in chunks of about this size, one stream each
 EXPIRY_BATCH_LOG_BYTES = 4 * 1024 * 1024  # kept logs a batch deletes at most (a larger one alone)
 
 
-def log_lines(connection: sa.Connection, job_id: str) -> list[LogLine]:
-    query = (
-        sa.select(job_log_chunks.c.stream, job_log_chunks.c.data)
-        .where(job_log_chunks.c.job_id == job_id)
-        .order_by(job_log_chunks.c.seq)
-    )
-    return [
-        LogLine(row.stream, line)
-        for row in connection.execute(query)
-        for line in row.data.splitlines(keepends=True)
-    ]
+# Built once: a kept log is read on every archived /logs. From the job's row, so that a record
+# without a log (one row, no chunk) is told from no record (no row) in the one statement.
+_CHUNKS_OF_A_JOB = (
+    sa.select(jobs.c.id, job_log_chunks.c.stream, job_log_chunks.c.data)
+    .select_from(jobs.outerjoin(job_log_chunks, job_log_chunks.c.job_id == jobs.c.id))
+    .where(jobs.c.id == sa.bindparam("job_id"))
+    .order_by(job_log_chunks.c.seq)
+)
+
+
+def log_chunks(connection: sa.Connection, job_id: str) -> list[tuple[int, bytes]]:
+    """The job's kept log as (stream, data) runs, in order (history.select_kept reads them);
+    JobNotFound if the store has no record of that id."""
+    rows = connection.execute(_CHUNKS_OF_A_JOB, {"job_id": job_id}).all()
+    if not rows:
+        raise JobNotFound(NO_SUCH_JOB)
+    return [(stream, data) for _, stream, data in rows if data is not None]
 
 
 def chunks(job_id: str, lines: list[LogLine]) -> Iterator[dict]:

@@ -30,6 +30,12 @@ from alembic.script import ScriptDirectory
 from quartermaster.store import sqlite_file
 from quartermaster.store.engine import make_engine, writer
 from quartermaster.store.schema import metadata
+from quartermaster.store.schema_check import (
+    SchemaMismatch,
+    StoreRefused,
+    note_checked,
+    revision,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_KEY = 7_146_421_395_236_454_012  # pg_advisory_xact_lock's key for "migrating"
@@ -42,14 +48,6 @@ MIGRATION_STATEMENT_TIMEOUT_MS = 300_000
 LOCK_FILE_POLL_SECONDS = 0.05  # how often a process waiting for the lock file tries again
 
 
-class StoreRefused(RuntimeError):
-    """The database cannot be used as a store here (e.g. SQLite on a filesystem without WAL)."""
-
-
-class SchemaMismatch(StoreRefused):
-    """The database's tables are not those schema.py declares, or its revision is unknown here."""
-
-
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -59,10 +57,10 @@ def alembic_config() -> Config:
 def upgrade(url: str) -> list[str]:
     """Bring the database to the newest schema; the revisions this call applied (none when it
     was there already, or another process did it)."""
-    address = sa.make_url(url)
-    if address.get_backend_name() == "sqlite" and address.database not in (None, "", ":memory:"):
-        sqlite_file.prepare(address.database)  # owner-only, before SQLite makes it
-        with _file_lock(address.database + ".migrate-lock"):
+    database = sqlite_file.database_file(url)
+    if database is not None:
+        sqlite_file.prepare(database)  # owner-only, before SQLite makes it
+        with _file_lock(database + ".migrate-lock"):
             return _upgrade(url)
     return _upgrade(url)
 
@@ -101,10 +99,11 @@ def _upgrade(url: str) -> list[str]:
         if engine.dialect.name == "sqlite":
             _use_wal(engine)
         with engine.connect() as connection:
-            revision = _revision(connection)
-            _check_known(script, revision)
-            if revision == head:
+            current = revision(connection)
+            _check_known(script, current)
+            if current == head:
                 _check_schema(connection, head)
+                note_checked(url)
                 return applied
         with writer(engine).connect() as connection:
             if connection.dialect.name == "sqlite":
@@ -126,6 +125,7 @@ def _upgrade(url: str) -> list[str]:
                 if connection.dialect.name == "sqlite":
                     _check_foreign_keys(connection)
                 _check_schema(connection, head)  # a mismatch rolls the migrations back
+        note_checked(url)
     finally:
         engine.dispose()
     return applied
@@ -190,12 +190,6 @@ def _check_foreign_keys(connection: sa.Connection) -> None:
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
     if broken is not None:
         raise SchemaMismatch(f"a migration broke a foreign key of table {broken[0]}")
-
-
-def _revision(connection: sa.Connection) -> str | None:
-    if not sa.inspect(connection).has_table("alembic_version"):
-        return None
-    return MigrationContext.configure(connection).get_current_revision()
 
 
 def _driver(connection: sa.Connection) -> Any:

@@ -11,35 +11,36 @@ our errors (connection.py), row mapping (rows.py), the pages of /jobs (pages.py)
 """
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
-from quartermaster.jobs.errors import JobLookupError
+from quartermaster.jobs.errors import JobLookupError, StoreRefused
 from quartermaster.jobs.history import JobHistory, LogLine
 from quartermaster.jobs.query import JobPage, JobQuery
 from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.times import NANO
 from quartermaster.store.connection import StoreConnection
-from quartermaster.store.kept_logs import chunks, log_lines, within_log_budget
+from quartermaster.store.group_commit import GroupCommit
+from quartermaster.store.kept_logs import chunks, log_chunks, within_log_budget
 from quartermaster.store.pages import page_of
 from quartermaster.store.rows import (
+    FirstRecord,
     LiveRecord,
     StoreSize,
     add_transition,
     as_status,
     find,
-    first_record,
+    insert_first_records,
     insert_for,
-    insert_new,
-    label_rows,
     nanos,
     status_columns,
     timeline,
     unfinished,
 )
-from quartermaster.store.schema import job_labels, job_log_chunks, jobs, store_hosts
+from quartermaster.store.schema import job_log_chunks, jobs, store_hosts
 
 HOSTS_SEEN_SECONDS = 600  # a host that used the store this recently is using it
 # Expired records go a few at a time, each batch its own short write transaction: SQLite's write
@@ -58,6 +59,11 @@ class RecordStore:
 
     def __init__(self, url: str):
         self._connection = StoreConnection(url)
+        # A value one record holds that the store refuses, or a constraint one breaks (its
+        # Idempotency-Key's, taken by a racing job), is that record's caller's error alone.
+        self._first_records = GroupCommit(
+            self._add_first_records, alone_on=(StoreRefused, IntegrityError)
+        )
 
     def close(self) -> None:
         self._connection.close()
@@ -73,16 +79,14 @@ class RecordStore:
         key: tuple[str, str] | None = None,
     ) -> bool:
         """The first record of a job; False if it has one already. `key`: the hashes of its
-        Idempotency-Key and of its request."""
-        row = first_record(status, request, ttl, nanos(now), key)
+        Idempotency-Key and of its request. Written with those of the other jobs this process
+        is adding at the same time, in one transaction (group_commit.py): it returns once that
+        is committed."""
+        return self._first_records.submit(FirstRecord.of(status, request, ttl, nanos(now), key))
+
+    def _add_first_records(self, records: Sequence[FirstRecord]) -> list[bool]:
         with self._connection.writing() as connection:
-            if not insert_new(connection, jobs, row):
-                return False
-            labels = label_rows(status.id, request.get("labels") or {}, row["created_at"])
-            if labels:
-                connection.execute(job_labels.insert(), labels)
-            add_transition(connection, status.id, row["created_at"], status, "created")
-        return True
+            return insert_first_records(connection, records)
 
     def observe(self, status: JobStatus, now: float, detail: str | None = None) -> bool:
         """The job's status as last seen, and a transition if its status or state changed;
@@ -279,12 +283,11 @@ class RecordStore:
             row = connection.execute(query).one_or_none()
         return None if row is None else (row.id, row.request_hash)
 
-    def archived_log(self, reference: str) -> tuple[JobStatus, list[LogLine]]:
-        """The job `reference` means (as for status) and its kept log (empty if none is kept), in
-        order, read at once."""
+    def kept_log(self, job_id: str) -> list[tuple[int, bytes]]:
+        """The kept log of the job with this full id, as (stream, data) runs in order (none if
+        no log is kept): one statement. JobNotFound without a record of that id."""
         with self._connection.reading() as connection:
-            row = find(connection, reference)
-            return as_status(row), log_lines(connection, row.id)
+            return log_chunks(connection, job_id)
 
     def log_kept(self, job_id: str) -> bool:
         with self._connection.reading() as connection:

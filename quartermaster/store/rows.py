@@ -2,7 +2,7 @@
 table's columns and back, its labels' and timeline's rows, the reference that finds a record,
 and times as the integer nanoseconds the tables keep."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from quartermaster.jobs.history import Transition
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.times import NANO, nanos_of, timestamp_of
-from quartermaster.store.schema import job_transitions, jobs
+from quartermaster.store.schema import job_labels, job_transitions, jobs
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,57 @@ def label_rows(job_id: str, labels: Mapping[str, str], created_at: int) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class FirstRecord:
+    """A job's first record: its `jobs` row, its labels' rows and its first transition's."""
+
+    row: dict[str, Any]
+    labels: list[dict[str, Any]]
+    transition: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls,
+        status: JobStatus,
+        request: Mapping[str, Any],
+        ttl: int,
+        at: int,
+        key: tuple[str, str] | None,
+    ) -> "FirstRecord":
+        row = first_record(status, request, ttl, at, key)
+        created_at = row["created_at"]
+        return cls(
+            row,
+            label_rows(status.id, request.get("labels") or {}, created_at),
+            # The job's first transition: its timeline is empty (it goes with its record).
+            transition_row(status.id, 0, created_at, status, "created"),
+        )
+
+
+def insert_first_records(connection: sa.Connection, records: Sequence[FirstRecord]) -> list[bool]:
+    """Insert these first records, their labels and transitions, a statement per table; for
+    each, whether it was inserted (not when its job has a record already, nor for a job named
+    twice: its second one)."""
+    first_of_job = {record.row["id"]: index for index, record in reversed(list(enumerate(records)))}
+    new = [records[index] for index in sorted(first_of_job.values())]
+    # RETURNING, not rowcount: psycopg gives no row count for INSERT ... ON CONFLICT here.
+    insert = insert_for(connection, jobs).on_conflict_do_nothing().returning(jobs.c.id)
+    inserted = set(connection.execute(insert, [record.row for record in new]).scalars())
+    written = [record for record in new if record.row["id"] in inserted]
+    labels = [label for record in written for label in record.labels]
+    if labels:
+        connection.execute(job_labels.insert(), labels)
+    if written:
+        connection.execute(job_transitions.insert(), [record.transition for record in written])
+    return [
+        first_of_job[record.row["id"]] == index and record.row["id"] in inserted
+        for index, record in enumerate(records)
+    ]
+
+
 def insert_for(connection: sa.Connection, table: sa.Table) -> Any:
     """The database's own INSERT, which has ON CONFLICT (both dialects spell it alike)."""
     return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
-
-
-def insert_new(connection: sa.Connection, table: sa.Table, row: dict) -> bool:
-    """Insert `row` unless its primary key is taken; whether it was inserted."""
-    key = next(iter(table.primary_key))
-    # RETURNING, not rowcount: psycopg gives no row count for INSERT ... ON CONFLICT here.
-    insert = insert_for(connection, table).values(row).on_conflict_do_nothing().returning(key)
-    inserted = connection.execute(insert)
-    return inserted.first() is not None
 
 
 def add_transition(
@@ -93,16 +132,21 @@ def add_transition(
     last = connection.execute(
         sa.select(sa.func.max(job_transitions.c.seq)).where(job_transitions.c.job_id == job_id)
     ).scalar()
-    connection.execute(
-        job_transitions.insert().values(
-            job_id=job_id,
-            seq=0 if last is None else last + 1,
-            at=at,
-            status=status.status,
-            state=status.state,
-            detail=detail,
-        )
-    )
+    seq = 0 if last is None else last + 1
+    connection.execute(job_transitions.insert(), transition_row(job_id, seq, at, status, detail))
+
+
+def transition_row(
+    job_id: str, seq: int, at: int, status: JobStatus, detail: str | None
+) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "seq": seq,
+        "at": at,
+        "status": status.status,
+        "state": status.state,
+        "detail": detail,
+    }
 
 
 def status_columns(status: JobStatus) -> dict[str, Any]:

@@ -12,10 +12,20 @@ import os
 import stat
 from pathlib import Path
 
+import sqlalchemy as sa
+
 DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
 # SQLite's own files beside the database: its write-ahead log and its shared-memory index.
 COMPANIONS = ("-wal", "-shm")
+
+
+def database_file(url: str) -> str | None:
+    """The file of a SQLite store's URL; None for any other store (or SQLite in memory)."""
+    address = sa.make_url(url)
+    if address.get_backend_name() != "sqlite" or address.database in (None, "", ":memory:"):
+        return None
+    return address.database
 
 
 def prepare(database: str) -> None:

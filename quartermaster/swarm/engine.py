@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from docker.utils import convert_filters
-
 from quartermaster.jobs.errors import (
     DockerRejected,
     DockerUnavailable,
@@ -205,7 +203,18 @@ def _record(call: str, started: float, status: int) -> None:
 
 
 def _filters(filters: dict | None) -> dict | None:
-    return {"filters": convert_filters(filters)} if filters else None
+    """The Engine API's `filters` parameter: JSON of each filter's values as a list of strings
+    (a bool as `true`/`false`), as docker-py writes it."""
+    if not filters:
+        return None
+    return {"filters": json.dumps({name: _filter_values(value) for name, value in filters.items()})}
+
+
+def _filter_values(value: object) -> list[str]:
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    values = value if isinstance(value, list) else [value]
+    return [item if isinstance(item, str) else str(item) for item in values]
 
 
 def _quoted(name: str) -> str:

@@ -166,6 +166,14 @@ class Swarm:
                     break
             return watch.latest()
 
+    def new_job_status(self, job_id: str) -> JobStatus:
+        """The status of a job just created, from its service alone: one call. Swarm makes a
+        service's first task after answering its create, so the tasks (one call more) would
+        often be none yet anyway; the reaper records them as they come (a /run of a job that
+        stays pending spent 7% of a worker's CPU on it, and a thread)."""
+        found = resolve_reference(self._docker, job_id, self._config.deployment)
+        return job_status(found.job, [])
+
     def list_jobs(self, query: JobQuery) -> JobPage:
         """A page of jobs, newest first: two calls, whatever the page size or the swarm's size
         (three when a run may be stranded on a node that went down)."""

@@ -16,12 +16,10 @@ import os
 from collections.abc import Mapping
 from typing import Protocol
 
-from docker.constants import DEFAULT_UNIX_SOCKET
-
-from quartermaster.swarm.docker_py_transport import DockerPyTransport
 from quartermaster.swarm.unix_socket_transport import UnixSocketTransport
 
 UNIX_PREFIX = "unix://"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"  # docker-py's and the docker CLI's default
 
 
 class Stream(Protocol):
@@ -70,12 +68,15 @@ def transport_for(docker_host: str | None, pool_size: int) -> Transport:
     path = unix_socket_path(docker_host)
     if path is not None:
         return UnixSocketTransport(path, pool_size)
+    # docker-py (and requests under it: 6 MB a process) only for the hosts that need it.
+    from quartermaster.swarm.docker_py_transport import DockerPyTransport
+
     return DockerPyTransport(docker_host, pool_size)
 
 
 def unix_socket_path(docker_host: str | None) -> str | None:
     """The socket file of a `unix://` Docker host (the default one when unset); else None."""
-    host = docker_host or DEFAULT_UNIX_SOCKET.replace("http+unix", "unix")
+    host = docker_host or DEFAULT_DOCKER_HOST
     if not host.startswith(UNIX_PREFIX):
         return None
     return "/" + host[len(UNIX_PREFIX) :].lstrip("/")

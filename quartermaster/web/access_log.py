@@ -63,10 +63,8 @@ def install_access_log(app: Flask, secret: str) -> None:
 
 
 def _job_id(response: Response) -> str | None:
+    """The job an answer is about: the `id` of its JSON (noted before it was serialized: see
+    QuartermasterFlask.make_response), else the reference of its path; none for an error."""
     if response.status_code >= 400:
         return None
-    if response.is_json and not response.is_streamed:
-        body = response.get_json(silent=True)
-        if isinstance(body, dict) and isinstance(body.get("id"), str):
-            return body["id"]
-    return (request.view_args or {}).get("job_id")
+    return g.get("answered_job_id") or (request.view_args or {}).get("job_id")

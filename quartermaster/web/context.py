@@ -1,9 +1,9 @@
 """What a request's handler reaches: the app that create_app made, with the job service, the
 settings and this worker's long-request cap it was handed, each by name and type."""
 
-from typing import cast
+from typing import Any, cast
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, g, jsonify
 from flask.json.provider import DefaultJSONProvider
 
 from quartermaster.process.config import Config
@@ -27,6 +27,14 @@ class QuartermasterFlask(Flask):
         self.settings = settings
         self.long_requests = LongRequests(settings.long_request_limit)  # per worker process
         self.openapi_document: dict | None = None  # made at the first GET /openapi.json
+
+    def make_response(self, rv: Any) -> Response:
+        """A handler's answer as a response; the job a JSON answer is about (its `id`) noted for
+        the access line first (access_log.py), so that no body is parsed again for it (a page of
+        1,000 jobs would cost as much to parse as to write)."""
+        if isinstance(rv, dict) and isinstance(rv.get("id"), str):
+            g.answered_job_id = rv["id"]
+        return super().make_response(rv)
 
     def make_default_options_response(self) -> Response:
         allowed = super().make_default_options_response().allow

@@ -1,10 +1,14 @@
 """GET /jobs on the swarm: only quartermaster's jobs, at a fixed number of Docker calls. (Order,
 filters and pages: the runtime contract, support/contract.py.)"""
 
+from urllib.parse import quote
+
 import pytest
 
+from quartermaster.reaper.reaper import Reaper
+from quartermaster.store import RecordStore
 from support.contract import three_finished_jobs
-from support.lab import DockerCalls, this_test_labels
+from support.lab import TEST_LABEL, DockerCalls, lab_config, reap_until, this_test_labels
 
 
 @pytest.fixture
@@ -26,3 +30,21 @@ def test_jobs_costs_two_docker_calls_whatever_the_page(lab, api, three_jobs):
     calls.clear()
     api.get_ok("/jobs?limit=1000&status=complete")
     assert len(calls) == 2
+
+
+def test_a_page_of_jobs_whose_ends_are_recorded_costs_no_docker_call(lab, api, three_jobs):
+    """The reaper recorded their ends: the page is the store's alone (only a record not yet
+    final sends its job to the swarm)."""
+    store = RecordStore(lab_config().store_url)
+    reaper = Reaper(lab_config())
+    try:
+        reap_until([reaper], lambda: all(store.status(each).is_final for each in three_jobs))
+    finally:
+        reaper.close()
+        store.close()
+    label = quote(f"{TEST_LABEL}={this_test_labels()[TEST_LABEL]}")
+    calls = DockerCalls()
+    page = api.get_ok(f"/jobs?label={label}&limit=100")
+    assert [job["id"] for job in page["jobs"]] == list(reversed(three_jobs))
+    assert [job["status"] for job in page["jobs"]] == ["failed", "complete", "complete"]
+    assert len(calls) == 0

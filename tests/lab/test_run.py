@@ -4,7 +4,7 @@ memory and constraints. (The job's life: the runtime contract, support/contract.
 import time
 
 from quartermaster.compose import compose_app
-from support.lab import DEPLOYMENT, lab_config, this_test_labels
+from support.lab import DEPLOYMENT, DockerCalls, lab_config, this_test_labels
 from support.settings import TOKEN
 
 
@@ -67,3 +67,17 @@ def test_configured_constraints_are_applied(lab, docker_client):
         node_id = tasks[0].get("NodeID") if tasks else None
     hostname = docker_client.api.inspect_node(node_id)["Description"]["Hostname"]
     assert hostname == "lab-worker-2"
+
+
+def test_a_run_costs_two_engine_api_calls_and_answers_once_recorded(lab, api):
+    """The service's create, then its inspect for the first record: not its tasks, which swarm
+    makes after answering the create (the reaper records them as they come)."""
+    never_placed = ["node.labels.qm-never==1"]
+    api.run_ok(image=lab.image, command="true", constraints=never_placed)  # connected
+    calls = DockerCalls()
+    job_id = api.run_ok(image=lab.image, command="true", constraints=never_placed)
+    assert calls.by_call() == {"POST /services/create": 1, "GET /services/{id}": 1}
+    history = api.get_ok(f"/history/{job_id}")
+    assert history["timeline"][0]["detail"] == "created"
+    assert history["timeline"][0]["status"] == "pending"
+    assert api.stop(job_id).get_json() == {"success": True, "id": job_id}  # removed: recorded

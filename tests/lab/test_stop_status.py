@@ -60,9 +60,10 @@ def test_status_costs_two_docker_calls(lab, api):
 
 def test_an_archived_job_is_read_without_a_docker_call(lab, api, docker_client):
     """Its service removed by the reaper: its status, a wait, its log and its history come from
-    its record alone."""
+    its record alone. (Waited for in one request: a worker that found it running, and not
+    since, asks the swarm once more when it reads it next: tests/unit/test_archived_reads.py.)"""
     job_id = api.run_ok(image=lab.image, command="echo archived", name="archived-read")
-    api.wait_for(job_id, "complete")
+    assert api.status(job_id, "?wait=60").get_json()["status"] == "complete"
     reaper = Reaper(lab_config(keep_finished=0))
     try:
         reap_until([reaper], lambda: not docker_client.api.services(filters={"id": job_id}))

@@ -377,6 +377,9 @@ class FakeRuntime:
             status = self._job(status.id).status(time.time())
         return status
 
+    def new_job_status(self, job_id: str) -> JobStatus:
+        return self._job(job_id).status(time.time())
+
     def list_jobs(self, query: JobQuery) -> JobPage:
         now = time.time()
         with self._lock:

@@ -182,6 +182,16 @@ class DockerCalls:
 
     def __init__(self):
         self._start = self._total()
+        self._start_by_call = self._by_call_so_far()
+
+    @staticmethod
+    def _by_call_so_far() -> dict[str, int]:
+        return {
+            sample.labels["call"]: int(sample.value)
+            for family in metrics.docker_duration.collect()
+            for sample in family.samples
+            if sample.name.endswith("_count")
+        }
 
     @staticmethod
     def _total() -> int:
@@ -197,8 +207,15 @@ class DockerCalls:
     def __len__(self) -> int:
         return self._total() - self._start
 
+    def by_call(self) -> dict[str, int]:
+        """The calls since, by their name (those made since only)."""
+        now = self._by_call_so_far()
+        counts = {call: count - self._start_by_call.get(call, 0) for call, count in now.items()}
+        return {call: count for call, count in counts.items() if count}
+
     def clear(self) -> None:
         self._start = self._total()
+        self._start_by_call = self._by_call_so_far()
 
 
 def wait_until(condition, timeout: float, message: str, interval: float = 0.3) -> None:

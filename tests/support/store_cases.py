@@ -7,6 +7,9 @@ import importlib.util
 import multiprocessing
 import random
 import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,7 +34,7 @@ from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store import pages as page_queries
 from quartermaster.store.connection import SCHEMA_MISMATCH
 from quartermaster.store.kept_logs import CHUNK_BYTES
-from quartermaster.store.rows import MAX_NANOS
+from quartermaster.store.rows import MAX_NANOS, FirstRecord, nanos
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
 from quartermaster.web.schemas.patterns import MAX_LABEL_KEY, MAX_LABEL_VALUE
 from support.job_pages import (
@@ -218,6 +221,67 @@ class StoreCases:
             assert process.exitcode == 0
         assert applied == [[], [], [], all_revisions()]
 
+    def test_first_records_added_at_once_each_get_their_own_answer(self, store):
+        """Adds from many threads at once go in groups (store/group_commit.py): each is
+        recorded, with its labels and its first transition, and answered for itself."""
+        ids = [f"{index:025d}" for index in range(12)]
+
+        def add(job_id: str) -> bool:
+            return store.add(a_status(job_id), {"labels": {"n": job_id[-2:]}}, 60, NOW)
+
+        with ThreadPoolExecutor(12) as pool:
+            added = list(pool.map(add, ids))
+            again = list(pool.map(add, ids))
+        assert added == [True] * 12
+        assert again == [False] * 12  # each has its record already
+        for job_id in ids:
+            assert [step.detail for step in store.history(job_id).timeline] == ["created"]
+            assert store.page(JobQuery(labels={"n": job_id[-2:]})).jobs == [a_status(job_id)]
+
+    def test_a_job_twice_in_one_group_is_recorded_once(self, store):
+        twice, other = a_status("b" * 25), a_status("c" * 25)
+        assert store.add(a_status(), {}, 60, NOW)
+
+        def record(status: JobStatus) -> FirstRecord:
+            return FirstRecord.of(status, {"labels": {"team": "a"}}, 60, nanos(NOW), None)
+
+        group = [record(twice), record(other), record(twice), record(a_status())]
+        assert store._add_first_records(group) == [True, True, False, False]
+        assert len(store.history(twice.id).timeline) == 1
+        assert store.page(JobQuery(labels={"team": "a"})).jobs == [other, twice]
+
+    def test_a_record_refused_among_others_added_at_once_fails_its_own_add_alone(self, store):
+        """Three adds queued behind a fourth's write go together; one of them holds text the
+        database refuses: that add raises StoreRefused, the others are recorded."""
+        store.add(a_status("0" * 25), {}, 60, NOW)  # opened: the next adds are writes alone
+        groups = []
+        write = store._first_records._write
+        store._first_records._write = lambda records: groups.append(len(records)) or write(records)
+        first_write_began = threading.Event()
+        ready = store._connection.ready
+
+        def ready_once_the_others_queue():
+            if not first_write_began.is_set():
+                first_write_began.set()
+                deadline = time.monotonic() + 10
+                while len(store._first_records._waiting) < 3 and time.monotonic() < deadline:
+                    time.sleep(0.001)
+            return ready()
+
+        store._connection.ready = ready_once_the_others_queue
+        requests = {"1" * 25: {}, "2" * 25: {}, "3" * 25: {"labels": {"k": "\ud800"}}, "4" * 25: {}}
+        with ThreadPoolExecutor(4) as pool:
+            adds = {}
+            for job_id, request in requests.items():
+                adds[job_id] = pool.submit(store.add, a_status(job_id), request, 60, NOW)
+                assert first_write_began.wait(10)
+            outcomes = {job_id: add.exception(10) or add.result() for job_id, add in adds.items()}
+        assert isinstance(outcomes.pop("3" * 25), StoreRefused)
+        assert outcomes == {job_id: True for job_id in ("1" * 25, "2" * 25, "4" * 25)}
+        assert groups[:2] == [1, 3]  # the first alone, the three behind it together (refused)
+        for job_id in outcomes:
+            assert store.status(job_id) == a_status(job_id)
+
     def test_a_record_is_found_by_id_prefix_or_name(self, store):
         status = a_status()
         assert store.add(status, {"labels": {"team": "a"}}, 60, NOW)
@@ -323,7 +387,10 @@ class StoreCases:
         lines = log_of(*[(STDOUT if n % 7 else STDERR, f"{n} {big}") for n in range(300)])
         assert sum(len(each.line) for each in lines) > 3 * CHUNK_BYTES
         store.finish(replace(status, status="complete", state="complete"), lines, True, NOW)
-        assert store.archived_log(status.id[:6]) == (store.status(status.id), lines)
+        kept = store.kept_log(status.id)
+        assert b"".join(data for _, data in kept) == b"".join(each.line for each in lines)
+        streams = [each.stream for each in lines]
+        assert [stream for stream, data in kept for _ in data.splitlines()] == streams
         assert store.log_kept(status.id)
 
     def test_live_records_are_those_whose_service_is_not_removed(self, store):

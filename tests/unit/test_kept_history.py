@@ -12,7 +12,7 @@ from quartermaster.jobs.history import (
     LogKeeper,
     parse_log_line,
     recorded_request,
-    select_lines,
+    select_kept,
 )
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.query import position_nanos
@@ -55,7 +55,14 @@ def test_a_line_without_a_timestamp_is_refused():
     ],
 )
 def test_a_kept_log_answers_the_options_of_logs(options, expected):
-    assert list(select_lines(LINES, options)) == expected
+    one_line_a_chunk = [(each.stream, each.line) for each in LINES]
+    assert select_kept(one_line_a_chunk, options) == b"".join(expected)
+
+
+def test_each_line_of_a_chunk_counts():
+    runs = [(STDOUT, LINES[0].line + LINES[2].line), (STDERR, LINES[3].line)]
+    assert select_kept(runs, LogOptions(tail=2)) == b"three\nfour\n"
+    assert select_kept(runs, LogOptions(stderr=False, tail=5)) == b"one\nthree\n"
 
 
 def test_the_keeper_keeps_the_newest_bytes_cut_at_a_line():

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from quartermaster.jobs.errors import StoreUnavailable
 from quartermaster.jobs.history import STDOUT, LogLine
 from quartermaster.jobs.times import nanos_of, timestamp_of
-from quartermaster.store import RecordStore, migrate
+from quartermaster.store import RecordStore, migrate, schema_check
 from quartermaster.store import connection as store_connection
 from quartermaster.store.engine import make_engine, writer
 from support.store_cases import CREATED, NOW, a_status
@@ -150,6 +150,8 @@ def test_a_first_use_waits_for_a_migration_up_to_its_limit_then_is_unavailable(
     database, monkeypatch
 ):
     monkeypatch.setattr(migrate, "MIGRATION_WAIT_MS", 300)
+    # A process that never checked this store (the fixture's upgrade noted it in this one).
+    monkeypatch.setattr(schema_check, "_checked_at_head", set())
     store = RecordStore(f"sqlite:///{database}")
     with migration_lock_held(database, at_most=3):  # the store waited for it before: all 3 s
         started = time.monotonic()

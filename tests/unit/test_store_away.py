@@ -92,6 +92,15 @@ def a_recording_round(runtime, store, config) -> set[str]:
     return recorder.record(services, statuses, store.live(), time.time(), config.ttl)
 
 
+def kept_lines(store: RecordStore, job_id: str) -> list[tuple[int, bytes]]:
+    """The job's kept log, a (stream, text) for each line."""
+    return [
+        (stream, line.partition(b" ")[2])
+        for stream, data in store.kept_log(job_id)
+        for line in data.splitlines(keepends=True)
+    ]
+
+
 def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_is_back(
     api, recorded_api, runtime, store, config
 ):
@@ -101,9 +110,8 @@ def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_
     assert runtime.job_status(job_id).status == "shutdown"
     assert recorded_api.logs(job_id) == ""  # halted: its runs' output is gone from the runtime
     assert a_recording_round(runtime, store, config) == {job_id}
-    status, lines = store.archived_log(job_id)
-    assert status.status == "shutdown"
-    assert [(line.stream, line.text) for line in lines] == PRINTED
+    assert store.status(job_id).status == "shutdown"
+    assert kept_lines(store, job_id) == PRINTED
 
 
 def test_a_job_stopped_while_the_store_is_away_then_again_once_it_is_back_keeps_its_log(
@@ -136,7 +144,7 @@ def test_a_job_timed_out_while_the_store_is_away_is_recorded_with_its_log_once_i
     runtime.halt_job(job_id)  # as the swarm's time_out does: its runs stop, their output goes
     # Without a record: the round makes one from its service, then writes its final record.
     assert a_recording_round(runtime, store, config) == {job_id}
-    assert [(line.stream, line.text) for line in store.archived_log(job_id)[1]] == PRINTED
+    assert kept_lines(store, job_id) == PRINTED
 
 
 def test_a_job_stopped_while_the_store_is_away_then_removed_by_hand_is_lost_with_its_log(
@@ -147,6 +155,5 @@ def test_a_job_stopped_while_the_store_is_away_then_removed_by_hand_is_lost_with
     assert api.stop(job_id).status_code == 200  # halted, its log set aside, the store away
     runtime.stop_job(job_id)  # `docker service rm` meanwhile
     assert a_recording_round(runtime, store, config) == set()
-    status, lines = store.archived_log(job_id)
-    assert status.status == "lost"
-    assert [(line.stream, line.text) for line in lines] == PRINTED
+    assert store.status(job_id).status == "lost"
+    assert kept_lines(store, job_id) == PRINTED

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import StoreSchemaMismatch
-from quartermaster.store import RecordStore
+from quartermaster.store import RecordStore, schema_check
 from quartermaster.store.connection import SCHEMA_MISMATCH
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
@@ -85,3 +85,47 @@ def test_a_statement_naming_a_column_the_table_lacks_is_a_schema_error():
         store.callback_outcome(a_status().id)
     assert str(failed.value) == SCHEMA_MISMATCH
     store.close()
+
+
+def test_the_head_revision_known_without_alembic_is_the_newest_migration():
+    assert all_revisions()[-1] == schema_check.HEAD_REVISION
+
+
+# A worker: forked from a master that checked the store (in a child of its own), it opens its pool
+# and reads the history; then says which heavy packages it imported.
+RUNS_A_WORKER_OF_A_CHECKED_MASTER = """
+import sys
+import sqlalchemy as sa
+from quartermaster.server.forked_upgrade import upgrade_in_a_child
+from quartermaster.store import RecordStore, schema_check
+url = sys.argv[1]
+upgrade_in_a_child(url)
+if sys.argv[2] == "stamped-since":
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+store = RecordStore(url)
+try:
+    print(store.size().records)
+except Exception as error:
+    print(type(error).__name__)
+heavy = {name.split(".")[0] for name in sys.modules} & {"alembic", "docker", "requests"}
+print(" ".join(sorted(heavy)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("since", "answer", "imported"),
+    [
+        ("unchanged", "0", ""),  # the revision read, nothing compared: no Alembic
+        ("stamped-since", "StoreSchemaMismatch", "alembic"),  # compared again, and refused
+    ],
+)
+def test_a_worker_of_a_master_that_checked_the_store_compares_only_its_revision(
+    since, answer, imported
+):
+    worker = subprocess.run(
+        [sys.executable, "-c", RUNS_A_WORKER_OF_A_CHECKED_MASTER, fresh_store_url(), since],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert worker.stdout.splitlines() == [answer, imported], worker.stderr
