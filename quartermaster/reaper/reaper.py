@@ -79,6 +79,7 @@ class Reaper:
         self._in_flight: dict[str, str] = {}  # job id: its receiver
         self._lock = threading.Lock()
         self.store_answered = True  # in the last round
+        self._unrecorded: set[str] = set()  # jobs the last quick round saw without a record
         self._watched: set[str] = set()  # the jobs the last round saw placed on a node, or final
 
     def run_once(self) -> Plan:
@@ -86,7 +87,7 @@ class Reaper:
         now = time.time()
         records = self._live_records(self._store.live)  # before the swarm's: see recording.py
         snapshot = self._reaping.snapshot()
-        return self._act(snapshot, records, now)
+        return self._act(snapshot, records, now, full=True)
 
     def run_quick(
         self, changed: Iterable[str], removed: Iterable[str] = (), scan_placed: bool = True
@@ -97,7 +98,6 @@ class Reaper:
         store is read after the swarm here: a record is asked for by the id of a job the swarm
         showed or an event named, and one whose service is not found is checked again before
         being called lost (Recorder._finish_lost)."""
-        now = time.time()
         # The jobs the last round saw placed on a node or final are looked at again until
         # their service goes, whether or not the tasks on nodes are asked for this round (one
         # never placed, halted while it waited, has no task on a node to show it).
@@ -105,14 +105,27 @@ class Reaper:
             {*changed, *self._watched}, set(removed), scan_placed
         )
         records = self._live_records(lambda: self._store.live_of(looked_at))
-        return self._act(snapshot, records, now)
+        # Now, after the records are read: a change seen is recorded after its job's first
+        # record (a /run's, written in the meantime), so the timeline stays in order.
+        return self._act(snapshot, records, time.time(), full=False)
 
-    def _act(self, snapshot: Snapshot, records: dict[str, LiveRecord] | None, now: float) -> Plan:
+    def _act(
+        self, snapshot: Snapshot, records: dict[str, LiveRecord] | None, now: float, full: bool
+    ) -> Plan:
+        """Act on the snapshot. A quick round (not `full`) reads the store after the swarm, so
+        it imports a job without a record only when the round before saw it without one too:
+        a job first seen so is most often a /run's whose record is on its way (the next round
+        looks at it again)."""
         self.store_answered = records is not None
         work = plan(snapshot, now, self._config.ttl, self._config.keep_finished)
         placed = {task["ServiceID"] for task in snapshot.tasks if task.get("NodeID")}
         final = {job_id for job_id, status in work.statuses.items() if status.is_final}
-        self._watched = (placed & set(work.statuses)) | final
+        not_yet: set[str] = set()
+        if not full and records is not None:
+            unrecorded = {s["ID"] for s in snapshot.services if s["ID"] not in records}
+            not_yet = unrecorded - self._unrecorded  # first seen without a record: next round
+            self._unrecorded = unrecorded
+        self._watched = (placed & set(work.statuses)) | final | not_yet
         # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
         for service in work.time_out:
             has_record = records is not None and service["ID"] in records
@@ -130,7 +143,7 @@ class Reaper:
         for notice in sorted(work.notify, key=lambda notice: busy[_receiver(notice.url)]):
             self._start_delivery(notice)
             heartbeat.beat()
-        recorded = self._record(snapshot.services, work, records, now)
+        recorded = self._record(snapshot.services, work, records, now, not_yet)
         # A job's service goes only once its final record is written: never while the store
         # is out of reach.
         for service in work.expire:
@@ -179,12 +192,15 @@ class Reaper:
         work: Plan,
         records: dict[str, LiveRecord] | None,
         now: float,
+        not_yet: set[str],
     ) -> set[str]:
         """Mend the store against the swarm; the jobs whose final record is written."""
         if records is None:
             return set()
         try:
-            return self._recorder.record(services, work.statuses, records, now, self._config.ttl)
+            return self._recorder.record(
+                services, work.statuses, records, now, self._config.ttl, not_yet
+            )
         except (StoreUnavailable, StoreRefused) as error:  # out of reach, or refusing a value
             log.warning("reaper: recording stopped mid-round: %s", error)
             self.store_answered = False

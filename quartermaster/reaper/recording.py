@@ -21,7 +21,7 @@ meanwhile) waits for the next round, and never looks like a job whose service va
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from quartermaster.jobs import labels
@@ -97,10 +97,13 @@ class Recorder:
         records: Mapping[str, LiveRecord],
         now: float,
         default_ttl: int,
+        not_yet: Collection[str] = (),
     ) -> set[str]:
         """Mend the store against the swarm; the ids of the jobs whose final record is written.
         Any StoreError ends the round's recording (what is left waits for the next), but for a
-        job whose record the store refuses (StoreRefused): it is passed over, the others written."""
+        job whose record the store refuses (StoreRefused): it is passed over, the others written.
+        The jobs `not_yet` names are left alone this round."""
+        statuses = {job_id: status for job_id, status in statuses.items() if job_id not in not_yet}
         by_id = {service["ID"]: service for service in services}
         work = plan_records(statuses, set(by_id), records)
         for job_id in work.imports:

@@ -36,10 +36,11 @@ def test_service_events_name_each_service_made_and_removed(lab, api):
     assert events.take().gap  # stopped: changes go unheard
 
 
-def test_quick_rounds_import_a_parked_job_an_event_names_and_see_it_removed(lab, docker_client):
+def test_quick_rounds_import_a_parked_job_an_event_names_once_seen_twice(lab, docker_client):
     """A parked job made without the store (an older quartermaster, or the store out of
-    reach): a quick round that no event told of it leaves it alone; one that was told records
-    it, and records it lost once its service is removed by hand."""
+    reach): a quick round no event told of it leaves it alone; one told of it leaves it for
+    the next (a /run's record may be on its way), which looks at it again and records it; and a
+    quick round told of its removal records it lost, without asking Docker for it."""
     config = lab_config()
     job_id = Swarm(config).create_job(
         JobSpec(image=lab.image, constraints=NEVER_PLACED, labels=this_test_labels())
@@ -49,7 +50,9 @@ def test_quick_rounds_import_a_parked_job_an_event_names_and_see_it_removed(lab,
     try:
         reaper.run_quick(set())
         assert store.live_of({job_id}) == {}
-        reaper.run_quick({job_id})
+        reaper.run_quick({job_id})  # first seen without a record: not yet
+        assert store.live_of({job_id}) == {}
+        reaper.run_quick(set())  # not named again: still looked at
         assert store.live_of({job_id})[job_id].status == "pending"
         docker_client.api.remove_service(job_id)
         reaper.run_quick(set(), removed={job_id})  # not asked for: the store says it is ours
