@@ -213,8 +213,8 @@ class Swarm:
         }
 
     def nodes(self) -> list[NodeSummary]:
-        """Every node with its capacity and what jobs reserve on it: two calls, whose cost
-        grows with the tasks placed on nodes, not with the jobs waiting for one."""
+        """Every node with its capacity and what jobs reserve on it: two calls; the tasks of
+        jobs waiting for a node are not sent (swarm still walks them: nodes.placed_job_tasks)."""
         return summarize_nodes(*placed_job_tasks(self._docker.engine, self._job_filter))
 
     def readiness_problem(self) -> str | None:

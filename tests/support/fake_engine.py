@@ -1,6 +1,6 @@
 """An Engine API client over lists of swarm objects, for the unit tier: it filters as Docker and
 swarmkit do where quartermaster relies on it (a task asked for by `node` is one placed on that
-node: swarm's index by node holds no task still waiting for one), and it counts what each call
+node: Docker answers with the tasks placed on that node only), and it counts what each call
 cost, in objects read, so a test can tell a cost that grows with parked jobs from one that does
 not."""
 
@@ -57,7 +57,7 @@ class FakeEngine:
             raise JobNotFound("service not found")  # Docker looks each service up first
         if service_ids:
             read = [task for task in self.task_list if task["ServiceID"] in service_ids]
-        elif node_ids:  # swarm's index by node: placed tasks only
+        elif node_ids:  # placed tasks only
             read = [task for task in self.task_list if task.get("NodeID") in node_ids]
         else:
             read = list(self.task_list)

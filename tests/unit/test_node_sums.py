@@ -1,6 +1,6 @@
 """/nodes on the swarm runtime: what jobs reserve on each node, read from the tasks placed on
-nodes only, so jobs waiting for a node (parked: a constraint no node meets), however many, cost
-nothing (on the lab: tests/lab/test_nodes_ready.py)."""
+nodes only, so the tasks of jobs waiting for a node (parked: a constraint no node meets), however
+many, are neither sent nor decoded (on the lab: tests/lab/test_nodes_ready.py)."""
 
 from quartermaster.jobs import labels
 from quartermaster.jobs.nodes import NodeSummary
