@@ -681,7 +681,7 @@ def print_table(results) -> None:
         values = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
         print(f"- {item['name']}: {values}")
     rss = results["rss_mb_per_worker"]
-    print(f"- RSS per gunicorn worker (MB): {rss}, {verdict('<= 80 MB', max(rss) <= 80)}")
+    print(f"- RSS per gunicorn worker (MB): {rss}, {verdict('<= 60 MB', max(rss) <= 60)}")
 
 
 # -- /run's rate against services/create's, 8 clients each ------------------------------------

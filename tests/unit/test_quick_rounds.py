@@ -3,6 +3,7 @@ named by a service event, or with a callback record or a log set aside; never th
 waiting for a node (on the lab: tests/lab/test_reaper_quick_rounds.py)."""
 
 from quartermaster.jobs import labels
+from quartermaster.reaper.reaper import FEW_WAITING, PLACED_SCAN_ROUNDS, scans_placed
 from quartermaster.swarm.kept_logs import LOG_OF
 from quartermaster.swarm.reaping import RECORD_OF, Reaping
 from support.fake_engine import FakeConnection, FakeEngine, job, node, task
@@ -94,4 +95,16 @@ def test_a_quick_round_may_leave_the_tasks_on_nodes_unasked():
         "done-with-callback",
         "halted-with-log",
         "running",
+    ]
+
+
+def test_with_few_jobs_waiting_every_quick_round_asks_for_the_placed_tasks():
+    assert all(scans_placed(rounds, FEW_WAITING - 1) for rounds in range(2 * PLACED_SCAN_ROUNDS))
+
+
+def test_with_many_waiting_one_quick_round_in_placed_scan_rounds_asks():
+    asks = [scans_placed(rounds, FEW_WAITING) for rounds in range(2 * PLACED_SCAN_ROUNDS)]
+    assert [rounds for rounds, ask in enumerate(asks) if ask] == [
+        PLACED_SCAN_ROUNDS - 1,
+        2 * PLACED_SCAN_ROUNDS - 1,
     ]
