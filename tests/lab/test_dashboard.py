@@ -13,7 +13,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from support.lab import TEST_LABEL, this_test_labels
+from support.lab import DEPLOYMENT, TEST_LABEL, this_test_labels
 from support.settings import TOKEN
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright's own download cannot work here
@@ -183,7 +183,9 @@ def test_a_running_job_is_stopped_with_the_stop_button(lab, live_server, page):
 
 
 def test_the_jobs_table_lists_and_filters_the_jobs(lab, live_server_factory, page, artifacts):
-    own_server = live_server_factory()  # of its own: its table holds only this test's jobs
+    # A deployment of its own too: its reaper records only its own jobs, never another live
+    # job of this process's deployment, so its table holds only this test's.
+    own_server = live_server_factory(env={"DEPLOYMENT": f"{DEPLOYMENT}-jobs-table"})
     done = run_job(own_server, image=lab.image, command="true", labels={"ui-test": "done"})
     failed = run_job(
         own_server, image=lab.image, command="sh -c 'exit 3'", labels={"ui-test": "failed"}
