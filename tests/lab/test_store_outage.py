@@ -19,6 +19,7 @@ from quartermaster.swarm.kept_logs import LOG_OF, LOG_PREFIX, SET_ASIDE_AT, TRUN
 from support.api import ApiClient
 from support.lab import DEPLOYMENT, lab_config, reap_until, wait_until
 from support.postgres import postgres_down
+from support.store_cases import kept_lines
 
 OUTAGE_SECONDS = 30
 # A directory that cannot be made: every use of the store fails, as with a database away.
@@ -198,11 +199,6 @@ def recorded_once_the_store_is_back(api, docker_client, job_id: str):
     reaper.close()
     store = RecordStore(lab_config().store_url)
     try:
-        lines = [
-            (stream, line.partition(b" ")[2])
-            for stream, data in store.kept_log(job_id)
-            for line in data.splitlines(keepends=True)
-        ]
-        return store.status(job_id), lines
+        return store.status(job_id), kept_lines(store, job_id)
     finally:
         store.close()

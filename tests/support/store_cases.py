@@ -474,3 +474,12 @@ class StoreCases:
             statements = page_statements(store, query)
             assert statements
             assert not [statement for statement, _ in statements if selects_request(statement)]
+
+
+def kept_lines(store: RecordStore, job_id: str) -> list[tuple[int, bytes]]:
+    """The job's kept log, a (stream, text) for each line."""
+    return [
+        (stream, line.partition(b" ")[2])
+        for stream, data in store.kept_log(job_id)
+        for line in data.splitlines(keepends=True)
+    ]

@@ -14,6 +14,7 @@ from quartermaster.store import RecordStore
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
 from support.settings import make_config
+from support.store_cases import kept_lines
 
 UNREACHABLE = "the record store cannot be reached"
 # A directory that cannot be made: every use of the store fails, as with a database away.
@@ -90,15 +91,6 @@ def a_recording_round(runtime, store, config) -> set[str]:
     statuses = runtime.job_statuses([service["ID"] for service in services])
     recorder = Recorder(runtime, FakeReaping(runtime), store, config.log_keep_bytes)
     return recorder.record(services, statuses, store.live(), time.time(), config.ttl)
-
-
-def kept_lines(store: RecordStore, job_id: str) -> list[tuple[int, bytes]]:
-    """The job's kept log, a (stream, text) for each line."""
-    return [
-        (stream, line.partition(b" ")[2])
-        for stream, data in store.kept_log(job_id)
-        for line in data.splitlines(keepends=True)
-    ]
 
 
 def test_a_job_stopped_while_the_store_is_away_is_recorded_with_its_log_once_it_is_back(
