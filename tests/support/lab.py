@@ -243,6 +243,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+REAPER_RUNNING = "reaper: running every"  # its first line, before its first round
+
+
 class LiveServer:
     """The real `quartermaster` console script under gunicorn, with its output captured."""
 
@@ -274,7 +277,8 @@ class LiveServer:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"quartermaster exited: {self.log_text()}"
             try:
-                requests.get(f"{self.url}{self.ready_path}", timeout=1)
+                answer = requests.get(f"{self.url}{self.ready_path}", timeout=1)
+                self._wait_for_reaper(answer, deadline)
                 return self
             # Not listening yet, or listening while its workers boot (a busy lab: a read timeout).
             except (requests.ConnectionError, requests.Timeout):
@@ -282,6 +286,19 @@ class LiveServer:
         self.process.kill()  # not left running behind the failure, its reaper acting on the lab
         self.process.wait()
         raise AssertionError(f"quartermaster did not start: {self.log_text()}")
+
+    def _wait_for_reaper(self, health: requests.Response, deadline: float) -> None:
+        """Until the reaper the server runs (its /healthz says so) is in its rounds: the master
+        starts it beside the workers, and on a busy lab it may come up seconds after the server
+        answers, too late to see a short job run."""
+        if self.ready_path != "/healthz" or health.status_code != 200:
+            return
+        if health.json()["reaper"]["state"] == "off":
+            return
+        while REAPER_RUNNING not in self.log_text():
+            assert self.process.poll() is None, f"quartermaster exited: {self.log_text()}"
+            assert time.monotonic() < deadline, f"its reaper did not start: {self.log_text()}"
+            time.sleep(0.05)
 
     def stop(self, sig=None):
         if self.process and self.process.poll() is None:
