@@ -95,10 +95,12 @@ class Reaper:
 
     def run_once(self) -> Plan:
         """A full round: every job of this deployment, and every live record, read."""
-        now = time.time()
         records = self._live_records(self._store.live)  # before the swarm's: see recording.py
         snapshot = self._reaping.snapshot()
-        return self._act(snapshot, records, now, full=True)
+        # Now, after the records are read, as in a quick round: a record read was written
+        # before it, so a change seen is recorded after the job's first record (a /run's that
+        # committed while the round read), and its timeline stays in order.
+        return self._act(snapshot, records, time.time(), full=True)
 
     def run_quick(
         self, changed: Iterable[str], removed: Iterable[str] = (), scan_placed: bool = True
