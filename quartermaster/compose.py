@@ -11,8 +11,9 @@ from flask import Flask
 
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process import config as configuration
-from quartermaster.service import JobService
+from quartermaster.service import JobService, TenantService
 from quartermaster.store import RecordStore
+from quartermaster.store.tenancy import TenantStore
 from quartermaster.swarm.runtime import Swarm
 from quartermaster.web.app import create_app
 
@@ -21,11 +22,14 @@ def compose_service(
     config: configuration.Config,
     runtime: JobRuntime | None = None,
     store: RecordStore | None = None,
-) -> JobService:
+) -> tuple[JobService, TenantService]:
     """The use cases over `runtime` (by default the swarm of `config`) and `store` (by default
-    the record store of `config`). Made here, connected lazily: each gunicorn worker opens its
-    own Docker connection and its own pool of store connections."""
-    return JobService(runtime or Swarm(config), store or RecordStore(config.store_url), config)
+    the record store of `config`): jobs, and tenants with their keys. Made here, connected
+    lazily: each gunicorn worker opens its own Docker connection and its own pool of store
+    connections."""
+    store = store or RecordStore(config.store_url)
+    jobs = JobService(runtime or Swarm(config), store, config)
+    return jobs, TenantService(TenantStore(store.connection), store)
 
 
 def compose_app(
@@ -36,4 +40,4 @@ def compose_app(
     """The WSGI app over a service composed as above; without a config, settings come from the
     environment."""
     config = config or configuration.from_env()
-    return create_app(compose_service(config, runtime, store), config)
+    return create_app(*compose_service(config, runtime, store), config)

@@ -95,3 +95,26 @@ class StoreRefused(StoreError):
     text): one the request's validation should have refused, and never an outage."""
 
     http_status = 400
+
+
+class Forbidden(DomainError):
+    """The actor may not do this: its key lacks the right, or the job breaks its tenant's policy
+    (`fields` names what broke it)."""
+
+    http_status = 403
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.fields = fields
+
+
+class TenantNotFound(DomainError):
+    """No tenant of that name, or no key of that name in the tenant (as the actor may see)."""
+
+    http_status = 404
+
+
+class TenantConflict(DomainError):
+    """A tenant or key name in use, or a tenant removed while it has live jobs."""
+
+    http_status = 409

@@ -1,5 +1,5 @@
 """A job as a client asks for it (a validated /run request), and as it runs: with the
-operator's defaults applied, once, by the service (service.py). The runtime runs a `JobSpec` as
+operator's defaults applied, once, by the service (service/jobs.py). The runtime runs a `JobSpec` as
 given and the record keeps it, so that the history shows what ran."""
 
 import secrets

@@ -63,7 +63,7 @@ long_requests = Gauge(
     multiprocess_mode="liveall",
 )
 # The record store's size, measured by a worker for /healthz and /metrics (at most once a minute
-# each: service.py): the newest measurement of any process is the store's. "mostrecent": a sum
+# each: service/jobs.py): the newest measurement of any process is the store's. "mostrecent": a sum
 # over the workers would count the one store several times, a series per worker ("liveall")
 # would show older measurements beside the newest, and "max" would never show the store shrink.
 store_records = Gauge(

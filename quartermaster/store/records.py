@@ -68,6 +68,11 @@ class RecordStore:
     def close(self) -> None:
         self._connection.close()
 
+    @property
+    def connection(self) -> StoreConnection:
+        """The process's pool, for the store's other tables (tenancy.py)."""
+        return self._connection
+
     # -- writes --------------------------------------------------------------------------------
 
     def add(
@@ -249,9 +254,17 @@ class RecordStore:
                 found.update((row.id, LiveRecord(*row)) for row in connection.execute(query))
         return found
 
+    def has_live_jobs_of(self, tenant: str) -> bool:
+        """Whether a job of `tenant` has a record whose service is not removed."""
+        with self._connection.reading() as connection:
+            query = sa.select(jobs.c.id).where(
+                jobs.c.tenant == tenant, jobs.c.service_removed_at.is_(None)
+            )
+            return connection.execute(query.limit(1)).first() is not None
+
     def size(self) -> StoreSize:
         """One statement, but a full scan of `jobs` on both databases (about 0.1 s at 100,000
-        records on SQLite): its callers keep the answer a while (service.py)."""
+        records on SQLite): its callers keep the answer a while (service/jobs.py)."""
         query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(jobs.c.log_bytes), 0))
         with self._connection.reading() as connection:
             records, log_bytes = connection.execute(query.select_from(jobs)).one()

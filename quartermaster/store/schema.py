@@ -54,11 +54,14 @@ jobs = sa.Table(
     sa.Column("log_captured_at", Nanos),  # null: the log is not kept yet
     sa.Column("log_bytes", sa.Integer, nullable=False),
     sa.Column("log_truncated", sa.Boolean, nullable=False),
+    # The tenant whose key ran it; null: the operator's. Kept after the tenant is removed.
+    sa.Column("tenant", Key),
     # /jobs: newest first, a keyset on (created_at, id); each filter an index ending so.
     sa.Index(None, "created_at", "id"),
     sa.Index(None, "status", "created_at", "id"),
     sa.Index(None, "name", "created_at", "id"),
     sa.Index(None, "image", "created_at", "id"),
+    sa.Index(None, "tenant", "created_at", "id"),
     # The reaper reads the jobs the swarm holds (few) and deletes expired ones.
     sa.Index(
         "ix_jobs_live",
@@ -121,4 +124,34 @@ store_hosts = sa.Table(
     sa.Column("boot_id", sa.String(64), primary_key=True),
     sa.Column("hostname", sa.String(255), nullable=False),
     sa.Column("seen_at", Nanos, nullable=False),
+)
+
+# Tenants (jobs/tenancy.py): teams that own jobs, each with its policy.
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("name", Key, primary_key=True),
+    sa.Column("images", sa.JSON, nullable=False),  # glob patterns; empty: any image
+    sa.Column("constraints", sa.JSON, nullable=False),
+    sa.Column("max_memory", sa.Integer),  # MB
+    sa.Column("max_cpus", sa.Float),
+    sa.Column("max_timeout", sa.Integer),  # seconds
+    sa.Column("created_at", Nanos, nullable=False),
+    sa.Column("updated_at", Nanos, nullable=False),
+)
+
+# Tenants' keys (jobs/api_keys.py): found by the id inside the key; only the secret's hash kept.
+# Removing a tenant removes its keys; revoking a key removes its row (its name is free again).
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("tenant", Key, sa.ForeignKey("tenants.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", Key, nullable=False),
+    sa.Column("rights", sa.JSON, nullable=False),  # a list of jobs.tenancy.RIGHTS
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", Nanos, nullable=False),
+    sa.Column("expires_at", Nanos),  # null: never
+    sa.Column("last_used_at", Nanos),
+    sa.UniqueConstraint("tenant", "name"),
 )

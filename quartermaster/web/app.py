@@ -4,12 +4,13 @@ error handlers and blueprints (the API's, one per endpoint, and the dashboard's)
 from flask import Flask
 
 from quartermaster.process import config as configuration
-from quartermaster.service import JobService
+from quartermaster.service import JobService, TenantService
 from quartermaster.web.access_log import install_access_log
 from quartermaster.web.api import (
     health,
     history,
     jobs,
+    keys,
     logs,
     metrics,
     nodes,
@@ -17,8 +18,10 @@ from quartermaster.web.api import (
     run,
     status,
     stop,
+    tenants,
+    whoami,
 )
-from quartermaster.web.auth import install_token_check
+from quartermaster.web.auth import install_actor_check
 from quartermaster.web.browser_policy import install_browser_policy
 from quartermaster.web.context import QuartermasterFlask
 from quartermaster.web.errors import register_error_handlers
@@ -33,18 +36,21 @@ BLUEPRINTS = (
     jobs.blueprint,
     logs.blueprint,
     nodes.blueprint,
+    tenants.blueprint,
+    keys.blueprint,
+    whoami.blueprint,
     openapi_json.blueprint,
     metrics.blueprint,
     dashboard,
 )
 
 
-def create_app(service: JobService, config: configuration.Config) -> Flask:
-    """The WSGI app over `service`, with `config`'s settings."""
-    app = QuartermasterFlask(service, config)
+def create_app(service: JobService, tenants: TenantService, config: configuration.Config) -> Flask:
+    """The WSGI app over the use cases (`service`: jobs; `tenants`), with `config`'s settings."""
+    app = QuartermasterFlask(service, tenants, config)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     install_access_log(app, config.token)
-    install_token_check(app, config)
+    install_actor_check(app, config)
     install_browser_policy(app)
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:

@@ -1,29 +1,37 @@
-"""The token check, one `before_request` hook for every route but the public ones (those whose
+"""Who a request is: one `before_request` hook for every route but the public ones (those whose
 `@describe` says so) and the dashboard's pages (`@page`: static files that hold no data).
 
-The token may come in the JSON body (`token`), the query string (`?token=`) or an
-`Authorization: Bearer` header. Every token a request carries must be right; each is compared in
-constant time. Anywhere else (a job id in the path, a name, a command, a label) it is refused,
-as what a request carries travels on to Docker, its logs and its labels (a token has at least
-MIN_TOKEN_CHARS, process/config.py: long enough not to turn up there by chance).
+The operator's token or a tenant's key (jobs/api_keys.py) may come in the JSON body (`token`),
+the query string (`?token=`) or an `Authorization: Bearer` header; a request carrying several
+must carry the same one in each. The token is compared in constant time; a key is checked
+against its row (service/tenants.py): an unknown, revoked or expired key, or a wrong token, all
+get the same 401. A key that works but lacks the route's right (`@describe(right=...)`) gets a
+403. Anywhere else (a job id in the path, a name, a command, a label) the token or key is
+refused, as what a request carries travels on to Docker, its logs and its labels (a token has at
+least MIN_TOKEN_CHARS, process/config.py: long enough not to turn up there by chance).
+
+The request's actor is `g.actor` (context.actor()) for the handlers.
 """
 
 import hmac
 
-from flask import Flask, request
+from flask import Flask, g, request
 
+from quartermaster.jobs import api_keys
+from quartermaster.jobs.tenancy import OPERATOR, Actor
 from quartermaster.process.config import Config
-from quartermaster.web.describe import is_page, operation_of
+from quartermaster.web import context
+from quartermaster.web.describe import ANY_KEY, is_page, operation_of
 from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import json_object, parsed_json
 from quartermaster.web.schemas.patterns import json_strings
 
 
-def install_token_check(app: Flask, config: Config) -> None:
+def install_actor_check(app: Flask, config: Config) -> None:
     expected = config.token.encode()
 
     @app.before_request
-    def require_token():
+    def require_actor():
         if request.routing_exception is not None:
             return  # unknown routes and methods get their own 404/405
         view = app.view_functions.get(request.endpoint or "")
@@ -37,10 +45,34 @@ def install_token_check(app: Flask, config: Config) -> None:
             if request.is_json and request.get_data():
                 json_object()  # a token in a malformed body: say the body is malformed
             raise ApiError(401, "missing token: send it as token in the body, ?token= or Bearer")
-        if not all(hmac.compare_digest(_utf8(candidate), expected) for candidate in supplied):
-            raise ApiError(401, "invalid token")
-        if token_elsewhere(config.token):
+        sent = supplied[0]
+        if any(other != sent for other in supplied):
+            raise ApiError(401, INVALID)
+        g.actor = actor = _actor(sent, expected)
+        if token_elsewhere(sent):
             raise ApiError(400, "the token may only be sent as token, ?token= or Bearer")
+        _check_right(actor, operation.right if operation is not None else None)
+
+
+INVALID = "invalid token"
+
+
+def _actor(sent: str, expected: bytes) -> Actor:
+    if hmac.compare_digest(_utf8(sent), expected):
+        return OPERATOR
+    actor = context.tenants().actor_of_key(sent) if api_keys.looks_like_key(sent) else None
+    if actor is None:
+        raise ApiError(401, INVALID)
+    return actor
+
+
+def _check_right(actor: Actor, right: str | None) -> None:
+    if actor.is_operator or right == ANY_KEY:
+        return
+    if right is None:
+        raise ApiError(403, "this route takes the operator's token, not a tenant's key")
+    if not actor.may(right):
+        raise ApiError(403, f"this key lacks the right: {right}")
 
 
 def _utf8(candidate: str) -> bytes:

@@ -6,8 +6,9 @@ from typing import Any, cast
 from flask import Flask, Response, current_app, g, jsonify
 from flask.json.provider import DefaultJSONProvider
 
+from quartermaster.jobs.tenancy import Actor
 from quartermaster.process.config import Config
-from quartermaster.service import JobService
+from quartermaster.service import JobService, TenantService
 from quartermaster.web.long_requests import LongRequests
 
 
@@ -21,9 +22,10 @@ class QuartermasterFlask(Flask):
 
     json_provider_class = _InOrderJSONProvider
 
-    def __init__(self, jobs: JobService, settings: Config):
+    def __init__(self, jobs: JobService, tenants: TenantService, settings: Config):
         super().__init__("quartermaster.web", static_folder=None)  # the dashboard's are its own
         self.jobs = jobs
+        self.tenants = tenants
         self.settings = settings
         self.long_requests = LongRequests(settings.long_request_limit)  # per worker process
         self.openapi_document: dict | None = None  # made at the first GET /openapi.json
@@ -49,6 +51,15 @@ def current() -> QuartermasterFlask:
 
 def jobs() -> JobService:
     return current().jobs
+
+
+def tenants() -> TenantService:
+    return current().tenants
+
+
+def actor() -> Actor:
+    """Whose request this is: set by the key check (auth.py) before any handler runs."""
+    return cast(Actor, g.actor)
 
 
 def settings() -> Config:

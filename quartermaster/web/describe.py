@@ -13,11 +13,13 @@ from marshmallow import Schema, fields
 
 from quartermaster.process.config import Config
 
+ANY_KEY = "any key"
+
 
 @dataclass(frozen=True)
 class Operation:
     summary: str
-    response: type[Schema] | str  # the 200 answer: a schema, or a media type for plain text
+    response: type[Schema] | str  # the success: a schema, or a media type for plain text
     body: type[Schema] | None = None
     query: type[Schema] | None = None
     errors: tuple[int, ...] = ()  # error codes besides 401 (added unless public) and 500
@@ -25,6 +27,10 @@ class Operation:
     not_modified: bool = False  # answers carry an ETag, and If-None-Match may get a 304
     # No token needed: always (True), or when the settings say so (a function of them).
     public: bool | Callable[[Config], bool] = False
+    # What a tenant's key needs to be let through (the operator's token always is): one of
+    # jobs.tenancy.RIGHTS, ANY_KEY (any key that works), or None: the operator's token alone.
+    right: str | None = None
+    status: int = 200  # the success's (201: made)
 
     def is_public(self, settings: Config) -> bool:
         return self.public(settings) if callable(self.public) else self.public

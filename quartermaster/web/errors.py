@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 ERROR_DESCRIPTIONS = {
     400: "invalid request: `fields` names each bad field or parameter (every string must be "
     "UTF-8 text without NUL: JSON's lone surrogates, like \\ud800, are refused)",
-    401: "token missing or wrong",
-    404: "no such job",
+    401: "token or key missing, unknown, revoked or expired (one answer for each)",
+    403: "the key lacks the right for this route, or the job breaks its tenant's policy "
+    "(`fields` names what broke it)",
+    404: "no such job (or tenant, or key)",
     409: "conflict: the name is in use, the Idempotency-Key was used for another request, or "
     "the job reference matches more than one job (use the full id)",
     413: "body over 1 MiB",
@@ -103,7 +105,7 @@ def register_error_handlers(app: Flask) -> None:
     def declared_error(error: DomainError):
         if error.http_status == 503:
             log.warning("unavailable: %s", error)
-        return json_error(error.http_status, str(error))
+        return json_error(error.http_status, str(error), getattr(error, "fields", None))
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):

@@ -5,6 +5,7 @@ import re
 from flask import request
 from marshmallow import ValidationError, fields, validate
 
+from quartermaster.jobs.tenancy import NAME_ERROR, NAME_PATTERN
 from quartermaster.web.errors import ApiError
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -90,3 +91,10 @@ def idempotency_key() -> str | None:
         rule = f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters"
         message = {"Idempotency-Key": [f"{rule}, neither first nor last a space"]}
         raise ApiError(400, "invalid Idempotency-Key", message) from None
+
+
+def path_name(value: str, field: str = "name") -> str:
+    """A tenant's or key's name from the path, or a 400 naming `field`."""
+    if not NAME_PATTERN.match(value):
+        raise ApiError(400, f"invalid request: {field}", {field: [NAME_ERROR]})
+    return value

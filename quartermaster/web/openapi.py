@@ -12,6 +12,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask
 from marshmallow import Schema, fields
 
+from quartermaster.jobs.tenancy import NAME_PATTERN
 from quartermaster.process.config import Config
 from quartermaster.web.describe import Operation, operation_of
 from quartermaster.web.errors import ERROR_DESCRIPTIONS
@@ -142,6 +143,23 @@ def _ecma_patterns(node: object):
     return node
 
 
+# What each argument of a path is.
+PATH_ARGUMENTS = {
+    "job_id": {
+        "schema": {"type": "string", "pattern": REFERENCE_PATTERN.pattern},
+        "description": "a job's full id, its name, or a prefix of its id: matching one job",
+    },
+    "name": {
+        "schema": {"type": "string", "pattern": NAME_PATTERN.pattern},
+        "description": "a tenant's name",
+    },
+    "key": {
+        "schema": {"type": "string", "pattern": NAME_PATTERN.pattern},
+        "description": "the name of one of the tenant's keys",
+    },
+}
+
+
 def _operation(
     converter: OpenAPIConverter, operation: Operation, path_arguments: set[str], public: bool
 ) -> dict:
@@ -149,7 +167,7 @@ def _operation(
         "summary": operation.summary,
         "parameters": _parameters(converter, operation, path_arguments),
         "responses": {
-            "200": _success(operation.response, operation.not_modified),
+            str(operation.status): _success(operation.response, operation.not_modified),
             **({"304": NOT_MODIFIED} if operation.not_modified else {}),
             **_errors(operation, public),
         },
@@ -167,13 +185,7 @@ def _parameters(
     converter: OpenAPIConverter, operation: Operation, path_arguments: set[str]
 ) -> list:
     parameters = [
-        {
-            "in": "path",
-            "name": name,
-            "required": True,
-            "schema": {"type": "string", "pattern": REFERENCE_PATTERN.pattern},
-            "description": "a job's full id, its name, or a prefix of its id: matching one job",
-        }
+        {"in": "path", "name": name, "required": True, **PATH_ARGUMENTS[name]}
         for name in sorted(path_arguments)
     ]
     if operation.query is not None:
@@ -198,7 +210,7 @@ def _success(response: type[Schema] | str, tagged: bool) -> dict:
 
 
 def _errors(operation: Operation, public: bool) -> dict:
-    codes = set(operation.errors) | {500} | (set() if public else {401})
+    codes = set(operation.errors) | {500} | (set() if public else {401, 403})
     return {
         str(code): {
             "description": ERROR_DESCRIPTIONS[code],

@@ -20,11 +20,25 @@ AUTHORIZED = [
     ("get", "/jobs", None, 200),
     ("get", "/nodes", None, 200),
     ("get", "/metrics", None, 200),
+    ("get", "/whoami", None, 200),
+    ("post", "/tenants", {"name": "Not A Name"}, 400),  # refused after the token is checked
+    ("get", "/tenants", None, 200),
+    ("get", "/tenants/nosuchtenant", None, 404),
+    ("patch", "/tenants/nosuchtenant", {}, 404),
+    ("delete", "/tenants/nosuchtenant", None, 404),
+    ("post", "/tenants/nosuchtenant/keys", {"name": "ci", "rights": ["read"]}, 404),
+    ("get", "/tenants/nosuchtenant/keys", None, 404),
+    ("delete", "/tenants/nosuchtenant/keys/nosuchkey", None, 404),
 ]
 PROTECTED = [(method, path, body) for method, path, body, _code in AUTHORIZED]
-# The routes that reach Docker (/metrics does not).
-# /jobs reads the record store: it needs Docker only for live jobs on its page.
-DOCKER_ROUTES = [route for route in PROTECTED if route[1] not in ("/metrics", "/jobs")]
+# The routes that reach Docker (/metrics does not; /jobs reads the record store, and needs Docker
+# only for live jobs on its page; /whoami and tenants' routes are the store's alone).
+DOCKER_ROUTES = [
+    route
+    for route in PROTECTED
+    if route[1] not in ("/metrics", "/jobs", "/whoami") and not route[1].startswith("/tenants")
+]
+PATH_EXAMPLES = {"<job_id>": "nosuchjob", "<name>": "nosuchtenant", "<key>": "nosuchkey"}
 
 
 @pytest.mark.parametrize(("method", "path", "body"), PROTECTED)
@@ -43,7 +57,12 @@ def test_missing_or_wrong_token_is_401_on_every_route(flask_client, method, path
 def test_every_route_but_the_open_ones_needs_the_token(app):
     open_routes = {"/healthz", "/readyz", "/openapi.json"}
     open_routes |= {"/ui", "/ui/", "/ui/<path:filename>"}  # the dashboard's files (its own test)
-    routes = {rule.rule.replace("<job_id>", "nosuchjob") for rule in app.url_map.iter_rules()}
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        for argument, example in PATH_EXAMPLES.items():
+            path = path.replace(argument, example)
+        routes.add(path)
     assert routes - open_routes == {path for _method, path, _body in PROTECTED}
 
 
@@ -93,15 +112,20 @@ def test_unknown_route_is_json_404_and_wrong_method_json_405(flask_client):
 def test_every_route_answers_each_method_with_allow_when_it_must(app, flask_client):
     """RFC 9110: a 405 lists the methods the route takes in Allow, as OPTIONS does; HEAD, which
     every GET route takes, answers as GET does without a body."""
+    methods_of: dict[str, set[str]] = {}  # a path's rules (one a method, for /tenants) together
     for rule in app.url_map.iter_rules():
-        path = rule.rule.replace("<job_id>", "nosuchjob").replace("<path:filename>", "x")
-        for method in {"GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"} - rule.methods:
+        path = rule.rule.replace("<path:filename>", "x")
+        for argument, example in PATH_EXAMPLES.items():
+            path = path.replace(argument, example)
+        methods_of.setdefault(path, set()).update(rule.methods)
+    for path, methods in methods_of.items():
+        for method in {"GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"} - methods:
             response = flask_client.open(path, method=method, headers=BEARER)
             assert_error(response, 405)
-            assert set(response.headers["Allow"].split(", ")) == rule.methods, (method, path)
+            assert set(response.headers["Allow"].split(", ")) == methods, (method, path)
         options = flask_client.open(path, method="OPTIONS", headers=BEARER)
-        assert set(options.headers["Allow"].split(", ")) == rule.methods, path
-        if "GET" in rule.methods and rule.endpoint != "static":
+        assert set(options.headers["Allow"].split(", ")) == methods, path
+        if "GET" in methods:
             get, head = (
                 flask_client.get(path, headers=BEARER),
                 flask_client.head(path, headers=BEARER),

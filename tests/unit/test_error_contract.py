@@ -145,6 +145,9 @@ def test_every_domain_error_keeps_its_status():
         "StoreUnavailable": 503,
         "StoreSchemaMismatch": 503,
         "StoreRefused": 400,
+        "Forbidden": 403,
+        "TenantNotFound": 404,
+        "TenantConflict": 409,
     }
 
 

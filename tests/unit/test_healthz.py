@@ -7,9 +7,9 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from quartermaster import service
 from quartermaster.compose import compose_app
 from quartermaster.process import heartbeat, metrics_directory
+from quartermaster.service import jobs as service
 from quartermaster.store import RecordStore
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime

@@ -1,4 +1,4 @@
-"""A job's defaults, applied once, by the service (service.py's create_job): the runtime is
+"""A job's defaults, applied once, by the service (service/jobs.py's create_job): the runtime is
 given the complete job and an Idempotency-Key's hashes, never the key. (That the record is what
 the job's service holds: the runtime contract, support/contract.py.)"""
 

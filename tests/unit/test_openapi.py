@@ -4,6 +4,7 @@ check schemathesis has: tests/lab/test_fuzzing.py.)"""
 
 import base64
 import json
+import re
 
 import jsonschema_rs
 import pytest
@@ -25,7 +26,7 @@ def test_the_document_is_valid_and_covers_every_route(app, flask_client):
     assert document["openapi"].startswith("3.1.")
     assert "\\Z" not in json.dumps(document)  # Python-only regex syntax; JSON Schema says $
     routes = {
-        (rule.rule.replace("<job_id>", "{job_id}"), method.lower())
+        (re.sub(r"<(\w+)>", r"{\1}", rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
         if rule.endpoint != "static" and not is_page(app.view_functions[rule.endpoint])
         for method in rule.methods - {"HEAD", "OPTIONS"}
@@ -34,7 +35,7 @@ def test_the_document_is_valid_and_covers_every_route(app, flask_client):
     assert documented == routes
     assert not [path for path in document["paths"] if path.startswith("/ui")]  # not the API's
     run = document["paths"]["/run"]["post"]
-    assert set(run["responses"]) == {"200", "400", "401", "409", "413", "415", "500", "503"}
+    assert set(run["responses"]) == {"200", "400", "401", "403", "409", "413", "415", "500", "503"}
     fields = document["components"]["schemas"]["RunRequest"]["properties"]
     assert {"image", "command", "memory", "auth", "callback_url", "type"} <= set(fields)
     assert document["paths"]["/healthz"]["get"]["security"] == []

@@ -1,4 +1,4 @@
-"""The HTTP layer calls the job service (service.py), whose use cases are the runtime's own
+"""The HTTP layer calls the job service (service/jobs.py), whose use cases are the runtime's own
 (jobs/runtime.py), with the same parameters (but for what the service works out for the runtime),
 with history behind them (but for those only the history answers, and a page's tag); the swarm
 runtime and the in-memory one both have the runtime's interface."""

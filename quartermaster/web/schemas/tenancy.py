@@ -1,0 +1,165 @@
+"""Tenants', keys' and /whoami's bodies and answers (jobs/tenancy.py)."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
+
+from quartermaster.jobs.tenancy import (
+    NAME_ERROR,
+    NAME_PATTERN,
+    RIGHT_DESCRIPTIONS,
+    RIGHTS,
+    KeyInfo,
+    Tenant,
+    TenantPolicy,
+)
+from quartermaster.web.schemas.documents import document_fields, document_schema
+from quartermaster.web.schemas.fields import JsonInteger, StrictFloat
+from quartermaster.web.schemas.patterns import (
+    CONSTRAINT_PATTERN,
+    MAX_CPUS,
+    MAX_IMAGE_LENGTH,
+    MAX_MEMORY_MB,
+    MAX_SECONDS,
+    MIN_CPUS,
+    MIN_MEMORY_MB,
+)
+from quartermaster.web.schemas.requests import TokenRequest
+from quartermaster.web.schemas.responses import Answer
+
+MAX_PATTERNS = 32
+RIGHTS_TEXT = "; ".join(f"{right}: {text}" for right, text in RIGHT_DESCRIPTIONS.items())
+
+
+def name_field(**options: Any) -> fields.String:
+    return fields.String(validate=validate.Regexp(NAME_PATTERN, error=NAME_ERROR), **options)
+
+
+def _policy_fields() -> dict[str, fields.Field]:
+    """TenantPolicy's fields as a body gives them; a ceiling null (or left out) is none."""
+    return {
+        "images": fields.List(
+            fields.String(validate=validate.Length(min=1, max=MAX_IMAGE_LENGTH)),
+            validate=validate.Length(max=MAX_PATTERNS),
+            metadata={"description": "glob patterns on the image reference; empty: any image"},
+        ),
+        "constraints": fields.List(
+            fields.String(
+                validate=validate.Regexp(
+                    CONSTRAINT_PATTERN, error="must look like node.labels.zone==a (== or !=)"
+                )
+            ),
+            validate=validate.Length(max=MAX_PATTERNS),
+            metadata={"description": "placement constraints added to each of its jobs"},
+        ),
+        "max_memory": JsonInteger(
+            allow_none=True,
+            validate=validate.Range(min=MIN_MEMORY_MB, max=MAX_MEMORY_MB),
+            metadata={"description": "MB: a job's memory at most this"},
+        ),
+        "max_cpus": StrictFloat(
+            allow_none=True,
+            allow_nan=False,
+            validate=validate.Range(min=MIN_CPUS, max=MAX_CPUS),
+            metadata={"description": "a job's cpus at most this (and required)"},
+        ),
+        "max_timeout": JsonInteger(
+            allow_none=True,
+            validate=validate.Range(min=1, max=MAX_SECONDS),
+            metadata={"description": "seconds: a job's timeout at most this (the default)"},
+        ),
+    }
+
+
+def _as_policy_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: tuple(value) if key in ("images", "constraints") else value
+        for key, value in data.items()
+        if key != "token"
+    }
+
+
+class TenantRequest(TokenRequest.from_dict({**_policy_fields()})):  # type: ignore[misc]
+    """POST /tenants."""
+
+    name = name_field(required=True)
+
+    @post_load
+    def to_tenant(self, data: Mapping[str, Any], **kwargs) -> Tenant:
+        values = _as_policy_values(data)
+        name = values.pop("name")
+        return Tenant(name, TenantPolicy(**values))
+
+
+class TenantChange(TokenRequest.from_dict({**_policy_fields()})):  # type: ignore[misc]
+    """PATCH /tenants/:name: the fields given change; a ceiling given null is lifted."""
+
+    @post_load
+    def to_changes(self, data: Mapping[str, Any], **kwargs) -> dict[str, Any]:
+        return _as_policy_values(data)
+
+
+class KeyRequest(TokenRequest):
+    """POST /tenants/:name/keys."""
+
+    name = name_field(required=True, metadata={"description": "unique in the tenant"})
+    rights = fields.List(
+        fields.String(validate=validate.OneOf(RIGHTS)),
+        required=True,
+        validate=validate.Length(min=1, max=len(RIGHTS)),
+        metadata={"description": RIGHTS_TEXT},
+    )
+    expires_in = JsonInteger(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_SECONDS),
+        metadata={"description": "seconds until the key stops working; none: never"},
+    )
+
+
+def _tenant_fields() -> dict[str, fields.Field]:
+    return {
+        "name": fields.String(required=True),
+        **document_fields(TenantPolicy),
+        "created_at": fields.String(),
+        "updated_at": fields.String(),
+    }
+
+
+TenantDocument = Schema.from_dict(_tenant_fields(), name="TenantDocument")
+TenantResponse = Answer.from_dict(_tenant_fields(), name="TenantResponse")
+
+
+class TenantsResponse(Answer):
+    tenants = fields.List(fields.Nested(TenantDocument))
+
+
+def tenant_document(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "name": tenant.name,
+        **vars(tenant.policy),
+        "created_at": tenant.created_at,
+        "updated_at": tenant.updated_at,
+    }
+
+
+KeyDocument = document_schema(KeyInfo, "KeyDocument")
+KeyResponse = document_schema(KeyInfo, "KeyResponse", Answer)
+
+
+class NewKeyResponse(KeyResponse):  # type: ignore[misc, valid-type]
+    key = fields.String(
+        required=True, metadata={"description": "the key's secret: shown here only, once"}
+    )
+
+
+class KeysResponse(Answer):
+    keys = fields.List(fields.Nested(KeyDocument))
+
+
+class WhoamiResponse(Answer):
+    operator = fields.Boolean(required=True)
+    tenant = fields.String(allow_none=True)
+    key = fields.String(allow_none=True, metadata={"description": "the key's name"})
+    rights = fields.List(fields.String())
+    expires_at = fields.String(allow_none=True)
