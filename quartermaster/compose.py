@@ -28,8 +28,11 @@ def compose_service(
     lazily: each gunicorn worker opens its own Docker connection and its own pool of store
     connections."""
     store = store or RecordStore(config.store_url)
-    jobs = JobService(runtime or Swarm(config), store, config)
-    return jobs, TenantService(TenantStore(store.connection), store)
+    tenants = TenantStore(store.connection)
+    jobs = JobService(
+        runtime or Swarm(config), store, config, lambda tenant: tenants.tenant(tenant).policy
+    )
+    return jobs, TenantService(tenants, store)
 
 
 def compose_app(

@@ -23,18 +23,21 @@ class KeyHashes(NamedTuple):
         """The hashes of a request's Idempotency-Key and of the request; None without a key."""
         if not job.idempotency_key:
             return None
-        return cls(key_hash(job.idempotency_key), request_hash(job))
+        return cls(key_hash(job.idempotency_key, job.tenant), request_hash(job))
 
 
-def key_hash(idempotency_key: str) -> str:
-    """What is kept of an Idempotency-Key (in its job's label and its claim): never the key."""
-    return _sha256(idempotency_key)
+def key_hash(idempotency_key: str, tenant: str | None = None) -> str:
+    """What is kept of an Idempotency-Key (in its job's label and its claim): never the key.
+    A tenant's keys are its own: the same key from two tenants makes two jobs."""
+    return _sha256(idempotency_key if tenant is None else f"{tenant}\0{idempotency_key}")
 
 
 def request_hash(job: JobSpec) -> str:
-    """What a request asked for, as a hash; credentials are left out (they never reach a label)."""
+    """What a request asked for, as a hash; credentials are left out (they never reach a label),
+    and so is its tenant (in the key's hash already)."""
     fields = asdict(job)
     fields.pop("registry_auth")
+    fields.pop("tenant")
     return _sha256(json.dumps(fields, sort_keys=True))
 
 

@@ -21,6 +21,10 @@ COMPLETIONS = (
 # With an Idempotency-Key: its SHA-256, and the SHA-256 of the request it came with.
 IDEMPOTENCY_KEY = RESERVED_PREFIX + "idempotency-key"
 REQUEST_HASH = RESERVED_PREFIX + "request-hash"
+# A tenant's job: the tenant, and the job's name as given (its service's name carries the
+# tenant: jobs/tenancy.py's service_name). The operator's jobs have neither.
+TENANT = RESERVED_PREFIX + "tenant"
+NAME = RESERVED_PREFIX + "name"
 # Set by the reaper when it stops a job that ran too long: the UTC time it did.
 TIMED_OUT = RESERVED_PREFIX + "timed-out"
 # Set by /stop when it stops a job it cannot record now (the record store out of reach): the UTC
@@ -49,3 +53,8 @@ def is_kept_for(config: dict, deployment: str) -> bool:
     names: the unnamed deployment's."""
     config_labels = config.get("Spec", {}).get("Labels") or {}
     return config_labels.get(JOB, UNNAMED_DEPLOYMENT_MARK) == job_mark(deployment)
+
+
+def tenant_filter(tenant: str) -> str:
+    """The Engine API's label filter for `tenant`'s jobs."""
+    return f"{TENANT}={tenant}"

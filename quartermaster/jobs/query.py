@@ -23,6 +23,7 @@ class JobQuery:
     labels: dict[str, str] = field(default_factory=dict)
     name: str | None = None  # a prefix of the name
     image: str | None = None  # the image as /run was given it
+    tenant: str | None = None  # its tenant's jobs only (a tenant's key: always its own)
     created_after: float | None = None  # UNIX time
     finished_before: float | None = None  # UNIX time; only finished jobs then
     limit: int = DEFAULT_LIMIT

@@ -32,11 +32,17 @@ class JobRuntime(Protocol):
         ...
 
     def job_status(
-        self, reference: str, wait: float = ..., abandoned: Callable[[], bool] = ...
+        self,
+        reference: str,
+        wait: float = ...,
+        abandoned: Callable[[], bool] = ...,
+        tenant: str | None = ...,
     ) -> JobStatus:
-        """The job `reference` means: the job with that full id, else the one job named so or
-        whose id starts with it (none: JobNotFound; more: AmbiguousReference). With `wait`, once
-        the job is final, `wait` seconds have passed, or `abandoned()` says its client left."""
+        """The job `reference` means among `tenant`'s (None: every job): the job with that full
+        id, else the one job named so or whose id starts with it (none: JobNotFound; more:
+        AmbiguousReference). A tenant's job is named by its name as given; to the operator, by
+        its service's (jobs/tenancy.py's service_name). With `wait`, once the job is final,
+        `wait` seconds have passed, or `abandoned()` says its client left."""
         ...
 
     def new_job_status(self, job_id: str) -> JobStatus:
@@ -59,7 +65,11 @@ class JobRuntime(Protocol):
         ...
 
     def job_logs(
-        self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = ...
+        self,
+        reference: str,
+        options: LogOptions,
+        abandoned: Callable[[], bool] = ...,
+        tenant: str | None = ...,
     ) -> Iterator[bytes]:
         """The job's output, in chunks; the first is empty (the answer's headers go with it). A
         followed log ends once the job is final, or when `abandoned()` says its reader left."""
@@ -81,6 +91,6 @@ class JobRuntime(Protocol):
         id."""
         ...
 
-    def stop_job(self, reference: str) -> str:
+    def stop_job(self, reference: str, tenant: str | None = ...) -> str:
         """Stop and remove the job `reference` means (as for job_status); its full id."""
         ...

@@ -31,6 +31,9 @@ class JobSpec:
     idempotency_key: str | None = None  # a retried /run with the same key is the same job
     # The decoded Docker auth object. Never stored, logged or shown: it is only forwarded.
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
+    # The tenant whose key runs it (None: the operator's), set by the service from the actor,
+    # never from a request's body.
+    tenant: str | None = None
 
 
 @dataclass(frozen=True)

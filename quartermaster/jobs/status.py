@@ -36,6 +36,7 @@ FINAL_STATUSES = frozenset({COMPLETE, FAILED, REJECTED, SHUTDOWN, LOST})
 class JobStatus:
     id: str
     name: str
+    tenant: str | None = field(metadata={"description": "its tenant; null: the operator's"})
     image: str
     # "service" (one run) or "job" (swarm's replicated-job: `completions` runs)
     type: str = field(metadata={"enum": JOB_TYPES})

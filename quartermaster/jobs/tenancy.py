@@ -9,6 +9,7 @@ policy's `max_timeout`).
 """
 
 import fnmatch
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 
@@ -28,6 +29,24 @@ RIGHT_DESCRIPTIONS = {
 # Tenants' and keys' names: lower-case, safe in a URL path, a label value and a log line.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 NAME_ERROR = "lower-case letters, digits and '-', starting with a letter or digit, at most 63"
+
+
+# Docker's bound on a service's name.
+MAX_SERVICE_NAME = 63
+
+
+def service_name(tenant: str | None, name: str) -> str:
+    """The swarm's name for the service of `tenant`'s job `name` (names are swarm-wide; a job's
+    are its tenant's): `<tenant>_<name>` (a tenant's name holds no `_`, so no two tenants' jobs
+    can share one), or, past Docker's 63 characters, the tenant's first 40 and a hash of both.
+    The operator's jobs keep their names."""
+    if tenant is None:
+        return name
+    plain = f"{tenant}_{name}"
+    if len(plain) <= MAX_SERVICE_NAME:
+        return plain
+    digest = hashlib.sha256(f"{tenant}/{name}".encode()).hexdigest()[:22]
+    return f"{tenant[:40]}_{digest}"
 
 
 @dataclass(frozen=True)

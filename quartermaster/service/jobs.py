@@ -10,6 +10,7 @@ store is back (reaper/recording.py).
 """
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TypeVar
 
-from quartermaster.jobs.errors import IdempotencyConflict, JobNotFound, StoreError
+from quartermaster.jobs.errors import Forbidden, IdempotencyConflict, JobNotFound, StoreError
 from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_kept
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
@@ -27,6 +28,7 @@ from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.spec import JobDefaults, JobSpec
 from quartermaster.jobs.status import SHUTDOWN, JobStatus
+from quartermaster.jobs.tenancy import Actor, TenantPolicy, policy_breaches, under_policy
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.process import metrics
 from quartermaster.process.config import Config
@@ -47,10 +49,17 @@ def _never() -> bool:
 class JobService:
     """What the blueprints call: the runtime's interface, with history behind it."""
 
-    def __init__(self, runtime: JobRuntime, store: RecordStore, config: Config):
+    def __init__(
+        self,
+        runtime: JobRuntime,
+        store: RecordStore,
+        config: Config,
+        policy_of: Callable[[str], TenantPolicy] = lambda tenant: TenantPolicy(),
+    ):
         self.runtime = runtime
         self.store = store
         self._config = config
+        self._policy_of = policy_of  # a tenant's policy, as the store has it now
         self._defaults = JobDefaults(config.memory_mb, config.constraints, config.ttl)
         self._size: StoreSize | None = None
         self._size_measured_at: float | None = None  # time.monotonic()
@@ -83,11 +92,15 @@ class JobService:
     def nodes(self) -> list[NodeSummary]:
         return self.runtime.nodes()
 
-    def list_jobs(self, query: JobQuery, if_none_match: str | None = None) -> TaggedPage:
+    def list_jobs(
+        self, actor: Actor, query: JobQuery, if_none_match: str | None = None
+    ) -> TaggedPage:
         """A page of the history, its live jobs' statuses as the swarm has them now (a live job
         whose status changed since it was recorded and no longer matches a status filter is
         left out: a page may be short, and its cursor holds); with its tag. No page, and no call
         to the swarm, when `if_none_match` names that tag: nothing on it changed since."""
+        if not actor.is_operator:
+            query = replace(query, tenant=actor.tenant)  # its own jobs, whatever it asked
         page = self.store.page(query)
         tag = page_tag(query, page)
         if if_none_match is not None and tag_matches(if_none_match, tag):
@@ -98,12 +111,14 @@ class JobService:
             jobs = [job for job in jobs if job.status in query.statuses]
         return TaggedPage(JobPage(jobs, page.next_cursor), tag)
 
-    def create_job(self, job: JobSpec) -> str:
+    def create_job(self, actor: Actor, job: JobSpec) -> str:
         """Start the job, then write its first record (see the module's docstring). The job runs
         with the configured defaults applied here, once; its record keeps that, what ran. An
         Idempotency-Key holds as long as its job's record: a key the history knows answers its
         job (or 409 for another request); the swarm settles keys of live jobs and racing
-        requests."""
+        requests. A tenant's job is its tenant's, and must meet its policy (403 naming what
+        breaks it; only a missing timeout takes the policy's)."""
+        job = replace(job, tenant=actor.tenant)
         key = KeyHashes.of(job)  # of the request as sent: a retry hashes the same
         if key is not None:
             known = self._job_with_key(key.key)
@@ -112,7 +127,7 @@ class JobService:
                     raise IdempotencyConflict(KEY_REUSED)
                 return known[0]
         # The key itself goes no further: the runtime and the record have its hashes.
-        job = replace(self._defaults.applied_to(job), idempotency_key=None)
+        job = self._under_policy(replace(self._defaults.applied_to(job), idempotency_key=None))
         job_id = self.runtime.create_job(job, key)
         request = recorded_request(job, env_values=self._config.keep_env_values)
         try:
@@ -133,6 +148,17 @@ class JobService:
         self._best_effort(job_id, lambda: self.store.add(status, request, ttl, time.time(), key))
         return job_id
 
+    def _under_policy(self, job: JobSpec) -> JobSpec:
+        if job.tenant is None:
+            return job
+        policy = self._policy_of(job.tenant)
+        breaches = policy_breaches(policy, job)
+        if breaches:
+            raise Forbidden(
+                f"this tenant's policy refuses: {', '.join(sorted(breaches))}", breaches
+            )
+        return under_policy(policy, job)
+
     def _job_with_key(self, hashed_key: str) -> tuple[str, str | None] | None:
         try:
             return self.store.job_with_key(hashed_key)
@@ -140,54 +166,67 @@ class JobService:
             return None  # the swarm still knows the keys of the jobs it holds
 
     def job_status(
-        self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
+        self,
+        actor: Actor,
+        reference: str,
+        wait: float = 0,
+        abandoned: Callable[[], bool] = _never,
     ) -> JobStatus:
+        tenant = _scope(actor)
         live = self._live_first(
-            reference, lambda: self.runtime.job_status(reference, wait, abandoned)
+            tenant, reference, lambda: self.runtime.job_status(reference, wait, abandoned, tenant)
         )
         if live is None:
-            archived = self._archived(reference)
+            archived = self._archived(tenant, reference)
             if archived is not None:
                 return archived  # final: a wait is over at once
             try:
-                live = self.runtime.job_status(reference, wait, abandoned)
+                live = self.runtime.job_status(reference, wait, abandoned, tenant)
             except JobNotFound:
-                return self.store.status(reference)
-        self._note_live(reference, live)
+                return self.store.status(reference, tenant)
+        self._note_live(tenant, reference, live)
         return live
 
-    def job_history(self, reference: str) -> JobHistory:
+    def job_history(self, actor: Actor, reference: str) -> JobHistory:
         """The job's request and timeline, from its record; `reference` resolves as for status
         (a live job wins)."""
-        live = self._live_first(reference, lambda: self.runtime.job_status(reference))
+        tenant = _scope(actor)
+        read_live = functools.partial(self.runtime.job_status, reference, tenant=tenant)
+        live = self._live_first(tenant, reference, read_live)
         if live is not None:
             return self.store.history(live.id)
-        archived = self._archived(reference)
+        archived = self._archived(tenant, reference)
         if archived is not None:
             return self.store.history(archived.id)
         with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
-            reference = self.runtime.job_status(reference).id
-        return self.store.history(reference)
+            reference = read_live().id
+        return self.store.history(reference, tenant)
 
     def job_logs(
-        self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never
+        self,
+        actor: Actor,
+        reference: str,
+        options: LogOptions,
+        abandoned: Callable[[], bool] = _never,
     ) -> Iterable[bytes]:
         """The job's output: a live job's as the runtime streams it (see JobRuntime); a kept
         log in one piece, in a list, so that its answer is sized (one write, not a chunked
         stream)."""
-        live = self._live_first(
-            reference, lambda: self.runtime.job_logs(reference, options, abandoned)
+        tenant = _scope(actor)
+        read_live = functools.partial(
+            self.runtime.job_logs, reference, options, abandoned, tenant=tenant
         )
+        live = self._live_first(tenant, reference, read_live)
         if live is not None:
             return live
-        record = self._archived(reference)
+        record = self._archived(tenant, reference)
         if record is None:
             with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
-                return self.runtime.job_logs(reference, options, abandoned)
-            record = self.store.status(reference)
+                return read_live()
+            record = self.store.status(reference, tenant)
         return [select_kept(self.store.kept_log(record.id), options)]
 
-    def stop_job(self, reference: str) -> str:
+    def stop_job(self, actor: Actor, reference: str) -> str:
         """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A
         job only the history holds is over already: its id, and nothing changes. When its record
         cannot be written now (the store out of reach, or no record yet), the job is halted
@@ -195,16 +234,17 @@ class JobService:
         record (with that log) and remove."""
         # A name or a prefix may mean a live job not recorded yet (see _archived): the swarm
         # decides those.
+        tenant = _scope(actor)
         if is_full_id(reference):
-            archived = self._archived(reference)
+            archived = self._archived(tenant, reference)
             if archived is not None:
                 return archived.id
         try:
-            status = self.runtime.job_status(reference)
+            status = self.runtime.job_status(reference, tenant=tenant)
         except JobNotFound:
-            return self.store.status(reference).id
+            return self.store.status(reference, tenant).id
         for known_live in (reference, status.id):  # gone or going: the store answers next
-            self._live_references.forget(known_live)
+            self._live_references.forget(_scoped(tenant, known_live))
         kept = self.runtime.capture_log(status.id, self._config.log_keep_bytes)
         if not self._keep_stopped(status, kept):
             # Halting loses the runs' output: their log is set aside first, for the final
@@ -219,28 +259,30 @@ class JobService:
         self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
         return status.id
 
-    def _note_live(self, reference: str, status: JobStatus) -> None:
+    def _note_live(self, tenant: str | None, reference: str, status: JobStatus) -> None:
         """A reference /status found live is asked of the swarm first next time, while its job
         runs: polling it costs no statement. Once /status finds it final it is forgotten: its
         service goes soon, and then the store alone answers for it."""
         if status.is_final:
-            self._live_references.forget(reference)
+            self._live_references.forget(_scoped(tenant, reference))
         else:
-            self._live_references.keep(reference)
+            self._live_references.keep(_scoped(tenant, reference))
 
-    def _live_first(self, reference: str, read_live: Callable[[], T]) -> T | None:
+    def _live_first(
+        self, tenant: str | None, reference: str, read_live: Callable[[], T]
+    ) -> T | None:
         """What `read_live` reads of the swarm if /status found `reference` live lately and it
         still is; else None, and the reference is forgotten: the store is asked first again. A
         job gone since this process last saw it running costs one call, once."""
-        if reference not in self._live_references:
+        if _scoped(tenant, reference) not in self._live_references:
             return None
         try:
             return read_live()
         except JobNotFound:
-            self._live_references.forget(reference)
+            self._live_references.forget(_scoped(tenant, reference))
             return None
 
-    def _archived(self, reference: str) -> JobStatus | None:
+    def _archived(self, tenant: str | None, reference: str) -> JobStatus | None:
         """The job `reference` means if the store alone answers for it (its record says its
         service is gone), else None: the swarm is asked, as it is when the store is out of reach.
 
@@ -252,10 +294,10 @@ class JobService:
         ArchivedStatuses, without a statement."""
         if is_full_id(reference):
             kept = self._archived_statuses.get(reference)
-            if kept is not None:
+            if kept is not None and tenant in (None, kept.tenant):
                 return kept
         try:
-            archived = self.store.archived(reference)
+            archived = self.store.archived(reference, tenant)
         except StoreError:
             return None
         if archived is not None:
@@ -287,3 +329,14 @@ class JobService:
         except StoreError as error:
             log.warning("job %s: not recorded now (%s); the reaper will", job_id, error)
             return False
+
+
+def _scope(actor: Actor) -> str | None:
+    """The tenant whose jobs the actor reaches; None: every job (the operator)."""
+    return None if actor.is_operator else actor.tenant
+
+
+def _scoped(tenant: str | None, reference: str) -> str:
+    """A reference as a worker remembers it: the same words mean another job to another
+    tenant (a name is a tenant's own)."""
+    return reference if tenant is None else f"{tenant}\0{reference}"

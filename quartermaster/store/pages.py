@@ -18,7 +18,7 @@ PROBE_ROWS = 5000
 COMPARED_ROWS = 500
 # What a page of /jobs answers with (as_status): never the request, which may be megabytes.
 PAGE_COLUMNS = (
-    jobs.c.id, jobs.c.name, jobs.c.image, jobs.c.type, jobs.c.status, jobs.c.state,
+    jobs.c.id, jobs.c.name, jobs.c.tenant, jobs.c.image, jobs.c.type, jobs.c.status, jobs.c.state,
     jobs.c.exit_code, jobs.c.error, jobs.c.node_id, jobs.c.created_at, jobs.c.started_at,
     jobs.c.finished_at, jobs.c.completions, jobs.c.succeeded, jobs.c.failed, jobs.c.attempts,
 )  # fmt: skip
@@ -107,6 +107,8 @@ def _filtered(
         statement = statement.where(_name_starts(query.name))
     if query.image:
         statement = statement.where(jobs.c.image == query.image)
+    if query.tenant is not None:
+        statement = statement.where(jobs.c.tenant == query.tenant)
     if query.created_after is not None:
         statement = statement.where(created_at > nanos(query.created_after))
     if query.finished_before is not None:

@@ -255,10 +255,13 @@ class RecordStore:
         return found
 
     def has_live_jobs_of(self, tenant: str) -> bool:
-        """Whether a job of `tenant` has a record whose service is not removed."""
+        """Whether a job of `tenant` is live as far as its record says: not ended, its service
+        not removed."""
         with self._connection.reading() as connection:
             query = sa.select(jobs.c.id).where(
-                jobs.c.tenant == tenant, jobs.c.service_removed_at.is_(None)
+                jobs.c.tenant == tenant,
+                jobs.c.finished_at.is_(None),
+                jobs.c.service_removed_at.is_(None),
             )
             return connection.execute(query.limit(1)).first() is not None
 
@@ -270,21 +273,22 @@ class RecordStore:
             records, log_bytes = connection.execute(query.select_from(jobs)).one()
         return StoreSize(records, int(log_bytes))
 
-    def status(self, reference: str) -> JobStatus:
-        """The recorded status of the job `reference` means: the job with that full id, else
-        the newest job of that name or the one whose id starts with it (none: JobNotFound;
-        both, or several by id: AmbiguousReference)."""
+    def status(self, reference: str, tenant: str | None = None) -> JobStatus:
+        """The recorded status of the job `reference` means among `tenant`'s (None: every
+        job; rows.py's find): the job with that full id, else the newest job of that name or
+        the one whose id starts with it (none: JobNotFound; both, or several by id:
+        AmbiguousReference)."""
         with self._connection.reading() as connection:
-            return as_status(find(connection, reference))
+            return as_status(find(connection, reference, tenant))
 
-    def archived(self, reference: str) -> JobStatus | None:
+    def archived(self, reference: str, tenant: str | None = None) -> JobStatus | None:
         """The recorded status of the job `reference` means (as for status) when its service is
         gone: the record is then all there is of the job. None when the reference means no
         recorded job, several, or one whose service the swarm may still hold. One statement by
         a full id (two by a name or a prefix), on indexes."""
         with self._connection.reading() as connection:
             try:
-                row = find(connection, reference)
+                row = find(connection, reference, tenant)
             except JobLookupError:
                 return None
         return as_status(row) if row.service_removed_at is not None else None
@@ -309,10 +313,10 @@ class RecordStore:
             ).scalar()
         return captured is not None
 
-    def history(self, reference: str) -> JobHistory:
+    def history(self, reference: str, tenant: str | None = None) -> JobHistory:
         """The request and the timeline of the job `reference` means (as for status)."""
         with self._connection.reading() as connection:
-            row = find(connection, reference)
+            row = find(connection, reference, tenant)
             return JobHistory(row.id, row.request, timeline(connection, row.id))
 
 

@@ -151,6 +151,7 @@ def transition_row(
 
 def status_columns(status: JobStatus) -> dict[str, Any]:
     return {
+        "tenant": status.tenant,
         "status": status.status,
         "state": status.state,
         "exit_code": status.exit_code,
@@ -170,6 +171,7 @@ def as_status(row: sa.Row) -> JobStatus:
     return JobStatus(
         id=row.id,
         name=row.name,
+        tenant=row.tenant,
         image=row.image,
         type=row.type,
         status=row.status,
@@ -187,20 +189,28 @@ def as_status(row: sa.Row) -> JobStatus:
     )
 
 
-def find(connection: sa.Connection, reference: str) -> sa.Row:
+def find(connection: sa.Connection, reference: str, tenant: str | None = None) -> sa.Row:
+    """The record `reference` means among `tenant`'s jobs (None: the operator, who sees every
+    job): by full id; else the newest job of that name or the one whose id starts with it.
+    The operator names its own jobs by their names, and a tenant's by their service's
+    (`<tenant>_<name>`, jobs/tenancy.py)."""
+    owned = [] if tenant is None else [jobs.c.tenant == tenant]
     if is_full_id(reference):
-        row = connection.execute(sa.select(jobs).where(jobs.c.id == reference)).one_or_none()
+        query = sa.select(jobs).where(jobs.c.id == reference, *owned)
+        row = connection.execute(query).one_or_none()
         if row is None:
             raise JobNotFound(NO_SUCH_JOB)
         return row
     newest_named = (
         sa.select(jobs)
-        .where(jobs.c.name == reference)
+        .where(_named(reference, tenant))
         .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
         .limit(1)
     )
     # Ids are lower-case letters and digits: "{" sorts after all of them.
-    by_prefix = sa.select(jobs).where(jobs.c.id >= reference, jobs.c.id < reference + "{").limit(2)
+    by_prefix = (
+        sa.select(jobs).where(jobs.c.id >= reference, jobs.c.id < reference + "{", *owned).limit(2)
+    )
     candidates = {row.id: row for row in connection.execute(newest_named)}
     candidates.update((row.id, row) for row in connection.execute(by_prefix))
     if not candidates:
@@ -209,6 +219,16 @@ def find(connection: sa.Connection, reference: str) -> sa.Row:
         raise AmbiguousReference(AMBIGUOUS_REFERENCE)
     (row,) = candidates.values()
     return row
+
+
+def _named(reference: str, tenant: str | None) -> sa.ColumnElement[bool]:
+    if tenant is not None:
+        return sa.and_(jobs.c.tenant == tenant, jobs.c.name == reference)
+    own = sa.and_(jobs.c.tenant.is_(None), jobs.c.name == reference)
+    owner, _, name = reference.partition("_")
+    if not name:
+        return own
+    return sa.or_(own, sa.and_(jobs.c.tenant == owner, jobs.c.name == name))
 
 
 def timeline(connection: sa.Connection, job_id: str) -> list[Transition]:

@@ -26,8 +26,10 @@ from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
+from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.tenancy import service_name
 from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.swarm.claims import KeyClaims
@@ -145,7 +147,11 @@ class Swarm:
         return result
 
     def job_status(
-        self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = _never
+        self,
+        reference: str,
+        wait: float = 0,
+        abandoned: Callable[[], bool] = _never,
+        tenant: str | None = None,
     ) -> JobStatus:
         """The job's status from its service and its tasks: two calls, made at once, for a full
         id; three for a name or id prefix (references.py). One more when a run may be stranded
@@ -156,7 +162,7 @@ class Swarm:
         stopping; meanwhile the job's status comes from its shared poll (`job_watch.py`), one per
         job in this process however many wait on it.
         """
-        status = self._job_status_once(reference)
+        status = self._job_status_once(reference, tenant)
         if status.is_final or wait <= 0:
             return status
         deadline = time.monotonic() + wait
@@ -224,11 +230,15 @@ class Swarm:
         return readiness_problem(info, nodes, self._config.constraints)
 
     def job_logs(
-        self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = _never
+        self,
+        reference: str,
+        options: LogOptions,
+        abandoned: Callable[[], bool] = _never,
+        tenant: str | None = None,
     ) -> Iterator[bytes]:
         """The job's output. A followed one ends when the job is final, the reader is gone
         (`abandoned`), FOLLOW_MAX_SECONDS have passed, or this process is stopping."""
-        service = self._find_job(reference)
+        service = self._find_job(reference, tenant)
         ends = FollowEnds(
             watching=lambda: self._watches.watching(service["ID"]),
             abandoned=abandoned,
@@ -257,13 +267,14 @@ class Swarm:
             kept_labels = log_labels(job_id, truncated, time.time(), self._config.deployment)
             self._docker.engine.create_config(log_name(job_id), kept_labels, data)
 
-    def _job_status_once(self, reference: str) -> JobStatus:
+    def _job_status_once(self, reference: str, tenant: str | None = None) -> JobStatus:
         # The tasks are asked for by the reference while the reference is resolved: one round
         # trip to Docker, whose answer is kept when Docker resolved the reference to that job.
+        as_docker_has_it = reference if is_full_id(reference) else service_name(tenant, reference)
         tasks_call = self._docker.in_background(
-            lambda engine: engine.tasks(filters={"service": reference})
+            lambda engine: engine.tasks(filters={"service": as_docker_has_it})
         )
-        found = resolve_reference(self._docker, reference, self._config.deployment)
+        found = resolve_reference(self._docker, reference, self._config.deployment, tenant)
         tasks = self._tasks_of(found, tasks_call)
         return job_status(found.job, tasks, down_nodes_among(self._docker.engine, tasks))
 
@@ -284,9 +295,9 @@ class Swarm:
         # (A name may have moved to a new service between the calls: keep this job's tasks.)
         return [task for task in tasks if task["ServiceID"] == job_id]
 
-    def stop_job(self, reference: str) -> str:
+    def stop_job(self, reference: str, tenant: str | None = None) -> str:
         """Remove the job's service (its containers are stopped); return its full id."""
-        service = self._find_job(reference)
+        service = self._find_job(reference, tenant)
         try:
             remove_job_service(self._docker.engine, service)
         except JobNotFound:
@@ -301,8 +312,8 @@ class Swarm:
             raise JobNotFound(NO_SUCH_JOB) from None
         return job_id
 
-    def _find_job(self, reference: str) -> dict:
-        return resolve_reference(self._docker, reference, self._config.deployment).job
+    def _find_job(self, reference: str, tenant: str | None = None) -> dict:
+        return resolve_reference(self._docker, reference, self._config.deployment, tenant).job
 
 
 def _same_request_job(existing: dict, key: KeyHashes) -> str:

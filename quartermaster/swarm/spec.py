@@ -7,6 +7,7 @@ from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.callback_addresses import printable_url
 from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.tenancy import service_name
 from quartermaster.jobs.times import NANO
 
 MIB = 1024 * 1024
@@ -39,7 +40,7 @@ def service_spec(job: JobSpec, key: KeyHashes | None = None, deployment: str = "
         "Mode": _mode(job),
     }
     if job.name is not None:
-        spec["Name"] = job.name
+        spec["Name"] = service_name(job.tenant, job.name)
     return spec
 
 
@@ -55,6 +56,10 @@ def _own_labels(job: JobSpec, key: KeyHashes | None, deployment: str) -> dict[st
         own[job_labels.TIMEOUT] = str(job.timeout)
     if job.callback_url:
         own[job_labels.CALLBACK_URL] = job.callback_url
+    if job.tenant is not None:
+        own[job_labels.TENANT] = job.tenant
+        if job.name is not None:
+            own[job_labels.NAME] = job.name
     if key is not None:
         own[job_labels.IDEMPOTENCY_KEY] = key.key
         own[job_labels.REQUEST_HASH] = key.request
@@ -116,7 +121,7 @@ def request_of(service: dict) -> dict:
     return {
         "image": service_labels.get(job_labels.IMAGE, container.get("Image", "")),
         "command": container.get("Args"),
-        "name": spec.get("Name"),
+        "name": service_labels.get(job_labels.NAME) or spec.get("Name"),
         "labels": {
             key: value
             for key, value in service_labels.items()

@@ -77,7 +77,8 @@ def job_status(
         status, error, finished_at = SHUTDOWN, None, stopped
     return JobStatus(
         id=service["ID"],
-        name=spec["Name"],
+        name=labels.get(job_labels.NAME) or spec["Name"],
+        tenant=labels.get(job_labels.TENANT),
         image=labels.get(job_labels.IMAGE) or spec["TaskTemplate"]["ContainerSpec"]["Image"],
         type="job" if "ReplicatedJob" in mode else "service",
         status=status,

@@ -2,6 +2,7 @@
 own workers): a key made on one works on the other, and a revocation, an expiry or a removed
 tenant holds on both within 2 s; tenants and keys outlive a restart."""
 
+import secrets
 import time
 
 import pytest
@@ -61,3 +62,48 @@ def test_a_removed_tenants_keys_stop_and_tenants_outlive_a_restart(two_instances
     assert whoami(second, kept) == 200
     names = [t["name"] for t in second.client().request("GET", "/tenants").json()["tenants"]]
     assert names == ["team-b"]
+
+
+@pytest.fixture
+def tenant_clients(lab, live_server):
+    """A key with every job right for each of two fresh tenants of the module's server."""
+    operator = live_server.client()
+    clients = {}
+    for team in (f"a-{secrets.token_hex(3)}", f"b-{secrets.token_hex(3)}"):
+        assert operator.request("POST", "/tenants", json={"name": team}).status_code == 201
+        made = operator.request(
+            "POST", f"/tenants/{team}/keys", json={"name": "ci", "rights": ["read", "run", "stop"]}
+        ).json()
+        clients[team] = live_server.client(made["key"])
+    return clients
+
+
+def test_two_tenants_jobs_of_one_name_on_the_swarm_each_its_own(lab, live_server, tenant_clients,
+                                                                docker_client):  # fmt: skip
+    (a, a_client), (b, b_client) = tenant_clients.items()
+    body = {"image": lab.image, "command": ["sh", "-c", "echo hello-$0; sleep 30", a],
+            "name": "nightly"}  # fmt: skip
+    a_job = a_client.run_ok(**body)
+    b_job = b_client.run_ok(**{**body, "command": ["sh", "-c", "echo hello-$0; sleep 30", b]})
+    service = docker_client.api.inspect_service(a_job)
+    assert service["Spec"]["Name"] == f"{a}_nightly"
+    assert service["Spec"]["Labels"]["quartermaster.tenant"] == a
+    for client, job_id, other_id in ((a_client, a_job, b_job), (b_client, b_job, a_job)):
+        mine = client.request("GET", "/status/nightly").json()
+        assert (mine["id"], mine["name"]) == (job_id, "nightly")
+        # The other tenant's job, by id, prefix, its service's name: as if it did not exist.
+        for reference in (other_id, other_id[:12], f"{b if client is a_client else a}_nightly"):
+            for path in (f"/status/{reference}", f"/logs/{reference}?follow=true&tail=1",
+                         f"/history/{reference}"):  # fmt: skip
+                assert client.request("GET", path).status_code == 404, path
+            assert client.request("POST", "/stop", json={"id": reference}).status_code == 404
+        listed = [job["id"] for job in client.request("GET", "/jobs").json()["jobs"]]
+        assert listed == [job_id]
+    wait_until(
+        lambda: "hello-" + a in a_client.request("GET", "/logs/nightly").text, 60, "no output"
+    )
+    operator = live_server.client()
+    assert operator.request("GET", f"/status/{a}_nightly").json()["tenant"] == a
+    assert a_client.request("POST", "/stop", json={"id": "nightly"}).status_code == 200
+    assert operator.request("GET", f"/status/{b_job}").json()["status"] in ("pending", "started")
+    assert b_client.request("POST", "/stop", json={"id": "nightly"}).status_code == 200

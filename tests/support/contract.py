@@ -30,6 +30,7 @@ STATUS_KEYS = {
     "success",
     "id",
     "name",
+    "tenant",
     "image",
     "status",
     "state",
@@ -186,6 +187,7 @@ class RuntimeContract:
         assert set(body) == STATUS_KEYS
         assert body["success"] is True
         assert (body["id"], body["name"], body["image"]) == (job_id, "status_fields", image)
+        assert body["tenant"] is None  # the operator's job
         assert (body["type"], body["completions"]) == ("service", 1)
         assert RFC3339.fullmatch(body["created_at"])
 

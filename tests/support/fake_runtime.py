@@ -70,6 +70,7 @@ from quartermaster.jobs.status import (
     STARTED,
     JobStatus,
 )
+from quartermaster.jobs.tenancy import service_name
 from quartermaster.jobs.times import NANO
 from quartermaster.process.config import Config
 from quartermaster.swarm.spec import service_spec
@@ -248,7 +249,12 @@ class Job:
 
     @property
     def name(self) -> str:
-        return self.spec["Name"]
+        """The job's name as given (a tenant's job's service's name carries its tenant)."""
+        return self.labels.get(job_labels.NAME) or self.spec["Name"]
+
+    @property
+    def tenant(self) -> str | None:
+        return self.labels.get(job_labels.TENANT)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -276,6 +282,7 @@ class Job:
         return JobStatus(
             id=self.id,
             name=self.name,
+            tenant=self.tenant,
             image=self.labels[job_labels.IMAGE],
             type="job" if "ReplicatedJob" in self.spec["Mode"] else "service",
             status=status,
@@ -348,7 +355,7 @@ class FakeRuntime:
                 if earlier.labels[job_labels.REQUEST_HASH] != key.request:
                     raise IdempotencyConflict(KEY_REUSED)
                 return earlier.id
-            if any(other.name == spec["Name"] for other in self._jobs.values()):
+            if any(other.spec["Name"] == spec["Name"] for other in self._jobs.values()):
                 raise NameConflict(NAME_IN_USE.format(name=spec["Name"]))
             created = max(time.time(), self._last_created + CREATION_SPACING)
             self._last_created = created
@@ -368,9 +375,13 @@ class FakeRuntime:
         return None
 
     def job_status(
-        self, reference: str, wait: float = 0, abandoned: Callable[[], bool] = lambda: False
+        self,
+        reference: str,
+        wait: float = 0,
+        abandoned: Callable[[], bool] = lambda: False,
+        tenant: str | None = None,
     ) -> JobStatus:
-        status = self._resolve(reference).status(time.time())
+        status = self._resolve(reference, tenant).status(time.time())
         deadline = time.monotonic() + wait
         while not status.is_final and time.monotonic() < deadline and not abandoned():
             time.sleep(POLL_SECONDS)
@@ -434,9 +445,13 @@ class FakeRuntime:
         return summaries
 
     def job_logs(
-        self, reference: str, options: LogOptions, abandoned: Callable[[], bool] = lambda: False
+        self,
+        reference: str,
+        options: LogOptions,
+        abandoned: Callable[[], bool] = lambda: False,
+        tenant: str | None = None,
     ) -> Iterator[bytes]:
-        job = self._resolve(reference)  # now: an unknown job is an error before any chunk
+        job = self._resolve(reference, tenant)  # now: an unknown job is an error before any chunk
         return self._log_chunks(job, options, abandoned)
 
     def capture_log(self, job_id: str, max_bytes: int) -> LogKeeper:
@@ -475,23 +490,27 @@ class FakeRuntime:
             self._jobs[job_id] = replace(job, halted=time.time())
         return job_id
 
-    def stop_job(self, reference: str) -> str:
-        job = self._resolve(reference)
+    def stop_job(self, reference: str, tenant: str | None = None) -> str:
+        job = self._resolve(reference, tenant)
         with self._lock:
             if self._jobs.pop(job.id, None) is None:
                 raise JobNotFound(NO_SUCH_JOB)  # stopped meanwhile
         return job.id
 
-    def _resolve(self, reference: str) -> Job:
-        """The job with that full id; else the one job named so or whose id starts with it."""
+    def _resolve(self, reference: str, tenant: str | None = None) -> Job:
+        """The job with that full id; else the one job named so (by its service's name: a
+        tenant's job's carries its tenant) or whose id starts with it; among `tenant`'s jobs
+        (None: every job)."""
         with self._lock:
+            jobs = [job for job in self._jobs.values() if tenant in (None, job.tenant)]
             if is_full_id(reference):
-                candidates = [self._jobs[reference]] if reference in self._jobs else []
+                candidates = [job for job in jobs if job.id == reference]
             else:
+                service = service_name(tenant, reference)
                 candidates = [
                     job
-                    for job in self._jobs.values()
-                    if job.name == reference or job.id.startswith(reference)
+                    for job in jobs
+                    if job.spec["Name"] == service or job.id.startswith(reference)
                 ]
         if not candidates:
             raise JobNotFound(NO_SUCH_JOB)

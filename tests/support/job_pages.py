@@ -55,6 +55,7 @@ def seed_history(store: RecordStore, now: float) -> list[SeededJob]:
         status = JobStatus(
             id=f"j{index:03d}" + "x" * 21,
             name=f"{NAMES[index % len(NAMES)]}-{index}",
+            tenant=None,
             image=("busybox", "alpine", "busybox:1")[index % 3],
             type="service",
             status=LIVE_STATUS,

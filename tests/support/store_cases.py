@@ -57,6 +57,7 @@ def a_status(job_id: str = "a" * 25, **fields) -> JobStatus:
         "name": "job-" + job_id[:6],
         "image": "busybox",
         "type": "service",
+        "tenant": None,
         "status": "pending",
         "state": "new",
         "exit_code": None,

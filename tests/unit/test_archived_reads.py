@@ -118,9 +118,9 @@ def statements(store, monkeypatch) -> list[str]:
     counted: list[str] = []
     archived = store.archived
 
-    def counted_archived(reference):
+    def counted_archived(reference, tenant=None):
         counted.append(reference)
-        return archived(reference)
+        return archived(reference, tenant)
 
     monkeypatch.setattr(store, "archived", counted_archived)
     return counted

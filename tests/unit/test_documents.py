@@ -16,7 +16,7 @@ from quartermaster.web.schemas.documents import document_fields, document_schema
 from quartermaster.web.schemas.responses import JobsResponse, NodeDocument, StatusResponse
 
 STATUS = JobStatus(
-    id="x1", name="n", image="alpine", type="job", status="failed", state="failed",
+    id="x1", name="n", tenant=None, image="alpine", type="job", status="failed", state="failed",
     exit_code=3, error="boom", node=None, created_at="2026-01-01T00:00:00.000000000Z",
     started_at=None, finished_at="2026-01-01T00:00:01.000000000Z", completions=2, succeeded=1,
     failed=1, attempts=2,

@@ -20,8 +20,16 @@ USE_CASES = sorted(
 )
 # A job's request and timeline (only its record keeps them), and what the store holds.
 HISTORY_ONLY = ["job_history", "store_size"]
-# What the service works out and hands the runtime: an Idempotency-Key's hashes, computed once.
-WORKED_OUT_BY_THE_SERVICE = {"create_job": ["key"]}
+# What the service works out and hands the runtime: an Idempotency-Key's hashes, computed once,
+# and the tenant whose jobs a reference may mean (the actor's, or every job for the operator).
+WORKED_OUT_BY_THE_SERVICE = {
+    "create_job": ["key"],
+    "job_status": ["tenant"],
+    "job_logs": ["tenant"],
+    "stop_job": ["tenant"],
+}
+# The use cases of jobs take whose request it is first (the runtime is handed what follows).
+TAKE_THE_ACTOR = {"create_job", "job_status", "job_logs", "stop_job", "list_jobs", "job_history"}
 # What only the store decides: whether a page is still the one a client's tag names.
 DECIDED_BY_THE_STORE = {"list_jobs": ["if_none_match"]}
 
@@ -40,6 +48,9 @@ def test_each_use_case_is_the_runtimes_method_of_that_name(use_case):
     given = [parameter for parameter in runtimes if parameter[0] not in worked_out]
     store_only = DECIDED_BY_THE_STORE.get(use_case, [])
     services = parameters(getattr(JobService, use_case))
+    if use_case in TAKE_THE_ACTOR:
+        assert services[1][0] == "actor"
+        del services[1]
     assert [parameter for parameter in services if parameter[0] not in store_only] == given
 
 

@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
+from quartermaster.jobs.tenancy import READ
 from quartermaster.web import context
 from quartermaster.web.describe import describe
 from quartermaster.web.inputs import IF_NONE_MATCH, query_args
@@ -18,12 +19,13 @@ QUERY, RESPONSE = JobsQuery(), JobsResponse()  # made once: see status.py
     query=JobsQuery,
     response=JobsResponse,
     errors=(400, 503),
+    right=READ,
     headers=(("If-None-Match", IF_NONE_MATCH),),
     not_modified=True,
 )
 def jobs() -> ResponseReturnValue:
     query = QUERY.load(query_args(repeatable=("status", "label")))
-    answer = context.jobs().list_jobs(query, request.headers.get("If-None-Match"))
+    answer = context.jobs().list_jobs(context.actor(), query, request.headers.get("If-None-Match"))
     if answer.page is None:
         return Response(status=304, headers={"ETag": answer.tag})
     return RESPONSE.dump(answer.page), 200, {"ETag": answer.tag}

@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
+from quartermaster.jobs.tenancy import READ
 from quartermaster.web import context
 from quartermaster.web.client_gone import departure_check
 from quartermaster.web.describe import describe
@@ -21,15 +22,20 @@ HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-store"}
     query=LogsQuery,
     response="text/plain",
     errors=(400, 404, 409, 429, 503),
+    right=READ,
 )
 def logs(job_id: str) -> ResponseReturnValue:
     validate_path_reference(job_id)
     options = QUERY.load(query_args())
     if not options.follow:
-        return Response(context.jobs().job_logs(job_id, options), 200, HEADERS, "text/plain")
+        return Response(
+            context.jobs().job_logs(context.actor(), job_id, options), 200, HEADERS, "text/plain"
+        )
     release = context.long_requests().admit("follow")  # held until the stream is closed
     try:
-        chunks = context.jobs().job_logs(job_id, options, departure_check(request.environ))
+        chunks = context.jobs().job_logs(
+            context.actor(), job_id, options, departure_check(request.environ)
+        )
     except BaseException:
         release()
         raise

@@ -3,6 +3,7 @@
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
+from quartermaster.jobs.tenancy import READ
 from quartermaster.web import context
 from quartermaster.web.describe import describe
 from quartermaster.web.schemas import NodesResponse
@@ -16,6 +17,7 @@ RESPONSE = NodesResponse()  # made once: see status.py
     summary="Every node, its capacity and what jobs reserve on it",
     response=NodesResponse,
     errors=(503,),
+    right=READ,
 )
 def nodes() -> ResponseReturnValue:
     return RESPONSE.dump({"nodes": context.jobs().nodes()})

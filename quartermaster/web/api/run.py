@@ -6,6 +6,7 @@ from dataclasses import replace
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
+from quartermaster.jobs.tenancy import RUN
 from quartermaster.web import context
 from quartermaster.web.describe import describe
 from quartermaster.web.inputs import IDEMPOTENCY_KEY, idempotency_key, json_object
@@ -21,6 +22,7 @@ RESPONSE = JobIdResponse()  # made once: see status.py
     body=RunRequest,
     response=JobIdResponse,
     errors=(400, 409, 413, 415, 503),
+    right=RUN,
     headers=(("Idempotency-Key", IDEMPOTENCY_KEY),),
 )
 def run() -> ResponseReturnValue:
@@ -29,7 +31,7 @@ def run() -> ResponseReturnValue:
         settings.callback_hosts, settings.callback_allow_private, settings.ttl_limit
     )
     job = replace(schema.load(json_object()), idempotency_key=idempotency_key())
-    return RESPONSE.dump({"id": context.jobs().create_job(job)})
+    return RESPONSE.dump({"id": context.jobs().create_job(context.actor(), job)})
 
 
 @functools.lru_cache(maxsize=8)

@@ -4,6 +4,7 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from quartermaster.jobs.status import status_document
+from quartermaster.jobs.tenancy import READ
 from quartermaster.web import context
 from quartermaster.web.client_gone import departure_check
 from quartermaster.web.describe import describe
@@ -21,12 +22,15 @@ QUERY = StatusQuery()
     query=StatusQuery,
     response=StatusResponse,
     errors=(400, 404, 409, 429, 503),
+    right=READ,
 )
 def status(job_id: str) -> ResponseReturnValue:
     validate_path_reference(job_id)
     wait = QUERY.load(query_args())["wait"]
     if not wait:
-        return status_document(context.jobs().job_status(job_id))
+        return status_document(context.jobs().job_status(context.actor(), job_id))
     with context.long_requests().held("wait"):
-        found = context.jobs().job_status(job_id, wait, departure_check(request.environ))
+        found = context.jobs().job_status(
+            context.actor(), job_id, wait, departure_check(request.environ)
+        )
     return status_document(found)

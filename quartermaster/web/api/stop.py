@@ -3,6 +3,7 @@
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
+from quartermaster.jobs.tenancy import STOP
 from quartermaster.web import context
 from quartermaster.web.describe import describe
 from quartermaster.web.inputs import json_object
@@ -18,7 +19,8 @@ REQUEST, RESPONSE = StopRequest(), JobIdResponse()  # made once: see status.py
     body=StopRequest,
     response=JobIdResponse,
     errors=(400, 404, 409, 413, 415, 503),
+    right=STOP,
 )
 def stop() -> ResponseReturnValue:
     reference = REQUEST.load(json_object())
-    return RESPONSE.dump({"id": context.jobs().stop_job(reference)})
+    return RESPONSE.dump({"id": context.jobs().stop_job(context.actor(), reference)})

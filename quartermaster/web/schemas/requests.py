@@ -15,6 +15,7 @@ from quartermaster.jobs.query import (
     decode_cursor,
 )
 from quartermaster.jobs.status import STATUSES
+from quartermaster.jobs.tenancy import NAME_ERROR, NAME_PATTERN
 from quartermaster.web.schemas.fields import (
     REFERENCE_ERROR,
     QueryBoolean,
@@ -112,6 +113,11 @@ class JobsQuery(QuerySchema):
         ],
         metadata={"description": "jobs of this image, as /run was given it"},
     )
+    tenant = fields.String(
+        load_default=None,
+        validate=validate.Regexp(NAME_PATTERN, error=NAME_ERROR),
+        metadata={"description": "jobs of this tenant (a tenant's key sees its own alone)"},
+    )
     created_after = QueryNumber(
         load_default=None,
         allow_nan=False,
@@ -138,6 +144,7 @@ class JobsQuery(QuerySchema):
             labels=dict(item.split("=", 1) for item in data["label"]),
             name=data["name"],
             image=data["image"],
+            tenant=data["tenant"],
             created_after=data["created_after"],
             finished_before=data["finished_before"],
             limit=data["limit"],

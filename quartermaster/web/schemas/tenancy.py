@@ -1,5 +1,6 @@
 """Tenants', keys' and /whoami's bodies and answers (jobs/tenancy.py)."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,8 @@ from quartermaster.web.schemas.requests import TokenRequest
 from quartermaster.web.schemas.responses import Answer
 
 MAX_PATTERNS = 32
+# An image reference is printable ASCII without spaces; so is a glob of them (*, ?, [...]).
+IMAGE_GLOB_PATTERN = re.compile(r"^[!-~]+\Z")
 RIGHTS_TEXT = "; ".join(f"{right}: {text}" for right, text in RIGHT_DESCRIPTIONS.items())
 
 
@@ -40,7 +43,12 @@ def _policy_fields() -> dict[str, fields.Field]:
     """TenantPolicy's fields as a body gives them; a ceiling null (or left out) is none."""
     return {
         "images": fields.List(
-            fields.String(validate=validate.Length(min=1, max=MAX_IMAGE_LENGTH)),
+            fields.String(
+                validate=[
+                    validate.Length(min=1, max=MAX_IMAGE_LENGTH),
+                    validate.Regexp(IMAGE_GLOB_PATTERN, error="printable ASCII, no spaces"),
+                ]
+            ),
             validate=validate.Length(max=MAX_PATTERNS),
             metadata={"description": "glob patterns on the image reference; empty: any image"},
         ),
