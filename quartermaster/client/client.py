@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from quartermaster.client.errors import Unavailable
 from quartermaster.client.logs import FOLLOW_READ_SECONDS, followed_lines, lines_of
-from quartermaster.client.models import History, Job, Node
+from quartermaster.client.models import History, Identity, Job, Key, Node, Tenant
 from quartermaster.client.retries import (
     NO_RETRIES,
     READ_RETRIES,
@@ -145,15 +145,18 @@ class Client:
         finished_before: datetime | float | None = None,
         page_size: int = 100,
         limit: int | None = None,
+        tenant: str | None = None,
     ) -> Iterator[Job]:
         """Jobs newest first, read a page at a time as the iteration reaches it; at most
-        `limit` of them (None: all)."""
+        `limit` of them (None: all). `tenant`: that tenant's jobs only (the operator's token;
+        a tenant's key sees its own alone anyway)."""
         statuses = [status] if isinstance(status, str) else list(status or [])
         params: dict[str, Any] = {
             "status": statuses,
             "label": [f"{key}={value}" for key, value in (labels or {}).items()],
             "name": name,
             "image": image,
+            "tenant": tenant,
             "created_after": _epoch(created_after),
             "finished_before": _epoch(finished_before),
             "limit": page_size if limit is None else min(page_size, limit),
@@ -229,6 +232,69 @@ class Client:
         """The job's record: its request as given (without secrets) and its timeline."""
         return History.from_document(self._json("GET", f"/history/{_path(ref)}", READ_RETRIES))
 
+    def whoami(self) -> Identity:
+        """Who the client's token or key is: the operator, or a tenant's key and its rights."""
+        return Identity.from_document(self._json("GET", "/whoami", READ_RETRIES))
+
+    def tenants(self) -> list[Tenant]:
+        """Every tenant, by name (the operator's token)."""
+        answer = self._json("GET", "/tenants", READ_RETRIES)
+        return [Tenant.from_document(tenant) for tenant in answer["tenants"]]
+
+    def tenant(self, name: str) -> Tenant:
+        return Tenant.from_document(self._json("GET", f"/tenants/{_path(name)}", READ_RETRIES))
+
+    def create_tenant(
+        self,
+        name: str,
+        *,
+        images: Sequence[str] | None = None,
+        constraints: Sequence[str] | None = None,
+        max_memory: int | None = None,
+        max_cpus: float | None = None,
+        max_timeout: int | None = None,
+    ) -> Tenant:
+        """A new tenant with its policy (the operator's token); a name in use is Conflict."""
+        body = {
+            "name": name,
+            **_given(
+                images=None if images is None else list(images),
+                constraints=None if constraints is None else list(constraints),
+                max_memory=max_memory,
+                max_cpus=max_cpus,
+                max_timeout=max_timeout,
+            ),
+        }
+        return Tenant.from_document(self._json("POST", "/tenants", NO_RETRIES, json=body))
+
+    def update_tenant(self, name: str, **changes: Any) -> Tenant:
+        """Change any of the policy's fields (`images`, `constraints`, `max_memory`,
+        `max_cpus`, `max_timeout`); a ceiling given None is lifted."""
+        body = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in changes.items()}
+        path = f"/tenants/{_path(name)}"
+        return Tenant.from_document(self._json("PATCH", path, NO_RETRIES, json=body))
+
+    def delete_tenant(self, name: str) -> None:
+        """Remove a tenant and its keys (Conflict while it has live jobs)."""
+        self._json("DELETE", f"/tenants/{_path(name)}", NO_RETRIES)
+
+    def keys(self, tenant: str) -> list[Key]:
+        """The tenant's keys (never a secret)."""
+        answer = self._json("GET", f"/tenants/{_path(tenant)}/keys", READ_RETRIES)
+        return [Key.from_document(key) for key in answer["keys"]]
+
+    def create_key(
+        self, tenant: str, name: str, rights: Sequence[str], expires_in: int | None = None
+    ) -> Key:
+        """A new key of the tenant; its `secret` is the whole key, shown this once."""
+        body = {"name": name, "rights": list(rights), **_given(expires_in=expires_in)}
+        path = f"/tenants/{_path(tenant)}/keys"
+        return Key.from_document(self._json("POST", path, NO_RETRIES, json=body))
+
+    def revoke_key(self, tenant: str, name: str) -> None:
+        """Revoke the tenant's key of that name: it stops working within 2 s."""
+        self._json("DELETE", f"/tenants/{_path(tenant)}/keys/{_path(name)}", NO_RETRIES)
+
     def health(self) -> dict[str, Any]:
         """`/healthz` (no token needed) as the server answers it, healthy (200) or not (503):
         a 503 is the report asked for, not a failure to get it. `success` says which; `error`
@@ -281,6 +347,11 @@ def _token_from_env(token_file: str | Path | None) -> str | None:
     if path:
         return Path(path).read_text().strip()
     return os.environ.get("QM_TOKEN") or None
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields given (not None)."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _path(ref: str) -> str:

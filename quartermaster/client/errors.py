@@ -41,11 +41,16 @@ class InvalidRequest(QuartermasterError):
 
 
 class Unauthorized(QuartermasterError):
-    """401: the token is missing or wrong."""
+    """401: the token or key is missing, wrong, revoked or expired."""
+
+
+class Forbidden(QuartermasterError):
+    """403: the key lacks the right, or the job breaks its tenant's policy (`fields` names
+    what broke it)."""
 
 
 class NotFound(QuartermasterError):
-    """404: no such job (or route)."""
+    """404: no such job, tenant or key (or route)."""
 
 
 class Conflict(QuartermasterError):
@@ -87,6 +92,7 @@ class ConnectionFailed(QuartermasterError):
 _ERROR_OF_CODE: dict[int, type[QuartermasterError]] = {
     400: InvalidRequest,
     401: Unauthorized,
+    403: Forbidden,
     404: NotFound,
     409: Conflict,
     429: TooManyRequests,

@@ -52,6 +52,7 @@ class Job:
     attempts: int
     labels: dict[str, str] | None
     document: dict[str, Any] = field(repr=False, compare=False)
+    tenant: str | None = None  # None: the operator's job
 
     @property
     def is_final(self) -> bool:
@@ -78,6 +79,7 @@ class Job:
             attempts=document.get("attempts", 0),
             labels=document.get("labels"),
             document=_without_success(document),
+            tenant=document.get("tenant"),
         )
 
 
@@ -150,6 +152,86 @@ class History:
             id=document["id"],
             request=document.get("request") or {},
             timeline=tuple(map(TimelineEntry.from_document, document.get("timeline") or [])),
+            document=_without_success(document),
+        )
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant and its policy (`/tenants`)."""
+
+    name: str
+    images: tuple[str, ...]
+    constraints: tuple[str, ...]
+    max_memory: int | None
+    max_cpus: float | None
+    max_timeout: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Tenant":
+        return cls(
+            name=document["name"],
+            images=tuple(document.get("images") or ()),
+            constraints=tuple(document.get("constraints") or ()),
+            max_memory=document.get("max_memory"),
+            max_cpus=document.get("max_cpus"),
+            max_timeout=document.get("max_timeout"),
+            created_at=parse_time(document.get("created_at")),
+            updated_at=parse_time(document.get("updated_at")),
+            document=_without_success(document),
+        )
+
+
+@dataclass(frozen=True)
+class Key:
+    """A tenant's key (`/tenants/:name/keys`). `secret`: the whole key, only when it was just
+    made (the server shows it once); never in its repr."""
+
+    name: str
+    tenant: str
+    rights: tuple[str, ...]
+    created_at: datetime | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    secret: str | None = field(default=None, repr=False)
+    document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Key":
+        return cls(
+            name=document["name"],
+            tenant=document.get("tenant") or "",
+            rights=tuple(document.get("rights") or ()),
+            created_at=parse_time(document.get("created_at")),
+            expires_at=parse_time(document.get("expires_at")),
+            last_used_at=parse_time(document.get("last_used_at")),
+            secret=document.get("key"),
+            document={k: v for k, v in _without_success(document).items() if k != "key"},
+        )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the client's token or key is (`/whoami`)."""
+
+    operator: bool
+    tenant: str | None
+    key: str | None  # the key's name
+    rights: tuple[str, ...]
+    expires_at: datetime | None
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Identity":
+        return cls(
+            operator=bool(document.get("operator")),
+            tenant=document.get("tenant"),
+            key=document.get("key"),
+            rights=tuple(document.get("rights") or ()),
+            expires_at=parse_time(document.get("expires_at")),
             document=_without_success(document),
         )
 

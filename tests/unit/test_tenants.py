@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from quartermaster.jobs.api_keys import KEY_PATTERN
+from quartermaster.jobs.errors import StoreUnavailable
 from support import tenants
 from support.api import assert_error
 from support.settings import BEARER
@@ -188,3 +189,17 @@ def test_keys_of_a_tenant_that_does_not_exist_are_404(flask_client):
     body = {"name": "ci", "rights": ["read"]}
     assert_error(flask_client.post("/tenants/no-such/keys", json=body, headers=BEARER), 404)
     assert_error(flask_client.get("/tenants/no-such/keys", headers=BEARER), 404)
+
+
+def test_a_key_is_503_while_the_store_cannot_check_it_and_the_token_still_works(
+    app, flask_client, monkeypatch
+):
+    make_tenant(flask_client)
+    key = make_key(flask_client, "team-a", "ci", ["read"])["key"]
+
+    def unreachable(key_id):
+        raise StoreUnavailable("the record store cannot be reached")
+
+    monkeypatch.setattr(app.tenants._store, "stored_key", unreachable)
+    assert_error(flask_client.get("/whoami", headers=bearer(key)), 503)
+    assert flask_client.get("/whoami", headers=BEARER).status_code == 200

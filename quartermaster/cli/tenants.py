@@ -1,0 +1,231 @@
+"""`qm whoami`, `qm tenants ...` and `qm keys ...`: who the token is, tenants and their keys."""
+
+import click
+
+from quartermaster.cli.app import Connection, F, json_option, qm
+from quartermaster.cli.output import age, echo, print_fields, print_json, print_table, warn
+from quartermaster.client import Key, Tenant
+
+RIGHTS = ("read", "run", "stop", "keys")
+
+
+@qm.command()
+@json_option
+@click.pass_obj
+def whoami(connection: Connection, as_json: bool) -> None:
+    """Who the token or key is: the operator, or a tenant's key and its rights."""
+    with connection.client() as client:
+        identity = client.whoami()
+    if as_json:
+        print_json(identity.document)
+    elif identity.operator:
+        echo("operator (every right, every tenant's jobs)")
+    else:
+        expires = identity.expires_at.isoformat() if identity.expires_at else "never"
+        print_fields(
+            [
+                ("tenant", identity.tenant or ""),
+                ("key", identity.key or ""),
+                ("rights", ", ".join(identity.rights)),
+                ("expires", expires),
+            ]
+        )
+
+
+@qm.group()
+def tenants() -> None:
+    """Tenants (teams owning jobs) and their policies: the operator's token."""
+
+
+def policy_options(command: F) -> F:
+    """The options of a tenant's policy, shared by create and update."""
+    options = [
+        click.option("--image", "images", multiple=True, metavar="GLOB",
+                     help="An image pattern it may run (repeat; none: any image)."),
+        click.option("--constraint", "constraints", multiple=True, metavar="EXPR",
+                     help="A placement constraint added to each of its jobs (repeat)."),
+        click.option("--max-memory", type=click.IntRange(1), help="MB: a job's memory at most."),
+        click.option("--max-cpus", type=click.FloatRange(0, min_open=True),
+                     help="A job's cpus at most (jobs must then give cpus)."),
+        click.option("--max-timeout", type=click.IntRange(1),
+                     help="Seconds: a job's timeout at most; the default timeout."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@tenants.command("create")
+@click.argument("name")
+@policy_options
+@json_option
+@click.pass_obj
+def create_tenant(connection: Connection, name: str, as_json: bool, **policy) -> None:
+    """Make the tenant NAME with its policy."""
+    with connection.client() as client:
+        made = client.create_tenant(
+            name,
+            images=policy["images"] or None,
+            constraints=policy["constraints"] or None,
+            max_memory=policy["max_memory"],
+            max_cpus=policy["max_cpus"],
+            max_timeout=policy["max_timeout"],
+        )
+    show_tenant(made, as_json)
+
+
+@tenants.command("list")
+@json_option
+@click.pass_obj
+def list_tenants(connection: Connection, as_json: bool) -> None:
+    """Every tenant and its policy."""
+    with connection.client() as client:
+        found = client.tenants()
+    if as_json:
+        print_json([tenant.document for tenant in found])
+        return
+    print_table(
+        ["name", "images", "constraints", "max memory", "max cpus", "max timeout"],
+        [tenant_row(tenant) for tenant in found],
+    )
+
+
+@tenants.command("show")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def show(connection: Connection, name: str, as_json: bool) -> None:
+    """The tenant NAME and its policy."""
+    with connection.client() as client:
+        show_tenant(client.tenant(name), as_json)
+
+
+@tenants.command("update")
+@click.argument("name")
+@policy_options
+@click.option("--any-image", is_flag=True, help="Lift the image patterns.")
+@click.option("--no-constraints", is_flag=True, help="Remove the added constraints.")
+@click.option("--lift", multiple=True, type=click.Choice(["memory", "cpus", "timeout"]),
+              help="Lift this ceiling (repeat).")  # fmt: skip
+@json_option
+@click.pass_obj
+def update_tenant(
+    connection: Connection,
+    name: str,
+    any_image: bool,
+    no_constraints: bool,
+    lift: tuple[str, ...],
+    as_json: bool,
+    **policy,
+) -> None:
+    """Change the tenant NAME's policy: only what is given changes."""
+    changes: dict = {}
+    if policy["images"] or any_image:
+        changes["images"] = list(policy["images"])
+    if policy["constraints"] or no_constraints:
+        changes["constraints"] = list(policy["constraints"])
+    for ceiling in ("memory", "cpus", "timeout"):
+        value = policy[f"max_{ceiling}"]
+        if value is not None or ceiling in lift:
+            changes[f"max_{ceiling}"] = value
+    if not changes:
+        raise click.UsageError("nothing to change: give an option")
+    with connection.client() as client:
+        show_tenant(client.update_tenant(name, **changes), as_json)
+
+
+@tenants.command("delete")
+@click.argument("name")
+@click.pass_obj
+def delete_tenant(connection: Connection, name: str) -> None:
+    """Remove the tenant NAME and its keys (not while it has live jobs; its history stays)."""
+    with connection.client() as client:
+        client.delete_tenant(name)
+    echo(f"removed tenant {name}")
+
+
+def show_tenant(tenant: Tenant, as_json: bool) -> None:
+    if as_json:
+        print_json(tenant.document)
+        return
+    headers = ["name", "images", "constraints", "max memory", "max cpus", "max timeout"]
+    print_fields(list(zip(headers, tenant_row(tenant), strict=True)))
+
+
+def tenant_row(tenant: Tenant) -> list[str]:
+    return [
+        tenant.name,
+        ", ".join(tenant.images) or "any",
+        ", ".join(tenant.constraints) or "-",
+        "-" if tenant.max_memory is None else f"{tenant.max_memory} MB",
+        "-" if tenant.max_cpus is None else f"{tenant.max_cpus:g}",
+        "-" if tenant.max_timeout is None else f"{tenant.max_timeout} s",
+    ]
+
+
+@qm.group()
+def keys() -> None:
+    """A tenant's keys: the operator's token, or a key of that tenant with the keys right."""
+
+
+@keys.command("create")
+@click.argument("tenant")
+@click.argument("name")
+@click.option("--right", "rights", multiple=True, required=True, type=click.Choice(RIGHTS),
+              help="A right the key carries (repeat).")  # fmt: skip
+@click.option("--expires-in", type=click.IntRange(1), metavar="SECONDS",
+              help="Seconds until the key stops working (default: never).")  # fmt: skip
+@json_option
+@click.pass_obj
+def create_key(
+    connection: Connection,
+    tenant: str,
+    name: str,
+    rights: tuple[str, ...],
+    expires_in: int | None,
+    as_json: bool,
+) -> None:
+    """Make the key NAME of TENANT. Its secret goes to stdout, alone on its line (or as `key`
+    with --json): it is shown this once."""
+    with connection.client() as client:
+        made = client.create_key(tenant, name, rights, expires_in)
+    warn(f"the key {tenant}/{name} is shown once, below: keep it now, it is not shown again")
+    if as_json:
+        print_json({**made.document, "key": made.secret})
+    else:
+        click.echo(made.secret)
+
+
+@keys.command("list")
+@click.argument("tenant")
+@json_option
+@click.pass_obj
+def list_keys(connection: Connection, tenant: str, as_json: bool) -> None:
+    """TENANT's keys (never a secret)."""
+    with connection.client() as client:
+        found = client.keys(tenant)
+    if as_json:
+        print_json([key.document for key in found])
+        return
+    print_table(["name", "rights", "created", "expires", "last used"], [key_row(k) for k in found])
+
+
+@keys.command("revoke")
+@click.argument("tenant")
+@click.argument("name")
+@click.pass_obj
+def revoke_key(connection: Connection, tenant: str, name: str) -> None:
+    """Revoke TENANT's key NAME: it stops working everywhere within 2 s."""
+    with connection.client() as client:
+        client.revoke_key(tenant, name)
+    echo(f"revoked key {tenant}/{name}")
+
+
+def key_row(key: Key) -> list[str]:
+    return [
+        key.name,
+        ",".join(key.rights),
+        age(key.created_at),
+        key.expires_at.isoformat() if key.expires_at else "never",
+        age(key.last_used_at) if key.last_used_at else "never",
+    ]
