@@ -46,13 +46,14 @@ import requests
 import sqlalchemy as sa
 from psycopg import sql
 
+from quartermaster.client import Client
 from quartermaster.jobs.history import recorded_request
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.store import RecordStore, migrate
 from quartermaster.store.engine import make_engine, writer
-from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, jobs
+from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, jobs, tenants
 
 SMALL, LARGE = 1_000, 100_000
 ROUNDS = 200
@@ -60,7 +61,8 @@ WARM_UP = 30
 BATCH = 5_000  # jobs per seeding transaction
 DAY = 24 * 3600
 TTL = 7 * DAY  # HISTORY_TTL's default
-# Every tenth job is in team t3, and every tenth failed (a filter fills a page with 1,000 records).
+# Every tenth job is in team t3 (its label, and its tenant), and every tenth failed (a filter fills
+# a page with 1,000 records).
 TEAMS = 10
 PRINTED_LINES = 200  # the compared jobs' logs, live and archived: /logs?tail=100 takes half
 LIVE_COMMAND = f"sh -c 'for i in $(seq {PRINTED_LINES}); do echo line $i; done; sleep 600'"
@@ -73,7 +75,7 @@ DOCKERD_PID = Path("/var/run/docker.pid")
 RESULTS = Path("bench-store-results.json")
 OWN_SETTINGS = ("DATABASE_URL", "DATABASE_URL_FILE", "DATA_DIR", "REAPER_INTERVAL", "KEEP_FINISHED",
                 "HISTORY_TTL", "TTL")  # fmt: skip
-FIGURES = ("jobs", "archived", "idle", "churn")
+FIGURES = ("jobs", "archived", "tenants", "idle", "churn")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class JobsCase:
 JOBS_CASES = {
     "": JobsCase(JobQuery()),
     "&label=team=t3": JobsCase(JobQuery(labels={"team": "t3"})),
+    "&tenant=t3": JobsCase(JobQuery(tenant="t3")),
     "&status=failed": JobsCase(JobQuery(statuses=("failed",))),
     "&status=lost": JobsCase(JobQuery(statuses=("lost",)), full=False),
     "&status=pending": JobsCase(JobQuery(statuses=("pending",)), full=False),
@@ -176,6 +179,8 @@ def store_figures(kind: str, api, arguments: argparse.Namespace) -> list[dict]:
                 figures.append(
                     archived_against_live_figure(kind, servers[1], stores[1], archived_id)
                 )
+            if "tenants" in arguments.figures:
+                figures += tenant_figures(kind, servers[1], archived_id)
         finally:
             for server in servers:
                 server.stop()
@@ -234,7 +239,8 @@ def postgres_admin(facts: dict) -> psycopg.Connection:
 
 def seed(url: str, count: int) -> str:
     """`count` finished jobs created over the last week, their services gone (none expires
-    within the hour); the id of the one in the middle, whose log is PRINTED_LINES lines."""
+    within the hour), each of one of TEAMS tenants; the id of the one in the middle, whose log
+    is PRINTED_LINES lines."""
     migrate.upgrade(url)
     engine = make_engine(url)
     rng = random.Random(count)  # noqa: S311 - made-up jobs, the same each run
@@ -260,6 +266,15 @@ def seed(url: str, count: int) -> str:
                     (job_log_chunks, [job.log for job in batch]),
                 ):
                     connection.execute(table.insert(), rows)
+        with writer(engine).begin() as connection:
+            connection.execute(
+                tenants.insert(),
+                [
+                    {"name": f"t{n}", "images": [], "constraints": [], "created_at": 0,
+                     "updated_at": 0}
+                    for n in range(TEAMS)
+                ],
+            )  # fmt: skip
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql("ANALYZE")
@@ -333,6 +348,7 @@ def seeded_job(rng: random.Random, index: int, created: float, lines: int) -> Se
         "log_captured_at": finished_at + NANO,
         "log_bytes": len(data),
         "log_truncated": False,
+        "tenant": labels["team"],  # each team a tenant: ten of them, a tenth of the jobs each
     }
     timeline = [
         (created_at, "pending", "new", "created"),
@@ -433,6 +449,58 @@ def jobs_figure(kind: str, path: str, case: JobsCase, servers, stores) -> dict:
     else:  # pages of different sizes: their times are not compared
         result["target"] = bench.verdict(f"p50 <= 20 ms with {LARGE:,} records", large <= 0.020)
     return result
+
+
+def tenant_figures(kind: str, server, archived_id: str) -> list[dict]:
+    """With a tenant's key (read) against the operator's token, in turn, on the store with
+    LARGE records of TEAMS tenants: /status of that tenant's archived job (what the key's check
+    adds: its row read at most once a second per worker, its secret's hash compared), and
+    /jobs?limit=100 of that tenant alone (a tenth of the records)."""
+    tenant = f"t{(LARGE // 2) % TEAMS}"  # the archived job's: the middle one's
+    with Client(server.url, token=bench.TOKEN) as operator:
+        secret = operator.create_key(tenant, f"bench-{os.getpid()}", ["read"]).secret
+    session = requests.Session()
+    as_key = {"Authorization": f"Bearer {secret}"}
+    status_url = f"{server.url}/status/{archived_id}"
+    token_times: list[float] = []
+    key_times: list[float] = []
+    jobs_times: list[float] = []
+    for round_number in range(WARM_UP + ROUNDS):
+        if round_number == WARM_UP:
+            for series in (token_times, key_times, jobs_times):
+                series.clear()
+        token_times.append(bench.timed(lambda: get(session, status_url)))
+        key_times.append(bench.timed(lambda: get_as(session, status_url, as_key)))
+        jobs_times.append(
+            bench.timed(lambda: get_as(session, f"{server.url}/jobs?limit=100", as_key))
+        )
+    page = get_as(session, f"{server.url}/jobs?limit=100", as_key).json()["jobs"]
+    if len(page) != 100 or {job["tenant"] for job in page} != {tenant}:
+        raise SystemExit("bench: a tenant's /jobs did not answer a full page of its own jobs")
+    added = statistics.median(key_times) - statistics.median(token_times)
+    jobs_median = statistics.median(jobs_times)
+    return [
+        {
+            "name": f"GET /status of an archived job, a tenant's key against TOKEN ({kind})",
+            "token_median_ms": bench.ms(statistics.median(token_times)),
+            "key_median_ms": bench.ms(statistics.median(key_times)),
+            "key_p95_ms": bench.ms(bench.p95(key_times)),
+            "key_check_ms": bench.ms(added),
+            "target": bench.verdict("the key's check <= 0.2 ms at p50", added <= 0.0002),
+        },
+        {
+            "name": f"GET /jobs?limit=100 with a tenant's key, 1 tenant of {TEAMS} ({kind})",
+            f"median_ms_{LARGE}": bench.ms(jobs_median),
+            f"p95_ms_{LARGE}": bench.ms(bench.p95(jobs_times)),
+            "target": bench.verdict(f"p50 <= 20 ms with {LARGE:,} records", jobs_median <= 0.020),
+        },
+    ]
+
+
+def get_as(session: requests.Session, url: str, headers: dict) -> requests.Response:
+    response = session.get(url, headers=headers, timeout=30)
+    response.raise_for_status()
+    return response
 
 
 def archived_against_live_figure(kind: str, server, store: RecordStore, archived_id: str) -> dict:
