@@ -13,6 +13,7 @@ from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process import config as configuration
 from quartermaster.service import JobService, TenantService
 from quartermaster.store import RecordStore
+from quartermaster.store.audit import AuditStore
 from quartermaster.store.tenancy import TenantStore
 from quartermaster.swarm.runtime import Swarm
 from quartermaster.web.app import create_app
@@ -29,10 +30,11 @@ def compose_service(
     connections."""
     store = store or RecordStore(config.store_url)
     tenants = TenantStore(store.connection)
+    audit = AuditStore(store.connection)
     jobs = JobService(
-        runtime or Swarm(config), store, config, lambda tenant: tenants.tenant(tenant).policy
+        runtime or Swarm(config), store, config, lambda tenant: tenants.tenant(tenant).policy, audit
     )
-    return jobs, TenantService(tenants, store)
+    return jobs, TenantService(tenants, store, audit)
 
 
 def compose_app(

@@ -1,12 +1,25 @@
-"""`qm whoami`, `qm tenants ...` and `qm keys ...`: who the token is, tenants and their keys."""
+"""`qm whoami`, `qm tenants ...`, `qm keys ...` and `qm audit`: who the token is, tenants and
+their keys, and the audit trail."""
+
+import time
 
 import click
 
 from quartermaster.cli.app import Connection, F, json_option, qm
-from quartermaster.cli.output import age, echo, print_fields, print_json, print_table, warn
-from quartermaster.client import Key, Tenant
+from quartermaster.cli.output import (
+    age,
+    echo,
+    plain_table,
+    print_fields,
+    print_json,
+    print_table,
+    warn,
+)
+from quartermaster.client import AuditEntry, Key, Tenant
 
 RIGHTS = ("read", "run", "stop", "keys")
+DEFAULT_ENTRIES = 20
+FOLLOW_SECONDS = 2.0  # how often `qm audit -f` asks for new entries
 
 
 @qm.command()
@@ -228,4 +241,70 @@ def key_row(key: Key) -> list[str]:
         age(key.created_at),
         key.expires_at.isoformat() if key.expires_at else "never",
         age(key.last_used_at) if key.last_used_at else "never",
+    ]
+
+
+@qm.command()
+@click.option("--tenant", help="Entries whose actor or target is of this tenant.")
+@click.option("--actor", help="operator, or TENANT/KEY.")
+@click.option("--action", help="run, run_refused, stop, tenant_created, key_revoked, ...")
+@click.option("--target", help="A job id, a tenant or key name.")
+@click.option("--limit", type=click.IntRange(1), default=DEFAULT_ENTRIES, show_default=True,
+              help="At most this many entries (the newest).")  # fmt: skip
+@click.option("-f", "--follow", is_flag=True, help="Then show new entries as they come.")
+@json_option
+@click.pass_obj
+def audit(
+    connection: Connection,
+    tenant: str | None,
+    actor: str | None,
+    action: str | None,
+    target: str | None,
+    limit: int,
+    follow: bool,
+    as_json: bool,
+) -> None:
+    """The audit trail: who did what, when, to what, answered how (newest last)."""
+    with connection.client() as client:
+
+        def oldest_first(since: float | None = None, most: int | None = None) -> list[AuditEntry]:
+            found = client.audit(tenant=tenant, actor=actor, action=action, target=target,
+                                 since=since, limit=most)  # fmt: skip
+            return list(reversed(list(found)))
+
+        shown = oldest_first(most=limit)
+        show_entries(shown, as_json, header=True)
+        seen = {entry.id for entry in shown}
+        while follow:
+            time.sleep(FOLLOW_SECONDS)
+            since = shown[-1].at.timestamp() if shown and shown[-1].at else None
+            new = [entry for entry in oldest_first(since) if entry.id not in seen]
+            show_entries(new, as_json, header=False)
+            seen.update(entry.id for entry in new)
+            shown += new
+
+
+def show_entries(entries: list[AuditEntry], as_json: bool, header: bool) -> None:
+    if as_json:
+        for entry in entries:
+            print_json(entry.document)
+        return
+    rows = [audit_row(entry) for entry in entries]
+    if header:
+        print_table(AUDIT_HEADERS, rows)
+    elif rows:
+        click.echo(plain_table(AUDIT_HEADERS, rows).split("\n", 1)[1], nl=False)
+
+
+AUDIT_HEADERS = ["at", "actor", "action", "target", "code", "client"]
+
+
+def audit_row(entry: AuditEntry) -> list[str]:
+    return [
+        entry.at.strftime("%Y-%m-%d %H:%M:%S") if entry.at else "-",
+        entry.actor,
+        entry.action,
+        entry.target or "-",
+        str(entry.code),
+        entry.client or "-",
     ]

@@ -19,6 +19,7 @@ from quartermaster.client.errors import (
 from quartermaster.client.models import (
     FINAL_STATUSES,
     STATUSES,
+    AuditEntry,
     History,
     Identity,
     Job,
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_URL",
     "FINAL_STATUSES",
     "STATUSES",
+    "AuditEntry",
     "Client",
     "Conflict",
     "ConnectionFailed",

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from quartermaster.client.errors import Unavailable
 from quartermaster.client.logs import FOLLOW_READ_SECONDS, followed_lines, lines_of
-from quartermaster.client.models import History, Identity, Job, Key, Node, Tenant
+from quartermaster.client.models import AuditEntry, History, Identity, Job, Key, Node, Tenant
 from quartermaster.client.retries import (
     NO_RETRIES,
     READ_RETRIES,
@@ -161,18 +161,8 @@ class Client:
             "finished_before": _epoch(finished_before),
             "limit": page_size if limit is None else min(page_size, limit),
         }
-        given = 0
-        cursor = None
-        while True:
-            page = self._json("GET", "/jobs", READ_RETRIES, params={**params, "cursor": cursor})
-            for document in page["jobs"]:
-                if limit is not None and given >= limit:
-                    return
-                given += 1
-                yield Job.from_document(document)
-            cursor = page.get("next_cursor")
-            if cursor is None or (limit is not None and given >= limit):
-                return
+        for document in self._pages("/jobs", "jobs", params, limit):
+            yield Job.from_document(document)
 
     def logs(
         self,
@@ -295,6 +285,32 @@ class Client:
         """Revoke the tenant's key of that name: it stops working within 2 s."""
         self._json("DELETE", f"/tenants/{_path(tenant)}/keys/{_path(name)}", NO_RETRIES)
 
+    def audit(
+        self,
+        tenant: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: datetime | float | None = None,
+        until: datetime | float | None = None,
+        page_size: int = 100,
+        limit: int | None = None,
+    ) -> Iterator[AuditEntry]:
+        """The audit trail, newest first, read a page at a time (the operator's token: every
+        entry; a tenant's key with `keys`: its tenant's). `actor`: `operator` or
+        `<tenant>/<key>`; `tenant`: entries whose actor or target is of that tenant."""
+        params: dict[str, Any] = {
+            "tenant": tenant,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "since": _epoch(since),
+            "until": _epoch(until),
+            "limit": page_size if limit is None else min(page_size, limit),
+        }
+        for document in self._pages("/audit", "entries", params, limit):
+            yield AuditEntry.from_document(document)
+
     def health(self) -> dict[str, Any]:
         """`/healthz` (no token needed) as the server answers it, healthy (200) or not (503):
         a 503 is the report asked for, not a failure to get it. `success` says which; `error`
@@ -309,6 +325,23 @@ class Client:
     def openapi(self) -> dict[str, Any]:
         """The server's OpenAPI 3.1 document."""
         return self._json("GET", "/openapi.json", READ_RETRIES)
+
+    def _pages(
+        self, path: str, field: str, params: dict[str, Any], limit: int | None
+    ) -> Iterator[dict[str, Any]]:
+        """The documents of `field` in the keyset pages of `path`, at most `limit`."""
+        given = 0
+        cursor = None
+        while True:
+            page = self._json("GET", path, READ_RETRIES, params={**params, "cursor": cursor})
+            for document in page[field]:
+                if limit is not None and given >= limit:
+                    return
+                given += 1
+                yield document
+            cursor = page.get("next_cursor")
+            if cursor is None or (limit is not None and given >= limit):
+                return
 
     def _report(self, path: str) -> dict[str, Any]:
         try:

@@ -236,5 +236,38 @@ class Identity:
         )
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """An entry of the audit trail (`/audit`): who did what, when, to what, answered how."""
+
+    id: int
+    at: datetime | None
+    actor: str  # operator, or <tenant>/<key>
+    tenant: str | None
+    action: str
+    target: str | None
+    target_tenant: str | None
+    code: int
+    request_id: str | None
+    client: str | None
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "AuditEntry":
+        return cls(
+            id=document["id"],
+            at=parse_time(document.get("at")),
+            actor=document.get("actor") or "",
+            tenant=document.get("tenant"),
+            action=document.get("action") or "",
+            target=document.get("target"),
+            target_tenant=document.get("target_tenant"),
+            code=document.get("code", 0),
+            request_id=document.get("request_id"),
+            client=document.get("client"),
+            document=document,
+        )
+
+
 def _without_success(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key != "success"}

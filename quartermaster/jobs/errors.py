@@ -103,9 +103,12 @@ class Forbidden(DomainError):
 
     http_status = 403
 
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+    def __init__(
+        self, message: str, fields: dict[str, list[str]] | None = None, audited: bool = False
+    ):
         super().__init__(message)
         self.fields = fields
+        self.audited = audited  # its audit entry is written (a /run its tenant's policy refused)
 
 
 class TenantNotFound(DomainError):

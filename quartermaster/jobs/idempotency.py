@@ -34,10 +34,11 @@ def key_hash(idempotency_key: str, tenant: str | None = None) -> str:
 
 def request_hash(job: JobSpec) -> str:
     """What a request asked for, as a hash; credentials are left out (they never reach a label),
-    and so is its tenant (in the key's hash already)."""
+    and so are its tenant (in the key's hash already) and who sent it."""
     fields = asdict(job)
     fields.pop("registry_auth")
     fields.pop("tenant")
+    fields.pop("run_by")  # the same request from another of the tenant's keys is the same
     return _sha256(json.dumps(fields, sort_keys=True))
 
 

@@ -28,8 +28,13 @@ NAME = RESERVED_PREFIX + "name"
 # Set by the reaper when it stops a job that ran too long: the UTC time it did.
 TIMED_OUT = RESERVED_PREFIX + "timed-out"
 # Set by /stop when it stops a job it cannot record now (the record store out of reach): the UTC
-# time it did. The reaper records the job `shutdown`, with its log, then removes its service.
+# time it did, and who (the audit trail's actor: jobs/audit.py). The reaper records the job
+# `shutdown`, with its log and the stop's audit entry, then removes its service.
 STOPPED = RESERVED_PREFIX + "stopped"
+STOPPED_BY = RESERVED_PREFIX + "stopped-by"
+# Who ran it (the audit trail's actor): the reaper writes the /run's audit entry of a job whose
+# first record /run could not write.
+RUN_BY = RESERVED_PREFIX + "run-by"
 
 
 def job_mark(deployment: str) -> str:

@@ -86,9 +86,9 @@ class JobRuntime(Protocol):
         their output, loses nothing of it; the first log set aside for a job stays."""
         ...
 
-    def halt_job(self, job_id: str) -> str:
-        """Stop the runs of the job with that full id but keep it, `shutdown` from now on; its
-        id."""
+    def halt_job(self, job_id: str, stopped_by: str | None = ...) -> str:
+        """Stop the runs of the job with that full id but keep it, `shutdown` from now on,
+        noting who stopped it (the audit trail's actor); its id."""
         ...
 
     def stop_job(self, reference: str, tenant: str | None = ...) -> str:

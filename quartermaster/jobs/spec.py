@@ -34,6 +34,7 @@ class JobSpec:
     # The tenant whose key runs it (None: the operator's), set by the service from the actor,
     # never from a request's body.
     tenant: str | None = None
+    run_by: str | None = None  # the audit trail's actor (jobs/audit.py), set by the service
 
 
 @dataclass(frozen=True)

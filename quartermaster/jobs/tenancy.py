@@ -57,6 +57,9 @@ class Actor:
     key_name: str | None = None
     rights: frozenset[str] = frozenset(RIGHTS)
     expires_at: float | None = None  # epoch seconds; None: the key does not expire
+    # The request's, for the audit trail (jobs/audit.py): its id and the client's address.
+    request_id: str | None = None
+    address: str | None = None
 
     @property
     def is_operator(self) -> bool:

@@ -3,6 +3,7 @@
 The command line (`process/command_line.py`) overrides the environment; both end up in one `Config`.
 """
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ DEFAULT_WORKER_CONNECTIONS = 1000
 DEFAULT_CONSTRAINTS = ("node.role==worker",)
 DEFAULT_DOCKER_TIMEOUT = 10.0
 DEFAULT_TTL = 7 * 24 * 3600  # HISTORY_TTL: a finished job's record is kept a week
+DEFAULT_AUDIT_TTL = 90 * 24 * 3600  # AUDIT_TTL: an audit entry is kept 90 days
 DEFAULT_KEEP_FINISHED = 60
 DEFAULT_REAPER_INTERVAL = 5.0
 DEFAULT_CALLBACK_RETRY_SECONDS = 600
@@ -78,6 +80,10 @@ class Config:
     # Several deployments on one swarm (staging and production; each with its own store): each
     # sees and reaps only its own jobs. "": the unnamed deployment.
     deployment: str = ""
+    # Addresses or networks (CIDR) of proxies in front (nginx): a request from one is the
+    # client's of X-Forwarded-For, for the audit trail. Empty: the peer's address, always.
+    trusted_proxies: tuple[str, ...] = ()
+    audit_ttl: int = DEFAULT_AUDIT_TTL  # seconds an audit entry is kept
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -127,6 +133,14 @@ class Config:
                 parse_host_entry(entry)
             except ValueError as error:
                 raise ConfigError(str(error)) from None
+        _require(self.audit_ttl >= 0, "AUDIT_TTL must be 0 or more seconds")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"TRUSTED_PROXIES: not an address or network: {proxy!r}"
+                ) from None
 
     def __repr__(self) -> str:
         # The token and the callback secret must never reach a log line, even through a repr.
@@ -192,6 +206,8 @@ def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Conf
         "log_keep_bytes": _int(env, "LOG_KEEP_BYTES", DEFAULT_LOG_KEEP_BYTES),
         "keep_env_values": _flag(env, "KEEP_ENV_VALUES"),
         "deployment": env.get("DEPLOYMENT", ""),
+        "trusted_proxies": parse_list(env.get("TRUSTED_PROXIES")),
+        "audit_ttl": _int(env, "AUDIT_TTL", DEFAULT_AUDIT_TTL),
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return Config(**settings)

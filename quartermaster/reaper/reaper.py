@@ -36,6 +36,7 @@ from quartermaster.reaper import callbacks
 from quartermaster.reaper.recording import Recorder, spent_logs
 from quartermaster.reaper.supervisor import SETTINGS_ON_STDIN
 from quartermaster.store import LiveRecord, RecordStore
+from quartermaster.store.audit import AuditStore
 from quartermaster.store.host import SEVERAL_HOSTS, host_identity
 from quartermaster.swarm.reaping import Notice, Plan, Snapshot, plan
 from quartermaster.swarm.runtime import Swarm
@@ -82,6 +83,7 @@ class Reaper:
         self._swarm_connection = swarm.connection
         self._reaping = swarm.reaping
         self._store = RecordStore(config.store_url)
+        self._audit = AuditStore(self._store.connection)
         self._recorder = Recorder(swarm, self._reaping, self._store, config.log_keep_bytes)
         self._host_noted_at = 0.0
         # Deliveries run beside the rounds, one slot each (never queued: see DELIVERY_SLOTS).
@@ -168,6 +170,8 @@ class Reaper:
                 self._store_quietly(self._store.service_removed, service["ID"], now)
             heartbeat.beat()
         self._store_quietly(self._store.delete_expired, now)
+        if full and self._config.audit_ttl:
+            self._store_quietly(self._audit.delete_older_than, now - self._config.audit_ttl)
         if self._store.embedded and now - self._host_noted_at >= HOST_NOTE_SECONDS:
             self._store_quietly(self._note_host, now)
         services = {service["ID"] for service in snapshot.services}

@@ -24,7 +24,8 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
-from quartermaster.jobs import labels
+from quartermaster.jobs import audit, labels
+from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import (
     SWARM_CALL_ERRORS,
     JobNotFound,
@@ -117,7 +118,8 @@ class Recorder:
             names = self._reaping.node_names()
             for status in work.finals:
                 node_name = names.get(status.node or "")
-                if _passing_over_refusals(status.id, self._finish, status, node_name, now):
+                stop = _halted_stop(by_id[status.id], status)
+                if _passing_over_refusals(status.id, self._finish, status, node_name, now, stop):
                     recorded.add(status.id)
         for job_id in work.removed:
             self._store.service_removed(job_id, now)
@@ -173,18 +175,27 @@ class Recorder:
         key = None
         if labels.IDEMPOTENCY_KEY in service_labels:
             key = (service_labels[labels.IDEMPOTENCY_KEY], service_labels.get(labels.REQUEST_HASH))
-        if self._store.add(status, request, ttl, now, key):
+        # The /run's audit entry goes with the record, as /run would have written it.
+        ran = _entry_of(service_labels.get(labels.RUN_BY), audit.RUN, status)
+        if self._store.add(status, request, ttl, now, key, ran):
             log.info("reaper: job %s had no record; made one from its service", status.id)
 
-    def _finish(self, status: JobStatus, node_hostname: str | None, now: float) -> bool:
-        """The job's final record with its log; False if its log could not be read now."""
+    def _finish(
+        self,
+        status: JobStatus,
+        node_hostname: str | None,
+        now: float,
+        stop: AuditEntry | None = None,
+    ) -> bool:
+        """The job's final record with its log (and `stop`, the audit entry of the /stop that
+        halted it); False if its log could not be read now."""
         try:
             kept = self._swarm.capture_log(status.id, self._log_keep_bytes)
         except SWARM_CALL_ERRORS as error:
             log.warning("reaper: the log of job %s could not be kept now: %s", status.id, error)
             return False
         self._store.finish(
-            status, list(kept.lines), kept.truncated, now, node_hostname=node_hostname
+            status, list(kept.lines), kept.truncated, now, node_hostname=node_hostname, entry=stop
         )
         return True
 
@@ -255,3 +266,30 @@ def _passing_over_refusals(job_id: str, write: Callable[..., object], *args: obj
     except StoreRefused as error:
         log.warning("reaper: job %s is not recorded: %s", job_id, error)
         return None
+
+
+def _entry_of(actor_name: str | None, action: str, status: JobStatus) -> AuditEntry:
+    """The audit entry of an action a /run or /stop made and could not record: its actor as the
+    job's labels name it (none: a job of a quartermaster from before them, the operator's)."""
+    name = actor_name or audit.OPERATOR_NAME
+    tenant = None if name == audit.OPERATOR_NAME else name.partition("/")[0]
+    return AuditEntry(
+        id=None,
+        at=None,
+        actor=name,
+        tenant=tenant,
+        action=action,
+        target=status.id,
+        target_tenant=status.tenant,
+        code=200,
+        request_id=None,
+        client=None,
+    )
+
+
+def _halted_stop(service: dict, status: JobStatus) -> AuditEntry | None:
+    """The audit entry of the /stop that halted the job (its record could not be written then)."""
+    service_labels = service["Spec"].get("Labels", {})
+    if labels.STOPPED not in service_labels:
+        return None
+    return _entry_of(service_labels.get(labels.STOPPED_BY), audit.STOP, status)

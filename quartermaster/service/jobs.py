@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TypeVar
 
+from quartermaster.jobs import audit
+from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import Forbidden, IdempotencyConflict, JobNotFound, StoreError
 from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_kept
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
@@ -34,6 +36,7 @@ from quartermaster.process import metrics
 from quartermaster.process.config import Config
 from quartermaster.process.recent_reads import ArchivedStatuses, LiveReferences
 from quartermaster.store import RecordStore, StoreSize
+from quartermaster.store.audit import AuditStore
 
 log = logging.getLogger(__name__)
 # The store's size is a full scan (RecordStore.size): a process measures it at most this often.
@@ -55,11 +58,13 @@ class JobService:
         store: RecordStore,
         config: Config,
         policy_of: Callable[[str], TenantPolicy] = lambda tenant: TenantPolicy(),
+        audit_store: AuditStore | None = None,
     ):
         self.runtime = runtime
         self.store = store
         self._config = config
         self._policy_of = policy_of  # a tenant's policy, as the store has it now
+        self._audit = audit_store or AuditStore(store.connection)
         self._defaults = JobDefaults(config.memory_mb, config.constraints, config.ttl)
         self._size: StoreSize | None = None
         self._size_measured_at: float | None = None  # time.monotonic()
@@ -118,7 +123,7 @@ class JobService:
         job (or 409 for another request); the swarm settles keys of live jobs and racing
         requests. A tenant's job is its tenant's, and must meet its policy (403 naming what
         breaks it; only a missing timeout takes the policy's)."""
-        job = replace(job, tenant=actor.tenant)
+        job = replace(job, tenant=actor.tenant, run_by=audit.actor_name(actor))
         key = KeyHashes.of(job)  # of the request as sent: a retry hashes the same
         if key is not None:
             known = self._job_with_key(key.key)
@@ -127,7 +132,9 @@ class JobService:
                     raise IdempotencyConflict(KEY_REUSED)
                 return known[0]
         # The key itself goes no further: the runtime and the record have its hashes.
-        job = self._under_policy(replace(self._defaults.applied_to(job), idempotency_key=None))
+        job = self._under_policy(
+            actor, replace(self._defaults.applied_to(job), idempotency_key=None)
+        )
         job_id = self.runtime.create_job(job, key)
         request = recorded_request(job, env_values=self._config.keep_env_values)
         try:
@@ -145,17 +152,26 @@ class JobService:
             # name was generated anew): the reaper records it from its service.
             return job_id
         ttl = request["ttl"]  # the job's own or the default: never None now
-        self._best_effort(job_id, lambda: self.store.add(status, request, ttl, time.time(), key))
+        ran = audit.entry(actor, audit.RUN, job_id, job.tenant)
+        self._best_effort(
+            job_id, lambda: self.store.add(status, request, ttl, time.time(), key, ran)
+        )
         return job_id
 
-    def _under_policy(self, job: JobSpec) -> JobSpec:
+    def _under_policy(self, actor: Actor, job: JobSpec) -> JobSpec:
+        """The job as its tenant's policy has it run; a breach refused (403), and audited."""
         if job.tenant is None:
             return job
         policy = self._policy_of(job.tenant)
         breaches = policy_breaches(policy, job)
         if breaches:
+            refused = audit.entry(actor, audit.RUN_REFUSED, None, job.tenant, 403)
+            with contextlib.suppress(StoreError):  # the refusal stands, audited or not
+                self._audit.add(refused, time.time())
             raise Forbidden(
-                f"this tenant's policy refuses: {', '.join(sorted(breaches))}", breaches
+                f"this tenant's policy refuses: {', '.join(sorted(breaches))}",
+                breaches,
+                audited=True,
             )
         return under_policy(policy, job)
 
@@ -246,11 +262,12 @@ class JobService:
         for known_live in (reference, status.id):  # gone or going: the store answers next
             self._live_references.forget(_scoped(tenant, known_live))
         kept = self.runtime.capture_log(status.id, self._config.log_keep_bytes)
-        if not self._keep_stopped(status, kept):
+        stopped = audit.entry(actor, audit.STOP, status.id, status.tenant)
+        if not self._keep_stopped(status, kept, stopped):
             # Halting loses the runs' output: their log is set aside first, for the final
-            # record the reaper writes once it can.
+            # record (and the stop's audit entry) the reaper writes once it can.
             self.runtime.set_log_aside(status.id, kept)
-            return self.runtime.halt_job(status.id)
+            return self.runtime.halt_job(status.id, stopped.actor)
         # Recorded `shutdown`, the stop is under way: if this process dies or Docker fails
         # before the service is gone, the reaper removes it (reaper/recording.py), which may
         # be first, too.
@@ -304,9 +321,9 @@ class JobService:
             self._archived_statuses.keep(archived)
         return archived
 
-    def _keep_stopped(self, status: JobStatus, kept: LogKeeper) -> bool:
-        """The stopped job's final record and log written (now, or before); False when they
-        cannot be now."""
+    def _keep_stopped(self, status: JobStatus, kept: LogKeeper, stopped: AuditEntry) -> bool:
+        """The stopped job's final record and log written (now, or before), with the stop's
+        audit entry; False when they cannot be now."""
         now = time.time()
         if not status.is_final:
             finished_at = timestamp_of(round(now * NANO))
@@ -314,9 +331,15 @@ class JobService:
         lines = list(kept.lines)
         try:
             written = self.store.finish(
-                status, lines, kept.truncated, now, detail="stopped by /stop"
+                status, lines, kept.truncated, now, detail="stopped by /stop", entry=stopped
             )
-            return written or self.store.log_kept(status.id)
+            if written:
+                return True
+            if not self.store.log_kept(status.id):
+                return False
+            with contextlib.suppress(StoreError):  # it had ended: its service goes now
+                self._audit.add(stopped, now)
+            return True
         except StoreError as error:
             log.warning("job %s: stopped, kept for the reaper to record (%s)", status.id, error)
             return False

@@ -15,9 +15,11 @@ import time
 from collections import OrderedDict
 from dataclasses import replace
 
-from quartermaster.jobs import api_keys
+from quartermaster.jobs import api_keys, audit
+from quartermaster.jobs.audit import AuditPage, AuditQuery
 from quartermaster.jobs.errors import Forbidden, StoreError, TenantConflict, TenantNotFound
 from quartermaster.jobs.tenancy import (
+    KEYS,
     RIGHTS,
     Actor,
     KeyInfo,
@@ -26,40 +28,74 @@ from quartermaster.jobs.tenancy import (
     TenantPolicy,
 )
 from quartermaster.store import RecordStore
+from quartermaster.store.audit import AuditStore
 from quartermaster.store.tenancy import NO_TENANT, TenantStore
 
 KEY_CACHE_SECONDS = 1.0
+REFUSALS_NOTED_SECONDS = 60.0  # a key's refusals audited at most this often per worker
+UNKNOWN = Actor(tenant=None)  # a request whose id and address are not known
 KEY_CACHE_SIZE = 4096  # keys (known or not) remembered by a worker: memory stays bounded
 OPERATOR_ONLY = "only the operator's token may manage tenants"
 LIVE_JOBS = "this tenant has live jobs: stop them (or wait for their end) first"
 
 
 class TenantService:
-    def __init__(self, store: TenantStore, records: RecordStore):
+    def __init__(self, store: TenantStore, records: RecordStore, audit_store: AuditStore):
         self._store = store
         self._records = records
+        self._audit = audit_store
+        self._refusals_noted: dict[str, float] = {}  # tenant/key: when this worker last did
         self._keys: OrderedDict[str, tuple[StoredKey | None, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._used_noted: dict[str, float] = {}  # key id: when this worker last wrote its use
 
     # -- who the key is ------------------------------------------------------------------------
 
-    def actor_of_key(self, text: str, now: float | None = None) -> Actor | None:
-        """The actor a tenant's key (as sent) stands for; None for any key that does not work
-        (malformed, unknown, wrong secret, expired: one answer for each). StoreError when the
-        store cannot say."""
+    def actor_of_key(
+        self, text: str, request: Actor = UNKNOWN, now: float | None = None
+    ) -> Actor | None:
+        """The actor a tenant's key (as sent) stands for, with `request`'s id and address;
+        None for any key that does not work (malformed, unknown, wrong secret, expired: one
+        answer for each). A key that exists and is refused is audited (note_refused).
+        StoreError when the store cannot say."""
         parsed = api_keys.parse_key(text)
         if parsed is None:
             return None
         key_id, secret = parsed
         stored = self._stored_key(key_id)
-        if stored is None or not api_keys.secret_matches(secret, stored.secret_hash):
+        if stored is None:
             return None
         now = time.time() if now is None else now
-        if stored.expires_at is not None and stored.expires_at <= now:
+        actor = replace(stored.actor(), request_id=request.request_id, address=request.address)
+        expired = stored.expires_at is not None and stored.expires_at <= now
+        if expired or not api_keys.secret_matches(secret, stored.secret_hash):
+            self.note_refused(actor, 401, None)
             return None
         self._note_used(key_id, now)
-        return stored.actor()
+        return actor
+
+    def note_refused(self, actor: Actor, code: int, target: str | None) -> None:
+        """Audit a 401 or 403 answered to a key that exists: at most once a minute per key and
+        worker (a loop must not flood the store), best effort (a refusal is not worth a 503)."""
+        now = time.time()
+        key = f"{actor.tenant}/{actor.key_name}"
+        with self._lock:
+            if now - self._refusals_noted.get(key, 0.0) < REFUSALS_NOTED_SECONDS:
+                return
+            self._refusals_noted[key] = now
+            if len(self._refusals_noted) > KEY_CACHE_SIZE:
+                self._refusals_noted.clear()
+        refused = audit.entry(actor, audit.KEY_REFUSED, target, actor.tenant, code)
+        with contextlib.suppress(StoreError):
+            self._audit.add(refused, now)
+
+    def audit_page(self, actor: Actor, query: AuditQuery) -> AuditPage:
+        """The operator's: every entry; a key with the `keys` right: its tenant's."""
+        if not actor.is_operator:
+            if not actor.may(KEYS):
+                raise Forbidden("this key lacks the right: keys")
+            query = replace(query, tenant=actor.tenant)
+        return self._audit.page(query)
 
     def _stored_key(self, key_id: str) -> StoredKey | None:
         with self._lock:
@@ -89,7 +125,8 @@ class TenantService:
 
     def create_tenant(self, actor: Actor, tenant: Tenant) -> Tenant:
         _operator(actor)
-        return self._store.create_tenant(tenant, time.time())
+        made = audit.entry(actor, audit.TENANT_CREATED, tenant.name, tenant.name, 201)
+        return self._store.create_tenant(tenant, time.time(), made)
 
     def tenants(self, actor: Actor) -> list[Tenant]:
         _operator(actor)
@@ -103,7 +140,8 @@ class TenantService:
         """`changes`: any of TenantPolicy's fields, with their new values."""
         _operator(actor)
         policy = replace(self._store.tenant(name).policy, **changes)
-        return self._store.update_tenant(name, policy, time.time())
+        changed = audit.entry(actor, audit.TENANT_CHANGED, name, name)
+        return self._store.update_tenant(name, policy, time.time(), changed)
 
     def policy(self, name: str) -> TenantPolicy:
         return self._store.tenant(name).policy
@@ -113,7 +151,8 @@ class TenantService:
         self._store.tenant(name)  # 404 first
         if self._records.has_live_jobs_of(name):
             raise TenantConflict(LIVE_JOBS)
-        self._store.delete_tenant(name)
+        removed = audit.entry(actor, audit.TENANT_REMOVED, name, name)
+        self._store.delete_tenant(name, time.time(), removed)
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -141,7 +180,8 @@ class TenantService:
             secret_hash=made.secret_hash,
             expires_at=None if expires_in is None else now + expires_in,
         )
-        return self._store.add_key(stored, now), made.text
+        made_entry = audit.entry(actor, audit.KEY_CREATED, name, tenant, 201)
+        return self._store.add_key(stored, now, made_entry), made.text
 
     def keys(self, actor: Actor, tenant: str) -> list[KeyInfo]:
         self._managing(actor, tenant)
@@ -149,7 +189,8 @@ class TenantService:
 
     def revoke_key(self, actor: Actor, tenant: str, name: str) -> None:
         self._managing(actor, tenant)
-        self._store.delete_key(tenant, name)
+        revoked = audit.entry(actor, audit.KEY_REVOKED, name, tenant)
+        self._store.delete_key(tenant, name, time.time(), revoked)
 
     @staticmethod
     def _managing(actor: Actor, tenant: str) -> None:

@@ -17,11 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import JobLookupError, StoreRefused
 from quartermaster.jobs.history import JobHistory, LogLine
 from quartermaster.jobs.query import JobPage, JobQuery
 from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.times import NANO
+from quartermaster.store.audit import entry_row, insert_entry
 from quartermaster.store.connection import StoreConnection
 from quartermaster.store.group_commit import GroupCommit
 from quartermaster.store.kept_logs import chunks, log_chunks, within_log_budget
@@ -82,12 +84,15 @@ class RecordStore:
         ttl: int,
         now: float,
         key: tuple[str, str] | None = None,
+        entry: AuditEntry | None = None,
     ) -> bool:
-        """The first record of a job; False if it has one already. `key`: the hashes of its
-        Idempotency-Key and of its request. Written with those of the other jobs this process
-        is adding at the same time, in one transaction (group_commit.py): it returns once that
-        is committed."""
-        return self._first_records.submit(FirstRecord.of(status, request, ttl, nanos(now), key))
+        """The first record of a job, and the audit `entry` of the /run that made it, in one
+        transaction; False if it has one already. `key`: the hashes of its Idempotency-Key and
+        of its request. Written with those of the other jobs this process is adding at the same
+        time, in one transaction (group_commit.py): it returns once that is committed."""
+        at = nanos(now)
+        audit_row = None if entry is None else entry_row(entry, at)
+        return self._first_records.submit(FirstRecord.of(status, request, ttl, at, key, audit_row))
 
     def _add_first_records(self, records: Sequence[FirstRecord]) -> list[bool]:
         with self._connection.writing() as connection:
@@ -122,9 +127,11 @@ class RecordStore:
         *,
         node_hostname: str | None = None,
         detail: str | None = None,
+        entry: AuditEntry | None = None,
     ) -> bool:
-        """The final record: the job's last status and its log, at once (all or nothing);
-        False if it was written already (by another reaper, or /stop)."""
+        """The final record: the job's last status and its log, at once (all or nothing), with
+        the audit `entry` of the /stop that ended it; False if it was written already (by
+        another reaper, or /stop)."""
         at = nanos(now)
         log_chunks = list(chunks(status.id, lines))
         with self._connection.writing() as connection:
@@ -153,6 +160,8 @@ class RecordStore:
                 connection.execute(job_log_chunks.insert(), log_chunks)
             if (current.status, current.state) != (status.status, status.state) or detail:
                 add_transition(connection, status.id, finished_at, status, detail)
+            if entry is not None:
+                insert_entry(connection, entry, at)
         return True
 
     def service_removed(self, job_id: str, now: float) -> None:

@@ -14,7 +14,7 @@ from quartermaster.jobs.history import Transition
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.times import NANO, nanos_of, timestamp_of
-from quartermaster.store.schema import job_labels, job_transitions, jobs
+from quartermaster.store.schema import audit_entries, job_labels, job_transitions, jobs
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class FirstRecord:
     row: dict[str, Any]
     labels: list[dict[str, Any]]
     transition: dict[str, Any]
+    audit: dict[str, Any] | None = None  # the `audit_entries` row of the /run that made it
 
     @classmethod
     def of(
@@ -89,6 +90,7 @@ class FirstRecord:
         ttl: int,
         at: int,
         key: tuple[str, str] | None,
+        audit: dict[str, Any] | None = None,
     ) -> "FirstRecord":
         row = first_record(status, request, ttl, at, key)
         created_at = row["created_at"]
@@ -97,6 +99,7 @@ class FirstRecord:
             label_rows(status.id, request.get("labels") or {}, created_at),
             # The job's first transition: its timeline is empty (it goes with its record).
             transition_row(status.id, 0, created_at, status, "created"),
+            audit,
         )
 
 
@@ -115,6 +118,9 @@ def insert_first_records(connection: sa.Connection, records: Sequence[FirstRecor
         connection.execute(job_labels.insert(), labels)
     if written:
         connection.execute(job_transitions.insert(), [record.transition for record in written])
+    entries = [record.audit for record in written if record.audit is not None]
+    if entries:
+        connection.execute(audit_entries.insert(), entries)
     return [
         first_of_job[record.row["id"]] == index and record.row["id"] in inserted
         for index, record in enumerate(records)

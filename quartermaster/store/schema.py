@@ -155,3 +155,26 @@ api_keys = sa.Table(
     sa.Column("last_used_at", Nanos),
     sa.UniqueConstraint("tenant", "name"),
 )
+
+# The audit trail (jobs/audit.py): each entry written with the change it records. Newest first,
+# keyset pages on (at, id); each filter an index ending so.
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", Nanos, nullable=False),
+    sa.Column("actor", Key, nullable=False),  # operator, or <tenant>/<key>
+    sa.Column("tenant", Key),  # the actor's; null: the operator
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", Key),
+    sa.Column("target_tenant", Key),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("request_id", sa.String(128)),
+    sa.Column("client", sa.String(64)),
+    sa.Index(None, "at", "id"),
+    sa.Index(None, "actor", "at", "id"),
+    sa.Index(None, "tenant", "at", "id"),
+    sa.Index(None, "target_tenant", "at", "id"),
+    sa.Index(None, "action", "at", "id"),
+    sa.Index(None, "target", "at", "id"),
+)

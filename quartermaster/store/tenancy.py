@@ -6,9 +6,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import TenantConflict, TenantNotFound
 from quartermaster.jobs.tenancy import KeyInfo, StoredKey, Tenant, TenantPolicy
 from quartermaster.jobs.times import NANO, timestamp_of
+from quartermaster.store.audit import insert_entry
 from quartermaster.store.connection import StoreConnection
 from quartermaster.store.rows import nanos
 from quartermaster.store.schema import api_keys, tenants
@@ -27,7 +29,7 @@ class TenantStore:
 
     # -- tenants -------------------------------------------------------------------------------
 
-    def create_tenant(self, tenant: Tenant, now: float) -> Tenant:
+    def create_tenant(self, tenant: Tenant, now: float, entry: AuditEntry) -> Tenant:
         at = nanos(now)
         try:
             with self._connection.writing() as connection:
@@ -37,6 +39,7 @@ class TenantStore:
                         updated_at=at,
                     )
                 )  # fmt: skip
+                insert_entry(connection, entry, at)
         except IntegrityError as error:
             raise TenantConflict(TENANT_TAKEN) from error
         return self.tenant(tenant.name)
@@ -53,28 +56,32 @@ class TenantStore:
             raise TenantNotFound(NO_TENANT)
         return _tenant(row)
 
-    def update_tenant(self, name: str, policy: TenantPolicy, now: float) -> Tenant:
+    def update_tenant(
+        self, name: str, policy: TenantPolicy, now: float, entry: AuditEntry
+    ) -> Tenant:
         with self._connection.writing() as connection:
             changed = connection.execute(
                 tenants.update()
                 .where(tenants.c.name == name)
                 .values(**_policy_columns(policy), updated_at=nanos(now))
             ).rowcount
-        if not changed:
-            raise TenantNotFound(NO_TENANT)
+            if not changed:
+                raise TenantNotFound(NO_TENANT)
+            insert_entry(connection, entry, nanos(now))
         return self.tenant(name)
 
-    def delete_tenant(self, name: str) -> None:
+    def delete_tenant(self, name: str, now: float, entry: AuditEntry) -> None:
         """The tenant and its keys (its jobs' records stay, owned by its name)."""
         with self._connection.writing() as connection:
             connection.execute(api_keys.delete().where(api_keys.c.tenant == name))
             deleted = connection.execute(tenants.delete().where(tenants.c.name == name)).rowcount
-        if not deleted:
-            raise TenantNotFound(NO_TENANT)
+            if not deleted:
+                raise TenantNotFound(NO_TENANT)
+            insert_entry(connection, entry, nanos(now))
 
     # -- keys ----------------------------------------------------------------------------------
 
-    def add_key(self, key: StoredKey, now: float) -> KeyInfo:
+    def add_key(self, key: StoredKey, now: float, entry: AuditEntry) -> KeyInfo:
         expires_at = None if key.expires_at is None else nanos(key.expires_at)
         try:
             with self._connection.writing() as connection:
@@ -93,6 +100,7 @@ class TenantStore:
                         expires_at=expires_at,
                     )
                 )
+                insert_entry(connection, entry, nanos(now))
         except IntegrityError as error:
             raise TenantConflict(KEY_TAKEN) from error
         return self._key_info(key.tenant, key.name)
@@ -118,13 +126,14 @@ class TenantStore:
             raise TenantNotFound(NO_KEY)
         return _key_info(row)
 
-    def delete_key(self, tenant: str, name: str) -> None:
+    def delete_key(self, tenant: str, name: str, now: float, entry: AuditEntry) -> None:
         with self._connection.writing() as connection:
             deleted = connection.execute(
                 api_keys.delete().where(api_keys.c.tenant == tenant, api_keys.c.name == name)
             ).rowcount
-        if not deleted:
-            raise TenantNotFound(NO_KEY)
+            if not deleted:
+                raise TenantNotFound(NO_KEY)
+            insert_entry(connection, entry, nanos(now))
 
     def stored_key(self, key_id: str) -> StoredKey | None:
         """The key with that id, to check a request's against; None: no such key."""

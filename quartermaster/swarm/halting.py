@@ -6,25 +6,37 @@ and /stop while the record store is out of reach.
 """
 
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.removal import update_on_fresh_read
 
 
-def halted_spec(spec: dict, label: str, now: float) -> dict:
-    """The spec with no runs left to make, and `label` set to the UTC time of `now`."""
+def halted_spec(
+    spec: dict, label: str, now: float, extra: Mapping[str, str] = MappingProxyType({})
+) -> dict:
+    """The spec with no runs left to make, `label` set to the UTC time of `now`, and the
+    `extra` labels."""
     mode = spec.get("Mode", {})
     if "ReplicatedJob" in mode:
         mode = {"ReplicatedJob": {**mode["ReplicatedJob"], "TotalCompletions": 0}}
     else:
         mode = {"Replicated": {"Replicas": 0}}
-    return {**spec, "Mode": mode, "Labels": {**spec.get("Labels", {}), label: utc(now)}}
+    labels = {**spec.get("Labels", {}), label: utc(now), **extra}
+    return {**spec, "Mode": mode, "Labels": labels}
 
 
-def halt_job_service(engine: EngineClient, service_id: str, label: str, now: float) -> None:
+def halt_job_service(
+    engine: EngineClient,
+    service_id: str,
+    label: str,
+    now: float,
+    extra: Mapping[str, str] = MappingProxyType({}),
+) -> None:
     """Halt the job (read afresh on a refusal: swarm moves a job's version on as it runs)."""
     service = engine.inspect_service(service_id)
-    update_on_fresh_read(engine, service, lambda spec: halted_spec(spec, label, now))
+    update_on_fresh_read(engine, service, lambda spec: halted_spec(spec, label, now, extra))
 
 
 def utc(now: float) -> str:

@@ -304,10 +304,11 @@ class Swarm:
             raise JobNotFound(NO_SUCH_JOB) from None
         return service["ID"]
 
-    def halt_job(self, job_id: str) -> str:
+    def halt_job(self, job_id: str, stopped_by: str | None = None) -> str:
         """Stop the job's runs but keep its service, marked stopped (swarm/halting.py)."""
+        extra = {} if stopped_by is None else {labels.STOPPED_BY: stopped_by}
         try:
-            halt_job_service(self._docker.engine, job_id, labels.STOPPED, time.time())
+            halt_job_service(self._docker.engine, job_id, labels.STOPPED, time.time(), extra)
         except JobNotFound:
             raise JobNotFound(NO_SUCH_JOB) from None
         return job_id

@@ -56,6 +56,8 @@ def _own_labels(job: JobSpec, key: KeyHashes | None, deployment: str) -> dict[st
         own[job_labels.TIMEOUT] = str(job.timeout)
     if job.callback_url:
         own[job_labels.CALLBACK_URL] = job.callback_url
+    if job.run_by is not None:
+        own[job_labels.RUN_BY] = job.run_by
     if job.tenant is not None:
         own[job_labels.TENANT] = job.tenant
         if job.name is not None:

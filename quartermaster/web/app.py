@@ -7,6 +7,7 @@ from quartermaster.process import config as configuration
 from quartermaster.service import JobService, TenantService
 from quartermaster.web.access_log import install_access_log
 from quartermaster.web.api import (
+    audit,
     health,
     history,
     jobs,
@@ -39,6 +40,7 @@ BLUEPRINTS = (
     tenants.blueprint,
     keys.blueprint,
     whoami.blueprint,
+    audit.blueprint,
     openapi_json.blueprint,
     metrics.blueprint,
     dashboard,

@@ -10,17 +10,20 @@ get the same 401. A key that works but lacks the route's right (`@describe(right
 refused, as what a request carries travels on to Docker, its logs and its labels (a token has at
 least MIN_TOKEN_CHARS, process/config.py: long enough not to turn up there by chance).
 
-The request's actor is `g.actor` (context.actor()) for the handlers.
+The request's actor is `g.actor` (context.actor()) for the handlers. A 401 or 403 answered to a
+key that exists is audited (at most once a minute per key and worker).
 """
 
 import hmac
+from dataclasses import replace
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 
 from quartermaster.jobs import api_keys
 from quartermaster.jobs.tenancy import OPERATOR, Actor
 from quartermaster.process.config import Config
 from quartermaster.web import context
+from quartermaster.web.client_address import client_address
 from quartermaster.web.describe import ANY_KEY, is_page, operation_of
 from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import json_object, parsed_json
@@ -29,6 +32,7 @@ from quartermaster.web.schemas.patterns import json_strings
 
 def install_actor_check(app: Flask, config: Config) -> None:
     expected = config.token.encode()
+    proxies = config.trusted_proxies
 
     @app.before_request
     def require_actor():
@@ -48,31 +52,49 @@ def install_actor_check(app: Flask, config: Config) -> None:
         sent = supplied[0]
         if any(other != sent for other in supplied):
             raise ApiError(401, INVALID)
-        g.actor = actor = _actor(sent, expected)
+        facts = Actor(None, request_id=g.get("request_id"), address=client_address(proxies))
+        g.actor = actor = _actor(sent, expected, facts)
         if token_elsewhere(sent):
             raise ApiError(400, "the token may only be sent as token, ?token= or Bearer")
-        _check_right(actor, operation.right if operation is not None else None)
+        refusal = _refusal(actor, operation.right if operation is not None else None)
+        if refusal is not None:
+            raise ApiError(403, refusal)
+
+    @app.after_request
+    def audit_a_keys_refusal(response: Response) -> Response:
+        """A 403 answered to a tenant's key is audited (a 401 is, where the key is checked:
+        TenantService.actor_of_key), unless what refused it wrote its own entry."""
+        actor = g.get("actor")
+        refused = response.status_code == 403 and actor is not None and not actor.is_operator
+        if refused and not g.get("refusal_audited"):
+            route = request.url_rule.rule if request.url_rule else request.path
+            context.tenants().note_refused(actor, 403, route)
+        return response
 
 
 INVALID = "invalid token"
 
 
-def _actor(sent: str, expected: bytes) -> Actor:
+def _actor(sent: str, expected: bytes, facts: Actor) -> Actor:
+    """The operator, or the key's actor, with the request's facts (`facts`)."""
     if hmac.compare_digest(_utf8(sent), expected):
-        return OPERATOR
-    actor = context.tenants().actor_of_key(sent) if api_keys.looks_like_key(sent) else None
+        return replace(OPERATOR, request_id=facts.request_id, address=facts.address)
+    key = api_keys.looks_like_key(sent)
+    actor = context.tenants().actor_of_key(sent, facts) if key else None
     if actor is None:
         raise ApiError(401, INVALID)
     return actor
 
 
-def _check_right(actor: Actor, right: str | None) -> None:
+def _refusal(actor: Actor, right: str | None) -> str | None:
+    """Why the actor may not take the route that needs `right`; None: it may."""
     if actor.is_operator or right == ANY_KEY:
-        return
+        return None
     if right is None:
-        raise ApiError(403, "this route takes the operator's token, not a tenant's key")
+        return "this route takes the operator's token, not a tenant's key"
     if not actor.may(right):
-        raise ApiError(403, f"this key lacks the right: {right}")
+        return f"this key lacks the right: {right}"
+    return None
 
 
 def _utf8(candidate: str) -> bytes:

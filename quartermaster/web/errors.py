@@ -105,6 +105,8 @@ def register_error_handlers(app: Flask) -> None:
     def declared_error(error: DomainError):
         if error.http_status == 503:
             log.warning("unavailable: %s", error)
+        if getattr(error, "audited", False):
+            g.refusal_audited = True  # see auth.py: a key's 403 is audited once
         return json_error(error.http_status, str(error), getattr(error, "fields", None))
 
     @app.errorhandler(ApiError)

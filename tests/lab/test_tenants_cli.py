@@ -55,6 +55,13 @@ def test_the_client_manages_tenants_and_a_key_runs_within_its_policy(lab, live_s
             tenant.tenants()  # the operator's
     with Client(live_server.url, token=TOKEN) as operator:
         assert [job.id for job in operator.jobs(tenant=team)] == [job_id]
+        trail = [(e.action, e.actor, e.code) for e in operator.audit(tenant=team)]
+        assert trail[:3] == [
+            ("key_refused", f"{team}/ci", 403),  # tenants(): the operator's
+            ("run_refused", f"{team}/ci", 403),
+            ("run", f"{team}/ci", 200),
+        ]
+        assert trail[-1] == ("tenant_created", "operator", 201)
         operator.revoke_key(team, "ci")
         with pytest.raises(NotFound):
             operator.revoke_key(team, "ci")
@@ -85,6 +92,11 @@ def test_qm_tenants_and_keys(live_server, team):
     assert listed.returncode == 0 and "ci" in listed.stdout and secret not in listed.stdout
     beyond = qm(url, secret, "keys", "create", team, "runner", "--right", "run")
     assert beyond.returncode == 1 and "lacks" in beyond.stderr
+    trail = qm(url, TOKEN, "audit", "--tenant", team, "--json")
+    actions = [json.loads(line)["action"] for line in trail.stdout.splitlines()]
+    assert actions == ["tenant_created", "tenant_changed", "key_created", "key_refused"]
+    table = qm(url, secret, "audit").stdout  # its own tenant's, with the keys right
+    assert "key_created" in table and f"{team}/ci" in table
     assert qm(url, TOKEN, "keys", "revoke", team, "ci").returncode == 0
     assert qm(url, TOKEN, "tenants", "delete", team).returncode == 0
     assert qm(url, TOKEN, "tenants", "show", team).returncode == 1

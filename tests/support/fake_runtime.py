@@ -482,12 +482,16 @@ class FakeRuntime:
         with self._lock:
             self._set_aside.setdefault(job_id, kept)  # like a swarm config: the first stays
 
-    def halt_job(self, job_id: str) -> str:
+    def halt_job(self, job_id: str, stopped_by: str | None = None) -> str:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
                 raise JobNotFound(NO_SUCH_JOB)
-            self._jobs[job_id] = replace(job, halted=time.time())
+            now = time.time()
+            labels = {**job.labels, job_labels.STOPPED: timestamp(now)}  # as swarm/halting.py
+            if stopped_by is not None:
+                labels[job_labels.STOPPED_BY] = stopped_by
+            self._jobs[job_id] = replace(job, halted=now, spec={**job.spec, "Labels": labels})
         return job_id
 
     def stop_job(self, reference: str, tenant: str | None = None) -> str:

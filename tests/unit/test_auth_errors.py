@@ -21,6 +21,7 @@ AUTHORIZED = [
     ("get", "/nodes", None, 200),
     ("get", "/metrics", None, 200),
     ("get", "/whoami", None, 200),
+    ("get", "/audit", None, 200),
     ("post", "/tenants", {"name": "Not A Name"}, 400),  # refused after the token is checked
     ("get", "/tenants", None, 200),
     ("get", "/tenants/nosuchtenant", None, 404),
@@ -36,7 +37,8 @@ PROTECTED = [(method, path, body) for method, path, body, _code in AUTHORIZED]
 DOCKER_ROUTES = [
     route
     for route in PROTECTED
-    if route[1] not in ("/metrics", "/jobs", "/whoami") and not route[1].startswith("/tenants")
+    if route[1] not in ("/metrics", "/jobs", "/whoami", "/audit")
+    and not route[1].startswith("/tenants")
 ]
 PATH_EXAMPLES = {"<job_id>": "nosuchjob", "<name>": "nosuchtenant", "<key>": "nosuchkey"}
 

@@ -17,6 +17,7 @@ RELEASED = {
     "0003_job_filter_indexes.py": (
         "c7473d57523c059d591a70e9084b9d733815f4156460c77e6798090dfadb2476"
     ),
+    "0005_audit.py": "8d3400d05308de07d6c2934928c435183e868e8709532fee160ae8672f09b1b9",
     "0004_tenants.py": "65b0dd13eeff2166936d3a0b9e17297f2366afa518c3466d6158e8535da5adfb",
 }
 

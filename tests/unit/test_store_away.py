@@ -9,8 +9,10 @@ import pytest
 
 from quartermaster.compose import compose_app
 from quartermaster.jobs import labels
+from quartermaster.jobs.audit import AuditQuery
 from quartermaster.reaper.recording import Recorder
 from quartermaster.store import RecordStore
+from quartermaster.store.audit import AuditStore
 from support.api import ApiClient
 from support.fake_runtime import FakeRuntime
 from support.settings import make_config
@@ -149,3 +151,23 @@ def test_a_job_stopped_while_the_store_is_away_then_removed_by_hand_is_lost_with
     assert a_recording_round(runtime, store, config) == set()
     assert store.status(job_id).status == "lost"
     assert kept_lines(store, job_id) == PRINTED
+
+
+def audit_trail(store) -> list[tuple[str, str, str | None]]:
+    """(action, actor, target) of every audit entry, oldest first."""
+    page = AuditStore(store.connection).page(AuditQuery(limit=1000))
+    return [(entry.action, entry.actor, entry.target) for entry in reversed(page.entries)]
+
+
+def test_a_run_and_a_stop_made_while_the_store_is_away_are_audited_once_it_is_back(
+    api, recorded_api, runtime, store, config
+):
+    job_id = api.run_ok(image="busybox", command=PRINTS)  # no record, no entry: the store away
+    api.wait_for(job_id, "started")
+    assert audit_trail(store) == []
+    assert api.stop(job_id).status_code == 200  # halted, noted on its service who stopped it
+    assert a_recording_round(runtime, store, config) == {job_id}
+    # The reaper wrote the record (its /run's entry with it) and the final record (the stop's).
+    assert audit_trail(store) == [("run", "operator", job_id), ("stop", "operator", job_id)]
+    assert a_recording_round(runtime, store, config) == {job_id}
+    assert len(audit_trail(store)) == 2  # once each

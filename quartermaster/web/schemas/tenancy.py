@@ -6,6 +6,16 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
+from quartermaster.jobs.audit import (
+    ACTIONS,
+    ACTOR_PATTERN,
+    AuditEntry,
+    AuditPage,
+    AuditQuery,
+    decode_cursor,
+)
+from quartermaster.jobs.audit import CURSOR_PATTERN as AUDIT_CURSOR_PATTERN
+from quartermaster.jobs.query import DEFAULT_LIMIT, MAX_LIMIT
 from quartermaster.jobs.tenancy import (
     NAME_ERROR,
     NAME_PATTERN,
@@ -16,7 +26,7 @@ from quartermaster.jobs.tenancy import (
     TenantPolicy,
 )
 from quartermaster.web.schemas.documents import document_fields, document_schema
-from quartermaster.web.schemas.fields import JsonInteger, StrictFloat
+from quartermaster.web.schemas.fields import JsonInteger, QueryInteger, QueryNumber, StrictFloat
 from quartermaster.web.schemas.patterns import (
     CONSTRAINT_PATTERN,
     MAX_CPUS,
@@ -25,8 +35,9 @@ from quartermaster.web.schemas.patterns import (
     MAX_SECONDS,
     MIN_CPUS,
     MIN_MEMORY_MB,
+    REFERENCE_PATTERN,
 )
-from quartermaster.web.schemas.requests import TokenRequest
+from quartermaster.web.schemas.requests import LATEST_TIMESTAMP, QuerySchema, TokenRequest
 from quartermaster.web.schemas.responses import Answer
 
 MAX_PATTERNS = 32
@@ -171,3 +182,59 @@ class WhoamiResponse(Answer):
     key = fields.String(allow_none=True, metadata={"description": "the key's name"})
     rights = fields.List(fields.String())
     expires_at = fields.String(allow_none=True)
+
+
+class AuditQuerySchema(QuerySchema):
+    """GET /audit's query string."""
+
+    tenant = name_field(
+        load_default=None,
+        metadata={"description": "entries whose actor or target is of this tenant"},
+    )
+    actor = fields.String(
+        load_default=None,
+        validate=validate.Regexp(ACTOR_PATTERN, error="operator, or <tenant>/<key>"),
+    )
+    action = fields.String(load_default=None, validate=validate.OneOf(ACTIONS))
+    target = fields.String(
+        load_default=None,
+        validate=validate.Regexp(REFERENCE_PATTERN, error="a job id, a tenant or key name"),
+    )
+    since = QueryNumber(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
+        metadata={"description": "UNIX time: entries from it on"},
+    )
+    until = QueryNumber(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
+        metadata={"description": "UNIX time: entries before it"},
+    )
+    limit = QueryInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Regexp(AUDIT_CURSOR_PATTERN, error="not a cursor from /audit"),
+        metadata={"description": "next_cursor of the previous page"},
+    )
+
+    @post_load
+    def to_audit_query(self, data: Mapping[str, Any], **kwargs) -> AuditQuery:
+        cursor = data["cursor"]
+        return AuditQuery(
+            tenant=data["tenant"],
+            actor=data["actor"],
+            action=data["action"],
+            target=data["target"],
+            since=data["since"],
+            until=data["until"],
+            limit=data["limit"],
+            after=decode_cursor(cursor) if cursor else None,
+        )
+
+
+AuditDocument = document_schema(AuditEntry, "AuditDocument")
+AuditResponse = document_schema(
+    AuditPage, "AuditResponse", Answer, nested={AuditEntry: AuditDocument}
+)
