@@ -174,8 +174,11 @@ class StoreCases:
         engine.dispose()
         store = RecordStore(store_url)
         try:
-            # The record made before is whole: no table made anew took its rows with it.
+            # The record made before is whole: no table made anew took its rows with it. It is
+            # the operator's (no tenant), and no tenant's page shows it.
             assert store.status(OLD_ID).status == "complete"
+            assert store.status(OLD_ID).tenant is None
+            assert store.page(JobQuery(tenant="team-a")).jobs == []
             assert [job.id for job in store.page(JobQuery(labels={"team": "before"})).jobs] == [
                 OLD_ID
             ]
