@@ -223,6 +223,7 @@ class Identity:
     rights: tuple[str, ...]
     expires_at: datetime | None
     document: dict[str, Any] = field(repr=False, compare=False)
+    policy: dict[str, Any] | None = None  # its tenant's policy; None: the operator
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Identity":
@@ -233,6 +234,7 @@ class Identity:
             rights=tuple(document.get("rights") or ()),
             expires_at=parse_time(document.get("expires_at")),
             document=_without_success(document),
+            policy=document.get("policy"),
         )
 
 

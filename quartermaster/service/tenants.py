@@ -121,6 +121,11 @@ class TenantService:
         with contextlib.suppress(StoreError):  # the store is away: the use goes unnoted
             self._store.note_key_used(key_id, now)
 
+    def policy_of(self, actor: Actor) -> TenantPolicy | None:
+        """The policy the actor's jobs must meet (/whoami shows it): its tenant's; None for
+        the operator."""
+        return None if actor.tenant is None else self._store.tenant(actor.tenant).policy
+
     # -- tenants (the operator's) ------------------------------------------------------------
 
     def create_tenant(self, actor: Actor, tenant: Tenant) -> Tenant:

@@ -445,3 +445,68 @@ def must_be_refused(case: dict) -> bool:
     """An on<event> given text, a style, or an element that runs or embeds code: h() throws."""
     key = case["key"].lower()
     return key.startswith("on") or key == "style" or case["tag"] in REFUSED_TAGS
+
+
+def log_in_with(page: Page, url: str, key: str) -> None:
+    page.goto(f"{url}/ui/")
+    page.fill("#token", key)
+    page.click("form.login button[type=submit]")
+    expect(page.locator("#nav")).to_be_visible()
+
+
+def make_tenant_key(server, tenant: str, rights: list[str], **policy) -> str:
+    operator = server.client()
+    made = operator.post("/tenants", json={"name": tenant, **policy})
+    assert made.status_code == 201, made.text
+    answer = operator.post(f"/tenants/{tenant}/keys", json={"name": "ui", "rights": rights})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["key"]
+
+
+def test_a_tenant_sees_its_own_jobs_and_no_trace_of_anothers(lab, live_server, page):
+    mine_key = make_tenant_key(
+        live_server, "ui-mine", ["read", "run", "stop"], images=["qm/*"], max_memory=256
+    )
+    theirs_key = make_tenant_key(live_server, "ui-theirs", ["read", "run"])
+    mine = live_server.client(mine_key).run_ok(image=lab.image, command="true", name="mine-job")
+    theirs = live_server.client(theirs_key).run_ok(
+        image=lab.image, command="true", name="theirs-secret-name"
+    )
+    log_in_with(page, live_server.url, mine_key)
+    expect(page.locator("#who")).to_have_text("ui-mine / ui")
+    expect(page.get_by_role("link", name="Tenants")).to_be_hidden()
+    expect(page.get_by_role("link", name="Audit")).to_be_hidden()  # no `keys` right
+    rows = page.locator("table.jobs tbody tr")
+    expect(rows.first).to_have_attribute("data-id", mine)
+    expect(page.locator(f'tr[data-id="{mine}"] .tenant')).to_have_text("tenant ui-mine")
+    # Another tenant's job: in no row, no text, and its page is a job that does not exist.
+    assert theirs not in page.content() and "theirs-secret-name" not in page.content()
+    page.goto(f"{live_server.url}/ui/#/jobs/{theirs}")
+    expect(page.locator(".error")).to_contain_text("no such job")
+    assert "theirs-secret-name" not in page.content()
+    # The Run form says what the tenant's policy allows.
+    page.goto(f"{live_server.url}/ui/#/run")
+    expect(page.locator(".policy-note")).to_contain_text("images: qm/*; memory at most 256 MB")
+    expect(page.locator("#run-memory")).to_have_attribute("placeholder", "MB (at most 256)")
+
+
+def test_the_operator_sees_who_it_is_the_tenants_and_the_audit(lab, live_server, page, artifacts):
+    key = make_tenant_key(live_server, "ui-audited", ["read", "keys"], max_cpus=2)
+    assert live_server.client(key).get("/whoami").status_code == 200  # noted as its last use
+    log_in(page, live_server.url)
+    expect(page.locator("#who")).to_have_text("operator")
+    page.get_by_role("link", name="Tenants").click()
+    card = page.locator('section.tenant[data-name="ui-audited"]')
+    expect(card).to_contain_text("Max CPUs")
+    expect(card.locator('tr[data-key="ui"]')).to_contain_text("read, keys")
+    expect(card.locator('tr[data-key="ui"] td').nth(4)).not_to_have_text("never")  # last used
+    page.screenshot(path=artifacts / "tenants.png", full_page=True)
+    page.get_by_role("link", name="Audit").click()
+    created = page.locator('table.audit tr[data-action="tenant_created"]')
+    expect(created.filter(has_text="ui-audited")).to_have_count(1)
+    page.screenshot(path=artifacts / "audit.png", full_page=True)
+    # A key with `keys` sees its tenant's trail too.
+    page.click("#logout")
+    log_in_with(page, live_server.url, key)
+    page.get_by_role("link", name="Audit").click()
+    expect(page.locator('table.audit tr[data-action="key_created"]')).to_have_count(1)

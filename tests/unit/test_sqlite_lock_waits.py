@@ -28,7 +28,9 @@ from quartermaster.store.engine import make_engine, writer
 from support.store_cases import CREATED, NOW, a_status
 
 TICK_SECONDS = 0.05
-LATE_AT_MOST_SECONDS = 0.2  # the most a tick may come late while the store waits
+# The most a tick may come late while the store waits: a wait that blocked the process would
+# make one HOLD_SECONDS late; 0.2 s was seen exceeded (0.23 s) on a loaded 2-CPU machine.
+LATE_AT_MOST_SECONDS = 0.5
 HOLD_SECONDS = 3.0  # how long this process holds the lock the program's store waits for
 
 WAITS_UNDER_GEVENT = """

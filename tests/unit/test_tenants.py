@@ -94,6 +94,7 @@ def test_whoami_says_who_a_key_is(flask_client):
         "key": None,
         "rights": ["read", "run", "stop", "keys"],
         "expires_at": None,
+        "policy": None,
     }
     make_tenant(flask_client)
     made = make_key(flask_client, "team-a", "ci", ["run", "read"], expires_in=60)
@@ -102,6 +103,7 @@ def test_whoami_says_who_a_key_is(flask_client):
         False, "team-a", "ci", ["read", "run"],
     )  # fmt: skip
     assert who["expires_at"][:19] == made["expires_at"][:19]
+    assert who["policy"] == {key: TEAM_A[key] for key in who["policy"]}  # its tenant's
     # Sent as ?token= or in a body, as the operator's token is.
     assert flask_client.get(f"/whoami?token={made['key']}").status_code == 200
     # Its use is noted (at most once a minute).

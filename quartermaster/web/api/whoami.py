@@ -15,8 +15,10 @@ RESPONSE = WhoamiResponse()
 
 @blueprint.get("/whoami")
 @describe(
-    summary="Who the sent token or key is: the operator, or a tenant's key and its rights",
+    summary="Who the sent token or key is: the operator, or a tenant's key, its rights and "
+    "its tenant's policy",
     response=WhoamiResponse,
+    errors=(503,),
     right=ANY_KEY,
 )
 def whoami() -> ResponseReturnValue:
@@ -31,5 +33,6 @@ def whoami() -> ResponseReturnValue:
             "key": actor.key_name,
             "rights": [right for right in RIGHTS if actor.may(right)],
             "expires_at": expires_at,
+            "policy": context.tenants().policy_of(actor),
         }
     )

@@ -176,12 +176,20 @@ class KeysResponse(Answer):
     keys = fields.List(fields.Nested(KeyDocument))
 
 
+PolicyDocument = document_schema(TenantPolicy, "PolicyDocument")
+
+
 class WhoamiResponse(Answer):
     operator = fields.Boolean(required=True)
     tenant = fields.String(allow_none=True)
     key = fields.String(allow_none=True, metadata={"description": "the key's name"})
     rights = fields.List(fields.String())
     expires_at = fields.String(allow_none=True)
+    policy = fields.Nested(
+        PolicyDocument,
+        allow_none=True,
+        metadata={"description": "what its tenant's jobs must meet; null: the operator"},
+    )
 
 
 class AuditQuerySchema(QuerySchema):

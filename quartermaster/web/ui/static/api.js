@@ -2,6 +2,7 @@
 // The token lives in this tab's sessionStorage; never in a URL, a cookie or a log.
 
 const TOKEN_KEY = "quartermaster.token";
+const IDENTITY_KEY = "quartermaster.identity"; // /whoami's answer for the token: no secret
 // The API is served by the same server, above the dashboard's /ui/.
 const API_ROOT = new URL("../", document.baseURI);
 
@@ -11,9 +12,26 @@ export const session = {
   },
   logIn(token) {
     sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.removeItem(IDENTITY_KEY);
   },
   logOut() {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(IDENTITY_KEY);
+  },
+  // Who the token is (/whoami): the operator, or a tenant's key with its rights and policy.
+  get identity() {
+    const kept = sessionStorage.getItem(IDENTITY_KEY);
+    return kept ? JSON.parse(kept) : null;
+  },
+  set identity(answer) {
+    sessionStorage.setItem(IDENTITY_KEY, JSON.stringify(answer));
+  },
+  // Whether the token may do this: "read", "run", "stop", "keys", or "operator".
+  may(what) {
+    const who = this.identity;
+    if (!who) return false;
+    if (who.operator) return true;
+    return what !== "operator" && who.rights.includes(what);
   },
 };
 

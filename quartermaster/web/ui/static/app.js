@@ -1,17 +1,23 @@
 // The dashboard: a single page, its views chosen by the hash (#/jobs, #/jobs/<id>, #/nodes,
-// #/run). Every piece of data comes from the API, with the token typed in the login form.
-import { UNAUTHORIZED, session } from "./api.js";
+// #/run, #/tenants, #/audit). Every piece of data comes from the API, with the token (the
+// operator's, or a tenant's key) typed in the login form.
+import { UNAUTHORIZED, getJson, session } from "./api.js";
+import { errorBox, h } from "./dom.js";
+import { auditView } from "./audit.js";
 import { jobView } from "./job.js";
 import { jobsView } from "./jobs.js";
 import { loginView } from "./login.js";
 import { nodesView } from "./nodes.js";
 import { runView } from "./run.js";
+import { tenantsView } from "./tenants.js";
 
 const ROUTES = [
   [/^jobs$/, (main, match, params) => jobsView(main, { params })],
   [/^jobs\/([^/]+)$/, (main, match) => jobView(main, { id: decodeURIComponent(match[1]) })],
   [/^nodes$/, (main) => nodesView(main)],
   [/^run$/, (main) => runView(main)],
+  [/^tenants$/, (main) => tenantsView(main)],
+  [/^audit$/, (main) => auditView(main)],
 ];
 
 const main = document.getElementById("main");
@@ -27,6 +33,11 @@ function show(message) {
     loginView(main, { message, onLoggedIn: () => show() });
     return;
   }
+  if (!session.identity) {
+    whoIsIt();
+    return;
+  }
+  showWho(session.identity);
   const [path, query] = location.hash.replace(/^#\/?/, "").split("?", 2);
   const params = new URLSearchParams(query || "");
   for (const [pattern, view] of ROUTES) {
@@ -37,6 +48,23 @@ function show(message) {
     }
   }
   location.replace("#/jobs");
+}
+
+// The token was taken, but who it is is not known yet (the store was out of reach at log in).
+async function whoIsIt() {
+  main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  try {
+    session.identity = await getJson("/whoami");
+    show();
+  } catch (error) {
+    main.replaceChildren(errorBox(error));
+  }
+}
+
+// Who is logged in, and the pages the token may see.
+function showWho(who) {
+  document.getElementById("who").textContent = who.operator ? "operator" : `${who.tenant} / ${who.key}`;
+  for (const link of nav.querySelectorAll("[data-needs]")) link.hidden = !session.may(link.dataset.needs);
 }
 
 window.addEventListener("hashchange", () => show());

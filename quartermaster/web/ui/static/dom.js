@@ -77,3 +77,8 @@ export function errorBox(error) {
   const requestId = error && error.requestId ? ` (request ${error.requestId})` : "";
   return h("p", { class: "error", role: "alert" }, `${error.message || error}${requestId}`);
 }
+
+// A table's head: a column heading for each title.
+export function headings(titles) {
+  return h("thead", {}, h("tr", {}, titles.map((title) => h("th", { scope: "col" }, title))));
+}

@@ -83,7 +83,13 @@ function jobRow(job) {
   return h(
     "tr",
     { "data-id": job.id },
-    h("td", {}, link(["jobs", job.id], job.name), h("div", { class: "muted id" }, job.id)),
+    h(
+      "td",
+      {},
+      link(["jobs", job.id], job.name),
+      h("div", { class: "muted id" }, job.id),
+      job.tenant ? h("div", { class: "muted tenant" }, `tenant ${job.tenant}`) : null,
+    ),
     h("td", {}, statusBadge(job.status)),
     h("td", { class: "image" }, job.image),
     h("td", {}, time(job.created_at)),

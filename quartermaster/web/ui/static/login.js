@@ -1,9 +1,9 @@
 import { ApiError, getJson, session } from "./api.js";
 import { errorBox, h } from "./dom.js";
 
-// The login form: the token is checked with one call to the API, then kept for this tab.
-// The token is no password to keep: it opens every job of the instance, for as long as it is
-// set. Hidden as it is typed, but not offered to password managers to save or to fill in.
+// The login form: the token (the operator's, or a tenant's key) is checked with one call to the
+// API (/whoami, which says who it is), then kept for this tab. The token is no password to
+// keep: it opens jobs for as long as it is set. Hidden as it is typed, but not offered to password managers to save or to fill in.
 export function loginView(main, { message, onLoggedIn }) {
   const input = h("input", {
     id: "token",
@@ -36,11 +36,11 @@ export function loginView(main, { message, onLoggedIn }) {
     session.logIn(input.value.trim());
     input.value = "";
     try {
-      await getJson("/jobs", { limit: 1 });
+      session.identity = await getJson("/whoami");
     } catch (error) {
       // Refused: the app shows this form again, with the server's message.
       if (error instanceof ApiError && error.status === 401) return;
-      // Any other failure (the record store out of reach...) still means the token was taken.
+      // Any other failure (the record store out of reach...): the app asks again.
     }
     onLoggedIn();
   }

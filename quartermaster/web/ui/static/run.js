@@ -1,4 +1,4 @@
-import { ApiError, getJson, newIdempotencyKey, postJson } from "./api.js";
+import { ApiError, getJson, newIdempotencyKey, postJson, session } from "./api.js";
 import { errorBox, h, route } from "./dom.js";
 
 // The Run form: starts a job and opens its page. One Idempotency-Key per filled-in form: a
@@ -32,9 +32,10 @@ export function runView(main) {
     submit,
     feedback,
   );
-  main.append(h("h1", {}, "Run a job"), form);
+  main.append(h("h1", {}, "Run a job"), policyNote(session.identity), form);
   inputs.image.focus();
   showDefaultMemory(inputs.memory);
+  limitToPolicy(inputs, session.identity);
 
   async function start(event) {
     event.preventDefault();
@@ -126,4 +127,29 @@ function flatten(detail) {
     return Object.entries(detail).flatMap(([key, inner]) => flatten(inner).map((m) => `${key}: ${m}`));
   }
   return [String(detail)];
+}
+
+// What a tenant's policy allows its jobs, said above the form (the server refuses the rest).
+function policyNote(who) {
+  const policy = who && who.policy;
+  if (!policy) return null;
+  const parts = [`images: ${policy.images.length ? policy.images.join(", ") : "any"}`];
+  if (policy.max_memory !== null) parts.push(`memory at most ${policy.max_memory} MB`);
+  if (policy.max_cpus !== null) parts.push(`cpus required, at most ${policy.max_cpus}`);
+  if (policy.max_timeout !== null) parts.push(`timeout at most ${policy.max_timeout} s (the default)`);
+  if (policy.constraints.length) parts.push(`placed by ${policy.constraints.join(", ")}`);
+  return h("p", { class: "card policy-note" }, `Tenant ${who.tenant}'s policy: ${parts.join("; ")}.`);
+}
+
+// The fields' bounds and hints from the policy, so the browser says so before the server does.
+function limitToPolicy(inputs, who) {
+  const policy = who && who.policy;
+  if (!policy) return;
+  if (policy.images.length) inputs.image.placeholder = policy.images[0];
+  if (policy.max_memory !== null) inputs.memory.placeholder = `MB (at most ${policy.max_memory})`;
+  if (policy.max_cpus !== null) {
+    inputs.cpus.required = true;
+    inputs.cpus.placeholder = `at most ${policy.max_cpus}`;
+  }
+  if (policy.max_timeout !== null) inputs.timeout.placeholder = `seconds (at most ${policy.max_timeout})`;
 }
