@@ -1,4 +1,5 @@
-"""The use cases of tenants and their keys (jobs/tenancy.py), and who a request's key is.
+"""The use cases of tenants and their keys (jobs/tenancy.py), who a request's key is, and the
+audit trail's reads and refusals (jobs/audit.py; the changes' entries go with the changes).
 
 Each takes the actor first. Tenants are the operator's alone. A tenant's keys are the operator's
 to manage, or a key's of that tenant holding the `keys` right, which cannot give a key a right it

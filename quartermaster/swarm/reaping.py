@@ -200,9 +200,7 @@ class Reaping:
         services = [service for service in found if job_labels.is_job(service, self._deployment)]
         found_ids = {service["ID"] for service in found}
         looked_at = ((wanted | set(removed)) - found_ids) | {s["ID"] for s in services}
-        tasks = _in_batches(
-            lambda ids: engine.tasks(filters={"service": ids}), [s["ID"] for s in services]
-        )
+        services, tasks = _with_their_tasks(engine, services)
         down_nodes = down_nodes_among(engine, tasks)
         return Snapshot(services, tasks, records, claims, kept_logs, down_nodes), looked_at
 
@@ -303,6 +301,23 @@ class Reaping:
         except SWARM_CALL_ERRORS as error:
             log.info("reaper: lost a race or the object is gone: %s", error)
             return False
+
+
+def _with_their_tasks(engine: EngineClient, services: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The services still there and their tasks. Docker refuses a task listing naming a service
+    removed since it was listed (another reaper's expiry, a /stop): the services are then asked
+    for again, and the tasks of those left; a service gone is as one never found."""
+    for _ in range(3):
+        try:
+            ids = [service["ID"] for service in services]
+            return services, _in_batches(
+                lambda batch: engine.tasks(filters={"service": batch}), ids
+            )
+        except JobNotFound:
+            still = _in_batches(lambda batch: engine.services(filters={"id": batch}), ids)
+            there = {service["ID"] for service in still}
+            services = [service for service in services if service["ID"] in there]
+    raise JobNotFound("services kept vanishing while their tasks were asked for")
 
 
 def _in_batches(call: Callable[[list[str]], list], ids: list[str]) -> list:

@@ -27,6 +27,7 @@ def test_the_service_spec(lab, api, docker_client):
         "quartermaster.image": lab.image,
         "quartermaster.ttl": "604800",
         "quartermaster.completions": "1",
+        "quartermaster.run-by": "operator",  # the audit trail's actor
     }
     assert spec["Mode"] == {"Replicated": {"Replicas": 1}}
     template = spec["TaskTemplate"]

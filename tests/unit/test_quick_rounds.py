@@ -108,3 +108,30 @@ def test_with_many_waiting_one_quick_round_in_placed_scan_rounds_asks():
         PLACED_SCAN_ROUNDS - 1,
         2 * PLACED_SCAN_ROUNDS - 1,
     ]
+
+
+class RemovedMeanwhile(FakeEngine):
+    """Another reaper removes a job's service once a quick round has listed it, before the
+    round asks for its tasks (Docker then refuses a task listing that names it)."""
+
+    def __init__(self, *args, removed: str):
+        super().__init__(*args)
+        self.removed = removed
+
+    def services(self, filters: dict | None = None) -> list:
+        listed = super().services(filters)
+        if any(service["ID"] == self.removed for service in self.service_list):
+            self.service_list = [s for s in self.service_list if s["ID"] != self.removed]
+            self.task_list = [t for t in self.task_list if t["ServiceID"] != self.removed]
+        return listed
+
+
+def test_a_service_removed_while_a_quick_round_reads_is_as_one_never_found():
+    swarm = a_swarm(parked=0)
+    engine = RemovedMeanwhile(
+        swarm.node_list, swarm.service_list, swarm.task_list, swarm.config_list, removed="running"
+    )
+    snapshot, looked_at = quick_snapshot(engine, {"running"})
+    assert "running" not in {service["ID"] for service in snapshot.services}
+    assert "running" not in {task["ServiceID"] for task in snapshot.tasks}
+    assert "running" in looked_at  # its record, if live, is checked as a job whose service went
