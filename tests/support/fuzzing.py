@@ -9,11 +9,13 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import CHECKS, load_all_checks, not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from quartermaster.web.schemas.patterns import AUTH_KEYS, REGISTRY_AUTH_FORMAT
 from support.lab import LiveServer
@@ -132,11 +134,25 @@ load_all_checks()
 EVERY_CHECK = [check for check in CHECKS.get_all() if not isinstance(check, type)]
 
 
+MAX_REQUEST_LINE = 4094  # gunicorn's limit_request_line, ours too (docs/api.md's errors)
+
+
+def request_line_bytes(case) -> int:
+    """The length of the case's request line, as sent: method, path and query, version."""
+    query = urlencode(case.query or {}, doseq=True, quote_via=quote)
+    target = case.formatted_path + (f"?{query}" if query else "")
+    return len(f"{case.method} {quote(target, safe='/?&=%:@')} HTTP/1.1".encode())
+
+
 def fuzz(case, requests_sent: Counter) -> None:
     prepare(case)
     # not_a_server_error: /readyz's 503 is its documented answer here (no node matches
-    # NEVER_PLACED); no_server_error_and_json holds every other answer to zero 5xx.
+    # NEVER_PLACED); no_server_error_and_json holds every other answer to zero 5xx. A request
+    # line over gunicorn's 4094 bytes (64 long label filters) is refused with a JSON 400, as
+    # the document's errors say, however valid its parameters.
     excluded = [not_a_server_error] if case.operation.path == "/readyz" else []
+    if request_line_bytes(case) > MAX_REQUEST_LINE - 256:  # an estimate: a margin either way
+        excluded.append(positive_data_acceptance)
     try:
         case.call_and_validate(
             headers=BEARER,

@@ -34,8 +34,8 @@ export function runView(main) {
   );
   main.append(h("h1", {}, "Run a job"), policyNote(session.identity), form);
   inputs.image.focus();
-  showDefaultMemory(inputs.memory);
   limitToPolicy(inputs, session.identity);
+  showDefaultMemory(inputs.memory, session.identity);
 
   async function start(event) {
     event.preventDefault();
@@ -73,13 +73,16 @@ export function runView(main) {
 // document says it. Asked once a page load; without an answer the field says only "MB".
 let defaultMemory = null;
 
-async function showDefaultMemory(input) {
+async function showDefaultMemory(input, who) {
+  const most = who && who.policy && who.policy.max_memory;
   try {
     defaultMemory ??= getJson("/openapi.json").then(
       (document) => document.components.schemas.RunRequest.properties.memory.default,
     );
     const memory = await defaultMemory;
-    if (Number.isInteger(memory)) input.placeholder = `MB (default ${memory})`;
+    if (Number.isInteger(memory)) {
+      input.placeholder = most ? `MB (default ${memory}, at most ${most})` : `MB (default ${memory})`;
+    }
   } catch {
     defaultMemory = null; // asked again next time
   }
