@@ -145,6 +145,7 @@ class History:
     request: dict[str, Any]
     timeline: tuple[TimelineEntry, ...]
     document: dict[str, Any] = field(repr=False, compare=False)
+    tenant: str | None = None  # None: the operator's job
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "History":
@@ -153,6 +154,7 @@ class History:
             request=document.get("request") or {},
             timeline=tuple(map(TimelineEntry.from_document, document.get("timeline") or [])),
             document=_without_success(document),
+            tenant=document.get("tenant"),
         )
 
 

@@ -35,6 +35,7 @@ class JobHistory:
     recorded_request (or, for an imported job, its service) gives it, and its timeline."""
 
     id: str
+    tenant: str | None  # its tenant; None: the operator's
     request: dict
     timeline: list[Transition]
 

@@ -326,7 +326,7 @@ class RecordStore:
         """The request and the timeline of the job `reference` means (as for status)."""
         with self._connection.reading() as connection:
             row = find(connection, reference, tenant)
-            return JobHistory(row.id, row.request, timeline(connection, row.id))
+            return JobHistory(row.id, row.tenant, row.request, timeline(connection, row.id))
 
 
 def _live_records() -> sa.Select:

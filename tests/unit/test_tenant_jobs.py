@@ -68,7 +68,9 @@ def test_a_stopped_jobs_record_is_its_tenants_alone(teams):
         assert_error(other.get(f"/logs/{reference}"), 404)
         assert_error(other.get(f"/history/{reference}"), 404)
         assert_error(other.stop(reference), 404)
-    assert teams["team-a"].get_ok(f"/history/{job_id}")["request"]["name"] == "archived"
+    history = teams["team-a"].get_ok(f"/history/{job_id}")
+    assert (history["request"]["name"], history["tenant"]) == ("archived", "team-a")
+    assert teams["operator"].get_ok(f"/history/{job_id}")["tenant"] == "team-a"
 
 
 def test_names_and_idempotency_keys_are_each_tenants_own(teams):

@@ -68,6 +68,7 @@ TransitionDocument = document_schema(Transition, "TransitionDocument")
 
 class HistoryResponse(Answer):
     id = fields.String(required=True)
+    tenant = fields.String(allow_none=True, metadata={"description": "null: the operator's"})
     request = fields.Nested(RecordedRequestDocument)
     timeline = fields.List(fields.Nested(TransitionDocument))
 
