@@ -126,7 +126,7 @@ def test_no_entry_holds_a_secret(app, flask_client):
         ]
     engine.dispose()
     assert rows
-    for secret in (key, key.split("_")[2], TOKEN, "hunter2-secret"):
+    for secret in (key, key.split("_", 2)[2], TOKEN, "hunter2-secret"):
         assert not any(secret in row for row in rows)
 
 
