@@ -103,4 +103,8 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     match = CURSOR_PATTERN.match(cursor)
     if match is None:
         raise ValueError("not a cursor from /audit")
-    return int(match[1]), int(match[2])
+    # Past the largest the store holds (a 64-bit integer): the same place, the end.
+    return min(int(match[1]), MAX_POSITION), min(int(match[2]), MAX_POSITION)
+
+
+MAX_POSITION = 2**63 - 1
