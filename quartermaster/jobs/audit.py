@@ -50,6 +50,14 @@ def actor_name(actor: Actor) -> str:
     return OPERATOR_NAME if actor.is_operator else f"{actor.tenant}/{actor.key_name}"
 
 
+def actor_named(name: str) -> Actor:
+    """The actor actor_name gave `name` (its rights and request facts unknown)."""
+    if name == OPERATOR_NAME:
+        return Actor(tenant=None)
+    tenant, _, key_name = name.partition("/")
+    return Actor(tenant=tenant, key_name=key_name)
+
+
 def entry(
     actor: Actor, action: str, target: str | None, target_tenant: str | None, code: int = 200
 ) -> AuditEntry:

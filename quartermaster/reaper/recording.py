@@ -271,20 +271,8 @@ def _passing_over_refusals(job_id: str, write: Callable[..., object], *args: obj
 def _entry_of(actor_name: str | None, action: str, status: JobStatus) -> AuditEntry:
     """The audit entry of an action a /run or /stop made and could not record: its actor as the
     job's labels name it (none: a job of a quartermaster from before them, the operator's)."""
-    name = actor_name or audit.OPERATOR_NAME
-    tenant = None if name == audit.OPERATOR_NAME else name.partition("/")[0]
-    return AuditEntry(
-        id=None,
-        at=None,
-        actor=name,
-        tenant=tenant,
-        action=action,
-        target=status.id,
-        target_tenant=status.tenant,
-        code=200,
-        request_id=None,
-        client=None,
-    )
+    actor = audit.actor_named(actor_name or audit.OPERATOR_NAME)
+    return audit.entry(actor, action, status.id, status.tenant)
 
 
 def _halted_stop(service: dict, status: JobStatus) -> AuditEntry | None:

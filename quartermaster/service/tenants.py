@@ -30,7 +30,7 @@ from quartermaster.jobs.tenancy import (
 )
 from quartermaster.store import RecordStore
 from quartermaster.store.audit import AuditStore
-from quartermaster.store.tenancy import NO_TENANT, TenantStore
+from quartermaster.store.tenancy import LAST_USED_SECONDS, NO_TENANT, TenantStore
 
 KEY_CACHE_SECONDS = 1.0
 REFUSALS_NOTED_SECONDS = 60.0  # a key's refusals audited at most this often per worker
@@ -79,16 +79,23 @@ class TenantService:
         """Audit a 401 or 403 answered to a key that exists: at most once a minute per key and
         worker (a loop must not flood the store), best effort (a refusal is not worth a 503)."""
         now = time.time()
-        key = f"{actor.tenant}/{actor.key_name}"
-        with self._lock:
-            if now - self._refusals_noted.get(key, 0.0) < REFUSALS_NOTED_SECONDS:
-                return
-            self._refusals_noted[key] = now
-            if len(self._refusals_noted) > KEY_CACHE_SIZE:
-                self._refusals_noted.clear()
+        key = audit.actor_name(actor)
+        if not self._first_in(self._refusals_noted, key, now, REFUSALS_NOTED_SECONDS):
+            return
         refused = audit.entry(actor, audit.KEY_REFUSED, target, actor.tenant, code)
         with contextlib.suppress(StoreError):
             self._audit.add(refused, now)
+
+    def _first_in(self, noted: dict[str, float], key: str, now: float, seconds: float) -> bool:
+        """Whether `key` was not noted in the last `seconds` (it is noted now); `noted` is
+        bounded by KEY_CACHE_SIZE."""
+        with self._lock:
+            if now - noted.get(key, 0.0) < seconds:
+                return False
+            if len(noted) >= KEY_CACHE_SIZE:
+                noted.clear()
+            noted[key] = now
+            return True
 
     def audit_page(self, actor: Actor, query: AuditQuery) -> AuditPage:
         """The operator's: every entry; a key with the `keys` right: its tenant's."""
@@ -113,12 +120,8 @@ class TenantService:
 
     def _note_used(self, key_id: str, now: float) -> None:
         """Best effort, at most once a minute per key and worker: a use is not worth a failure."""
-        with self._lock:
-            if now - self._used_noted.get(key_id, 0.0) < 60:
-                return
-            self._used_noted[key_id] = now
-            if len(self._used_noted) > KEY_CACHE_SIZE:
-                self._used_noted.clear()
+        if not self._first_in(self._used_noted, key_id, now, LAST_USED_SECONDS):
+            return
         with contextlib.suppress(StoreError):  # the store is away: the use goes unnoted
             self._store.note_key_used(key_id, now)
 
