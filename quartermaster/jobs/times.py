@@ -25,7 +25,13 @@ def nanos_of(timestamp: str) -> int:
 
 
 def timestamp_of(nanos: int) -> str:
-    """Swarm's form of a time: RFC 3339 in UTC, to the nanosecond."""
+    """Our one form of a time: RFC 3339 in UTC, with all nine digits of its nanoseconds."""
     whole, fraction = divmod(nanos, NANO)
     seconds = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{seconds}.{fraction:09d}Z"
+
+
+def nine_digits(timestamp: str) -> str:
+    """One of Docker's timestamps in our form. Docker drops a fraction's trailing zeros
+    (Go's RFC3339Nano: `.57350706Z`, `:43Z`); a job's live answer must read as its record will."""
+    return timestamp_of(nanos_of(timestamp))

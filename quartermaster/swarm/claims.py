@@ -18,6 +18,7 @@ import time
 
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.errors import JobNotFound, NameConflict, SwarmError
+from quartermaster.jobs.times import nanos_of
 from quartermaster.swarm.docker_connection import DockerConnection
 
 log = logging.getLogger(__name__)
@@ -93,4 +94,4 @@ class KeyClaims:
             f"{job_labels.IDEMPOTENCY_KEY}={key_hash}",
         ]
         jobs = self._docker.engine.services(filters={"label": key_filter})
-        return min(jobs, key=lambda job: (job["CreatedAt"], job["ID"]), default=None)
+        return min(jobs, key=lambda job: (nanos_of(job["CreatedAt"]), job["ID"]), default=None)

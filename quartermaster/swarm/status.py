@@ -15,7 +15,7 @@ from quartermaster.jobs.status import (
     STARTED,
     JobStatus,
 )
-from quartermaster.jobs.times import NANO, nanos_of
+from quartermaster.jobs.times import NANO, nanos_of, nine_digits
 
 _STATUS_OF_TASK_STATE = {
     "new": PENDING,
@@ -59,7 +59,7 @@ def job_status(
     task_status = task["Status"] if task else {}
     current_word = task_word(task, down_nodes) if task else PENDING
     status = overall_status(words, current_word, completions)
-    timestamp = task_status.get("Timestamp")
+    timestamp = _in_our_form(task_status.get("Timestamp"))
     error = task_status.get("Err") or None
     lost_on = _lost_on(task, down_nodes) if task else None
     if lost_on:
@@ -86,14 +86,18 @@ def job_status(
         exit_code=None if lost_on else _exit_code(task_status, current_word),
         error=error,
         node=(task or {}).get("NodeID") or None,
-        created_at=service["CreatedAt"],
+        created_at=nine_digits(service["CreatedAt"]),
         started_at=timestamp if status == STARTED else None,
-        finished_at=finished_at,
+        finished_at=_in_our_form(finished_at),
         completions=completions,
         succeeded=words.count(COMPLETE),
         failed=words.count(FAILED) + words.count(REJECTED),
         attempts=len(tasks),
     )
+
+
+def _in_our_form(timestamp: str | None) -> str | None:
+    return None if timestamp is None else nine_digits(timestamp)
 
 
 def _last_finish(tasks: list[dict], current: str | None) -> str | None:

@@ -145,8 +145,33 @@ def test_finished_at_is_when_the_last_run_ended_not_the_newest_runs_end():
     newer = task("complete", created="2026-11-25T10:00:00.2Z", index=2)
     newer["Status"]["Timestamp"] = "2026-11-25T10:00:01.123456789Z"
     document = job_status(job_service(2), [older, newer])
-    assert (document.status, document.finished_at) == ("complete", "2026-11-25T10:01:40.5Z")
-    assert job_status(job_service(2), [newer, older]).finished_at == "2026-11-25T10:01:40.5Z"
+    assert (document.status, document.finished_at) == ("complete", "2026-11-25T10:01:40.500000000Z")
+    assert (
+        job_status(job_service(2), [newer, older]).finished_at == "2026-11-25T10:01:40.500000000Z"
+    )
+
+
+def test_every_time_has_the_nine_digits_a_record_gives_it():
+    """Docker drops a fraction's trailing zeros; a live answer then read otherwise than the job's
+    record, once its service went (a rolling update's replicas disagreed, 2026-12-07)."""
+    running = task("running", created="2026-11-25T22:54:23.55Z")
+    running["Status"]["Timestamp"] = "2026-11-25T22:54:24.10Z"
+    live = job_status(SERVICE, [running])
+    assert (live.created_at, live.started_at) == (
+        "2026-11-25T22:54:23.500000000Z",
+        "2026-11-25T22:54:24.100000000Z",
+    )
+    stopped = {
+        **SERVICE,
+        "Spec": {
+            **SERVICE["Spec"],
+            "Labels": {
+                **SERVICE["Spec"]["Labels"],
+                "quartermaster.stopped": "2026-11-25T22:55:00Z",
+            },
+        },
+    }
+    assert job_status(stopped, [running]).finished_at == "2026-11-25T22:55:00.000000000Z"
 
 
 def test_a_job_between_runs_is_pending():
