@@ -57,11 +57,11 @@ test-unit: install
 LAB_PROCESSES ?= 5
 test-lab: install lab image
 	@started=$$(date +%s); \
-	echo "$(VENV)/bin/pytest tests/lab -m 'not alone' -n $(LAB_PROCESSES) --dist loadgroup --durations=15"; \
-	$(VENV)/bin/pytest tests/lab -m 'not alone' -n $(LAB_PROCESSES) --dist loadgroup --durations=15; \
+	echo "$(VENV)/bin/pytest tests/lab -m 'not alone' -n $(LAB_PROCESSES) --dist loadgroup --durations=40 --tb=short"; \
+	$(VENV)/bin/pytest tests/lab -m 'not alone' -n $(LAB_PROCESSES) --dist loadgroup --durations=40 --tb=short; \
 	together=$$?; \
-	echo "$(VENV)/bin/pytest tests/lab -m alone --durations=15"; \
-	$(VENV)/bin/pytest tests/lab -m alone --durations=15; alone=$$?; \
+	echo "$(VENV)/bin/pytest tests/lab -m alone --durations=15 --tb=short"; \
+	$(VENV)/bin/pytest tests/lab -m alone --durations=15 --tb=short; alone=$$?; \
 	elapsed=$$(( $$(date +%s) - started )); \
 	echo "lab tier: $$(( elapsed / 60 )) min $$(( elapsed % 60 )) s wall time"; \
 	[ $$together -eq 0 ] && [ $$alone -eq 0 ]

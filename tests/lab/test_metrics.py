@@ -4,11 +4,14 @@ import time
 
 import requests
 
-from support.lab import metric_values
+from support.lab import DEPLOYMENT, metric_values
 
 
 def test_metrics_add_up_across_workers_and_the_reaper(lab, live_server_factory):
-    server = live_server_factory("--workers", "3", env={"REAPER_INTERVAL": "0.5"})
+    # A deployment of its own: its reaper's actions are on this test's one job only, not also on
+    # a job an earlier test of this process left (it counted two expiries once, 2026-12-07).
+    env = {"REAPER_INTERVAL": "0.5", "DEPLOYMENT": f"{DEPLOYMENT}-metrics"}
+    server = live_server_factory("--workers", "3", env=env)
     api = server.client()
     ok = 'quartermaster_http_requests_total{method="GET",route="/healthz",status="200"}'
     before = metric_values(api.get("/metrics").text)
