@@ -31,10 +31,8 @@ def compose_service(
     store = store or RecordStore(config.store_url)
     tenants = TenantStore(store.connection)
     audit = AuditStore(store.connection)
-    jobs = JobService(
-        runtime or Swarm(config), store, config, lambda tenant: tenants.tenant(tenant).policy, audit
-    )
-    return jobs, TenantService(tenants, store, audit)
+    jobs = JobService(runtime or Swarm(config), store, config, tenants.tenant, audit)
+    return jobs, TenantService(tenants, store, audit, jobs.admit_queued)
 
 
 def compose_app(

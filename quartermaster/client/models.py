@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# A job's status, one of seven words, in the server's order (jobs/status.py: the client cannot
+# A job's status, one of eight words, in the server's order (jobs/status.py: the client cannot
 # import it; tests/unit/test_status_words.py holds the two equal).
-STATUSES = ("pending", "started", "complete", "failed", "rejected", "shutdown", "lost")
-FINAL_STATUSES = frozenset(STATUSES) - {"pending", "started"}
+STATUSES = (
+    "queued", "pending", "started", "complete", "failed", "rejected", "shutdown", "lost"
+)  # fmt: skip
+FINAL_STATUSES = frozenset(STATUSES) - {"queued", "pending", "started"}
 _TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z\Z")
 
 
@@ -53,6 +55,7 @@ class Job:
     labels: dict[str, str] | None
     document: dict[str, Any] = field(repr=False, compare=False)
     tenant: str | None = None  # None: the operator's job
+    queue_position: int | None = None  # while queued: 1 is next in its tenant's queue
 
     @property
     def is_final(self) -> bool:
@@ -80,6 +83,7 @@ class Job:
             labels=document.get("labels"),
             document=_without_success(document),
             tenant=document.get("tenant"),
+            queue_position=document.get("queue_position"),
         )
 
 

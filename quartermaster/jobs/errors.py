@@ -4,6 +4,8 @@
 the HTTP layer (web/errors.py) answers every `DomainError` with it, in one handler.
 """
 
+import math
+
 
 class DomainError(Exception):
     """An error a client is told of: its message is safe to show, `http_status` is the answer's."""
@@ -109,6 +111,24 @@ class Forbidden(DomainError):
         super().__init__(message)
         self.fields = fields
         self.audited = audited  # its audit entry is written (a /run its tenant's policy refused)
+
+
+class TooManyRuns(DomainError):
+    """A tenant's quota refuses the /run: its queue is full (`quota.queued`), or it made its
+    `runs_per_minute` already (`retry_after`: seconds until one more is taken)."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: float | None = None, audited: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.audited = audited
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
 
 class TenantNotFound(DomainError):

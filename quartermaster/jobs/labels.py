@@ -32,6 +32,11 @@ TIMED_OUT = RESERVED_PREFIX + "timed-out"
 # `shutdown`, with its log and the stop's audit entry, then removes its service.
 STOPPED = RESERVED_PREFIX + "stopped"
 STOPPED_BY = RESERVED_PREFIX + "stopped-by"
+# A job of a tenant with a quota is made held (no run: no replica, no completion) and marked
+# queued; its admission (store/admission.py) releases it, the mark replaced by ADMITTED (the UTC
+# time it was). A held job's runs are in its mode no more: COMPLETIONS keeps a `job`'s.
+QUEUED = RESERVED_PREFIX + "queued"
+ADMITTED = RESERVED_PREFIX + "admitted"
 # Who ran it (the audit trail's actor): the reaper writes the /run's audit entry of a job whose
 # first record /run could not write.
 RUN_BY = RESERVED_PREFIX + "run-by"

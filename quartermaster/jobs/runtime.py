@@ -25,10 +25,16 @@ class JobRuntime(Protocol):
         """Why no job could be placed now, or None when one could."""
         ...
 
-    def create_job(self, job: JobSpec, key: KeyHashes | None = ...) -> str:
+    def create_job(self, job: JobSpec, key: KeyHashes | None = ..., held: bool = ...) -> str:
         """Start the job as `job` says (the service applied its defaults: the runtime applies
         none); its full id. With `key`, the hashes of an Idempotency-Key used before for the same
-        request: the id of the job that key made (another request: IdempotencyConflict)."""
+        request: the id of the job that key made (another request: IdempotencyConflict).
+        `held`: made queued, with no run until release_job."""
+        ...
+
+    def release_job(self, job_id: str) -> None:
+        """Give a held job (by its full id) its runs: it was admitted. A job not held is left
+        as it is; none: JobNotFound."""
         ...
 
     def job_status(

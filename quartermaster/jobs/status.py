@@ -1,7 +1,9 @@
-"""A job's public status: one of seven words, and the document /status shows.
+"""A job's public status: one of eight words, and the document /status shows.
 
-Swarm's task states are many; a client sees one of seven words:
+Swarm's task states are many; a client sees one of eight words:
 
+    queued    waiting for its tenant's quota to have room (jobs/tenancy.py): not yet handed to
+              swarm, no run made (`queue_position` says where it stands, `error` what holds it)
     pending   waiting for a node, resources, the image pull, the container start or a retry
     started   running
     complete  exited 0 (a `job` with completions N: N tasks exited 0)
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 
 from quartermaster.jobs.spec import JOB_TYPES
 
+QUEUED = "queued"
 PENDING = "pending"
 STARTED = "started"
 COMPLETE = "complete"
@@ -28,7 +31,7 @@ REJECTED = "rejected"
 SHUTDOWN = "shutdown"
 LOST = "lost"
 
-STATUSES = (PENDING, STARTED, COMPLETE, FAILED, REJECTED, SHUTDOWN, LOST)
+STATUSES = (QUEUED, PENDING, STARTED, COMPLETE, FAILED, REJECTED, SHUTDOWN, LOST)
 FINAL_STATUSES = frozenset({COMPLETE, FAILED, REJECTED, SHUTDOWN, LOST})
 
 
@@ -54,6 +57,10 @@ class JobStatus:
     succeeded: int
     failed: int
     attempts: int  # tasks swarm made: runs, retries included
+    queue_position: int | None = field(
+        default=None,
+        metadata={"description": "while queued: its place in its tenant's queue (1: next)"},
+    )
 
     @property
     def is_final(self) -> bool:

@@ -11,7 +11,9 @@ policy's `max_timeout`).
 import fnmatch
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from quartermaster.jobs.spec import JobSpec
 
@@ -88,12 +90,118 @@ class TenantPolicy:
     max_timeout: int | None = None  # seconds; a job without a timeout gets this one
 
 
+# A tenant's jobs waiting at once, unless its quota says otherwise; its share of a full swarm.
+DEFAULT_QUEUED = 1000
+DEFAULT_WEIGHT = 1
+
+
+@dataclass(frozen=True)
+class TenantQuota:
+    """How much of the swarm a tenant's live jobs hold at once (None: no cap). A live job is
+    one admitted and not yet ended; one over a cap waits, queued, for room (never refused for
+    it, unless the queue itself is full)."""
+
+    memory: int | None = None  # MB: the sum of its live jobs' memory
+    cpus: float | None = None  # the sum of its live jobs' cpus
+    jobs: int | None = None  # live jobs
+    queued: int = DEFAULT_QUEUED  # jobs waiting at once; a /run past it is refused (429)
+    runs_per_minute: int | None = None  # /run requests in any 60 s; past it refused (429)
+
+    @property
+    def caps_live_jobs(self) -> bool:
+        """Whether its jobs are admitted one by one (a job that does not fit waits)."""
+        return (self.memory, self.cpus, self.jobs) != (None, None, None)
+
+
 @dataclass(frozen=True)
 class Tenant:
     name: str
     policy: TenantPolicy = field(default_factory=TenantPolicy)
+    quota: TenantQuota = field(default_factory=TenantQuota)
+    weight: int = DEFAULT_WEIGHT  # its share when the swarm is full
     created_at: str | None = None  # RFC 3339, set by the store
     updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class TenantChanges:
+    """A PATCH of a tenant: the policy's and the quota's fields given, with their new values
+    (None lifts a cap), and its weight if given."""
+
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    quota: Mapping[str, Any] = field(default_factory=dict)
+    weight: int | None = None
+
+    def applied_to(self, tenant: Tenant) -> Tenant:
+        return replace(
+            tenant,
+            policy=replace(tenant.policy, **self.policy),
+            quota=replace(tenant.quota, **self.quota),
+            weight=tenant.weight if self.weight is None else self.weight,
+        )
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a job holds of its tenant's quota while it is live: its runs at once (a `job` runs
+    `parallelism` of its completions at a time), each with the job's memory and cpus."""
+
+    memory: int  # MB
+    cpus: float
+    jobs: int = 1
+
+    @classmethod
+    def of(cls, job: JobSpec) -> "Footprint":
+        return cls.of_request(vars(job))
+
+    @classmethod
+    def of_request(cls, request: Mapping[str, Any]) -> "Footprint":
+        """Of a job as its record keeps its request (JobSpec's fields)."""
+        at_once = 1
+        if request.get("type") == "job":
+            at_once = min(request.get("parallelism") or 1, request.get("completions") or 1)
+        memory, cpus = request.get("memory_mb") or 0, request.get("cpus") or 0.0
+        return cls(memory=memory * at_once, cpus=cpus * at_once)
+
+    def __add__(self, other: "Footprint") -> "Footprint":
+        return Footprint(self.memory + other.memory, self.cpus + other.cpus, self.jobs + other.jobs)
+
+
+NOTHING = Footprint(memory=0, cpus=0.0, jobs=0)
+
+
+def quota_breaches(quota: TenantQuota, job: JobSpec) -> dict[str, list[str]]:
+    """What in `job` could never fit `quota`, even with none of its tenant's jobs live: each
+    field with why (refused, 403, rather than queued forever). A job without `cpus` under a cpus
+    quota would hold CPUs uncounted: its cpus are required."""
+    needs = Footprint.of(job)
+    breaches: dict[str, list[str]] = {}
+    if quota.memory is not None and needs.memory > quota.memory:
+        breaches["memory"] = [
+            f"{needs.memory} MB at once is above this tenant's memory quota of "
+            f"{quota.memory} MB: it could never run"
+        ]
+    if quota.cpus is not None and not 0 < needs.cpus <= quota.cpus:
+        breaches["cpus"] = [
+            f"required, and at once at most this tenant's cpus quota of {quota.cpus:g}"
+        ]
+    return breaches
+
+
+# Sums of float cpus (0.1 + 0.2) are compared with this much room, so 3 jobs of 0.1 fit 0.3.
+CPU_SLACK = 1e-9
+
+
+def waiting_reason(tenant: str, quota: TenantQuota, live: Footprint, job: Footprint) -> str | None:
+    """Why a job holding `job` cannot be admitted now that `tenant`'s live jobs hold `live`
+    (None: it fits). The first cap it would pass, in words a user can act on."""
+    if quota.jobs is not None and live.jobs + job.jobs > quota.jobs:
+        return f"tenant {tenant}: jobs quota {quota.jobs}, {live.jobs} live"
+    if quota.memory is not None and live.memory + job.memory > quota.memory:
+        return f"tenant {tenant}: memory quota {quota.memory} MB, {live.memory} MB in use"
+    if quota.cpus is not None and live.cpus + job.cpus > quota.cpus + CPU_SLACK:
+        return f"tenant {tenant}: cpus quota {quota.cpus:g}, {live.cpus:g} in use"
+    return None
 
 
 def policy_breaches(policy: TenantPolicy, job: JobSpec) -> dict[str, list[str]]:

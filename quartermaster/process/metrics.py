@@ -52,7 +52,8 @@ jobs_created = Counter(
 reaper_actions = Counter(
     "quartermaster_reaper_actions_total",
     "What the reapers did: timed_out, expired, callback_delivered, callback_retrying, "
-    "callback_failed, claim_removed (an Idempotency-Key claim whose holder is gone)",
+    "callback_failed, claim_removed (an Idempotency-Key claim whose holder is gone), admitted "
+    "(a queued job released once its admitter could not)",
     ["action"],
 )
 # Per worker (a `pid` label): the limit of long requests (MAX_LONG_REQUESTS) is per worker.

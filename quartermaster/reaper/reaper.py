@@ -21,14 +21,17 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.callback_addresses import CallbackRefused, parse_target, printable_url
 from quartermaster.jobs.errors import (
     SWARM_CALL_ERRORS,
+    JobNotFound,
     StoreError,
     StoreRefused,
     StoreUnavailable,
+    SwarmError,
 )
-from quartermaster.jobs.status import status_document
+from quartermaster.jobs.status import QUEUED, status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
 from quartermaster.process.json_logging import configure_json_logging
@@ -36,6 +39,7 @@ from quartermaster.reaper import callbacks
 from quartermaster.reaper.recording import Recorder, spent_logs
 from quartermaster.reaper.supervisor import SETTINGS_ON_STDIN
 from quartermaster.store import LiveRecord, RecordStore
+from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.audit import AuditStore
 from quartermaster.store.host import SEVERAL_HOSTS, host_identity
 from quartermaster.swarm.reaping import Notice, Plan, Snapshot, plan
@@ -80,10 +84,12 @@ class Reaper:
     def __init__(self, config: Config):
         self._config = config
         swarm = Swarm(config)
+        self._swarm = swarm
         self._swarm_connection = swarm.connection
         self._reaping = swarm.reaping
         self._store = RecordStore(config.store_url)
         self._audit = AuditStore(self._store.connection)
+        self._admission = AdmissionStore(self._store.connection)
         self._recorder = Recorder(swarm, self._reaping, self._store, config.log_keep_bytes)
         self._host_noted_at = 0.0
         # Deliveries run beside the rounds, one slot each (never queued: see DELIVERY_SLOTS).
@@ -142,7 +148,8 @@ class Reaper:
             self._unrecorded = unrecorded
         self._watched = (placed & set(work.statuses)) | final | not_yet
         if full:
-            self.waiting = len(set(work.statuses) - placed - final)
+            queued = {job_id for job_id, status in work.statuses.items() if status.status == QUEUED}
+            self.waiting = len(set(work.statuses) - placed - final - queued)
         # heartbeat.beat() after each action: a round with many is progress, not a stale reaper.
         for service in work.time_out:
             has_record = records is not None and service["ID"] in records
@@ -161,6 +168,7 @@ class Reaper:
             self._start_delivery(notice)
             heartbeat.beat()
         recorded = self._record(snapshot.services, work, records, now, not_yet)
+        self._admit(snapshot.services, records, recorded, full)
         # A job's service goes only once its final record is written: never while the store
         # is out of reach.
         for service in work.expire:
@@ -192,6 +200,49 @@ class Reaper:
         for service in work.unreadable:
             log.warning("reaper: job %s has labels it cannot read; left alone", service["ID"])
         return work
+
+    def _admit(
+        self,
+        services: list[dict],
+        records: dict[str, LiveRecord] | None,
+        recorded: set[str],
+        full: bool,
+    ) -> None:
+        """Admit the queued jobs that fit their tenant's quota now: in a full round, and in a
+        round that saw a live job end (its room is free). And release a job admitted whose
+        service is still held (its admitter died, or Docker failed it, before it could)."""
+        if records is None:
+            return  # the store out of reach: nothing to admit against
+        for service in services:
+            record = records.get(service["ID"])
+            held = job_labels.QUEUED in service["Spec"].get("Labels", {})
+            if held and record is not None and not (record.waiting or record.finished):
+                self._release(service["ID"])
+        there = {service["ID"] for service in services}
+        ended = recorded - {job_id for job_id, record in records.items() if record.finished}
+        vanished = {
+            job_id for job_id, record in records.items()
+            if job_id not in there and not record.finished
+        }  # fmt: skip
+        if not (full or ended or vanished):
+            return
+        try:
+            for tenant in self._admission.tenants_waiting():
+                for job_id in self._admission.admit(tenant, time.time()):
+                    self._release(job_id)
+                heartbeat.beat()
+        except StoreError as error:
+            log.warning("reaper: queues not looked at this round: %s", error)
+
+    def _release(self, job_id: str) -> None:
+        try:
+            self._swarm.release_job(job_id)
+            metrics.reaper_actions.labels("admitted").inc()
+            log.info("reaper: job %s admitted; its runs released", job_id)
+        except JobNotFound:
+            pass  # stopped meanwhile: the next round records it
+        except SwarmError as error:
+            log.warning("reaper: job %s admitted, not released now: %s", job_id, error)
 
     def _live_records(
         self, read: Callable[[], dict[str, LiveRecord]]

@@ -30,12 +30,14 @@ from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.spec import JobDefaults, JobSpec
 from quartermaster.jobs.status import SHUTDOWN, JobStatus
-from quartermaster.jobs.tenancy import Actor, TenantPolicy, policy_breaches, under_policy
+from quartermaster.jobs.tenancy import Actor, Tenant, TenantPolicy, policy_breaches, under_policy
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.process import metrics
 from quartermaster.process.config import Config
 from quartermaster.process.recent_reads import ArchivedStatuses, LiveReferences
+from quartermaster.service.quotas import Quotas
 from quartermaster.store import RecordStore, StoreSize
+from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.audit import AuditStore
 
 log = logging.getLogger(__name__)
@@ -57,14 +59,15 @@ class JobService:
         runtime: JobRuntime,
         store: RecordStore,
         config: Config,
-        policy_of: Callable[[str], TenantPolicy] = lambda tenant: TenantPolicy(),
+        tenant_of: Callable[[str], Tenant] = Tenant,
         audit_store: AuditStore | None = None,
     ):
         self.runtime = runtime
         self.store = store
         self._config = config
-        self._policy_of = policy_of  # a tenant's policy, as the store has it now
+        self._tenant_of = tenant_of  # a tenant (its policy, its quota) as the store has it now
         self._audit = audit_store or AuditStore(store.connection)
+        self._quotas = Quotas(runtime, AdmissionStore(store.connection), self._audit)
         self._defaults = JobDefaults(config.memory_mb, config.constraints, config.ttl)
         self._size: StoreSize | None = None
         self._size_measured_at: float | None = None  # time.monotonic()
@@ -111,7 +114,7 @@ class JobService:
         if if_none_match is not None and tag_matches(if_none_match, tag):
             return TaggedPage(None, tag)
         live = self.runtime.job_statuses([job.id for job in page.jobs if not job.is_final])
-        jobs = [live.get(job.id, job) for job in page.jobs]
+        jobs = [self._quotas.placed(live[job.id]) if job.id in live else job for job in page.jobs]
         if query.statuses:
             jobs = [job for job in jobs if job.status in query.statuses]
         return TaggedPage(JobPage(jobs, page.next_cursor), tag)
@@ -132,10 +135,13 @@ class JobService:
                     raise IdempotencyConflict(KEY_REUSED)
                 return known[0]
         # The key itself goes no further: the runtime and the record have its hashes.
-        job = self._under_policy(
-            actor, replace(self._defaults.applied_to(job), idempotency_key=None)
-        )
-        job_id = self.runtime.create_job(job, key)
+        tenant = None if job.tenant is None else self._tenant_of(job.tenant)
+        job = replace(self._defaults.applied_to(job), idempotency_key=None)
+        if tenant is not None:
+            job = self._under_policy(actor, tenant.policy, job)
+            self._quotas.check(actor, tenant, job)
+        held = tenant is not None and tenant.quota.caps_live_jobs
+        job_id = self.runtime.create_job(job, key, held=held)
         request = recorded_request(job, env_values=self._config.keep_env_values)
         try:
             # Without a key the job is new, made now: its description is its first record. With
@@ -153,16 +159,16 @@ class JobService:
             return job_id
         ttl = request["ttl"]  # the job's own or the default: never None now
         ran = audit.entry(actor, audit.RUN, job_id, job.tenant)
+        if held:
+            self._quotas.add_held(actor, status, request, ttl, key, ran)
+            return job_id
         self._best_effort(
             job_id, lambda: self.store.add(status, request, ttl, time.time(), key, ran)
         )
         return job_id
 
-    def _under_policy(self, actor: Actor, job: JobSpec) -> JobSpec:
+    def _under_policy(self, actor: Actor, policy: TenantPolicy, job: JobSpec) -> JobSpec:
         """The job as its tenant's policy has it run; a breach refused (403), and audited."""
-        if job.tenant is None:
-            return job
-        policy = self._policy_of(job.tenant)
         breaches = policy_breaches(policy, job)
         if breaches:
             refused = audit.entry(actor, audit.RUN_REFUSED, None, job.tenant, 403)
@@ -201,7 +207,7 @@ class JobService:
             except JobNotFound:
                 return self.store.status(reference, tenant)
         self._note_live(tenant, reference, live)
-        return live
+        return self._quotas.placed(live)
 
     def job_history(self, actor: Actor, reference: str) -> JobHistory:
         """The job's request and timeline, from its record; `reference` resolves as for status
@@ -274,7 +280,13 @@ class JobService:
         with contextlib.suppress(JobNotFound):
             self.runtime.stop_job(status.id)
         self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
+        if status.tenant is not None:
+            self._quotas.admit(status.tenant)  # its room, or its queue's head, is free now
         return status.id
+
+    def admit_queued(self, tenant: str) -> None:
+        """Admit what of `tenant`'s queue fits its quota now (it was raised)."""
+        self._quotas.admit(tenant)
 
     def _note_live(self, tenant: str | None, reference: str, status: JobStatus) -> None:
         """A reference /status found live is asked of the swarm first next time, while its job

@@ -14,6 +14,7 @@ import contextlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 
 from quartermaster.jobs import api_keys, audit
@@ -26,6 +27,7 @@ from quartermaster.jobs.tenancy import (
     KeyInfo,
     StoredKey,
     Tenant,
+    TenantChanges,
     TenantPolicy,
 )
 from quartermaster.store import RecordStore
@@ -41,10 +43,17 @@ LIVE_JOBS = "this tenant has live jobs: stop them (or wait for their end) first"
 
 
 class TenantService:
-    def __init__(self, store: TenantStore, records: RecordStore, audit_store: AuditStore):
+    def __init__(
+        self,
+        store: TenantStore,
+        records: RecordStore,
+        audit_store: AuditStore,
+        quota_changed: Callable[[str], None] = lambda tenant: None,
+    ):
         self._store = store
         self._records = records
         self._audit = audit_store
+        self._quota_changed = quota_changed  # admits what of the tenant's queue fits now
         self._refusals_noted: dict[str, float] = {}  # tenant/key: when this worker last did
         self._keys: OrderedDict[str, tuple[StoredKey | None, float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -145,15 +154,17 @@ class TenantService:
         _operator(actor)
         return self._store.tenant(name)
 
-    def update_tenant(self, actor: Actor, name: str, changes: dict) -> Tenant:
-        """`changes`: any of TenantPolicy's fields, with their new values."""
+    def update_tenant(self, actor: Actor, name: str, changes: TenantChanges) -> Tenant:
         _operator(actor)
-        policy = replace(self._store.tenant(name).policy, **changes)
+        tenant = changes.applied_to(self._store.tenant(name))
         changed = audit.entry(actor, audit.TENANT_CHANGED, name, name)
-        return self._store.update_tenant(name, policy, time.time(), changed)
+        updated = self._store.update_tenant(tenant, time.time(), changed)
+        self._quota_changed(name)  # raised, its queue may move now
+        return updated
 
-    def policy(self, name: str) -> TenantPolicy:
-        return self._store.tenant(name).policy
+    def tenant_named(self, name: str) -> Tenant:
+        """The tenant as the store has it now (its jobs' policy and quota)."""
+        return self._store.tenant(name)
 
     def delete_tenant(self, actor: Actor, name: str) -> None:
         _operator(actor)

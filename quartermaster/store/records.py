@@ -152,6 +152,7 @@ class RecordStore:
                     node_hostname=node_hostname,
                     updated_at=at,
                     log_captured_at=at,
+                    waiting=False,  # a queued job stopped: no longer waiting either
                     log_bytes=sum(len(line.line) for line in lines),
                     log_truncated=truncated,
                 )
@@ -336,4 +337,5 @@ def _live_records() -> sa.Select:
         jobs.c.status,
         jobs.c.state,
         jobs.c.log_captured_at.is_not(None).label("finished"),
+        jobs.c.waiting,
     ).where(jobs.c.service_removed_at.is_(None))

@@ -12,7 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from quartermaster.jobs.errors import AmbiguousReference, JobNotFound
 from quartermaster.jobs.history import Transition
 from quartermaster.jobs.references import is_full_id
-from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.status import QUEUED, JobStatus
+from quartermaster.jobs.tenancy import Footprint
 from quartermaster.jobs.times import NANO, nanos_of, timestamp_of
 from quartermaster.store.schema import audit_entries, job_labels, job_transitions, jobs
 
@@ -25,6 +26,7 @@ class LiveRecord:
     status: str
     state: str
     finished: bool  # its final record (status and log) is written
+    waiting: bool = False  # queued: not yet admitted to its tenant's quota (its service held)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ def first_record(
 ) -> dict[str, Any]:
     """The `jobs` row of a job's first record. `key`: the hashes of its Idempotency-Key and of
     its request."""
+    holds = Footprint.of_request(request)
     return {
         "idempotency_key": key[0] if key else None,
         "request_hash": key[1] if key else None,
@@ -58,6 +61,9 @@ def first_record(
         "image": status.image,
         "type": status.type,
         "request": dict(request),
+        "memory_mb": holds.memory,
+        "cpus": holds.cpus,
+        "waiting": status.status == QUEUED,
         "ttl": ttl,
         "updated_at": at,
         "log_bytes": 0,

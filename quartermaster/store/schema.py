@@ -56,6 +56,11 @@ jobs = sa.Table(
     sa.Column("log_truncated", sa.Boolean, nullable=False),
     # The tenant whose key ran it; null: the operator's. Kept after the tenant is removed.
     sa.Column("tenant", Key),
+    # What it holds of its tenant's quota while live (jobs/tenancy.py's Footprint): MB, cpus.
+    sa.Column("memory_mb", sa.Integer),
+    sa.Column("cpus", sa.Float),
+    # True while queued (its service held, no run made): not yet admitted to its tenant's quota.
+    sa.Column("waiting", sa.Boolean, nullable=False, server_default=sa.false()),
     # /jobs: newest first, a keyset on (created_at, id); each filter an index ending so.
     sa.Index(None, "created_at", "id"),
     sa.Index(None, "status", "created_at", "id"),
@@ -70,6 +75,13 @@ jobs = sa.Table(
         postgresql_where=sa.text("service_removed_at IS NULL"),
     ),
     sa.Index(None, "expires_at"),
+    # A tenant's live jobs (admitted, not ended), summed against its quota at each admission.
+    sa.Index(
+        "ix_jobs_unended",
+        "tenant",
+        sqlite_where=sa.text("finished_at IS NULL"),
+        postgresql_where=sa.text("finished_at IS NULL"),
+    ),
     # /jobs?status=: jobs whose final record is not written yet (few: as many as are live) are
     # read whatever their recorded status, in /jobs' order (see pages.py's _status_page).
     sa.Index(
@@ -138,6 +150,19 @@ tenants = sa.Table(
     sa.Column("max_timeout", sa.Integer),  # seconds
     sa.Column("created_at", Nanos, nullable=False),
     sa.Column("updated_at", Nanos, nullable=False),
+    sa.Column("quota", sa.JSON),  # TenantQuota's fields; null: no caps
+    sa.Column("weight", sa.Integer, nullable=False, server_default="1"),
+)
+
+# The /run requests a tenant with a `runs_per_minute` quota made in the last minute: counted,
+# and added to, under its tenant's row lock (store/admission.py).
+run_starts = sa.Table(
+    "run_starts",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("tenant", Key, nullable=False),
+    sa.Column("at", Nanos, nullable=False),
+    sa.Index(None, "tenant", "at"),
 )
 
 # Tenants' keys (jobs/api_keys.py): found by the id inside the key; only the secret's hash kept.

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import TenantConflict, TenantNotFound
-from quartermaster.jobs.tenancy import KeyInfo, StoredKey, Tenant, TenantPolicy
+from quartermaster.jobs.tenancy import KeyInfo, StoredKey, Tenant, TenantPolicy, TenantQuota
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.store.audit import insert_entry
 from quartermaster.store.connection import StoreConnection
@@ -35,8 +35,7 @@ class TenantStore:
             with self._connection.writing() as connection:
                 connection.execute(
                     tenants.insert().values(
-                        name=tenant.name, **_policy_columns(tenant.policy), created_at=at,
-                        updated_at=at,
+                        name=tenant.name, **_tenant_columns(tenant), created_at=at, updated_at=at
                     )
                 )  # fmt: skip
                 insert_entry(connection, entry, at)
@@ -47,28 +46,27 @@ class TenantStore:
     def tenants(self) -> list[Tenant]:
         with self._connection.reading() as connection:
             rows = connection.execute(tenants.select().order_by(tenants.c.name)).all()
-        return [_tenant(row) for row in rows]
+        return [tenant_of(row) for row in rows]
 
     def tenant(self, name: str) -> Tenant:
         with self._connection.reading() as connection:
             row = connection.execute(tenants.select().where(tenants.c.name == name)).first()
         if row is None:
             raise TenantNotFound(NO_TENANT)
-        return _tenant(row)
+        return tenant_of(row)
 
-    def update_tenant(
-        self, name: str, policy: TenantPolicy, now: float, entry: AuditEntry
-    ) -> Tenant:
+    def update_tenant(self, tenant: Tenant, now: float, entry: AuditEntry) -> Tenant:
+        """The tenant's policy, quota and weight become `tenant`'s."""
         with self._connection.writing() as connection:
             changed = connection.execute(
                 tenants.update()
-                .where(tenants.c.name == name)
-                .values(**_policy_columns(policy), updated_at=nanos(now))
+                .where(tenants.c.name == tenant.name)
+                .values(**_tenant_columns(tenant), updated_at=nanos(now))
             ).rowcount
             if not changed:
                 raise TenantNotFound(NO_TENANT)
             insert_entry(connection, entry, nanos(now))
-        return self.tenant(name)
+        return self.tenant(tenant.name)
 
     def delete_tenant(self, name: str, now: float, entry: AuditEntry) -> None:
         """The tenant and its keys (its jobs' records stay, owned by its name)."""
@@ -165,17 +163,20 @@ class TenantStore:
             )
 
 
-def _policy_columns(policy: TenantPolicy) -> dict[str, Any]:
+def _tenant_columns(tenant: Tenant) -> dict[str, Any]:
+    policy = tenant.policy
     return {
         "images": list(policy.images),
         "constraints": list(policy.constraints),
         "max_memory": policy.max_memory,
         "max_cpus": policy.max_cpus,
         "max_timeout": policy.max_timeout,
+        "quota": vars(tenant.quota),
+        "weight": tenant.weight,
     }
 
 
-def _tenant(row: sa.Row) -> Tenant:
+def tenant_of(row: sa.Row) -> Tenant:
     policy = TenantPolicy(
         images=tuple(row.images),
         constraints=tuple(row.constraints),
@@ -183,7 +184,14 @@ def _tenant(row: sa.Row) -> Tenant:
         max_cpus=row.max_cpus,
         max_timeout=row.max_timeout,
     )
-    return Tenant(row.name, policy, timestamp_of(row.created_at), timestamp_of(row.updated_at))
+    return Tenant(
+        row.name,
+        policy,
+        TenantQuota(**(row.quota or {})),
+        row.weight,
+        timestamp_of(row.created_at),
+        timestamp_of(row.updated_at),
+    )
 
 
 def _key_info(row: sa.Row) -> KeyInfo:

@@ -34,7 +34,7 @@ from quartermaster.process import lifecycle, metrics
 from quartermaster.process.config import Config
 from quartermaster.swarm.claims import KeyClaims
 from quartermaster.swarm.docker_connection import DockerConnection
-from quartermaster.swarm.halting import halt_job_service
+from quartermaster.swarm.halting import halt_job_service, utc
 from quartermaster.swarm.job_watch import JobWatches
 from quartermaster.swarm.kept_logs import TRUNCATED, decode_log, encode_log, log_labels, log_name
 from quartermaster.swarm.listing import page_of_jobs
@@ -48,8 +48,8 @@ from quartermaster.swarm.nodes import (
 )
 from quartermaster.swarm.reaping import Reaping
 from quartermaster.swarm.references import NO_SUCH_JOB, FoundJob, resolve_reference
-from quartermaster.swarm.removal import remove_job_service
-from quartermaster.swarm.spec import registry_auth_header, service_spec
+from quartermaster.swarm.removal import remove_job_service, update_on_fresh_read
+from quartermaster.swarm.spec import registry_auth_header, released_spec, service_spec
 from quartermaster.swarm.status import job_status
 
 __all__ = ["Swarm"]
@@ -91,10 +91,11 @@ class Swarm:
         ready = [node for node in workers if node["Status"]["State"] == "ready"]
         return SwarmHealth(managers=len(managers), workers=len(workers), ready_workers=len(ready))
 
-    def create_job(self, job: JobSpec, key: KeyHashes | None = None) -> str:
-        """Create the job's service, as `job` says; return its full id (with an Idempotency-Key
-        used before, by its hashes `key`: the id of the job that key made)."""
-        spec = service_spec(job, key, self._config.deployment)
+    def create_job(self, job: JobSpec, key: KeyHashes | None = None, held: bool = False) -> str:
+        """Create the job's service, as `job` says (`held`: queued, without runs until
+        release_job); return its full id (with an Idempotency-Key used before, by its hashes
+        `key`: the id of the job that key made)."""
+        spec = service_spec(job, key, self._config.deployment, held)
         headers = {}
         if job.registry_auth:
             headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
@@ -303,6 +304,18 @@ class Swarm:
         except JobNotFound:
             raise JobNotFound(NO_SUCH_JOB) from None
         return service["ID"]
+
+    def release_job(self, job_id: str) -> None:
+        """Give a held job its runs: it is admitted (a job not held is left as it is)."""
+        admitted_at = utc(time.time())
+        try:
+            service = self._docker.engine.inspect_service(job_id)
+            if labels.QUEUED in service["Spec"].get("Labels", {}):
+                update_on_fresh_read(
+                    self._docker.engine, service, lambda spec: released_spec(spec, admitted_at)
+                )
+        except JobNotFound:
+            raise JobNotFound(NO_SUCH_JOB) from None
 
     def halt_job(self, job_id: str, stopped_by: str | None = None) -> str:
         """Stop the job's runs but keep its service, marked stopped (swarm/halting.py)."""

@@ -14,11 +14,14 @@ MIB = 1024 * 1024
 RETRY_DELAY_NS = NANO
 
 
-def service_spec(job: JobSpec, key: KeyHashes | None = None, deployment: str = "") -> dict:
+def service_spec(
+    job: JobSpec, key: KeyHashes | None = None, deployment: str = "", held: bool = False
+) -> dict:
     """The body of POST /services/create for `job`, as given: its defaults were applied by the
     service (jobs/spec.py's JobDefaults), so a field left None is left out (no memory or CPU
     limit, no ttl label: the reaper's default; no name: Docker picks one). `key`: the hashes of
-    its Idempotency-Key and request, for its labels.
+    its Idempotency-Key and request, for its labels. `held`: made queued, with no run until its
+    admission releases it (released_spec).
 
     Memory (and CPUs, when given) is both the limit and the reservation: swarm's scheduler keeps a
     task pending until a worker has that much unreserved, which is how jobs queue.
@@ -29,15 +32,18 @@ def service_spec(job: JobSpec, key: KeyHashes | None = None, deployment: str = "
         container["Args"] = list(job.command)
     if job.env:
         container["Env"] = [f"{key}={value}" for key, value in job.env.items()]
+    own_labels = _own_labels(job, key, deployment)
+    if held:
+        own_labels[job_labels.QUEUED] = "true"
     spec: dict[str, object] = {
-        "Labels": {**job.labels, **_own_labels(job, key, deployment)},
+        "Labels": {**job.labels, **own_labels},
         "TaskTemplate": {
             "ContainerSpec": container,
             "Resources": {"Limits": _resources(job), "Reservations": _resources(job)},
             "RestartPolicy": _restart_policy(job.retries),
             "Placement": {"Constraints": list(job.constraints)},
         },
-        "Mode": _mode(job),
+        "Mode": _held(_mode(job)) if held else _mode(job),
     }
     if job.name is not None:
         spec["Name"] = service_name(job.tenant, job.name)
@@ -90,6 +96,27 @@ def _mode(job: JobSpec) -> dict:
             "ReplicatedJob": {"MaxConcurrent": job.parallelism, "TotalCompletions": job.completions}
         }
     return {"Replicated": {"Replicas": 1}}
+
+
+def _held(mode: dict) -> dict:
+    if "ReplicatedJob" in mode:
+        return {"ReplicatedJob": {**mode["ReplicatedJob"], "TotalCompletions": 0}}
+    return {"Replicated": {"Replicas": 0}}
+
+
+def released_spec(spec: dict, admitted_at: str) -> dict:
+    """A held job's spec with its runs given back (a `job`'s completions from its label), its
+    queued mark replaced by the time it was admitted. A spec not held is returned as it is."""
+    labels = dict(spec.get("Labels") or {})
+    if labels.pop(job_labels.QUEUED, None) is None:
+        return spec
+    mode = spec.get("Mode", {})
+    if "ReplicatedJob" in mode:
+        completions = int(labels.get(job_labels.COMPLETIONS, 1))
+        mode = {"ReplicatedJob": {**mode["ReplicatedJob"], "TotalCompletions": completions}}
+    else:
+        mode = {"Replicated": {"Replicas": 1}}
+    return {**spec, "Mode": mode, "Labels": {**labels, job_labels.ADMITTED: admitted_at}}
 
 
 def registry_auth_header(auth: dict[str, str], image: str) -> str:

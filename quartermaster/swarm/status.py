@@ -10,6 +10,7 @@ from quartermaster.jobs.status import (
     FAILED,
     FINAL_STATUSES,
     PENDING,
+    QUEUED,
     REJECTED,
     SHUTDOWN,
     STARTED,
@@ -75,6 +76,8 @@ def job_status(
         )
     elif stopped and status not in (COMPLETE, FAILED, REJECTED):
         status, error, finished_at = SHUTDOWN, None, stopped
+    elif job_labels.QUEUED in labels and not tasks:
+        status = QUEUED  # held until admitted: what holds it is the store's to say
     return JobStatus(
         id=service["ID"],
         name=labels.get(job_labels.NAME) or spec["Name"],

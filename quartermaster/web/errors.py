@@ -34,8 +34,9 @@ ERROR_DESCRIPTIONS = {
     "the job reference matches more than one job (use the full id)",
     413: "body over 1 MiB",
     415: "body is not JSON",
-    429: "too many long requests (`?wait`, `?follow`) in flight on this worker: retry after "
-    "the `Retry-After` header's seconds",
+    429: "too many long requests (`?wait`, `?follow`) in flight on this worker, or a /run past "
+    "its tenant's quota (`queued`: its queue is full; `runs_per_minute`): retry after the "
+    "`Retry-After` header's seconds when it has one",
     500: "internal error (logged with the request id)",
     502: "the swarm failed in a way quartermaster does not tell apart",
     503: "Docker unreachable, or not a swarm manager, or not ready",
@@ -107,7 +108,8 @@ def register_error_handlers(app: Flask) -> None:
             log.warning("unavailable: %s", error)
         if getattr(error, "audited", False):
             g.refusal_audited = True  # see auth.py: a key's 403 is audited once
-        return json_error(error.http_status, str(error), getattr(error, "fields", None))
+        fields, headers = getattr(error, "fields", None), getattr(error, "headers", {})
+        return json_error(error.http_status, str(error), fields, headers)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):

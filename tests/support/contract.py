@@ -45,6 +45,7 @@ STATUS_KEYS = {
     "succeeded",
     "failed",
     "attempts",
+    "queue_position",
 }
 FINAL = ("complete", "failed", "rejected", "shutdown")
 PRINTER = "echo out-1; echo err-1 >&2; echo out-2; echo err-2 >&2"

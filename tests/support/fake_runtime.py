@@ -65,6 +65,7 @@ from quartermaster.jobs.status import (
     FAILED,
     FINAL_STATUSES,
     PENDING,
+    QUEUED,
     REJECTED,
     SHUTDOWN,
     STARTED,
@@ -73,7 +74,7 @@ from quartermaster.jobs.status import (
 from quartermaster.jobs.tenancy import service_name
 from quartermaster.jobs.times import NANO
 from quartermaster.process.config import Config
-from quartermaster.swarm.spec import service_spec
+from quartermaster.swarm.spec import released_spec, service_spec
 from quartermaster.swarm.status import overall_status
 
 # The swarm's own words, as the contract cases check them.
@@ -279,6 +280,8 @@ class Job:
         finished = max(ended) if status in FINAL_STATUSES and ended else None
         if self.halted is not None and status not in (COMPLETE, FAILED, REJECTED):
             status, finished = SHUTDOWN, self.halted
+        elif job_labels.QUEUED in self.labels and not runs:
+            status = QUEUED
         return JobStatus(
             id=self.id,
             name=self.name,
@@ -346,8 +349,8 @@ class FakeRuntime:
             return None
         return NOT_READY.format(constraints=list(constraints))
 
-    def create_job(self, job: JobSpec, key: KeyHashes | None = None) -> str:
-        spec = service_spec(job, key)
+    def create_job(self, job: JobSpec, key: KeyHashes | None = None, held: bool = False) -> str:
+        spec = service_spec(job, key, held=held)
         spec.setdefault("Name", docker_name())  # Docker names a service sent without a name
         program = program_of(spec["TaskTemplate"]["ContainerSpec"].get("Args"))
         with self._lock:
@@ -359,9 +362,22 @@ class FakeRuntime:
                 raise NameConflict(NAME_IN_USE.format(name=spec["Name"]))
             created = max(time.time(), self._last_created + CREATION_SPACING)
             self._last_created = created
-            new = Job(new_id(), spec, created, self._plan(spec, program, created))
+            runs = () if held else self._plan(spec, program, created)
+            new = Job(new_id(), spec, created, runs)
             self._jobs[new.id] = new
         return new.id
+
+    def release_job(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise JobNotFound(NO_SUCH_JOB)
+            if job_labels.QUEUED not in job.labels:
+                return
+            now = time.time()
+            spec = released_spec(job.spec, timestamp(now))
+            program = program_of(spec["TaskTemplate"]["ContainerSpec"].get("Args"))
+            self._jobs[job_id] = replace(job, spec=spec, runs=self._plan(spec, program, now))
 
     def service(self, job_id: str) -> dict:
         """The job's service as Docker's inspect shows it: its id and the spec it was made with."""

@@ -148,6 +148,7 @@ def test_every_domain_error_keeps_its_status():
         "Forbidden": 403,
         "TenantNotFound": 404,
         "TenantConflict": 409,
+        "TooManyRuns": 429,
     }
 
 

@@ -21,7 +21,7 @@ RESPONSE = JobIdResponse()  # made once: see status.py
     summary="Start a job",
     body=RunRequest,
     response=JobIdResponse,
-    errors=(400, 409, 413, 415, 503),
+    errors=(400, 409, 413, 415, 429, 503),
     right=RUN,
     headers=(("Idempotency-Key", IDEMPOTENCY_KEY),),
 )

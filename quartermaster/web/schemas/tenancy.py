@@ -17,13 +17,17 @@ from quartermaster.jobs.audit import (
 from quartermaster.jobs.audit import CURSOR_PATTERN as AUDIT_CURSOR_PATTERN
 from quartermaster.jobs.query import DEFAULT_LIMIT, MAX_LIMIT
 from quartermaster.jobs.tenancy import (
+    DEFAULT_QUEUED,
+    DEFAULT_WEIGHT,
     NAME_ERROR,
     NAME_PATTERN,
     RIGHT_DESCRIPTIONS,
     RIGHTS,
     KeyInfo,
     Tenant,
+    TenantChanges,
     TenantPolicy,
+    TenantQuota,
 )
 from quartermaster.web.schemas.documents import document_fields, document_schema
 from quartermaster.web.schemas.fields import JsonInteger, QueryInteger, QueryNumber, StrictFloat
@@ -95,28 +99,78 @@ def _as_policy_values(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         key: tuple(value) if key in ("images", "constraints") else value
         for key, value in data.items()
-        if key != "token"
+        if key in POLICY_FIELDS
     }
 
 
-class TenantRequest(TokenRequest.from_dict({**_policy_fields()})):  # type: ignore[misc]
+POLICY_FIELDS = frozenset(_policy_fields())
+MAX_QUEUED = 1_000_000
+MAX_WEIGHT = 1000
+
+
+class QuotaSchema(Schema):
+    """TenantQuota's fields as a body gives them: a cap null (or left out) is none."""
+
+    memory = JsonInteger(
+        allow_none=True,
+        validate=validate.Range(min=MIN_MEMORY_MB, max=MAX_MEMORY_MB * 1000),
+        metadata={"description": "MB: the sum of its live jobs' memory at most this"},
+    )
+    cpus = StrictFloat(
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(min=MIN_CPUS, max=MAX_CPUS * 1000),
+        metadata={"description": "the sum of its live jobs' cpus at most this (each job's "
+                  "cpus then required)"},
+    )  # fmt: skip
+    jobs = JsonInteger(
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_QUEUED),
+        metadata={"description": "live jobs at most this; past it a /run is queued"},
+    )
+    queued = JsonInteger(
+        validate=validate.Range(min=0, max=MAX_QUEUED),
+        metadata={"description": f"jobs waiting at most (default {DEFAULT_QUEUED}); past it 429"},
+    )
+    runs_per_minute = JsonInteger(
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_QUEUED),
+        metadata={"description": "/run requests in any 60 s at most; past it 429"},
+    )
+
+
+def _quota_fields() -> dict[str, fields.Field]:
+    return {
+        "quota": fields.Nested(
+            QuotaSchema,
+            metadata={"description": "what its live jobs may hold at once; past it a job waits"},
+        ),
+        "weight": JsonInteger(
+            validate=validate.Range(min=1, max=MAX_WEIGHT),
+            metadata={"description": f"its share of a full swarm (default {DEFAULT_WEIGHT})"},
+        ),
+    }
+
+
+class TenantRequest(TokenRequest.from_dict({**_policy_fields(), **_quota_fields()})):  # type: ignore[misc]
     """POST /tenants."""
 
     name = name_field(required=True)
 
     @post_load
     def to_tenant(self, data: Mapping[str, Any], **kwargs) -> Tenant:
-        values = _as_policy_values(data)
-        name = values.pop("name")
-        return Tenant(name, TenantPolicy(**values))
+        quota = TenantQuota(**data.get("quota", {}))
+        weight = data.get("weight", DEFAULT_WEIGHT)
+        return Tenant(data["name"], TenantPolicy(**_as_policy_values(data)), quota, weight)
 
 
-class TenantChange(TokenRequest.from_dict({**_policy_fields()})):  # type: ignore[misc]
-    """PATCH /tenants/:name: the fields given change; a ceiling given null is lifted."""
+class TenantChange(TokenRequest.from_dict({**_policy_fields(), **_quota_fields()})):  # type: ignore[misc]
+    """PATCH /tenants/:name: the fields given change (the quota's too, one by one); a ceiling
+    or cap given null is lifted."""
 
     @post_load
-    def to_changes(self, data: Mapping[str, Any], **kwargs) -> dict[str, Any]:
-        return _as_policy_values(data)
+    def to_changes(self, data: Mapping[str, Any], **kwargs) -> TenantChanges:
+        return TenantChanges(_as_policy_values(data), data.get("quota", {}), data.get("weight"))
 
 
 class KeyRequest(TokenRequest):
@@ -140,9 +194,14 @@ def _tenant_fields() -> dict[str, fields.Field]:
     return {
         "name": fields.String(required=True),
         **document_fields(TenantPolicy),
+        "quota": fields.Nested(QuotaDocument, required=True),
+        "weight": fields.Integer(required=True),
         "created_at": fields.String(),
         "updated_at": fields.String(),
     }
+
+
+QuotaDocument = document_schema(TenantQuota, "QuotaDocument")
 
 
 TenantDocument = Schema.from_dict(_tenant_fields(), name="TenantDocument")
@@ -157,6 +216,8 @@ def tenant_document(tenant: Tenant) -> dict[str, Any]:
     return {
         "name": tenant.name,
         **vars(tenant.policy),
+        "quota": vars(tenant.quota),
+        "weight": tenant.weight,
         "created_at": tenant.created_at,
         "updated_at": tenant.updated_at,
     }

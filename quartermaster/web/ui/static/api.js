@@ -126,4 +126,4 @@ export function newIdempotencyKey() {
 }
 
 export const FINAL_STATUSES = new Set(["complete", "failed", "rejected", "shutdown", "lost"]);
-export const STATUSES = ["pending", "started", "complete", "failed", "rejected", "shutdown", "lost"];
+export const STATUSES = ["queued", "pending", "started", "complete", "failed", "rejected", "shutdown", "lost"];

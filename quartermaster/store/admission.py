@@ -1,0 +1,228 @@
+"""Admission to a tenant's quota, decided where it cannot race: in one write transaction under
+the tenant's row lock (PostgreSQL: SELECT ... FOR UPDATE; SQLite: its one writer at a time).
+However many workers and instances ask at once, each reads the tenant's live jobs and its queue
+as the last one left them, so a quota is never passed and a queued job is admitted once.
+
+A live job is one admitted and not ended: its record not `waiting` and without `finished_at`
+(the reaper sets that within a round of its end). A queued job's record is `waiting`, in its
+tenant's queue by (created_at, id): first come, first admitted.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from quartermaster.jobs.audit import AuditEntry
+from quartermaster.jobs.errors import TenantNotFound, TooManyRuns
+from quartermaster.jobs.status import PENDING, QUEUED, JobStatus
+from quartermaster.jobs.tenancy import Footprint, Tenant, waiting_reason
+from quartermaster.jobs.times import NANO
+from quartermaster.store.audit import entry_row
+from quartermaster.store.connection import StoreConnection
+from quartermaster.store.rows import FirstRecord, insert_first_records, nanos
+from quartermaster.store.schema import jobs, run_starts, tenants
+from quartermaster.store.tenancy import NO_TENANT, tenant_of
+
+MINUTE = 60 * NANO
+# Queued jobs looked at in one admission, from the head: a queue of thousands is not read whole.
+ADMIT_BATCH = 100
+QUEUE_FULL = "tenant {tenant}: its queue holds {queued} jobs, its quota's most"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What became of a job at /run: admitted (its service may run), or queued with why."""
+
+    admitted: bool
+    reason: str | None = None  # while queued: what holds it
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """A queued job's place in its tenant's queue (1: next), and what holds it now."""
+
+    position: int
+    reason: str
+
+
+class AdmissionStore:
+    def __init__(self, connection: StoreConnection):
+        self._connection = connection
+
+    def take_run(self, tenant: str, runs_per_minute: int, now: float) -> float | None:
+        """Count a /run of `tenant` if fewer than `runs_per_minute` were made in the last 60 s:
+        None. Otherwise, counting nothing, the seconds until one of those leaves the window."""
+        at = nanos(now)
+        with self._connection.writing() as connection:
+            _locked(connection, tenant)
+            connection.execute(
+                run_starts.delete().where(
+                    run_starts.c.tenant == tenant, run_starts.c.at <= at - MINUTE
+                )
+            )
+            recent = (
+                connection.execute(
+                    sa.select(run_starts.c.at)
+                    .where(run_starts.c.tenant == tenant)
+                    .order_by(run_starts.c.at.desc())
+                    .limit(runs_per_minute)
+                )
+                .scalars()
+                .all()
+            )
+            if len(recent) >= runs_per_minute:
+                return max((recent[-1] + MINUTE - at) / NANO, 0.001)
+            connection.execute(run_starts.insert().values(tenant=tenant, at=at))
+        return None
+
+    def add(
+        self,
+        status: JobStatus,
+        request: Mapping[str, Any],
+        ttl: int,
+        now: float,
+        key: tuple[str, str] | None,
+        entry: AuditEntry,
+    ) -> Admission:
+        """The first record of a job whose service is held (as RecordStore.add's), with the
+        audit `entry` of its /run: admitted if it fits its tenant's quota now and no job of the
+        tenant waits before it; else queued (its record `waiting`), or refused if the queue is
+        full (TooManyRuns: nothing written). A job with a record already (a retried /run's) is
+        left as it is: admitted if it is not waiting."""
+        at = nanos(now)
+        record = FirstRecord.of(status, request, ttl, at, key, entry_row(entry, at))
+        tenant = status.tenant
+        assert tenant is not None, "the operator's jobs have no quota"
+        with self._connection.writing() as connection:
+            quota_of = _locked(connection, tenant)
+            holds = Footprint.of_request(record.row["request"])
+            queued = _queued_count(connection, tenant)
+            reason = "jobs of this tenant wait before it" if queued else None
+            reason = reason or waiting_reason(
+                tenant, quota_of.quota, _live(connection, tenant), holds
+            )
+            if reason is not None and queued >= quota_of.quota.queued:
+                raise TooManyRuns(QUEUE_FULL.format(tenant=tenant, queued=queued))
+            row = {
+                **record.row,
+                "status": QUEUED if reason else PENDING,
+                "waiting": reason is not None,
+            }
+            transition = {**record.transition, "status": row["status"]}
+            first = FirstRecord(row, record.labels, transition, record.audit)
+            if not insert_first_records(connection, [first])[0]:
+                waiting = connection.execute(
+                    sa.select(jobs.c.waiting).where(jobs.c.id == row["id"])
+                ).scalar()
+                return Admission(admitted=not waiting)
+        return Admission(admitted=reason is None, reason=reason)
+
+    def admit(self, tenant: str, now: float) -> list[str]:
+        """Admit `tenant`'s queued jobs, first come first, while the next fits its quota: the
+        ids admitted (their services are then released). Nothing if the tenant is gone."""
+        admitted: list[str] = []
+        with self._connection.writing() as connection:
+            try:
+                quota = _locked(connection, tenant).quota
+            except TenantNotFound:
+                return admitted
+            live = _live(connection, tenant)
+            for job_id, memory, cpus in connection.execute(_queue_of(tenant)).all():
+                holds = Footprint(memory or 0, cpus or 0.0)
+                if waiting_reason(tenant, quota, live, holds) is not None:
+                    break  # first come, first admitted: none passes the head
+                admitted.append(job_id)
+                live = live + holds
+            if admitted:
+                connection.execute(
+                    jobs.update()
+                    .where(jobs.c.id.in_(admitted))
+                    .values(waiting=False, status=PENDING, updated_at=nanos(now))
+                )
+        return admitted
+
+    def tenants_waiting(self) -> list[str]:
+        """The tenants with a job queued (their queue is looked at again when room frees)."""
+        with self._connection.reading() as connection:
+            query = sa.select(jobs.c.tenant).where(_queued()).distinct()
+            return [tenant for tenant in connection.execute(query).scalars() if tenant]
+
+    def place(self, job_id: str) -> QueuePlace | None:
+        """Where a queued job stands in its tenant's queue and what holds it; None if it is not
+        waiting (admitted meanwhile, or no such record)."""
+        with self._connection.reading() as connection:
+            job = connection.execute(
+                sa.select(jobs.c.tenant, jobs.c.created_at, jobs.c.memory_mb, jobs.c.cpus).where(
+                    jobs.c.id == job_id, _queued()
+                )
+            ).one_or_none()
+            if job is None or job.tenant is None:
+                return None
+            ahead = connection.execute(
+                sa.select(sa.func.count())
+                .select_from(jobs)
+                .where(
+                    jobs.c.tenant == job.tenant,
+                    _queued(),
+                    sa.tuple_(jobs.c.created_at, jobs.c.id)
+                    < sa.tuple_(sa.literal(job.created_at), sa.literal(job_id)),
+                )
+            ).scalar_one()
+            row = connection.execute(tenants.select().where(tenants.c.name == job.tenant)).first()
+            live = _live(connection, job.tenant)
+        holds = Footprint(job.memory_mb or 0, job.cpus or 0.0)
+        reason = None
+        if row is not None:
+            reason = waiting_reason(job.tenant, tenant_of(row).quota, live, holds)
+        if ahead:
+            reason = reason or f"tenant {job.tenant}: {ahead} of its jobs wait before it"
+        return QueuePlace(ahead + 1, reason or f"tenant {job.tenant}: about to be admitted")
+
+    def live_usage(self, tenant: str) -> Footprint:
+        """What `tenant`'s live jobs hold now."""
+        with self._connection.reading() as connection:
+            return _live(connection, tenant)
+
+
+def _locked(connection: sa.Connection, name: str) -> Tenant:
+    """The tenant, its row locked until the transaction ends (SQLite: the writer holds the
+    whole database already)."""
+    row = connection.execute(
+        tenants.select().where(tenants.c.name == name).with_for_update()
+    ).first()
+    if row is None:
+        raise TenantNotFound(NO_TENANT)
+    return tenant_of(row)
+
+
+def _live(connection: sa.Connection, tenant: str) -> Footprint:
+    count, memory, cpus = connection.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(jobs.c.memory_mb), 0),
+            sa.func.coalesce(sa.func.sum(jobs.c.cpus), 0.0),
+        ).where(jobs.c.tenant == tenant, jobs.c.finished_at.is_(None), sa.not_(jobs.c.waiting))
+    ).one()
+    return Footprint(int(memory), float(cpus), count)
+
+
+def _queued_count(connection: sa.Connection, tenant: str) -> int:
+    query = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.tenant == tenant, _queued())
+    return connection.execute(query).scalar_one()
+
+
+def _queue_of(tenant: str) -> sa.Select:
+    return (
+        sa.select(jobs.c.id, jobs.c.memory_mb, jobs.c.cpus)
+        .where(jobs.c.tenant == tenant, _queued())
+        .order_by(jobs.c.created_at, jobs.c.id)
+        .limit(ADMIT_BATCH)
+    )
+
+
+def _queued() -> sa.ColumnElement[bool]:
+    """Waiting records; `finished_at IS NULL` (always so while waiting) lets both databases
+    read them from ix_jobs_unended, not the whole table."""
+    return sa.and_(jobs.c.finished_at.is_(None), jobs.c.waiting)

@@ -1,0 +1,196 @@
+"""Quotas (the unit tier's app over the in-memory runtime; on the lab: tests/lab/test_quotas_lab.py):
+a tenant's job that does not fit its quota is accepted and queued, admitted first come first as
+room frees (here by /stop and by raising the quota: the reaper's own admissions are the lab's);
+what could never fit is refused, and so is a full queue and a /run past runs_per_minute."""
+
+import pytest
+
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.tenancy import (
+    Footprint,
+    TenantQuota,
+    quota_breaches,
+    waiting_reason,
+)
+from support.api import ApiClient, assert_error
+from support.tenants import bearer, make_key, make_tenant
+
+SLEEPER = {"image": "qm/busybox:latest", "command": ["sleep", "60"], "memory": 64, "cpus": 0.1}
+
+
+def test_a_jobs_footprint_is_its_runs_at_once():
+    assert Footprint.of(JobSpec("i", memory_mb=64, cpus=0.5)) == Footprint(64, 0.5)
+    parallel = JobSpec("i", memory_mb=64, cpus=0.5, type="job", completions=10, parallelism=3)
+    assert Footprint.of(parallel) == Footprint(192, 1.5)
+    few = JobSpec("i", memory_mb=64, type="job", completions=2, parallelism=5)
+    assert Footprint.of(few) == Footprint(128, 0.0)
+
+
+def test_what_could_never_fit_is_named_and_what_waits_says_why():
+    quota = TenantQuota(memory=256, cpus=1.0, jobs=2)
+    assert quota_breaches(quota, JobSpec("i", memory_mb=256, cpus=1.0)) == {}
+    breaches = quota_breaches(quota, JobSpec("i", memory_mb=512))
+    assert set(breaches) == {"memory", "cpus"}
+    assert "512 MB at once is above this tenant's memory quota of 256 MB" in breaches["memory"][0]
+    live = Footprint(192, 0.3, 1)
+    assert waiting_reason("team-a", quota, live, Footprint(64, 0.7)) is None
+    assert (
+        waiting_reason("team-a", quota, live, Footprint(128, 0.1))
+        == "tenant team-a: memory quota 256 MB, 192 MB in use"
+    )
+    assert (
+        waiting_reason("team-a", quota, Footprint(0, 0.0, 2), Footprint(1, 0.1))
+        == "tenant team-a: jobs quota 2, 2 live"
+    )
+    # Three jobs of 0.1 fit 0.3, float sums notwithstanding.
+    three = TenantQuota(cpus=0.3)
+    assert waiting_reason("t", three, Footprint(0, 0.1 + 0.1, 2), Footprint(0, 0.1)) is None
+
+
+@pytest.fixture
+def team(flask_client) -> ApiClient:
+    """team-a, with a quota of 2 live jobs, and a key with every job right."""
+    make_tenant(flask_client, "team-a", quota={"jobs": 2})
+    client = ApiClient(flask_client)
+    client.headers = bearer(make_key(flask_client, "team-a", "ci", ["read", "run", "stop"])["key"])
+    return client
+
+
+def test_a_quota_is_set_shown_and_changed_field_by_field(flask_client):
+    operator = ApiClient(flask_client)
+    made = make_tenant(flask_client, "team-q", quota={"memory": 4096, "runs_per_minute": 30})
+    assert made["quota"] == {
+        "memory": 4096, "cpus": None, "jobs": None, "queued": 1000, "runs_per_minute": 30
+    }  # fmt: skip
+    assert made["weight"] == 1
+    changed = flask_client.patch(
+        "/tenants/team-q", json={"quota": {"jobs": 5, "memory": None}, "weight": 3},
+        headers=operator.headers,
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["quota"] == {
+        "memory": None, "cpus": None, "jobs": 5, "queued": 1000, "runs_per_minute": 30
+    }  # fmt: skip
+    assert operator.get_ok("/tenants/team-q")["weight"] == 3
+    for bad in ({"jobs": 0}, {"memory": "lots"}, {"gpus": 1}, {"queued": None}):
+        answer = flask_client.patch(
+            "/tenants/team-q", json={"quota": bad}, headers=operator.headers
+        )
+        assert "quota" in assert_error(answer, 400)["fields"], bad
+    assert (
+        "weight"
+        in assert_error(
+            flask_client.patch("/tenants/team-q", json={"weight": 0}, headers=operator.headers), 400
+        )["fields"]
+    )
+
+
+def test_a_job_past_the_quota_is_queued_and_admitted_when_room_frees(team):
+    first, second = team.run_ok(**SLEEPER), team.run_ok(**SLEEPER)
+    third = team.run_ok(**SLEEPER, name="third")
+    fourth = team.run_ok(**SLEEPER)
+    for job_id in (first, second):
+        assert team.status(job_id).get_json()["status"] in ("pending", "started")
+    waiting = team.status(third).get_json()
+    assert (waiting["status"], waiting["queue_position"], waiting["attempts"]) == ("queued", 1, 0)
+    assert waiting["error"] == "tenant team-a: jobs quota 2, 2 live"
+    assert team.status("third").get_json()["id"] == third  # by name, as any job
+    behind = team.status(fourth).get_json()
+    assert (behind["status"], behind["queue_position"]) == ("queued", 2)
+    assert sorted(team.job_ids("?status=queued")) == sorted([third, fourth])
+    assert team.stop(first).status_code == 200
+    admitted = team.status(third).get_json()
+    assert admitted["status"] in ("pending", "started")
+    assert admitted["queue_position"] is None
+    assert team.status(fourth).get_json()["queue_position"] == 1
+    history = team.get_ok(f"/history/{third}")
+    assert [step["status"] for step in history["timeline"]][:1] == ["queued"]
+
+
+def test_a_queued_job_stopped_never_runs_and_its_record_stays(team):
+    team.run_ok(**SLEEPER)
+    team.run_ok(**SLEEPER)
+    queued = team.run_ok(**SLEEPER)
+    after = team.run_ok(**SLEEPER)
+    assert team.stop(queued).status_code == 200
+    stopped = team.status(queued).get_json()
+    assert (stopped["status"], stopped["attempts"], stopped["queue_position"]) == (
+        "shutdown", 0, None
+    )  # fmt: skip
+    assert team.status(after).get_json()["queue_position"] == 1
+    assert queued in team.job_ids("?status=shutdown")
+
+
+def test_first_come_first_admitted_within_a_tenant(flask_client):
+    make_tenant(flask_client, "team-m", quota={"memory": 256})
+    team = ApiClient(flask_client)
+    team.headers = bearer(make_key(flask_client, "team-m", "ci", ["read", "run", "stop"])["key"])
+    big = {**SLEEPER, "memory": 192}
+    running = team.run_ok(**big)
+    large = team.run_ok(**big)  # waits for 192 MB
+    small = team.run_ok(**{**SLEEPER, "memory": 32})  # would fit, but comes after
+    assert team.status(large).get_json()["status"] == "queued"
+    waiting = team.status(small).get_json()
+    assert (waiting["status"], waiting["queue_position"]) == ("queued", 2)
+    assert team.stop(running).status_code == 200
+    assert team.status(large).get_json()["status"] in ("pending", "started")
+    assert team.status(small).get_json()["status"] in ("pending", "started")
+
+
+def test_raising_the_quota_admits_what_fits_now(flask_client, team):
+    jobs = [team.run_ok(**SLEEPER) for _ in range(4)]
+    assert [team.status(job).get_json()["status"] for job in jobs].count("queued") == 2
+    answer = flask_client.patch(
+        "/tenants/team-a", json={"quota": {"jobs": 3}}, headers=ApiClient(flask_client).headers
+    )
+    assert answer.status_code == 200
+    assert [team.status(job).get_json()["status"] for job in jobs].count("queued") == 1
+
+
+def test_what_could_never_fit_is_refused_naming_the_field(flask_client):
+    make_tenant(flask_client, "team-c", quota={"memory": 128, "cpus": 0.5})
+    team = ApiClient(flask_client)
+    team.headers = bearer(make_key(flask_client, "team-c", "ci", ["read", "run"])["key"])
+    refused = assert_error(team.run(**{**SLEEPER, "memory": 256}), 403)
+    assert set(refused["fields"]) == {"memory"}
+    no_cpus = {key: value for key, value in SLEEPER.items() if key != "cpus"}
+    assert set(assert_error(team.run(**no_cpus), 403)["fields"]) == {"cpus"}
+    assert team.job_ids() == []
+    audit = ApiClient(flask_client).get_ok("/audit?action=run_refused&tenant=team-c")
+    assert [entry["code"] for entry in audit["entries"]] == [403, 403]
+
+
+def test_a_full_queue_refuses_and_makes_no_job(flask_client):
+    make_tenant(flask_client, "team-f", quota={"jobs": 1, "queued": 1})
+    team = ApiClient(flask_client)
+    team.headers = bearer(make_key(flask_client, "team-f", "ci", ["read", "run"])["key"])
+    team.run_ok(**SLEEPER)
+    team.run_ok(**SLEEPER)
+    refused = assert_error(team.run(**SLEEPER), 429)
+    assert "queue holds 1 jobs" in refused["error"]
+    assert len(team.job_ids()) == 2
+    operator = ApiClient(flask_client)
+    assert len(operator.job_ids("?tenant=team-f")) == 2
+    assert operator.get_ok("/audit?action=run_refused&tenant=team-f")["entries"][0]["code"] == 429
+
+
+def test_runs_past_runs_per_minute_are_refused_with_when_to_retry(flask_client):
+    make_tenant(flask_client, "team-r", quota={"runs_per_minute": 2})
+    team = ApiClient(flask_client)
+    team.headers = bearer(make_key(flask_client, "team-r", "ci", ["read", "run"])["key"])
+    team.run_ok(**SLEEPER)
+    team.run_ok(**SLEEPER)
+    refused = team.run(**SLEEPER)
+    assert_error(refused, 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert len(team.job_ids()) == 2
+
+
+def test_without_a_cap_on_live_jobs_nothing_is_held(flask_client):
+    make_tenant(flask_client, "team-n", quota={"runs_per_minute": 100})
+    team = ApiClient(flask_client)
+    team.headers = bearer(make_key(flask_client, "team-n", "ci", ["read", "run"])["key"])
+    jobs = [team.run_ok(**SLEEPER) for _ in range(3)]
+    assert all(team.status(job).get_json()["status"] != "queued" for job in jobs)
+    operator = ApiClient(flask_client)
+    assert operator.status(operator.run_ok(**SLEEPER)).get_json()["status"] != "queued"
