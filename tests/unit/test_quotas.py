@@ -1,5 +1,5 @@
-"""Quotas (the unit tier's app over the in-memory runtime; on the lab: tests/lab/test_quotas_lab.py):
-a tenant's job that does not fit its quota is accepted and queued, admitted first come first as
+"""Quotas (the unit tier's app over the in-memory runtime; on the lab: test_quotas_lab.py): a
+tenant's job that does not fit its quota is accepted and queued, admitted first come first as
 room frees (here by /stop and by raising the quota: the reaper's own admissions are the lab's);
 what could never fit is refused, and so is a full queue and a /run past runs_per_minute."""
 
