@@ -3,30 +3,17 @@ SIGKILLed in the middle of a burst of /run leaves no job, in the swarm or the st
 `run` entry (the restarted instance's reaper writes the entries of the jobs whose records the
 killed one had not written), and none with two."""
 
-import contextlib
-import os
-import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 import sqlalchemy as sa
 
-from support.lab import this_test_labels, wait_until
+from support.lab import kill_with_its_children, this_test_labels, wait_until
 from support.postgres import fresh_database_url
 from support.settings import BEARER
 
 BURST = 50
-
-
-def kill_with_its_children(pid: int) -> None:
-    """SIGKILL a process and its children (gunicorn's workers, its reaper) at once, as the
-    machine's end would: a master killed alone leaves its workers finishing their requests."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for doomed in [pid, *map(int, children)]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(doomed, signal.SIGKILL)
 
 
 def test_a_sigkill_during_a_burst_of_runs_leaves_no_job_without_its_run_entry(

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -142,6 +143,15 @@ def wait_for_tasks(docker_client, service_id: str, count: int, timeout: float = 
             break
         time.sleep(0.25)
     assert len(tasks) == count
+
+
+def kill_with_its_children(pid: int) -> None:
+    """SIGKILL a process and its children (gunicorn's workers, its reaper) at once, as the
+    machine's end would: a master killed alone leaves its workers finishing their requests."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for doomed in [pid, *map(int, children)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(doomed, signal.SIGKILL)
 
 
 def remove_leftover_deployments(client) -> None:
