@@ -40,8 +40,8 @@ OUTPUT_END_SECONDS = 30  # for the output of an ended job to finish arriving
 
 
 class PendingLine:
-    """Why the job waits, on stderr: one line updated in place on a terminal, otherwise a line
-    each time the reason changes."""
+    """Why the job waits (queued for its tenant's quota, or pending on the swarm), on stderr:
+    one line updated in place on a terminal, otherwise a line each time the reason changes."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
@@ -49,12 +49,12 @@ class PendingLine:
         self.shown: str | None = None
         self.lock = threading.Lock()
 
-    def show(self, reason: str, seconds: float) -> None:
+    def show(self, reason: str, seconds: float, word: str = "pending") -> None:
         with self.lock:
             if self.in_place:
-                self.stream.write(f"\r\x1b[Kqm: pending {seconds:.0f}s: {printable(reason)}")
+                self.stream.write(f"\r\x1b[Kqm: {word} {seconds:.0f}s: {printable(reason)}")
             elif reason != self.shown:
-                self.stream.write(f"qm: pending ({seconds:.0f}s): {printable(reason)}\n")
+                self.stream.write(f"qm: {word} ({seconds:.0f}s): {printable(reason)}\n")
             self.stream.flush()
             self.shown = reason
 
@@ -129,14 +129,23 @@ def wait_for_end(client: Client, job_id: str, pending: PendingLine) -> Job:
     job = client.status(job_id)
     while not job.is_final:
         waited = time.monotonic() - started
-        if job.status == "pending" and (job.error or waited >= QUIET_PENDING_SECONDS):
+        if job.status == "queued":
+            pending.show(queued_reason(job), waited, "queued")
+        elif job.status == "pending" and (job.error or waited >= QUIET_PENDING_SECONDS):
             pending.show(job.error or WAITING_IN_STATE.get(job.state, job.state), waited)
         elif job.status != "pending":
             pending.clear()
-        wait = PENDING_POLL_SECONDS if job.status == "pending" else RUNNING_POLL_SECONDS
+        waiting = job.status in ("queued", "pending")
+        wait = PENDING_POLL_SECONDS if waiting else RUNNING_POLL_SECONDS
         job = client.status(job_id, wait=wait)
     pending.clear()
     return job
+
+
+def queued_reason(job: Job) -> str:
+    """E.g. `position 3 (tenant team-a: memory quota 4096 MB, 4096 MB in use)`."""
+    place = "position unknown" if job.queue_position is None else f"position {job.queue_position}"
+    return f"{place} ({job.error})" if job.error else place
 
 
 def stop_on_interrupt(client: Client, job_id: str, first: KeyboardInterrupt) -> Job:

@@ -62,6 +62,17 @@ def policy_options(command: F) -> F:
                      help="A job's cpus at most (jobs must then give cpus)."),
         click.option("--max-timeout", type=click.IntRange(1),
                      help="Seconds: a job's timeout at most; the default timeout."),
+        click.option("--quota-memory", type=click.IntRange(1),
+                     help="Quota, MB: its live jobs' memory at most (past it a job waits)."),
+        click.option("--quota-cpus", type=click.FloatRange(0, min_open=True),
+                     help="Quota: its live jobs' cpus at most (jobs must then give cpus)."),
+        click.option("--quota-jobs", type=click.IntRange(1), help="Quota: live jobs at most."),
+        click.option("--quota-queued", type=click.IntRange(0),
+                     help="Quota: jobs waiting at most (default 1000); past it a /run is 429."),
+        click.option("--runs-per-minute", type=click.IntRange(1),
+                     help="Quota: /run requests in any 60 s at most; past it 429."),
+        click.option("--weight", type=click.IntRange(1),
+                     help="Its share of a full swarm (default 1)."),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -83,8 +94,27 @@ def create_tenant(connection: Connection, name: str, as_json: bool, **policy) ->
             max_memory=policy["max_memory"],
             max_cpus=policy["max_cpus"],
             max_timeout=policy["max_timeout"],
+            quota={name: value for name, value in quota_given(policy).items() if value is not None},
+            weight=policy["weight"],
         )
     show_tenant(made, as_json)
+
+
+# The quota's fields and the options that set them.
+QUOTA_OPTIONS = {
+    "memory": "quota_memory",
+    "cpus": "quota_cpus",
+    "jobs": "quota_jobs",
+    "queued": "quota_queued",
+    "runs_per_minute": "runs_per_minute",
+}
+LIFTABLE = ("memory", "cpus", "timeout", "quota-memory", "quota-cpus", "quota-jobs",
+            "runs-per-minute")  # fmt: skip
+
+
+def quota_given(options: dict) -> dict:
+    """The quota's fields as the options give them (None: not given)."""
+    return {field: options[option] for field, option in QUOTA_OPTIONS.items()}
 
 
 @tenants.command("list")
@@ -97,10 +127,7 @@ def list_tenants(connection: Connection, as_json: bool) -> None:
     if as_json:
         print_json([tenant.document for tenant in found])
         return
-    print_table(
-        ["name", "images", "constraints", "max memory", "max cpus", "max timeout"],
-        [tenant_row(tenant) for tenant in found],
-    )
+    print_table(TENANT_HEADERS, [tenant_row(tenant) for tenant in found])
 
 
 @tenants.command("show")
@@ -118,8 +145,8 @@ def show(connection: Connection, name: str, as_json: bool) -> None:
 @policy_options
 @click.option("--any-image", is_flag=True, help="Lift the image patterns.")
 @click.option("--no-constraints", is_flag=True, help="Remove the added constraints.")
-@click.option("--lift", multiple=True, type=click.Choice(["memory", "cpus", "timeout"]),
-              help="Lift this ceiling (repeat).")  # fmt: skip
+@click.option("--lift", multiple=True, type=click.Choice(LIFTABLE),
+              help="Lift this ceiling or cap (repeat).")  # fmt: skip
 @json_option
 @click.pass_obj
 def update_tenant(
@@ -131,7 +158,7 @@ def update_tenant(
     as_json: bool,
     **policy,
 ) -> None:
-    """Change the tenant NAME's policy: only what is given changes."""
+    """Change the tenant NAME's policy, quota or weight: only what is given changes."""
     changes: dict = {}
     if policy["images"] or any_image:
         changes["images"] = list(policy["images"])
@@ -141,6 +168,15 @@ def update_tenant(
         value = policy[f"max_{ceiling}"]
         if value is not None or ceiling in lift:
             changes[f"max_{ceiling}"] = value
+    quota = {
+        field: value
+        for field, value in quota_given(policy).items()
+        if value is not None or QUOTA_OPTIONS[field].replace("_", "-") in lift
+    }
+    if quota:
+        changes["quota"] = quota
+    if policy["weight"] is not None:
+        changes["weight"] = policy["weight"]
     if not changes:
         raise click.UsageError("nothing to change: give an option")
     with connection.client() as client:
@@ -161,8 +197,12 @@ def show_tenant(tenant: Tenant, as_json: bool) -> None:
     if as_json:
         print_json(tenant.document)
         return
-    headers = ["name", "images", "constraints", "max memory", "max cpus", "max timeout"]
-    print_fields(list(zip(headers, tenant_row(tenant), strict=True)))
+    print_fields(list(zip(TENANT_HEADERS, tenant_row(tenant), strict=True)))
+
+
+TENANT_HEADERS = [
+    "name", "images", "constraints", "max memory", "max cpus", "max timeout", "quota", "weight"
+]  # fmt: skip
 
 
 def tenant_row(tenant: Tenant) -> list[str]:
@@ -173,7 +213,20 @@ def tenant_row(tenant: Tenant) -> list[str]:
         "-" if tenant.max_memory is None else f"{tenant.max_memory} MB",
         "-" if tenant.max_cpus is None else f"{tenant.max_cpus:g}",
         "-" if tenant.max_timeout is None else f"{tenant.max_timeout} s",
+        quota_text(tenant.quota),
+        str(tenant.weight),
     ]
+
+
+def quota_text(quota: dict) -> str:
+    """E.g. `jobs 5, memory 4096 MB, queued 1000`: its caps set, and the queue's bound."""
+    units = {"memory": " MB", "runs_per_minute": "/min"}
+    words = {"runs_per_minute": "runs"}
+    return ", ".join(
+        f"{words.get(field, field)} {value:g}{units.get(field, '')}"
+        for field, value in quota.items()
+        if value is not None
+    )
 
 
 @qm.group()

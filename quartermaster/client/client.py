@@ -243,8 +243,11 @@ class Client:
         max_memory: int | None = None,
         max_cpus: float | None = None,
         max_timeout: int | None = None,
+        quota: Mapping[str, Any] | None = None,
+        weight: int | None = None,
     ) -> Tenant:
-        """A new tenant with its policy (the operator's token); a name in use is Conflict."""
+        """A new tenant with its policy, its `quota` (any of memory, cpus, jobs, queued,
+        runs_per_minute) and `weight` (the operator's token); a name in use is Conflict."""
         body = {
             "name": name,
             **_given(
@@ -253,13 +256,16 @@ class Client:
                 max_memory=max_memory,
                 max_cpus=max_cpus,
                 max_timeout=max_timeout,
+                quota=None if quota is None else dict(quota),
+                weight=weight,
             ),
         }
         return Tenant.from_document(self._json("POST", "/tenants", NO_RETRIES, json=body))
 
     def update_tenant(self, name: str, **changes: Any) -> Tenant:
         """Change any of the policy's fields (`images`, `constraints`, `max_memory`,
-        `max_cpus`, `max_timeout`); a ceiling given None is lifted."""
+        `max_cpus`, `max_timeout`), `quota` (a dict of the quota's fields to change) or
+        `weight`; a ceiling or cap given None is lifted."""
         body = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in changes.items()}
         path = f"/tenants/{_path(name)}"
         return Tenant.from_document(self._json("PATCH", path, NO_RETRIES, json=body))

@@ -164,7 +164,7 @@ class History:
 
 @dataclass(frozen=True)
 class Tenant:
-    """A tenant and its policy (`/tenants`)."""
+    """A tenant, its policy, its quota and weight (`/tenants`)."""
 
     name: str
     images: tuple[str, ...]
@@ -175,6 +175,9 @@ class Tenant:
     created_at: datetime | None
     updated_at: datetime | None
     document: dict[str, Any] = field(repr=False, compare=False)
+    # Its quota (memory, cpus, jobs, queued, runs_per_minute: None is no cap) and weight.
+    quota: dict[str, Any] = field(default_factory=dict)
+    weight: int = 1
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Tenant":
@@ -185,6 +188,8 @@ class Tenant:
             max_memory=document.get("max_memory"),
             max_cpus=document.get("max_cpus"),
             max_timeout=document.get("max_timeout"),
+            quota=dict(document.get("quota") or {}),
+            weight=document.get("weight", 1),
             created_at=parse_time(document.get("created_at")),
             updated_at=parse_time(document.get("updated_at")),
             document=_without_success(document),

@@ -21,7 +21,7 @@ from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import JobLookupError, StoreRefused
 from quartermaster.jobs.history import JobHistory, LogLine
 from quartermaster.jobs.query import JobPage, JobQuery
-from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.status import QUEUED, JobStatus
 from quartermaster.jobs.times import NANO
 from quartermaster.store.audit import entry_row, insert_entry
 from quartermaster.store.connection import StoreConnection
@@ -104,10 +104,14 @@ class RecordStore:
         at = nanos(now)
         with self._connection.writing() as connection:
             current = connection.execute(
-                unfinished(status.id, jobs.c.status, jobs.c.state, jobs.c.started_at)
+                unfinished(
+                    status.id, jobs.c.status, jobs.c.state, jobs.c.started_at, jobs.c.waiting
+                )
             ).one_or_none()
             if current is None:
                 return False
+            if status.status == QUEUED and not current.waiting:
+                return True  # admitted, its runs not yet released: not queued again
             columns = status_columns(status)
             if columns["started_at"] is None:
                 columns["started_at"] = current.started_at  # kept once the run is over

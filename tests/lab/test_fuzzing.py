@@ -1,14 +1,22 @@
 """The live app honours its OpenAPI document: schemathesis against a real server, with every check
-it has, from the run's first seed (support/fuzzing.py; the second seed:
-test_fuzzing_another_seed.py). The document itself, and its edges: tests/unit/test_openapi.py."""
+it has, from the run's first seed (support/fuzzing.py; the others: test_fuzzing_another_seed.py,
+test_fuzzing_third_seed.py). The document itself, and its edges: tests/unit/test_openapi.py."""
 
 from collections import Counter
 
+import pytest
 import schemathesis
 
-from support.fuzzing import FUZZ_SETTINGS, SEEDS, assert_the_fuzzing_ran, fuzz
+from support.fuzzing import (
+    FUZZ_SETTINGS,
+    FUZZ_TIMEOUT_SECONDS,
+    SEEDS,
+    assert_the_fuzzing_ran,
+    fuzz,
+)
 
 SEED = SEEDS[0]  # the cases of fuzzing_schema (tests/lab/conftest.py)
+pytestmark = pytest.mark.timeout(FUZZ_TIMEOUT_SECONDS)
 requests_sent: Counter = Counter()  # (operation, status code): requests
 
 

@@ -3,8 +3,9 @@ import { errorBox, h, statusBadge, time } from "./dom.js";
 import { poll } from "./poll.js";
 
 const STATUS_FIELDS = [
-  "id", "name", "image", "type", "status", "state", "exit_code", "error", "node",
-  "created_at", "started_at", "finished_at", "completions", "succeeded", "failed", "attempts",
+  "id", "name", "image", "type", "status", "queue_position", "state", "exit_code", "error",
+  "node", "created_at", "started_at", "finished_at", "completions", "succeeded", "failed",
+  "attempts",
 ];
 
 const POLL_MS = 1000; // a job's page asks more often than the table: a short run shows "started"

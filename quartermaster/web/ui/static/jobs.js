@@ -90,7 +90,12 @@ function jobRow(job) {
       h("div", { class: "muted id" }, job.id),
       job.tenant ? h("div", { class: "muted tenant" }, `tenant ${job.tenant}`) : null,
     ),
-    h("td", {}, statusBadge(job.status)),
+    h(
+      "td",
+      {},
+      statusBadge(job.status),
+      job.queue_position ? h("span", { class: "muted queue-position" }, ` #${job.queue_position}`) : null,
+    ),
     h("td", { class: "image" }, job.image),
     h("td", {}, time(job.created_at)),
     h("td", {}, time(job.finished_at)),
