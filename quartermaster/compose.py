@@ -12,7 +12,9 @@ from flask import Flask
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process import config as configuration
 from quartermaster.service import JobService, TenantService
+from quartermaster.service.quotas import Quotas
 from quartermaster.store import RecordStore
+from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.audit import AuditStore
 from quartermaster.store.tenancy import TenantStore
 from quartermaster.swarm.runtime import Swarm
@@ -31,8 +33,11 @@ def compose_service(
     store = store or RecordStore(config.store_url)
     tenants = TenantStore(store.connection)
     audit = AuditStore(store.connection)
-    jobs = JobService(runtime or Swarm(config), store, config, tenants.tenant, audit)
-    return jobs, TenantService(tenants, store, audit, jobs.admit_queued)
+    runtime = runtime or Swarm(config)
+    quotas = Quotas(runtime, AdmissionStore(store.connection), audit)
+    jobs = JobService(runtime, store, config, tenants.tenant, audit, quotas)
+    # A quota raised frees room: what of the tenant's queue fits now is admitted at once.
+    return jobs, TenantService(tenants, store, audit, quotas.admit)
 
 
 def compose_app(

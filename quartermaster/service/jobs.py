@@ -61,13 +61,14 @@ class JobService:
         config: Config,
         tenant_of: Callable[[str], Tenant] = Tenant,
         audit_store: AuditStore | None = None,
+        quotas: Quotas | None = None,
     ):
         self.runtime = runtime
         self.store = store
         self._config = config
         self._tenant_of = tenant_of  # a tenant (its policy, its quota) as the store has it now
         self._audit = audit_store or AuditStore(store.connection)
-        self._quotas = Quotas(runtime, AdmissionStore(store.connection), self._audit)
+        self._quotas = quotas or Quotas(runtime, AdmissionStore(store.connection), self._audit)
         self._defaults = JobDefaults(config.memory_mb, config.constraints, config.ttl)
         self._size: StoreSize | None = None
         self._size_measured_at: float | None = None  # time.monotonic()
@@ -283,10 +284,6 @@ class JobService:
         if status.tenant is not None:
             self._quotas.admit(status.tenant)  # its room, or its queue's head, is free now
         return status.id
-
-    def admit_queued(self, tenant: str) -> None:
-        """Admit what of `tenant`'s queue fits its quota now (it was raised)."""
-        self._quotas.admit(tenant)
 
     def _note_live(self, tenant: str | None, reference: str, status: JobStatus) -> None:
         """A reference /status found live is asked of the swarm first next time, while its job

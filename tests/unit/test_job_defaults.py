@@ -38,9 +38,9 @@ def test_the_runtime_gets_the_keys_hashes_of_the_request_as_sent_and_never_the_k
     given = []
     create = runtime.create_job
 
-    def recording(job, key=None):
+    def recording(job, key=None, held=False):
         given.append((job, key))
-        return create(job, key)
+        return create(job, key, held)
 
     monkeypatch.setattr(runtime, "create_job", recording)
     api = ApiClient(compose_app(config, runtime).test_client())

@@ -19,6 +19,7 @@ RELEASED = {
     ),
     "0005_audit.py": "8d3400d05308de07d6c2934928c435183e868e8709532fee160ae8672f09b1b9",
     "0004_tenants.py": "65b0dd13eeff2166936d3a0b9e17297f2366afa518c3466d6158e8535da5adfb",
+    "0006_quotas.py": "b0bb4cbcba7e006e5d3999ff5f6b11b43e4caf633b726e93f5c836d8a2823d90",
 }
 
 

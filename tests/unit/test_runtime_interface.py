@@ -21,9 +21,10 @@ USE_CASES = sorted(
 # A job's request and timeline (only its record keeps them), and what the store holds.
 HISTORY_ONLY = ["job_history", "store_size"]
 # What the service works out and hands the runtime: an Idempotency-Key's hashes, computed once,
-# and the tenant whose jobs a reference may mean (the actor's, or every job for the operator).
+# whether a job is made held (its tenant's quota caps live jobs), and the tenant whose jobs a
+# reference may mean (the actor's, or every job for the operator).
 WORKED_OUT_BY_THE_SERVICE = {
-    "create_job": ["key"],
+    "create_job": ["key", "held"],
     "job_status": ["tenant"],
     "job_logs": ["tenant"],
     "stop_job": ["tenant"],
