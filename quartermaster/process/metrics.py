@@ -49,11 +49,34 @@ jobs_created = Counter(
     "refused (name in use, different request, Docker refused)",
     ["outcome"],
 )
+quota_refusals = Counter(
+    "quartermaster_quota_refusals_total",
+    "/run requests a tenant's quota refused, by tenant and reason: never_fits (403), "
+    "queue_full, runs_per_minute (429)",
+    ["tenant", "reason"],
+)
+admissions = Counter(
+    "quartermaster_admissions_total",
+    "Jobs of a tenant with a quota admitted (their runs handed to swarm), by tenant",
+    ["tenant"],
+)
+admission_wait = Histogram(
+    "quartermaster_admission_wait_seconds",
+    "Time a job of a tenant with a quota waited queued before its admission (0: at once)",
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, float("inf")),
+)
+
+
+def note_admitted(tenant: str, waited: float) -> None:
+    """A job of `tenant` admitted after `waited` seconds queued."""
+    admissions.labels(tenant).inc()
+    admission_wait.observe(max(waited, 0.0))
+
+
 reaper_actions = Counter(
     "quartermaster_reaper_actions_total",
     "What the reapers did: timed_out, expired, callback_delivered, callback_retrying, "
-    "callback_failed, claim_removed (an Idempotency-Key claim whose holder is gone), admitted "
-    "(a queued job released once its admitter could not)",
+    "callback_failed, claim_removed (an Idempotency-Key claim whose holder is gone)",
     ["action"],
 )
 # Per worker (a `pid` label): the limit of long requests (MAX_LONG_REQUESTS) is per worker.

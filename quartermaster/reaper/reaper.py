@@ -217,6 +217,7 @@ class Reaper:
             record = records.get(service["ID"])
             held = job_labels.QUEUED in service["Spec"].get("Labels", {})
             if held and record is not None and not (record.waiting or record.finished):
+                log.info("reaper: job %s admitted, not released: released now", service["ID"])
                 self._release(service["ID"])
         there = {service["ID"] for service in services}
         ended = recorded - {job_id for job_id, record in records.items() if record.finished}
@@ -224,21 +225,27 @@ class Reaper:
             job_id for job_id, record in records.items()
             if job_id not in there and not record.finished
         }  # fmt: skip
-        if not (full or ended or vanished):
-            return
+        if full or ended or vanished:
+            self._admit_every_queue()
+
+    def _admit_every_queue(self) -> None:
+        """Admit what fits of each tenant's queue (store/admission.py decides, under the
+        tenant's row lock: whichever reaper or worker asks, none is admitted twice)."""
         try:
             for tenant in self._admission.tenants_waiting():
-                for job_id in self._admission.admit(tenant, time.time()):
-                    self._release(job_id)
+                now = time.time()
+                for job in self._admission.admit(tenant, now):
+                    metrics.note_admitted(tenant, now - job.queued_since)
+                    log.info("reaper: job %s of tenant %s admitted", job.job_id, tenant)
+                    self._release(job.job_id)
                 heartbeat.beat()
         except StoreError as error:
             log.warning("reaper: queues not looked at this round: %s", error)
 
     def _release(self, job_id: str) -> None:
+        """Give an admitted job its runs (a failure: the next full round releases it)."""
         try:
             self._swarm.release_job(job_id)
-            metrics.reaper_actions.labels("admitted").inc()
-            log.info("reaper: job %s admitted; its runs released", job_id)
         except JobNotFound:
             pass  # stopped meanwhile: the next round records it
         except SwarmError as error:

@@ -25,6 +25,7 @@ from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import QUEUED, JobStatus
 from quartermaster.jobs.tenancy import Actor, Tenant, quota_breaches
+from quartermaster.process import metrics
 from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.audit import AuditStore
 
@@ -49,6 +50,7 @@ class Quotas:
         counted."""
         breaches = quota_breaches(tenant.quota, job)
         if breaches:
+            metrics.quota_refusals.labels(tenant.name, "never_fits").inc()
             self._audit_refusal(actor, tenant.name, 403)
             message = f"this tenant's quota refuses: {', '.join(sorted(breaches))}"
             raise Forbidden(message, breaches, audited=True)
@@ -57,6 +59,7 @@ class Quotas:
             return
         wait = self._admission.take_run(tenant.name, limit, time.time())
         if wait is not None:
+            metrics.quota_refusals.labels(tenant.name, "runs_per_minute").inc()
             self._audit_refusal(actor, tenant.name, 429)
             message = TOO_MANY_RUNS.format(tenant=tenant.name, runs=limit, seconds=wait)
             raise TooManyRuns(message, retry_after=wait, audited=True)
@@ -76,6 +79,7 @@ class Quotas:
         try:
             admission = self._admission.add(status, request, ttl, time.time(), key, ran)
         except TooManyRuns:
+            metrics.quota_refusals.labels(status.tenant, "queue_full").inc()
             with contextlib.suppress(JobNotFound):
                 self._runtime.stop_job(status.id)
             self._audit_refusal(actor, status.tenant, 429)
@@ -84,18 +88,23 @@ class Quotas:
             log.warning("job %s: queued, not recorded now (%s); the reaper will", status.id, error)
             return
         if admission.admitted:
-            self._release(status.id)
+            metrics.note_admitted(status.tenant or "", 0.0)
+            self.release(status.id)
 
-    def admit(self, tenant: str) -> None:
-        """Admit what of `tenant`'s queue fits now (room freed: a job stopped, a quota
-        raised). Best effort: the reaper admits it otherwise, within a round."""
+    def admit(self, tenant: str) -> int:
+        """Admit what of `tenant`'s queue fits now (room freed: a job ended or was stopped, the
+        quota raised): how many. Best effort: the reaper's next round looks again."""
+        now = time.time()
         try:
-            admitted = self._admission.admit(tenant, time.time())
+            admitted = self._admission.admit(tenant, now)
         except StoreError as error:
             log.warning("tenant %s: its queue not looked at now (%s)", tenant, error)
-            return
-        for job_id in admitted:
-            self._release(job_id)
+            return 0
+        for job in admitted:
+            metrics.note_admitted(tenant, now - job.queued_since)
+            log.info("job %s of tenant %s admitted", job.job_id, tenant)
+            self.release(job.job_id)
+        return len(admitted)
 
     def placed(self, status: JobStatus) -> JobStatus:
         """A queued job's status with its place in its tenant's queue and what holds it."""
@@ -109,8 +118,9 @@ class Quotas:
             return status  # admitted meanwhile: its runs are on their way
         return replace(status, queue_position=place.position, error=place.reason)
 
-    def _release(self, job_id: str) -> None:
-        """Give an admitted job its runs; if that fails now, the reaper does it."""
+    def release(self, job_id: str) -> None:
+        """Give an admitted job its runs; if that fails now, the reaper's next full round does
+        (a held service whose record is admitted: reaper/reaper.py)."""
         try:
             self._runtime.release_job(job_id)
         except JobNotFound:

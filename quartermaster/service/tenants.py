@@ -48,7 +48,7 @@ class TenantService:
         store: TenantStore,
         records: RecordStore,
         audit_store: AuditStore,
-        quota_changed: Callable[[str], None] = lambda tenant: None,
+        quota_changed: Callable[[str], object] = lambda tenant: None,
     ):
         self._store = store
         self._records = records

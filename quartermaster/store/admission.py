@@ -40,6 +40,14 @@ class Admission:
 
 
 @dataclass(frozen=True)
+class Admitted:
+    """A queued job admitted, and since when it had waited (epoch seconds: its creation)."""
+
+    job_id: str
+    queued_since: float
+
+
+@dataclass(frozen=True)
 class QueuePlace:
     """A queued job's place in its tenant's queue (1: next), and what holds it now."""
 
@@ -119,26 +127,26 @@ class AdmissionStore:
                 return Admission(admitted=not waiting)
         return Admission(admitted=reason is None, reason=reason)
 
-    def admit(self, tenant: str, now: float) -> list[str]:
-        """Admit `tenant`'s queued jobs, first come first, while the next fits its quota: the
-        ids admitted (their services are then released). Nothing if the tenant is gone."""
-        admitted: list[str] = []
+    def admit(self, tenant: str, now: float) -> list[Admitted]:
+        """Admit `tenant`'s queued jobs, first come first, while the next fits its quota: those
+        admitted (their services are then released). Nothing if the tenant is gone."""
+        admitted: list[Admitted] = []
         with self._connection.writing() as connection:
             try:
                 quota = _locked(connection, tenant).quota
             except TenantNotFound:
                 return admitted
             live = _live(connection, tenant)
-            for job_id, memory, cpus in connection.execute(_queue_of(tenant)).all():
+            for job_id, memory, cpus, created_at in connection.execute(_queue_of(tenant)).all():
                 holds = Footprint(memory or 0, cpus or 0.0)
                 if waiting_reason(tenant, quota, live, holds) is not None:
                     break  # first come, first admitted: none passes the head
-                admitted.append(job_id)
+                admitted.append(Admitted(job_id, created_at / NANO))
                 live = live + holds
             if admitted:
                 connection.execute(
                     jobs.update()
-                    .where(jobs.c.id.in_(admitted))
+                    .where(jobs.c.id.in_([job.job_id for job in admitted]))
                     .values(waiting=False, status=PENDING, updated_at=nanos(now))
                 )
         return admitted
@@ -215,7 +223,7 @@ def _queued_count(connection: sa.Connection, tenant: str) -> int:
 
 def _queue_of(tenant: str) -> sa.Select:
     return (
-        sa.select(jobs.c.id, jobs.c.memory_mb, jobs.c.cpus)
+        sa.select(jobs.c.id, jobs.c.memory_mb, jobs.c.cpus, jobs.c.created_at)
         .where(jobs.c.tenant == tenant, _queued())
         .order_by(jobs.c.created_at, jobs.c.id)
         .limit(ADMIT_BATCH)
