@@ -83,12 +83,11 @@ class EngineClient:
         return self._call("POST", "/services/create", body=spec, headers=headers)["ID"]
 
     def update_service(self, service_id: str, version: int, spec: dict) -> None:
-        """Replace the service's spec, if its version is still `version`. The registry
-        credentials it was made with are kept (Docker would otherwise take the new spec's,
-        which an inspected spec never shows: a private image's pull would then be refused)."""
+        """Replace the service's spec, if its version is still `version`. Sent without
+        X-Registry-Auth, Docker keeps the registry credentials the service has (its default
+        `registryAuthFrom=spec`), which an inspected spec never shows."""
         path = f"/services/{_quoted(service_id)}/update"
-        query = {"version": version, "registryAuthFrom": "previous-spec"}
-        self._call("POST", path, query, body=spec)
+        self._call("POST", path, {"version": version}, body=spec)
 
     def remove_service(self, service_id: str) -> None:
         self._call("DELETE", f"/services/{_quoted(service_id)}")
