@@ -1,6 +1,6 @@
 """The live app honours its OpenAPI document: schemathesis against a real server, with every check
-it has, from the run's first seed (support/fuzzing.py; the others: test_fuzzing_another_seed.py,
-test_fuzzing_third_seed.py). The document itself, and its edges: tests/unit/test_openapi.py."""
+it has, from the run's first seed (support/fuzzing.py; the second seed:
+test_fuzzing_another_seed.py). The document itself, and its edges: tests/unit/test_openapi.py."""
 
 from collections import Counter
 

@@ -1,6 +1,5 @@
 """The live app honours its OpenAPI document: schemathesis against a real server, with every check
-it has, from the run's second seed (support/fuzzing.py; the others: test_fuzzing.py,
-test_fuzzing_third_seed.py).
+it has, from the run's second seed (support/fuzzing.py; the first seed: test_fuzzing.py).
 The document itself, and its edges: tests/unit/test_openapi.py."""
 
 from collections import Counter
