@@ -15,6 +15,7 @@ from quartermaster.cli.output import (
     print_table,
     warn,
 )
+from quartermaster.cli.parsing import since_time
 from quartermaster.client import AuditEntry, Key, Tenant
 
 RIGHTS = ("read", "run", "stop", "keys")
@@ -201,7 +202,8 @@ def show_tenant(tenant: Tenant, as_json: bool) -> None:
 
 
 TENANT_HEADERS = [
-    "name", "images", "constraints", "max memory", "max cpus", "max timeout", "quota", "weight"
+    "name", "images", "constraints", "max memory", "max cpus", "max timeout", "quota", "weight",
+    "in use",
 ]  # fmt: skip
 
 
@@ -215,6 +217,7 @@ def tenant_row(tenant: Tenant) -> list[str]:
         "-" if tenant.max_timeout is None else f"{tenant.max_timeout} s",
         quota_text(tenant.quota),
         str(tenant.weight),
+        in_use_text(tenant.in_use, tenant.quota),
     ]
 
 
@@ -295,6 +298,66 @@ def key_row(key: Key) -> list[str]:
         key.expires_at.isoformat() if key.expires_at else "never",
         age(key.last_used_at) if key.last_used_at else "never",
     ]
+
+
+@qm.command()
+@click.argument("tenant", required=False)
+@click.option(
+    "--since",
+    help="The window's start: UNIX time, 7d back, or an RFC 3339 time "
+    "(default: a day before its end).",
+)
+@click.option("--until", help="The window's end, the same way (default: now).")
+@json_option
+@click.pass_obj
+def usage(
+    connection: Connection,
+    tenant: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+) -> None:
+    """What TENANT's jobs used in a window and hold now (TENANT: the key's own by default)."""
+    with connection.client() as client:
+        name = tenant or client.whoami().tenant
+        if name is None:
+            raise click.UsageError("the operator's token: name a TENANT")
+        found = client.usage(
+            name,
+            since=None if since is None else since_time(since),
+            until=None if until is None else since_time(until),
+        )
+    if as_json:
+        print_json(found.document)
+        return
+    window = f"{found.since:%Y-%m-%d %H:%M} to {found.until:%Y-%m-%d %H:%M} UTC"
+    made = ", ".join(f"{count} {status}" for status, count in found.jobs.items()) or "none"
+    print_fields([
+        ("tenant", found.tenant),
+        ("window", window),
+        ("jobs made", made),
+        ("run time", f"{found.run_seconds:.0f} s"),
+        ("memory", f"{found.memory_mb_seconds:.0f} MB·s"),
+        ("cpu", f"{found.cpu_seconds:.1f} cpu·s"),
+        ("in use now", in_use_text(found.in_use, {})),
+    ])  # fmt: skip
+
+
+def in_use_text(in_use: dict | None, quota: dict) -> str:
+    """E.g. `2/5 jobs, 512/4096 MB, 0.5 cpus, 3 queued`: what its jobs hold, against its caps."""
+    if in_use is None:
+        return "-"
+
+    def against(field: str, text: str, unit: str = "") -> str:
+        cap = quota.get(field)
+        return f"{text}{unit}" if cap is None else f"{text}/{cap:g}{unit}"
+
+    return ", ".join([
+        against("jobs", f"{in_use['jobs']}", " jobs"),
+        against("memory", f"{in_use['memory']}", " MB"),
+        against("cpus", f"{in_use['cpus']:g}", " cpus"),
+        f"{in_use['queued']} queued",
+    ])  # fmt: skip
 
 
 @qm.command()

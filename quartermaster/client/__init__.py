@@ -27,6 +27,7 @@ from quartermaster.client.models import (
     Node,
     Tenant,
     TimelineEntry,
+    Usage,
 )
 from quartermaster.client.transport import PlainHttpTokenWarning
 
@@ -55,4 +56,5 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "Unavailable",
+    "Usage",
 ]

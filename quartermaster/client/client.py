@@ -20,7 +20,16 @@ from urllib.parse import quote
 
 from quartermaster.client.errors import Unavailable
 from quartermaster.client.logs import FOLLOW_READ_SECONDS, followed_lines, lines_of
-from quartermaster.client.models import AuditEntry, History, Identity, Job, Key, Node, Tenant
+from quartermaster.client.models import (
+    AuditEntry,
+    History,
+    Identity,
+    Job,
+    Key,
+    Node,
+    Tenant,
+    Usage,
+)
 from quartermaster.client.retries import (
     NO_RETRIES,
     READ_RETRIES,
@@ -316,6 +325,19 @@ class Client:
         }
         for document in self._pages("/audit", "entries", params, limit):
             yield AuditEntry.from_document(document)
+
+    def usage(
+        self,
+        tenant: str,
+        since: datetime | float | None = None,
+        until: datetime | float | None = None,
+    ) -> Usage:
+        """What `tenant`'s jobs used in [since, until) (default: the day before now) and hold
+        now (the operator's token, or the tenant's own key with `read`)."""
+        params = {"since": _epoch(since), "until": _epoch(until)}
+        path = f"/tenants/{_path(tenant)}/usage"
+        query = {name: value for name, value in params.items() if value is not None}
+        return Usage.from_document(self._json("GET", path, READ_RETRIES, params=query))
 
     def health(self) -> dict[str, Any]:
         """`/healthz` (no token needed) as the server answers it, healthy (200) or not (503):

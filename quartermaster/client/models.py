@@ -178,6 +178,8 @@ class Tenant:
     # Its quota (memory, cpus, jobs, queued, runs_per_minute: None is no cap) and weight.
     quota: dict[str, Any] = field(default_factory=dict)
     weight: int = 1
+    # What its jobs hold now (jobs, memory, cpus, queued); None if the answer has none.
+    in_use: dict[str, Any] | None = None
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Tenant":
@@ -190,8 +192,38 @@ class Tenant:
             max_timeout=document.get("max_timeout"),
             quota=dict(document.get("quota") or {}),
             weight=document.get("weight", 1),
+            in_use=document.get("in_use"),
             created_at=parse_time(document.get("created_at")),
             updated_at=parse_time(document.get("updated_at")),
+            document=_without_success(document),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a tenant's jobs used in a window and hold now (`/tenants/:name/usage`)."""
+
+    tenant: str
+    since: datetime | None
+    until: datetime | None
+    jobs: dict[str, int]  # made in the window, by status
+    run_seconds: float
+    memory_mb_seconds: float
+    cpu_seconds: float
+    in_use: dict[str, Any]  # jobs, memory, cpus, queued: now
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Usage":
+        return cls(
+            tenant=document["tenant"],
+            since=parse_time(document.get("since")),
+            until=parse_time(document.get("until")),
+            jobs=dict(document.get("jobs") or {}),
+            run_seconds=document.get("run_seconds", 0.0),
+            memory_mb_seconds=document.get("memory_mb_seconds", 0.0),
+            cpu_seconds=document.get("cpu_seconds", 0.0),
+            in_use=dict(document.get("in_use") or {}),
             document=_without_success(document),
         )
 

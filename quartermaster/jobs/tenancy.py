@@ -121,6 +121,7 @@ class Tenant:
     weight: int = DEFAULT_WEIGHT  # its share when the swarm is full
     created_at: str | None = None  # RFC 3339, set by the store
     updated_at: str | None = None
+    in_use: "InUse | None" = None  # as the store read it with the tenant
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,14 @@ class Footprint:
 NOTHING = Footprint(memory=0, cpus=0.0, jobs=0)
 
 
+@dataclass(frozen=True)
+class InUse:
+    """What a tenant's jobs hold now: its live jobs' footprint, and how many wait."""
+
+    live: Footprint = NOTHING
+    queued: int = 0
+
+
 def quota_breaches(quota: TenantQuota, job: JobSpec) -> dict[str, list[str]]:
     """What in `job` could never fit `quota`, even with none of its tenant's jobs live: each
     field with why (refused, 403, rather than queued forever). A job without `cpus` under a cpus
@@ -186,6 +195,23 @@ def quota_breaches(quota: TenantQuota, job: JobSpec) -> dict[str, list[str]]:
             f"required, and at once at most this tenant's cpus quota of {quota.cpus:g}"
         ]
     return breaches
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a tenant's jobs used in a window [since, until) (epoch seconds), from their records:
+    jobs made in it by status, and the run time that fell in it with the memory and cpus held
+    meanwhile; and what its live jobs hold now, and its queue."""
+
+    tenant: str
+    since: float
+    until: float
+    jobs: dict[str, int]  # made in the window, by status
+    run_seconds: float
+    memory_mb_seconds: float
+    cpu_seconds: float
+    live: Footprint
+    queued: int
 
 
 # Sums of float cpus (0.1 + 0.2) are compared with this much room, so 3 jobs of 0.1 fit 0.3.

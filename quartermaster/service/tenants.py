@@ -22,6 +22,7 @@ from quartermaster.jobs.audit import AuditPage, AuditQuery
 from quartermaster.jobs.errors import Forbidden, StoreError, TenantConflict, TenantNotFound
 from quartermaster.jobs.tenancy import (
     KEYS,
+    READ,
     RIGHTS,
     Actor,
     KeyInfo,
@@ -29,10 +30,12 @@ from quartermaster.jobs.tenancy import (
     Tenant,
     TenantChanges,
     TenantPolicy,
+    Usage,
 )
 from quartermaster.store import RecordStore
 from quartermaster.store.audit import AuditStore
 from quartermaster.store.tenancy import LAST_USED_SECONDS, NO_TENANT, TenantStore
+from quartermaster.store.usage import UsageStore
 
 KEY_CACHE_SECONDS = 1.0
 REFUSALS_NOTED_SECONDS = 60.0  # a key's refusals audited at most this often per worker
@@ -40,6 +43,7 @@ UNKNOWN = Actor(tenant=None)  # a request whose id and address are not known
 KEY_CACHE_SIZE = 4096  # keys (known or not) remembered by a worker: memory stays bounded
 OPERATOR_ONLY = "only the operator's token may manage tenants"
 LIVE_JOBS = "this tenant has live jobs: stop them (or wait for their end) first"
+USAGE_WINDOW_SECONDS = 86400  # /tenants/:name/usage without `since`: the last day
 
 
 class TenantService:
@@ -54,6 +58,7 @@ class TenantService:
         self._records = records
         self._audit = audit_store
         self._quota_changed = quota_changed  # admits what of the tenant's queue fits now
+        self._usage = UsageStore(records.connection)
         self._refusals_noted: dict[str, float] = {}  # tenant/key: when this worker last did
         self._keys: OrderedDict[str, tuple[StoredKey | None, float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -152,19 +157,30 @@ class TenantService:
 
     def tenant(self, actor: Actor, name: str) -> Tenant:
         _operator(actor)
-        return self._store.tenant(name)
+        return self._store.tenant(name, in_use=True)
 
     def update_tenant(self, actor: Actor, name: str, changes: TenantChanges) -> Tenant:
         _operator(actor)
         tenant = changes.applied_to(self._store.tenant(name))
         changed = audit.entry(actor, audit.TENANT_CHANGED, name, name)
-        updated = self._store.update_tenant(tenant, time.time(), changed)
+        self._store.update_tenant(tenant, time.time(), changed)
         self._quota_changed(name)  # raised, its queue may move now
-        return updated
+        return self._store.tenant(name, in_use=True)
 
-    def tenant_named(self, name: str) -> Tenant:
-        """The tenant as the store has it now (its jobs' policy and quota)."""
-        return self._store.tenant(name)
+    def usage(self, actor: Actor, name: str, since: float | None, until: float | None) -> Usage:
+        """What the tenant's jobs used in [since, until) (default: the last day until now), and
+        hold now: the operator's, or its own tenant's key's with `read` (another tenant is one
+        that does not exist)."""
+        if not actor.is_operator:
+            if actor.tenant != name:
+                raise TenantNotFound(NO_TENANT)
+            if not actor.may(READ):
+                raise Forbidden(f"this key lacks the right: {READ}")
+        self._store.tenant(name)  # 404 first
+        now = time.time()
+        until = now if until is None else until
+        since = until - USAGE_WINDOW_SECONDS if since is None else since
+        return self._usage.usage(name, since, until, now)
 
     def delete_tenant(self, actor: Actor, name: str) -> None:
         _operator(actor)

@@ -21,6 +21,7 @@ from quartermaster.jobs.tenancy import Footprint, Tenant, waiting_reason
 from quartermaster.jobs.times import NANO
 from quartermaster.store.audit import entry_row
 from quartermaster.store.connection import StoreConnection
+from quartermaster.store.holdings import live_footprint, queued_count, waiting
 from quartermaster.store.rows import FirstRecord, insert_first_records, nanos
 from quartermaster.store.schema import jobs, run_starts, tenants
 from quartermaster.store.tenancy import NO_TENANT, tenant_of
@@ -106,10 +107,10 @@ class AdmissionStore:
         with self._connection.writing() as connection:
             quota_of = _locked(connection, tenant)
             holds = Footprint.of_request(record.row["request"])
-            queued = _queued_count(connection, tenant)
+            queued = queued_count(connection, tenant)
             reason = "jobs of this tenant wait before it" if queued else None
             reason = reason or waiting_reason(
-                tenant, quota_of.quota, _live(connection, tenant), holds
+                tenant, quota_of.quota, live_footprint(connection, tenant), holds
             )
             if reason is not None and queued >= quota_of.quota.queued:
                 raise TooManyRuns(QUEUE_FULL.format(tenant=tenant, queued=queued))
@@ -136,7 +137,7 @@ class AdmissionStore:
                 quota = _locked(connection, tenant).quota
             except TenantNotFound:
                 return admitted
-            live = _live(connection, tenant)
+            live = live_footprint(connection, tenant)
             for job_id, memory, cpus, created_at in connection.execute(_queue_of(tenant)).all():
                 holds = Footprint(memory or 0, cpus or 0.0)
                 if waiting_reason(tenant, quota, live, holds) is not None:
@@ -154,7 +155,7 @@ class AdmissionStore:
     def tenants_waiting(self) -> list[str]:
         """The tenants with a job queued (their queue is looked at again when room frees)."""
         with self._connection.reading() as connection:
-            query = sa.select(jobs.c.tenant).where(_queued()).distinct()
+            query = sa.select(jobs.c.tenant).where(waiting()).distinct()
             return [tenant for tenant in connection.execute(query).scalars() if tenant]
 
     def place(self, job_id: str) -> QueuePlace | None:
@@ -163,7 +164,7 @@ class AdmissionStore:
         with self._connection.reading() as connection:
             job = connection.execute(
                 sa.select(jobs.c.tenant, jobs.c.created_at, jobs.c.memory_mb, jobs.c.cpus).where(
-                    jobs.c.id == job_id, _queued()
+                    jobs.c.id == job_id, waiting()
                 )
             ).one_or_none()
             if job is None or job.tenant is None:
@@ -173,13 +174,13 @@ class AdmissionStore:
                 .select_from(jobs)
                 .where(
                     jobs.c.tenant == job.tenant,
-                    _queued(),
+                    waiting(),
                     sa.tuple_(jobs.c.created_at, jobs.c.id)
                     < sa.tuple_(sa.literal(job.created_at), sa.literal(job_id)),
                 )
             ).scalar_one()
             row = connection.execute(tenants.select().where(tenants.c.name == job.tenant)).first()
-            live = _live(connection, job.tenant)
+            live = live_footprint(connection, job.tenant)
         holds = Footprint(job.memory_mb or 0, job.cpus or 0.0)
         reason = None
         if row is not None:
@@ -191,7 +192,7 @@ class AdmissionStore:
     def live_usage(self, tenant: str) -> Footprint:
         """What `tenant`'s live jobs hold now."""
         with self._connection.reading() as connection:
-            return _live(connection, tenant)
+            return live_footprint(connection, tenant)
 
 
 def _locked(connection: sa.Connection, name: str) -> Tenant:
@@ -205,32 +206,10 @@ def _locked(connection: sa.Connection, name: str) -> Tenant:
     return tenant_of(row)
 
 
-def _live(connection: sa.Connection, tenant: str) -> Footprint:
-    count, memory, cpus = connection.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(jobs.c.memory_mb), 0),
-            sa.func.coalesce(sa.func.sum(jobs.c.cpus), 0.0),
-        ).where(jobs.c.tenant == tenant, jobs.c.finished_at.is_(None), sa.not_(jobs.c.waiting))
-    ).one()
-    return Footprint(int(memory), float(cpus), count)
-
-
-def _queued_count(connection: sa.Connection, tenant: str) -> int:
-    query = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.tenant == tenant, _queued())
-    return connection.execute(query).scalar_one()
-
-
 def _queue_of(tenant: str) -> sa.Select:
     return (
         sa.select(jobs.c.id, jobs.c.memory_mb, jobs.c.cpus, jobs.c.created_at)
-        .where(jobs.c.tenant == tenant, _queued())
+        .where(jobs.c.tenant == tenant, waiting())
         .order_by(jobs.c.created_at, jobs.c.id)
         .limit(ADMIT_BATCH)
     )
-
-
-def _queued() -> sa.ColumnElement[bool]:
-    """Waiting records; `finished_at IS NULL` (always so while waiting) lets both databases
-    read them from ix_jobs_unended, not the whole table."""
-    return sa.and_(jobs.c.finished_at.is_(None), jobs.c.waiting)

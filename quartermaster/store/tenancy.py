@@ -1,6 +1,7 @@
 """Tenants and their keys in the store (jobs/tenancy.py, jobs/api_keys.py): a key is read by the
 id inside it, one indexed row; only its secret's hash is kept."""
 
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -8,10 +9,18 @@ from sqlalchemy.exc import IntegrityError
 
 from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import TenantConflict, TenantNotFound
-from quartermaster.jobs.tenancy import KeyInfo, StoredKey, Tenant, TenantPolicy, TenantQuota
+from quartermaster.jobs.tenancy import (
+    InUse,
+    KeyInfo,
+    StoredKey,
+    Tenant,
+    TenantPolicy,
+    TenantQuota,
+)
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.store.audit import insert_entry
 from quartermaster.store.connection import StoreConnection
+from quartermaster.store.holdings import live_footprint, queued_count
 from quartermaster.store.rows import nanos
 from quartermaster.store.schema import api_keys, tenants
 
@@ -41,19 +50,22 @@ class TenantStore:
                 insert_entry(connection, entry, at)
         except IntegrityError as error:
             raise TenantConflict(TENANT_TAKEN) from error
-        return self.tenant(tenant.name)
+        return self.tenant(tenant.name, in_use=True)
 
     def tenants(self) -> list[Tenant]:
+        """Every tenant, with what its jobs hold now."""
         with self._connection.reading() as connection:
             rows = connection.execute(tenants.select().order_by(tenants.c.name)).all()
-        return [tenant_of(row) for row in rows]
+            return [_with_in_use(connection, tenant_of(row)) for row in rows]
 
-    def tenant(self, name: str) -> Tenant:
+    def tenant(self, name: str, in_use: bool = False) -> Tenant:
+        """The tenant (`in_use`: with what its jobs hold now)."""
         with self._connection.reading() as connection:
             row = connection.execute(tenants.select().where(tenants.c.name == name)).first()
-        if row is None:
-            raise TenantNotFound(NO_TENANT)
-        return tenant_of(row)
+            if row is None:
+                raise TenantNotFound(NO_TENANT)
+            found = tenant_of(row)
+            return _with_in_use(connection, found) if in_use else found
 
     def update_tenant(self, tenant: Tenant, now: float, entry: AuditEntry) -> Tenant:
         """The tenant's policy, quota and weight become `tenant`'s."""
@@ -66,7 +78,7 @@ class TenantStore:
             if not changed:
                 raise TenantNotFound(NO_TENANT)
             insert_entry(connection, entry, nanos(now))
-        return self.tenant(tenant.name)
+        return self.tenant(tenant.name, in_use=True)
 
     def delete_tenant(self, name: str, now: float, entry: AuditEntry) -> None:
         """The tenant and its keys (its jobs' records stay, owned by its name)."""
@@ -192,6 +204,11 @@ def tenant_of(row: sa.Row) -> Tenant:
         timestamp_of(row.created_at),
         timestamp_of(row.updated_at),
     )
+
+
+def _with_in_use(connection: sa.Connection, tenant: Tenant) -> Tenant:
+    held = InUse(live_footprint(connection, tenant.name), queued_count(connection, tenant.name))
+    return replace(tenant, in_use=held)
 
 
 def _key_info(row: sa.Row) -> KeyInfo:

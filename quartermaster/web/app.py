@@ -20,6 +20,7 @@ from quartermaster.web.api import (
     status,
     stop,
     tenants,
+    usage,
     whoami,
 )
 from quartermaster.web.auth import install_actor_check
@@ -41,6 +42,7 @@ BLUEPRINTS = (
     keys.blueprint,
     whoami.blueprint,
     audit.blueprint,
+    usage.blueprint,
     openapi_json.blueprint,
     metrics.blueprint,
     dashboard,

@@ -67,6 +67,8 @@ ROUTES = [
     # does not exist); one with `keys` gets a 404 (test_tenants.py).
     ("GET", f"/tenants/{A}/keys", (200, 403, 403, 200, 401, 401)),
     ("GET", "/audit", (200, 403, 403, 200, 401, 401)),
+    # Its own tenant's usage to a key with `read`; another tenant's is one that does not exist.
+    ("GET", f"/tenants/{A}/usage", READ),
     ("GET", "/metrics", (200, 403, 403, 403, 401, 401)),
 ]
 

@@ -20,22 +20,28 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from quartermaster.jobs import audit
 from quartermaster.jobs.errors import (
     AmbiguousReference,
     JobNotFound,
     StoreRefused,
     StoreSchemaMismatch,
+    TooManyRuns,
 )
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.tenancy import OPERATOR, Tenant, TenantQuota
 from quartermaster.jobs.times import nanos_of, timestamp_of
 from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store import pages as page_queries
+from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.connection import SCHEMA_MISMATCH
 from quartermaster.store.kept_logs import CHUNK_BYTES
 from quartermaster.store.rows import MAX_NANOS, FirstRecord, nanos
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
+from quartermaster.store.tenancy import TenantStore
+from quartermaster.store.usage import UsageStore
 from quartermaster.web.schemas.patterns import MAX_LABEL_KEY, MAX_LABEL_VALUE
 from support.job_pages import (
     QUERIES,
@@ -478,6 +484,92 @@ class StoreCases:
             statements = page_statements(store, query)
             assert statements
             assert not [statement for statement, _ in statements if selects_request(statement)]
+
+    # -- quotas: admission and usage (store/admission.py, store/usage.py) ---------------------
+
+    def test_admissions_racing_never_pass_the_quota_and_admit_each_once(self, store):
+        make_quota_tenant(store, "team-r", TenantQuota(jobs=3))
+        admission = AdmissionStore(store.connection)
+
+        def add(index: int) -> bool:
+            held = a_status(f"{index:025d}", tenant="team-r", status="queued")
+            return admission.add(held, {"memory_mb": 64}, 60, NOW, None, ran("team-r")).admitted
+
+        with ThreadPoolExecutor(10) as pool:
+            admitted = list(pool.map(add, range(20)))
+        assert admitted.count(True) == 3
+        assert AdmissionStore(store.connection).place(f"{admitted.index(False):025d}") is not None
+        live = [f"{index:025d}" for index, yes in enumerate(admitted) if yes]
+        ended = a_status(live[0], tenant="team-r", status="complete", state="complete",
+                         finished_at=timestamp_of(nanos(NOW + 1)))  # fmt: skip
+        assert store.finish(ended, [], False, NOW + 1)
+        with ThreadPoolExecutor(4) as pool:
+            racing = list(pool.map(lambda _: admission.admit("team-r", NOW + 2), range(4)))
+        assert sorted(len(batch) for batch in racing) == [0, 0, 0, 1]
+        # First come, first admitted: the oldest of those that waited (the same creation
+        # time: then by id).
+        waited = sorted(f"{index:025d}" for index, yes in enumerate(admitted) if not yes)
+        assert [job.job_id for batch in racing for job in batch] == waited[:1]
+        assert admission.place(waited[1]).position == 1
+
+    def test_a_full_queue_refuses_and_writes_nothing(self, store):
+        make_quota_tenant(store, "team-f", TenantQuota(jobs=1, queued=1))
+        admission = AdmissionStore(store.connection)
+        for index in range(2):
+            held = a_status(f"f{index:024d}", tenant="team-f", status="queued")
+            admission.add(held, {"memory_mb": 64}, 60, NOW, None, ran("team-f"))
+        refused = a_status(f"f{2:024d}", tenant="team-f", status="queued")
+        with pytest.raises(TooManyRuns):
+            admission.add(refused, {"memory_mb": 64}, 60, NOW, None, ran("team-f"))
+        with pytest.raises(JobNotFound):
+            store.status(refused.id)
+
+    def test_runs_per_minute_count_a_sliding_minute(self, store):
+        make_quota_tenant(store, "team-m", TenantQuota(runs_per_minute=2))
+        admission = AdmissionStore(store.connection)
+        assert admission.take_run("team-m", 2, NOW) is None
+        assert admission.take_run("team-m", 2, NOW + 30) is None
+        assert admission.take_run("team-m", 2, NOW + 40) == pytest.approx(20)
+        assert admission.take_run("team-m", 2, NOW + 60.5) is None  # the first left the minute
+        assert admission.take_run("team-m", 2, NOW + 61) == pytest.approx(29)
+
+    def test_a_tenants_usage_is_its_runs_cut_to_the_window(self, store):
+        make_quota_tenant(store, "team-u", TenantQuota(jobs=5))
+        start = nanos_of(CREATED) / 1e9
+
+        def at(seconds: float) -> str:
+            return timestamp_of(nanos(start + seconds))
+
+        done, running = "d" * 25, "r" * 25
+        for job_id, request in ((done, {"memory_mb": 128, "cpus": 0.5}),
+                                (running, {"memory_mb": 64})):  # fmt: skip
+            store.add(a_status(job_id, tenant="team-u"), request, 60, start)
+        store.observe(a_status(done, tenant="team-u", status="started", state="running",
+                               started_at=at(0)), start + 1)  # fmt: skip
+        store.finish(a_status(done, tenant="team-u", status="complete", state="complete",
+                              finished_at=at(10)), [], False, start + 10)  # fmt: skip
+        store.observe(a_status(running, tenant="team-u", status="started", state="running",
+                               started_at=at(5)), start + 6)  # fmt: skip
+        usage = UsageStore(store.connection)
+        whole = usage.usage("team-u", start - 1, start + 20, now=start + 20)
+        assert whole.jobs == {"complete": 1, "started": 1}
+        assert whole.run_seconds == pytest.approx(10 + 15)
+        assert whole.memory_mb_seconds == pytest.approx(10 * 128 + 15 * 64)
+        assert whole.cpu_seconds == pytest.approx(10 * 0.5)
+        assert (whole.live.jobs, whole.live.memory, whole.queued) == (1, 64, 0)
+        cut = usage.usage("team-u", start + 8, start + 12, now=start + 20)
+        assert cut.jobs == {}  # made before the window
+        assert cut.run_seconds == pytest.approx(2 + 4)
+        assert usage.usage("other", start - 1, start + 20, now=start + 20).run_seconds == 0
+
+
+def make_quota_tenant(store: RecordStore, name: str, quota: TenantQuota) -> None:
+    made = audit.entry(OPERATOR, audit.TENANT_CREATED, name, name, 201)
+    TenantStore(store.connection).create_tenant(Tenant(name, quota=quota), NOW, made)
+
+
+def ran(tenant: str) -> audit.AuditEntry:
+    return audit.entry(OPERATOR, audit.RUN, None, tenant)
 
 
 def kept_lines(store: RecordStore, job_id: str) -> list[tuple[int, bytes]]:

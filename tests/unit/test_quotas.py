@@ -194,3 +194,30 @@ def test_without_a_cap_on_live_jobs_nothing_is_held(flask_client):
     assert all(team.status(job).get_json()["status"] != "queued" for job in jobs)
     operator = ApiClient(flask_client)
     assert operator.status(operator.run_ok(**SLEEPER)).get_json()["status"] != "queued"
+
+
+def test_a_tenants_usage_is_its_own_and_the_operators_to_read(flask_client, team):
+    team.run_ok(**SLEEPER)
+    team.run_ok(**SLEEPER)
+    team.run_ok(**SLEEPER)
+    operator = ApiClient(flask_client)
+    usage = operator.get_ok("/tenants/team-a/usage")
+    assert usage["tenant"] == "team-a"
+    assert usage["in_use"] == {"jobs": 2, "memory": 128, "cpus": 0.2, "queued": 1}
+    assert sum(usage["jobs"].values()) == 3
+    assert set(usage) >= {"since", "until", "run_seconds", "memory_mb_seconds", "cpu_seconds"}
+    assert team.get_ok("/tenants/team-a/usage?since=0")["in_use"]["queued"] == 1
+    listed = operator.get_ok("/tenants")["tenants"]
+    assert [tenant["in_use"] for tenant in listed if tenant["name"] == "team-a"] == [
+        usage["in_use"]
+    ]
+    make_tenant(flask_client, "team-b")
+    other = ApiClient(flask_client)
+    other.headers = bearer(make_key(flask_client, "team-b", "ci", ["read"])["key"])
+    missing = assert_error(other.get("/tenants/nosuchteam/usage"), 404)["error"]
+    assert assert_error(other.get("/tenants/team-a/usage"), 404)["error"] == missing
+    blind = ApiClient(flask_client)
+    blind.headers = bearer(make_key(flask_client, "team-a", "runner", ["run"])["key"])
+    assert_error(blind.get("/tenants/team-a/usage"), 403)
+    backwards = assert_error(operator.get("/tenants/team-a/usage?since=200&until=100"), 400)
+    assert "since" in backwards["fields"]

@@ -4,7 +4,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from quartermaster.jobs.audit import (
     ACTIONS,
@@ -23,12 +23,15 @@ from quartermaster.jobs.tenancy import (
     NAME_PATTERN,
     RIGHT_DESCRIPTIONS,
     RIGHTS,
+    InUse,
     KeyInfo,
     Tenant,
     TenantChanges,
     TenantPolicy,
     TenantQuota,
+    Usage,
 )
+from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.web.schemas.documents import document_fields, document_schema
 from quartermaster.web.schemas.fields import JsonInteger, QueryInteger, QueryNumber, StrictFloat
 from quartermaster.web.schemas.patterns import (
@@ -196,12 +199,28 @@ def _tenant_fields() -> dict[str, fields.Field]:
         **document_fields(TenantPolicy),
         "quota": fields.Nested(QuotaDocument, required=True),
         "weight": fields.Integer(required=True),
+        "in_use": fields.Nested(
+            InUseDocument,
+            metadata={"description": "what its jobs hold now, against its quota"},
+        ),
         "created_at": fields.String(),
         "updated_at": fields.String(),
     }
 
 
 QuotaDocument = document_schema(TenantQuota, "QuotaDocument")
+
+
+class InUseDocument(Schema):
+    jobs = fields.Integer(required=True, metadata={"description": "live jobs"})
+    memory = fields.Integer(required=True, metadata={"description": "MB its live jobs hold"})
+    cpus = fields.Float(required=True, metadata={"description": "cpus its live jobs hold"})
+    queued = fields.Integer(required=True, metadata={"description": "jobs waiting"})
+
+
+def in_use_document(in_use: InUse) -> dict[str, Any]:
+    live = in_use.live
+    return {"jobs": live.jobs, "memory": live.memory, "cpus": live.cpus, "queued": in_use.queued}
 
 
 TenantDocument = Schema.from_dict(_tenant_fields(), name="TenantDocument")
@@ -218,6 +237,7 @@ def tenant_document(tenant: Tenant) -> dict[str, Any]:
         **vars(tenant.policy),
         "quota": vars(tenant.quota),
         "weight": tenant.weight,
+        "in_use": None if tenant.in_use is None else in_use_document(tenant.in_use),
         "created_at": tenant.created_at,
         "updated_at": tenant.updated_at,
     }
@@ -251,6 +271,65 @@ class WhoamiResponse(Answer):
         allow_none=True,
         metadata={"description": "what its tenant's jobs must meet; null: the operator"},
     )
+
+
+class UsageQuerySchema(QuerySchema):
+    """GET /tenants/:name/usage's query string."""
+
+    since = QueryNumber(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
+        metadata={"description": "UNIX time: the window's start (default: a day before until)"},
+    )
+    until = QueryNumber(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
+        metadata={"description": "UNIX time: the window's end (default: now)"},
+    )
+
+    @validates_schema
+    def window_in_order(self, data: Mapping[str, Any], **kwargs) -> None:
+        since, until = data.get("since"), data.get("until")
+        if since is not None and until is not None and since > until:
+            raise ValidationError("must not be after until", "since")
+
+
+class UsageResponse(Answer):
+    tenant = fields.String(required=True)
+    since = fields.String(required=True, metadata={"description": "the window's start"})
+    until = fields.String(required=True, metadata={"description": "the window's end"})
+    jobs = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "its jobs made in the window, by status"},
+    )
+    run_seconds = fields.Float(
+        required=True,
+        metadata={"description": "its runs' time in the window (from the starts the reaper saw)"},
+    )
+    memory_mb_seconds = fields.Float(
+        required=True, metadata={"description": "MB·s: each run's time times its memory"}
+    )
+    cpu_seconds = fields.Float(
+        required=True, metadata={"description": "each run's time times its cpus"}
+    )
+    in_use = fields.Nested(InUseDocument, required=True)
+
+
+def usage_document(usage: Usage) -> dict[str, Any]:
+    return {
+        "tenant": usage.tenant,
+        "since": timestamp_of(round(usage.since * NANO)),
+        "until": timestamp_of(round(usage.until * NANO)),
+        "jobs": usage.jobs,
+        "run_seconds": round(usage.run_seconds, 3),
+        "memory_mb_seconds": round(usage.memory_mb_seconds, 3),
+        "cpu_seconds": round(usage.cpu_seconds, 3),
+        "in_use": in_use_document(InUse(usage.live, usage.queued)),
+    }
 
 
 class AuditQuerySchema(QuerySchema):

@@ -1,4 +1,5 @@
-"""quotas: tenants' quotas and weights, what each job holds of them, and the runs of a minute
+"""quotas: tenants' quotas and weights, what each job holds of them, the runs of a minute, and
+the index of a tenant's usage
 
 Revision ID: 0006
 Revises: 0005
@@ -29,6 +30,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("waiting", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+        batch_op.create_index(batch_op.f("ix_jobs_tenant_finished_at"), ["tenant", "finished_at"])
         batch_op.create_index(
             "ix_jobs_unended",
             ["tenant"],
@@ -53,6 +55,7 @@ def downgrade() -> None:
     op.drop_table("run_starts")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_unended")
+        batch_op.drop_index(batch_op.f("ix_jobs_tenant_finished_at"))
         batch_op.drop_column("waiting")
         batch_op.drop_column("cpus")
         batch_op.drop_column("memory_mb")
