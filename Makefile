@@ -99,3 +99,4 @@ BENCH_JOBS ?= 2000
 bench: install lab
 	$(VENV)/bin/python scripts/bench.py
 	$(VENV)/bin/python scripts/bench_store.py --jobs $(BENCH_JOBS)
+	$(VENV)/bin/python scripts/bench_quotas.py

@@ -76,6 +76,8 @@ RESULTS = Path("bench-store-results.json")
 OWN_SETTINGS = ("DATABASE_URL", "DATABASE_URL_FILE", "DATA_DIR", "REAPER_INTERVAL", "KEEP_FINISHED",
                 "HISTORY_TTL", "TTL")  # fmt: skip
 FIGURES = ("jobs", "archived", "tenants", "idle", "churn")
+# The windows of a tenant's usage measured (the seeded history spans a week).
+USAGE_WINDOWS = {"day": 86400, "week": 7 * 86400}
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,7 @@ def seeded_job(rng: random.Random, index: int, created: float, lines: int) -> Se
         "log_bytes": len(data),
         "log_truncated": False,
         "tenant": labels["team"],  # each team a tenant: ten of them, a tenth of the jobs each
+        "memory_mb": 64,  # what it held of its tenant's quota: its usage's MB·s
     }
     timeline = [
         (created_at, "pending", "new", "created"),
@@ -465,15 +468,26 @@ def tenant_figures(kind: str, server, archived_id: str) -> list[dict]:
     token_times: list[float] = []
     key_times: list[float] = []
     jobs_times: list[float] = []
+    now = time.time()
+    usage_urls = {
+        window: f"{server.url}/tenants/{tenant}/usage?since={now - seconds:.0f}&until={now:.0f}"
+        for window, seconds in USAGE_WINDOWS.items()
+    }
+    usage_times: dict[str, list[float]] = {window: [] for window in USAGE_WINDOWS}
     for round_number in range(WARM_UP + ROUNDS):
         if round_number == WARM_UP:
-            for series in (token_times, key_times, jobs_times):
+            for series in (token_times, key_times, jobs_times, *usage_times.values()):
                 series.clear()
         token_times.append(bench.timed(lambda: get(session, status_url)))
         key_times.append(bench.timed(lambda: get_as(session, status_url, as_key)))
         jobs_times.append(
             bench.timed(lambda: get_as(session, f"{server.url}/jobs?limit=100", as_key))
         )
+        for window, url in usage_urls.items():
+            usage_times[window].append(bench.timed(lambda url=url: get_as(session, url, as_key)))
+    week = get_as(session, usage_urls["week"], as_key).json()
+    if sum(week["jobs"].values()) < LARGE // TEAMS // 2 or week["memory_mb_seconds"] <= 0:
+        raise SystemExit(f"bench: a tenant's usage of the week counted too little: {week}")
     page = get_as(session, f"{server.url}/jobs?limit=100", as_key).json()["jobs"]
     if len(page) != 100 or {job["tenant"] for job in page} != {tenant}:
         raise SystemExit("bench: a tenant's /jobs did not answer a full page of its own jobs")
@@ -494,6 +508,17 @@ def tenant_figures(kind: str, server, archived_id: str) -> list[dict]:
             f"p95_ms_{LARGE}": bench.ms(bench.p95(jobs_times)),
             "target": bench.verdict(f"p50 <= 20 ms with {LARGE:,} records", jobs_median <= 0.020),
         },
+        *(
+            {
+                "name": f"GET /tenants/:name/usage of a {window}, 1 tenant of {TEAMS} ({kind})",
+                f"median_ms_{LARGE}": bench.ms(statistics.median(times)),
+                f"p95_ms_{LARGE}": bench.ms(bench.p95(times)),
+                "target": bench.verdict(
+                    f"p50 <= 50 ms with {LARGE:,} records", statistics.median(times) <= 0.050
+                ),
+            }
+            for window, times in usage_times.items()
+        ),
     ]
 
 
