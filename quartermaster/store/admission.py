@@ -130,7 +130,8 @@ class AdmissionStore:
 
     def admit(self, tenant: str, now: float) -> list[Admitted]:
         """Admit `tenant`'s queued jobs, first come first, while the next fits its quota: those
-        admitted (their services are then released). Nothing if the tenant is gone."""
+        admitted (their services are then released). Nothing if the tenant is gone. The queue
+        is read from its head ADMIT_BATCH at a time, while a whole batch was admitted."""
         admitted: list[Admitted] = []
         with self._connection.writing() as connection:
             try:
@@ -138,19 +139,24 @@ class AdmissionStore:
             except TenantNotFound:
                 return admitted
             live = live_footprint(connection, tenant)
-            for job_id, memory, cpus, created_at in connection.execute(_queue_of(tenant)).all():
-                holds = Footprint(memory or 0, cpus or 0.0)
-                if waiting_reason(tenant, quota, live, holds) is not None:
-                    break  # first come, first admitted: none passes the head
-                admitted.append(Admitted(job_id, created_at / NANO))
-                live = live + holds
-            if admitted:
-                connection.execute(
-                    jobs.update()
-                    .where(jobs.c.id.in_([job.job_id for job in admitted]))
-                    .values(waiting=False, status=PENDING, updated_at=nanos(now))
-                )
-        return admitted
+            while True:
+                batch = connection.execute(_queue_of(tenant)).all()
+                taken: list[Admitted] = []
+                for job_id, memory, cpus, created_at in batch:
+                    holds = Footprint(memory or 0, cpus or 0.0)
+                    if waiting_reason(tenant, quota, live, holds) is not None:
+                        break  # first come, first admitted: none passes the head
+                    taken.append(Admitted(job_id, created_at / NANO))
+                    live = live + holds
+                if taken:
+                    connection.execute(
+                        jobs.update()
+                        .where(jobs.c.id.in_([job.job_id for job in taken]))
+                        .values(waiting=False, status=PENDING, updated_at=nanos(now))
+                    )
+                admitted += taken
+                if len(taken) < ADMIT_BATCH:
+                    return admitted
 
     def tenants_waiting(self) -> list[str]:
         """The tenants with a job queued (their queue is looked at again when room frees)."""

@@ -34,6 +34,7 @@ from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.tenancy import OPERATOR, Tenant, TenantQuota
 from quartermaster.jobs.times import nanos_of, timestamp_of
 from quartermaster.store import RecordStore, migrate, records
+from quartermaster.store import admission as admission_module
 from quartermaster.store import pages as page_queries
 from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.connection import SCHEMA_MISMATCH
@@ -511,6 +512,21 @@ class StoreCases:
         waited = sorted(f"{index:025d}" for index, yes in enumerate(admitted) if not yes)
         assert [job.job_id for batch in racing for job in batch] == waited[:1]
         assert admission.place(waited[1]).position == 1
+
+    def test_a_lifted_quota_admits_the_whole_queue_a_batch_at_a_time(self, store, monkeypatch):
+        monkeypatch.setattr(admission_module, "ADMIT_BATCH", 3)
+        make_quota_tenant(store, "team-l", TenantQuota(jobs=1))
+        admission = AdmissionStore(store.connection)
+        for index in range(8):
+            held = a_status(f"l{index:024d}", tenant="team-l", status="queued")
+            admission.add(held, {"memory_mb": 64}, 60, NOW, None, ran("team-l"))
+        tenants = TenantStore(store.connection)
+        lifted = replace(tenants.tenant("team-l"), quota=TenantQuota())
+        tenants.update_tenant(
+            lifted, NOW, audit.entry(OPERATOR, audit.TENANT_CHANGED, "team-l", "team-l")
+        )
+        assert len(admission.admit("team-l", NOW + 1)) == 7
+        assert admission.tenants_waiting() == []
 
     def test_a_full_queue_refuses_and_writes_nothing(self, store):
         make_quota_tenant(store, "team-f", TenantQuota(jobs=1, queued=1))
