@@ -179,7 +179,7 @@ class TenantService:
         self._store.tenant(name)  # 404 first
         now = time.time()
         until = now if until is None else until
-        since = until - USAGE_WINDOW_SECONDS if since is None else since
+        since = max(0.0, until - USAGE_WINDOW_SECONDS) if since is None else since
         return self._usage.usage(name, since, until, now)
 
     def delete_tenant(self, actor: Actor, name: str) -> None:

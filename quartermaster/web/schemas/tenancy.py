@@ -4,7 +4,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, fields, post_load, validate
 
 from quartermaster.jobs.audit import (
     ACTIONS,
@@ -286,14 +286,11 @@ class UsageQuerySchema(QuerySchema):
         load_default=None,
         allow_nan=False,
         validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
-        metadata={"description": "UNIX time: the window's end (default: now)"},
+        metadata={
+            "description": "UNIX time: the window's end (default: now; before since: an "
+            "empty window)"
+        },
     )
-
-    @validates_schema
-    def window_in_order(self, data: Mapping[str, Any], **kwargs) -> None:
-        since, until = data.get("since"), data.get("until")
-        if since is not None and until is not None and since > until:
-            raise ValidationError("must not be after until", "since")
 
 
 class UsageResponse(Answer):
