@@ -15,6 +15,7 @@ Prints the figures and writes them to bench-quotas-results.json. Needs the lab (
 import itertools
 import json
 import os
+import secrets
 import shutil
 import statistics
 import sys
@@ -67,9 +68,21 @@ def tenant_key(operator: Client, name: str, **quota: int) -> str:
     return operator.create_key(name, "bench", ["read", "run", "stop"]).secret
 
 
-def run(session: requests.Session, url: str, key: str, **body) -> str:
+def run(session: requests.Session, url: str, key: str, retried: bool = False, **body) -> str:
+    """/run; `retried`: again on a connection the server closed meanwhile (an idle keep-alive
+    it timed out), with an Idempotency-Key, so that a retry is the same job."""
     headers = {"Authorization": f"Bearer {key}"}
-    answer = session.post(f"{url}/run", json={"image": bench.IMAGE, **body}, headers=headers)
+    if retried:
+        headers["Idempotency-Key"] = secrets.token_hex(16)
+    for attempt in range(3 if retried else 1):
+        try:
+            answer = session.post(
+                f"{url}/run", json={"image": bench.IMAGE, **body}, headers=headers, timeout=60
+            )
+            break
+        except requests.ConnectionError:
+            if not retried or attempt == 2:
+                raise
     if answer.status_code != 200:
         raise SystemExit(f"bench: /run answered {answer.status_code}: {answer.text}")
     return answer.json()["id"]
@@ -191,7 +204,7 @@ def fill_queues(server, keys: list[str]) -> None:
 
     def one(index: int) -> str:
         session = sessions[index % THREADS]
-        return run(session, server.url, keys[index % len(keys)], **PARKED)
+        return run(session, server.url, keys[index % len(keys)], retried=True, **PARKED)
 
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(one, range(QUEUED - (ROUNDS + bench.WARM_UP))))

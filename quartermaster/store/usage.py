@@ -1,10 +1,11 @@
 """What a tenant's jobs used (jobs/tenancy.py's Usage), summed from their records on indexes.
 
 A window's run time is each run's part of it: from its start (its record's `started_at`) to its
-end (`finished_at`, or now while it runs), cut to the window. Three index-backed statements: the
-jobs made in the window (ix_jobs_tenant_created_at_id), the jobs that ended in it or after it
-(ix_jobs_tenant_finished_at) and those still going (ix_jobs_unended); a job made before the window
-but running into it is counted too.
+end (`finished_at`, or now while it runs), cut to the window, summed by the database. Three
+statements on indexes: the jobs made in the window (ix_jobs_tenant_created_at_id), the runs of the
+jobs that ended in it or after it (ix_jobs_tenant_finished_at) and of those still going
+(ix_jobs_unended); a job made before the window but running into it is counted too. What the
+tenant holds now is two more (store/holdings.py).
 """
 
 import sqlalchemy as sa
@@ -32,20 +33,15 @@ class UsageStore:
                     .group_by(jobs.c.status)
                 ).all()
             )  # fmt: skip
-            ended_after = jobs.c.finished_at > start
-            running = jobs.c.finished_at.is_(None)
-            runs = [
-                *connection.execute(_runs(tenant, end, ended_after)).all(),
-                *connection.execute(_runs(tenant, end, running)).all(),
+            # Where the run ended: its end, or now while it runs; none after the window's end.
+            until_now = min(end, at)
+            sums = [
+                connection.execute(_run_sums(tenant, start, until_now, which)).one()
+                for which in (jobs.c.finished_at > start, jobs.c.finished_at.is_(None))
             ]
             live = live_footprint(connection, tenant)
             queued = queued_count(connection, tenant)
-        seconds = memory = cpus = 0.0
-        for started_at, finished_at, memory_mb, job_cpus in runs:
-            ran = max(0, min(finished_at or at, end, at) - max(started_at, start)) / NANO
-            seconds += ran
-            memory += ran * (memory_mb or 0)
-            cpus += ran * (job_cpus or 0.0)
+        seconds, memory, cpus = (sum(float(part[i] or 0) for part in sums) for i in range(3))
         return Usage(
             tenant=tenant,
             since=since,
@@ -59,8 +55,18 @@ class UsageStore:
         )
 
 
-def _runs(tenant: str, end: int, which: sa.ColumnElement[bool]) -> sa.Select:
-    """The runs of `tenant`'s jobs that started before `end` and are `which`."""
-    return sa.select(jobs.c.started_at, jobs.c.finished_at, jobs.c.memory_mb, jobs.c.cpus).where(
+def _run_sums(tenant: str, start: int, end: int, which: sa.ColumnElement[bool]) -> sa.Select:
+    """The seconds the runs of `tenant`'s `which` jobs spent in [start, end), and those times
+    their memory and cpus: summed by the database (the CASEs are both dialects' max and min), in
+    seconds as floats (nanoseconds times MB would pass 64 bits)."""
+    began = sa.case((jobs.c.started_at > start, jobs.c.started_at), else_=start)
+    ended = sa.func.coalesce(jobs.c.finished_at, end)
+    stopped = sa.case((ended < end, ended), else_=end)
+    ran = sa.cast(sa.case((stopped > began, stopped - began), else_=0), sa.Float) / NANO
+    return sa.select(
+        sa.func.sum(ran),
+        sa.func.sum(ran * sa.func.coalesce(jobs.c.memory_mb, 0)),
+        sa.func.sum(ran * sa.func.coalesce(jobs.c.cpus, 0.0)),
+    ).where(
         jobs.c.tenant == tenant, which, jobs.c.started_at.is_not(None), jobs.c.started_at < end
     )
