@@ -75,8 +75,9 @@ jobs = sa.Table(
         postgresql_where=sa.text("service_removed_at IS NULL"),
     ),
     sa.Index(None, "expires_at"),
-    # A tenant's usage in a window: its jobs that ended in it or after (store/usage.py).
-    sa.Index(None, "tenant", "finished_at"),
+    # A tenant's usage in a window: the runs of its jobs that ended in it or after, read from the
+    # index alone (store/usage.py).
+    sa.Index(None, "tenant", "finished_at", "started_at", "memory_mb", "cpus"),
     # A tenant's live jobs (admitted, not ended), summed against its quota at each admission.
     sa.Index(
         "ix_jobs_unended",

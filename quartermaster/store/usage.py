@@ -3,9 +3,9 @@
 A window's run time is each run's part of it: from its start (its record's `started_at`) to its
 end (`finished_at`, or now while it runs), cut to the window, summed by the database. Three
 statements on indexes: the jobs made in the window (ix_jobs_tenant_created_at_id), the runs of the
-jobs that ended in it or after it (ix_jobs_tenant_finished_at) and of those still going
-(ix_jobs_unended); a job made before the window but running into it is counted too. What the
-tenant holds now is two more (store/holdings.py).
+jobs that ended in it or after it (from an index alone: tenant, finished_at, started_at, memory_mb,
+cpus) and of those still going (ix_jobs_unended); a job made before the window but running into
+it is counted too. What the tenant holds now is two more (store/holdings.py).
 """
 
 import sqlalchemy as sa

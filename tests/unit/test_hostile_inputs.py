@@ -120,7 +120,13 @@ def test_the_token_in_a_wrong_place_is_401(offline, headers):
     assert_json_4xx(offline.get("/status/x", headers=headers), 401)
 
 
-@pytest.mark.parametrize("token", [12, None, [TOKEN], {"t": TOKEN}, TOKEN + " ", TOKEN.upper()])
+@pytest.mark.parametrize(
+    "token",
+    [12, None, [TOKEN], {"t": TOKEN}, TOKEN + " ", TOKEN.upper()],
+    # Named, not shown: the token is new each run, and test ids must be the same in every
+    # process of a parallel run.
+    ids=["number", "null", "list", "object", "trailing-space", "upper-case"],
+)
 def test_a_token_of_the_wrong_kind_in_the_body_is_401(offline, token):
     response = offline.post("/stop", json={"id": "x", "token": token})
     assert_json_4xx(response, 401)

@@ -30,7 +30,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("waiting", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
-        batch_op.create_index(batch_op.f("ix_jobs_tenant_finished_at"), ["tenant", "finished_at"])
+        batch_op.create_index(
+            batch_op.f("ix_jobs_tenant_finished_at_started_at_memory_mb_cpus"),
+            ["tenant", "finished_at", "started_at", "memory_mb", "cpus"],
+        )
         batch_op.create_index(
             "ix_jobs_unended",
             ["tenant"],
@@ -55,7 +58,7 @@ def downgrade() -> None:
     op.drop_table("run_starts")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_unended")
-        batch_op.drop_index(batch_op.f("ix_jobs_tenant_finished_at"))
+        batch_op.drop_index(batch_op.f("ix_jobs_tenant_finished_at_started_at_memory_mb_cpus"))
         batch_op.drop_column("waiting")
         batch_op.drop_column("cpus")
         batch_op.drop_column("memory_mb")
