@@ -46,9 +46,11 @@ run: install
 
 test: test-unit test-lab
 
-# The unit tier's Docker host does not exist: whatever reaches for Docker fails at once.
+# The unit tier's Docker host does not exist: whatever reaches for Docker fails at once. Its
+# tests wait on nothing: UNIT_PROCESSES run them, one a CPU here.
+UNIT_PROCESSES ?= 2
 test-unit: install
-	DOCKER_HOST=unix:///nonexistent $(VENV)/bin/pytest tests/unit
+	DOCKER_HOST=unix:///nonexistent $(VENV)/bin/pytest tests/unit -n $(UNIT_PROCESSES)
 
 # Most lab tests wait on the swarm, so LAB_PROCESSES run them at once, a module (or an xdist_group)
 # per process at a time, each process a deployment of its own (tests/support/lab.py); those marked

@@ -67,6 +67,4 @@ def _run_sums(tenant: str, start: int, end: int, which: sa.ColumnElement[bool]) 
         sa.func.sum(ran),
         sa.func.sum(ran * sa.func.coalesce(jobs.c.memory_mb, 0)),
         sa.func.sum(ran * sa.func.coalesce(jobs.c.cpus, 0.0)),
-    ).where(
-        jobs.c.tenant == tenant, which, jobs.c.started_at.is_not(None), jobs.c.started_at < end
-    )
+    ).where(jobs.c.tenant == tenant, which, jobs.c.started_at.is_not(None), jobs.c.started_at < end)

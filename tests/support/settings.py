@@ -1,12 +1,21 @@
 """The tests' secrets and settings."""
 
+import hashlib
+import os
 import secrets
 import tempfile
 from pathlib import Path
 
 from quartermaster.process.config import Config
 
-TOKEN = "test-" + secrets.token_urlsafe(16)
+# New each run, and the same in every process of a parallel run (pytest-xdist's run id): test ids
+# that show it must be alike in each.
+_PARALLEL_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+TOKEN = "test-" + (
+    hashlib.sha256(_PARALLEL_RUN.encode()).hexdigest()[:22]
+    if _PARALLEL_RUN
+    else secrets.token_urlsafe(16)
+)
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 CALLBACK_SECRET = "callback-" + secrets.token_urlsafe(16)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -30,6 +30,7 @@ AUTHORIZED = [
     ("post", "/tenants/nosuchtenant/keys", {"name": "ci", "rights": ["read"]}, 404),
     ("get", "/tenants/nosuchtenant/keys", None, 404),
     ("delete", "/tenants/nosuchtenant/keys/nosuchkey", None, 404),
+    ("get", "/tenants/nosuchtenant/usage", None, 404),
 ]
 PROTECTED = [(method, path, body) for method, path, body, _code in AUTHORIZED]
 # The routes that reach Docker (/metrics does not; /jobs reads the record store, and needs Docker
