@@ -34,10 +34,9 @@ QUEUE_FULL = "tenant {tenant}: its queue holds {queued} jobs, its quota's most"
 
 @dataclass(frozen=True)
 class Admission:
-    """What became of a job at /run: admitted (its service may run), or queued with why."""
+    """What became of a job at /run: admitted (its service may run), or queued."""
 
     admitted: bool
-    reason: str | None = None  # while queued: what holds it
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ class AdmissionStore:
                     sa.select(jobs.c.waiting).where(jobs.c.id == row["id"])
                 ).scalar()
                 return Admission(admitted=not waiting)
-        return Admission(admitted=reason is None, reason=reason)
+        return Admission(admitted=reason is None)
 
     def admit(self, tenant: str, now: float) -> list[Admitted]:
         """Admit `tenant`'s queued jobs, first come first, while the next fits its quota: those
@@ -194,11 +193,6 @@ class AdmissionStore:
         if ahead:
             reason = reason or f"tenant {job.tenant}: {ahead} of its jobs wait before it"
         return QueuePlace(ahead + 1, reason or f"tenant {job.tenant}: about to be admitted")
-
-    def live_usage(self, tenant: str) -> Footprint:
-        """What `tenant`'s live jobs hold now."""
-        with self._connection.reading() as connection:
-            return live_footprint(connection, tenant)
 
 
 def _locked(connection: sa.Connection, name: str) -> Tenant:
