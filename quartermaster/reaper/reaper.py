@@ -168,7 +168,7 @@ class Reaper:
             self._start_delivery(notice)
             heartbeat.beat()
         recorded = self._record(snapshot.services, work, records, now, not_yet)
-        self._admit(snapshot.services, records, recorded, full)
+        self._admit(snapshot.services, work, records, recorded, full)
         # A job's service goes only once its final record is written: never while the store
         # is out of reach.
         for service in work.expire:
@@ -204,13 +204,16 @@ class Reaper:
     def _admit(
         self,
         services: list[dict],
+        work: Plan,
         records: dict[str, LiveRecord] | None,
         recorded: set[str],
         full: bool,
     ) -> None:
-        """Admit the queued jobs that fit their tenant's quota now: in a full round, and in a
-        round that saw a live job end (its room is free). And release a job admitted whose
-        service is still held (its admitter died, or Docker failed it, before it could)."""
+        """Admit the queued jobs that fit their tenant's quota now: in a full round, in a round
+        that saw a live job end (its room is free), and in one that recorded a queued job (its
+        /run's own record not written: that /run died, or is slower than this round). And
+        release a job admitted whose service is still held (its admitter died, or Docker failed
+        it, before it could)."""
         if records is None:
             return  # the store out of reach: nothing to admit against
         for service in services:
@@ -225,7 +228,11 @@ class Reaper:
             job_id for job_id, record in records.items()
             if job_id not in there and not record.finished
         }  # fmt: skip
-        if full or ended or vanished:
+        imported_queued = any(
+            status.status == QUEUED and job_id not in records
+            for job_id, status in work.statuses.items()
+        )
+        if full or ended or vanished or imported_queued:
             self._admit_every_queue()
 
     def _admit_every_queue(self) -> None:

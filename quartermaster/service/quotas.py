@@ -90,6 +90,10 @@ class Quotas:
         if admission.admitted:
             metrics.note_admitted(status.tenant or "", 0.0)
             self.release(status.id)
+        elif admission.recorded_before and status.tenant is not None:
+            # A reaper recorded it first, queued (the job looked unrecorded to its round): its
+            # queue is looked at now, as the reaper's next full round would.
+            self.admit(status.tenant)
 
     def admit(self, tenant: str) -> int:
         """Admit what of `tenant`'s queue fits now (room freed: a job ended or was stopped, the

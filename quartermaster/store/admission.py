@@ -34,9 +34,11 @@ QUEUE_FULL = "tenant {tenant}: its queue holds {queued} jobs, its quota's most"
 
 @dataclass(frozen=True)
 class Admission:
-    """What became of a job at /run: admitted (its service may run), or queued."""
+    """What became of a job at /run: admitted (its service may run), or queued. `recorded
+    before`: its record was there already (a reaper imported it, or a retried /run wrote it)."""
 
     admitted: bool
+    recorded_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class AdmissionStore:
                 waiting = connection.execute(
                     sa.select(jobs.c.waiting).where(jobs.c.id == row["id"])
                 ).scalar()
-                return Admission(admitted=not waiting)
+                return Admission(admitted=not waiting, recorded_before=True)
         return Admission(admitted=reason is None)
 
     def admit(self, tenant: str, now: float) -> list[Admitted]:

@@ -3,16 +3,27 @@ tenant's job that does not fit its quota is accepted and queued, admitted first 
 room frees (here by /stop and by raising the quota: the reaper's own admissions are the lab's);
 what could never fit is refused, and so is a full queue and a /run past runs_per_minute."""
 
+import time
+
 import pytest
 
+from quartermaster.jobs import audit
+from quartermaster.jobs.history import recorded_request
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.tenancy import (
+    OPERATOR,
     Footprint,
     TenantQuota,
     quota_breaches,
     waiting_reason,
 )
+from quartermaster.service.quotas import Quotas
+from quartermaster.store import RecordStore
+from quartermaster.store.admission import AdmissionStore
+from quartermaster.store.audit import AuditStore
 from support.api import ApiClient, assert_error
+from support.settings import make_config
+from support.store_cases import make_quota_tenant
 from support.tenants import bearer, make_key, make_tenant
 
 SLEEPER = {"image": "qm/busybox:latest", "command": ["sleep", "60"], "memory": 64, "cpus": 0.1}
@@ -221,3 +232,23 @@ def test_a_tenants_usage_is_its_own_and_the_operators_to_read(flask_client, team
     assert_error(blind.get("/tenants/team-a/usage"), 403)
     backwards = operator.get_ok("/tenants/team-a/usage?since=200&until=100")
     assert (backwards["jobs"], backwards["run_seconds"]) == ({}, 0)
+
+
+def test_a_job_a_reaper_recorded_queued_before_its_run_did_is_admitted_by_that_run(runtime):
+    """A reaper's round may record a held job before its /run's own record (it looked
+    unrecorded): the /run then finds it waiting, and its tenant's queue is looked at at once."""
+    store = RecordStore(make_config().store_url)
+    make_quota_tenant(store, "team-i", TenantQuota(jobs=2))
+    quotas = Quotas(runtime, AdmissionStore(store.connection), AuditStore(store.connection))
+    job = JobSpec("qm/busybox:latest", ("sleep", "60"), memory_mb=64, tenant="team-i")
+    job_id = runtime.create_job(job, held=True)
+    held = runtime.new_job_status(job_id)
+    assert held.status == "queued"
+    request = recorded_request(job, env_values=False)
+    store.add(held, request, 60, time.time())  # as the reaper imports it: waiting
+    quotas.add_held(
+        OPERATOR, held, request, 60, None, audit.entry(OPERATOR, audit.RUN, job_id, "team-i")
+    )
+    assert runtime.job_status(job_id).status in ("pending", "started")
+    assert AdmissionStore(store.connection).tenants_waiting() == []
+    store.close()
