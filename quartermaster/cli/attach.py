@@ -154,11 +154,13 @@ def stop_on_interrupt(client: Client, job_id: str, first: KeyboardInterrupt) -> 
     sent after STOP_GRACE_SECONDS: a Ctrl-C before that leaves the job running (a stop once sent
     cannot be taken back), a SIGTERM or SIGHUP sends it at once (neither asks to leave the job);
     any signal after exits at once."""
-    if isinstance(first, Signalled):
-        warn(f"stopping {job_id}… ({signal_of(first).name}; Ctrl-C to leave it running)")
-    else:
-        warn(f"stopping {job_id}… (Ctrl-C again to leave it running)")
     try:
+        # Said inside the try: a second Ctrl-C may come as soon as the line is out, before
+        # warn returns, and must still leave the job running and say so.
+        if isinstance(first, Signalled):
+            warn(f"stopping {job_id}… ({signal_of(first).name}; Ctrl-C to leave it running)")
+        else:
+            warn(f"stopping {job_id}… (Ctrl-C again to leave it running)")
         time.sleep(STOP_GRACE_SECONDS)
     except Signalled:
         pass

@@ -51,8 +51,12 @@ class Running:
         )  # fmt: skip
         self.lines = {"stdout": queue.Queue(), "stderr": queue.Queue()}
         self.seen = {"stdout": [], "stderr": []}
-        for name in self.lines:
-            threading.Thread(target=self._read, args=(name,), daemon=True).start()
+        self.readers = {
+            name: threading.Thread(target=self._read, args=(name,), daemon=True)
+            for name in self.lines
+        }
+        for reader in self.readers.values():
+            reader.start()
 
     def _read(self, name):
         for line in getattr(self.process, name):
@@ -78,8 +82,9 @@ class Running:
         return self.process.wait(timeout)
 
     def rest(self, name) -> str:
+        """All the stream said, once qm has exited and its reader has read to the end."""
         self.process.wait(60)
-        time.sleep(0.2)  # the reader thread's last lines
+        self.readers[name].join(10)
         while not self.lines[name].empty():
             self.seen[name].append(self.lines[name].get())
         return "".join(self.seen[name])
@@ -132,7 +137,8 @@ def test_a_second_ctrl_c_leaves_the_job_running(lab, qm_env, qm_client):
     job_id = running.wait_for("stderr", "stopping").split()[2].rstrip("…")
     running.interrupt()
     assert running.exit_code(timeout=10) == 130
-    assert f"left running: {job_id}" in running.rest("stderr")
+    said = running.rest("stderr")
+    assert f"left running: {job_id}" in said, (said, qm_client.status(job_id).status)
     time.sleep(3)  # past the grace after which a first Ctrl-C would have stopped it
     assert qm_client.status(job_id).status == "started"
     qm_client.stop(job_id)
