@@ -92,6 +92,16 @@ class StatusQuery(QuerySchema):
 LATEST_TIMESTAMP = 253_402_300_799
 
 
+def unix_time(description: str | None = None) -> QueryNumber:
+    """An optional query parameter that is a UNIX time, from the epoch to LATEST_TIMESTAMP."""
+    return QueryNumber(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
+        metadata={} if description is None else {"description": description},
+    )
+
+
 class JobsQuery(QuerySchema):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)), load_default=list)
     label = fields.List(
@@ -118,18 +128,8 @@ class JobsQuery(QuerySchema):
         validate=validate.Regexp(NAME_PATTERN, error=NAME_ERROR),
         metadata={"description": "jobs of this tenant (a tenant's key sees its own alone)"},
     )
-    created_after = QueryNumber(
-        load_default=None,
-        allow_nan=False,
-        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
-        metadata={"description": "UNIX time: jobs created after it"},
-    )
-    finished_before = QueryNumber(
-        load_default=None,
-        allow_nan=False,
-        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
-        metadata={"description": "UNIX time: jobs finished before it"},
-    )
+    created_after = unix_time("UNIX time: jobs created after it")
+    finished_before = unix_time("UNIX time: jobs finished before it")
     limit = QueryInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = fields.String(
         load_default=None,
@@ -158,9 +158,7 @@ class LogsQuery(QuerySchema):
         load_default="all",
         validate=validate.Regexp(TAIL_PATTERN, error='must be a number of lines or "all"'),
     )
-    since = QueryNumber(
-        load_default=None, allow_nan=False, validate=validate.Range(min=0, max=LATEST_TIMESTAMP)
-    )
+    since = unix_time()
     timestamps = QueryBoolean(load_default=False)
     stream = fields.String(load_default=None, validate=validate.OneOf(("stdout", "stderr")))
 

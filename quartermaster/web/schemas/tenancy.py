@@ -33,7 +33,7 @@ from quartermaster.jobs.tenancy import (
 )
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.web.schemas.documents import document_fields, document_schema
-from quartermaster.web.schemas.fields import JsonInteger, QueryInteger, QueryNumber, StrictFloat
+from quartermaster.web.schemas.fields import JsonInteger, QueryInteger, StrictFloat
 from quartermaster.web.schemas.patterns import (
     CONSTRAINT_PATTERN,
     MAX_CPUS,
@@ -44,7 +44,7 @@ from quartermaster.web.schemas.patterns import (
     MIN_MEMORY_MB,
     REFERENCE_PATTERN,
 )
-from quartermaster.web.schemas.requests import LATEST_TIMESTAMP, QuerySchema, TokenRequest
+from quartermaster.web.schemas.requests import QuerySchema, TokenRequest, unix_time
 from quartermaster.web.schemas.responses import Answer
 
 MAX_PATTERNS = 32
@@ -276,21 +276,8 @@ class WhoamiResponse(Answer):
 class UsageQuerySchema(QuerySchema):
     """GET /tenants/:name/usage's query string."""
 
-    since = QueryNumber(
-        load_default=None,
-        allow_nan=False,
-        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
-        metadata={"description": "UNIX time: the window's start (default: a day before until)"},
-    )
-    until = QueryNumber(
-        load_default=None,
-        allow_nan=False,
-        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
-        metadata={
-            "description": "UNIX time: the window's end (default: now; before since: an "
-            "empty window)"
-        },
-    )
+    since = unix_time("UNIX time: the window's start (default: a day before until)")
+    until = unix_time("UNIX time: the window's end (default: now; before since: an empty window)")
 
 
 class UsageResponse(Answer):
@@ -345,18 +332,8 @@ class AuditQuerySchema(QuerySchema):
         load_default=None,
         validate=validate.Regexp(REFERENCE_PATTERN, error="a job id, a tenant or key name"),
     )
-    since = QueryNumber(
-        load_default=None,
-        allow_nan=False,
-        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
-        metadata={"description": "UNIX time: entries from it on"},
-    )
-    until = QueryNumber(
-        load_default=None,
-        allow_nan=False,
-        validate=validate.Range(min=0, max=LATEST_TIMESTAMP),
-        metadata={"description": "UNIX time: entries before it"},
-    )
+    since = unix_time("UNIX time: entries from it on")
+    until = unix_time("UNIX time: entries before it")
     limit = QueryInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = fields.String(
         load_default=None,
