@@ -34,9 +34,9 @@ def compose_service(
     tenants = TenantStore(store.connection)
     audit = AuditStore(store.connection)
     runtime = runtime or Swarm(config)
-    quotas = Quotas(runtime, AdmissionStore(store.connection), audit)
+    quotas = Quotas(runtime, AdmissionStore(store.connection), audit, tenants.any_tenant)
     jobs = JobService(runtime, store, config, tenants.tenant, audit, quotas)
-    # A quota raised frees room: what of the tenant's queue fits now is admitted at once.
+    # A quota raised (a weight changed) frees room: what of the queues fits now is admitted.
     return jobs, TenantService(tenants, store, audit, quotas.admit)
 
 

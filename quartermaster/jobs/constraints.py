@@ -9,7 +9,9 @@ matches it); and a key swarmkit does not know matches no node, whatever the oper
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 OPERATORS = ("==", "!=")  # in swarmkit's order: a constraint is split at the first one it holds
 # swarmkit's patterns, in ASCII (its \s is [\t\n\f\r ]).
@@ -42,7 +44,7 @@ def is_valid_constraint(text: str) -> bool:
     return parse_constraint(text) is not None
 
 
-def node_matches(node: dict, constraints: tuple[str, ...] | list[str]) -> bool:
+def node_matches(node: Mapping[str, Any], constraints: tuple[str, ...] | list[str]) -> bool:
     for text in constraints:
         constraint = parse_constraint(text)
         if constraint is None or not _matches(node, constraint):
@@ -50,7 +52,7 @@ def node_matches(node: dict, constraints: tuple[str, ...] | list[str]) -> bool:
     return True
 
 
-def _matches(node: dict, constraint: Constraint) -> bool:
+def _matches(node: Mapping[str, Any], constraint: Constraint) -> bool:
     key = constraint.key.lower()
     if key == "node.ip":
         return _ip_matches(node.get("Status", {}).get("Addr", ""), constraint)

@@ -113,6 +113,17 @@ class Forbidden(DomainError):
         self.audited = audited  # its audit entry is written (a /run its tenant's policy refused)
 
 
+class NeverPlaced(DomainError):
+    """No node of the swarm could ever take the job, even with nothing else on it (`fields`
+    names what is at fault): refused rather than queued for ever."""
+
+    http_status = 400
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.fields = fields
+
+
 class TooManyRuns(DomainError):
     """A tenant's quota refuses the /run: its queue is full (`quota.queued`), or it made its
     `runs_per_minute` already (`retry_after`: seconds until one more is taken)."""

@@ -7,6 +7,7 @@ it too, and one set of contract tests runs against both. An error is one of `job
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from quartermaster.jobs.fair_share import SwarmRoom
 from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.logs import LogOptions
@@ -68,6 +69,10 @@ class JobRuntime(Protocol):
 
     def nodes(self) -> list[NodeSummary]:
         """Every node, with what jobs reserve on it."""
+        ...
+
+    def room(self) -> SwarmRoom:
+        """What admission reads: every node with what it has free, and the jobs placed on one."""
         ...
 
     def job_logs(

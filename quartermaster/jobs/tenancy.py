@@ -158,9 +158,7 @@ class Footprint:
     @classmethod
     def of_request(cls, request: Mapping[str, Any]) -> "Footprint":
         """Of a job as its record keeps its request (JobSpec's fields)."""
-        at_once = 1
-        if request.get("type") == "job":
-            at_once = min(request.get("parallelism") or 1, request.get("completions") or 1)
+        at_once = runs_at_once(request)
         memory, cpus = request.get("memory_mb") or 0, request.get("cpus") or 0.0
         return cls(memory=memory * at_once, cpus=cpus * at_once)
 
@@ -169,6 +167,14 @@ class Footprint:
 
 
 NOTHING = Footprint(memory=0, cpus=0.0, jobs=0)
+
+
+def runs_at_once(request: Mapping[str, Any]) -> int:
+    """How many runs of a job (JobSpec's fields) hold their reservation at once: a `job`'s
+    `parallelism` of its completions, a service's one."""
+    if request.get("type") == "job":
+        return min(request.get("parallelism") or 1, request.get("completions") or 1)
+    return 1
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from quartermaster.jobs.errors import (
     StoreUnavailable,
     SwarmError,
 )
+from quartermaster.jobs.fair_share import queue_owner
 from quartermaster.jobs.status import QUEUED, status_document
 from quartermaster.process import heartbeat, metrics
 from quartermaster.process.config import Config, from_env
@@ -209,11 +210,11 @@ class Reaper:
         recorded: set[str],
         full: bool,
     ) -> None:
-        """Admit the queued jobs that fit their tenant's quota now: in a full round, in a round
-        that saw a live job end (its room is free), and in one that recorded a queued job (its
-        /run's own record not written: that /run died, or is slower than this round). And
-        release a job admitted whose service is still held (its admitter died, or Docker failed
-        it, before it could)."""
+        """Admit the queued jobs that fit now (their quota, the swarm's room): in a full round,
+        in a round that saw a live job end (its room is free), and in one that recorded a
+        queued job (its /run's own record not written: that /run died, or is slower than this
+        round). And release a job admitted whose service is still held (its admitter died, or
+        Docker failed it, before it could)."""
         if records is None:
             return  # the store out of reach: nothing to admit against
         for service in services:
@@ -236,18 +237,23 @@ class Reaper:
             self._admit_every_queue()
 
     def _admit_every_queue(self) -> None:
-        """Admit what fits of each tenant's queue (store/admission.py decides, under the
-        tenant's row lock: whichever reaper or worker asks, none is admitted twice)."""
+        """Admit what fits of the queues (store/admission.py decides, under its lock, over the
+        swarm's room read first: whichever reaper or worker asks, none is admitted twice)."""
         try:
-            for tenant in self._admission.tenants_waiting():
-                now = time.time()
-                for job in self._admission.admit(tenant, now):
-                    metrics.note_admitted(tenant, now - job.queued_since)
-                    log.info("reaper: job %s of tenant %s admitted", job.job_id, tenant)
-                    self._release(job.job_id)
-                heartbeat.beat()
-        except StoreError as error:
+            if not self._admission.anything_waiting():
+                return
+            room = self._swarm.room()
+            now = time.time()
+            admitted = self._admission.admit(room, now)
+        except (StoreError, SwarmError) as error:
             log.warning("reaper: queues not looked at this round: %s", error)
+            return
+        for job in admitted:
+            owner = queue_owner(job.tenant)
+            metrics.note_admitted(owner, now - job.queued_since)
+            log.info("reaper: job %s of %s admitted", job.job_id, owner)
+            self._release(job.job_id)
+            heartbeat.beat()
 
     def _release(self, job_id: str) -> None:
         """Give an admitted job its runs (a failure: the next full round releases it)."""

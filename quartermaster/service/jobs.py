@@ -141,8 +141,9 @@ class JobService:
         if tenant is not None:
             job = self._under_policy(actor, tenant.policy, job)
             self._quotas.check(actor, tenant, job)
-        held = tenant is not None and tenant.quota.caps_live_jobs
-        job_id = self.runtime.create_job(job, key, held=held)
+        # With tenants defined, a job is admitted before it runs (service/quotas.py).
+        room = self._quotas.room_for(job) if self._quotas.admits(tenant) else None
+        job_id = self.runtime.create_job(job, key, held=room is not None)
         request = recorded_request(job, env_values=self._config.keep_env_values)
         try:
             # Without a key the job is new, made now: its description is its first record. With
@@ -160,8 +161,8 @@ class JobService:
             return job_id
         ttl = request["ttl"]  # the job's own or the default: never None now
         ran = audit.entry(actor, audit.RUN, job_id, job.tenant)
-        if held:
-            self._quotas.add_held(actor, status, request, ttl, key, ran)
+        if room is not None:
+            self._quotas.add_held(actor, status, request, ttl, key, ran, room)
             return job_id
         self._best_effort(
             job_id, lambda: self.store.add(status, request, ttl, time.time(), key, ran)
@@ -281,8 +282,7 @@ class JobService:
         with contextlib.suppress(JobNotFound):
             self.runtime.stop_job(status.id)
         self._best_effort(status.id, lambda: self.store.service_removed(status.id, time.time()))
-        if status.tenant is not None:
-            self._quotas.admit(status.tenant)  # its room, or its queue's head, is free now
+        self._quotas.admit()  # its room, or its queue's head, is free now
         return status.id
 
     def _note_live(self, tenant: str | None, reference: str, status: JobStatus) -> None:

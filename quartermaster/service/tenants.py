@@ -52,12 +52,12 @@ class TenantService:
         store: TenantStore,
         records: RecordStore,
         audit_store: AuditStore,
-        quota_changed: Callable[[str], object] = lambda tenant: None,
+        quota_changed: Callable[[], object] = lambda: None,
     ):
         self._store = store
         self._records = records
         self._audit = audit_store
-        self._quota_changed = quota_changed  # admits what of the tenant's queue fits now
+        self._quota_changed = quota_changed  # admits what of the queues fits now
         self._usage = UsageStore(records.connection)
         self._refusals_noted: dict[str, float] = {}  # tenant/key: when this worker last did
         self._keys: OrderedDict[str, tuple[StoredKey | None, float]] = OrderedDict()
@@ -164,7 +164,7 @@ class TenantService:
         tenant = changes.applied_to(self._store.tenant(name))
         changed = audit.entry(actor, audit.TENANT_CHANGED, name, name)
         self._store.update_tenant(tenant, time.time(), changed)
-        self._quota_changed(name)  # raised, its queue may move now
+        self._quota_changed()  # a quota raised, a weight changed: the queues may move now
         return self._store.tenant(name, in_use=True)
 
     def usage(self, actor: Actor, name: str, since: float | None, until: float | None) -> Usage:

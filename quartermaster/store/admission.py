@@ -1,7 +1,9 @@
-"""Admission to a tenant's quota, decided where it cannot race: in one write transaction under
-the tenant's row lock (PostgreSQL: SELECT ... FOR UPDATE; SQLite: its one writer at a time).
-However many workers and instances ask at once, each reads the tenant's live jobs and its queue
-as the last one left them, so a quota is never passed and a queued job is admitted once.
+"""Admission, decided where it cannot race: in one write transaction under the admission lock
+(PostgreSQL: a transaction-scoped advisory lock; SQLite: its one writer at a time). However many
+workers and instances ask at once, each reads the live jobs and the queues as the last one left
+them, so no quota is passed, the swarm's room is not promised twice, and a queued job is
+admitted once. The order is jobs/fair_share.py's; the swarm's room is read by the caller before
+(it takes Docker calls, never made under the lock), and the jobs admitted since are in the store.
 
 A live job is one admitted and not ended: its record not `waiting` and without `finished_at`
 (the reaper sets that within a round of its end). A queued job's record is `waiting`, in its
@@ -9,36 +11,38 @@ tenant's queue by (created_at, id): first come, first admitted.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import TenantNotFound, TooManyRuns
+from quartermaster.jobs.fair_share import (
+    OPERATOR_WEIGHT,
+    ROOM,
+    QueuedJob,
+    SwarmRoom,
+    TenantQueue,
+    admissions,
+)
 from quartermaster.jobs.status import PENDING, QUEUED, JobStatus
-from quartermaster.jobs.tenancy import Footprint, Tenant, waiting_reason
+from quartermaster.jobs.tenancy import Footprint, Tenant, TenantQuota, waiting_reason
 from quartermaster.jobs.times import NANO
 from quartermaster.store.audit import entry_row
 from quartermaster.store.connection import StoreConnection
-from quartermaster.store.holdings import live_footprint, queued_count, waiting
+from quartermaster.store.holdings import live, live_footprint, owned_by, queued_count, waiting
 from quartermaster.store.rows import FirstRecord, insert_first_records, nanos
 from quartermaster.store.schema import jobs, run_starts, tenants
 from quartermaster.store.tenancy import NO_TENANT, tenant_of
 
 MINUTE = 60 * NANO
-# Queued jobs looked at in one admission, from the head: a queue of thousands is not read whole.
+# Queued jobs of each tenant looked at in one pass, from the head: a queue of thousands is not
+# read whole (a pass that admits a tenant's whole lookahead looks again).
 ADMIT_BATCH = 100
 QUEUE_FULL = "tenant {tenant}: its queue holds {queued} jobs, its quota's most"
-
-
-@dataclass(frozen=True)
-class Admission:
-    """What became of a job at /run: admitted (its service may run), or queued. `recorded
-    before`: its record was there already (a reaper imported it, or a retried /run wrote it)."""
-
-    admitted: bool
-    recorded_before: bool = False
+# Any 64-bit number of ours: the PostgreSQL advisory lock every admission takes.
+ADMISSION_LOCK = 0x716D_6164_6D69_7473
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,19 @@ class Admitted:
     """A queued job admitted, and since when it had waited (epoch seconds: its creation)."""
 
     job_id: str
+    tenant: str | None
     queued_since: float
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What became of a job at /run: admitted (its service may run), or queued; and the other
+    jobs the same pass admitted (their services are to be released too). `recorded before`: its
+    record was there already (a reaper imported it, or a retried /run wrote it)."""
+
+    admitted: bool
+    recorded_before: bool = False
+    others: list[Admitted] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -95,75 +111,50 @@ class AdmissionStore:
         now: float,
         key: tuple[str, str] | None,
         entry: AuditEntry,
+        room: SwarmRoom,
     ) -> Admission:
         """The first record of a job whose service is held (as RecordStore.add's), with the
-        audit `entry` of its /run: admitted if it fits its tenant's quota now and no job of the
-        tenant waits before it; else queued (its record `waiting`), or refused if the queue is
-        full (TooManyRuns: nothing written). A job with a record already (a retried /run's) is
-        left as it is: admitted if it is not waiting."""
+        audit `entry` of its /run, queued; then a pass of admission over the swarm's `room`,
+        which may admit it at once. A tenant's job that would wait while its queue holds
+        `quota.queued` is refused (TooManyRuns: nothing written). A job with a record already
+        (a retried /run's) is left as it is: admitted if it is not waiting."""
         at = nanos(now)
         record = FirstRecord.of(status, request, ttl, at, key, entry_row(entry, at))
-        tenant = status.tenant
-        assert tenant is not None, "the operator's jobs have no quota"
+        row = {**record.row, "status": QUEUED, "waiting": True}
+        first = FirstRecord(
+            row, record.labels, {**record.transition, "status": QUEUED}, record.audit
+        )
         with self._connection.writing() as connection:
-            quota_of = _locked(connection, tenant)
-            holds = Footprint.of_request(record.row["request"])
-            queued = queued_count(connection, tenant)
-            reason = "jobs of this tenant wait before it" if queued else None
-            reason = reason or waiting_reason(
-                tenant, quota_of.quota, live_footprint(connection, tenant), holds
-            )
-            if reason is not None and queued >= quota_of.quota.queued:
-                raise TooManyRuns(QUEUE_FULL.format(tenant=tenant, queued=queued))
-            row = {
-                **record.row,
-                "status": QUEUED if reason else PENDING,
-                "waiting": reason is not None,
-            }
-            transition = {**record.transition, "status": row["status"]}
-            first = FirstRecord(row, record.labels, transition, record.audit)
+            _lock_admissions(connection)
+            tenant = status.tenant
+            queued, limit = 0, 0
+            if tenant is not None:
+                limit = _locked(connection, tenant).quota.queued  # gone: TenantNotFound
+                queued = queued_count(connection, tenant)
             if not insert_first_records(connection, [first])[0]:
-                waiting = connection.execute(
+                was_waiting = connection.execute(
                     sa.select(jobs.c.waiting).where(jobs.c.id == row["id"])
                 ).scalar()
-                return Admission(admitted=not waiting, recorded_before=True)
-        return Admission(admitted=reason is None)
+                return Admission(admitted=not was_waiting, recorded_before=True)
+            admitted = _admit(connection, room, now)
+            mine = any(job.job_id == status.id for job in admitted)
+            if tenant is not None and not mine and queued >= limit:
+                raise TooManyRuns(QUEUE_FULL.format(tenant=tenant, queued=queued))
+        others = [job for job in admitted if job.job_id != status.id]
+        return Admission(admitted=mine, others=others)
 
-    def admit(self, tenant: str, now: float) -> list[Admitted]:
-        """Admit `tenant`'s queued jobs, first come first, while the next fits its quota: those
-        admitted (their services are then released). Nothing if the tenant is gone. The queue
-        is read from its head ADMIT_BATCH at a time, while a whole batch was admitted."""
-        admitted: list[Admitted] = []
+    def admit(self, room: SwarmRoom, now: float) -> list[Admitted]:
+        """Admit what of every queue fits now, in fair_share's order, over the swarm's `room`:
+        those admitted (their services are then released)."""
         with self._connection.writing() as connection:
-            try:
-                quota = _locked(connection, tenant).quota
-            except TenantNotFound:
-                return admitted
-            live = live_footprint(connection, tenant)
-            while True:
-                batch = connection.execute(_queue_of(tenant)).all()
-                taken: list[Admitted] = []
-                for job_id, memory, cpus, created_at in batch:
-                    holds = Footprint(memory or 0, cpus or 0.0)
-                    if waiting_reason(tenant, quota, live, holds) is not None:
-                        break  # first come, first admitted: none passes the head
-                    taken.append(Admitted(job_id, created_at / NANO))
-                    live = live + holds
-                if taken:
-                    connection.execute(
-                        jobs.update()
-                        .where(jobs.c.id.in_([job.job_id for job in taken]))
-                        .values(waiting=False, status=PENDING, updated_at=nanos(now))
-                    )
-                admitted += taken
-                if len(taken) < ADMIT_BATCH:
-                    return admitted
+            _lock_admissions(connection)
+            return _admit(connection, room, now)
 
-    def tenants_waiting(self) -> list[str]:
-        """The tenants with a job queued (their queue is looked at again when room frees)."""
+    def anything_waiting(self) -> bool:
+        """Whether any job is queued (its queue is looked at again when room frees)."""
         with self._connection.reading() as connection:
-            query = sa.select(jobs.c.tenant).where(waiting()).distinct()
-            return [tenant for tenant in connection.execute(query).scalars() if tenant]
+            query = sa.select(jobs.c.id).where(waiting()).limit(1)
+            return connection.execute(query).first() is not None
 
     def place(self, job_id: str) -> QueuePlace | None:
         """Where a queued job stands in its tenant's queue and what holds it; None if it is not
@@ -174,27 +165,96 @@ class AdmissionStore:
                     jobs.c.id == job_id, waiting()
                 )
             ).one_or_none()
-            if job is None or job.tenant is None:
+            if job is None:
                 return None
             ahead = connection.execute(
                 sa.select(sa.func.count())
                 .select_from(jobs)
                 .where(
-                    jobs.c.tenant == job.tenant,
+                    owned_by(job.tenant),
                     waiting(),
                     sa.tuple_(jobs.c.created_at, jobs.c.id)
                     < sa.tuple_(sa.literal(job.created_at), sa.literal(job_id)),
                 )
             ).scalar_one()
-            row = connection.execute(tenants.select().where(tenants.c.name == job.tenant)).first()
-            live = live_footprint(connection, job.tenant)
+            quota = TenantQuota()
+            if job.tenant is not None:
+                row = connection.execute(
+                    tenants.select().where(tenants.c.name == job.tenant)
+                ).first()
+                quota = tenant_of(row).quota if row is not None else quota
+            held = live_footprint(connection, job.tenant)
         holds = Footprint(job.memory_mb or 0, job.cpus or 0.0)
-        reason = None
-        if row is not None:
-            reason = waiting_reason(job.tenant, tenant_of(row).quota, live, holds)
-        if ahead:
-            reason = reason or f"tenant {job.tenant}: {ahead} of its jobs wait before it"
-        return QueuePlace(ahead + 1, reason or f"tenant {job.tenant}: about to be admitted")
+        reason = waiting_reason(job.tenant or "", quota, held, holds)
+        return QueuePlace(ahead + 1, reason or ROOM)
+
+
+def _admit(connection: sa.Connection, room: SwarmRoom, now: float) -> list[Admitted]:
+    """One pass of admission (or more, while one admits a tenant's whole lookahead), its
+    admissions written."""
+    admitted: list[Admitted] = []
+    while True:
+        queues = _queues(connection)
+        if not queues:
+            return admitted
+        taken = admissions(queues, room, _unplaced(connection, room), now)
+        if taken:
+            connection.execute(
+                jobs.update()
+                .where(jobs.c.id.in_([job.id for job in taken]))
+                .values(waiting=False, status=PENDING, updated_at=nanos(now))
+            )
+        admitted += [Admitted(job.id, job.tenant, job.created_at / NANO) for job in taken]
+        taken_ids = {job.id for job in taken}
+        if not any(
+            len(queue.jobs) == ADMIT_BATCH and all(job.id in taken_ids for job in queue.jobs)
+            for queue in queues
+        ):
+            return admitted
+
+
+def _queues(connection: sa.Connection) -> list[TenantQueue]:
+    """Each queue with a job waiting (the operator's among them), with its tenant's quota and
+    weight, what its live jobs hold, and its first ADMIT_BATCH jobs."""
+    owners = connection.execute(sa.select(jobs.c.tenant).where(waiting()).distinct()).scalars()
+    queues = []
+    for owner in owners:
+        quota, weight = TenantQuota(), OPERATOR_WEIGHT
+        if owner is not None:
+            row = connection.execute(tenants.select().where(tenants.c.name == owner)).first()
+            if row is None:
+                continue  # a tenant deleted with jobs queued: they wait for their /stop
+            tenant = tenant_of(row)
+            quota, weight = tenant.quota, tenant.weight
+        head = connection.execute(
+            sa.select(jobs.c.id, jobs.c.created_at, jobs.c.request)
+            .where(owned_by(owner), waiting())
+            .order_by(jobs.c.created_at, jobs.c.id)
+            .limit(ADMIT_BATCH)
+        ).all()
+        queued = [QueuedJob.of_request(id_, owner, at, request) for id_, at, request in head]
+        queues.append(TenantQueue(owner, quota, weight, live_footprint(connection, owner), queued))
+    return queues
+
+
+def _unplaced(connection: sa.Connection, room: SwarmRoom) -> list[QueuedJob]:
+    """The live jobs with no run on a node in `room`: admitted since it was read (or still
+    starting); the room they will take is not shown taken yet."""
+    ids = set(connection.execute(sa.select(jobs.c.id).where(live())).scalars()) - room.placed
+    if not ids:
+        return []
+    rows = connection.execute(
+        sa.select(jobs.c.id, jobs.c.tenant, jobs.c.created_at, jobs.c.request).where(
+            jobs.c.id.in_(sorted(ids))
+        )
+    ).all()
+    return [QueuedJob.of_request(*row) for row in rows]
+
+
+def _lock_admissions(connection: sa.Connection) -> None:
+    """Held until the transaction ends (SQLite: the writer holds the whole database already)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(ADMISSION_LOCK)))
 
 
 def _locked(connection: sa.Connection, name: str) -> Tenant:
@@ -206,12 +266,3 @@ def _locked(connection: sa.Connection, name: str) -> Tenant:
     if row is None:
         raise TenantNotFound(NO_TENANT)
     return tenant_of(row)
-
-
-def _queue_of(tenant: str) -> sa.Select:
-    return (
-        sa.select(jobs.c.id, jobs.c.memory_mb, jobs.c.cpus, jobs.c.created_at)
-        .where(jobs.c.tenant == tenant, waiting())
-        .order_by(jobs.c.created_at, jobs.c.id)
-        .limit(ADMIT_BATCH)
-    )

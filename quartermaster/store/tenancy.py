@@ -58,6 +58,11 @@ class TenantStore:
             rows = connection.execute(tenants.select().order_by(tenants.c.name)).all()
             return [_with_in_use(connection, tenant_of(row)) for row in rows]
 
+    def any_tenant(self) -> bool:
+        """Whether a tenant is defined (then every job is admitted: jobs/fair_share.py)."""
+        with self._connection.reading() as connection:
+            return connection.execute(sa.select(tenants.c.name).limit(1)).first() is not None
+
     def tenant(self, name: str, in_use: bool = False) -> Tenant:
         """The tenant (`in_use`: with what its jobs hold now)."""
         with self._connection.reading() as connection:

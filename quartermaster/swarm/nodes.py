@@ -3,6 +3,7 @@ nodes stopped answering, when a job's run may be stranded on one."""
 
 from quartermaster.jobs.constraints import node_matches
 from quartermaster.jobs.errors import JobNotFound
+from quartermaster.jobs.fair_share import NodeRoom, SwarmRoom
 from quartermaster.jobs.nodes import NodeSummary
 from quartermaster.jobs.times import NANO
 from quartermaster.swarm.engine import EngineClient
@@ -20,6 +21,19 @@ def summarize_nodes(nodes: list[dict], job_tasks: list[dict]) -> list[NodeSummar
     for task in job_tasks:
         tasks_on.setdefault(task.get("NodeID", ""), []).append(task)
     return [_summary(node, tasks_on.get(node["ID"], [])) for node in nodes]
+
+
+def swarm_room(nodes: list[dict], job_tasks: list[dict]) -> SwarmRoom:
+    """What admission reads of the swarm: each node with what it has free (as /nodes says),
+    and the jobs with a run holding its reservation on one."""
+    rooms = tuple(
+        NodeRoom(node, summary.memory_mb, summary.cpus, summary.free_memory_mb, summary.free_cpus)
+        for node, summary in zip(nodes, summarize_nodes(nodes, job_tasks), strict=True)
+    )
+    placed = frozenset(
+        task["ServiceID"] for task in job_tasks if task["Status"]["State"] in HOLDING_STATES
+    )
+    return SwarmRoom(rooms, placed)
 
 
 def placed_job_tasks(engine: EngineClient, job_filter: str) -> tuple[list[dict], list[dict]]:

@@ -21,6 +21,7 @@ from quartermaster.jobs.errors import (
     NameConflict,
     NotASwarmManager,
 )
+from quartermaster.jobs.fair_share import SwarmRoom
 from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
@@ -45,6 +46,7 @@ from quartermaster.swarm.nodes import (
     placed_job_tasks,
     readiness_problem,
     summarize_nodes,
+    swarm_room,
 )
 from quartermaster.swarm.reaping import Reaping
 from quartermaster.swarm.references import NO_SUCH_JOB, FoundJob, resolve_reference
@@ -223,6 +225,11 @@ class Swarm:
         """Every node with its capacity and what jobs reserve on it: two calls; the tasks of
         jobs waiting for a node are not sent (swarm still walks them: nodes.placed_job_tasks)."""
         return summarize_nodes(*placed_job_tasks(self._docker.engine, self._job_filter))
+
+    def room(self) -> SwarmRoom:
+        """The nodes with what they have free, and the jobs placed on one: two calls (as
+        nodes())."""
+        return swarm_room(*placed_job_tasks(self._docker.engine, self._job_filter))
 
     def readiness_problem(self) -> str | None:
         """Why no job could be placed now, or None when the swarm is ready to take jobs."""

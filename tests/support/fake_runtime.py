@@ -53,6 +53,7 @@ from quartermaster.jobs.errors import (
     JobNotFound,
     NameConflict,
 )
+from quartermaster.jobs.fair_share import NodeRoom, SwarmRoom
 from quartermaster.jobs.history import LogKeeper, LogLine
 from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.logs import LogOptions
@@ -459,6 +460,28 @@ class FakeRuntime:
                 )
             )
         return summaries
+
+    def room(self) -> SwarmRoom:
+        now = time.time()
+        with self._lock:
+            placed = frozenset(
+                job.id for job in self._jobs.values()
+                if any(run.holds_reservation(now) for run in job.runs)
+            )  # fmt: skip
+        summaries = {summary.id: summary for summary in self.nodes()}
+        return SwarmRoom(
+            tuple(
+                NodeRoom(
+                    node.as_docker_reports_it(),
+                    NODE_MEMORY_MB,
+                    float(NODE_CPUS),
+                    summaries[node.id].free_memory_mb,
+                    summaries[node.id].free_cpus,
+                )
+                for node in self._nodes
+            ),
+            placed,
+        )
 
     def job_logs(
         self,

@@ -28,6 +28,7 @@ from quartermaster.jobs.errors import (
     StoreSchemaMismatch,
     TooManyRuns,
 )
+from quartermaster.jobs.fair_share import ROOM
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine
 from quartermaster.jobs.query import JobQuery
 from quartermaster.jobs.status import JobStatus
@@ -52,6 +53,7 @@ from support.job_pages import (
     seed_history,
     selects_request,
 )
+from support.rooms import ROOMY, node, swarm
 from support.settings import PROJECT_ROOT
 
 CREATED = "2026-11-27T06:00:00.123456789Z"
@@ -494,7 +496,8 @@ class StoreCases:
 
         def add(index: int) -> bool:
             held = a_status(f"{index:025d}", tenant="team-r", status="queued")
-            return admission.add(held, {"memory_mb": 64}, 60, NOW, None, ran("team-r")).admitted
+            entry = ran("team-r")
+            return admission.add(held, {"memory_mb": 64}, 60, NOW, None, entry, ROOMY).admitted
 
         with ThreadPoolExecutor(10) as pool:
             admitted = list(pool.map(add, range(20)))
@@ -505,7 +508,7 @@ class StoreCases:
                          finished_at=timestamp_of(nanos(NOW + 1)))  # fmt: skip
         assert store.finish(ended, [], False, NOW + 1)
         with ThreadPoolExecutor(4) as pool:
-            racing = list(pool.map(lambda _: admission.admit("team-r", NOW + 2), range(4)))
+            racing = list(pool.map(lambda _: admission.admit(ROOMY, NOW + 2), range(4)))
         assert sorted(len(batch) for batch in racing) == [0, 0, 0, 1]
         # First come, first admitted: the oldest of those that waited (the same creation
         # time: then by id).
@@ -519,26 +522,64 @@ class StoreCases:
         admission = AdmissionStore(store.connection)
         for index in range(8):
             held = a_status(f"l{index:024d}", tenant="team-l", status="queued")
-            admission.add(held, {"memory_mb": 64}, 60, NOW, None, ran("team-l"))
+            admission.add(held, {"memory_mb": 64}, 60, NOW, None, ran("team-l"), ROOMY)
         tenants = TenantStore(store.connection)
         lifted = replace(tenants.tenant("team-l"), quota=TenantQuota())
         tenants.update_tenant(
             lifted, NOW, audit.entry(OPERATOR, audit.TENANT_CHANGED, "team-l", "team-l")
         )
-        assert len(admission.admit("team-l", NOW + 1)) == 7
-        assert admission.tenants_waiting() == []
+        assert len(admission.admit(ROOMY, NOW + 1)) == 7
+        assert not admission.anything_waiting()
 
     def test_a_full_queue_refuses_and_writes_nothing(self, store):
         make_quota_tenant(store, "team-f", TenantQuota(jobs=1, queued=1))
         admission = AdmissionStore(store.connection)
         for index in range(2):
             held = a_status(f"f{index:024d}", tenant="team-f", status="queued")
-            admission.add(held, {"memory_mb": 64}, 60, NOW, None, ran("team-f"))
+            admission.add(held, {"memory_mb": 64}, 60, NOW, None, ran("team-f"), ROOMY)
         refused = a_status(f"f{2:024d}", tenant="team-f", status="queued")
         with pytest.raises(TooManyRuns):
-            admission.add(refused, {"memory_mb": 64}, 60, NOW, None, ran("team-f"))
+            admission.add(refused, {"memory_mb": 64}, 60, NOW, None, ran("team-f"), ROOMY)
         with pytest.raises(JobNotFound):
             store.status(refused.id)
+
+    def test_racing_admissions_never_promise_the_swarms_room_twice(self, store):
+        for name in ("team-x", "team-y"):
+            make_quota_tenant(store, name, TenantQuota())
+        admission = AdmissionStore(store.connection)
+        room = swarm(node("w1", memory_mb=1024))  # four jobs of 256 MB
+
+        def add(index: int) -> bool:
+            tenant = ("team-x", "team-y")[index % 2]
+            held = a_status(f"x{index:024d}", tenant=tenant, status="queued")
+            request = {"memory_mb": 256}
+            return admission.add(held, request, 60, NOW, None, ran(tenant), room).admitted
+
+        with ThreadPoolExecutor(10) as pool:
+            admitted = list(pool.map(add, range(20)))
+        assert admitted.count(True) == 4
+        place = admission.place(f"x{admitted.index(False):024d}")
+        assert place is not None and place.reason == ROOM
+        with ThreadPoolExecutor(4) as pool:
+            racing = list(pool.map(lambda _: admission.admit(room, NOW + 1), range(4)))
+        assert [batch for batch in racing if batch] == []  # no room freed: none admitted
+
+    def test_room_that_frees_goes_to_the_least_served_queue(self, store):
+        make_quota_tenant(store, "team-z", TenantQuota())
+        admission = AdmissionStore(store.connection)
+        room = swarm(node("w1", memory_mb=512))  # two jobs of 256 MB
+        owners = ["team-z", "team-z", "team-z", None, "team-z"]  # None: the operator's job
+        for index, owner in enumerate(owners):
+            held = a_status(f"z{index:024d}", tenant=owner, status="queued")
+            created = timestamp_of(nanos(NOW + index))
+            held = replace(held, created_at=created)
+            entry = audit.entry(OPERATOR, audit.RUN, None, owner)
+            admission.add(held, {"memory_mb": 256}, 60, NOW + index, None, entry, room)
+        ended = a_status(f"z{0:024d}", tenant="team-z", status="complete", state="complete",
+                         finished_at=timestamp_of(nanos(NOW + 10)))  # fmt: skip
+        assert store.finish(ended, [], False, NOW + 10)
+        # team-z holds one job, the operator none: the operator's job goes first.
+        assert [job.job_id for job in admission.admit(room, NOW + 11)] == [f"z{3:024d}"]
 
     def test_runs_per_minute_count_a_sliding_minute(self, store):
         make_quota_tenant(store, "team-m", TenantQuota(runs_per_minute=2))

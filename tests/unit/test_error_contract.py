@@ -149,6 +149,7 @@ def test_every_domain_error_keeps_its_status():
         "TenantNotFound": 404,
         "TenantConflict": 409,
         "TooManyRuns": 429,
+        "NeverPlaced": 400,
     }
 
 

@@ -246,9 +246,8 @@ def test_a_job_a_reaper_recorded_queued_before_its_run_did_is_admitted_by_that_r
     assert held.status == "queued"
     request = recorded_request(job, env_values=False)
     store.add(held, request, 60, time.time())  # as the reaper imports it: waiting
-    quotas.add_held(
-        OPERATOR, held, request, 60, None, audit.entry(OPERATOR, audit.RUN, job_id, "team-i")
-    )
+    ran = audit.entry(OPERATOR, audit.RUN, job_id, "team-i")
+    quotas.add_held(OPERATOR, held, request, 60, None, ran, runtime.room())
     assert runtime.job_status(job_id).status in ("pending", "started")
-    assert AdmissionStore(store.connection).tenants_waiting() == []
+    assert not AdmissionStore(store.connection).anything_waiting()
     store.close()
