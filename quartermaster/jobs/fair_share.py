@@ -71,6 +71,15 @@ class SwarmRoom:
     nodes: tuple[NodeRoom, ...]
     placed: frozenset[str] = frozenset()
 
+    @property
+    def free(self) -> tuple:
+        """What the nodes have free and which jobs are placed: what admission depends on."""
+        nodes = tuple(
+            (node.node.get("ID"), node.takes_jobs, node.free_memory_mb, node.free_cpus)
+            for node in self.nodes
+        )
+        return nodes, self.placed
+
 
 @dataclass(frozen=True)
 class QueuedJob:

@@ -101,6 +101,7 @@ class Reaper:
         self._unrecorded: set[str] = set()  # jobs the last quick round saw without a record
         self._watched: set[str] = set()  # the jobs the last round saw placed on a node, or final
         self.waiting = 0  # jobs waiting for a node, as the last full round counted them
+        self._room_seen: tuple = ()  # what the swarm had free when the queues were last looked at
 
     def run_once(self) -> Plan:
         """A full round: every job of this deployment, and every live record, read."""
@@ -233,16 +234,20 @@ class Reaper:
             status.status == QUEUED and job_id not in records
             for job_id, status in work.statuses.items()
         )
-        if full or ended or vanished or imported_queued:
-            self._admit_every_queue()
+        self._admit_every_queue(force=full or bool(ended or vanished) or imported_queued)
 
-    def _admit_every_queue(self) -> None:
+    def _admit_every_queue(self, force: bool) -> None:
         """Admit what fits of the queues (store/admission.py decides, under its lock, over the
-        swarm's room read first: whichever reaper or worker asks, none is admitted twice)."""
+        swarm's room read first: whichever reaper or worker asks, none is admitted twice).
+        Unless `force`d, only when the room changed since this reaper last looked: a stopped
+        job's runs free their room only once they stop, which no event tells."""
         try:
             if not self._admission.anything_waiting():
                 return
             room = self._swarm.room()
+            if not force and room.free == self._room_seen:
+                return
+            self._room_seen = room.free
             now = time.time()
             admitted = self._admission.admit(room, now)
         except (StoreError, SwarmError) as error:
