@@ -501,16 +501,27 @@ def test_a_tenant_sees_its_own_jobs_and_no_trace_of_anothers(lab, live_server, p
 
 
 def test_the_operator_sees_who_it_is_the_tenants_and_the_audit(lab, live_server, page, artifacts):
-    key = make_tenant_key(live_server, "ui-audited", ["read", "keys"], max_cpus=2)
+    key = make_tenant_key(
+        live_server, "ui-audited", ["read", "keys", "run"], max_cpus=2, quota={"jobs": 4}
+    )
     assert live_server.client(key).get("/whoami").status_code == 200  # noted as its last use
+    sleeper = live_server.client(key).run_ok(image=lab.image, command=["sleep", "60"], cpus=0.1)
     log_in(page, live_server.url)
     expect(page.locator("#who")).to_have_text("operator")
     page.get_by_role("link", name="Tenants").click()
     card = page.locator('section.tenant[data-name="ui-audited"]')
     expect(card).to_contain_text("Max CPUs")
-    expect(card.locator('tr[data-key="ui"]')).to_contain_text("read, keys")
+    expect(card.locator('tr[data-key="ui"]')).to_contain_text("read, run, keys")
+    # What its jobs hold against its quota: one live job of 4, a bar; no cap on memory, no bar.
+    jobs = card.locator('table.usage tr[data-use="jobs"]')
+    expect(jobs.locator("td").nth(1)).to_have_text("1")
+    expect(jobs.locator("td").nth(2)).to_have_text("4")
+    expect(jobs.locator("meter")).to_have_attribute("value", "1")
+    expect(jobs.locator("meter")).to_have_attribute("max", "4")
+    expect(card.locator('table.usage tr[data-use="memory"] meter')).to_have_count(0)
     expect(card.locator('tr[data-key="ui"] td').nth(4)).not_to_have_text("never")  # last used
     page.screenshot(path=artifacts / "tenants.png", full_page=True)
+    live_server.client().stop(sleeper)
     page.get_by_role("link", name="Audit").click()
     created = page.locator('table.audit tr[data-action="tenant_created"]')
     expect(created.filter(has_text="ui-audited")).to_have_count(1)

@@ -2,7 +2,8 @@ import { getJson } from "./api.js";
 import { errorBox, h, headings, time } from "./dom.js";
 import { poll } from "./poll.js";
 
-// The operator's page of tenants: each one's policy, and its keys with their rights and last use.
+// The operator's page of tenants: each one's policy, what its jobs hold against its quota (a bar
+// each), and its keys with their rights and last use.
 export function tenantsView(main) {
   const list = h("div", { class: "tenants" });
   const feedback = h("div", { class: "feedback" });
@@ -44,7 +45,10 @@ function tenantCard(tenant, keys) {
       h("dd", {}, ceiling(tenant.max_cpus, "")),
       h("dt", {}, "Max timeout"),
       h("dd", {}, ceiling(tenant.max_timeout, " s")),
+      h("dt", {}, "Weight"),
+      h("dd", {}, String(tenant.weight)),
     ),
+    usageTable(tenant),
     h(
       "table",
       { class: "keys" },
@@ -66,6 +70,45 @@ function tenantCard(tenant, keys) {
             )
           : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No keys.")),
       ),
+    ),
+  );
+}
+
+// What the tenant's jobs hold now against its quota: a row a cap, with a bar where one is set.
+function usageTable(tenant) {
+  const quota = tenant.quota || {};
+  const used = tenant.in_use || {};
+  const rows = [
+    ["memory", "Memory", used.memory, quota.memory, " MB"],
+    ["cpus", "CPUs", used.cpus, quota.cpus, ""],
+    ["jobs", "Live jobs", used.jobs, quota.jobs, ""],
+    ["queued", "Queued", used.queued, quota.queued, ""],
+  ];
+  return h(
+    "table",
+    { class: "usage" },
+    headings(["In use", "Now", "Quota", ""]),
+    h(
+      "tbody",
+      {},
+      rows.map(([field, label, value, cap, unit]) => {
+        const now = value ?? 0;
+        const hasCap = cap !== null && cap !== undefined;
+        return h(
+          "tr",
+          { "data-use": field },
+          h("td", {}, label),
+          h("td", {}, `${now}${unit}`),
+          h("td", {}, hasCap ? `${cap}${unit}` : "none"),
+          h(
+            "td",
+            {},
+            hasCap
+              ? h("meter", { min: 0, max: cap, value: Math.min(now, cap), high: cap * 0.9 }, `${now} of ${cap}`)
+              : "",
+          ),
+        );
+      }),
     ),
   );
 }
