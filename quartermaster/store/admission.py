@@ -215,7 +215,8 @@ def _admit(connection: sa.Connection, room: SwarmRoom, now: float) -> list[Admit
 
 def _queues(connection: sa.Connection) -> list[TenantQueue]:
     """Each queue with a job waiting (the operator's among them), with its tenant's quota and
-    weight, what its live jobs hold, and its first ADMIT_BATCH jobs."""
+    weight, what its live jobs hold, and its first ADMIT_BATCH jobs; only its first when its
+    quota holds that one (none passes it: the rest are not read)."""
     owners = connection.execute(sa.select(jobs.c.tenant).where(waiting()).distinct()).scalars()
     queues = []
     for owner in owners:
@@ -226,15 +227,22 @@ def _queues(connection: sa.Connection) -> list[TenantQueue]:
                 continue  # a tenant deleted with jobs queued: they wait for their /stop
             tenant = tenant_of(row)
             quota, weight = tenant.quota, tenant.weight
-        head = connection.execute(
-            sa.select(jobs.c.id, jobs.c.created_at, jobs.c.request)
-            .where(owned_by(owner), waiting())
-            .order_by(jobs.c.created_at, jobs.c.id)
-            .limit(ADMIT_BATCH)
-        ).all()
-        queued = [QueuedJob.of_request(id_, owner, at, request) for id_, at, request in head]
-        queues.append(TenantQueue(owner, quota, weight, live_footprint(connection, owner), queued))
+        live = live_footprint(connection, owner)
+        queued = _queue_head(connection, owner, 1)
+        if queued and not waiting_reason(owner or "", quota, live, queued[0].footprint):
+            queued = _queue_head(connection, owner, ADMIT_BATCH)
+        queues.append(TenantQueue(owner, quota, weight, live, queued))
     return queues
+
+
+def _queue_head(connection: sa.Connection, owner: str | None, count: int) -> list[QueuedJob]:
+    head = connection.execute(
+        sa.select(jobs.c.id, jobs.c.created_at, jobs.c.request)
+        .where(owned_by(owner), waiting())
+        .order_by(jobs.c.created_at, jobs.c.id)
+        .limit(count)
+    ).all()
+    return [QueuedJob.of_request(job_id, owner, at, request) for job_id, at, request in head]
 
 
 def _unplaced(connection: sa.Connection, room: SwarmRoom) -> list[QueuedJob]:
