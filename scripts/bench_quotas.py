@@ -149,6 +149,7 @@ def queue_figures() -> list[dict]:
             run(session, server.url, key, **PARKED)
         figures = [run_figure(server, session, wide, keys[0])]
         live = run(session, server.url, bench.TOKEN, **PARKED)
+        time.sleep(15)  # the reaper's rounds after the jobs just run (recorded, removed): settled
         no_queue = status_times(server, session, live)
         started = time.monotonic()
         fill_queues(server, keys)
