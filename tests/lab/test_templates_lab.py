@@ -5,7 +5,10 @@ environment; a key with `dispatch` alone runs it."""
 import pytest
 import requests
 
+from quartermaster.client import Client
 from support.lab import PRIVATE_IMAGE, seed_style_auth
+from support.qm_command import qm
+from support.settings import TOKEN
 
 
 @pytest.mark.xdist_group(PRIVATE_IMAGE)  # it removes the private image from the workers
@@ -41,3 +44,32 @@ def test_a_dispatch_pulls_with_the_sealed_credentials_and_passes_its_parameters(
     assert "date=2026-12-01 mode=full region=" in output
     # The dispatcher may not run any other image itself.
     assert client.run(image=lab.image).status_code == 403
+
+
+def test_qm_makes_a_template_from_yaml_and_dispatches_it_attached(
+    lab, live_server_factory, tmp_path
+):
+    server = live_server_factory()
+    (tmp_path / "greet.yaml").write_text(
+        "name: greet\n"
+        f"image: {lab.image}\n"
+        "command: [sh, -c, 'echo hello $QM_META_WHO; exit 3']\n"
+        "memory: 16\n"
+        "parameters:\n  required: [WHO]\n"
+    )
+    made = qm(server.url, TOKEN, "templates", "create", "-f", str(tmp_path / "greet.yaml"))
+    assert made.returncode == 0, made.stderr
+    listed = qm(server.url, TOKEN, "templates", "list")
+    assert "greet" in listed.stdout and "WHO" in listed.stdout
+    ran = qm(server.url, TOKEN, "dispatch", "greet", "-m", "WHO=world")
+    assert (ran.returncode, ran.stdout) == (3, "hello world\n"), ran.stderr
+    refused = qm(server.url, TOKEN, "dispatch", "greet")
+    assert refused.returncode == 125 and "WHO" in refused.stderr
+    with Client(server.url, token=TOKEN) as client:
+        assert [template.name for template in client.templates()] == ["greet"]
+        job = client.wait(client.dispatch("greet", {"WHO": "client"}), timeout=60)
+        assert (job.status, job.exit_code) == ("failed", 3)
+        assert client.update_template("greet", memory=32).request["memory_mb"] == 32
+    removed = qm(server.url, TOKEN, "templates", "delete", "greet")
+    assert removed.returncode == 0, removed.stderr
+    assert qm(server.url, TOKEN, "templates", "show", "greet").returncode != 0
