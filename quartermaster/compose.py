@@ -11,11 +11,13 @@ from flask import Flask
 
 from quartermaster.jobs.runtime import JobRuntime
 from quartermaster.process import config as configuration
-from quartermaster.service import JobService, TenantService
+from quartermaster.process.sealing import Sealer
+from quartermaster.service import JobService, TemplateService, TenantService
 from quartermaster.service.quotas import Quotas
 from quartermaster.store import RecordStore
 from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.audit import AuditStore
+from quartermaster.store.templates import TemplateStore
 from quartermaster.store.tenancy import TenantStore
 from quartermaster.swarm.runtime import Swarm
 from quartermaster.web.app import create_app
@@ -25,11 +27,11 @@ def compose_service(
     config: configuration.Config,
     runtime: JobRuntime | None = None,
     store: RecordStore | None = None,
-) -> tuple[JobService, TenantService]:
+) -> tuple[JobService, TenantService, TemplateService]:
     """The use cases over `runtime` (by default the swarm of `config`) and `store` (by default
-    the record store of `config`): jobs, and tenants with their keys. Made here, connected
-    lazily: each gunicorn worker opens its own Docker connection and its own pool of store
-    connections."""
+    the record store of `config`): jobs, tenants with their keys, and templates. Made here,
+    connected lazily: each gunicorn worker opens its own Docker connection and its own pool of
+    store connections."""
     store = store or RecordStore(config.store_url)
     tenants = TenantStore(store.connection)
     audit = AuditStore(store.connection)
@@ -37,7 +39,8 @@ def compose_service(
     quotas = Quotas(runtime, AdmissionStore(store.connection), audit, tenants.any_tenant)
     jobs = JobService(runtime, store, config, tenants.tenant, audit, quotas)
     # A quota raised (a weight changed) frees room: what of the queues fits now is admitted.
-    return jobs, TenantService(tenants, store, audit, quotas.admit)
+    templates = TemplateService(TemplateStore(store.connection), jobs, Sealer(config.secret_key))
+    return jobs, TenantService(tenants, store, audit, quotas.admit), templates
 
 
 def compose_app(

@@ -18,7 +18,7 @@ from quartermaster.cli.output import (
 from quartermaster.cli.parsing import since_time
 from quartermaster.client import AuditEntry, Key, Tenant
 
-RIGHTS = ("read", "run", "stop", "keys")
+RIGHTS = ("read", "run", "stop", "keys", "templates", "dispatch")
 DEFAULT_ENTRIES = 20
 FOLLOW_SECONDS = 2.0  # how often `qm audit -f` asks for new entries
 

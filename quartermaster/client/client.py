@@ -27,6 +27,7 @@ from quartermaster.client.models import (
     Job,
     Key,
     Node,
+    Template,
     Tenant,
     Usage,
 )
@@ -338,6 +339,47 @@ class Client:
         path = f"/tenants/{_path(tenant)}/usage"
         query = {name: value for name, value in params.items() if value is not None}
         return Usage.from_document(self._json("GET", path, READ_RETRIES, params=query))
+
+    def templates(self) -> list[Template]:
+        """The caller's templates, by name."""
+        answer = self._json("GET", "/templates", READ_RETRIES)
+        return [Template.from_document(template) for template in answer["templates"]]
+
+    def template(self, name: str) -> Template:
+        path = f"/templates/{_path(name)}"
+        return Template.from_document(self._json("GET", path, READ_RETRIES))
+
+    def create_template(self, body: Mapping[str, Any]) -> Template:
+        """A new template: `body` holds /run's fields, the template's `name` and its
+        `parameters` ({"required": [...], "optional": [...]}); a name in use is Conflict."""
+        answer = self._json("POST", "/templates", NO_RETRIES, json=dict(body))
+        return Template.from_document(answer)
+
+    def update_template(self, name: str, **changes: Any) -> Template:
+        """Change the fields given (/run's, `parameters`, `auth`); None puts one back to its
+        default."""
+        path = f"/templates/{_path(name)}"
+        return Template.from_document(self._json("PATCH", path, NO_RETRIES, json=changes))
+
+    def delete_template(self, name: str) -> None:
+        """Remove a template (the jobs it made stay)."""
+        self._json("DELETE", f"/templates/{_path(name)}", NO_RETRIES)
+
+    def dispatch(
+        self,
+        name: str,
+        meta: Mapping[str, str] | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Run the job a template defines, its parameters `meta` (each the job's env
+        QM_META_<NAME>) and `overrides` (memory, cpus, timeout, completions; env and labels
+        added): its id. Sent again as run() is, with the same Idempotency-Key."""
+        body = {"meta": dict(meta or {}), "overrides": dict(overrides or {})}
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        path = f"/templates/{_path(name)}/dispatch"
+        return self._json("POST", path, RUN_RETRIES, json=body, headers=headers)["id"]
 
     def health(self) -> dict[str, Any]:
         """`/healthz` (no token needed) as the server answers it, healthy (200) or not (503):

@@ -200,6 +200,37 @@ class Tenant:
 
 
 @dataclass(frozen=True)
+class Template:
+    """A template: a job defined once, run by dispatch (`/templates`). `request` holds its /run
+    fields as /history shows a job's (env values only where the server keeps them)."""
+
+    name: str
+    tenant: str | None
+    request: dict[str, Any]
+    required: tuple[str, ...]  # the parameters a dispatch must give
+    optional: tuple[str, ...]
+    auth_kept: bool  # it keeps registry credentials (sealed; never shown)
+    created_at: datetime | None
+    updated_at: datetime | None
+    document: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Template":
+        parameters = document.get("parameters") or {}
+        return cls(
+            name=document["name"],
+            tenant=document.get("tenant"),
+            request=dict(document.get("request") or {}),
+            required=tuple(parameters.get("required") or ()),
+            optional=tuple(parameters.get("optional") or ()),
+            auth_kept=bool(document.get("auth_kept")),
+            created_at=parse_time(document.get("created_at")),
+            updated_at=parse_time(document.get("updated_at")),
+            document=_without_success(document),
+        )
+
+
+@dataclass(frozen=True)
 class Usage:
     """What a tenant's jobs used in a window and hold now (`/tenants/:name/usage`)."""
 

@@ -21,9 +21,12 @@ TENANT_REMOVED = "tenant_removed"
 KEY_CREATED = "key_created"
 KEY_REVOKED = "key_revoked"
 KEY_REFUSED = "key_refused"  # a 401 or 403 answered to a key that exists
+TEMPLATE_CREATED = "template_created"
+TEMPLATE_CHANGED = "template_changed"
+TEMPLATE_REMOVED = "template_removed"
 ACTIONS = (
     RUN, RUN_REFUSED, STOP, TENANT_CREATED, TENANT_CHANGED, TENANT_REMOVED, KEY_CREATED,
-    KEY_REVOKED, KEY_REFUSED,
+    KEY_REVOKED, KEY_REFUSED, TEMPLATE_CREATED, TEMPLATE_CHANGED, TEMPLATE_REMOVED,
 )  # fmt: skip
 OPERATOR_NAME = "operator"
 # /audit?actor=: `operator`, or `<tenant>/<key>`.

@@ -113,15 +113,33 @@ class Forbidden(DomainError):
         self.audited = audited  # its audit entry is written (a /run its tenant's policy refused)
 
 
-class NeverPlaced(DomainError):
-    """No node of the swarm could ever take the job, even with nothing else on it (`fields`
-    names what is at fault): refused rather than queued for ever."""
+class InvalidInput(DomainError):
+    """A request well formed that the use case refuses for what it says (`fields` names what),
+    as validation would."""
 
     http_status = 400
 
     def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
         super().__init__(message)
         self.fields = fields
+
+
+class NeverPlaced(InvalidInput):
+    """No node of the swarm could ever take the job, even with nothing else on it (`fields`
+    names what is at fault): refused rather than queued for ever."""
+
+
+class TemplateNotFound(DomainError):
+    """No template of that name among the actor's (another tenant's is one that does not
+    exist)."""
+
+    http_status = 404
+
+
+class TemplateConflict(DomainError):
+    """A template of that name exists already (among its owner's)."""
+
+    http_status = 409
 
 
 class TooManyRuns(DomainError):

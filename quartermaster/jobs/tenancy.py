@@ -21,12 +21,17 @@ READ = "read"  # /status (with ?wait), /jobs, /logs (with follow), /history, /no
 RUN = "run"  # /run
 STOP = "stop"  # /stop
 KEYS = "keys"  # its own tenant's keys: make, list, revoke (never its policy)
-RIGHTS = (READ, RUN, STOP, KEYS)
+TEMPLATES = "templates"  # its own tenant's templates: make, change, remove
+DISPATCH = "dispatch"  # run its tenant's templates (their images, without `run`'s any image)
+RIGHTS = (READ, RUN, STOP, KEYS, TEMPLATES, DISPATCH)
 RIGHT_DESCRIPTIONS = {
-    READ: "read jobs: /status (and ?wait), /jobs, /logs (and follow), /history, /nodes",
+    READ: "read jobs: /status (and ?wait), /jobs, /logs (and follow), /history, /nodes; "
+    "and its tenant's templates",
     RUN: "run jobs: /run",
     STOP: "stop jobs: /stop",
     KEYS: "manage its own tenant's keys (never the tenant's policy)",
+    TEMPLATES: "make, change and remove its own tenant's templates",
+    DISPATCH: "dispatch its own tenant's templates (without /run's right to any image)",
 }
 # Tenants' and keys' names: lower-case, safe in a URL path, a label value and a log line.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")

@@ -75,6 +75,9 @@ class Config:
     # The record store: DATABASE_URL (SQLAlchemy's form), else SQLite in DATA_DIR.
     data_dir: str = DEFAULT_DATA_DIR
     database_url: str | None = field(default=None, repr=False)  # may hold a password
+    # Seals what templates keep of registry credentials (process/sealing.py); None: a template
+    # may not keep any.
+    secret_key: str | None = field(default=None, repr=False)
     log_keep_bytes: int = DEFAULT_LOG_KEEP_BYTES  # the newest bytes of a job's log kept
     keep_env_values: bool = False  # records keep `env` values, not only names
     # Several deployments on one swarm (staging and production; each with its own store): each
@@ -208,6 +211,7 @@ def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Conf
         "deployment": env.get("DEPLOYMENT", ""),
         "trusted_proxies": parse_list(env.get("TRUSTED_PROXIES")),
         "audit_ttl": _int(env, "AUDIT_TTL", DEFAULT_AUDIT_TTL),
+        "secret_key": env.get("SECRET_KEY") or _secret_file(env, "SECRET_KEY_FILE") or None,
     }
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return Config(**settings)

@@ -168,6 +168,20 @@ run_starts = sa.Table(
     sa.Index(None, "tenant", "at"),
 )
 
+# Templates (jobs/templates.py): jobs defined once, each its owner's (a tenant's name, or "" for
+# the operator's), its registry credentials sealed (process/sealing.py), never in the clear.
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("owner", Key, primary_key=True),
+    sa.Column("name", Key, primary_key=True),
+    sa.Column("request", sa.JSON, nullable=False),  # its /run fields (JobSpec's), no credentials
+    sa.Column("auth_sealed", sa.Text),
+    sa.Column("parameters", sa.JSON, nullable=False),  # {"required": [...], "optional": [...]}
+    sa.Column("created_at", Nanos, nullable=False),
+    sa.Column("updated_at", Nanos, nullable=False),
+)
+
 # Tenants' keys (jobs/api_keys.py): found by the id inside the key; only the secret's hash kept.
 # Removing a tenant removes its keys; revoking a key removes its row (its name is free again).
 api_keys = sa.Table(

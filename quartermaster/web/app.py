@@ -4,7 +4,7 @@ error handlers and blueprints (the API's, one per endpoint, and the dashboard's)
 from flask import Flask
 
 from quartermaster.process import config as configuration
-from quartermaster.service import JobService, TenantService
+from quartermaster.service import JobService, TemplateService, TenantService
 from quartermaster.web.access_log import install_access_log
 from quartermaster.web.api import (
     audit,
@@ -19,6 +19,7 @@ from quartermaster.web.api import (
     run,
     status,
     stop,
+    templates,
     tenants,
     usage,
     whoami,
@@ -43,15 +44,22 @@ BLUEPRINTS = (
     whoami.blueprint,
     audit.blueprint,
     usage.blueprint,
+    templates.blueprint,
     openapi_json.blueprint,
     metrics.blueprint,
     dashboard,
 )
 
 
-def create_app(service: JobService, tenants: TenantService, config: configuration.Config) -> Flask:
-    """The WSGI app over the use cases (`service`: jobs; `tenants`), with `config`'s settings."""
-    app = QuartermasterFlask(service, tenants, config)
+def create_app(
+    service: JobService,
+    tenants: TenantService,
+    templates: TemplateService,
+    config: configuration.Config,
+) -> Flask:
+    """The WSGI app over the use cases (`service`: jobs; `tenants`; `templates`), with
+    `config`'s settings."""
+    app = QuartermasterFlask(service, tenants, templates, config)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     install_access_log(app, config.token)
     install_actor_check(app, config)

@@ -8,7 +8,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from quartermaster.jobs.tenancy import Actor
 from quartermaster.process.config import Config
-from quartermaster.service import JobService, TenantService
+from quartermaster.service import JobService, TemplateService, TenantService
 from quartermaster.web.long_requests import LongRequests
 
 
@@ -22,10 +22,17 @@ class QuartermasterFlask(Flask):
 
     json_provider_class = _InOrderJSONProvider
 
-    def __init__(self, jobs: JobService, tenants: TenantService, settings: Config):
+    def __init__(
+        self,
+        jobs: JobService,
+        tenants: TenantService,
+        templates: TemplateService,
+        settings: Config,
+    ):
         super().__init__("quartermaster.web", static_folder=None)  # the dashboard's are its own
         self.jobs = jobs
         self.tenants = tenants
+        self.templates = templates
         self.settings = settings
         self.long_requests = LongRequests(settings.long_request_limit)  # per worker process
         self.openapi_document: dict | None = None  # made at the first GET /openapi.json
@@ -55,6 +62,10 @@ def jobs() -> JobService:
 
 def tenants() -> TenantService:
     return current().tenants
+
+
+def templates() -> TemplateService:
+    return current().templates
 
 
 def actor() -> Actor:

@@ -3,28 +3,15 @@ subprocess) make a tenant and a key, the key runs a job within its tenant's poli
 an image outside it, sees itself in `qm whoami`, and stops working once revoked."""
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from quartermaster.client import Client, Forbidden, NotFound, Unauthorized
 from support.lab import this_test_labels
+from support.qm_command import qm
 from support.settings import TOKEN
-
-QM = str(Path(sys.executable).parent / "qm")
-
-
-def qm(url: str, token: str, *args: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("QM_")}
-    return subprocess.run(
-        [QM, *args], env={**env, "QM_URL": url, "QM_TOKEN": token},
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -26,12 +26,16 @@ from quartermaster.jobs.errors import (
     JobNotFound,
     StoreRefused,
     StoreSchemaMismatch,
+    TemplateConflict,
+    TemplateNotFound,
     TooManyRuns,
 )
 from quartermaster.jobs.fair_share import ROOM
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine
 from quartermaster.jobs.query import JobQuery
+from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
+from quartermaster.jobs.templates import Template, TemplateParameters
 from quartermaster.jobs.tenancy import OPERATOR, Tenant, TenantQuota
 from quartermaster.jobs.times import nanos_of, timestamp_of
 from quartermaster.store import RecordStore, migrate, records
@@ -42,6 +46,7 @@ from quartermaster.store.connection import SCHEMA_MISMATCH
 from quartermaster.store.kept_logs import CHUNK_BYTES
 from quartermaster.store.rows import MAX_NANOS, FirstRecord, nanos
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
+from quartermaster.store.templates import StoredTemplate, TemplateStore
 from quartermaster.store.tenancy import TenantStore
 from quartermaster.store.usage import UsageStore
 from quartermaster.web.schemas.patterns import MAX_LABEL_KEY, MAX_LABEL_VALUE
@@ -580,6 +585,33 @@ class StoreCases:
         assert store.finish(ended, [], False, NOW + 10)
         # team-z holds one job, the operator none: the operator's job goes first.
         assert [job.job_id for job in admission.admit(room, NOW + 11)] == [f"z{3:024d}"]
+
+    # -- templates (store/templates.py) -------------------------------------------------------
+
+    def test_templates_are_kept_by_owner_and_name(self, store):
+        make_quota_tenant(store, "team-t", TenantQuota())
+        templates = TemplateStore(store.connection)
+        job = JobSpec("qm/busybox:latest", ("echo", "hi"), env={"A": "1"}, memory_mb=64)
+        template = Template("nightly", job, TemplateParameters(("DATE",), ()), tenant="team-t")
+        made = audit.entry(OPERATOR, audit.TEMPLATE_CREATED, "nightly", "team-t", 201)
+        kept = templates.create(StoredTemplate(template, "sealed-bytes"), NOW, made)
+        assert (kept.job, kept.parameters, kept.auth_kept) == (job, template.parameters, True)
+        with pytest.raises(TemplateConflict):
+            templates.create(StoredTemplate(template), NOW, made)
+        operators = replace(template, tenant=None)
+        templates.create(StoredTemplate(operators), NOW, made)  # the same name, another owner
+        assert [t.tenant for t in (*templates.templates("team-t"), *templates.templates(None))] == [
+            "team-t", None
+        ]  # fmt: skip
+        changed = replace(template, job=replace(job, memory_mb=128))
+        entry = audit.entry(OPERATOR, audit.TEMPLATE_CHANGED, "nightly", "team-t")
+        assert templates.update(StoredTemplate(changed), NOW + 1, entry).job.memory_mb == 128
+        assert templates.template("team-t", "nightly").auth_sealed is None
+        removed = audit.entry(OPERATOR, audit.TEMPLATE_REMOVED, "nightly", "team-t")
+        templates.delete("team-t", "nightly", NOW + 2, removed)
+        with pytest.raises(TemplateNotFound):
+            templates.template("team-t", "nightly")
+        assert templates.template(None, "nightly").template.job == job
 
     def test_runs_per_minute_count_a_sliding_minute(self, store):
         make_quota_tenant(store, "team-m", TenantQuota(runs_per_minute=2))

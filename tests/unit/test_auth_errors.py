@@ -31,6 +31,12 @@ AUTHORIZED = [
     ("get", "/tenants/nosuchtenant/keys", None, 404),
     ("delete", "/tenants/nosuchtenant/keys/nosuchkey", None, 404),
     ("get", "/tenants/nosuchtenant/usage", None, 404),
+    ("post", "/templates", {"name": "Not A Name", "image": "qm/busybox:latest"}, 400),
+    ("get", "/templates", None, 200),
+    ("get", "/templates/nosuchtenant", None, 404),
+    ("patch", "/templates/nosuchtenant", {}, 404),
+    ("delete", "/templates/nosuchtenant", None, 404),
+    ("post", "/templates/nosuchtenant/dispatch", {}, 404),
 ]
 PROTECTED = [(method, path, body) for method, path, body, _code in AUTHORIZED]
 # The routes that reach Docker (/metrics does not; /jobs reads the record store, and needs Docker
@@ -39,7 +45,7 @@ DOCKER_ROUTES = [
     route
     for route in PROTECTED
     if route[1] not in ("/metrics", "/jobs", "/whoami", "/audit")
-    and not route[1].startswith("/tenants")
+    and not route[1].startswith(("/tenants", "/templates"))
 ]
 PATH_EXAMPLES = {"<job_id>": "nosuchjob", "<name>": "nosuchtenant", "<key>": "nosuchkey"}
 

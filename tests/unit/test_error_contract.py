@@ -149,7 +149,10 @@ def test_every_domain_error_keeps_its_status():
         "TenantNotFound": 404,
         "TenantConflict": 409,
         "TooManyRuns": 429,
+        "InvalidInput": 400,
         "NeverPlaced": 400,
+        "TemplateNotFound": 404,
+        "TemplateConflict": 409,
     }
 
 

@@ -92,7 +92,7 @@ def test_whoami_says_who_a_key_is(flask_client):
         "operator": True,
         "tenant": None,
         "key": None,
-        "rights": ["read", "run", "stop", "keys"],
+        "rights": ["read", "run", "stop", "keys", "templates", "dispatch"],
         "expires_at": None,
         "policy": None,
     }

@@ -1,0 +1,176 @@
+"""`qm templates ...` and `qm dispatch`: jobs defined once (docs/templates.md), run by dispatch,
+attached by default like `qm run`."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from quartermaster.cli import exit_codes
+from quartermaster.cli.app import Connection, json_option, qm, raw_option, report
+from quartermaster.cli.attach import attach
+from quartermaster.cli.output import echo, print_fields, print_json, print_table
+from quartermaster.cli.parsing import key_values
+from quartermaster.cli.run import ending_code
+from quartermaster.cli.signals import exit_status_of, taken_as_ctrl_c
+from quartermaster.client import ConnectionFailed, QuartermasterError, Redirected, Template
+
+
+@qm.group()
+def templates() -> None:
+    """Templates: jobs defined once, run with `qm dispatch` (a key needs `templates`)."""
+
+
+def read_body(path: Path) -> dict[str, Any]:
+    """A template's body from a JSON or YAML file (`-`: standard input)."""
+    text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    try:
+        body = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise click.BadParameter(f"{path}: not valid JSON or YAML: {error}") from None
+    if not isinstance(body, dict):
+        raise click.BadParameter(f"{path}: a template is an object of /run's fields and more")
+    return body
+
+
+FILE_OPTION = click.option(
+    "-f",
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(dir_okay=True, allow_dash=True, path_type=Path),
+    help="The template as JSON, or YAML (a .yaml or .yml file); - reads standard input.",
+)
+
+
+@templates.command("create")
+@FILE_OPTION
+@json_option
+@click.pass_obj
+def create(connection: Connection, path: Path, as_json: bool) -> None:
+    """Make a template from FILE: /run's fields, its `name` and `parameters`."""
+    with connection.client() as client:
+        show(client.create_template(read_body(path)), as_json)
+
+
+@templates.command("list")
+@json_option
+@click.pass_obj
+def list_templates(connection: Connection, as_json: bool) -> None:
+    """The token's templates."""
+    with connection.client() as client:
+        found = client.templates()
+    if as_json:
+        print_json({"templates": [template.document for template in found]})
+        return
+    rows = [
+        [
+            template.name,
+            template.request.get("image", ""),
+            ", ".join(template.required) or "-",
+            ", ".join(template.optional) or "-",
+        ]
+        for template in found
+    ]
+    print_table(["name", "image", "required", "optional"], rows)
+
+
+@templates.command("show")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def show_template(connection: Connection, name: str, as_json: bool) -> None:
+    """A template, with its request and parameters."""
+    with connection.client() as client:
+        show(client.template(name), as_json)
+
+
+@templates.command("update")
+@click.argument("name")
+@FILE_OPTION
+@json_option
+@click.pass_obj
+def update(connection: Connection, name: str, path: Path, as_json: bool) -> None:
+    """Change template NAME: the fields FILE gives replace its own (null: the default)."""
+    with connection.client() as client:
+        show(client.update_template(name, **read_body(path)), as_json)
+
+
+@templates.command("delete")
+@click.argument("name")
+@click.pass_obj
+def delete(connection: Connection, name: str) -> None:
+    """Remove a template (the jobs it made, and their history, stay)."""
+    with connection.client() as client:
+        client.delete_template(name)
+    echo(f"template {name} removed")
+
+
+def show(template: Template, as_json: bool) -> None:
+    if as_json:
+        print_json(template.document)
+        return
+    request = template.request
+    command = request.get("command")
+    print_fields(
+        [
+            ("name", template.name),
+            ("tenant", template.tenant or "(the operator's)"),
+            ("image", str(request.get("image", ""))),
+            ("command", " ".join(command) if command else "(the image's)"),
+            ("memory", f"{request.get('memory_mb')} MB"),
+            ("required", ", ".join(template.required) or "-"),
+            ("optional", ", ".join(template.optional) or "-"),
+            ("auth", "kept (sealed)" if template.auth_kept else "none"),
+        ]
+    )
+
+
+@qm.command()
+@click.argument("name")
+@click.option("-m", "--meta", multiple=True, metavar="K=V",
+              help="A parameter's value: the job's env QM_META_<K> (repeat).")  # fmt: skip
+@click.option("--memory", type=int, help="MB: instead of the template's.")
+@click.option("--cpus", type=float, help="CPUs: instead of the template's.")
+@click.option("--timeout", type=int, help="Seconds: instead of the template's.")
+@click.option("-d", "--detach", is_flag=True, help="Print the job's id and return.")
+@click.option("--stop-on-signal/--no-stop-on-signal", default=True, show_default=True,
+              help="Attached: Ctrl-C, SIGTERM and SIGHUP stop the job (as qm run).")  # fmt: skip
+@raw_option
+@json_option
+@click.pass_obj
+def dispatch(connection: Connection, name: str, meta: tuple[str, ...], detach: bool,
+             stop_on_signal: bool, raw: bool, as_json: bool, **overrides: Any) -> None:  # fmt: skip
+    """Run the job template NAME defines, attached like `qm run` (its output, its exit code)."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    values = key_values(meta, "-m")
+    if detach:
+        job_id = started(connection, name, values, given)
+        if as_json:
+            print_json({"id": job_id})
+        else:
+            click.echo(job_id)
+        return
+    with taken_as_ctrl_c():
+        job_id = started(connection, name, values, given)
+        ended = attach(connection.client, job_id, not as_json, raw, stop_on_signal)
+    if as_json:
+        print_json(ended.job.document)
+    if ended.interrupt is not None:
+        raise SystemExit(exit_status_of(ended.interrupt))
+    raise SystemExit(ending_code(ended.job))
+
+
+def started(connection: Connection, name: str, meta: dict, overrides: dict) -> str:
+    """The dispatched job's id; a refusal exits 125, as `qm run`'s."""
+    with connection.client() as client:
+        try:
+            return client.dispatch(name, meta, overrides=overrides)
+        except (ConnectionFailed, Redirected):
+            raise
+        except QuartermasterError as error:
+            report(error)
+            raise SystemExit(exit_codes.REFUSED) from None

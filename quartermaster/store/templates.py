@@ -1,0 +1,148 @@
+"""Templates in the store (jobs/templates.py): each its owner's (a tenant's name; "" the
+operator's), read by (owner, name). What a template keeps of registry credentials is sealed by
+the caller (process/sealing.py); this module never sees them in the clear."""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from quartermaster.jobs.audit import AuditEntry
+from quartermaster.jobs.errors import TemplateConflict, TemplateNotFound
+from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.templates import Template, TemplateParameters
+from quartermaster.jobs.times import timestamp_of
+from quartermaster.store.audit import insert_entry
+from quartermaster.store.connection import StoreConnection
+from quartermaster.store.rows import nanos
+from quartermaster.store.schema import templates
+
+NO_TEMPLATE = "no such template"
+TEMPLATE_TAKEN = "a template of that name exists: change it, or remove it first"
+# JobSpec's fields a template does not keep in its request: the credentials (sealed apart), and
+# what each dispatch sets.
+NOT_KEPT = ("registry_auth", "idempotency_key", "tenant", "run_by", "name")
+
+
+@dataclass(frozen=True)
+class StoredTemplate:
+    """A template as the store keeps it: its credentials sealed, if it has any."""
+
+    template: Template
+    auth_sealed: str | None = None
+
+
+class TemplateStore:
+    def __init__(self, connection: StoreConnection):
+        self._connection = connection
+
+    def create(self, stored: StoredTemplate, now: float, entry: AuditEntry) -> Template:
+        at = nanos(now)
+        template = stored.template
+        try:
+            with self._connection.writing() as connection:
+                connection.execute(
+                    templates.insert().values(
+                        owner=_owner(template.tenant),
+                        name=template.name,
+                        **_columns(stored),
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
+                insert_entry(connection, entry, at)
+        except IntegrityError as error:
+            raise TemplateConflict(TEMPLATE_TAKEN) from error
+        return self.template(template.tenant, template.name).template
+
+    def templates(self, tenant: str | None) -> list[Template]:
+        """The tenant's templates (None: the operator's), by name."""
+        with self._connection.reading() as connection:
+            rows = connection.execute(
+                templates.select()
+                .where(templates.c.owner == _owner(tenant))
+                .order_by(templates.c.name)
+            ).all()
+        return [_stored_of(row).template for row in rows]
+
+    def template(self, tenant: str | None, name: str) -> StoredTemplate:
+        with self._connection.reading() as connection:
+            row = connection.execute(
+                templates.select().where(
+                    templates.c.owner == _owner(tenant), templates.c.name == name
+                )
+            ).first()
+        if row is None:
+            raise TemplateNotFound(NO_TEMPLATE)
+        return _stored_of(row)
+
+    def update(self, stored: StoredTemplate, now: float, entry: AuditEntry) -> Template:
+        template = stored.template
+        with self._connection.writing() as connection:
+            changed = connection.execute(
+                templates.update()
+                .where(
+                    templates.c.owner == _owner(template.tenant),
+                    templates.c.name == template.name,
+                )
+                .values(**_columns(stored), updated_at=nanos(now))
+            ).rowcount
+            if not changed:
+                raise TemplateNotFound(NO_TEMPLATE)
+            insert_entry(connection, entry, nanos(now))
+        return self.template(template.tenant, template.name).template
+
+    def delete(self, tenant: str | None, name: str, now: float, entry: AuditEntry) -> None:
+        """The template (the jobs it made stay, and their records)."""
+        with self._connection.writing() as connection:
+            deleted = connection.execute(
+                templates.delete().where(
+                    templates.c.owner == _owner(tenant), templates.c.name == name
+                )
+            ).rowcount
+            if not deleted:
+                raise TemplateNotFound(NO_TEMPLATE)
+            insert_entry(connection, entry, nanos(now))
+
+
+def _owner(tenant: str | None) -> str:
+    return "" if tenant is None else tenant
+
+
+def _columns(stored: StoredTemplate) -> dict[str, Any]:
+    template = stored.template
+    request = {key: value for key, value in asdict(template.job).items() if key not in NOT_KEPT}
+    return {
+        "request": request,
+        "auth_sealed": stored.auth_sealed,
+        "parameters": {
+            "required": list(template.parameters.required),
+            "optional": list(template.parameters.optional),
+        },
+    }
+
+
+def _stored_of(row: sa.Row) -> StoredTemplate:
+    request = dict(row.request)
+    command = request.get("command")
+    job = JobSpec(
+        **{
+            **request,
+            "command": None if command is None else tuple(command),
+            "constraints": tuple(request.get("constraints") or ()),
+        }
+    )
+    parameters = TemplateParameters(
+        tuple(row.parameters.get("required", ())), tuple(row.parameters.get("optional", ()))
+    )
+    template = Template(
+        row.name,
+        job,
+        parameters,
+        row.owner or None,
+        row.auth_sealed is not None,
+        timestamp_of(row.created_at),
+        timestamp_of(row.updated_at),
+    )
+    return StoredTemplate(template, row.auth_sealed)

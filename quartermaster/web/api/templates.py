@@ -1,0 +1,117 @@
+"""/templates: jobs defined once (jobs/templates.py), each its owner's, and their dispatch."""
+
+import functools
+
+from flask import Blueprint
+from flask.typing import ResponseReturnValue
+
+from quartermaster.jobs.templates import Template
+from quartermaster.jobs.tenancy import DISPATCH, READ, TEMPLATES
+from quartermaster.web import context
+from quartermaster.web.describe import describe
+from quartermaster.web.inputs import IDEMPOTENCY_KEY, idempotency_key, json_object, path_name
+from quartermaster.web.schemas import JobIdResponse
+from quartermaster.web.schemas.responses import Answer
+from quartermaster.web.schemas.templates import (
+    DispatchRequest,
+    TemplateRequest,
+    TemplateResponse,
+    TemplatesResponse,
+    template_document,
+    template_fields,
+)
+
+blueprint = Blueprint("templates", __name__)
+DISPATCHED = DispatchRequest()
+ONE, ALL, DONE, JOB = TemplateResponse(), TemplatesResponse(), Answer(), JobIdResponse()
+
+
+@functools.lru_cache(maxsize=8)
+def template_schema(
+    callback_hosts: tuple[str, ...], allow_private: bool, max_ttl: int
+) -> TemplateRequest:
+    """The template's schema for these settings (as /run's: web/api/run.py), made once."""
+    return TemplateRequest(
+        callback_hosts=callback_hosts, callback_allow_private=allow_private, max_ttl=max_ttl
+    )
+
+
+def _schema() -> TemplateRequest:
+    settings = context.settings()
+    return template_schema(
+        settings.callback_hosts, settings.callback_allow_private, settings.ttl_limit
+    )
+
+
+def _document(template: Template) -> dict:
+    return template_document(template, context.settings().keep_env_values)
+
+
+@blueprint.post("/templates")
+@describe(
+    summary="Make a template: a job defined once, run by dispatch",
+    body=TemplateRequest,
+    response=TemplateResponse,
+    errors=(400, 409, 413, 415, 503),
+    right=TEMPLATES,
+    status=201,
+)
+def create_template() -> ResponseReturnValue:
+    template = _schema().load(json_object())
+    return ONE.dump(_document(context.templates().create_template(context.actor(), template))), 201
+
+
+@blueprint.get("/templates")
+@describe(summary="The caller's templates, by name", response=TemplatesResponse, errors=(503,),
+          right=READ)  # fmt: skip
+def list_templates() -> ResponseReturnValue:
+    templates = context.templates().templates(context.actor())
+    return ALL.dump({"templates": [_document(template) for template in templates]})
+
+
+@blueprint.get("/templates/<name>")
+@describe(summary="A template of the caller's", response=TemplateResponse,
+          errors=(400, 404, 503), right=READ)  # fmt: skip
+def show_template(name: str) -> ResponseReturnValue:
+    return ONE.dump(_document(context.templates().template(context.actor(), path_name(name))))
+
+
+@blueprint.patch("/templates/<name>")
+@describe(
+    summary="Change a template: the fields given replace its own (null: back to the default)",
+    body=TemplateRequest,
+    response=TemplateResponse,
+    errors=(400, 404, 413, 415, 503),
+    right=TEMPLATES,
+)
+def change_template(name: str) -> ResponseReturnValue:
+    name, changes, actor = path_name(name), json_object(), context.actor()
+    current = context.templates().template(actor, name)
+    template = _schema().load({**template_fields(current), **changes, "name": name})
+    changed = context.templates().update_template(actor, name, template, "auth" in changes)
+    return ONE.dump(_document(changed))
+
+
+@blueprint.delete("/templates/<name>")
+@describe(summary="Remove a template (the jobs it made, and their history, stay)",
+          response=Answer, errors=(400, 404, 503), right=TEMPLATES)  # fmt: skip
+def delete_template(name: str) -> ResponseReturnValue:
+    context.templates().delete_template(context.actor(), path_name(name))
+    return DONE.dump({})
+
+
+@blueprint.post("/templates/<name>/dispatch")
+@describe(
+    summary="Run the job a template defines, with parameters (as /run answers)",
+    body=DispatchRequest,
+    response=JobIdResponse,
+    errors=(400, 404, 409, 413, 415, 429, 503),
+    right=DISPATCH,
+    headers=(("Idempotency-Key", IDEMPOTENCY_KEY),),
+)
+def dispatch(name: str) -> ResponseReturnValue:
+    dispatched = DISPATCHED.load(json_object())
+    job_id = context.templates().dispatch(
+        context.actor(), path_name(name), dispatched, idempotency_key()
+    )
+    return JOB.dump({"id": job_id})

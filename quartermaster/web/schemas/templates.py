@@ -1,0 +1,174 @@
+"""Templates' bodies and answers (jobs/templates.py): a template's body is /run's (RunRequest's
+fields and checks) with the template's `name` and `parameters`; a dispatch's, its parameters'
+values (`meta`) and a few of /run's fields (`overrides`)."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from quartermaster.jobs.history import recorded_request
+from quartermaster.jobs.templates import (
+    MAX_PARAMETERS,
+    OVERRIDES,
+    PARAMETER_NAME,
+    Dispatch,
+    Template,
+    TemplateParameters,
+)
+from quartermaster.jobs.tenancy import NAME_ERROR, NAME_PATTERN
+from quartermaster.web.schemas.fields import no_nul
+from quartermaster.web.schemas.patterns import MAX_ENV_VALUE
+from quartermaster.web.schemas.requests import RequestSchema, TokenRequest
+from quartermaster.web.schemas.responses import Answer
+from quartermaster.web.schemas.run_request import JOB_ONLY_FIELDS, RunRequest
+
+PARAMETER_ERROR = "a letter or _, then letters, digits and _, at most 64 in all"
+
+
+def _parameter_names() -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.Regexp(PARAMETER_NAME, error=PARAMETER_ERROR)),
+        load_default=list,
+        validate=validate.Length(max=MAX_PARAMETERS, error="at most {max} parameters"),
+    )
+
+
+class ParametersRequest(RequestSchema):
+    required = _parameter_names()
+    optional = _parameter_names()
+
+    @validates_schema
+    def each_named_once(self, data: Mapping[str, Any], **kwargs) -> None:
+        names = [*data.get("required", ()), *data.get("optional", ())]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValidationError(f"named more than once: {', '.join(twice)}")
+
+    @post_load
+    def to_parameters(self, data: Mapping[str, Any], **kwargs) -> TemplateParameters:
+        return TemplateParameters(tuple(data["required"]), tuple(data["optional"]))
+
+
+class TemplateRequest(RunRequest):
+    """POST /templates (and, whole, the template a PATCH leaves): /run's fields, its job's name
+    left to each dispatch, and the template's `name` and `parameters`."""
+
+    name = fields.String(
+        required=True,
+        validate=validate.Regexp(NAME_PATTERN, error=NAME_ERROR),
+        metadata={"description": "the template's (each dispatch's job gets a name of its own)"},
+    )
+    parameters = fields.Nested(ParametersRequest, load_default=None)
+
+    @post_load
+    def to_job_spec(self, data: Mapping[str, Any], **kwargs) -> Template:
+        given = dict(data)
+        name, parameters = given.pop("name"), given.pop("parameters")
+        job = super().to_job_spec(given)
+        return Template(name, job, parameters or TemplateParameters())
+
+
+def template_fields(template: Template) -> dict[str, Any]:
+    """The template as a body gives it (a PATCH's fields are laid over these), without the
+    registry credentials, which no answer holds."""
+    schema = TemplateRequest()
+    job = vars(template.job)
+    body: dict[str, Any] = {}
+    for name, field in schema.fields.items():
+        value = job.get(name)
+        if name in ("name", "parameters", "token", "registry_auth") or value is None:
+            continue
+        if name in JOB_ONLY_FIELDS and template.job.type != "job":
+            continue  # JobSpec's defaults, which only a "job" may give
+        body[field.data_key or name] = list(value) if isinstance(value, tuple) else value
+    body["name"] = template.name
+    body["parameters"] = {
+        "required": list(template.parameters.required),
+        "optional": list(template.parameters.optional),
+    }
+    return body
+
+
+class OverridesRequest(RequestSchema):
+    """What a dispatch may change of its template's job: /run's fields and checks."""
+
+    memory_mb = RunRequest._declared_fields["memory_mb"]
+    cpus = RunRequest._declared_fields["cpus"]
+    timeout = RunRequest._declared_fields["timeout"]
+    env = RunRequest._declared_fields["env"]
+    labels = RunRequest._declared_fields["labels"]
+    completions = RunRequest._declared_fields["completions"]
+
+    @post_load
+    def given(self, data: Mapping[str, Any], **kwargs) -> dict[str, Any]:
+        return {name: value for name, value in data.items() if value is not None}
+
+
+assert set(OverridesRequest._declared_fields) == set(OVERRIDES)
+
+
+class DispatchRequest(TokenRequest):
+    """POST /templates/:name/dispatch."""
+
+    meta = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(PARAMETER_NAME, error=PARAMETER_ERROR)),
+        values=fields.String(
+            validate=[
+                validate.Length(max=MAX_ENV_VALUE, error="at most {max} characters"),
+                no_nul("values"),
+            ]
+        ),
+        load_default=dict,
+        validate=validate.Length(max=MAX_PARAMETERS, error="at most {max} parameters"),
+        metadata={"description": "each parameter's value: the job's env QM_META_<NAME>"},
+    )
+    overrides = fields.Nested(OverridesRequest, load_default=dict)
+
+    @post_load
+    def to_dispatch(self, data: Mapping[str, Any], **kwargs) -> Dispatch:
+        return Dispatch(data["meta"], data["overrides"])
+
+
+class ParametersDocument(Schema):
+    required = fields.List(fields.String())
+    optional = fields.List(fields.String())
+
+
+class TemplateDocument(Schema):
+    name = fields.String(required=True)
+    tenant = fields.String(allow_none=True)
+    request = fields.Dict(
+        metadata={"description": "its /run fields, as /history shows a job's request"}
+    )
+    parameters = fields.Nested(ParametersDocument)
+    auth_kept = fields.Boolean(
+        metadata={"description": "whether it keeps registry credentials (sealed; never shown)"}
+    )
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class TemplateResponse(TemplateDocument, Answer):
+    pass
+
+
+class TemplatesResponse(Answer):
+    templates = fields.List(fields.Nested(TemplateDocument))
+
+
+def template_document(template: Template, env_values: bool) -> dict[str, Any]:
+    """The template as an answer shows it: its request as a record keeps a job's (env values
+    only if KEEP_ENV_VALUES), never its credentials."""
+    return {
+        "name": template.name,
+        "tenant": template.tenant,
+        "request": recorded_request(template.job, env_values=env_values),
+        "parameters": {
+            "required": list(template.parameters.required),
+            "optional": list(template.parameters.optional),
+        },
+        "auth_kept": template.auth_kept,
+        "created_at": template.created_at,
+        "updated_at": template.updated_at,
+    }
