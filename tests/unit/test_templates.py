@@ -11,9 +11,16 @@ import sqlalchemy as sa
 from quartermaster.compose import compose_app
 from quartermaster.jobs.errors import InvalidInput
 from quartermaster.jobs.spec import JobSpec
-from quartermaster.jobs.templates import Dispatch, Template, TemplateParameters, dispatched_job
+from quartermaster.jobs.templates import (
+    OVERRIDES,
+    Dispatch,
+    Template,
+    TemplateParameters,
+    dispatched_job,
+)
 from quartermaster.process.sealing import Sealer
 from quartermaster.store import RecordStore
+from quartermaster.web.schemas.templates import OverridesRequest
 from support.api import ApiClient, assert_error
 from support.settings import BEARER, make_config
 from support.tenants import bearer, make_key, make_tenant
@@ -87,6 +94,12 @@ def test_a_templates_body_is_checked_as_runs_and_names_what_is_wrong(flask_clien
     make(flask_client)
     answer = flask_client.patch("/templates/nightly", json={"cpus": -1}, headers=BEARER)
     assert "cpus" in assert_error(answer, 400)["fields"]
+    renamed = flask_client.patch("/templates/nightly", json={"name": "daily"}, headers=BEARER)
+    assert "name" in assert_error(renamed, 400)["fields"]
+
+
+def test_a_dispatch_may_override_what_jobs_templates_declare_and_no_more():
+    assert set(OverridesRequest().fields) == set(OVERRIDES)
 
 
 def test_a_dispatch_runs_the_template_with_its_parameters_as_env(flask_client, runtime):

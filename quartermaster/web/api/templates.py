@@ -9,6 +9,7 @@ from quartermaster.jobs.templates import Template
 from quartermaster.jobs.tenancy import DISPATCH, READ, TEMPLATES
 from quartermaster.web import context
 from quartermaster.web.describe import describe
+from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import IDEMPOTENCY_KEY, idempotency_key, json_object, path_name
 from quartermaster.web.schemas import JobIdResponse
 from quartermaster.web.schemas.responses import Answer
@@ -22,6 +23,7 @@ from quartermaster.web.schemas.templates import (
 )
 
 blueprint = Blueprint("templates", __name__)
+RENAMED = "a template keeps its name: make one of the new name, and remove this one"
 DISPATCHED = DispatchRequest()
 ONE, ALL, DONE, JOB = TemplateResponse(), TemplatesResponse(), Answer(), JobIdResponse()
 
@@ -86,6 +88,8 @@ def show_template(name: str) -> ResponseReturnValue:
 )
 def change_template(name: str) -> ResponseReturnValue:
     name, changes, actor = path_name(name), json_object(), context.actor()
+    if changes.get("name", name) != name:
+        raise ApiError(400, "invalid request: name", {"name": [RENAMED]})
     current = context.templates().template(actor, name)
     template = _schema().load({**template_fields(current), **changes, "name": name})
     changed = context.templates().update_template(actor, name, template, "auth" in changes)
