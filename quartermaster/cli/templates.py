@@ -136,6 +136,8 @@ def show(template: Template, as_json: bool) -> None:
 @click.option("--memory", type=int, help="MB: instead of the template's.")
 @click.option("--cpus", type=float, help="CPUs: instead of the template's.")
 @click.option("--timeout", type=int, help="Seconds: instead of the template's.")
+@click.option("--payload", "payload_path", type=click.Path(dir_okay=False, allow_dash=True,
+              path_type=Path), help="A file (- : stdin) the job reads as /qm/payload.")  # fmt: skip
 @click.option("-d", "--detach", is_flag=True, help="Print the job's id and return.")
 @click.option("--stop-on-signal/--no-stop-on-signal", default=True, show_default=True,
               help="Attached: Ctrl-C, SIGTERM and SIGHUP stop the job (as qm run).")  # fmt: skip
@@ -143,19 +145,23 @@ def show(template: Template, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def dispatch(connection: Connection, name: str, meta: tuple[str, ...], detach: bool,
-             stop_on_signal: bool, raw: bool, as_json: bool, **overrides: Any) -> None:  # fmt: skip
+             payload_path: Path | None, stop_on_signal: bool, raw: bool, as_json: bool,
+             **overrides: Any) -> None:  # fmt: skip
     """Run the job template NAME defines, attached like `qm run` (its output, its exit code)."""
     given = {key: value for key, value in overrides.items() if value is not None}
     values = key_values(meta, "-m")
+    payload = None
+    if payload_path is not None:
+        payload = sys.stdin.buffer.read() if str(payload_path) == "-" else payload_path.read_bytes()
     if detach:
-        job_id = started(connection, name, values, given)
+        job_id = started(connection, name, values, given, payload)
         if as_json:
             print_json({"id": job_id})
         else:
             click.echo(job_id)
         return
     with taken_as_ctrl_c():
-        job_id = started(connection, name, values, given)
+        job_id = started(connection, name, values, given, payload)
         ended = attach(connection.client, job_id, not as_json, raw, stop_on_signal)
     if as_json:
         print_json(ended.job.document)
@@ -164,11 +170,13 @@ def dispatch(connection: Connection, name: str, meta: tuple[str, ...], detach: b
     raise SystemExit(ending_code(ended.job))
 
 
-def started(connection: Connection, name: str, meta: dict, overrides: dict) -> str:
+def started(
+    connection: Connection, name: str, meta: dict, overrides: dict, payload: bytes | None
+) -> str:
     """The dispatched job's id; a refusal exits 125, as `qm run`'s."""
     with connection.client() as client:
         try:
-            return client.dispatch(name, meta, overrides=overrides)
+            return client.dispatch(name, meta, overrides=overrides, payload=payload)
         except (ConnectionFailed, Redirected):
             raise
         except QuartermasterError as error:

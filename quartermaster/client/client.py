@@ -9,6 +9,7 @@ for line in qm.logs(job_id, follow=True):
 print(qm.status(job_id, wait=60).exit_code)
 """
 
+import base64
 import os
 import time
 import uuid
@@ -371,12 +372,16 @@ class Client:
         meta: Mapping[str, str] | None = None,
         *,
         overrides: Mapping[str, Any] | None = None,
+        payload: bytes | None = None,
         idempotency_key: str | None = None,
     ) -> str:
         """Run the job a template defines, its parameters `meta` (each the job's env
-        QM_META_<NAME>) and `overrides` (memory, cpus, timeout, completions; env and labels
-        added): its id. Sent again as run() is, with the same Idempotency-Key."""
-        body = {"meta": dict(meta or {}), "overrides": dict(overrides or {})}
+        QM_META_<NAME>), `overrides` (memory, cpus, timeout, completions; env and labels
+        added) and `payload` (the file /qm/payload in its container, up to 256 KiB): its id.
+        Sent again as run() is, with the same Idempotency-Key."""
+        body: dict[str, Any] = {"meta": dict(meta or {}), "overrides": dict(overrides or {})}
+        if payload is not None:
+            body["payload"] = base64.b64encode(payload).decode("ascii")
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         path = f"/templates/{_path(name)}/dispatch"
         return self._json("POST", path, RUN_RETRIES, json=body, headers=headers)["id"]

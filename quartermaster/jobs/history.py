@@ -112,7 +112,8 @@ def select_kept(chunks: Iterable[tuple[int, bytes]], options: LogOptions) -> byt
 
 # JobSpec's fields a record never keeps: the registry credentials, and the Idempotency-Key (its
 # job's labels hold the key's hash). /history's document leaves them out too (web/schemas).
-NOT_RECORDED = ("registry_auth", "idempotency_key", "tenant", "run_by")  # the last two: columns
+# The last two are columns; a payload is kept by no record (its hash is in the request's).
+NOT_RECORDED = ("registry_auth", "idempotency_key", "tenant", "run_by", "payload")
 
 
 def recorded_request(job: JobSpec, *, env_values: bool) -> dict:

@@ -39,6 +39,9 @@ def request_hash(job: JobSpec) -> str:
     fields.pop("registry_auth")
     fields.pop("tenant")
     fields.pop("run_by")  # the same request from another of the tenant's keys is the same
+    payload = fields.pop("payload")
+    if payload is not None:
+        fields["payload_sha256"] = hashlib.sha256(payload).hexdigest()
     return _sha256(json.dumps(fields, sort_keys=True))
 
 

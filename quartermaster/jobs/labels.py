@@ -40,6 +40,8 @@ ADMITTED = RESERVED_PREFIX + "admitted"
 # Who ran it (the audit trail's actor): the reaper writes the /run's audit entry of a job whose
 # first record /run could not write.
 RUN_BY = RESERVED_PREFIX + "run-by"
+# A swarm config holding a dispatch's payload (swarm/payloads.py), mounted into its job's runs.
+PAYLOAD = RESERVED_PREFIX + "payload"
 
 
 def job_mark(deployment: str) -> str:

@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 
 # "service": one run; "job": swarm's replicated-job (`completions` runs, `parallelism` at once).
+# Where a job finds its dispatch's payload.
+PAYLOAD_PATH = "/qm/payload"
 JOB_TYPES = ("service", "job")
 
 
@@ -31,6 +33,9 @@ class JobSpec:
     idempotency_key: str | None = None  # a retried /run with the same key is the same job
     # The decoded Docker auth object. Never stored, logged or shown: it is only forwarded.
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
+    # A dispatch's payload (jobs/templates.py): a file at PAYLOAD_PATH in the container, carried
+    # by a swarm config made for the job; never in its env, labels or record.
+    payload: bytes | None = field(default=None, repr=False)
     # The tenant whose key runs it (None: the operator's), set by the service from the actor,
     # never from a request's body.
     tenant: str | None = None

@@ -3,7 +3,9 @@ Pure: the store keeps templates (store/templates.py), the service dispatches the
 (service/templates.py), the HTTP layer validates their fields as /run's.
 
 A template names the parameters a dispatch must give (`required`) and may give (`optional`);
-each reaches the job as the environment variable QM_META_<NAME>. A dispatch may also change a
+each reaches the job as the environment variable QM_META_<NAME>. It says whether a dispatch
+gives a payload (`payload`: forbidden, optional, required): bytes that reach the job as the file
+PAYLOAD_PATH. A dispatch may also change a
 few of the job's fields (`overrides`): its memory, cpus, timeout and completions, and add to its
 env and labels. A template belongs to the tenant whose key made it (None: the operator's).
 """
@@ -22,6 +24,9 @@ META_PREFIX = "QM_META_"
 MAX_PARAMETERS = 64
 # What a dispatch may change of its template's job, and how (env and labels: added to).
 OVERRIDES = ("memory_mb", "cpus", "timeout", "env", "labels", "completions")
+# Whether a dispatch gives the job a payload (a file at PAYLOAD_PATH in its container).
+PAYLOAD_MODES = ("forbidden", "optional", "required")
+MAX_PAYLOAD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Template:
     name: str
     job: JobSpec
     parameters: TemplateParameters = field(default_factory=TemplateParameters)
+    payload: str = "forbidden"  # one of PAYLOAD_MODES
     tenant: str | None = None
     auth_kept: bool = False  # it keeps registry credentials (sealed in the store)
     created_at: str | None = None  # RFC 3339, set by the store
@@ -54,6 +60,7 @@ class Dispatch:
 
     meta: Mapping[str, str] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    payload: bytes | None = field(default=None, repr=False)
 
 
 def dispatched_job(template: Template, dispatch: Dispatch) -> JobSpec:
@@ -68,6 +75,12 @@ def dispatched_job(template: Template, dispatch: Dispatch) -> JobSpec:
         meta_errors.append(f"unknown to template {template.name}: {', '.join(unknown)}")
     if meta_errors:
         raise InvalidInput("invalid request: meta", {"meta": meta_errors})
+    if dispatch.payload is not None and template.payload == "forbidden":
+        message = f"template {template.name} takes no payload"
+        raise InvalidInput("invalid request: payload", {"payload": [message]})
+    if dispatch.payload is None and template.payload == "required":
+        message = f"required by template {template.name}"
+        raise InvalidInput("invalid request: payload", {"payload": [message]})
     job = template.job
     overrides = dict(dispatch.overrides)
     env = {**job.env, **overrides.pop("env", {})}
@@ -78,4 +91,4 @@ def dispatched_job(template: Template, dispatch: Dispatch) -> JobSpec:
             "invalid request: overrides",
             {"overrides": ['completions: only for a template of "type": "job"']},
         )
-    return replace(job, **overrides, env=env, labels=labels)
+    return replace(job, **overrides, env=env, labels=labels, payload=dispatch.payload)

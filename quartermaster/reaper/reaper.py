@@ -43,6 +43,7 @@ from quartermaster.store import LiveRecord, RecordStore
 from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.audit import AuditStore
 from quartermaster.store.host import SEVERAL_HOSTS, host_identity
+from quartermaster.swarm.payloads import orphan_payloads
 from quartermaster.swarm.reaping import Notice, Plan, Snapshot, plan
 from quartermaster.swarm.runtime import Swarm
 from quartermaster.swarm.service_events import ServiceEvents
@@ -194,6 +195,11 @@ class Reaper:
         for record in work.orphan_records:
             self._reaping.remove_config(record)
             heartbeat.beat()
+        if full:
+            for payload in orphan_payloads(snapshot.payloads, snapshot.services, now):
+                if self._reaping.remove_config(payload):
+                    log.info("reaper: a payload no job mounts was removed")
+                heartbeat.beat()
         for claim in work.stale_claims:
             if self._reaping.remove_config(claim):
                 metrics.reaper_actions.labels("claim_removed").inc()

@@ -178,6 +178,7 @@ templates = sa.Table(
     sa.Column("request", sa.JSON, nullable=False),  # its /run fields (JobSpec's), no credentials
     sa.Column("auth_sealed", sa.Text),
     sa.Column("parameters", sa.JSON, nullable=False),  # {"required": [...], "optional": [...]}
+    sa.Column("payload", sa.String(16), nullable=False),  # one of PAYLOAD_MODES
     sa.Column("created_at", Nanos, nullable=False),
     sa.Column("updated_at", Nanos, nullable=False),
 )

@@ -22,7 +22,7 @@ NO_TEMPLATE = "no such template"
 TEMPLATE_TAKEN = "a template of that name exists: change it, or remove it first"
 # JobSpec's fields a template does not keep in its request: the credentials (sealed apart), and
 # what each dispatch sets.
-NOT_KEPT = ("registry_auth", "idempotency_key", "tenant", "run_by", "name")
+NOT_KEPT = ("registry_auth", "idempotency_key", "tenant", "run_by", "name", "payload")
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ def _columns(stored: StoredTemplate) -> dict[str, Any]:
             "required": list(template.parameters.required),
             "optional": list(template.parameters.optional),
         },
+        "payload": template.payload,
     }
 
 
@@ -140,6 +141,7 @@ def _stored_of(row: sa.Row) -> StoredTemplate:
         row.name,
         job,
         parameters,
+        row.payload,
         row.owner or None,
         row.auth_sealed is not None,
         timestamp_of(row.created_at),

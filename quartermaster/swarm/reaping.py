@@ -23,6 +23,7 @@ from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.halting import halted_spec
 from quartermaster.swarm.kept_logs import LOG_OF
 from quartermaster.swarm.nodes import down_nodes_among, placed_job_tasks
+from quartermaster.swarm.payloads import is_payload
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.status import epoch_of, job_status
 
@@ -74,6 +75,7 @@ class Snapshot:
     claims: list[dict] = field(default_factory=list)  # every Idempotency-Key claim
     kept_logs: list[dict] = field(default_factory=list)  # every log set aside (kept_logs.py)
     down_nodes: Mapping[str, str] = field(default_factory=dict)  # with runs stranded on them
+    payloads: list[dict] = field(default_factory=list)  # every dispatch's payload (payloads.py)
 
 
 def plan(snapshot: Snapshot, now: float, default_ttl: int, keep_finished: int) -> Plan:
@@ -164,9 +166,11 @@ class Reaping:
         engine = self._docker.engine
         services = engine.services(filters=job_filter)
         tasks = engine.tasks(filters=job_filter)
-        records, claims, kept_logs = self._configs()
+        configs = self._configs()
+        records, claims, kept_logs = _kept(configs)
         down_nodes = down_nodes_among(engine, tasks)
-        return Snapshot(services, tasks, records, claims, kept_logs, down_nodes)
+        payloads = [config for config in configs if is_payload(config)]
+        return Snapshot(services, tasks, records, claims, kept_logs, down_nodes, payloads)
 
     def quick_snapshot(
         self, changed: Iterable[str], removed: Iterable[str] = (), scan_placed: bool = True
@@ -189,7 +193,7 @@ class Reaping:
         placed: list[dict] = []
         if scan_placed:
             _, placed = placed_job_tasks(engine, job_labels.job_filter(self._deployment))
-        records, claims, kept_logs = self._configs()
+        records, claims, kept_logs = _kept(self._configs())
         wanted = {task["ServiceID"] for task in placed} | set(changed)
         wanted |= {record["Spec"]["Labels"][RECORD_OF] for record in records}
         wanted |= {kept_log["Spec"]["Labels"][LOG_OF] for kept_log in kept_logs}
@@ -204,17 +208,14 @@ class Reaping:
         down_nodes = down_nodes_among(engine, tasks)
         return Snapshot(services, tasks, records, claims, kept_logs, down_nodes), looked_at
 
-    def _configs(self) -> tuple[list[dict], list[dict], list[dict]]:
-        """This deployment's callback records, Idempotency-Key claims and logs set aside."""
-        configs = [
+    def _configs(self) -> list[dict]:
+        """This deployment's configs: callback records, Idempotency-Key claims, logs set aside
+        and payloads."""
+        return [
             config
             for config in self._docker.engine.configs(filters={"name": CONFIG_PREFIX})
             if job_labels.is_kept_for(config, self._deployment)
         ]
-        records = [config for config in configs if RECORD_OF in config["Spec"].get("Labels", {})]
-        claims = [config for config in configs if CLAIM_OF in config["Spec"].get("Labels", {})]
-        kept_logs = [config for config in configs if LOG_OF in config["Spec"].get("Labels", {})]
-        return records, claims, kept_logs
 
     def time_out(self, service: dict, now: float) -> bool:
         """Stop the job's runs and mark it timed out, in one update of its service."""
@@ -331,3 +332,11 @@ def _in_batches(call: Callable[[list[str]], list], ids: list[str]) -> list:
 def _version(swarm_object: dict) -> int:
     """The version a change is made against: refused if the object changed since."""
     return swarm_object["Version"]["Index"]
+
+
+def _kept(configs: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    """The callback records, Idempotency-Key claims and logs set aside among `configs`."""
+    records = [config for config in configs if RECORD_OF in config["Spec"].get("Labels", {})]
+    claims = [config for config in configs if CLAIM_OF in config["Spec"].get("Labels", {})]
+    kept_logs = [config for config in configs if LOG_OF in config["Spec"].get("Labels", {})]
+    return records, claims, kept_logs

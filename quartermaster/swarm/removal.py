@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from quartermaster.jobs.errors import SWARM_CALL_ERRORS
 from quartermaster.swarm.engine import EngineClient
+from quartermaster.swarm.payloads import payloads_of, remove_payload
 
 # The orchestrator itself updates a replicated-job's service (its job status) as runs start and
 # end, so the version read may be stale by the time of the update: read it again and retry.
@@ -19,11 +20,14 @@ ATTEMPTS = 3
 
 
 def remove_job_service(engine: EngineClient, service: dict) -> None:
-    """Remove the service; a replicated-job's unplaced tasks are dropped first. The removal's
-    errors are raised (JobNotFound: it was removed meanwhile)."""
+    """Remove the service; a replicated-job's unplaced tasks are dropped first, and its payload
+    goes after it (best effort). The removal's errors are raised (JobNotFound: it was removed
+    meanwhile)."""
     if "ReplicatedJob" in service["Spec"].get("Mode", {}):
         _drop_unplaced_tasks(engine, service)
     engine.remove_service(service["ID"])
+    for config_id in payloads_of(service):
+        remove_payload(engine, config_id)
 
 
 def update_on_fresh_read(

@@ -48,6 +48,7 @@ from quartermaster.swarm.nodes import (
     summarize_nodes,
     swarm_room,
 )
+from quartermaster.swarm.payloads import create_payload, remove_payload
 from quartermaster.swarm.reaping import Reaping
 from quartermaster.swarm.references import NO_SUCH_JOB, FoundJob, resolve_reference
 from quartermaster.swarm.removal import remove_job_service, update_on_fresh_read
@@ -97,18 +98,26 @@ class Swarm:
         """Create the job's service, as `job` says (`held`: queued, without runs until
         release_job); return its full id (with an Idempotency-Key used before, by its hashes
         `key`: the id of the job that key made)."""
-        spec = service_spec(job, key, self._config.deployment, held)
+        engine = self._docker.engine
+        payload = None
+        if job.payload is not None:
+            payload = create_payload(engine, job.payload, self._config.deployment)
+        spec = service_spec(job, key, self._config.deployment, held, payload)
         headers = {}
         if job.registry_auth:
             headers["X-Registry-Auth"] = registry_auth_header(job.registry_auth, job.image)
+        outcome = "refused"
         try:
             if key is not None:
                 job_id, outcome = self._create_keyed_job(spec, headers, key)
             else:
-                job_id, outcome = self._docker.engine.create_service(spec, headers), "created"
+                job_id, outcome = engine.create_service(spec, headers), "created"
         except (NameConflict, IdempotencyConflict, DockerRejected):
             metrics.jobs_created.labels("refused").inc()
             raise
+        finally:
+            if payload is not None and outcome != "created":
+                remove_payload(engine, payload["ConfigID"])  # no new job mounts it
         metrics.jobs_created.labels(outcome).inc()
         return job_id
 

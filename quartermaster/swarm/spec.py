@@ -15,13 +15,18 @@ RETRY_DELAY_NS = NANO
 
 
 def service_spec(
-    job: JobSpec, key: KeyHashes | None = None, deployment: str = "", held: bool = False
+    job: JobSpec,
+    key: KeyHashes | None = None,
+    deployment: str = "",
+    held: bool = False,
+    payload: dict | None = None,
 ) -> dict:
     """The body of POST /services/create for `job`, as given: its defaults were applied by the
     service (jobs/spec.py's JobDefaults), so a field left None is left out (no memory or CPU
     limit, no ttl label: the reaper's default; no name: Docker picks one). `key`: the hashes of
     its Idempotency-Key and request, for its labels. `held`: made queued, with no run until its
-    admission releases it (released_spec).
+    admission releases it (released_spec). `payload`: the config its runs mount
+    (payloads.py).
 
     Memory (and CPUs, when given) is both the limit and the reservation: swarm's scheduler keeps a
     task pending until a worker has that much unreserved, which is how jobs queue.
@@ -32,6 +37,8 @@ def service_spec(
         container["Args"] = list(job.command)
     if job.env:
         container["Env"] = [f"{key}={value}" for key, value in job.env.items()]
+    if payload is not None:
+        container["Configs"] = [payload]
     own_labels = _own_labels(job, key, deployment)
     if held:
         own_labels[job_labels.QUEUED] = "true"

@@ -63,13 +63,56 @@ def test_qm_makes_a_template_from_yaml_and_dispatches_it_attached(
     assert "greet" in listed.stdout and "WHO" in listed.stdout
     ran = qm(server.url, TOKEN, "dispatch", "greet", "-m", "WHO=world")
     assert (ran.returncode, ran.stdout) == (3, "hello world\n"), ran.stderr
+    (tmp_path / "payload").write_bytes(b"from a file\n")
+    cat = {"name": "cat", "image": lab.image, "command": ["cat", "/qm/payload"], "memory": 16,
+           "payload": "required"}  # fmt: skip
+    assert server.client().post("/templates", json=cat).status_code == 201
+    catted = qm(server.url, TOKEN, "dispatch", "cat", "--payload", str(tmp_path / "payload"))
+    assert (catted.returncode, catted.stdout) == (0, "from a file\n"), catted.stderr
     refused = qm(server.url, TOKEN, "dispatch", "greet")
     assert refused.returncode == 125 and "WHO" in refused.stderr
     with Client(server.url, token=TOKEN) as client:
-        assert [template.name for template in client.templates()] == ["greet"]
+        assert [template.name for template in client.templates()] == ["cat", "greet"]
         job = client.wait(client.dispatch("greet", {"WHO": "client"}), timeout=60)
         assert (job.status, job.exit_code) == ("failed", 3)
         assert client.update_template("greet", memory=32).request["memory_mb"] == 32
     removed = qm(server.url, TOKEN, "templates", "delete", "greet")
     assert removed.returncode == 0, removed.stderr
     assert qm(server.url, TOKEN, "templates", "show", "greet").returncode != 0
+
+
+def test_a_payload_is_a_file_in_the_container_and_goes_with_its_service(
+    lab, live_server_factory, docker_client
+):
+    server = live_server_factory()
+    client = server.client()
+    template = {
+        "name": "echo-payload",
+        "image": lab.image,
+        "memory": 16,
+        "command": ["sh", "-c", "cat /qm/payload; sleep 30"],
+        "payload": "required",
+    }
+    assert client.post("/templates", json=template).status_code == 201
+    data = b"line one\nline two\n"
+    answer = client.post(
+        "/templates/echo-payload/dispatch", data=data,
+        headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    job_id = answer.json()["id"]
+    [mounted] = docker_client.api.inspect_service(job_id)["Spec"]["TaskTemplate"]["ContainerSpec"][
+        "Configs"
+    ]
+    assert mounted["File"]["Name"] == "/qm/payload"
+    logs = f"{server.url}/logs/{job_id}?follow=true"
+    with requests.get(logs, headers=client.headers, stream=True, timeout=60) as stream:
+        seen = b""
+        for chunk in stream.iter_content(None):
+            seen += chunk
+            if seen.count(b"\n") >= 2:
+                break
+    assert seen == data
+    assert client.stop(job_id).status_code == 200
+    configs = docker_client.api.configs(filters={"id": mounted["ConfigID"]})
+    assert [config for config in configs if config["ID"] == mounted["ConfigID"]] == []

@@ -60,7 +60,7 @@ from quartermaster.jobs.logs import LogOptions
 from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor
 from quartermaster.jobs.references import is_full_id
-from quartermaster.jobs.spec import JobSpec
+from quartermaster.jobs.spec import PAYLOAD_PATH, JobSpec
 from quartermaster.jobs.status import (
     COMPLETE,
     FAILED,
@@ -75,6 +75,7 @@ from quartermaster.jobs.status import (
 from quartermaster.jobs.tenancy import service_name
 from quartermaster.jobs.times import NANO
 from quartermaster.process.config import Config
+from quartermaster.swarm.payloads import PAYLOAD_PREFIX
 from quartermaster.swarm.spec import released_spec, service_spec
 from quartermaster.swarm.status import overall_status
 
@@ -331,6 +332,7 @@ class FakeRuntime:
             for n in range(1, workers + 1)
         ]
         self._jobs: dict[str, Job] = {}
+        self.payloads: dict[str, bytes] = {}  # each dispatch's payload, by its config's id
         self._set_aside: dict[str, LogKeeper] = {}  # logs set aside, by job id
         self._runs_on: Counter = Counter()  # runs placed on each node so far
         self._last_created = 0.0
@@ -351,7 +353,15 @@ class FakeRuntime:
         return NOT_READY.format(constraints=list(constraints))
 
     def create_job(self, job: JobSpec, key: KeyHashes | None = None, held: bool = False) -> str:
-        spec = service_spec(job, key, held=held)
+        payload = None
+        if job.payload is not None:  # as swarm/payloads.py mounts it, its bytes kept here
+            payload = {
+                "File": {"Name": PAYLOAD_PATH, "UID": "0", "GID": "0", "Mode": 0o444},
+                "ConfigID": new_id(),
+                "ConfigName": PAYLOAD_PREFIX + secrets.token_hex(12),
+            }
+            self.payloads[payload["ConfigID"]] = job.payload
+        spec = service_spec(job, key, held=held, payload=payload)
         spec.setdefault("Name", docker_name())  # Docker names a service sent without a name
         program = program_of(spec["TaskTemplate"]["ContainerSpec"].get("Args"))
         with self._lock:

@@ -223,3 +223,66 @@ def test_a_dispatched_job_is_the_templates_with_the_overrides_laid_over():
     assert dispatched.env == {"A": "1", "B": "2", "QM_META_DAY": "mon"}
     assert dispatched.labels == {"x": "1", "y": "2"}
     assert (dispatched.completions, dispatched.cpus, dispatched.memory_mb) == (2, 0.5, 64)
+
+
+def payload_of(runtime, job_id: str) -> bytes:
+    [mounted] = runtime.service(job_id)["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"]
+    assert mounted["File"]["Name"] == "/qm/payload"
+    return runtime.payloads[mounted["ConfigID"]]
+
+
+def test_a_payload_reaches_the_job_as_a_file_never_its_env_or_record(flask_client, runtime):
+    make(flask_client, body={**NIGHTLY, "payload": "required"})
+    data = b"\x00binary\xffpayload"
+    encoded = base64.b64encode(data).decode()
+    answer = dispatch(flask_client, meta={"DATE": "x"}, payload=encoded)
+    assert answer.status_code == 200, answer.get_json()
+    job_id = answer.get_json()["id"]
+    assert payload_of(runtime, job_id) == data
+    spec = runtime.service(job_id)["Spec"]
+    assert encoded not in str(spec["Labels"]) + str(spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    history = flask_client.get(f"/history/{job_id}", headers=BEARER).get_json()
+    assert "payload" not in history["request"] and encoded not in str(history)
+    # A raw body is the payload itself, the parameters in the query.
+    raw = flask_client.post(
+        "/templates/nightly/dispatch?meta=DATE=2026-12-01&meta=REGION=eu",
+        data=b"raw bytes", headers={**BEARER, "Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert raw.status_code == 200, raw.get_json()
+    raw_id = raw.get_json()["id"]
+    assert payload_of(runtime, raw_id) == b"raw bytes"
+    env = runtime.service(raw_id)["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert "QM_META_DATE=2026-12-01" in env and "QM_META_REGION=eu" in env
+
+
+def test_a_templates_payload_mode_is_kept_to(flask_client):
+    make(flask_client)  # forbidden, by default
+    refused = dispatch(flask_client, meta={"DATE": "x"}, payload=base64.b64encode(b"x").decode())
+    assert "payload" in assert_error(refused, 400)["fields"]
+    make(flask_client, body={**NIGHTLY, "name": "needs", "payload": "required"})
+    missing = dispatch(flask_client, name="needs", meta={"DATE": "x"})
+    assert "payload" in assert_error(missing, 400)["fields"]
+    not_base64 = dispatch(flask_client, name="needs", meta={"DATE": "x"}, payload="%%%")
+    assert "payload" in assert_error(not_base64, 400)["fields"]
+    big = base64.b64encode(b"x" * (256 * 1024 + 1)).decode()
+    too_big = dispatch(flask_client, name="needs", meta={"DATE": "x"}, payload=big)
+    assert "payload" in assert_error(too_big, 400)["fields"]
+    raw_too_big = flask_client.post(
+        "/templates/needs/dispatch?meta=DATE=x", data=b"x" * (256 * 1024 + 1),
+        headers={**BEARER, "Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert_error(raw_too_big, 413)
+    bad_pair = flask_client.post(
+        "/templates/needs/dispatch?meta=DATE", data=b"x",
+        headers={**BEARER, "Content-Type": "text/plain"},
+    )  # fmt: skip
+    assert "meta" in assert_error(bad_pair, 400)["fields"]
+    shown = flask_client.get("/templates/needs", headers=BEARER).get_json()
+    assert shown["payload"] == "required"
+    assert (
+        "payload"
+        in assert_error(
+            flask_client.patch("/templates/needs", json={"payload": "sometimes"}, headers=BEARER),
+            400,
+        )["fields"]
+    )

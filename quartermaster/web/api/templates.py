@@ -1,11 +1,12 @@
 """/templates: jobs defined once (jobs/templates.py), each its owner's, and their dispatch."""
 
 import functools
+from dataclasses import replace
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from quartermaster.jobs.templates import Template
+from quartermaster.jobs.templates import MAX_PAYLOAD_BYTES, Dispatch, Template
 from quartermaster.jobs.tenancy import DISPATCH, READ, TEMPLATES
 from quartermaster.web import context
 from quartermaster.web.describe import describe
@@ -24,6 +25,7 @@ from quartermaster.web.schemas.templates import (
 
 blueprint = Blueprint("templates", __name__)
 RENAMED = "a template keeps its name: make one of the new name, and remove this one"
+META_PAIR = "each meta in the query is NAME=value"
 DISPATCHED = DispatchRequest()
 ONE, ALL, DONE, JOB = TemplateResponse(), TemplatesResponse(), Answer(), JobIdResponse()
 
@@ -114,8 +116,24 @@ def delete_template(name: str) -> ResponseReturnValue:
     headers=(("Idempotency-Key", IDEMPOTENCY_KEY),),
 )
 def dispatch(name: str) -> ResponseReturnValue:
-    dispatched = DISPATCHED.load(json_object())
+    dispatched = DISPATCHED.load(json_object()) if request.is_json else raw_dispatch()
     job_id = context.templates().dispatch(
         context.actor(), path_name(name), dispatched, idempotency_key()
     )
     return JOB.dump({"id": job_id})
+
+
+def raw_dispatch() -> Dispatch:
+    """A dispatch whose body (of any type but JSON) is its payload, its parameters in the query
+    (`meta=NAME=value`, repeated)."""
+    meta = {}
+    for pair in request.args.getlist("meta"):
+        key, equals, value = pair.partition("=")
+        if not equals:
+            raise ApiError(400, "invalid request: meta", {"meta": [META_PAIR]})
+        meta[key] = value
+    payload = request.get_data(cache=False)
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ApiError(413, f"the payload is over {MAX_PAYLOAD_BYTES // 1024} KiB")
+    loaded = DISPATCHED.load({"meta": meta})
+    return replace(loaded, payload=payload or None)

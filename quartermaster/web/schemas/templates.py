@@ -2,6 +2,8 @@
 fields and checks) with the template's `name` and `parameters`; a dispatch's, its parameters'
 values (`meta`) and a few of /run's fields (`overrides`)."""
 
+import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +12,9 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from quartermaster.jobs.history import recorded_request
 from quartermaster.jobs.templates import (
     MAX_PARAMETERS,
+    MAX_PAYLOAD_BYTES,
     PARAMETER_NAME,
+    PAYLOAD_MODES,
     Dispatch,
     Template,
     TemplateParameters,
@@ -59,13 +63,18 @@ class TemplateRequest(RunRequest):
         metadata={"description": "the template's (each dispatch's job gets a name of its own)"},
     )
     parameters = fields.Nested(ParametersRequest, load_default=None)
+    payload = fields.String(
+        load_default="forbidden",
+        validate=validate.OneOf(PAYLOAD_MODES),
+        metadata={"description": "whether a dispatch gives the job a file at /qm/payload"},
+    )
 
     @post_load
     def to_job_spec(self, data: Mapping[str, Any], **kwargs) -> Template:
         given = dict(data)
-        name, parameters = given.pop("name"), given.pop("parameters")
+        name, parameters, payload = given.pop("name"), given.pop("parameters"), given.pop("payload")
         job = super().to_job_spec(given)
-        return Template(name, job, parameters or TemplateParameters())
+        return Template(name, job, parameters or TemplateParameters(), payload)
 
 
 def template_fields(template: Template) -> dict[str, Any]:
@@ -76,12 +85,13 @@ def template_fields(template: Template) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for name, field in schema.fields.items():
         value = job.get(name)
-        if name in ("name", "parameters", "token", "registry_auth") or value is None:
+        if name in ("name", "parameters", "payload", "token", "registry_auth") or value is None:
             continue
         if name in JOB_ONLY_FIELDS and template.job.type != "job":
             continue  # JobSpec's defaults, which only a "job" may give
         body[field.data_key or name] = list(value) if isinstance(value, tuple) else value
     body["name"] = template.name
+    body["payload"] = template.payload
     body["parameters"] = {
         "required": list(template.parameters.required),
         "optional": list(template.parameters.optional),
@@ -104,8 +114,26 @@ class OverridesRequest(RequestSchema):
         return {name: value for name, value in data.items() if value is not None}
 
 
+class Payload(fields.String):
+    """A dispatch's payload in a JSON body: base64 (standard), at most MAX_PAYLOAD_BYTES once
+    decoded."""
+
+    def _deserialize(
+        self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
+    ) -> bytes:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            payload = base64.b64decode(text, validate=True)
+        except (ValueError, binascii.Error):
+            raise ValidationError("not base64") from None
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise ValidationError(f"at most {MAX_PAYLOAD_BYTES // 1024} KiB once decoded")
+        return payload
+
+
 class DispatchRequest(TokenRequest):
-    """POST /templates/:name/dispatch."""
+    """POST /templates/:name/dispatch (a body of another type than JSON is the payload itself,
+    the parameters in the query: web/api/templates.py)."""
 
     meta = fields.Dict(
         keys=fields.String(validate=validate.Regexp(PARAMETER_NAME, error=PARAMETER_ERROR)),
@@ -120,10 +148,14 @@ class DispatchRequest(TokenRequest):
         metadata={"description": "each parameter's value: the job's env QM_META_<NAME>"},
     )
     overrides = fields.Nested(OverridesRequest, load_default=dict)
+    payload = Payload(
+        load_default=None,
+        metadata={"description": "base64: the file /qm/payload in the job's container"},
+    )
 
     @post_load
     def to_dispatch(self, data: Mapping[str, Any], **kwargs) -> Dispatch:
-        return Dispatch(data["meta"], data["overrides"])
+        return Dispatch(data["meta"], data["overrides"], data["payload"])
 
 
 class ParametersDocument(Schema):
@@ -138,6 +170,7 @@ class TemplateDocument(Schema):
         metadata={"description": "its /run fields, as /history shows a job's request"}
     )
     parameters = fields.Nested(ParametersDocument)
+    payload = fields.String(metadata={"enum": list(PAYLOAD_MODES)})
     auth_kept = fields.Boolean(
         metadata={"description": "whether it keeps registry credentials (sealed; never shown)"}
     )
@@ -164,6 +197,7 @@ def template_document(template: Template, env_values: bool) -> dict[str, Any]:
             "required": list(template.parameters.required),
             "optional": list(template.parameters.optional),
         },
+        "payload": template.payload,
         "auth_kept": template.auth_kept,
         "created_at": template.created_at,
         "updated_at": template.updated_at,

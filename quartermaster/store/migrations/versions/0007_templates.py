@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("request", sa.JSON(), nullable=False),
         sa.Column("auth_sealed", sa.Text(), nullable=True),
         sa.Column("parameters", sa.JSON(), nullable=False),
+        sa.Column("payload", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("owner", "name", name=op.f("pk_templates")),
