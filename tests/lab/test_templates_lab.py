@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from quartermaster.client import Client
-from support.lab import PRIVATE_IMAGE, seed_style_auth
+from support.lab import PRIVATE_IMAGE, seed_style_auth, wait_until
 from support.qm_command import qm
 from support.settings import TOKEN
 
@@ -38,7 +38,8 @@ def test_a_dispatch_pulls_with_the_sealed_credentials_and_passes_its_parameters(
     answer = client.post("/templates/report/dispatch", json={"meta": {"DATE": "2026-12-01"}})
     assert answer.status_code == 200, answer.text
     job_id = answer.json()["id"]
-    done = client.status(job_id, wait=90)
+    wait_until(lambda: client.status(job_id, wait=30)["status"] == "complete", 90, "no end")
+    done = client.status(job_id)
     assert (done["status"], done["exit_code"], done["tenant"]) == ("complete", 0, "tpl-lab"), done
     output = requests.get(f"{server.url}/logs/{job_id}", headers=client.headers, timeout=10).text
     assert "date=2026-12-01 mode=full region=" in output

@@ -86,7 +86,6 @@ def test_a_templates_body_is_checked_as_runs_and_names_what_is_wrong(flask_clien
         ({**NIGHTLY, "memory": 0}, "memory"),
         ({**NIGHTLY, "completions": 3}, "completions"),
         ({**NIGHTLY, "parameters": {"required": ["2DAY"]}}, "parameters"),
-        ({**NIGHTLY, "parameters": {"required": ["A"], "optional": ["A"]}}, "parameters"),
         ({**NIGHTLY, "colour": "red"}, "colour"),
     ):
         answer = flask_client.post("/templates", json=bad, headers=BEARER)
@@ -96,6 +95,21 @@ def test_a_templates_body_is_checked_as_runs_and_names_what_is_wrong(flask_clien
     assert "cpus" in assert_error(answer, 400)["fields"]
     renamed = flask_client.patch("/templates/nightly", json={"name": "daily"}, headers=BEARER)
     assert "name" in assert_error(renamed, 400)["fields"]
+
+
+def test_a_parameter_named_twice_counts_once_and_required_wins(flask_client):
+    twice = {"required": ["A", "A", "B"], "optional": ["B", "C", "C"]}
+    made = make(flask_client, body={**NIGHTLY, "parameters": twice})
+    assert made["parameters"] == {"required": ["A", "B"], "optional": ["C"]}
+
+
+def test_a_change_of_type_takes_the_jobs_fields_with_it(flask_client):
+    make(flask_client, body={**NIGHTLY, "type": "job", "completions": 4, "parallelism": 2})
+    completions = flask_client.patch("/templates/nightly", json={"completions": 6}, headers=BEARER)
+    assert completions.get_json()["request"]["completions"] == 6
+    service = flask_client.patch("/templates/nightly", json={"type": "service"}, headers=BEARER)
+    assert service.status_code == 200, service.get_json()
+    assert service.get_json()["request"]["type"] == "service"
 
 
 def test_a_dispatch_may_override_what_jobs_templates_declare_and_no_more():

@@ -16,17 +16,17 @@ from quartermaster.web.schemas import JobIdResponse
 from quartermaster.web.schemas.responses import Answer
 from quartermaster.web.schemas.templates import (
     DispatchRequest,
+    TemplateChange,
     TemplateRequest,
     TemplateResponse,
     TemplatesResponse,
+    changed_fields,
     template_document,
-    template_fields,
 )
 
 blueprint = Blueprint("templates", __name__)
-RENAMED = "a template keeps its name: make one of the new name, and remove this one"
 META_PAIR = "each meta in the query is NAME=value"
-DISPATCHED = DispatchRequest()
+DISPATCHED, CHANGE = DispatchRequest(), TemplateChange(partial=True)
 ONE, ALL, DONE, JOB = TemplateResponse(), TemplatesResponse(), Answer(), JobIdResponse()
 
 
@@ -83,17 +83,17 @@ def show_template(name: str) -> ResponseReturnValue:
 @blueprint.patch("/templates/<name>")
 @describe(
     summary="Change a template: the fields given replace its own (null: back to the default)",
-    body=TemplateRequest,
+    body=TemplateChange,
     response=TemplateResponse,
     errors=(400, 404, 413, 415, 503),
     right=TEMPLATES,
 )
 def change_template(name: str) -> ResponseReturnValue:
-    name, changes, actor = path_name(name), json_object(), context.actor()
-    if changes.get("name", name) != name:
-        raise ApiError(400, "invalid request: name", {"name": [RENAMED]})
+    name, actor = path_name(name), context.actor()
+    changes = json_object()
+    CHANGE.load(changes)  # each field given, on its own: a name is no field of a change
     current = context.templates().template(actor, name)
-    template = _schema().load({**template_fields(current), **changes, "name": name})
+    template = _schema().load({**changed_fields(current, changes), "name": name})
     changed = context.templates().update_template(actor, name, template, "auth" in changes)
     return ONE.dump(_document(changed))
 

@@ -3,11 +3,11 @@ fields and checks) with the template's `name` and `parameters`; a dispatch's, it
 values (`meta`) and a few of /run's fields (`overrides`)."""
 
 import base64
-import binascii
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from quartermaster.jobs.history import recorded_request
 from quartermaster.jobs.templates import (
@@ -38,19 +38,16 @@ def _parameter_names() -> fields.List:
 
 
 class ParametersRequest(RequestSchema):
+    """A name given twice counts once; one both required and optional is required."""
+
     required = _parameter_names()
     optional = _parameter_names()
 
-    @validates_schema
-    def each_named_once(self, data: Mapping[str, Any], **kwargs) -> None:
-        names = [*data.get("required", ()), *data.get("optional", ())]
-        twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:
-            raise ValidationError(f"named more than once: {', '.join(twice)}")
-
     @post_load
     def to_parameters(self, data: Mapping[str, Any], **kwargs) -> TemplateParameters:
-        return TemplateParameters(tuple(data["required"]), tuple(data["optional"]))
+        required = tuple(dict.fromkeys(data["required"]))
+        optional = tuple(name for name in dict.fromkeys(data["optional"]) if name not in required)
+        return TemplateParameters(required, optional)
 
 
 class TemplateRequest(RunRequest):
@@ -75,6 +72,43 @@ class TemplateRequest(RunRequest):
         name, parameters, payload = given.pop("name"), given.pop("parameters"), given.pop("payload")
         job = super().to_job_spec(given)
         return Template(name, job, parameters or TemplateParameters(), payload)
+
+
+class TemplateChange(TemplateRequest):
+    """PATCH /templates/:name: any of a template's fields but its name (which it keeps); they
+    are laid over the template's own, and the whole loaded as TemplateRequest
+    (web/api/templates.py)."""
+
+    JSON_SCHEMA_RULES: ClassVar[dict] = {}  # a "job"'s fields may change without its type
+
+    class Meta:
+        exclude = ("name",)
+
+    image = fields.String(validate=RunRequest._declared_fields["image"].validators)
+
+    # What holds of the whole template (a job's fields with its type, where a callback may go)
+    # is checked when the template it makes is loaded whole.
+    def job_fields_need_type_job(self, data: Mapping[str, Any], **kwargs) -> None:
+        pass
+
+    def callback_may_go_there(self, url: str | None, **kwargs) -> None:
+        pass
+
+    @post_load
+    def to_job_spec(self, data: Mapping[str, Any], **kwargs) -> dict[str, Any]:
+        return dict(data)
+
+
+def changed_fields(template: Template, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of the template `changes` (a PATCH's, loaded by TemplateChange) make: laid
+    over its own fields; a change of its type to one that is not a "job" takes the job's
+    fields (completions, parallelism) it had with it."""
+    body = {**template_fields(template), **changes}
+    if body.get("type") != "job":
+        for name in JOB_ONLY_FIELDS:
+            if name not in changes:
+                body.pop(name, None)
+    return body
 
 
 def template_fields(template: Template) -> dict[str, Any]:
@@ -114,21 +148,28 @@ class OverridesRequest(RequestSchema):
         return {name: value for name, value in data.items() if value is not None}
 
 
+# Standard base64, padded; at most MAX_PAYLOAD_BYTES once decoded.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+MAX_PAYLOAD_BASE64 = 4 * (MAX_PAYLOAD_BYTES // 3)
+
+
 class Payload(fields.String):
-    """A dispatch's payload in a JSON body: base64 (standard), at most MAX_PAYLOAD_BYTES once
-    decoded."""
+    """A dispatch's payload in a JSON body: base64 (standard, padded), at most
+    MAX_PAYLOAD_BASE64 characters (a little under MAX_PAYLOAD_BYTES once decoded)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": BASE64_PATTERN, "maxLength": MAX_PAYLOAD_BASE64}
+        super().__init__(metadata={**metadata, **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(
         self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
     ) -> bytes:
         text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            payload = base64.b64decode(text, validate=True)
-        except (ValueError, binascii.Error):
-            raise ValidationError("not base64") from None
-        if len(payload) > MAX_PAYLOAD_BYTES:
+        if len(text) > MAX_PAYLOAD_BASE64:
             raise ValidationError(f"at most {MAX_PAYLOAD_BYTES // 1024} KiB once decoded")
-        return payload
+        if not re.match(BASE64_PATTERN, text):
+            raise ValidationError("not base64 (standard, padded)")
+        return base64.b64decode(text)
 
 
 class DispatchRequest(TokenRequest):
