@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from quartermaster.cli import exit_codes
 from quartermaster.cli.app import Connection, json_option, qm, raw_option, report
@@ -25,15 +24,27 @@ def templates() -> None:
 
 
 def read_body(path: Path) -> dict[str, Any]:
-    """A template's body from a JSON or YAML file (`-`: standard input)."""
+    """A template's body from a JSON or YAML file (`-`: standard input, JSON)."""
     text = sys.stdin.read() if str(path) == "-" else path.read_text()
     try:
-        body = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-    except (ValueError, yaml.YAMLError) as error:
+        body = _yaml(text, path) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except ValueError as error:
         raise click.BadParameter(f"{path}: not valid JSON or YAML: {error}") from None
     if not isinstance(body, dict):
         raise click.BadParameter(f"{path}: a template is an object of /run's fields and more")
     return body
+
+
+def _yaml(text: str, path: Path) -> object:
+    """YAML's, with PyYAML (`make install` installs it; the cli extra does not need it)."""
+    try:
+        import yaml
+    except ImportError:
+        raise click.UsageError(f"{path}: reading YAML needs PyYAML (pip install pyyaml)") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(str(error)) from None
 
 
 FILE_OPTION = click.option(
