@@ -36,7 +36,7 @@ def service_spec(
         # Like `docker service create IMAGE COMMAND...`: the command replaces CMD, not ENTRYPOINT.
         container["Args"] = list(job.command)
     if job.env:
-        container["Env"] = [f"{key}={value}" for key, value in job.env.items()]
+        container["Env"] = [f"{key}={literal(value)}" for key, value in job.env.items()]
     if payload is not None:
         container["Configs"] = [payload]
     own_labels = _own_labels(job, key, deployment)
@@ -55,6 +55,12 @@ def service_spec(
     if job.name is not None:
         spec["Name"] = service_name(job.tenant, job.name)
     return spec
+
+
+def literal(value: str) -> str:
+    """An env value as swarm must be sent it to set it as given: swarm expands each value as a
+    Go template (`{{.Service.Name}}`), so each `{{` is sent as a template printing `{{`."""
+    return value.replace("{{", '{{"{{"}}')
 
 
 def _own_labels(job: JobSpec, key: KeyHashes | None, deployment: str) -> dict[str, str]:

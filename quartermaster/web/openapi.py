@@ -102,14 +102,19 @@ def openapi_document(app: Flask, config: Config) -> dict:
     return _ecma_patterns(document)
 
 
+RUN_FIELDS_SCHEMAS = ("RunRequest", "TemplateRequest", "TemplateChange")
+
+
 def _configured_settings(document: dict, config: Config) -> None:
     """What a setting decides, which a schema class cannot say: /run's ttl is at most MAX_TTL
     (web/api/run.py gives RunRequest the same); its memory and ttl default to MEMORY and
     HISTORY_TTL (the service applies them; the dashboard's Run form shows the memory's)."""
-    fields = document["components"]["schemas"]["RunRequest"]["properties"]
-    fields["ttl"]["maximum"] = min(fields["ttl"]["maximum"], config.ttl_limit)
-    fields["ttl"]["default"] = config.ttl
-    fields["memory"]["default"] = config.memory_mb
+    schemas = document["components"]["schemas"]
+    for name in RUN_FIELDS_SCHEMAS:  # /run's fields, and a template's (web/api/templates.py)
+        fields = schemas[name]["properties"]
+        fields["ttl"]["maximum"] = min(fields["ttl"]["maximum"], config.ttl_limit)
+        fields["ttl"]["default"] = config.ttl
+        fields["memory"]["default"] = config.memory_mb
 
 
 def _no_null_in_query(document: dict) -> None:

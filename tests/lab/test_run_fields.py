@@ -15,6 +15,18 @@ def test_env_reaches_the_container(lab, api, docker_client):
     assert b"[a b;c]" in b"".join(docker_client.api.service_logs(job_id, stdout=True))
 
 
+def test_an_env_value_reaches_the_container_as_given_braces_and_all(lab, api, docker_client):
+    """Swarm expands env values as Go templates: one that looks like a template (or would not
+    parse as one) still arrives as it was sent."""
+    values = {"NAME": "{{.Service.Name}}", "BROKEN": "a{{b", "CLOSED": "}}{{-"}
+    job_id = api.run_ok(
+        image=lab.image, command=["sh", "-c", 'echo "[$NAME][$BROKEN][$CLOSED]"'], env=values
+    )
+    api.wait_for(job_id, "complete")
+    output = b"".join(docker_client.api.service_logs(job_id, stdout=True))
+    assert b"[{{.Service.Name}}][a{{b][}}{{-]" in output
+
+
 def test_cpus_are_limit_and_reservation(lab, api, docker_client):
     job_id = api.run_ok(image=lab.image, command="true", cpus=0.25)
     resources = docker_client.api.inspect_service(job_id)["Spec"]["TaskTemplate"]["Resources"]

@@ -32,6 +32,7 @@ SEED_COUNT = 2
 FUZZ_TIMEOUT_SECONDS = 600
 # Jobs the fuzzer creates match no node, so they stay pending: no image is ever pulled.
 NEVER_PLACED = "node.labels.qm-fuzz==never-placed"
+FUZZ_SECRET_KEY = "a-secret-key-the-fuzzer-never-sees"
 # SEED_COUNT seeds, new each run (QM_FUZZ_SEEDS="a,b,c" replays a run's).
 SEEDS = [int(seed) for seed in os.environ.get("QM_FUZZ_SEEDS", "").split(",") if seed] or [
     secrets.randbits(64) for _ in range(SEED_COUNT)
@@ -45,9 +46,12 @@ def fuzzed_server(directory: Path) -> Iterator[LiveServer]:
     server.env["CONSTRAINTS"] = NEVER_PLACED
     # Private callback addresses allowed: /run then looks up no made-up callback host in the DNS.
     server.env["CALLBACK_ALLOW_PRIVATE"] = "1"
+    # Templates may keep registry credentials (sealed under it): their `auth` is fuzzed too.
+    server.env["SECRET_KEY"] = FUZZ_SECRET_KEY
     yield server.start()
     server.stop()
     assert TOKEN not in server.log_text(), "the token leaked into the server's log"
+    assert FUZZ_SECRET_KEY not in server.log_text(), "SECRET_KEY leaked into the server's log"
     assert "Traceback" not in server.log_text()
 
 

@@ -45,8 +45,8 @@ class ParametersRequest(RequestSchema):
 
     @post_load
     def to_parameters(self, data: Mapping[str, Any], **kwargs) -> TemplateParameters:
-        required = tuple(dict.fromkeys(data["required"]))
-        optional = tuple(name for name in dict.fromkeys(data["optional"]) if name not in required)
+        required = tuple(dict.fromkeys(data.get("required", ())))
+        optional = tuple(n for n in dict.fromkeys(data.get("optional", ())) if n not in required)
         return TemplateParameters(required, optional)
 
 
