@@ -105,7 +105,10 @@ def test_a_parameter_named_twice_counts_once_and_required_wins(flask_client):
 
 def test_a_change_of_type_takes_the_jobs_fields_with_it(flask_client):
     make(flask_client, body={**NIGHTLY, "type": "job", "completions": 4, "parallelism": 2})
-    completions = flask_client.patch("/templates/nightly", json={"completions": 6}, headers=BEARER)
+    alone = flask_client.patch("/templates/nightly", json={"completions": 6}, headers=BEARER)
+    assert "completions" in assert_error(alone, 400)["fields"]  # with its type, as at /run
+    six = {"type": "job", "completions": 6}
+    completions = flask_client.patch("/templates/nightly", json=six, headers=BEARER)
     assert completions.get_json()["request"]["completions"] == 6
     service = flask_client.patch("/templates/nightly", json={"type": "service"}, headers=BEARER)
     assert service.status_code == 200, service.get_json()

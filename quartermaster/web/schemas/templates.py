@@ -5,7 +5,7 @@ values (`meta`) and a few of /run's fields (`overrides`)."""
 import base64
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
@@ -79,18 +79,13 @@ class TemplateChange(TemplateRequest):
     are laid over the template's own, and the whole loaded as TemplateRequest
     (web/api/templates.py)."""
 
-    JSON_SCHEMA_RULES: ClassVar[dict] = {}  # a "job"'s fields may change without its type
-
     class Meta:
         exclude = ("name",)
 
     image = fields.String(validate=RunRequest._declared_fields["image"].validators)
 
-    # What holds of the whole template (a job's fields with its type, where a callback may go)
-    # is checked when the template it makes is loaded whole.
-    def job_fields_need_type_job(self, data: Mapping[str, Any], **kwargs) -> None:
-        pass
-
+    # Where a callback may go is checked when the template a change makes is loaded whole, with
+    # the settings. (A job's fields come with its type, in a change as in a template.)
     def callback_may_go_there(self, url: str | None, **kwargs) -> None:
         pass
 
