@@ -1,5 +1,6 @@
 """`qm run`: start a job, and by default stay attached to it like `docker run`."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +84,29 @@ def run(connection: Connection, image: str, command: tuple[str, ...], detach: bo
     unchanged.
     """
     fields = request_fields(**options)
+    launch(connection, lambda: start(connection, image, command, fields),
+           detach, stop_on_signal, raw, as_json)  # fmt: skip
+
+
+def launch(
+    connection: Connection,
+    start_job: Callable[[], str],
+    detach: bool,
+    stop_on_signal: bool,
+    raw: bool,
+    as_json: bool,
+) -> None:
+    """Start a job (`start_job`: its id) and, unless `detach`, stay attached to it until it
+    ends; then exit with its status (qm run's, qm dispatch's)."""
     if detach:
-        job_id = start(connection, image, command, fields)
+        job_id = start_job()
         if as_json:
             print_json({"id": job_id})
         else:
             click.echo(job_id)
         return
     with taken_as_ctrl_c():
-        job_id = start(connection, image, command, fields)
+        job_id = start_job()
         ended = attach(connection.client, job_id, not as_json, raw, stop_on_signal)
     if as_json:
         print_json(ended.job.document)

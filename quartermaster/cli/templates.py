@@ -10,11 +10,9 @@ import click
 
 from quartermaster.cli import exit_codes
 from quartermaster.cli.app import Connection, json_option, qm, raw_option, report
-from quartermaster.cli.attach import attach
 from quartermaster.cli.output import echo, print_fields, print_json, print_table
 from quartermaster.cli.parsing import key_values
-from quartermaster.cli.run import ending_code
-from quartermaster.cli.signals import exit_status_of, taken_as_ctrl_c
+from quartermaster.cli.run import launch
 from quartermaster.client import ConnectionFailed, QuartermasterError, Redirected, Template
 
 
@@ -164,21 +162,8 @@ def dispatch(connection: Connection, name: str, meta: tuple[str, ...], detach: b
     payload = None
     if payload_path is not None:
         payload = sys.stdin.buffer.read() if str(payload_path) == "-" else payload_path.read_bytes()
-    if detach:
-        job_id = started(connection, name, values, given, payload)
-        if as_json:
-            print_json({"id": job_id})
-        else:
-            click.echo(job_id)
-        return
-    with taken_as_ctrl_c():
-        job_id = started(connection, name, values, given, payload)
-        ended = attach(connection.client, job_id, not as_json, raw, stop_on_signal)
-    if as_json:
-        print_json(ended.job.document)
-    if ended.interrupt is not None:
-        raise SystemExit(exit_status_of(ended.interrupt))
-    raise SystemExit(ending_code(ended.job))
+    launch(connection, lambda: started(connection, name, values, given, payload),
+           detach, stop_on_signal, raw, as_json)  # fmt: skip
 
 
 def started(

@@ -3,7 +3,6 @@ whose memory lets a worker hold only a few at once. A second tenant's job goes a
 first of the first tenant's running jobs ends, not after its whole queue; a large job that does
 not fit does not hold up a small one behind it; weights 3:1 share a full swarm 3:1."""
 
-import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,22 +10,11 @@ import pytest
 
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.fair_share import ROOM
-from support.lab import wait_until
+from support.lab import tenant_with_key, wait_until
 
 # Each lab node has about 24,100 MB: three of these at once fit one worker, not four.
 LARGE = 7000
 ON_WORKER_1 = ["node.hostname==lab-worker-1"]
-
-
-def tenant_with_key(server, weight: int = 1) -> tuple[str, str]:
-    operator = server.client()
-    name = f"f-{secrets.token_hex(3)}"
-    made = operator.request("POST", "/tenants", json={"name": name, "weight": weight})
-    assert made.status_code == 201, made.text
-    key = operator.request(
-        "POST", f"/tenants/{name}/keys", json={"name": "ci", "rights": ["read", "run", "stop"]}
-    )
-    return name, key.json()["key"]
 
 
 def released(docker_client, tenant: str) -> int:
@@ -44,7 +32,7 @@ def test_another_tenants_job_goes_when_the_first_running_job_ends_not_after_the_
     lab, live_server_factory, docker_client
 ):
     server = live_server_factory(env={"REAPER_INTERVAL": "0.5"})
-    (a, a_key), (b, b_key) = tenant_with_key(server), tenant_with_key(server)
+    (a, a_key), (b, b_key) = tenant_with_key(server, "f"), tenant_with_key(server, "f")
     body = {"image": lab.image, "command": ["sleep", "3"], "memory": LARGE,
             "constraints": ON_WORKER_1}  # fmt: skip
     a_jobs = run_many(server.client(a_key), 40, body)
@@ -67,7 +55,7 @@ def test_a_large_job_that_does_not_fit_does_not_hold_up_a_small_one_behind_it(
     lab, live_server_factory
 ):
     server = live_server_factory(env={"REAPER_INTERVAL": "0.5"})
-    _, key = tenant_with_key(server)
+    _, key = tenant_with_key(server, "f")
     operator, team = server.client(), server.client(key)
     sleeper = {"image": lab.image, "command": ["sleep", "120"], "constraints": ON_WORKER_1}
     holder = operator.run_ok(**sleeper, memory=3 * LARGE)  # leaves about 3,100 MB free
@@ -90,7 +78,7 @@ def test_a_large_job_that_does_not_fit_does_not_hold_up_a_small_one_behind_it(
 
 def test_a_job_no_node_could_ever_take_is_refused_once_tenants_exist(lab, live_server_factory):
     server = live_server_factory()
-    tenant_with_key(server)
+    tenant_with_key(server, "f")
     answer = server.client().run(image=lab.image, memory=10 * LARGE)
     assert answer.status_code == 400, answer.text
     assert "memory" in answer.json()["fields"]
@@ -101,7 +89,7 @@ def test_weights_three_to_one_share_a_full_swarm_three_to_one(
     lab, live_server_factory, docker_client
 ):
     server = live_server_factory(env={"REAPER_INTERVAL": "0.5"})
-    (a, a_key), (b, b_key) = tenant_with_key(server, weight=3), tenant_with_key(server)
+    (a, a_key), (b, b_key) = tenant_with_key(server, "f", weight=3), tenant_with_key(server, "f")
     # Six a worker, twelve at once: a's share nine, b's three.
     body = {"image": lab.image, "command": ["sleep", "4"], "memory": 3900,
             "constraints": ["node.role==worker"]}  # fmt: skip

@@ -2,31 +2,24 @@
 two instances on PostgreSQL never passes a tenant's quota, the reapers admit each queued job once
 as room frees, and a queue outlives a SIGKILL of its instance."""
 
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from quartermaster.jobs import labels as job_labels
-from support.lab import PRIVATE_IMAGE, kill_with_its_children, seed_style_auth, wait_until
+from support.lab import (
+    PRIVATE_IMAGE,
+    kill_with_its_children,
+    seed_style_auth,
+    tenant_with_key,
+    wait_until,
+)
 from support.postgres import fresh_database_url
 
 pytestmark = pytest.mark.usefixtures("postgres")
 BURST = 50
 QUOTA = 5
-
-
-def tenant_with_key(server, quota: dict) -> tuple[str, str]:
-    """A new tenant with `quota`, and a key of it with every job right."""
-    operator = server.client()
-    name = f"q-{secrets.token_hex(3)}"
-    made = operator.request("POST", "/tenants", json={"name": name, "quota": quota})
-    assert made.status_code == 201, made.text
-    key = operator.request(
-        "POST", f"/tenants/{name}/keys", json={"name": "ci", "rights": ["read", "run", "stop"]}
-    )
-    return name, key.json()["key"]
 
 
 def held_and_live(docker_client, tenant: str) -> tuple[int, int, int]:
@@ -45,7 +38,7 @@ def test_a_burst_over_two_instances_never_passes_the_quota_and_each_is_admitted_
     url = fresh_database_url()
     env = {"DATABASE_URL": url, "REAPER_INTERVAL": "0.5"}
     servers = [live_server_factory("--workers", "2", env=env) for _ in range(2)]
-    tenant, key = tenant_with_key(servers[0], {"jobs": QUOTA})
+    tenant, key = tenant_with_key(servers[0], "q", quota={"jobs": QUOTA})
     body = {"image": lab.image, "command": ["sleep", "6"], "memory": 6}
 
     def run_one(index: int) -> str:
@@ -82,7 +75,7 @@ def test_a_burst_over_two_instances_never_passes_the_quota_and_each_is_admitted_
 def test_a_queue_outlives_a_sigkill_and_none_is_admitted_twice(lab, live_server_factory, tmp_path):
     env = {"REAPER_INTERVAL": "0.5", "DATA_DIR": str(tmp_path / "kept-store")}
     first = live_server_factory(env=env)
-    tenant, key = tenant_with_key(first, {"jobs": 1})
+    tenant, key = tenant_with_key(first, "q", quota={"jobs": 1})
     body = {"image": lab.image, "command": ["sleep", "2"], "memory": 6}
     job_ids = [first.client(key).run_ok(**body) for _ in range(4)]
     positions = [first.client(key).status(job_id).get("queue_position") for job_id in job_ids]
@@ -107,7 +100,7 @@ def test_a_queued_private_image_keeps_its_registry_credentials(
 ):
     """Admission updates the held service: the credentials it was made with must survive it."""
     server = live_server_factory(env={"REAPER_INTERVAL": "0.5"})
-    _, key = tenant_with_key(server, {"jobs": 1})
+    _, key = tenant_with_key(server, "q", quota={"jobs": 1})
     client = server.client(key)
     blocker = client.run_ok(image=lab.image, command=["sleep", "2"], memory=6)
     private = client.run_ok(

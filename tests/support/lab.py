@@ -373,6 +373,19 @@ class ServerApi:
 # Long requests (/logs?follow, /status?wait) over raw connections, and what /metrics says.
 
 
+def tenant_with_key(server, prefix: str = "t", **fields) -> tuple[str, str]:
+    """A new tenant of `server` (its other fields: quota, weight, ...), and a key of it with
+    every job right."""
+    operator = server.client()
+    name = f"{prefix}-{secrets.token_hex(3)}"
+    made = operator.request("POST", "/tenants", json={"name": name, **fields})
+    assert made.status_code == 201, made.text
+    key = operator.request(
+        "POST", f"/tenants/{name}/keys", json={"name": "ci", "rights": ["read", "run", "stop"]}
+    )
+    return name, key.json()["key"]
+
+
 def pending_job(server, lab) -> str:
     """A job through `server` that stays pending (no node matches it), printing nothing."""
     return server.client().run_ok(image=lab.image, command="true", constraints=NEVER_PLACED)
