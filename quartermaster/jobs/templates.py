@@ -38,6 +38,10 @@ class TemplateParameters:
     def names(self) -> frozenset[str]:
         return frozenset(self.required) | frozenset(self.optional)
 
+    def as_json(self) -> dict[str, list[str]]:
+        """As a body gives them, an answer shows them and the store keeps them."""
+        return {"required": list(self.required), "optional": list(self.optional)}
+
 
 @dataclass(frozen=True)
 class Template:

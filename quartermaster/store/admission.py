@@ -177,12 +177,8 @@ class AdmissionStore:
                     < sa.tuple_(sa.literal(job.created_at), sa.literal(job_id)),
                 )
             ).scalar_one()
-            quota = TenantQuota()
-            if job.tenant is not None:
-                row = connection.execute(
-                    tenants.select().where(tenants.c.name == job.tenant)
-                ).first()
-                quota = tenant_of(row).quota if row is not None else quota
+            owner = _owner(connection, job.tenant)
+            quota = TenantQuota() if owner is None else owner.quota
             held = live_footprint(connection, job.tenant)
         holds = Footprint(job.memory_mb or 0, job.cpus or 0.0)
         reason = waiting_reason(job.tenant or "", quota, held, holds)
@@ -220,13 +216,10 @@ def _queues(connection: sa.Connection) -> list[TenantQueue]:
     owners = connection.execute(sa.select(jobs.c.tenant).where(waiting()).distinct()).scalars()
     queues = []
     for owner in owners:
-        quota, weight = TenantQuota(), OPERATOR_WEIGHT
-        if owner is not None:
-            row = connection.execute(tenants.select().where(tenants.c.name == owner)).first()
-            if row is None:
-                continue  # a tenant deleted with jobs queued: they wait for their /stop
-            tenant = tenant_of(row)
-            quota, weight = tenant.quota, tenant.weight
+        tenant = _owner(connection, owner)
+        if tenant is None:
+            continue  # a tenant deleted with jobs queued: they wait for their /stop
+        quota, weight = tenant.quota, tenant.weight
         live = live_footprint(connection, owner)
         queued = _queue_head(connection, owner, 1)
         if queued and not waiting_reason(owner or "", quota, live, queued[0].footprint):
@@ -257,6 +250,15 @@ def _unplaced(connection: sa.Connection, room: SwarmRoom) -> list[QueuedJob]:
         )
     ).all()
     return [QueuedJob.of_request(*row) for row in rows]
+
+
+def _owner(connection: sa.Connection, tenant: str | None) -> Tenant | None:
+    """The owner of a queue as admission sees it: its tenant (None if it is gone), or for the
+    operator's jobs (`tenant` None) a tenant of no quota and OPERATOR_WEIGHT."""
+    if tenant is None:
+        return Tenant("operator", weight=OPERATOR_WEIGHT)
+    row = connection.execute(tenants.select().where(tenants.c.name == tenant)).first()
+    return None if row is None else tenant_of(row)
 
 
 def _lock_admissions(connection: sa.Connection) -> None:

@@ -116,10 +116,7 @@ def _columns(stored: StoredTemplate) -> dict[str, Any]:
     return {
         "request": request,
         "auth_sealed": stored.auth_sealed,
-        "parameters": {
-            "required": list(template.parameters.required),
-            "optional": list(template.parameters.optional),
-        },
+        "parameters": template.parameters.as_json(),
         "payload": template.payload,
     }
 

@@ -333,6 +333,8 @@ class FakeRuntime:
         ]
         self._jobs: dict[str, Job] = {}
         self.payloads: dict[str, bytes] = {}  # each dispatch's payload, by its config's id
+        # The registry credentials each job was made with (swarm keeps them for its pulls).
+        self.registry_auths: dict[str, dict[str, str] | None] = {}
         self._set_aside: dict[str, LogKeeper] = {}  # logs set aside, by job id
         self._runs_on: Counter = Counter()  # runs placed on each node so far
         self._last_created = 0.0
@@ -375,6 +377,7 @@ class FakeRuntime:
             self._last_created = created
             runs = () if held else self._plan(spec, program, created)
             new = Job(new_id(), spec, created, runs)
+            self.registry_auths[new.id] = job.registry_auth
             self._jobs[new.id] = new
         return new.id
 

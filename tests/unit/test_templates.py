@@ -215,7 +215,7 @@ def test_registry_credentials_are_sealed_kept_and_never_shown(sealing_app, runti
     changed = client.patch("/templates/nightly", json={"memory": 80}, headers=BEARER)
     assert changed.get_json()["auth_kept"] is True
     job_id = dispatch(client, meta={"DATE": "x"}).get_json()["id"]
-    assert runtime.service(job_id)
+    assert runtime.registry_auths[job_id] == AUTH
     # auth null: none kept.
     dropped = client.patch("/templates/nightly", json={"auth": None}, headers=BEARER)
     assert dropped.get_json()["auth_kept"] is False

@@ -1,6 +1,5 @@
 """/templates: jobs defined once (jobs/templates.py), each its owner's, and their dispatch."""
 
-import functools
 from dataclasses import replace
 
 from flask import Blueprint, request
@@ -9,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from quartermaster.jobs.templates import MAX_PAYLOAD_BYTES, Dispatch, Template
 from quartermaster.jobs.tenancy import DISPATCH, READ, TEMPLATES
 from quartermaster.web import context
+from quartermaster.web.api.run import configured
 from quartermaster.web.describe import describe
 from quartermaster.web.errors import ApiError
 from quartermaster.web.inputs import IDEMPOTENCY_KEY, idempotency_key, json_object, path_name
@@ -30,23 +30,6 @@ DISPATCHED, CHANGE = DispatchRequest(), TemplateChange(partial=True)
 ONE, ALL, DONE, JOB = TemplateResponse(), TemplatesResponse(), Answer(), JobIdResponse()
 
 
-@functools.lru_cache(maxsize=8)
-def template_schema(
-    callback_hosts: tuple[str, ...], allow_private: bool, max_ttl: int
-) -> TemplateRequest:
-    """The template's schema for these settings (as /run's: web/api/run.py), made once."""
-    return TemplateRequest(
-        callback_hosts=callback_hosts, callback_allow_private=allow_private, max_ttl=max_ttl
-    )
-
-
-def _schema() -> TemplateRequest:
-    settings = context.settings()
-    return template_schema(
-        settings.callback_hosts, settings.callback_allow_private, settings.ttl_limit
-    )
-
-
 def _document(template: Template) -> dict:
     return template_document(template, context.settings().keep_env_values)
 
@@ -61,7 +44,7 @@ def _document(template: Template) -> dict:
     status=201,
 )
 def create_template() -> ResponseReturnValue:
-    template = _schema().load(json_object())
+    template = configured(TemplateRequest).load(json_object())
     return ONE.dump(_document(context.templates().create_template(context.actor(), template))), 201
 
 
@@ -93,7 +76,7 @@ def change_template(name: str) -> ResponseReturnValue:
     changes = json_object()
     CHANGE.load(changes)  # each field given, on its own: a name is no field of a change
     current = context.templates().template(actor, name)
-    template = _schema().load({**changed_fields(current, changes), "name": name})
+    template = configured(TemplateRequest).load({**changed_fields(current, changes), "name": name})
     changed = context.templates().update_template(actor, name, template, "auth" in changes)
     return ONE.dump(_document(changed))
 

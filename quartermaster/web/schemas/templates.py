@@ -106,25 +106,31 @@ def changed_fields(template: Template, changes: Mapping[str, Any]) -> dict[str, 
     return body
 
 
+# JobSpec's fields a template's body gives, each by the name the body gives it by (memory_mb:
+# memory); not a job's name (each dispatch's job gets its own), nor its registry credentials,
+# which no answer holds.
+BODY_NAMES = {
+    name: field.data_key or name
+    for name, field in RunRequest().fields.items()
+    if name not in ("token", "registry_auth", "name")
+}
+
+
 def template_fields(template: Template) -> dict[str, Any]:
     """The template as a body gives it (a PATCH's fields are laid over these), without the
-    registry credentials, which no answer holds."""
-    schema = TemplateRequest()
+    registry credentials."""
     job = vars(template.job)
     body: dict[str, Any] = {}
-    for name, field in schema.fields.items():
-        value = job.get(name)
-        if name in ("name", "parameters", "payload", "token", "registry_auth") or value is None:
+    for name, body_name in BODY_NAMES.items():
+        value = job[name]
+        if value is None:
             continue
         if name in JOB_ONLY_FIELDS and template.job.type != "job":
             continue  # JobSpec's defaults, which only a "job" may give
-        body[field.data_key or name] = list(value) if isinstance(value, tuple) else value
+        body[body_name] = list(value) if isinstance(value, tuple) else value
     body["name"] = template.name
     body["payload"] = template.payload
-    body["parameters"] = {
-        "required": list(template.parameters.required),
-        "optional": list(template.parameters.optional),
-    }
+    body["parameters"] = template.parameters.as_json()
     return body
 
 
@@ -229,10 +235,7 @@ def template_document(template: Template, env_values: bool) -> dict[str, Any]:
         "name": template.name,
         "tenant": template.tenant,
         "request": recorded_request(template.job, env_values=env_values),
-        "parameters": {
-            "required": list(template.parameters.required),
-            "optional": list(template.parameters.optional),
-        },
+        "parameters": template.parameters.as_json(),
         "payload": template.payload,
         "auth_kept": template.auth_kept,
         "created_at": template.created_at,
