@@ -666,3 +666,7 @@ def test_a_tenants_key_sees_its_own_templates_and_dispatches_with_the_right_only
     page.get_by_role("link", name="ui-tenants").click()
     expect(page.locator(".dispatching")).to_contain_text("takes the dispatch right")
     expect(page.locator("form.dispatch")).to_have_count(0)
+    # The operator's template is one that does not exist, for the tenant's key.
+    page.goto(f"{live_server.url}/ui/#/templates/ui-operators")
+    expect(page.locator("#main .error")).to_contain_text("no such template")
+    expect(page.locator(".definition")).to_have_count(0)
