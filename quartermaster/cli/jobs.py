@@ -94,6 +94,7 @@ def logs(connection: Connection, job: str, follow: bool, tail: int | None, since
 @click.option("-l", "--label", "labels", multiple=True, metavar="K=V", help="Only with this label.")
 @click.option("--name", help="Only jobs whose name starts with this.")
 @click.option("--image", help="Only jobs of this image.")
+@click.option("--template", help="Only jobs made from this template.")
 @click.option("--limit", type=click.IntRange(1), default=DEFAULT_ROWS, show_default=True,
               help="At most this many jobs.")  # fmt: skip
 @click.option("--all", "every", is_flag=True, help="Every job (no --limit).")
@@ -105,6 +106,7 @@ def jobs(
     labels: tuple[str, ...],
     name: str | None,
     image: str | None,
+    template: str | None,
     limit: int,
     every: bool,
     as_json: bool,
@@ -114,7 +116,7 @@ def jobs(
         listed = list(
             client.jobs(
                 status=list(statuses), labels=key_values(labels, "-l"), name=name, image=image,
-                limit=None if every else limit,
+                template=template, limit=None if every else limit,
             )
         )  # fmt: skip
     if as_json:

@@ -157,10 +157,11 @@ class Client:
         page_size: int = 100,
         limit: int | None = None,
         tenant: str | None = None,
+        template: str | None = None,
     ) -> Iterator[Job]:
         """Jobs newest first, read a page at a time as the iteration reaches it; at most
         `limit` of them (None: all). `tenant`: that tenant's jobs only (the operator's token;
-        a tenant's key sees its own alone anyway)."""
+        a tenant's key sees its own alone anyway). `template`: the jobs made from it."""
         statuses = [status] if isinstance(status, str) else list(status or [])
         params: dict[str, Any] = {
             "status": statuses,
@@ -168,6 +169,7 @@ class Client:
             "name": name,
             "image": image,
             "tenant": tenant,
+            "template": template,
             "created_after": _epoch(created_after),
             "finished_before": _epoch(finished_before),
             "limit": page_size if limit is None else min(page_size, limit),

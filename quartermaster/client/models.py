@@ -56,6 +56,8 @@ class Job:
     document: dict[str, Any] = field(repr=False, compare=False)
     tenant: str | None = None  # None: the operator's job
     queue_position: int | None = None  # while queued: 1 is next in its tenant's queue
+    template: str | None = None  # the template it was made from
+    scheduled_for: datetime | None = None  # the tick of its template's schedule it ran for
 
     @property
     def is_final(self) -> bool:
@@ -84,6 +86,8 @@ class Job:
             document=_without_success(document),
             tenant=document.get("tenant"),
             queue_position=document.get("queue_position"),
+            template=document.get("template"),
+            scheduled_for=parse_time(document.get("scheduled_for")),
         )
 
 

@@ -112,8 +112,17 @@ def select_kept(chunks: Iterable[tuple[int, bytes]], options: LogOptions) -> byt
 
 # JobSpec's fields a record never keeps: the registry credentials, and the Idempotency-Key (its
 # job's labels hold the key's hash). /history's document leaves them out too (web/schemas).
-# The last two are columns; a payload is kept by no record (its hash is in the request's).
-NOT_RECORDED = ("registry_auth", "idempotency_key", "tenant", "run_by", "payload")
+# The tenant, who ran it and its template (and tick) are columns; a payload is kept by no record
+# (its hash is in the request's).
+NOT_RECORDED = (
+    "registry_auth",
+    "idempotency_key",
+    "tenant",
+    "run_by",
+    "payload",
+    "template",
+    "scheduled_for",
+)
 
 
 def recorded_request(job: JobSpec, *, env_values: bool) -> dict:

@@ -40,6 +40,10 @@ ADMITTED = RESERVED_PREFIX + "admitted"
 # Who ran it (the audit trail's actor): the reaper writes the /run's audit entry of a job whose
 # first record /run could not write.
 RUN_BY = RESERVED_PREFIX + "run-by"
+# A job made from a template (jobs/templates.py): its name, and by its schedule, the tick (UTC,
+# RFC 3339) it was made for.
+TEMPLATE = RESERVED_PREFIX + "template"
+SCHEDULED_FOR = RESERVED_PREFIX + "scheduled-for"
 # A swarm config holding a dispatch's payload (swarm/payloads.py), mounted into its job's runs.
 PAYLOAD = RESERVED_PREFIX + "payload"
 

@@ -24,6 +24,7 @@ class JobQuery:
     name: str | None = None  # a prefix of the name
     image: str | None = None  # the image as /run was given it
     tenant: str | None = None  # its tenant's jobs only (a tenant's key: always its own)
+    template: str | None = None  # the jobs made from this template
     created_after: float | None = None  # UNIX time
     finished_before: float | None = None  # UNIX time; only finished jobs then
     limit: int = DEFAULT_LIMIT

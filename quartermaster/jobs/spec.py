@@ -40,6 +40,10 @@ class JobSpec:
     # never from a request's body.
     tenant: str | None = None
     run_by: str | None = None  # the audit trail's actor (jobs/audit.py), set by the service
+    # The template it was made from, and the tick of its schedule it runs for (RFC 3339, UTC):
+    # set by the service, never from a request's body.
+    template: str | None = None
+    scheduled_for: str | None = None
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,13 @@ class JobStatus:
         default=None,
         metadata={"description": "while queued: its place in its tenant's queue (1: next)"},
     )
+    template: str | None = field(
+        default=None, metadata={"description": "the template it was made from; null: none"}
+    )
+    scheduled_for: str | None = field(
+        default=None,
+        metadata={"description": "the tick of its template's schedule it ran for; null: none"},
+    )
 
     @property
     def is_final(self) -> bool:

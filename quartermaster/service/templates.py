@@ -56,7 +56,8 @@ class TemplateService:
         job = dispatched_job(stored.template, dispatch)
         if stored.auth_sealed is not None:
             job = replace(job, registry_auth=self._sealer.open(stored.auth_sealed))
-        return self._jobs.create_job(actor, replace(job, idempotency_key=idempotency_key))
+        job = replace(job, template=name, idempotency_key=idempotency_key)
+        return self._jobs.create_job(actor, job)
 
     def _sealed(self, template: Template, kept: str | None) -> StoredTemplate:
         """`template` as the store keeps it: the credentials it carries sealed, or `kept`."""

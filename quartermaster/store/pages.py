@@ -21,6 +21,7 @@ PAGE_COLUMNS = (
     jobs.c.id, jobs.c.name, jobs.c.tenant, jobs.c.image, jobs.c.type, jobs.c.status, jobs.c.state,
     jobs.c.exit_code, jobs.c.error, jobs.c.node_id, jobs.c.created_at, jobs.c.started_at,
     jobs.c.finished_at, jobs.c.completions, jobs.c.succeeded, jobs.c.failed, jobs.c.attempts,
+    jobs.c.template, jobs.c.scheduled_for,
 )  # fmt: skip
 
 
@@ -109,6 +110,8 @@ def _filtered(
         statement = statement.where(jobs.c.image == query.image)
     if query.tenant is not None:
         statement = statement.where(jobs.c.tenant == query.tenant)
+    if query.template is not None:
+        statement = statement.where(jobs.c.template == query.template)
     if query.created_after is not None:
         statement = statement.where(created_at > nanos(query.created_after))
     if query.finished_before is not None:

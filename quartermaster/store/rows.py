@@ -176,6 +176,8 @@ def status_columns(status: JobStatus) -> dict[str, Any]:
         "created_at": nanos_of(status.created_at),
         "started_at": nanos_or_none(status.started_at),
         "finished_at": nanos_or_none(status.finished_at),
+        "template": status.template,
+        "scheduled_for": nanos_or_none(status.scheduled_for),
     }
 
 
@@ -198,6 +200,8 @@ def as_status(row: sa.Row) -> JobStatus:
         succeeded=row.succeeded,
         failed=row.failed,
         attempts=row.attempts,
+        template=row.template,
+        scheduled_for=None if row.scheduled_for is None else timestamp_of(row.scheduled_for),
     )
 
 

@@ -61,12 +61,16 @@ jobs = sa.Table(
     sa.Column("cpus", sa.Float),
     # True while queued (its service held, no run made): not yet admitted to its tenant's quota.
     sa.Column("waiting", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Made from a template (its name, its owner's: `tenant`), and by its schedule for a tick.
+    sa.Column("template", Key),
+    sa.Column("scheduled_for", Nanos),
     # /jobs: newest first, a keyset on (created_at, id); each filter an index ending so.
     sa.Index(None, "created_at", "id"),
     sa.Index(None, "status", "created_at", "id"),
     sa.Index(None, "name", "created_at", "id"),
     sa.Index(None, "image", "created_at", "id"),
     sa.Index(None, "tenant", "created_at", "id"),
+    sa.Index(None, "template", "created_at", "id"),
     # The reaper reads the jobs the swarm holds (few) and deletes expired ones.
     sa.Index(
         "ix_jobs_live",

@@ -22,7 +22,16 @@ NO_TEMPLATE = "no such template"
 TEMPLATE_TAKEN = "a template of that name exists: change it, or remove it first"
 # JobSpec's fields a template does not keep in its request: the credentials (sealed apart), and
 # what each dispatch sets.
-NOT_KEPT = ("registry_auth", "idempotency_key", "tenant", "run_by", "name", "payload")
+NOT_KEPT = (
+    "registry_auth",
+    "idempotency_key",
+    "tenant",
+    "run_by",
+    "name",
+    "payload",
+    "template",
+    "scheduled_for",
+)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,10 @@ def _own_labels(job: JobSpec, key: KeyHashes | None, deployment: str) -> dict[st
         own[job_labels.TENANT] = job.tenant
         if job.name is not None:
             own[job_labels.NAME] = job.name
+    if job.template is not None:
+        own[job_labels.TEMPLATE] = job.template
+    if job.scheduled_for is not None:
+        own[job_labels.SCHEDULED_FOR] = job.scheduled_for
     if key is not None:
         own[job_labels.IDEMPOTENCY_KEY] = key.key
         own[job_labels.REQUEST_HASH] = key.request

@@ -96,6 +96,8 @@ def job_status(
         succeeded=words.count(COMPLETE),
         failed=words.count(FAILED) + words.count(REJECTED),
         attempts=len(tasks),
+        template=labels.get(job_labels.TEMPLATE),
+        scheduled_for=labels.get(job_labels.SCHEDULED_FOR),
     )
 
 

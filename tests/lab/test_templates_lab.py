@@ -38,9 +38,16 @@ def test_a_dispatch_pulls_with_the_sealed_credentials_and_passes_its_parameters(
     answer = client.post("/templates/report/dispatch", json={"meta": {"DATE": "2026-12-01"}})
     assert answer.status_code == 200, answer.text
     job_id = answer.json()["id"]
+    live = client.status(job_id)  # from its service's labels, before any record is final
+    assert (live["template"], live["scheduled_for"]) == ("report", None), live
     wait_until(lambda: client.status(job_id, wait=30)["status"] == "complete", 90, "no end")
     done = client.status(job_id)
     assert (done["status"], done["exit_code"], done["tenant"]) == ("complete", 0, "tpl-lab"), done
+    assert done["template"] == "report"
+    listed = requests.get(
+        f"{server.url}/jobs", params={"template": "report"}, headers=client.headers, timeout=10
+    ).json()["jobs"]
+    assert [job["id"] for job in listed] == [job_id]
     output = requests.get(f"{server.url}/logs/{job_id}", headers=client.headers, timeout=10).text
     assert "date=2026-12-01 mode=full region=" in output
     # The dispatcher may not run any other image itself.

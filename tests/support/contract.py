@@ -46,6 +46,8 @@ STATUS_KEYS = {
     "failed",
     "attempts",
     "queue_position",
+    "template",
+    "scheduled_for",
 }
 FINAL = ("complete", "failed", "rejected", "shutdown")
 PRINTER = "echo out-1; echo err-1 >&2; echo out-2; echo err-2 >&2"
@@ -189,6 +191,7 @@ class RuntimeContract:
         assert body["success"] is True
         assert (body["id"], body["name"], body["image"]) == (job_id, "status_fields", image)
         assert body["tenant"] is None  # the operator's job
+        assert (body["template"], body["scheduled_for"]) == (None, None)  # run, not dispatched
         assert (body["type"], body["completions"]) == ("service", 1)
         assert RFC3339.fullmatch(body["created_at"])
 

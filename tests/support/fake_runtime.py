@@ -302,6 +302,8 @@ class Job:
             succeeded=words.count(COMPLETE),
             failed=words.count(FAILED) + words.count(REJECTED),
             attempts=len(runs),
+            template=self.labels.get(job_labels.TEMPLATE),
+            scheduled_for=self.labels.get(job_labels.SCHEDULED_FOR),
         )
 
     def lines(self) -> list[tuple[float, str, str]]:

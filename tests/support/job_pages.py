@@ -19,6 +19,7 @@ NAMES = ("nightly-build", "nightly-report", "hourly", "adhoc")
 OUTCOMES = ("complete", "failed", "complete", None, "shutdown", "complete", "lost", None)
 JOBS = 48
 LIVE_STATUS = "pending"  # what a live job's record says
+TEMPLATES = ("nightly", None, "sync", None, None)  # what each was made from, in a cycle
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class SeededJob:
             and all(self.labels.get(key) == value for key, value in query.labels.items())
             and (query.name is None or job.name.startswith(query.name))
             and (query.image is None or job.image == query.image)
+            and (query.template is None or job.template == query.template)
             and (query.created_after is None or created > query.created_after)
             and (
                 query.finished_before is None
@@ -70,6 +72,8 @@ def seed_history(store: RecordStore, now: float) -> list[SeededJob]:
             succeeded=0,
             failed=0,
             attempts=0,
+            template=TEMPLATES[index % len(TEMPLATES)],
+            scheduled_for=timestamp_of(created * 10**9) if index % 2 else None,
         )
         labels = {"team": f"t{index % 3}", "env": "prod" if index % 5 < 2 else "dev"}
         if index % 7 == 0:
@@ -102,6 +106,9 @@ QUERIES = [
     JobQuery(name="hourly-4"),
     JobQuery(name="nosuch"),
     JobQuery(image="alpine"),
+    JobQuery(template="nightly"),
+    JobQuery(template="nosuch"),
+    JobQuery(template="sync", statuses=("complete",)),
     JobQuery(created_after=START + 20),
     JobQuery(finished_before=START + 30),
     JobQuery(statuses=("complete",), labels={"team": "t0"}),

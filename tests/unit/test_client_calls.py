@@ -3,6 +3,7 @@ and errors, when it retries."""
 
 import json
 import socket
+from datetime import UTC, datetime
 
 import pytest
 
@@ -201,6 +202,18 @@ def test_jobs_walks_the_pages_as_it_is_read(scripted_server, qm_client):
     queries = [request.query for request in scripted_server.received]
     assert [query.get("cursor") for query in queries] == [None, ["c1"], ["c2"]]
     assert queries[0] == {"status": ["failed", "complete"], "label": ["team=a"], "limit": ["2"]}
+
+
+def test_jobs_of_a_template_and_the_tick_they_ran_for(scripted_server, qm_client):
+    tick = "2026-12-08T02:00:00.000000000Z"
+    job = {**JOB, "template": "nightly", "scheduled_for": tick}
+    scripted_server.answer(
+        "GET", "/jobs", json_answer(200, {"success": True, "jobs": [job], "next_cursor": None})
+    )
+    (listed,) = qm_client.jobs(template="nightly")
+    assert scripted_server.received[0].query["template"] == ["nightly"]
+    assert listed.template == "nightly"
+    assert listed.scheduled_for == datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
 
 
 def test_jobs_stops_at_its_limit_without_reading_more_pages(scripted_server, qm_client):

@@ -78,9 +78,9 @@ def test_the_example_job_sets_every_field():
         field.name
         for field in dataclasses.fields(JobSpec)
         if getattr(EVERY_FIELD, field.name) == getattr(defaults, field.name)
-    ] == ["payload", "tenant", "run_by"]
-    # The last two are the key's, never a request's (test_tenant_jobs.py); a payload is a
-    # dispatch's (test_templates.py).
+    ] == ["payload", "tenant", "run_by", "template", "scheduled_for"]
+    # The tenant and who ran it are the key's, never a request's (test_tenant_jobs.py); a
+    # payload, a template and a tick are a dispatch's (test_templates.py).
 
 
 def test_history_answers_every_field_a_record_keeps_under_the_name_run_takes_it_by():

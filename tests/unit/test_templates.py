@@ -179,6 +179,34 @@ def test_a_template_is_its_owners_alone(flask_client):
     assert ApiClient(flask_client).status(job_id).get_json()["tenant"] == "team-a"
 
 
+def test_a_dispatched_job_names_its_template_and_jobs_filter_by_it(flask_client):
+    make(flask_client)
+    make(flask_client, body={**NIGHTLY, "name": "weekly"})
+    api = ApiClient(flask_client)
+    nightly = [dispatch(flask_client, meta={"DATE": "x"}).get_json()["id"] for _ in range(2)]
+    weekly = dispatch(flask_client, name="weekly", meta={"DATE": "x"}).get_json()["id"]
+    ran = api.run_ok(image="qm/busybox:latest", command="true")
+    status = api.status(nightly[0]).get_json()
+    assert (status["template"], status["scheduled_for"]) == ("nightly", None)
+    assert api.status(ran).get_json()["template"] is None
+    listed = api.get_ok("/jobs?template=nightly")["jobs"]
+    assert [job["id"] for job in listed] == nightly[::-1]
+    assert {job["template"] for job in listed} == {"nightly"}
+    assert [job["id"] for job in api.get_ok("/jobs?template=weekly")["jobs"]] == [weekly]
+    assert api.get_ok("/jobs?template=none")["jobs"] == []
+    assert (
+        "template"
+        in assert_error(flask_client.get("/jobs?template=a b", headers=BEARER), 400)["fields"]
+    )
+    # A tenant's template of the same name: its jobs are its own, the operator's are not its.
+    make_tenant(flask_client, "team-t", images=["qm/*"])
+    key = bearer(make_key(flask_client, "team-t", "k", ["templates", "dispatch", "read"])["key"])
+    make(flask_client, headers=key)
+    theirs = dispatch(flask_client, headers=key, meta={"DATE": "x"}).get_json()["id"]
+    seen = flask_client.get("/jobs?template=nightly", headers=key).get_json()["jobs"]
+    assert [job["id"] for job in seen] == [theirs]
+
+
 def test_dispatch_is_a_right_of_its_own_and_templates_another(flask_client):
     make_tenant(flask_client, "team-d", images=["qm/*"])
     dispatcher = bearer(make_key(flask_client, "team-d", "cron", ["dispatch"])["key"])

@@ -128,6 +128,11 @@ class JobsQuery(QuerySchema):
         validate=validate.Regexp(NAME_PATTERN, error=NAME_ERROR),
         metadata={"description": "jobs of this tenant (a tenant's key sees its own alone)"},
     )
+    template = fields.String(
+        load_default=None,
+        validate=validate.Regexp(NAME_PATTERN, error=NAME_ERROR),
+        metadata={"description": "jobs made from this template (by dispatch or its schedule)"},
+    )
     created_after = unix_time("UNIX time: jobs created after it")
     finished_before = unix_time("UNIX time: jobs finished before it")
     limit = QueryInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
@@ -145,6 +150,7 @@ class JobsQuery(QuerySchema):
             name=data["name"],
             image=data["image"],
             tenant=data["tenant"],
+            template=data["template"],
             created_after=data["created_after"],
             finished_before=data["finished_before"],
             limit=data["limit"],

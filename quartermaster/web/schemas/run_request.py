@@ -58,9 +58,10 @@ class RunRequest(TokenRequest):
     """A /run body, loaded into a JobSpec: a field for each of JobSpec's but those below."""
 
     # JobSpec's fields a body does not carry: the Idempotency-Key header's (web/api/run.py), the
-    # tenant and who ran it, the key's (service/jobs.py), and a payload, a dispatch's alone.
+    # tenant and who ran it, the key's (service/jobs.py), and a payload, a template and a tick,
+    # a dispatch's alone (service/templates.py).
     NOT_FROM_THE_BODY: ClassVar[frozenset[str]] = frozenset(
-        {"idempotency_key", "tenant", "run_by", "payload"}
+        {"idempotency_key", "tenant", "run_by", "payload", "template", "scheduled_for"}
     )
     # `job_fields_need_type_job` in JSON Schema, which openapi.py adds to this schema's.
     JSON_SCHEMA_RULES: ClassVar[dict] = {
