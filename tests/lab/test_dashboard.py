@@ -21,6 +21,7 @@ SCRIPT_PAYLOAD = "<script>window.__xss=1</script>"
 IMG_PAYLOAD = '<img src=x onerror="window.__xss=1">'
 # As a command: swarm's error quotes it, escaping quotes; markup without any stays whole.
 COMMAND_PAYLOAD = "<img src=x onerror=window.__xss=1>"
+NOTHING = "\N{EN DASH}"  # what a page shows for a field without a value
 # What each job page's status field showed, in order: a recorder in every page.
 STATUS_RECORDER = """
 window.__statuses = [];
@@ -133,6 +134,7 @@ def test_a_job_run_from_the_form_is_watched_to_its_end(lab, live_server, page, a
     assert page.evaluate("window.__statuses") == ["pending", "started", "complete"]
     expect(page.locator("#log")).to_have_text("hello-from-ui\n")
     expect(page.locator('.spec [data-field="labels"]')).to_contain_text("team=ui")
+    expect(page.locator('[data-field="template"]')).to_have_text(NOTHING)  # from no template
     # The reaper records each change (every REAPER_INTERVAL): the timeline catches up.
     expect(page.locator(".timeline tbody tr").last).to_contain_text("complete", timeout=15_000)
     page.screenshot(path=artifacts / "job.png", full_page=True)
@@ -571,7 +573,6 @@ def test_a_template_is_listed_and_dispatched_from_its_page(lab, live_server, pag
     page.fill("#dispatch-meta-REGION", "eu <west>")
     payload = {"name": "in.txt", "mimeType": "text/plain", "buffer": b"payload \xe2\x9c\x93 line\n"}
     page.set_input_files("#dispatch-payload", files=[payload])
-    page.screenshot(path=artifacts / "template.png", full_page=True)
     page.click("form.dispatch button[type=submit]")
 
     expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
@@ -585,6 +586,26 @@ def test_a_template_is_listed_and_dispatched_from_its_page(lab, live_server, pag
     assert live_server.client().get(f"/logs/{job_id}").text == printed
     env = live_server.client().get(f"/history/{job_id}").json()["request"]["env"]
     assert {"QM_META_DATE", "QM_META_REGION"} <= set(env)
+
+    # The job links back to its template, whose page lists it with its status, and leads to
+    # the jobs page filtered on it.
+    made_from = page.locator('[data-field="template"] a')
+    expect(made_from).to_have_text("ui-report")
+    expect(page.locator('[data-field="scheduled_for"]')).to_have_text(NOTHING)  # no schedule
+    made_from.click()
+    expect(page).to_have_url(f"{live_server.url}/ui/#/templates/ui-report")
+    listed = page.locator(f'.template-jobs tr[data-id="{job_id}"]')
+    expect(listed.locator(".status")).to_have_text("complete")
+    expect(page.locator(".template-jobs tbody tr")).to_have_count(1)
+    page.fill("#dispatch-meta-DATE", "2026-12-02")
+    page.screenshot(path=artifacts / "template.png", full_page=True)
+    page.get_by_role("link", name="All its jobs").click()
+    expect(page).to_have_url(re.compile(r"#/jobs\?template=ui-report$"))
+    expect(page.locator("#filter-template")).to_have_value("ui-report")
+    rows = page.locator("table.jobs tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", job_id)
+    expect(rows.first.locator(".template a")).to_have_attribute("href", "#/templates/ui-report")
 
 
 def test_the_dispatch_form_refuses_a_large_file_and_shows_the_servers_refusal(

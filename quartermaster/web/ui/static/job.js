@@ -1,12 +1,14 @@
 import { ApiError, FINAL_STATUSES, getJson, postJson, streamText } from "./api.js";
-import { errorBox, h, statusBadge, time } from "./dom.js";
+import { errorBox, h, link, statusBadge, time } from "./dom.js";
 import { poll } from "./poll.js";
 import { specList } from "./spec.js";
 
+// The template a job was made from (null for a /run's) links to the template's page;
+// scheduled_for is the tick of its schedule it ran for.
 const STATUS_FIELDS = [
-  "id", "name", "image", "type", "status", "queue_position", "state", "exit_code", "error",
-  "node", "created_at", "started_at", "finished_at", "completions", "succeeded", "failed",
-  "attempts",
+  "id", "name", "image", "template", "scheduled_for", "type", "status", "queue_position", "state",
+  "exit_code", "error", "node", "created_at", "started_at", "finished_at", "completions",
+  "succeeded", "failed", "attempts",
 ];
 
 const POLL_MS = 1000; // a job's page asks more often than the table: a short run shows "started"
@@ -167,6 +169,7 @@ export function jobView(main, { id }) {
 
 function display(name, value) {
   if (value === null || value === undefined) return "–";
-  if (name.endsWith("_at")) return time(value);
+  if (name === "template") return link(["templates", value], value);
+  if (name.endsWith("_at") || name === "scheduled_for") return time(value);
   return String(value);
 }

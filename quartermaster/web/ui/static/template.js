@@ -1,12 +1,16 @@
-import { getJson, newIdempotencyKey, postJson, session } from "./api.js";
-import { errorBox, h, route, time } from "./dom.js";
+import { getJson, getJsonIfChanged, newIdempotencyKey, postJson, session } from "./api.js";
+import { errorBox, h, headings, link, route, time } from "./dom.js";
 import { showRefusal } from "./forms.js";
+import { JOB_COLUMNS, jobRow } from "./jobs.js";
+import { poll } from "./poll.js";
 import { specList } from "./spec.js";
 import { parameterList } from "./templates.js";
 
 // A dispatch's payload travels as base64 in the JSON body, at most 4 × (256 KiB ÷ 3) characters
 // (the server's limit): a file of at most this many bytes.
 const MAX_PAYLOAD_BYTES = 3 * Math.floor((256 * 1024) / 3);
+// Its newest jobs on its page; the jobs page, filtered on the template, has them all.
+const NEWEST_JOBS = 10;
 const PAYLOAD_MODES = {
   optional: "optional: a file the job reads as /qm/payload, if the dispatch gives one",
   required: "required: each dispatch gives a file, the job's /qm/payload",
@@ -14,12 +18,13 @@ const PAYLOAD_MODES = {
 };
 
 // One template: its definition (its job's fields as a job's record shows them, never its
-// registry credentials, which no answer holds) and a form that dispatches it. Each part is a
-// section of its own, filled from the one document.
+// registry credentials, which no answer holds), a form that dispatches it, and its newest jobs
+// (kept current). Each part is a section of its own.
 export function templateView(main, { name }) {
   const title = h("h1", {}, name);
   const definition = h("section", { class: "card definition" }, h("h2", {}, "Definition"));
   const dispatching = h("section", { class: "card dispatching" }, h("h2", {}, "Dispatch"));
+  const jobs = newestJobs(name);
   // Filled when the document comes (never `main` itself: the view may have been left by then).
   const content = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   main.append(title, content);
@@ -38,11 +43,46 @@ export function templateView(main, { name }) {
           ? dispatchForm(template)
           : h("p", { class: "muted" }, "Dispatching takes the dispatch right, which this key has not."),
       );
-      content.replaceChildren(definition, dispatching);
+      content.replaceChildren(definition, dispatching, jobs.section);
     } catch (error) {
+      jobs.stop();
       content.replaceChildren(errorBox(error));
     }
   }
+
+  return () => jobs.stop();
+}
+
+// The template's newest jobs, their status kept current (with the page's ETag, as the jobs
+// page's), and a link to them all. `stop` ends the poll.
+function newestJobs(name) {
+  const body = h("tbody");
+  const feedback = h("div", { class: "feedback" });
+  const section = h(
+    "section",
+    { class: "card template-jobs" },
+    h("div", { class: "title" }, h("h2", {}, "Jobs"), link(["jobs"], "All its jobs", { template: name })),
+    feedback,
+    h("table", { class: "jobs" }, headings(JOB_COLUMNS), body),
+  );
+  let shown = null; // {tag, body}: asked for again only if it changed
+
+  async function refresh() {
+    try {
+      const answer = await getJsonIfChanged("/jobs", { template: name, limit: NEWEST_JOBS }, shown);
+      if (answer !== shown) {
+        shown = answer;
+        const rows = answer.body.jobs.map(jobRow);
+        const none = h("td", { colspan: JOB_COLUMNS.length, class: "muted" }, "None yet.");
+        body.replaceChildren(...(rows.length ? rows : [h("tr", {}, none)]));
+      }
+      feedback.replaceChildren();
+    } catch (error) {
+      feedback.replaceChildren(errorBox(error));
+    }
+  }
+
+  return { section, stop: poll(refresh) };
 }
 
 // The template's own fields: what a dispatch gives, and when it was made and changed.
