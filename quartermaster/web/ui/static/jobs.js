@@ -84,7 +84,7 @@ export function jobRow(job) {
       h("div", { class: "muted id" }, job.id),
       job.tenant ? h("div", { class: "muted tenant" }, `tenant ${job.tenant}`) : null,
       job.template
-        ? h("div", { class: "muted template" }, "template ", link(["templates", job.template], job.template))
+        ? h("div", { class: "muted template" }, "template ", templateLink(job.template))
         : null,
     ),
     h(
@@ -99,6 +99,10 @@ export function jobRow(job) {
     h("td", {}, job.exit_code ?? "–"),
     h("td", { class: "error-text" }, job.error ?? ""),
   );
+}
+
+function templateLink(name) {
+  return link(["templates", name], name);
 }
 
 function filterForm(filters, limit) {

@@ -58,10 +58,11 @@ export function templateView(main, { name }) {
 function newestJobs(name) {
   const body = h("tbody");
   const feedback = h("div", { class: "feedback" });
+  const all = link(["jobs"], "All its jobs", { template: name });
   const section = h(
     "section",
     { class: "card template-jobs" },
-    h("div", { class: "title" }, h("h2", {}, "Jobs"), link(["jobs"], "All its jobs", { template: name })),
+    h("div", { class: "title" }, h("h2", {}, "Jobs"), all),
     feedback,
     h("table", { class: "jobs" }, headings(JOB_COLUMNS), body),
   );
