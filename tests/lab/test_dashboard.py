@@ -645,6 +645,25 @@ def test_the_dispatch_form_refuses_a_large_file_and_shows_the_servers_refusal(
     assert len(dispatches) == 1 and page.url.endswith("#/templates/ui-strict")  # no job
 
 
+def test_submitting_the_same_dispatch_form_twice_starts_one_job(lab, live_server, page):
+    make_template(live_server, name="ui-once", image=lab.image, command="true")
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/templates/ui-once")
+    expect(page.locator("form.dispatch")).to_be_visible()
+    page.evaluate(
+        "() => { const form = document.querySelector('form.dispatch');"
+        " form.requestSubmit(); form.requestSubmit(); }"
+    )  # both before the first answer: the same Idempotency-Key
+    expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
+
+    def listed() -> list[str]:
+        jobs = live_server.client().get("/jobs", params={"template": "ui-once"}).json()["jobs"]
+        return [job["id"] for job in jobs]
+
+    wait_until(listed, 30, "the job was never recorded")
+    assert listed() == [page.url.rsplit("/", 1)[1]]
+
+
 def test_a_templates_text_is_shown_as_text_and_never_run(lab, live_server, page):
     make_template(
         live_server,
