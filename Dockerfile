@@ -2,7 +2,8 @@
 # `DOCKER_BUILDKIT=1 docker build .`): the build stage uses RUN --mount. No `# syntax=` line on
 # purpose: the builder's own Dockerfile frontend is used, so nothing is pulled to parse this file.
 #
-#   BASE   an image with python3 (3.11+) and its venv module; both stages use it, so the venv's
+#   BASE   an image with python3 (3.11+), its venv module and Debian's tzdata (schedules' time
+#          zones: zoneinfo reads /usr/share/zoneinfo); both stages use it, so the venv's
 #          interpreter link resolves in the final stage. Default: the official slim image.
 #          Offline/lab: BASE=qm/python-base:bookworm (scripts/base-image.sh).
 #   secret "ca" (optional)  a CA bundle pip should trust, for a TLS-intercepting proxy:

@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 APT_PACKAGES := python3 python3-venv python3-pip docker.io busybox-static iproute2 iptables \
 	docker-registry apache2-utils openssl curl util-linux debootstrap nginx-light wrk \
-	postgresql chromium
+	postgresql chromium tzdata
 STAMP := $(VENV)/.installed
 # `make image`: the tag it builds, its base (made locally by scripts/base-image.sh, as no public
 # registry may be reachable), a CA bundle pip trusts in the build stage only (a BuildKit secret).

@@ -60,12 +60,12 @@ EOF
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod +x "$ROOT/usr/sbin/policy-rc.d"
 
-echo "base-image: installing python3 python3-venv ca-certificates"
+echo "base-image: installing python3 python3-venv ca-certificates tzdata"
 chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
   sh -euc '
     apt-get update -qq
     apt-get upgrade -y -qq
-    apt-get install -y -qq --no-install-recommends python3 python3-venv ca-certificates
+    apt-get install -y -qq --no-install-recommends python3 python3-venv ca-certificates tzdata
     apt-get clean
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt/* /var/log/dpkg.log
     find /usr/lib/python3* -name __pycache__ -prune -exec rm -rf {} +

@@ -16,7 +16,7 @@ import sys
 # pyproject.toml's `server` extra by import name (psycopg matters only with PostgreSQL's STORE_URL).
 SERVER_EXTRA = (
     "gevent", "gunicorn", "flask", "marshmallow", "apispec", "docker", "prometheus_client",
-    "sqlalchemy", "alembic", "cryptography",
+    "sqlalchemy", "alembic", "cryptography", "cronsim",
 )  # fmt: skip
 MISSING_EXTRA = (
     "quartermaster needs {missing}, which the client alone does not install: "
