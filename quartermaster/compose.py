@@ -14,9 +14,11 @@ from quartermaster.process import config as configuration
 from quartermaster.process.sealing import Sealer
 from quartermaster.service import JobService, TemplateService, TenantService
 from quartermaster.service.quotas import Quotas
+from quartermaster.service.schedules import ScheduleService
 from quartermaster.store import RecordStore
 from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.audit import AuditStore
+from quartermaster.store.schedules import ScheduleStore
 from quartermaster.store.templates import TemplateStore
 from quartermaster.store.tenancy import TenantStore
 from quartermaster.swarm.runtime import Swarm
@@ -39,7 +41,12 @@ def compose_service(
     quotas = Quotas(runtime, AdmissionStore(store.connection), audit, tenants.any_tenant)
     jobs = JobService(runtime, store, config, tenants.tenant, audit, quotas)
     # A quota raised (a weight changed) frees room: what of the queues fits now is admitted.
-    templates = TemplateService(TemplateStore(store.connection), jobs, Sealer(config.secret_key))
+    templates = TemplateService(
+        TemplateStore(store.connection),
+        ScheduleStore(store.connection),
+        jobs,
+        Sealer(config.secret_key),
+    )
     return jobs, TenantService(tenants, store, audit, quotas.admit), templates
 
 
@@ -52,3 +59,11 @@ def compose_app(
     environment."""
     config = config or configuration.from_env()
     return create_app(*compose_service(config, runtime, store), config)
+
+
+def compose_scheduler(config: configuration.Config) -> ScheduleService:
+    """The templates' schedules over the swarm and the record store of `config`: what the
+    background process runs beside the reaper (server/background.py)."""
+    store = RecordStore(config.store_url)
+    jobs, _, templates = compose_service(config, store=store)
+    return ScheduleService(ScheduleStore(store.connection), templates, jobs)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from quartermaster.jobs.errors import InvalidInput
+from quartermaster.jobs.schedules import Schedule
 from quartermaster.jobs.spec import JobSpec
 
 # Parameters become environment variables: a name a shell can read.
@@ -56,6 +57,7 @@ class Template:
     auth_kept: bool = False  # it keeps registry credentials (sealed in the store)
     created_at: str | None = None  # RFC 3339, set by the store
     updated_at: str | None = None
+    schedule: Schedule | None = None  # None: it runs by dispatch alone
 
 
 @dataclass(frozen=True)

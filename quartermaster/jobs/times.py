@@ -6,9 +6,10 @@ integer nanoseconds in UTC, so nothing is lost between the two.
 
 import calendar
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 NANO = 10**9  # nanoseconds in a second (and Docker's NanoCPUs in a CPU)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TIMESTAMP = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z\Z", re.ASCII)
 
 
@@ -35,3 +36,14 @@ def nine_digits(timestamp: str) -> str:
     """One of Docker's timestamps in our form. Docker drops a fraction's trailing zeros
     (Go's RFC3339Nano: `.57350706Z`, `:43Z`); a job's live answer must read as its record will."""
     return timestamp_of(nanos_of(timestamp))
+
+
+def nanos_of_moment(moment: datetime) -> int:
+    """Nanoseconds since the epoch of an aware datetime (exact: no float on the way)."""
+    delta = moment - EPOCH
+    return (delta.days * 86400 + delta.seconds) * NANO + delta.microseconds * 1000
+
+
+def moment_of(nanos: int) -> datetime:
+    """The aware UTC datetime of nanoseconds since the epoch (to the microsecond)."""
+    return EPOCH + timedelta(microseconds=nanos // 1000)

@@ -426,20 +426,30 @@ def run(config: Config, parent: int | None = None) -> None:
     """The reaper process: rounds until SIGTERM or SIGINT, or until `parent` is gone (a
     quartermaster killed without a chance to stop its reaper)."""
     configure_json_logging()
+    Reaper(config).run_forever(stop_on_signals(), parent)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event SIGTERM and SIGINT set: a process's loops end at their next turn."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    Reaper(config).run_forever(stop, parent)
+    return stop
 
 
-def main(argv: list[str]) -> None:
-    """`python -m quartermaster.reaper`: settings from the environment, like the server's."""
+def settings_of(argv: list[str]) -> tuple[Config, int | None]:
+    """A background process's settings and its parent's pid: from its stdin, as the supervisor
+    sends them (secrets included), or from the environment, like the server's."""
     if argv == [SETTINGS_ON_STDIN]:
         settings = json.loads(sys.stdin.read())
         fields: dict[str, Any] = {
             key: tuple(value) if isinstance(value, list) else value
             for key, value in settings["config"].items()
         }
-        run(Config(**fields), settings["parent"])
-    else:
-        run(from_env())
+        return Config(**fields), settings["parent"]
+    return from_env(), None
+
+
+def main(argv: list[str]) -> None:
+    """`python -m quartermaster.reaper`: the reaper alone."""
+    run(*settings_of(argv))

@@ -16,10 +16,14 @@ SETTINGS_ON_STDIN = "--settings-on-stdin"
 RESTART_WAIT_SECONDS = (1.0, 60.0)  # before starting a dead reaper again: first, longest
 
 
-def start_process(config: Config) -> subprocess.Popen:
-    """The reaper in a fresh interpreter; its settings (secrets included) travel on its stdin."""
+REAPER_MODULE = "quartermaster.reaper"
+
+
+def start_process(config: Config, module: str = REAPER_MODULE) -> subprocess.Popen:
+    """The reaper (or the process `module` runs it in: server/background.py) in a fresh
+    interpreter; its settings (secrets included) travel on its stdin."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "quartermaster.reaper", SETTINGS_ON_STDIN], stdin=subprocess.PIPE
+        [sys.executable, "-m", module, SETTINGS_ON_STDIN], stdin=subprocess.PIPE
     )
     settings = {"config": asdict(config), "parent": os.getpid()}
     assert process.stdin is not None  # stdin=PIPE
@@ -40,8 +44,9 @@ class Supervisor:
     needs.
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, module: str = REAPER_MODULE):
         self._config = config
+        self._module = module
         self.process: subprocess.Popen | None = None
         self._started_at = 0.0
         self._wait = RESTART_WAIT_SECONDS[0]  # before the next restart
@@ -83,7 +88,7 @@ class Supervisor:
             stop_process(self.process)
 
     def _start_reaper(self) -> None:
-        self.process = start_process(self._config)
+        self.process = start_process(self._config, self._module)
         self._started_at = time.monotonic()
 
 

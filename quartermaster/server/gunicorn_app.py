@@ -56,15 +56,20 @@ class RedactingLogger(Logger):
         return atoms
 
 
+# The reaper, and the templates' schedules beside it (server/background.py).
+BACKGROUND_MODULE = "quartermaster.server.background"
+
+
 def reaper_hooks(config: Config) -> dict:
-    """gunicorn hooks that keep one reaper process running beside the workers, in the master's
-    lifetime, for the `quartermaster` command and plain gunicorn alike."""
+    """gunicorn hooks that keep one background process (the reaper and the schedules) running
+    beside the workers, in the master's lifetime, for the `quartermaster` command and plain
+    gunicorn alike."""
     if config.reaper_interval == 0:
         return {}
 
     def when_ready(arbiter: Any) -> None:
         configure_json_logging()  # the supervisor's lines, in the master, like everyone's
-        supervisor = arbiter.reaper_supervisor = Supervisor(config)
+        supervisor = arbiter.reaper_supervisor = Supervisor(config, BACKGROUND_MODULE)
         supervisor.start()
         # The master's loop looks after the workers about once a second: the reaper too. (Not a
         # thread: under gevent that is a greenlet, and each worker forked from the master would

@@ -277,3 +277,8 @@ def nanos(seconds: float) -> int:
 
 def nanos_or_none(timestamp: str | None) -> int | None:
     return None if timestamp is None else nanos_of(timestamp)
+
+
+def owner_key(tenant: str | None) -> str:
+    """A template's owner as its key column holds it: the tenant's name, or "" (the operator)."""
+    return "" if tenant is None else tenant

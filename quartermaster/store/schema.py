@@ -185,6 +185,32 @@ templates = sa.Table(
     sa.Column("payload", sa.String(16), nullable=False),  # one of PAYLOAD_MODES
     sa.Column("created_at", Nanos, nullable=False),
     sa.Column("updated_at", Nanos, nullable=False),
+    sa.Column("schedule", sa.JSON),  # jobs/schedules.py's Schedule; null: dispatched alone
+    # The schedule's next tick not yet taken (null: none, or paused): the schedulers wait for
+    # the earliest, and take a tick by moving it on (store/schedules.py).
+    sa.Column("next_tick", Nanos),
+    sa.Index(None, "next_tick"),
+)
+
+# Each tick of a schedule, once: taken by one scheduler (its key refuses a second), and what
+# became of it (jobs/schedules.py's TICK_OUTCOMES). Removed with its template.
+template_ticks = sa.Table(
+    "template_ticks",
+    metadata,
+    sa.Column("owner", Key, primary_key=True),
+    sa.Column("template", Key, primary_key=True),
+    sa.Column("tick", Nanos, primary_key=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("job_id", Key),
+    sa.Column("reason", sa.Text),
+    sa.Column("recorded_at", Nanos, nullable=False),
+    # Ticks taken and not yet settled (a scheduler stopped between taking one and firing it).
+    sa.Index(
+        "ix_template_ticks_firing",
+        "recorded_at",
+        sqlite_where=sa.text("outcome = 'firing'"),
+        postgresql_where=sa.text("outcome = 'firing'"),
+    ),
 )
 
 # Tenants' keys (jobs/api_keys.py): found by the id inside the key; only the secret's hash kept.

@@ -10,13 +10,14 @@ from sqlalchemy.exc import IntegrityError
 
 from quartermaster.jobs.audit import AuditEntry
 from quartermaster.jobs.errors import TemplateConflict, TemplateNotFound
+from quartermaster.jobs.schedules import Schedule
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.templates import Template, TemplateParameters
 from quartermaster.jobs.times import timestamp_of
 from quartermaster.store.audit import insert_entry
 from quartermaster.store.connection import StoreConnection
-from quartermaster.store.rows import nanos
-from quartermaster.store.schema import templates
+from quartermaster.store.rows import nanos, owner_key
+from quartermaster.store.schema import template_ticks, templates
 
 NO_TEMPLATE = "no such template"
 TEMPLATE_TAKEN = "a template of that name exists: change it, or remove it first"
@@ -40,6 +41,7 @@ class StoredTemplate:
 
     template: Template
     auth_sealed: str | None = None
+    next_tick: int | None = None  # its schedule's next tick not yet taken (store/schedules.py)
 
 
 class TemplateStore:
@@ -53,7 +55,7 @@ class TemplateStore:
             with self._connection.writing() as connection:
                 connection.execute(
                     templates.insert().values(
-                        owner=_owner(template.tenant),
+                        owner=owner_key(template.tenant),
                         name=template.name,
                         **_columns(stored),
                         created_at=at,
@@ -70,7 +72,7 @@ class TemplateStore:
         with self._connection.reading() as connection:
             rows = connection.execute(
                 templates.select()
-                .where(templates.c.owner == _owner(tenant))
+                .where(templates.c.owner == owner_key(tenant))
                 .order_by(templates.c.name)
             ).all()
         return [_stored_of(row).template for row in rows]
@@ -79,7 +81,7 @@ class TemplateStore:
         with self._connection.reading() as connection:
             row = connection.execute(
                 templates.select().where(
-                    templates.c.owner == _owner(tenant), templates.c.name == name
+                    templates.c.owner == owner_key(tenant), templates.c.name == name
                 )
             ).first()
         if row is None:
@@ -92,7 +94,7 @@ class TemplateStore:
             changed = connection.execute(
                 templates.update()
                 .where(
-                    templates.c.owner == _owner(template.tenant),
+                    templates.c.owner == owner_key(template.tenant),
                     templates.c.name == template.name,
                 )
                 .values(**_columns(stored), updated_at=nanos(now))
@@ -103,20 +105,21 @@ class TemplateStore:
         return self.template(template.tenant, template.name).template
 
     def delete(self, tenant: str | None, name: str, now: float, entry: AuditEntry) -> None:
-        """The template (the jobs it made stay, and their records)."""
+        """The template and its ticks (the jobs it made stay, and their records)."""
         with self._connection.writing() as connection:
             deleted = connection.execute(
                 templates.delete().where(
-                    templates.c.owner == _owner(tenant), templates.c.name == name
+                    templates.c.owner == owner_key(tenant), templates.c.name == name
                 )
             ).rowcount
             if not deleted:
                 raise TemplateNotFound(NO_TEMPLATE)
+            connection.execute(
+                template_ticks.delete().where(
+                    template_ticks.c.owner == owner_key(tenant), template_ticks.c.template == name
+                )
+            )
             insert_entry(connection, entry, nanos(now))
-
-
-def _owner(tenant: str | None) -> str:
-    return "" if tenant is None else tenant
 
 
 def _columns(stored: StoredTemplate) -> dict[str, Any]:
@@ -127,6 +130,8 @@ def _columns(stored: StoredTemplate) -> dict[str, Any]:
         "auth_sealed": stored.auth_sealed,
         "parameters": template.parameters.as_json(),
         "payload": template.payload,
+        "schedule": None if template.schedule is None else template.schedule.as_json(),
+        "next_tick": stored.next_tick,
     }
 
 
@@ -152,5 +157,6 @@ def _stored_of(row: sa.Row) -> StoredTemplate:
         row.auth_sealed is not None,
         timestamp_of(row.created_at),
         timestamp_of(row.updated_at),
+        None if row.schedule is None else Schedule(**row.schedule),
     )
-    return StoredTemplate(template, row.auth_sealed)
+    return StoredTemplate(template, row.auth_sealed, row.next_tick)

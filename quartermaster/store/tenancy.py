@@ -22,7 +22,7 @@ from quartermaster.store.audit import insert_entry
 from quartermaster.store.connection import StoreConnection
 from quartermaster.store.holdings import live_footprint, queued_count
 from quartermaster.store.rows import nanos
-from quartermaster.store.schema import api_keys, templates, tenants
+from quartermaster.store.schema import api_keys, template_ticks, templates, tenants
 
 NO_TENANT = "no such tenant"
 NO_KEY = "no such key"
@@ -86,10 +86,12 @@ class TenantStore:
         return self.tenant(tenant.name, in_use=True)
 
     def delete_tenant(self, name: str, now: float, entry: AuditEntry) -> None:
-        """The tenant, its keys and its templates (its jobs' records stay, owned by its name)."""
+        """The tenant, its keys, its templates and their ticks (its jobs' records stay, owned by
+        its name)."""
         with self._connection.writing() as connection:
             connection.execute(api_keys.delete().where(api_keys.c.tenant == name))
             connection.execute(templates.delete().where(templates.c.owner == name))
+            connection.execute(template_ticks.delete().where(template_ticks.c.owner == name))
             deleted = connection.execute(tenants.delete().where(tenants.c.name == name)).rowcount
             if not deleted:
                 raise TenantNotFound(NO_TENANT)

@@ -1,8 +1,8 @@
 """The dashboard at /ui/ in a real browser (Debian's headless chromium, driven by Playwright)
 against a live server on the lab: log in, run a job from the form and watch it end, stop one,
-filter the jobs, see the nodes; attacker-controlled text shown as text and never run; the
-browser policy in force; through nginx too. Screenshots of the three pages go to $QM_ARTIFACTS
-(or a temporary directory), named in the run's output."""
+filter the jobs, see the nodes, dispatch a template from its page; attacker-controlled text
+shown as text and never run; the browser policy in force; through nginx too. Screenshots of the
+pages go to $QM_ARTIFACTS (or a temporary directory), named in the run's output."""
 
 import os
 import re
@@ -21,6 +21,7 @@ SCRIPT_PAYLOAD = "<script>window.__xss=1</script>"
 IMG_PAYLOAD = '<img src=x onerror="window.__xss=1">'
 # As a command: swarm's error quotes it, escaping quotes; markup without any stays whole.
 COMMAND_PAYLOAD = "<img src=x onerror=window.__xss=1>"
+NOTHING = "\N{EN DASH}"  # what a page shows for a field without a value
 # What each job page's status field showed, in order: a recorder in every page.
 STATUS_RECORDER = """
 window.__statuses = [];
@@ -133,6 +134,7 @@ def test_a_job_run_from_the_form_is_watched_to_its_end(lab, live_server, page, a
     assert page.evaluate("window.__statuses") == ["pending", "started", "complete"]
     expect(page.locator("#log")).to_have_text("hello-from-ui\n")
     expect(page.locator('.spec [data-field="labels"]')).to_contain_text("team=ui")
+    expect(page.locator('[data-field="template"]')).to_have_text(NOTHING)  # from no template
     # The reaper records each change (every REAPER_INTERVAL): the timeline catches up.
     expect(page.locator(".timeline tbody tr").last).to_contain_text("complete", timeout=15_000)
     page.screenshot(path=artifacts / "job.png", full_page=True)
@@ -531,3 +533,180 @@ def test_the_operator_sees_who_it_is_the_tenants_and_the_audit(lab, live_server,
     log_in_with(page, live_server.url, key)
     page.get_by_role("link", name="Audit").click()
     expect(page.locator('table.audit tr[data-action="key_created"]')).to_have_count(1)
+
+
+def make_template(server, token: str = TOKEN, **template) -> dict:
+    """A template of the caller's, its jobs carrying the running test's label."""
+    labels = {**this_test_labels(), **template.pop("labels", {})}
+    made = server.client(token).post("/templates", json={**template, "labels": labels})
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def test_a_template_is_listed_and_dispatched_from_its_page(lab, live_server, page, artifacts):
+    printing = "echo date=$QM_META_DATE region=$QM_META_REGION; cat /qm/payload"
+    make_template(
+        live_server,
+        name="ui-report",
+        image=lab.image,
+        command=["sh", "-c", printing],
+        parameters={"required": ["DATE"], "optional": ["REGION"]},
+        payload="optional",
+    )
+    log_in(page, live_server.url)
+    page.get_by_role("link", name="Templates").click()
+    row = page.locator('table.templates tr[data-name="ui-report"]')
+    expect(row.locator("td.image")).to_have_text(lab.image)
+    expect(row.locator('td.parameters [data-kind="required"]')).to_have_text("required: DATE")
+    expect(row.locator('td.parameters [data-kind="optional"]')).to_have_text("optional: REGION")
+    expect(row.locator("td.payload")).to_have_text("optional")
+    page.screenshot(path=artifacts / "templates.png", full_page=True)
+
+    row.get_by_role("link", name="ui-report").click()
+    expect(page).to_have_url(f"{live_server.url}/ui/#/templates/ui-report")
+    expect(page.locator('.template-fields [data-field="payload"]')).to_contain_text("optional")
+    expect(page.locator('.definition .spec [data-field="image"]')).to_have_text(lab.image)
+    expect(page.locator('.definition .spec [data-field="command"] li')).to_have_count(3)
+    expect(page.locator("#dispatch-meta-DATE")).to_have_attribute("required", "")
+    expect(page.locator("#dispatch-meta-REGION")).not_to_have_attribute("required", "")
+    page.fill("#dispatch-meta-DATE", "2026-12-01")
+    page.fill("#dispatch-meta-REGION", "eu <west>")
+    payload = {"name": "in.txt", "mimeType": "text/plain", "buffer": b"payload \xe2\x9c\x93 line\n"}
+    page.set_input_files("#dispatch-payload", files=[payload])
+    page.click("form.dispatch button[type=submit]")
+
+    expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    expect(shown_status(page)).to_have_text("complete", timeout=30_000)
+    printed = "date=2026-12-01 region=eu <west>\npayload ✓ line\n"
+    expect(page.locator("#log")).to_have_text(printed)
+    # Through the API: the job ran to its end with its parameters as QM_META_<NAME>, and the
+    # file as /qm/payload (the log holds what it printed of both).
+    assert wait_final(live_server, job_id)["status"] == "complete"
+    assert live_server.client().get(f"/logs/{job_id}").text == printed
+    env = live_server.client().get(f"/history/{job_id}").json()["request"]["env"]
+    assert {"QM_META_DATE", "QM_META_REGION"} <= set(env)
+
+    # The job links back to its template, whose page lists it with its status, and leads to
+    # the jobs page filtered on it.
+    made_from = page.locator('[data-field="template"] a')
+    expect(made_from).to_have_text("ui-report")
+    expect(page.locator('[data-field="scheduled_for"]')).to_have_text(NOTHING)  # no schedule
+    made_from.click()
+    expect(page).to_have_url(f"{live_server.url}/ui/#/templates/ui-report")
+    listed = page.locator(f'.template-jobs tr[data-id="{job_id}"]')
+    expect(listed.locator(".status")).to_have_text("complete")
+    expect(page.locator(".template-jobs tbody tr")).to_have_count(1)
+    page.fill("#dispatch-meta-DATE", "2026-12-02")
+    page.screenshot(path=artifacts / "template.png", full_page=True)
+    page.get_by_role("link", name="All its jobs").click()
+    expect(page).to_have_url(re.compile(r"#/jobs\?template=ui-report$"))
+    expect(page.locator("#filter-template")).to_have_value("ui-report")
+    rows = page.locator("table.jobs tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", job_id)
+    expect(rows.first.locator(".template a")).to_have_attribute("href", "#/templates/ui-report")
+
+
+def test_the_dispatch_form_refuses_a_large_file_and_shows_the_servers_refusal(
+    lab, live_server, page
+):
+    make_template(
+        live_server,
+        name="ui-strict",
+        image=lab.image,
+        command="true",
+        parameters={"required": ["DATE"]},
+        payload="optional",
+    )
+    dispatches = []
+    page.on("request", lambda request: "/dispatch" in request.url and dispatches.append(request))
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/templates/ui-strict")
+    page.fill("#dispatch-meta-DATE", "2026-12-01")
+    large = {"name": "large.bin", "mimeType": "application/octet-stream", "buffer": bytes(262_144)}
+    page.set_input_files("#dispatch-payload", files=[large])
+    page.click("form.dispatch button[type=submit]")
+    expect(page.locator("#error-payload")).to_have_text(
+        "large.bin is 262,144 bytes: a payload is at most 262,143 bytes (under 256 KiB)."
+    )
+    assert dispatches == []  # refused in the browser, never sent
+
+    # The template changed since the form was made: the server's refusal, under its field.
+    changed = live_server.client().request(
+        "PATCH", "/templates/ui-strict", json={"parameters": {"required": ["DATE", "REGION"]}}
+    )
+    assert changed.status_code == 200, changed.text
+    page.set_input_files("#dispatch-payload", files=[{**large, "buffer": b"small"}])
+    page.click("form.dispatch button[type=submit]")
+    expect(page.locator("#error-meta")).to_have_text("required by template ui-strict: REGION")
+    expect(page.locator("#error-payload")).to_have_text("")
+    expect(page.locator(".dispatching .error")).to_contain_text("invalid request: meta")
+    assert len(dispatches) == 1 and page.url.endswith("#/templates/ui-strict")  # no job
+
+
+def test_submitting_the_same_dispatch_form_twice_starts_one_job(lab, live_server, page):
+    make_template(live_server, name="ui-once", image=lab.image, command="true")
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/templates/ui-once")
+    expect(page.locator("form.dispatch")).to_be_visible()
+    page.evaluate(
+        "() => { const form = document.querySelector('form.dispatch');"
+        " form.requestSubmit(); form.requestSubmit(); }"
+    )  # both before the first answer: the same Idempotency-Key
+    expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
+
+    def listed() -> list[str]:
+        jobs = live_server.client().get("/jobs", params={"template": "ui-once"}).json()["jobs"]
+        return [job["id"] for job in jobs]
+
+    wait_until(listed, 30, "the job was never recorded")
+    assert listed() == [page.url.rsplit("/", 1)[1]]
+
+
+def test_a_templates_text_is_shown_as_text_and_never_run(lab, live_server, page):
+    make_template(
+        live_server,
+        name="ui-markup",
+        image=lab.image,
+        command=[COMMAND_PAYLOAD, SCRIPT_PAYLOAD],
+        labels={"note": SCRIPT_PAYLOAD + IMG_PAYLOAD},
+        env={"<script>window.__xss++</script>": "1"},
+    )
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/templates")
+    row = page.locator('table.templates tr[data-name="ui-markup"]')
+    expect(row.locator("td.parameters")).to_have_text("none")
+    expect(row.locator("td.payload")).to_have_text("forbidden")
+    row.get_by_role("link", name="ui-markup").click()
+    command = page.locator('.definition .spec [data-field="command"] li')
+    expect(command).to_have_text([COMMAND_PAYLOAD, SCRIPT_PAYLOAD])
+    labels = page.locator('.definition .spec [data-field="labels"] li')
+    expect(labels.filter(has_text="note=")).to_have_text(f"note={SCRIPT_PAYLOAD}{IMG_PAYLOAD}")
+    expect(page.locator('.definition .spec [data-field="env"]')).to_contain_text(
+        "<script>window.__xss++"
+    )
+    # No parameters and no payload: a form of its button alone.
+    expect(page.locator("form.dispatch input")).to_have_count(0)
+    assert page.locator("#main img, #main script").count() == 0
+    assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+def test_a_tenants_key_sees_its_own_templates_and_dispatches_with_the_right_only(
+    lab, live_server, page
+):
+    key = make_tenant_key(live_server, "ui-templates", ["read", "templates"])
+    make_template(live_server, name="ui-operators", image=lab.image)  # not the tenant's
+    log_in_with(page, live_server.url, key)
+    page.get_by_role("link", name="Templates").click()
+    expect(page.locator("table.templates tbody")).to_have_text(re.compile(r"^No templates\."))
+    make_template(live_server, key, name="ui-tenants", image=lab.image)
+    page.reload()
+    expect(page.locator("table.templates tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="ui-tenants").click()
+    expect(page.locator(".dispatching")).to_contain_text("takes the dispatch right")
+    expect(page.locator("form.dispatch")).to_have_count(0)
+    # The operator's template is one that does not exist, for the tenant's key.
+    page.goto(f"{live_server.url}/ui/#/templates/ui-operators")
+    expect(page.locator("#main .error")).to_contain_text("no such template")
+    expect(page.locator(".definition")).to_have_count(0)

@@ -37,6 +37,7 @@ AUTHORIZED = [
     ("patch", "/templates/nosuchtenant", {}, 404),
     ("delete", "/templates/nosuchtenant", None, 404),
     ("post", "/templates/nosuchtenant/dispatch", {}, 404),
+    ("get", "/templates/nosuchtenant/runs", None, 404),
 ]
 PROTECTED = [(method, path, body) for method, path, body, _code in AUTHORIZED]
 # The routes that reach Docker (/metrics does not; /jobs reads the record store, and needs Docker

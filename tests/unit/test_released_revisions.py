@@ -21,7 +21,7 @@ RELEASED = {
     "0004_tenants.py": "65b0dd13eeff2166936d3a0b9e17297f2366afa518c3466d6158e8535da5adfb",
     "0006_quotas.py": "d4ab2213f34484e0b37241ce9ff8f7d9237ef8617210fb7563389ea8cc70f3b9",
     "0007_templates.py": "a8122e8f5860f9cd11ae3a534ba4599c476c497fa2049ac31dbf693ee6072329",
-    "0008_job_templates.py": "56bc3618653ef27282e51bda9b02826dad7f9a4948646106bde9612efde3c85d",
+    "0008_schedules.py": "badfaecb599a4af3ecf3c2bcebf08c1509d6f59e8e5322db6a23f7aa8731c9a3",
 }
 
 

@@ -11,7 +11,13 @@ from quartermaster.web import context
 from quartermaster.web.api.run import configured
 from quartermaster.web.describe import describe
 from quartermaster.web.errors import ApiError
-from quartermaster.web.inputs import IDEMPOTENCY_KEY, idempotency_key, json_object, path_name
+from quartermaster.web.inputs import (
+    IDEMPOTENCY_KEY,
+    idempotency_key,
+    json_object,
+    path_name,
+    query_args,
+)
 from quartermaster.web.schemas import JobIdResponse
 from quartermaster.web.schemas.responses import Answer
 from quartermaster.web.schemas.templates import (
@@ -20,18 +26,26 @@ from quartermaster.web.schemas.templates import (
     TemplateRequest,
     TemplateResponse,
     TemplatesResponse,
+    TicksQuery,
+    TicksResponse,
     changed_fields,
     template_document,
+    tick_document,
 )
 
 blueprint = Blueprint("templates", __name__)
 META_PAIR = "each meta in the query is NAME=value"
 DISPATCHED, CHANGE = DispatchRequest(), TemplateChange(partial=True)
 ONE, ALL, DONE, JOB = TemplateResponse(), TemplatesResponse(), Answer(), JobIdResponse()
+TICKS, RUNS = TicksQuery(), TicksResponse()
+
+
+NEXT_TICKS_SHOWN = 5
 
 
 def _document(template: Template) -> dict:
-    return template_document(template, context.settings().keep_env_values)
+    next_ticks = context.templates().next_ticks(template, NEXT_TICKS_SHOWN)
+    return template_document(template, context.settings().keep_env_values, next_ticks)
 
 
 @blueprint.post("/templates")
@@ -120,3 +134,20 @@ def raw_dispatch() -> Dispatch:
         raise ApiError(413, f"the payload is over {MAX_PAYLOAD_BYTES // 1024} KiB")
     loaded = DISPATCHED.load({"meta": meta})
     return replace(loaded, payload=payload or None)
+
+
+@blueprint.get("/templates/<name>/runs")
+@describe(
+    summary="A template's ticks, newest first: fired (its job), skipped, missed, failed to start",
+    query=TicksQuery,
+    response=TicksResponse,
+    errors=(400, 404, 503),
+    right=READ,
+)
+def template_runs(name: str) -> ResponseReturnValue:
+    query = TICKS.load(query_args())
+    page = context.templates().ticks(
+        context.actor(), path_name(name), query["cursor"], query["limit"]
+    )
+    runs = [tick_document(tick) for tick in page.ticks]
+    return RUNS.dump({"runs": runs, "next_cursor": page.next_cursor})

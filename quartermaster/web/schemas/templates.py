@@ -5,11 +5,19 @@ values (`meta`) and a few of /run's fields (`overrides`)."""
 import base64
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from quartermaster.jobs.history import recorded_request
+from quartermaster.jobs.schedules import (
+    MAX_CRON_LENGTH,
+    OVERLAPS,
+    Schedule,
+    cron_error,
+    describe,
+    timezone_error,
+)
 from quartermaster.jobs.templates import (
     MAX_PARAMETERS,
     MAX_PAYLOAD_BYTES,
@@ -20,9 +28,11 @@ from quartermaster.jobs.templates import (
     TemplateParameters,
 )
 from quartermaster.jobs.tenancy import NAME_ERROR, NAME_PATTERN
-from quartermaster.web.schemas.fields import no_nul
+from quartermaster.jobs.ticks import FIRING, TICK_OUTCOMES
+from quartermaster.jobs.times import timestamp_of
+from quartermaster.web.schemas.fields import JsonInteger, QueryInteger, no_nul
 from quartermaster.web.schemas.patterns import MAX_ENV_VALUE
-from quartermaster.web.schemas.requests import RequestSchema, TokenRequest
+from quartermaster.web.schemas.requests import QuerySchema, RequestSchema, TokenRequest
 from quartermaster.web.schemas.responses import Answer
 from quartermaster.web.schemas.run_request import JOB_ONLY_FIELDS, RunRequest
 
@@ -50,9 +60,92 @@ class ParametersRequest(RequestSchema):
         return TemplateParameters(required, optional)
 
 
+# What the document calls a schedule's cron and zone: no pattern says which are valid (a field's
+# range, a date that never comes, tzdata's names); the fuzzer knows them by these names.
+CRON_FORMAT = "cron"
+TIMEZONE_FORMAT = "iana-time-zone"
+MAX_CATCH_UP = 7 * 24 * 3600
+
+
+def _refused_by(check: Any) -> Any:
+    """A marshmallow validator of one of jobs/schedules.py's checks (a message, or None)."""
+
+    def validator(value: str) -> None:
+        problem = check(value)
+        if problem:
+            raise ValidationError(problem)
+
+    return validator
+
+
+class ScheduleRequest(RequestSchema):
+    """A template's schedule (jobs/schedules.py)."""
+
+    cron = fields.String(
+        required=True,
+        validate=[
+            validate.Length(max=MAX_CRON_LENGTH, error="at most {max} characters"),
+            _refused_by(cron_error),
+        ],
+        metadata={
+            "description": "five fields (minute hour day-of-month month day-of-week), or a macro "
+            "such as @daily",
+            "format": CRON_FORMAT,
+        },
+    )
+    timezone = fields.String(
+        required=True,
+        validate=_refused_by(timezone_error),
+        metadata={
+            "description": "the IANA zone the cron reads the clock of, e.g. Europe/Berlin",
+            "format": TIMEZONE_FORMAT,
+        },
+    )
+    overlap = fields.String(
+        load_default="allow",
+        validate=validate.OneOf(OVERLAPS),
+        metadata={"description": "a tick while one of its jobs is live: allow, forbid (skip it) "
+                  "or replace (stop it)"},
+    )  # fmt: skip
+    catch_up = JsonInteger(
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_CATCH_UP),
+        metadata={"description": "seconds: how late the newest missed tick may still run"},
+    )
+    paused = fields.Boolean(load_default=False)
+
+    @post_load
+    def to_schedule(self, data: Mapping[str, Any], **kwargs) -> Schedule | dict[str, Any]:
+        if kwargs.get("partial"):
+            return dict(data)  # a PATCH's fields, laid over the schedule's (changed_fields)
+        return Schedule(**data)
+
+
+# A schedule's ticks give no parameters and no payload (`schedule_needs_no_input`, in JSON
+# Schema, joined to the /run body's rules by openapi.py).
+SCHEDULE_NEEDS_NO_INPUT = {
+    "anyOf": [
+        {"properties": {"schedule": {"type": "null"}}},
+        {
+            "properties": {
+                "parameters": {
+                    "anyOf": [{"type": "null"}, {"properties": {"required": {"maxItems": 0}}}]
+                },
+                "payload": {"enum": ["forbidden", "optional"]},
+            }
+        },
+    ]
+}
+NO_INPUT_ERROR = "a scheduled template's ticks give no {what}: {detail}"
+
+
 class TemplateRequest(RunRequest):
     """POST /templates (and, whole, the template a PATCH leaves): /run's fields, its job's name
-    left to each dispatch, and the template's `name` and `parameters`."""
+    left to each dispatch, and the template's `name`, `parameters`, `payload` and `schedule`."""
+
+    JSON_SCHEMA_RULES: ClassVar[dict] = {
+        "allOf": [RunRequest.JSON_SCHEMA_RULES, SCHEDULE_NEEDS_NO_INPUT]
+    }
 
     name = fields.String(
         required=True,
@@ -65,13 +158,33 @@ class TemplateRequest(RunRequest):
         validate=validate.OneOf(PAYLOAD_MODES),
         metadata={"description": "whether a dispatch gives the job a file at /qm/payload"},
     )
+    schedule = fields.Nested(
+        ScheduleRequest,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "when it runs on its own; null: by dispatch alone"},
+    )
+
+    @validates_schema
+    def schedule_needs_no_input(self, data: Mapping[str, Any], **kwargs) -> None:
+        if data.get("schedule") is None:
+            return
+        parameters = data.get("parameters")
+        if parameters is not None and parameters.required:
+            detail = f"parameters {', '.join(parameters.required)} are required"
+            raise ValidationError(NO_INPUT_ERROR.format(what="parameters", detail=detail),
+                                  "schedule")  # fmt: skip
+        if data.get("payload") == "required":
+            detail = "its payload is required"
+            raise ValidationError(NO_INPUT_ERROR.format(what="payload", detail=detail), "schedule")
 
     @post_load
     def to_job_spec(self, data: Mapping[str, Any], **kwargs) -> Template:
         given = dict(data)
         name, parameters, payload = given.pop("name"), given.pop("parameters"), given.pop("payload")
+        schedule = given.pop("schedule")
         job = super().to_job_spec(given)
-        return Template(name, job, parameters or TemplateParameters(), payload)
+        return Template(name, job, parameters or TemplateParameters(), payload, schedule=schedule)
 
 
 class TemplateChange(TemplateRequest):
@@ -99,6 +212,9 @@ def changed_fields(template: Template, changes: Mapping[str, Any]) -> dict[str, 
     over its own fields; a change of its type to one that is not a "job" takes the job's
     fields (completions, parallelism) it had with it."""
     body = {**template_fields(template), **changes}
+    schedule = changes.get("schedule")
+    if isinstance(schedule, dict) and template.schedule is not None:
+        body["schedule"] = {**template.schedule.as_json(), **schedule}  # {"paused": true}
     if body.get("type") != "job":
         for name in JOB_ONLY_FIELDS:
             if name not in changes:
@@ -131,6 +247,8 @@ def template_fields(template: Template) -> dict[str, Any]:
     body["name"] = template.name
     body["payload"] = template.payload
     body["parameters"] = template.parameters.as_json()
+    if template.schedule is not None:
+        body["schedule"] = template.schedule.as_json()
     return body
 
 
@@ -205,6 +323,19 @@ class ParametersDocument(Schema):
     optional = fields.List(fields.String())
 
 
+class ScheduleDocument(Schema):
+    cron = fields.String()
+    timezone = fields.String()
+    overlap = fields.String(metadata={"enum": list(OVERLAPS)})
+    catch_up = fields.Integer()
+    paused = fields.Boolean()
+    description = fields.String(metadata={"description": "the schedule in words"})
+    next = fields.List(
+        fields.String(),
+        metadata={"description": "its next ticks, RFC 3339 in UTC (none while paused)"},
+    )
+
+
 class TemplateDocument(Schema):
     name = fields.String(required=True)
     tenant = fields.String(allow_none=True)
@@ -218,6 +349,7 @@ class TemplateDocument(Schema):
     )
     created_at = fields.String()
     updated_at = fields.String()
+    schedule = fields.Nested(ScheduleDocument, allow_none=True)
 
 
 class TemplateResponse(TemplateDocument, Answer):
@@ -228,9 +360,12 @@ class TemplatesResponse(Answer):
     templates = fields.List(fields.Nested(TemplateDocument))
 
 
-def template_document(template: Template, env_values: bool) -> dict[str, Any]:
+def template_document(
+    template: Template, env_values: bool, next_ticks: list[str]
+) -> dict[str, Any]:
     """The template as an answer shows it: its request as a record keeps a job's (env values
-    only if KEEP_ENV_VALUES), never its credentials."""
+    only if KEEP_ENV_VALUES), never its credentials; its schedule in words and its next ticks."""
+    schedule = template.schedule
     return {
         "name": template.name,
         "tenant": template.tenant,
@@ -240,4 +375,51 @@ def template_document(template: Template, env_values: bool) -> dict[str, Any]:
         "auth_kept": template.auth_kept,
         "created_at": template.created_at,
         "updated_at": template.updated_at,
+        "schedule": None
+        if schedule is None
+        else {**schedule.as_json(), "description": describe(schedule), "next": next_ticks},
+    }
+
+
+DEFAULT_TICKS, MAX_TICKS = 50, 500
+LATEST_TICK = 2**63 - 1  # nanoseconds: a BIGINT's reach
+
+
+class TicksQuery(QuerySchema):
+    """GET /templates/:name/runs."""
+
+    limit = QueryInteger(load_default=DEFAULT_TICKS, validate=validate.Range(min=1, max=MAX_TICKS))
+    cursor = QueryInteger(
+        load_default=None,
+        validate=validate.Range(min=0, max=LATEST_TICK),
+        metadata={"description": "next_cursor of the previous page (the ticks before its own)"},
+    )
+
+
+class TickDocument(Schema):
+    tick = fields.String(metadata={"description": "the tick's time, RFC 3339 in UTC"})
+    outcome = fields.String(metadata={"enum": [*TICK_OUTCOMES, FIRING]})
+    job_id = fields.String(allow_none=True, metadata={"description": "the job it started"})
+    status = fields.String(
+        allow_none=True, metadata={"description": "its job's status now (final once it ended)"}
+    )
+    reason = fields.String(allow_none=True, metadata={"description": "why: skipped, missed, "
+                           "failed to start"})  # fmt: skip
+
+
+class TicksResponse(Answer):
+    runs = fields.List(fields.Nested(TickDocument))
+    next_cursor = fields.Integer(
+        allow_none=True, metadata={"description": "pass as cursor for the next page; null: last"}
+    )
+
+
+def tick_document(tick: Any) -> dict[str, Any]:
+    """A tick as /templates/:name/runs shows it (service/templates.py's TickPage holds them)."""
+    return {
+        "tick": timestamp_of(tick.tick),
+        "outcome": tick.outcome,
+        "job_id": tick.job_id,
+        "status": tick.job_status,
+        "reason": tick.reason,
     }

@@ -1,6 +1,6 @@
-// The dashboard: a single page, its views chosen by the hash (#/jobs, #/jobs/<id>, #/nodes,
-// #/run, #/tenants, #/audit). Every piece of data comes from the API, with the token (the
-// operator's, or a tenant's key) typed in the login form.
+// The dashboard: a single page, its views chosen by the hash (#/jobs, #/jobs/<id>, #/templates,
+// #/templates/<name>, #/nodes, #/run, #/tenants, #/audit). Every piece of data comes from the
+// API, with the token (the operator's, or a tenant's key) typed in the login form.
 import { UNAUTHORIZED, getJson, session } from "./api.js";
 import { errorBox, h } from "./dom.js";
 import { auditView } from "./audit.js";
@@ -9,11 +9,15 @@ import { jobsView } from "./jobs.js";
 import { loginView } from "./login.js";
 import { nodesView } from "./nodes.js";
 import { runView } from "./run.js";
+import { templateView } from "./template.js";
+import { templatesView } from "./templates.js";
 import { tenantsView } from "./tenants.js";
 
 const ROUTES = [
   [/^jobs$/, (main, match, params) => jobsView(main, { params })],
   [/^jobs\/([^/]+)$/, (main, match) => jobView(main, { id: decodeURIComponent(match[1]) })],
+  [/^templates$/, (main) => templatesView(main)],
+  [/^templates\/([^/]+)$/, (main, match) => templateView(main, { name: decodeURIComponent(match[1]) })],
   [/^nodes$/, (main) => nodesView(main)],
   [/^run$/, (main) => runView(main)],
   [/^tenants$/, (main) => tenantsView(main)],

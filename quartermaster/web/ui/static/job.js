@@ -1,11 +1,14 @@
 import { ApiError, FINAL_STATUSES, getJson, postJson, streamText } from "./api.js";
-import { errorBox, h, statusBadge, time } from "./dom.js";
+import { errorBox, h, link, statusBadge, time } from "./dom.js";
 import { poll } from "./poll.js";
+import { specList } from "./spec.js";
 
+// The template a job was made from (null for a /run's) links to the template's page;
+// scheduled_for is the tick of its schedule it ran for.
 const STATUS_FIELDS = [
-  "id", "name", "image", "type", "status", "queue_position", "state", "exit_code", "error",
-  "node", "created_at", "started_at", "finished_at", "completions", "succeeded", "failed",
-  "attempts",
+  "id", "name", "image", "template", "scheduled_for", "type", "status", "queue_position", "state",
+  "exit_code", "error", "node", "created_at", "started_at", "finished_at", "completions",
+  "succeeded", "failed", "attempts",
 ];
 
 const POLL_MS = 1000; // a job's page asks more often than the table: a short run shows "started"
@@ -166,38 +169,7 @@ export function jobView(main, { id }) {
 
 function display(name, value) {
   if (value === null || value === undefined) return "–";
-  if (name.endsWith("_at")) return time(value);
+  if (name === "template") return link(["templates", value], value);
+  if (name.endsWith("_at") || name === "scheduled_for") return time(value);
   return String(value);
-}
-
-// The request as it was given: each field, objects as key=value lines.
-function specList(request) {
-  const list = h("dl", { class: "fields" });
-  for (const [name, value] of Object.entries(request || {})) {
-    list.append(h("dt", {}, name), h("dd", { "data-field": name }, specValue(value)));
-  }
-  return list;
-}
-
-function specValue(value) {
-  if (value === null || value === undefined) return "–";
-  if (typeof value === "object" && Object.keys(value).length === 0) return "–";
-  if (Array.isArray(value)) {
-    return h("ul", { class: "plain" }, value.map((item) => h("li", {}, specText(item))));
-  }
-  if (typeof value === "object") {
-    return h(
-      "ul",
-      { class: "plain" },
-      // env without its values (the record keeps names only): the name alone
-      Object.entries(value).map(([key, item]) =>
-        h("li", {}, item === null ? key : `${key}=${specText(item)}`),
-      ),
-    );
-  }
-  return String(value);
-}
-
-function specText(value) {
-  return typeof value === "string" ? value : JSON.stringify(value);
 }

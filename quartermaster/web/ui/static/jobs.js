@@ -1,17 +1,20 @@
 import { STATUSES, getJsonIfChanged } from "./api.js";
-import { errorBox, h, link, route, statusBadge, time } from "./dom.js";
+import { errorBox, h, headings, link, route, statusBadge, time } from "./dom.js";
 import { poll } from "./poll.js";
 
 const PAGE_SIZE = 50;
+// A job's row's columns (jobRow).
+export const JOB_COLUMNS = ["Name", "Status", "Image", "Created", "Finished", "Exit", "Error"];
 
 // Every job, newest first, its status kept current; the filters live in the hash
-// (#/jobs?status=failed&label=team%3Da&name=nightly, and the page size: &limit=20), so a
-// filtered view can be shared.
+// (#/jobs?status=failed&label=team%3Da&name=nightly&template=report, and the page size:
+// &limit=20), so a filtered view can be shared.
 export function jobsView(main, { params }) {
   const filters = {
     status: params.get("status") || "",
     label: params.get("label") || "",
     name: params.get("name") || "",
+    template: params.get("template") || "",
   };
   const limit = params.get("limit") || PAGE_SIZE;
   const cursors = [null]; // the cursor of each page walked so far; the last is the current one
@@ -26,18 +29,7 @@ export function jobsView(main, { params }) {
     h("h1", {}, "Jobs"),
     filterForm(filters, params.get("limit")),
     feedback,
-    h(
-      "table",
-      { class: "jobs" },
-      h(
-        "thead",
-        {},
-        h("tr", {}, ["Name", "Status", "Image", "Created", "Finished", "Exit", "Error"].map(
-          (title) => h("th", { scope: "col" }, title),
-        )),
-      ),
-      body,
-    ),
+    h("table", { class: "jobs" }, headings(JOB_COLUMNS), body),
     h("div", { class: "pager" }, previous, next),
   );
 
@@ -53,7 +45,8 @@ export function jobsView(main, { params }) {
         nextCursor = page.next_cursor;
         body.replaceChildren(...page.jobs.map(jobRow));
         if (page.jobs.length === 0) {
-          body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No jobs.")));
+          const none = h("td", { colspan: JOB_COLUMNS.length, class: "muted" }, "No jobs.");
+          body.append(h("tr", {}, none));
         }
       }
       feedback.replaceChildren();
@@ -79,7 +72,8 @@ export function jobsView(main, { params }) {
   return () => stop();
 }
 
-function jobRow(job) {
+// A job's row: its name (its id, tenant and template below), status, image, times, exit, error.
+export function jobRow(job) {
   return h(
     "tr",
     { "data-id": job.id },
@@ -89,6 +83,9 @@ function jobRow(job) {
       link(["jobs", job.id], job.name),
       h("div", { class: "muted id" }, job.id),
       job.tenant ? h("div", { class: "muted tenant" }, `tenant ${job.tenant}`) : null,
+      job.template
+        ? h("div", { class: "muted template" }, "template ", templateLink(job.template))
+        : null,
     ),
     h(
       "td",
@@ -102,6 +99,10 @@ function jobRow(job) {
     h("td", {}, job.exit_code ?? "–"),
     h("td", { class: "error-text" }, job.error ?? ""),
   );
+}
+
+function templateLink(name) {
+  return link(["templates", name], name);
 }
 
 function filterForm(filters, limit) {
@@ -123,12 +124,19 @@ function filterForm(filters, limit) {
     placeholder: "name prefix",
     value: filters.name,
   });
+  const template = h("input", {
+    id: "filter-template",
+    name: "template",
+    placeholder: "template name",
+    value: filters.template,
+  });
   const apply = (event) => {
     event.preventDefault();
     const chosen = {
       status: status.value,
       label: label.value.trim(),
       name: name.value.trim(),
+      template: template.value.trim(),
       limit,
     };
     const kept = Object.fromEntries(Object.entries(chosen).filter(([, value]) => value));
@@ -141,6 +149,7 @@ function filterForm(filters, limit) {
     h("label", {}, "Status ", status),
     h("label", {}, "Label ", label),
     h("label", {}, "Name ", name),
+    h("label", {}, "Template ", template),
     h("button", { type: "submit" }, "Filter"),
   );
 }

@@ -1,5 +1,6 @@
-import { ApiError, getJson, newIdempotencyKey, postJson, session } from "./api.js";
-import { errorBox, h, route } from "./dom.js";
+import { getJson, newIdempotencyKey, postJson, session } from "./api.js";
+import { h, route } from "./dom.js";
+import { showRefusal } from "./forms.js";
 
 // The Run form: starts a job and opens its page. One Idempotency-Key per filled-in form: a
 // second submit of the same form (a double click, a retry after a lost answer) starts no
@@ -53,19 +54,10 @@ export function runView(main) {
       const { id } = await postJson("/run", body, { "Idempotency-Key": key });
       location.hash = route(["jobs", id]);
     } catch (error) {
-      showRefusal(error);
+      showRefusal(error, messages, feedback);
     } finally {
       submit.disabled = false;
     }
-  }
-
-  function showRefusal(error) {
-    const unplaced = [];
-    for (const [name, detail] of Object.entries((error instanceof ApiError && error.fields) || {})) {
-      if (messages[name]) messages[name].textContent = flatten(detail).join("; ");
-      else unplaced.push(`${name}: ${flatten(detail).join("; ")}`);
-    }
-    feedback.replaceChildren(errorBox(error), unplaced.length ? h("p", {}, unplaced.join("\n")) : null);
   }
 }
 
@@ -121,15 +113,6 @@ function keyValueLines(field, text) {
     pairs[line.slice(0, at).trim()] = line.slice(at + 1);
   }
   return pairs;
-}
-
-// A field's messages: a list, or (for a dictionary) messages nested by key.
-function flatten(detail) {
-  if (Array.isArray(detail)) return detail.flatMap(flatten);
-  if (detail && typeof detail === "object") {
-    return Object.entries(detail).flatMap(([key, inner]) => flatten(inner).map((m) => `${key}: ${m}`));
-  }
-  return [String(detail)];
 }
 
 // What a tenant's policy allows its jobs, said above the form (the server refuses the rest).
