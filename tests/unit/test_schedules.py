@@ -292,6 +292,23 @@ def test_a_tick_is_the_same_instant_whatever_the_start(cron, zone, walk_from):
         moment += timedelta(minutes=7, seconds=30)
 
 
+@pytest.mark.parametrize(
+    ("cron", "zone", "tick"),
+    [
+        ("*/20 * * * *", BERLIN, "2026-03-29 03:00+02:00"),  # the first instant after the gap
+        ("30 2 * * *", BERLIN, "2026-03-29 03:00+02:00"),
+        ("*/20 * * * *", BERLIN, "2026-10-25 02:00+01:00"),  # the second pass's first instant
+        ("30 * * * *", LORD_HOWE, "2026-10-04 02:30+11:00"),
+        ("0 3 * * *", NEW_YORK, "2026-12-08 03:00-05:00"),
+    ],
+)
+def test_a_tick_is_found_from_a_microsecond_before_it(cron, zone, tick):
+    # The scheduler asks for the ticks from just before the oldest one it has not taken.
+    schedule, just_before = Schedule(cron, zone), at(tick) - timedelta(microseconds=1)
+    assert next_ticks(schedule, just_before, 1) == [at(tick)]
+    assert ticks_between(schedule, just_before, at(tick), 5) == Ticks((at(tick),), 1)
+
+
 def test_a_long_gap_gives_its_newest_ticks_and_how_many_there_were():
     every_minute = Schedule("* * * * *", BERLIN)
     start, end = at("2026-03-23 12:00"), at("2026-03-30 12:00")  # a week, summer time begun
