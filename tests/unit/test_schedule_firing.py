@@ -5,12 +5,14 @@ start), the plan of due ticks (jobs/ticks.py), and a schedule over HTTP (its fie
 with their names, its next ticks, pausing, its runs)."""
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from quartermaster.compose import compose_app, compose_service
+from quartermaster.jobs.errors import StoreUnavailable
 from quartermaster.jobs.schedules import Schedule
 from quartermaster.jobs.ticks import MAX_MISSED_RECORDED, ON_TIME_SECONDS, plan
 from quartermaster.jobs.times import timestamp_of
@@ -208,6 +210,36 @@ def test_a_scheduler_stopped_after_starting_the_job_leaves_one_job(site, monkeyp
     (job,) = template_jobs(client)  # the tick's job found again: none more
     assert job["id"] == started["id"]
     assert [(run["outcome"], run["job_id"]) for run in runs(client)] == [("fired", job["id"])]
+
+
+def test_the_scheduler_loop_fires_what_is_due_and_waits_out_a_store_away(site, monkeypatch):
+    client, store, clock, scheduler = site
+    make(client)
+    tick = next_tick_of(store)
+    clock.now = tick / 1e9 + 1
+    service = scheduler()
+    original, attempts = ScheduleStore.take, []
+
+    def away_once(self, *args):
+        attempts.append(args)
+        if len(attempts) == 1:
+            raise StoreUnavailable("the record store is out of reach")
+        return original(self, *args)
+
+    monkeypatch.setattr(ScheduleStore, "take", away_once)
+    stop = threading.Event()
+    loop = threading.Thread(target=service.run_forever, args=(stop,))
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not template_jobs(client) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        loop.join(5)
+    assert not loop.is_alive()
+    (job,) = template_jobs(client)  # taken at the pass after the store came back
+    assert job["scheduled_for"] == timestamp_of(tick) and len(attempts) == 2
 
 
 @pytest.mark.parametrize("overlap", ["allow", "forbid", "replace"])
