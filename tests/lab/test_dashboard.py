@@ -880,6 +880,8 @@ def test_a_tick_fires_a_job_shown_in_the_runs_whose_page_links_back(
         failed = page.locator(f'tr[data-name="ui-refused"] li[data-tick="{refused["tick"]}"]')
         expect(failed.locator(".outcome")).to_have_text("failed to start")
         expect(failed.locator("a")).to_have_count(0)
+        reason = f"{zoned(refused['tick'], NEW_YORK)}: {refused['reason']}"
+        expect(failed).to_have_attribute("title", reason)
         page.screenshot(path=artifacts / "templates-scheduled.png", full_page=True)
         page.get_by_role("link", name="ui-refused").click()
         row = page.locator(f'.template-runs tr[data-tick="{refused["tick"]}"]')

@@ -77,6 +77,12 @@ function templateRow(template, runs) {
   );
 }
 
+// A tick's line's tooltip: the tick in the template's zone, and why (skipped, missed, not started).
+function runTitle(run, schedule) {
+  const when = zonedTime(run.tick, schedule.timezone);
+  return run.reason ? `${when}: ${run.reason}` : when;
+}
+
 // Its next tick in both zones; a dash without a schedule, or while it is paused.
 function nextTick(schedule) {
   return schedule && schedule.next.length ? bothZones(schedule.next[0], schedule.timezone) : "–";
@@ -92,7 +98,7 @@ function runList(runs, schedule) {
     runs.map((run) =>
       h(
         "li",
-        { "data-tick": run.tick, title: zonedTime(run.tick, schedule.timezone) },
+        { "data-tick": run.tick, title: runTitle(run, schedule) },
         h("span", { class: "muted" }, zonedTime(run.tick, BROWSER_ZONE), " "),
         tickOutcome(run),
       ),
