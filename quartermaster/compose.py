@@ -63,7 +63,7 @@ def compose_app(
 
 def compose_scheduler(config: configuration.Config) -> ScheduleService:
     """The templates' schedules over the swarm and the record store of `config`: what the
-    background process runs beside the reaper (server/background.py)."""
+    background process runs beside the reaper (quartermaster/background)."""
     store = RecordStore(config.store_url)
     jobs, _, templates = compose_service(config, store=store)
     return ScheduleService(ScheduleStore(store.connection), templates, jobs)

@@ -10,6 +10,7 @@ import click
 
 from quartermaster.cli import exit_codes
 from quartermaster.cli.app import Connection, json_option, qm, raw_option, report
+from quartermaster.cli.jobs import ID_WIDTH
 from quartermaster.cli.output import echo, print_fields, print_json, print_table
 from quartermaster.cli.parsing import key_values
 from quartermaster.cli.run import launch
@@ -81,10 +82,11 @@ def list_templates(connection: Connection, as_json: bool) -> None:
             template.request.get("image", ""),
             ", ".join(template.required) or "-",
             ", ".join(template.optional) or "-",
+            schedule_words(template),
         ]
         for template in found
     ]
-    print_table(["name", "image", "required", "optional"], rows)
+    print_table(["name", "image", "required", "optional", "schedule"], rows)
 
 
 @templates.command("show")
@@ -134,8 +136,58 @@ def show(template: Template, as_json: bool) -> None:
             ("required", ", ".join(template.required) or "-"),
             ("optional", ", ".join(template.optional) or "-"),
             ("auth", "kept (sealed)" if template.auth_kept else "none"),
+            ("schedule", schedule_words(template)),
+            *schedule_fields(template),
         ]
     )
+
+
+def schedule_words(template: Template) -> str:
+    schedule = template.schedule
+    if schedule is None:
+        return "-"
+    return f"{schedule['description']}{', paused' if schedule['paused'] else ''}"
+
+
+def schedule_fields(template: Template) -> list[tuple[str, str]]:
+    """The schedule's fields but its words: its cron, overlap, catch-up and next ticks."""
+    schedule = template.schedule
+    if schedule is None:
+        return []
+    next_ticks = [moment.isoformat() for moment in template.next_ticks]
+    return [
+        ("cron", f"{schedule['cron']} ({schedule['timezone']})"),
+        ("overlap", schedule["overlap"]),
+        ("catch_up", f"{schedule['catch_up']} s"),
+        ("next", ", ".join(next_ticks[:3]) or "-"),
+    ]
+
+
+@templates.command("runs")
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True,
+              help="At most this many ticks.")  # fmt: skip
+@json_option
+@click.pass_obj
+def runs(connection: Connection, name: str, limit: int, as_json: bool) -> None:
+    """The ticks of template NAME's schedule, newest first: fired (its job and its status),
+    skipped, missed or failed to start (and why)."""
+    with connection.client() as client:
+        ticks = list(client.template_runs(name, limit=limit))
+    if as_json:
+        print_json([{**vars(tick), "tick": tick.tick and tick.tick.isoformat()} for tick in ticks])
+        return
+    rows = [
+        [
+            tick.tick.isoformat() if tick.tick else "-",
+            tick.outcome,
+            tick.job_id[:ID_WIDTH] if tick.job_id else "-",
+            tick.status or "-",
+            tick.reason or "",
+        ]
+        for tick in ticks
+    ]
+    print_table(["tick", "outcome", "job", "status", "reason"], rows)
 
 
 @qm.command()

@@ -29,6 +29,7 @@ from quartermaster.client.models import (
     Key,
     Node,
     Template,
+    TemplateRun,
     Tenant,
     Usage,
 )
@@ -353,20 +354,32 @@ class Client:
         return Template.from_document(self._json("GET", path, READ_RETRIES))
 
     def create_template(self, body: Mapping[str, Any]) -> Template:
-        """A new template: `body` holds /run's fields, the template's `name` and its
-        `parameters` ({"required": [...], "optional": [...]}); a name in use is Conflict."""
+        """A new template: `body` holds /run's fields, the template's `name`, its `parameters`
+        ({"required": [...], "optional": [...]}), `payload` and `schedule` ({"cron",
+        "timezone", "overlap", "catch_up", "paused"}); a name in use is Conflict."""
         answer = self._json("POST", "/templates", NO_RETRIES, json=dict(body))
         return Template.from_document(answer)
 
     def update_template(self, name: str, **changes: Any) -> Template:
-        """Change the fields given (/run's, `parameters`, `auth`); None puts one back to its
-        default."""
+        """Change the fields given (/run's, `parameters`, `auth`, `schedule`: its fields given
+        change, e.g. schedule={"paused": True}); None puts one back to its default."""
         path = f"/templates/{_path(name)}"
         return Template.from_document(self._json("PATCH", path, NO_RETRIES, json=changes))
 
     def delete_template(self, name: str) -> None:
         """Remove a template (the jobs it made stay)."""
         self._json("DELETE", f"/templates/{_path(name)}", NO_RETRIES)
+
+    def template_runs(
+        self, name: str, page_size: int = 50, limit: int | None = None
+    ) -> Iterator[TemplateRun]:
+        """The ticks of a template's schedule, newest first, read a page at a time: each fired
+        one with its job and that job's status, the others with why (skipped, missed, failed to
+        start); at most `limit` (None: all the store keeps)."""
+        params = {"limit": page_size if limit is None else min(page_size, limit)}
+        path = f"/templates/{_path(name)}/runs"
+        for document in self._pages(path, "runs", params, limit):
+            yield TemplateRun.from_document(document)
 
     def dispatch(
         self,

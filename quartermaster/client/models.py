@@ -217,6 +217,14 @@ class Template:
     created_at: datetime | None
     updated_at: datetime | None
     document: dict[str, Any] = field(repr=False, compare=False)
+    # {"cron", "timezone", "overlap", "catch_up", "paused", "description", "next"}; None: none
+    schedule: dict[str, Any] | None = None
+
+    @property
+    def next_ticks(self) -> list[datetime]:
+        """Its schedule's next ticks (UTC); none without a schedule, or while it is paused."""
+        times = (self.schedule or {}).get("next") or []
+        return [moment for moment in map(parse_time, times) if moment is not None]
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Template":
@@ -231,6 +239,29 @@ class Template:
             created_at=parse_time(document.get("created_at")),
             updated_at=parse_time(document.get("updated_at")),
             document=_without_success(document),
+            schedule=document.get("schedule"),
+        )
+
+
+@dataclass(frozen=True)
+class TemplateRun:
+    """A tick of a template's schedule (`/templates/:name/runs`): `outcome` is fired, skipped,
+    missed, failed to start (or firing, while its job starts); `status` its job's now."""
+
+    tick: datetime | None
+    outcome: str
+    job_id: str | None
+    status: str | None
+    reason: str | None
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "TemplateRun":
+        return cls(
+            tick=parse_time(document.get("tick")),
+            outcome=document["outcome"],
+            job_id=document.get("job_id"),
+            status=document.get("status"),
+            reason=document.get("reason"),
         )
 
 

@@ -20,7 +20,7 @@ REAPER_MODULE = "quartermaster.reaper"
 
 
 def start_process(config: Config, module: str = REAPER_MODULE) -> subprocess.Popen:
-    """The reaper (or the process `module` runs it in: server/background.py) in a fresh
+    """The reaper (or the process `module` runs it in: quartermaster/background) in a fresh
     interpreter; its settings (secrets included) travel on its stdin."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", module, SETTINGS_ON_STDIN], stdin=subprocess.PIPE

@@ -56,8 +56,8 @@ class RedactingLogger(Logger):
         return atoms
 
 
-# The reaper, and the templates' schedules beside it (server/background.py).
-BACKGROUND_MODULE = "quartermaster.server.background"
+# The reaper, and the templates' schedules beside it (quartermaster/background).
+BACKGROUND_MODULE = "quartermaster.background"
 
 
 def reaper_hooks(config: Config) -> dict:

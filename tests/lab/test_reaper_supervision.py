@@ -23,7 +23,7 @@ def receiver():
 
 def reapers_of(server) -> list[int]:
     """The pids of the server's background processes (the reaper, and the schedules): its
-    children running quartermaster.server.background."""
+    children running quartermaster.background."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -33,7 +33,7 @@ def reapers_of(server) -> list[int]:
             command = (proc / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile
-        if parent == server.process.pid and b"quartermaster.server.background" in command:
+        if parent == server.process.pid and b"quartermaster.background" in command:
             found.append(int(proc.name))
     return found
 

@@ -216,6 +216,34 @@ def test_jobs_of_a_template_and_the_tick_they_ran_for(scripted_server, qm_client
     assert listed.scheduled_for == datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
 
 
+def test_template_runs_walk_their_pages_and_a_template_shows_its_schedule(
+    scripted_server, qm_client
+):
+    tick = "2026-12-08T02:00:00.000000000Z"
+    fired = {"tick": tick, "outcome": "fired", "job_id": "j1", "status": "complete", "reason": None}
+    missed = {**fired, "outcome": "missed", "job_id": None, "status": None, "reason": "down"}
+    scripted_server.answer(
+        "GET",
+        "/templates/nightly/runs",
+        json_answer(200, {"success": True, "runs": [fired], "next_cursor": 17}),
+        json_answer(200, {"success": True, "runs": [missed], "next_cursor": None}),
+    )
+    runs = list(qm_client.template_runs("nightly", page_size=1))
+    assert [(run.outcome, run.job_id, run.status) for run in runs] == [
+        ("fired", "j1", "complete"),
+        ("missed", None, None),
+    ]
+    assert runs[0].tick == datetime(2026, 12, 8, 2, tzinfo=UTC) and runs[1].reason == "down"
+    assert [request.query.get("cursor") for request in scripted_server.received] == [None, ["17"]]
+    schedule = {"cron": "0 3 * * *", "timezone": "Europe/Berlin", "overlap": "forbid"}
+    schedule |= {"catch_up": 0, "paused": False, "description": "At 03:00", "next": [tick]}
+    document = {"success": True, "name": "nightly", "request": {}, "schedule": schedule}
+    scripted_server.answer("GET", "/templates/nightly", json_answer(200, document))
+    template = qm_client.template("nightly")
+    assert template.schedule == schedule
+    assert template.next_ticks == [datetime(2026, 12, 8, 2, tzinfo=UTC)]
+
+
 def test_jobs_stops_at_its_limit_without_reading_more_pages(scripted_server, qm_client):
     jobs = [{**JOB, "id": name} for name in "abc"]
     scripted_server.answer(

@@ -3,6 +3,7 @@
     server  ->  compose  ->  web  ->  service  ->  store
                         ->  swarm, store
             ->  reaper  ->  swarm, store
+    background  ->  reaper, compose
     swarm  ->  process  ->  jobs;  store  ->  jobs
     cli  ->  client
 
@@ -34,6 +35,7 @@ ALLOWED = {
     "reaper": {"jobs", "process", "store", "swarm"},
     "compose": {"jobs", "process", "service", "store", "swarm", "web"},
     "server": {"jobs", "process", "store", "swarm", "web", "reaper", "compose"},
+    "background": {"jobs", "process", "reaper", "compose"},
     "client": set(),
     "cli": {"client"},
 }

@@ -331,6 +331,7 @@ def test_runs_are_keyset_pages_newest_first_and_go_with_their_template(site):
         ({"cron": "* * * * *"}, "timezone", "required"),
         ({**EVERY_MINUTE, "overlap": "sometimes"}, "overlap", "allow"),
         ({**EVERY_MINUTE, "catch_up": -1}, "catch_up", "greater"),
+        ({**EVERY_MINUTE, "paused": 0}, "paused", "true or false"),
     ],
 )
 def test_a_schedules_fields_are_refused_with_their_names(flask_client, schedule, field, words):
@@ -363,3 +364,17 @@ def test_another_tenants_runs_are_a_template_that_does_not_exist(flask_client):
     key = bearer(make_key(flask_client, "team-r", "k", ["read"])["key"])
     assert_error(flask_client.get("/templates/report/runs", headers=key), 404)
     assert flask_client.get("/templates/report/runs", headers=BEARER).status_code == 200
+
+
+def test_a_change_gives_some_of_a_schedules_fields_and_a_new_schedule_all_it_needs(flask_client):
+    make(flask_client)
+    same = flask_client.patch("/templates/report", json={"schedule": {}}, headers=BEARER)
+    assert same.get_json()["schedule"]["cron"] == "* * * * *"
+    daily = {"schedule": {"cron": "@daily", "overlap": "replace"}}
+    changed = flask_client.patch("/templates/report", json=daily, headers=BEARER).get_json()
+    assert (changed["schedule"]["cron"], changed["schedule"]["overlap"]) == ("@daily", "replace")
+    assert changed["schedule"]["timezone"] == "Europe/Berlin"
+    make(flask_client, {**REPORT, "name": "plain", "schedule": None})
+    alone = flask_client.patch("/templates/plain", json={"schedule": {"paused": True}},
+                               headers=BEARER)  # fmt: skip
+    assert "cron" in assert_error(alone, 400)["fields"]["schedule"]

@@ -7,6 +7,7 @@ Expected ticks are written as the zone's wall clock with its offset that day (`+
 time in Berlin), compared as instants."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -122,6 +123,12 @@ def test_started_in_the_second_pass_the_first_pass_time_is_not_fired_again(
         ("*/30 * * * *", NEW_YORK, "2026-03-08 06:15",
          ["2026-03-08 01:30-05:00", "2026-03-08 03:00-04:00", "2026-03-08 03:30-04:00"]),
         # Lord Howe's half-hour shifts: autumn repeats 01:30-01:59, spring skips 02:00-02:29.
+        ("30 * * * *", LORD_HOWE, "2026-04-04 13:00",
+         ["2026-04-05 00:30+11:00", "2026-04-05 01:30+11:00", "2026-04-05 01:30+10:30",
+          "2026-04-05 02:30+10:30"]),
+        ("30 * * * *", LORD_HOWE, "2026-10-03 13:00",
+         ["2026-10-04 00:30+10:30", "2026-10-04 01:30+10:30", "2026-10-04 02:30+11:00",
+          "2026-10-04 03:30+11:00"]),
         ("*/15 * * * *", LORD_HOWE, "2026-04-04 14:20",
          ["2026-04-05 01:30+11:00", "2026-04-05 01:45+11:00", "2026-04-05 01:30+10:30",
           "2026-04-05 01:45+10:30", "2026-04-05 02:00+10:30"]),
@@ -131,6 +138,76 @@ def test_started_in_the_second_pass_the_first_pass_time_is_not_fired_again(
 )  # fmt: skip
 def test_a_cron_by_the_minute_fires_at_every_real_instant_that_matches(cron, zone, after, expected):
     assert ticks(cron, zone, after, len(expected)) == [at(tick) for tick in expected]
+
+
+# Both rules told apart from cronsim, by brute force: the wall clock at every minute of real time
+# over 8 hours around each transition.
+TRANSITIONS = [
+    (BERLIN, "2026-03-28 22:00"), (BERLIN, "2026-10-24 21:00"),
+    (NEW_YORK, "2026-03-08 03:00"), (NEW_YORK, "2026-11-01 02:00"),
+    (LORD_HOWE, "2026-04-04 12:00"), (LORD_HOWE, "2026-10-03 12:00"),
+]  # fmt: skip
+
+
+def wall_clocks(zone: str, start: datetime) -> list[tuple[datetime, datetime]]:
+    """Each minute of real time after `start` for 8 hours, with the zone's wall clock then."""
+    minutes = [start + timedelta(minutes=n) for n in range(1, 8 * 60 + 1)]
+    return [(minute, minute.astimezone(ZoneInfo(zone)).replace(tzinfo=None)) for minute in minutes]
+
+
+@pytest.mark.parametrize(
+    ("cron", "matches"),
+    [
+        ("*/15 * * * *", lambda wall: wall.minute % 15 == 0),
+        ("30 * * * *", lambda wall: wall.minute == 30),
+        ("*/10 1-3 * * *", lambda wall: wall.minute % 10 == 0 and 1 <= wall.hour <= 3),
+    ],
+)
+@pytest.mark.parametrize(("zone", "day"), TRANSITIONS)
+def test_a_cron_by_the_minute_fires_at_each_minute_of_real_time_whose_wall_clock_matches(
+    cron, matches, zone, day
+):
+    clocks = wall_clocks(zone, at(day))
+    expected = tuple(minute for minute, wall in clocks if matches(wall))
+    found = ticks_between(Schedule(cron, zone), at(day), clocks[-1][0], 1000)
+    assert found.newest == expected
+
+
+@pytest.mark.parametrize(
+    ("cron", "matches"),
+    [
+        ("30 2 * * *", lambda wall: (wall.hour, wall.minute) == (2, 30)),
+        ("0,15,30,45 1,2 * * *", lambda wall: wall.minute % 15 == 0 and wall.hour in (1, 2)),
+        ("45 1 * * *", lambda wall: (wall.hour, wall.minute) == (1, 45)),
+        ("10 3 * * *", lambda wall: (wall.hour, wall.minute) == (3, 10)),
+    ],
+)
+@pytest.mark.parametrize(("zone", "day"), TRANSITIONS)
+def test_a_cron_at_set_times_fires_once_a_wall_clock_time_at_its_first_instant(
+    cron, matches, zone, day
+):
+    expected, seen, previous = [], set(), None
+    for minute, wall in wall_clocks(zone, at(day)):
+        jumped_over = []
+        while previous and previous + timedelta(minutes=len(jumped_over) + 1) < wall:
+            jumped_over.append(previous + timedelta(minutes=len(jumped_over) + 1))
+        if any(matches(time) for time in jumped_over) or (matches(wall) and wall not in seen):
+            expected.append(minute)
+        seen.add(wall)
+        previous = wall
+    found = ticks_between(Schedule(cron, zone), at(day), minute, 1000)
+    assert found.newest == tuple(expected) and expected
+
+
+def test_a_repeated_hour_months_after_the_start_fires_on_both_passes():
+    # From June, the next matches are the autumn's repeated 02:00 and 02:30, twice, then a year
+    # later (a Monday, still summer time): the offset changed twice between.
+    schedule = Schedule("*/30 2 25 10 *", BERLIN)
+    assert next_ticks(schedule, at("2026-06-01 00:00"), 5) == [
+        at("2026-10-25 02:00+02:00"), at("2026-10-25 02:30+02:00"),
+        at("2026-10-25 02:00+01:00"), at("2026-10-25 02:30+01:00"),
+        at("2027-10-25 02:00+02:00"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -213,6 +290,23 @@ def test_a_tick_is_the_same_instant_whatever_the_start(cron, zone, walk_from):
         assert next_ticks(schedule, moment, 3) == later, moment
         assert ticks_between(schedule, moment, later[-1], 10) == Ticks(tuple(later), 3), moment
         moment += timedelta(minutes=7, seconds=30)
+
+
+@pytest.mark.parametrize(
+    ("cron", "zone", "tick"),
+    [
+        ("*/20 * * * *", BERLIN, "2026-03-29 03:00+02:00"),  # the first instant after the gap
+        ("30 2 * * *", BERLIN, "2026-03-29 03:00+02:00"),
+        ("*/20 * * * *", BERLIN, "2026-10-25 02:00+01:00"),  # the second pass's first instant
+        ("30 * * * *", LORD_HOWE, "2026-10-04 02:30+11:00"),
+        ("0 3 * * *", NEW_YORK, "2026-12-08 03:00-05:00"),
+    ],
+)
+def test_a_tick_is_found_from_a_microsecond_before_it(cron, zone, tick):
+    # The scheduler asks for the ticks from just before the oldest one it has not taken.
+    schedule, just_before = Schedule(cron, zone), at(tick) - timedelta(microseconds=1)
+    assert next_ticks(schedule, just_before, 1) == [at(tick)]
+    assert ticks_between(schedule, just_before, at(tick), 5) == Ticks((at(tick),), 1)
 
 
 def test_a_long_gap_gives_its_newest_ticks_and_how_many_there_were():

@@ -135,6 +135,17 @@ class JsonInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON true or false, nothing else (marshmallow's Boolean takes 0, 1, "yes" and more)."""
+
+    def _deserialize(
+        self, value: object, attr: str | None, data: Mapping[str, Any] | None, **kwargs
+    ) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
 class StrictFloat(fields.Float):
     """A JSON number (not a string, not a boolean), finite."""
 

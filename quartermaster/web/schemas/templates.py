@@ -30,7 +30,7 @@ from quartermaster.jobs.templates import (
 from quartermaster.jobs.tenancy import NAME_ERROR, NAME_PATTERN
 from quartermaster.jobs.ticks import FIRING, TICK_OUTCOMES
 from quartermaster.jobs.times import timestamp_of
-from quartermaster.web.schemas.fields import JsonInteger, QueryInteger, no_nul
+from quartermaster.web.schemas.fields import JsonBoolean, JsonInteger, QueryInteger, no_nul
 from quartermaster.web.schemas.patterns import MAX_ENV_VALUE
 from quartermaster.web.schemas.requests import QuerySchema, RequestSchema, TokenRequest
 from quartermaster.web.schemas.responses import Answer
@@ -112,13 +112,30 @@ class ScheduleRequest(RequestSchema):
         validate=validate.Range(min=0, max=MAX_CATCH_UP),
         metadata={"description": "seconds: how late the newest missed tick may still run"},
     )
-    paused = fields.Boolean(load_default=False)
+    paused = JsonBoolean(load_default=False)
 
     @post_load
-    def to_schedule(self, data: Mapping[str, Any], **kwargs) -> Schedule | dict[str, Any]:
-        if kwargs.get("partial"):
-            return dict(data)  # a PATCH's fields, laid over the schedule's (changed_fields)
+    def to_schedule(self, data: Mapping[str, Any], **kwargs) -> Schedule:
         return Schedule(**data)
+
+
+class ScheduleChange(ScheduleRequest):
+    """A PATCH's schedule: the fields it gives change (`{"paused": true}`), laid over the
+    template's own schedule by changed_fields, and the whole loaded as ScheduleRequest."""
+
+    cron = fields.String(validate=ScheduleRequest._declared_fields["cron"].validators,
+                         metadata=ScheduleRequest._declared_fields["cron"].metadata)  # fmt: skip
+    timezone = fields.String(
+        validate=ScheduleRequest._declared_fields["timezone"].validators,
+        metadata=ScheduleRequest._declared_fields["timezone"].metadata,
+    )
+    overlap = fields.String(validate=validate.OneOf(OVERLAPS))
+    catch_up = JsonInteger(validate=validate.Range(min=0, max=MAX_CATCH_UP))
+    paused = JsonBoolean()
+
+    @post_load
+    def to_schedule(self, data: Mapping[str, Any], **kwargs) -> dict[str, Any]:
+        return dict(data)
 
 
 # A schedule's ticks give no parameters and no payload (`schedule_needs_no_input`, in JSON
@@ -196,6 +213,11 @@ class TemplateChange(TemplateRequest):
         exclude = ("name",)
 
     image = fields.String(validate=RunRequest._declared_fields["image"].validators)
+    schedule = fields.Nested(
+        ScheduleChange,
+        allow_none=True,
+        metadata={"description": "the schedule's fields given change; null removes it"},
+    )
 
     # Where a callback may go is checked when the template a change makes is loaded whole, with
     # the settings. (A job's fields come with its type, in a change as in a template.)

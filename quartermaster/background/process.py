@@ -1,17 +1,15 @@
-"""`python -m quartermaster.server.background`: an instance's background process, kept running by
-the gunicorn master (reaper/supervisor.py): the reaper's rounds (reaper/reaper.py), and beside
-them the templates' schedules (service/schedules.py), until SIGTERM or SIGINT, or until its
-parent is gone. An entry point: it composes the schedules' use cases, which the reaper's layer
+"""The background process: the reaper's rounds (reaper/reaper.py) and, in a thread beside them,
+the templates' schedules (service/schedules.py), until SIGTERM or SIGINT, or until its parent is
+gone. An entry point of its own: it composes the schedules' use cases, which the reaper's layer
 does not see."""
 
 import logging
-import sys
 import threading
 
 from quartermaster.compose import compose_scheduler
 from quartermaster.process.config import Config
 from quartermaster.process.json_logging import configure_json_logging
-from quartermaster.reaper.reaper import Reaper, settings_of, stop_on_signals
+from quartermaster.reaper.reaper import Reaper, stop_on_signals
 
 log = logging.getLogger("quartermaster.schedules")
 SCHEDULER_STOP_SECONDS = 10  # for the ticks being fired to be recorded
@@ -29,7 +27,3 @@ def run(config: Config, parent: int | None = None) -> None:
         stop.set()
         thread.join(SCHEDULER_STOP_SECONDS)
         scheduler.close()
-
-
-if __name__ == "__main__":
-    run(*settings_of(sys.argv[1:]))
