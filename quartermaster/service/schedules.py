@@ -1,12 +1,13 @@
 """Templates' schedules: their due ticks taken once and fired, and the record of every tick.
 
-Every instance runs a scheduler (reaper/scheduling.py) that calls `fire_due` when the earliest
-next tick comes. Which instance fires a tick is decided by the store (store/schedules.py: a tick
-is taken by one scheduler alone); the job it starts is the tick's (TemplateService.fire: the
-tick is its Idempotency-Key). A scheduler that stops between taking a tick and recording its job
-leaves it `firing`: any scheduler fires it again after UNSETTLED_SECONDS, which starts the job
-if none was started, or finds the one that was. So each tick runs at most one job, and one that
-is due runs one (unless its overlap policy skips it, or it cannot start).
+Every instance runs a scheduler (`run_forever`, in its background process) that calls
+`fire_due` when the earliest next tick comes. Which instance fires a tick is decided by the store
+(store/schedules.py: a tick is taken by one scheduler alone); the job it starts is the tick's
+(TemplateService.fire: the tick is its Idempotency-Key). A scheduler that stops between taking a
+tick and recording its job leaves it `firing`: any scheduler fires it again after
+UNSETTLED_SECONDS, which starts the job if none was started, or finds the one that was. So each
+tick runs at most one job, and one that is due runs one (unless its overlap policy skips it, or
+it cannot start).
 
 A template's overlap policy counts its jobs the store has not recorded final (queued, pending,
 running), as the swarm has them now: `forbid` skips the tick while one is live, `replace` stops
@@ -145,10 +146,9 @@ class ScheduleService:
             else:
                 rows.append(TickRow(tick, FIRING))
         next_tick = None if planned.next_tick is None else nanos_of_moment(planned.next_tick)
-        if not self._store.take(due, next_tick, rows, nanos(now)):
-            return  # another scheduler took it
+        recorded = self._store.take(due, next_tick, rows, nanos(now))  # none: another took it
         for row in rows:
-            if row.outcome == FIRING:
+            if row.outcome == FIRING and row.tick in recorded:
                 self._start(due.tenant, due.name, row.tick, replacing=live)
 
     def _live_jobs(self, tenant: str | None, name: str) -> list[str]:
