@@ -38,9 +38,7 @@ META_PAIR = "each meta in the query is NAME=value"
 DISPATCHED, CHANGE = DispatchRequest(), TemplateChange(partial=True)
 ONE, ALL, DONE, JOB = TemplateResponse(), TemplatesResponse(), Answer(), JobIdResponse()
 TICKS, RUNS = TicksQuery(), TicksResponse()
-
-
-NEXT_TICKS_SHOWN = 5
+NEXT_TICKS_SHOWN = 5  # a template's next ticks in its answer
 
 
 def _document(template: Template) -> dict:
