@@ -481,7 +481,7 @@ def reaper_pid(server) -> int:
     """The server's reaper: its child running quartermaster.reaper."""
     children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
     for pid in children.read_text().split():
-        if b"quartermaster.reaper" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        if b"quartermaster.background" in Path(f"/proc/{pid}/cmdline").read_bytes():
             return int(pid)
     raise SystemExit("bench: the server has no reaper process")
 
