@@ -40,13 +40,13 @@ def compose_service(
     runtime = runtime or Swarm(config)
     quotas = Quotas(runtime, AdmissionStore(store.connection), audit, tenants.any_tenant)
     jobs = JobService(runtime, store, config, tenants.tenant, audit, quotas)
-    # A quota raised (a weight changed) frees room: what of the queues fits now is admitted.
     templates = TemplateService(
         TemplateStore(store.connection),
         ScheduleStore(store.connection),
         jobs,
         Sealer(config.secret_key),
     )
+    # A quota raised (a weight changed) frees room: what of the queues fits now is admitted.
     return jobs, TenantService(tenants, store, audit, quotas.admit), templates
 
 

@@ -1,12 +1,13 @@
 """Templates' schedules: their due ticks taken once and fired, and the record of every tick.
 
-Every instance runs a scheduler (reaper/scheduling.py) that calls `fire_due` when the earliest
-next tick comes. Which instance fires a tick is decided by the store (store/schedules.py: a tick
-is taken by one scheduler alone); the job it starts is the tick's (TemplateService.fire: the
-tick is its Idempotency-Key). A scheduler that stops between taking a tick and recording its job
-leaves it `firing`: any scheduler fires it again after UNSETTLED_SECONDS, which starts the job
-if none was started, or finds the one that was. So each tick runs at most one job, and one that
-is due runs one (unless its overlap policy skips it, or it cannot start).
+Every instance runs a scheduler (`run_forever`, in its background process) that calls
+`fire_due` when the earliest next tick comes. Which instance fires a tick is decided by the store
+(store/schedules.py: a tick is taken by one scheduler alone); the job it starts is the tick's
+(TemplateService.fire: the tick is its Idempotency-Key). A scheduler that stops between taking a
+tick and recording its job leaves it `firing`: any scheduler fires it again after
+UNSETTLED_SECONDS, which starts the job if none was started, or finds the one that was. So each
+tick runs at most one job, and one that is due runs one (unless its overlap policy skips it, or
+it cannot start).
 
 A template's overlap policy counts its jobs the store has not recorded final (queued, pending,
 running), as the swarm has them now: `forbid` skips the tick while one is live, `replace` stops
@@ -42,7 +43,7 @@ from quartermaster.jobs.times import moment_of, nanos_of_moment
 from quartermaster.service.jobs import JobService
 from quartermaster.service.templates import TemplateService
 from quartermaster.store.rows import nanos
-from quartermaster.store.schedules import DueSchedule, ScheduleStore, TickRow
+from quartermaster.store.schedules import DueSchedule, ScheduleStore, TakenTick, TickRow
 
 log = logging.getLogger("quartermaster.schedules")
 
@@ -77,40 +78,36 @@ class ScheduleService:
         return None if due is None else due / 10**9
 
     def fire_due(self) -> int:
-        """Take and fire every tick due now (as many at once as FIRING_THREADS), and fire again
-        the ticks whose scheduler stopped before recording their job: how many were due."""
-        fired = 0
-        while True:
-            due = self._store.due(nanos(self._clock()), DUE_BATCH)
-            list(self._pool.map(self._take_and_fire, due))
-            fired += len(due)
-            if len(due) < DUE_BATCH:
-                break
+        """Take and fire the ticks due now (DUE_BATCH schedules at most, FIRING_THREADS at
+        once), and fire again the ticks whose scheduler stopped before recording their job: how
+        many schedules were due."""
+        due = self._store.due(nanos(self._clock()), DUE_BATCH)
+        list(self._pool.map(self._take_and_fire, due))
         taken_before = nanos(self._clock() - UNSETTLED_SECONDS)
         unsettled = self._store.unsettled(taken_before, DUE_BATCH)
-        list(self._pool.map(lambda taken: self._start(taken.tenant, taken.name, taken.tick, []),
-                            unsettled))  # fmt: skip
-        return fired
+        list(self._pool.map(self._fire_again, unsettled))
+        return len(due)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Fire the ticks as they come, until `stop` is set: asleep until the earliest next tick
-        (looked up again every RECHECK_SECONDS, for schedules made or changed meanwhile by any
-        instance), never scanning the templates."""
+        of any schedule, looked up again at least every RECHECK_SECONDS (for schedules made or
+        changed meanwhile, by any instance), never scanning the templates. A schedule still due
+        after its pass (its tick could not be taken: the store away) waits that long too."""
         log.info("schedules: running")
         while not stop.is_set():
             try:
+                if self.fire_due() == DUE_BATCH:
+                    continue  # more may be due
                 due_at = self.next_due_at()
-                if due_at is not None and due_at <= self._clock():
-                    self.fire_due()
-                    continue
-                wait = RECHECK_SECONDS if due_at is None else due_at - self._clock()
-            except StoreError as error:
-                log.warning("schedules: the store is out of reach: %s", error)
+                now = self._clock()
+                wait = RECHECK_SECONDS if due_at is None or due_at <= now else due_at - now
+            except TRANSIENT as error:
+                log.warning("schedules: a pass waits: %s", error)
                 wait = RECHECK_SECONDS
             except Exception:
                 log.exception("schedules: a pass failed")
                 wait = RECHECK_SECONDS
-            stop.wait(min(max(wait, 0.0), RECHECK_SECONDS))
+            stop.wait(min(wait, RECHECK_SECONDS))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -120,8 +117,18 @@ class ScheduleService:
     def _take_and_fire(self, due: DueSchedule) -> None:
         try:
             self._take(due)
+        except TRANSIENT as error:  # the schedule stays due: taken at a later pass
+            log.warning("schedules: template %s's tick waits: %s", due.name, error)
         except Exception:
-            log.exception("schedules: tick %s of template %s failed", due.tick, due.name)
+            log.exception("schedules: template %s's tick failed", due.name)
+
+    def _fire_again(self, taken: TakenTick) -> None:
+        try:
+            self._start(taken.tenant, taken.name, taken.tick, [])
+        except TRANSIENT as error:  # still `firing`: tried again at a later pass
+            log.warning("schedules: template %s's tick waits: %s", taken.name, error)
+        except Exception:
+            log.exception("schedules: template %s's tick failed", taken.name)
 
     def _take(self, due: DueSchedule) -> None:
         now = self._clock()
@@ -139,10 +146,9 @@ class ScheduleService:
             else:
                 rows.append(TickRow(tick, FIRING))
         next_tick = None if planned.next_tick is None else nanos_of_moment(planned.next_tick)
-        if not self._store.take(due, next_tick, rows, nanos(now)):
-            return  # another scheduler took it
+        recorded = self._store.take(due, next_tick, rows, nanos(now))  # none: another took it
         for row in rows:
-            if row.outcome == FIRING:
+            if row.outcome == FIRING and row.tick in recorded:
                 self._start(due.tenant, due.name, row.tick, replacing=live)
 
     def _live_jobs(self, tenant: str | None, name: str) -> list[str]:

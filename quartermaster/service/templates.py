@@ -100,9 +100,9 @@ class TemplateService:
         now = time.time()
         # The same schedule keeps its next tick (one due now is still taken); another starts
         # from now: ticks it would have had before are not missed, and do not catch up.
-        same = template.schedule == stored.template.schedule
-        next_tick = stored.next_tick if same else first_tick(template, now)
-        return self._store.update(self._sealed(template, kept, next_tick), now, changed)
+        schedule_changed = template.schedule != stored.template.schedule
+        updated = self._sealed(template, kept, first_tick(template, now))
+        return self._store.update(updated, now, changed, schedule_changed)
 
     def delete_template(self, actor: Actor, name: str) -> None:
         removed = audit.entry(actor, audit.TEMPLATE_REMOVED, name, actor.tenant)

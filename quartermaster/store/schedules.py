@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from quartermaster.jobs.schedules import Schedule
 from quartermaster.jobs.ticks import FIRING
 from quartermaster.store.connection import StoreConnection
-from quartermaster.store.rows import owner_key
+from quartermaster.store.rows import insert_for, owner_key
 from quartermaster.store.schema import jobs, template_ticks, templates
 
 
@@ -93,9 +92,12 @@ class ScheduleStore:
             ).all()
         return [row.id for row in rows]
 
-    def take(self, due: DueSchedule, next_tick: int | None, ticks: list[TickRow], now: int) -> bool:
+    def take(
+        self, due: DueSchedule, next_tick: int | None, ticks: list[TickRow], now: int
+    ) -> set[int]:
         """Take the due tick: move the schedule's next tick on to `next_tick` and record `ticks`
-        (the taken one among them), if no other scheduler did first. False if one did."""
+        (the taken one among them), if no other scheduler did first: the ticks recorded now
+        (none if another scheduler took it; a tick recorded before stays as it was)."""
         rows = [
             {
                 "owner": owner_key(due.tenant),
@@ -108,24 +110,21 @@ class ScheduleStore:
             }
             for tick in ticks
         ]
-        try:
-            with self._connection.writing() as connection:
-                moved = connection.execute(
-                    templates.update()
-                    .where(
-                        templates.c.owner == owner_key(due.tenant),
-                        templates.c.name == due.name,
-                        templates.c.next_tick == due.tick,
-                    )
-                    .values(next_tick=next_tick)
-                ).rowcount
-                if moved != 1:
-                    return False
-                if rows:
-                    connection.execute(template_ticks.insert(), rows)
-        except IntegrityError:
-            return False  # recorded already: another scheduler took it (its key says so)
-        return True
+        with self._connection.writing() as connection:
+            moved = connection.execute(
+                templates.update()
+                .where(
+                    templates.c.owner == owner_key(due.tenant),
+                    templates.c.name == due.name,
+                    templates.c.next_tick == due.tick,
+                )
+                .values(next_tick=next_tick)
+            ).rowcount
+            if moved != 1 or not rows:
+                return set()
+            # RETURNING, not rowcount: psycopg gives no row count for INSERT ... ON CONFLICT.
+            insert = insert_for(connection, template_ticks).on_conflict_do_nothing()
+            return set(connection.execute(insert.returning(template_ticks.c.tick), rows).scalars())
 
     def settle(self, tenant: str | None, name: str, tick: TickRow, now: int) -> None:
         """What became of a tick taken as FIRING (its job, or why none started)."""

@@ -88,8 +88,15 @@ class TemplateStore:
             raise TemplateNotFound(NO_TEMPLATE)
         return _stored_of(row)
 
-    def update(self, stored: StoredTemplate, now: float, entry: AuditEntry) -> Template:
+    def update(
+        self, stored: StoredTemplate, now: float, entry: AuditEntry, schedule_changed: bool
+    ) -> Template:
+        """The template becomes `stored`; its next tick too if its schedule changed (if not,
+        the next tick stays whatever a scheduler made it meanwhile)."""
         template = stored.template
+        columns = _columns(stored)
+        if not schedule_changed:
+            del columns["next_tick"]
         with self._connection.writing() as connection:
             changed = connection.execute(
                 templates.update()
@@ -97,7 +104,7 @@ class TemplateStore:
                     templates.c.owner == owner_key(template.tenant),
                     templates.c.name == template.name,
                 )
-                .values(**_columns(stored), updated_at=nanos(now))
+                .values(**columns, updated_at=nanos(now))
             ).rowcount
             if not changed:
                 raise TemplateNotFound(NO_TEMPLATE)

@@ -7,7 +7,10 @@ pages go to $QM_ARTIFACTS (or a temporary directory), named in the run's output.
 import os
 import re
 import time
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -21,6 +24,7 @@ SCRIPT_PAYLOAD = "<script>window.__xss=1</script>"
 IMG_PAYLOAD = '<img src=x onerror="window.__xss=1">'
 # As a command: swarm's error quotes it, escaping quotes; markup without any stays whole.
 COMMAND_PAYLOAD = "<img src=x onerror=window.__xss=1>"
+BROWSER_ZONE = "Asia/Tokyo"  # tokyo_page's
 NOTHING = "\N{EN DASH}"  # what a page shows for a field without a value
 # What each job page's status field showed, in order: a recorder in every page.
 STATUS_RECORDER = """
@@ -60,7 +64,17 @@ def artifacts(request, tmp_path_factory) -> Path:
 def page(browser: Browser):
     """A fresh tab (its own sessionStorage) that fails the test on any script error, on the token
     in any URL it asks for, or on a cookie."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield from checked_page(browser)
+
+
+@pytest.fixture
+def tokyo_page(browser: Browser):
+    """`page` in a browser whose clock is Tokyo's: neither UTC nor a schedule's zone here."""
+    yield from checked_page(browser, timezone_id=BROWSER_ZONE)
+
+
+def checked_page(browser: Browser, **options):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
     context.add_init_script(STATUS_RECORDER)
     page = context.new_page()
     errors, urls = [], []
@@ -710,3 +724,235 @@ def test_a_tenants_key_sees_its_own_templates_and_dispatches_with_the_right_only
     page.goto(f"{live_server.url}/ui/#/templates/ui-operators")
     expect(page.locator("#main .error")).to_contain_text("no such template")
     expect(page.locator(".definition")).to_have_count(0)
+
+
+# -- schedules: in words, next ticks in both zones, pause, runs ---------------------------------
+
+NEW_YORK = "America/New_York"
+NIGHTLY = {"cron": "30 3 * * *", "timezone": NEW_YORK, "overlap": "allow"}  # not due in a test
+EVERY_MINUTE = {"cron": "* * * * *", "timezone": NEW_YORK, "overlap": "allow"}
+
+
+def zoned(tick: str, zone: str) -> str:
+    """A tick (RFC 3339 in UTC) as the dashboard shows it on `zone`'s clock."""
+    moment = datetime.fromisoformat(tick[:19] + "+00:00").astimezone(ZoneInfo(zone))
+    return f"{moment:%Y-%m-%d %H:%M} {zone}"
+
+
+def test_a_schedule_shows_in_words_with_its_next_ticks_in_both_zones_and_pauses(
+    lab, live_server, tokyo_page
+):
+    page = tokyo_page
+    made = make_template(
+        live_server, name="ui-nightly", image=lab.image, command="true", schedule=NIGHTLY
+    )
+    make_template(live_server, name="ui-unscheduled", image=lab.image, command="true")
+    schedule = made["schedule"]
+    assert schedule["description"] == "At 03:30 every day (America/New_York)"
+    runs_asked = []
+    page.on("request", lambda request: "/runs" in request.url and runs_asked.append(request.url))
+    log_in(page, live_server.url)
+    page.get_by_role("link", name="Templates").click()
+    # Its row: the schedule in words, its next tick on the browser's clock and New York's, and
+    # its runs (none yet); a template without a schedule has a dash, and no call for its runs.
+    row = page.locator('table.templates tr[data-name="ui-nightly"]')
+    first = schedule["next"][0]
+    expect(row.locator("td.schedule")).to_have_text(schedule["description"])
+    expect(row.locator("td.next .in-browser")).to_have_text(zoned(first, BROWSER_ZONE))
+    expect(row.locator("td.next .in-template")).to_have_text(zoned(first, NEW_YORK))
+    expect(row.locator("td.last-runs")).to_have_text("none yet")
+    unscheduled = page.locator('table.templates tr[data-name="ui-unscheduled"]')
+    for cell in ("schedule", "next", "last-runs"):
+        expect(unscheduled.locator(f"td.{cell}")).to_have_text(NOTHING)
+    assert any("/templates/ui-nightly/runs?limit=3" in url for url in runs_asked)
+    assert not [url for url in runs_asked if "/templates/ui-unscheduled/" in url]
+
+    # Its page: every field of the schedule, its next 5 ticks in both zones, no runs yet.
+    row.get_by_role("link", name="ui-nightly").click()
+    fields = page.locator(".schedule-fields")
+    expect(fields.locator('[data-field="cron"]')).to_have_text("30 3 * * *")
+    expect(fields.locator('[data-field="in words"]')).to_have_text(schedule["description"])
+    expect(fields.locator('[data-field="time zone"]')).to_have_text(NEW_YORK)
+    expect(fields.locator('[data-field="overlap"]')).to_contain_text("allow: ")
+    expect(fields.locator('[data-field="catch_up"]')).to_contain_text("0 s: ")
+    expect(fields.locator('[data-field="paused"]')).to_have_text("no")
+    ticks = page.locator(".next-ticks li")
+    expect(ticks.locator(".in-browser")).to_have_text(
+        [zoned(t, BROWSER_ZONE) for t in schedule["next"]]
+    )
+    expect(ticks.locator(".in-template")).to_have_text(
+        [zoned(t, NEW_YORK) for t in schedule["next"]]
+    )
+    expect(page.locator(".template-runs tbody")).to_have_text("None yet.")
+
+    # Paused: no next tick, "paused" by its words, here and in the table; then resumed.
+    pause = page.locator("#schedule-pause")
+    expect(pause).to_have_text("Pause")
+    pause.click()
+    expect(pause).to_have_text("Resume")
+    expect(fields.locator('[data-field="paused"]')).to_have_text("yes: no tick fires")
+    expect(fields.locator('[data-field="in words"] .paused')).to_have_text("paused")
+    expect(page.locator(".next-ticks")).to_have_text("None while it is paused.")
+    assert live_server.client().get("/templates/ui-nightly").json()["schedule"]["paused"] is True
+    page.get_by_role("link", name="Templates").click()
+    expect(row.locator("td.schedule .paused")).to_have_text("paused")
+    expect(row.locator("td.next")).to_have_text(NOTHING)
+    page.goto(f"{live_server.url}/ui/#/templates/ui-nightly")
+    expect(pause).to_have_text("Resume")
+    pause.click()
+    expect(pause).to_have_text("Pause")
+    expect(fields.locator('[data-field="paused"]')).to_have_text("no")
+    resumed = live_server.client().get("/templates/ui-nightly").json()["schedule"]
+    assert resumed["paused"] is False and len(resumed["next"]) == 5
+    expect(ticks.locator(".in-template")).to_have_text(
+        [zoned(t, NEW_YORK) for t in resumed["next"]]
+    )
+
+
+def test_a_key_without_the_templates_right_sees_a_schedule_and_no_pause(lab, live_server, page):
+    reader = make_tenant_key(live_server, "ui-schedule-reader", ["read"])
+    maker = live_server.client().post(
+        "/tenants/ui-schedule-reader/keys", json={"name": "maker", "rights": ["templates"]}
+    )
+    assert maker.status_code == 201, maker.text
+    make_template(
+        live_server, maker.json()["key"], name="ui-watched", image=lab.image, schedule=NIGHTLY
+    )
+    log_in_with(page, live_server.url, reader)
+    page.goto(f"{live_server.url}/ui/#/templates/ui-watched")
+    expect(page.locator('.schedule-fields [data-field="cron"]')).to_have_text("30 3 * * *")
+    expect(page.locator(".template-runs tbody")).to_have_text("None yet.")
+    expect(page.locator("#schedule-pause")).to_be_hidden()
+
+
+def newest_run(server, key: str, name: str) -> dict | None:
+    runs = server.client(key).get(f"/templates/{name}/runs", params={"limit": 1}).json()["runs"]
+    return runs[0] if runs else None
+
+
+def test_a_tick_fires_a_job_shown_in_the_runs_whose_page_links_back(
+    lab, live_server, tokyo_page, artifacts
+):
+    """One real tick (the server's scheduler, at the next minute): a template's job, and another
+    template's tick its tenant's policy refuses (the image no longer allowed), with its reason."""
+    page = tokyo_page
+    key = make_tenant_key(
+        live_server, "ui-ticks", ["read", "templates", "dispatch"], images=[lab.image, "qm/gone*"]
+    )
+    ticking = dict(image=lab.image, command="true", schedule=EVERY_MINUTE)
+    make_template(live_server, key, name="ui-ticking", **ticking)
+    make_template(live_server, key, name="ui-refused", **{**ticking, "image": "qm/gone:1"})
+    narrowed = live_server.client().request(
+        "PATCH", "/tenants/ui-ticks", json={"images": [lab.image]}
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    try:
+        log_in_with(page, live_server.url, key)
+        page.goto(f"{live_server.url}/ui/#/templates/ui-ticking")
+        expect(page.locator(".template-runs")).to_be_visible()
+
+        def both_ticked() -> bool:
+            fired = newest_run(live_server, key, "ui-ticking")
+            refused = newest_run(live_server, key, "ui-refused")
+            return bool(fired and fired["status"] == "complete" and refused)
+
+        wait_until(both_ticked, 100, "no tick fired within the minute")
+        run = newest_run(live_server, key, "ui-ticking")
+        assert (run["outcome"], run["reason"]) == ("fired", None), run
+        # Its page's runs table (kept current, no reload): the tick in both zones, its job.
+        row = page.locator(f'.template-runs tr[data-tick="{run["tick"]}"]')
+        expect(row.locator(".outcome")).to_have_text("fired")
+        expect(row.locator("td.tick")).to_have_text(zoned(run["tick"], BROWSER_ZONE))
+        expect(row.locator("td.tick-zoned")).to_have_text(zoned(run["tick"], NEW_YORK))
+        expect(row.locator("td.job a")).to_have_text(run["job_id"])
+        expect(row.locator("td.job-status .status")).to_have_text("complete")
+        expect(row.locator("td.reason")).to_have_text("")
+        page.screenshot(path=artifacts / "template-scheduled.png", full_page=True)
+
+        # The Templates page: each one's newest ticks, what happened, its job's status.
+        page.get_by_role("link", name="Templates").click()
+        listed = page.locator(f'tr[data-name="ui-ticking"] li[data-tick="{run["tick"]}"]')
+        expect(listed.locator("a .outcome")).to_have_text("fired")
+        expect(listed.locator("a")).to_have_attribute("href", f"#/jobs/{run['job_id']}")
+        expect(listed.locator(".status")).to_have_text("complete")
+        refused = newest_run(live_server, key, "ui-refused")
+        assert (refused["outcome"], refused["job_id"]) == ("failed to start", None), refused
+        failed = page.locator(f'tr[data-name="ui-refused"] li[data-tick="{refused["tick"]}"]')
+        expect(failed.locator(".outcome")).to_have_text("failed to start")
+        expect(failed.locator("a")).to_have_count(0)
+        reason = f"{zoned(refused['tick'], NEW_YORK)}: {refused['reason']}"
+        expect(failed).to_have_attribute("title", reason)
+        page.screenshot(path=artifacts / "templates-scheduled.png", full_page=True)
+        page.get_by_role("link", name="ui-refused").click()
+        row = page.locator(f'.template-runs tr[data-tick="{refused["tick"]}"]')
+        expect(row.locator("td.reason")).to_have_text(refused["reason"])
+        expect(row.locator("td.job")).to_have_text(NOTHING)
+
+        # The job's page names its template and its tick, and leads back to the template.
+        page.goto(f"{live_server.url}/ui/#/templates/ui-ticking")
+        page.locator(f'.template-runs tr[data-tick="{run["tick"]}"] td.job a').click()
+        expect(page).to_have_url(f"{live_server.url}/ui/#/jobs/{run['job_id']}")
+        expect(page.locator('[data-field="scheduled_for"]')).to_have_text(
+            run["tick"][:19].replace("T", " ")
+        )
+        page.locator('[data-field="template"] a').click()
+        expect(page).to_have_url(f"{live_server.url}/ui/#/templates/ui-ticking")
+    finally:
+        for name in ("ui-ticking", "ui-refused"):  # no more ticks for the module's server
+            live_server.client(key).request("DELETE", f"/templates/{name}")
+
+
+def test_the_runs_table_pages_with_more_and_shows_its_text_as_text(lab, live_server, page):
+    """Paging and text on answers in the server's form given by the test (a template's ticks come
+    one a minute: a browser test cannot wait for pages of them; the server's pages are
+    unit-tested in tests/unit/test_schedule_firing.py), markup in a reason and in the words."""
+    make_template(live_server, name="ui-paged", image=lab.image, command="true", schedule=NIGHTLY)
+    newest = [
+        {"tick": "2026-12-07T08:32:00.000000000Z", "outcome": "firing", "job_id": None,
+         "status": None, "reason": None},
+        {"tick": "2026-12-07T08:31:00.000000000Z", "outcome": "skipped", "job_id": None,
+         "status": None, "reason": "overlap forbid: its job " + SCRIPT_PAYLOAD + " is live"},
+    ]  # fmt: skip
+    older = [
+        {"tick": "2026-12-07T08:30:00.000000000Z", "outcome": "missed", "job_id": None,
+         "status": None, "reason": IMG_PAYLOAD},
+    ]  # fmt: skip
+    asked = []
+
+    def runs(route):
+        query = parse_qs(urlparse(route.request.url).query)
+        asked.append(query)
+        page_asked = {"runs": older, "next_cursor": None} if "cursor" in query else None
+        route.fulfill(json={"success": True, **(page_asked or {"runs": newest, "next_cursor": 7})})
+
+    def template(route):
+        answer = route.fetch()
+        document = answer.json()
+        document["schedule"]["description"] = f"At 03:30 {IMG_PAYLOAD} (America/New_York)"
+        route.fulfill(response=answer, json=document)
+
+    page.route(re.compile(r"/templates/ui-paged/runs\?"), runs)
+    page.route(re.compile(r"/templates/ui-paged$"), template)
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/templates/ui-paged")
+    rows = page.locator(".template-runs tbody tr")
+    expect(rows).to_have_count(2)
+    more = page.get_by_role("button", name="More")
+    expect(more).to_be_enabled()
+    more.click()
+    expect(rows).to_have_count(3)
+    expect(more).to_be_disabled()
+    assert {"limit": ["20"], "cursor": ["7"]} in asked
+    expect(rows.locator(".outcome")).to_have_text(["firing", "skipped", "missed"])
+    expect(rows.locator("td.reason")).to_have_text(["", newest[1]["reason"], IMG_PAYLOAD])
+    # The newest page asked again (kept current) keeps the older page under it: two requests on,
+    # the first one's answer is shown (the poll asks again once a refresh ended).
+    for _ in range(2):
+        with page.expect_request(re.compile(r"/templates/ui-paged/runs\?limit=20$")):
+            pass
+    assert rows.count() == 3
+    expect(page.locator('.schedule-fields [data-field="in words"]')).to_have_text(
+        f"At 03:30 {IMG_PAYLOAD} (America/New_York)"
+    )
+    assert page.locator("#main img, #main script").count() == 0
+    assert page.evaluate("typeof window.__xss") == "undefined"

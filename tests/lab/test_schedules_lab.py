@@ -10,11 +10,17 @@ import signal
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from support.lab import this_test_labels, wait_until
 from support.qm_command import qm
 from support.settings import TOKEN
 
 EVERY_MINUTE = {"cron": "* * * * *", "timezone": "Europe/Berlin"}
+# Each test waits for a minute's boundary, asleep: each in a group of its own, so that make
+# test-lab's processes wait for them side by side, not in turn (tests/support/lab_scheduling.py).
+EXACTLY_ONCE, OVERLAP, CATCH_UP = (pytest.mark.xdist_group(f"schedules-{part}")
+                                   for part in ("exactly-once", "overlap", "catch-up"))  # fmt: skip
 
 
 def template(lab, name: str, command: list[str], **schedule) -> dict:
@@ -65,63 +71,71 @@ def background_process_of(server) -> int:
     raise AssertionError("no background process")
 
 
-def test_two_instances_fire_each_tick_once_even_with_one_killed_at_a_tick(
+@EXACTLY_ONCE
+def test_two_instances_fire_a_tick_once_with_one_killed_as_it_comes(
     lab, live_server_factory, postgres_url
 ):
     settings = {"DATABASE_URL": postgres_url, "REAPER_INTERVAL": "1", "WORKERS": "2"}
     first, second = live_server_factory(env=settings), live_server_factory(env=settings)
-    made = first.client().post("/templates", json=template(lab, "minutely", ["true"]))
-    assert made.status_code == 201, made.text
-    ticks = made.json()["schedule"]["next"][:2]
-    # The first tick: both instances race for it. The second: the first instance's background
-    # process is killed as it comes (its master starts another), the second's races on.
-    wait_for(epoch(ticks[1]) - 0.05)
+    for number in range(3):
+        body = template(lab, f"minutely-{number}", ["true"])
+        assert first.client().post("/templates", json=body).status_code == 201
+    tick = first.client().get("/templates/minutely-0").json()["schedule"]["next"][0]
+    # The first instance's background process is killed as the tick comes (its master starts
+    # another, which races on); the second instance's races for every tick too.
+    wait_for(epoch(tick) - 0.05)
     os.kill(background_process_of(first), signal.SIGKILL)
-    wait_until(lambda: len(runs_of(second, "minutely")) >= 2, 60, "the second tick never fired")
-    runs = {run["tick"]: run for run in runs_of(second, "minutely")}
-    assert [runs[tick]["outcome"] for tick in ticks] == ["fired", "fired"], runs
-    # One job a tick (a later tick may have fired meanwhile: its own job).
-    jobs = [job for job in jobs_of(first, "minutely") if job["scheduled_for"] in ticks]
-    assert sorted(job["scheduled_for"] for job in jobs) == ticks
-    assert {runs[tick]["job_id"] for tick in ticks} == {job["id"] for job in jobs}
+    names = [f"minutely-{number}" for number in range(3)]
 
-    def ended() -> bool:
-        runs = {run["tick"]: run for run in runs_of(first, "minutely")}
-        return [runs[tick]["status"] for tick in ticks] == ["complete", "complete"]
+    def recorded() -> bool:
+        return all(any(run["tick"] == tick for run in runs_of(second, name)) for name in names)
 
-    wait_until(ended, 60, "its jobs did not end")
+    wait_until(recorded, 60, "the tick was not recorded")
+    for name in names:
+        (run,) = [run for run in runs_of(first, name) if run["tick"] == tick]
+        assert run["outcome"] in ("fired", "firing"), run
+        wait_until(lambda name=name: [run["outcome"] for run in runs_of(first, name)
+                                      if run["tick"] == tick] == ["fired"],
+                   60, "its job was never recorded")  # fmt: skip
+        jobs = [job for job in jobs_of(second, name) if job["scheduled_for"] == tick]
+        assert [job["id"] for job in jobs] == [
+            run["job_id"] for run in runs_of(second, name) if run["tick"] == tick
+        ]
 
 
+@OVERLAP
 def test_overlap_forbid_skips_replace_stops_and_qm_shows_the_runs(lab, live_server_factory):
     server = live_server_factory(env={"REAPER_INTERVAL": "1"})
     client = server.client()
-    for name, overlap in (("forbid", "forbid"), ("replace", "replace")):
-        body = template(lab, name, ["sleep", "300"], overlap=overlap)
+    live = {}
+    for overlap in ("forbid", "replace"):
+        body = template(lab, overlap, ["sleep", "300"], overlap=overlap)
         assert client.post("/templates", json=body).status_code == 201
-    ticks = client.get("/templates/forbid").json()["schedule"]["next"][:2]
-    wait_for(epoch(ticks[1]) + 1)
-
-    def second_tick_taken() -> bool:
-        forbid, replace = runs_of(server, "forbid"), runs_of(server, "replace")
-        return len(forbid) == 2 and len(replace) == 2 and replace[0]["outcome"] == "fired"
-
-    wait_until(second_tick_taken, 60, "no second tick")
-    skipped, fired = runs_of(server, "forbid")
-    assert (skipped["outcome"], fired["outcome"]) == ("skipped", "fired")
-    assert fired["job_id"] in skipped["reason"]
-    assert len(jobs_of(server, "forbid")) == 1
-    newer, older = runs_of(server, "replace")
-    wait_until(lambda: runs_of(server, "replace")[1]["status"] == "shutdown", 30, "not replaced")
-    assert client.get(f"/status/{newer['job_id']}").json()["status"] in ("pending", "started")
+        live[overlap] = client.post(f"/templates/{overlap}/dispatch", json={}).json()["id"]
+    tick = client.get("/templates/forbid").json()["schedule"]["next"][0]
+    wait_for(epoch(tick))
+    wait_until(lambda: runs_of(server, "forbid") and runs_of(server, "replace")
+               and runs_of(server, "replace")[0]["outcome"] == "fired", 60, "no tick")  # fmt: skip
+    (skipped,) = runs_of(server, "forbid")
+    assert (skipped["tick"], skipped["outcome"]) == (tick, "skipped")
+    assert live["forbid"] in skipped["reason"]
+    assert [job["id"] for job in jobs_of(server, "forbid")] == [live["forbid"]]
+    (fired,) = runs_of(server, "replace")
+    wait_until(lambda: client.get(f"/status/{live['replace']}").json()["status"] == "shutdown",
+               30, "not replaced")  # fmt: skip
+    assert client.get(f"/status/{fired['job_id']}").json()["status"] in ("pending", "started")
     shown = qm(server.url, TOKEN, "templates", "runs", "forbid")
     assert shown.returncode == 0, shown.stderr
-    assert "skipped" in shown.stdout and "fired" in shown.stdout
+    assert "skipped" in shown.stdout and live["forbid"] in shown.stdout
+    described = qm(server.url, TOKEN, "templates", "show", "forbid")
+    assert "overlap:" in described.stdout and "forbid" in described.stdout, described.stdout
     listed = qm(server.url, TOKEN, "jobs", "--template", "replace")
-    assert newer["job_id"][:12] in listed.stdout and older["job_id"][:12] in listed.stdout
+    assert fired["job_id"][:12] in listed.stdout and live["replace"][:12] in listed.stdout
     paused = client.request("PATCH", "/templates/forbid", json={"schedule": {"paused": True}})
     assert paused.json()["schedule"]["next"] == []
 
 
+@CATCH_UP
 def test_ticks_missed_while_every_instance_was_down_catch_up_within_catch_up(
     lab, live_server_factory
 ):

@@ -7,7 +7,12 @@ from xdist.scheduler import LoadScopeScheduling
 
 # Modules that take minutes, started first: make test-lab hands modules to its processes in
 # collection order, and a long module handed out last would be the whole run's tail.
-SLOWEST_MODULES = ("test_stack.py", "test_fuzzing.py", "test_fuzzing_another_seed.py")
+SLOWEST_MODULES = (
+    "test_stack.py",
+    "test_fuzzing.py",
+    "test_fuzzing_another_seed.py",
+    "test_schedules_lab.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

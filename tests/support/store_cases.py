@@ -33,10 +33,12 @@ from quartermaster.jobs.errors import (
 from quartermaster.jobs.fair_share import ROOM
 from quartermaster.jobs.history import STDERR, STDOUT, LogLine
 from quartermaster.jobs.query import JobQuery
+from quartermaster.jobs.schedules import Schedule
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.templates import Template, TemplateParameters
 from quartermaster.jobs.tenancy import OPERATOR, Tenant, TenantQuota
+from quartermaster.jobs.ticks import FIRING
 from quartermaster.jobs.times import nanos_of, timestamp_of
 from quartermaster.store import RecordStore, migrate, records
 from quartermaster.store import admission as admission_module
@@ -45,6 +47,7 @@ from quartermaster.store.admission import AdmissionStore
 from quartermaster.store.connection import SCHEMA_MISMATCH
 from quartermaster.store.kept_logs import CHUNK_BYTES
 from quartermaster.store.rows import MAX_NANOS, FirstRecord, nanos
+from quartermaster.store.schedules import ScheduleStore, TickRow
 from quartermaster.store.schema import job_labels, job_log_chunks, job_transitions, metadata
 from quartermaster.store.templates import StoredTemplate, TemplateStore
 from quartermaster.store.tenancy import TenantStore
@@ -605,13 +608,41 @@ class StoreCases:
         ]  # fmt: skip
         changed = replace(template, job=replace(job, memory_mb=128))
         entry = audit.entry(OPERATOR, audit.TEMPLATE_CHANGED, "nightly", "team-t")
-        assert templates.update(StoredTemplate(changed), NOW + 1, entry).job.memory_mb == 128
+        assert templates.update(StoredTemplate(changed), NOW + 1, entry, False).job.memory_mb == 128
         assert templates.template("team-t", "nightly").auth_sealed is None
         removed = audit.entry(OPERATOR, audit.TEMPLATE_REMOVED, "nightly", "team-t")
         templates.delete("team-t", "nightly", NOW + 2, removed)
         with pytest.raises(TemplateNotFound):
             templates.template("team-t", "nightly")
         assert templates.template(None, "nightly").template.job == job
+
+    def test_a_tick_is_taken_by_one_of_the_schedulers_racing_for_it(self, store):
+        templates = TemplateStore(store.connection)
+        schedule = Schedule("* * * * *", "UTC")
+        tick = nanos(NOW)
+        template = Template("minutely", JobSpec("qm/busybox:latest"), schedule=schedule)
+        made = audit.entry(OPERATOR, audit.TEMPLATE_CREATED, "minutely", None, 201)
+        templates.create(StoredTemplate(template, None, tick), NOW, made)
+        schedules = ScheduleStore(store.connection)
+        assert schedules.next_due_at() == tick and schedules.due(tick - 1, 10) == []
+        (due,) = schedules.due(tick, 10)
+        assert (due.tenant, due.name, due.schedule, due.tick) == (None, "minutely", schedule, tick)
+        rows = [TickRow(tick, FIRING)]
+        with ThreadPoolExecutor(8) as pool:
+            taken = list(
+                pool.map(lambda _: schedules.take(due, tick + 60 * 10**9, rows, tick), range(8))
+            )
+        assert sorted(map(len, taken)) == [0] * 7 + [1]
+        assert schedules.unsettled(tick + 1, 10) == [(None, "minutely", tick)]
+        schedules.settle(None, "minutely", TickRow(tick, "fired", job_id="j" * 25), tick + 1)
+        assert schedules.unsettled(tick + 10**9, 10) == []
+        # The next tick put back (a stale write): taken again, the tick's row stays as it was.
+        with store.connection.writing() as connection:
+            connection.execute(sa.text("UPDATE templates SET next_tick = :tick"), {"tick": tick})
+        assert schedules.take(due, tick + 60 * 10**9, rows, tick + 2) == set()
+        (record,) = schedules.ticks(None, "minutely", None, 10)
+        assert (record.tick, record.outcome, record.job_id) == (tick, "fired", "j" * 25)
+        assert schedules.next_due_at() == tick + 60 * 10**9
 
     def test_runs_per_minute_count_a_sliding_minute(self, store):
         make_quota_tenant(store, "team-m", TenantQuota(runs_per_minute=2))

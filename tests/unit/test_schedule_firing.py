@@ -5,18 +5,21 @@ start), the plan of due ticks (jobs/ticks.py), and a schedule over HTTP (its fie
 with their names, its next ticks, pausing, its runs)."""
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from quartermaster.compose import compose_app, compose_service
+from quartermaster.jobs.errors import StoreUnavailable
 from quartermaster.jobs.schedules import Schedule
 from quartermaster.jobs.ticks import MAX_MISSED_RECORDED, ON_TIME_SECONDS, plan
 from quartermaster.jobs.times import timestamp_of
 from quartermaster.service.schedules import UNSETTLED_SECONDS, ScheduleService
 from quartermaster.store import RecordStore
 from quartermaster.store.schedules import ScheduleStore
+from quartermaster.store.templates import TemplateStore
 from support.api import ApiClient, assert_error
 from support.settings import BEARER, make_config
 from support.tenants import bearer, make_key, make_tenant
@@ -208,6 +211,71 @@ def test_a_scheduler_stopped_after_starting_the_job_leaves_one_job(site, monkeyp
     (job,) = template_jobs(client)  # the tick's job found again: none more
     assert job["id"] == started["id"]
     assert [(run["outcome"], run["job_id"]) for run in runs(client)] == [("fired", job["id"])]
+
+
+def test_the_scheduler_loop_fires_what_is_due_and_waits_out_a_store_away(site, monkeypatch):
+    client, store, clock, scheduler = site
+    make(client)
+    tick = next_tick_of(store)
+    clock.now = tick / 1e9 + 1
+    service = scheduler()
+    original, attempts = ScheduleStore.take, []
+
+    def away_once(self, *args):
+        attempts.append(args)
+        if len(attempts) == 1:
+            raise StoreUnavailable("the record store is out of reach")
+        return original(self, *args)
+
+    monkeypatch.setattr(ScheduleStore, "take", away_once)
+    stop = threading.Event()
+    loop = threading.Thread(target=service.run_forever, args=(stop,))
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not template_jobs(client) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        loop.join(5)
+    assert not loop.is_alive()
+    (job,) = template_jobs(client)  # taken at the pass after the store came back
+    assert job["scheduled_for"] == timestamp_of(tick) and len(attempts) == 2
+
+
+def test_a_tick_recorded_before_is_never_fired_again_and_the_schedule_moves_on(site):
+    client, store, clock, scheduler = site
+    make(client)
+    tick = next_tick_of(store)
+    clock.now = tick / 1e9 + 1
+    scheduler().fire_due()
+    (job,) = template_jobs(client)
+    # The next tick put back to the one taken (as a stale write would): taken again, the tick
+    # is not recorded twice nor fired again, and the schedule moves on.
+    with store.connection.writing() as connection:
+        connection.execute(sa.text("UPDATE templates SET next_tick = :tick"), {"tick": tick})
+    scheduler().fire_due()
+    assert template_jobs(client) == [job]
+    assert [run["outcome"] for run in runs(client)] == ["fired"]
+    assert next_tick_of(store) == tick + 60 * 10**9
+
+
+def test_a_change_that_keeps_the_schedule_never_writes_its_next_tick(site, monkeypatch):
+    client, store, clock, scheduler = site
+    make(client)
+    read_before = TemplateStore.template
+    tick = next_tick_of(store)
+
+    def read_then_taken(self, tenant, name):
+        stored = read_before(self, tenant, name)
+        clock.now = tick / 1e9 + 1
+        scheduler().fire_due()  # a scheduler takes the tick between the read and the write
+        return stored
+
+    monkeypatch.setattr(TemplateStore, "template", read_then_taken)
+    client.patch("/templates/report", json={"memory": 32}, headers=BEARER)
+    monkeypatch.setattr(TemplateStore, "template", read_before)
+    assert next_tick_of(store) == tick + 60 * 10**9  # not the one read before the tick was taken
 
 
 @pytest.mark.parametrize("overlap", ["allow", "forbid", "replace"])

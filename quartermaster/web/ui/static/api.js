@@ -26,7 +26,8 @@ export const session = {
   set identity(answer) {
     sessionStorage.setItem(IDENTITY_KEY, JSON.stringify(answer));
   },
-  // Whether the token may do this: "read", "run", "stop", "keys", or "operator".
+  // Whether the token may do this: "read", "run", "stop", "keys", "dispatch", "templates", or
+  // "operator".
   may(what) {
     const who = this.identity;
     if (!who) return false;
@@ -103,6 +104,10 @@ export async function getJsonIfChanged(path, params, known, signal) {
 
 export async function postJson(path, body, headers = {}) {
   return (await send(path, { method: "POST", body, headers })).json();
+}
+
+export async function patchJson(path, body) {
+  return (await send(path, { method: "PATCH", body })).json();
 }
 
 // A text answer read as it arrives (a followed log): `onText` gets each decoded piece.

@@ -1,8 +1,17 @@
-import { getJson, getJsonIfChanged, newIdempotencyKey, postJson, session } from "./api.js";
-import { errorBox, h, headings, link, route, time } from "./dom.js";
+import { getJson, getJsonIfChanged, newIdempotencyKey, patchJson, postJson, session } from "./api.js";
+import { errorBox, h, headings, link, route, statusBadge, time } from "./dom.js";
 import { showRefusal } from "./forms.js";
 import { JOB_COLUMNS, jobRow } from "./jobs.js";
 import { poll } from "./poll.js";
+import {
+  BROWSER_ZONE,
+  bothZones,
+  instant,
+  jobLink,
+  outcomeText,
+  scheduleWords,
+  zonedTime,
+} from "./schedule.js";
 import { specList } from "./spec.js";
 import { parameterList } from "./templates.js";
 
@@ -11,6 +20,14 @@ import { parameterList } from "./templates.js";
 const MAX_PAYLOAD_BYTES = 3 * Math.floor((256 * 1024) / 3);
 // Its newest jobs on its page; the jobs page, filtered on the template, has them all.
 const NEWEST_JOBS = 10;
+// Its ticks on its page, a page at a time (More: the page before).
+const RUNS_PAGE = 20;
+const RUN_COLUMNS = ["Tick", "In its zone", "Outcome", "Job", "Status", "Reason"];
+const OVERLAPS = {
+  allow: "allow: a tick starts a job even while one of its jobs is live",
+  forbid: "forbid: a tick is skipped while one of its jobs is live",
+  replace: "replace: a tick stops its live jobs and starts a new one",
+};
 const PAYLOAD_MODES = {
   optional: "optional: a file the job reads as /qm/payload, if the dispatch gives one",
   required: "required: each dispatch gives a file, the job's /qm/payload",
@@ -18,12 +35,15 @@ const PAYLOAD_MODES = {
 };
 
 // One template: its definition (its job's fields as a job's record shows them, never its
-// registry credentials, which no answer holds), a form that dispatches it, and its newest jobs
-// (kept current). Each part is a section of its own.
+// registry credentials, which no answer holds), its schedule (paused and resumed here), a form
+// that dispatches it, its schedule's ticks and its newest jobs (both kept current). Each part is
+// a section of its own.
 export function templateView(main, { name }) {
   const title = h("h1", {}, name);
   const definition = h("section", { class: "card definition" }, h("h2", {}, "Definition"));
   const dispatching = h("section", { class: "card dispatching" }, h("h2", {}, "Dispatch"));
+  const schedule = scheduleSection(name);
+  const runs = tickRuns(name, schedule);
   const jobs = newestJobs(name);
   // Filled when the document comes (never `main` itself: the view may have been left by then).
   const content = h("div", {}, h("p", { class: "muted" }, "Loading…"));
@@ -43,14 +63,185 @@ export function templateView(main, { name }) {
           ? dispatchForm(template)
           : h("p", { class: "muted" }, "Dispatching takes the dispatch right, which this key has not."),
       );
-      content.replaceChildren(definition, dispatching, jobs.section);
+      schedule.show(template);
+      const sections = [definition, schedule.section, dispatching];
+      if (template.schedule) sections.push(runs.section);
+      content.replaceChildren(...sections, jobs.section);
+      if (template.schedule) runs.start();
     } catch (error) {
       jobs.stop();
       content.replaceChildren(errorBox(error));
     }
   }
 
-  return () => jobs.stop();
+  return () => {
+    jobs.stop();
+    runs.stop();
+  };
+}
+
+// Its schedule: the cron, in words, the zone it reads the clock of, what a tick does while a job
+// of it is live, how late a missed tick may still start, whether it is paused, and its next
+// ticks in both zones; Pause (or Resume) for a key with the `templates` right. `show` shows a
+// template document's; `template` is the one shown.
+function scheduleSection(name) {
+  const feedback = h("div", { class: "feedback" });
+  const pause = h("button", { type: "button", id: "schedule-pause", onclick: toggle, hidden: true });
+  const content = h("div", {});
+  const section = h(
+    "section",
+    { class: "card schedule" },
+    h("div", { class: "title" }, h("h2", {}, "Schedule"), pause),
+    feedback,
+    content,
+  );
+  const shown = { section, show, template: null };
+
+  function show(template) {
+    shown.template = template;
+    const { schedule } = template;
+    pause.hidden = !schedule || !session.may("templates");
+    if (!schedule) {
+      content.replaceChildren(h("p", { class: "muted" }, "None: it runs when dispatched."));
+      return;
+    }
+    pause.textContent = schedule.paused ? "Resume" : "Pause";
+    const rows = [
+      ["cron", schedule.cron],
+      ["in words", scheduleWords(schedule)],
+      ["time zone", schedule.timezone],
+      ["overlap", OVERLAPS[schedule.overlap] ?? schedule.overlap],
+      ["catch_up", `${schedule.catch_up} s: how late the newest missed tick may still start`],
+      ["paused", schedule.paused ? "yes: no tick fires" : "no"],
+    ];
+    content.replaceChildren(
+      h(
+        "dl",
+        { class: "fields schedule-fields" },
+        rows.map(([label, value]) => [h("dt", {}, label), h("dd", { "data-field": label }, value)]),
+      ),
+      h("h3", {}, "Next ticks"),
+      schedule.next.length
+        ? h(
+            "ol",
+            { class: "plain next-ticks" },
+            schedule.next.map((tick) => h("li", { "data-tick": tick }, bothZones(tick, schedule.timezone))),
+          )
+        : h("p", { class: "muted next-ticks" }, "None while it is paused."),
+    );
+  }
+
+  async function toggle() {
+    const paused = !shown.template.schedule.paused;
+    pause.disabled = true;
+    feedback.replaceChildren();
+    try {
+      show(await patchJson(`/templates/${encodeURIComponent(name)}`, { schedule: { paused } }));
+    } catch (error) {
+      feedback.replaceChildren(errorBox(error));
+    } finally {
+      pause.disabled = false;
+    }
+  }
+
+  return shown;
+}
+
+// Its schedule's ticks, newest first: when (on the browser's clock and the template's zone's),
+// what happened, the job it started and its status now, why (skipped, missed, failed to start).
+// The newest page kept current; More adds the page before (by next_cursor). Once the next tick
+// shown is past, the schedule is asked again (its next ticks move on). `start` starts the poll,
+// `stop` ends it.
+function tickRuns(name, schedule) {
+  const path = `/templates/${encodeURIComponent(name)}/runs`;
+  const body = h("tbody");
+  const feedback = h("div", { class: "feedback" });
+  const more = h("button", { type: "button", class: "more", onclick: loadMore, disabled: true }, "More");
+  const section = h(
+    "section",
+    { class: "card template-runs" },
+    h("h2", {}, "Runs"),
+    feedback,
+    h("table", { class: "runs" }, headings(RUN_COLUMNS), body),
+    h("div", { class: "pager" }, more),
+  );
+  let runs = []; // newest first: the newest page, then each page More added
+  let older = null; // next_cursor of the oldest page shown
+  let paged = false; // whether More added pages (kept under the newest page when it changes)
+  let stopped = false;
+  let stopPoll = () => {};
+
+  async function refresh() {
+    try {
+      await refreshSchedule();
+      const page = await getJson(path, { limit: RUNS_PAGE });
+      if (paged) {
+        const oldest = page.runs.length ? page.runs[page.runs.length - 1].tick : null;
+        runs = [...page.runs, ...runs.filter((run) => oldest === null || run.tick < oldest)];
+      } else {
+        runs = page.runs;
+        older = page.next_cursor;
+      }
+      render();
+      feedback.replaceChildren();
+    } catch (error) {
+      feedback.replaceChildren(errorBox(error));
+    }
+  }
+
+  async function refreshSchedule() {
+    const next = schedule.template.schedule && schedule.template.schedule.next[0];
+    if (next && instant(next) <= Date.now()) {
+      schedule.show(await getJson(`/templates/${encodeURIComponent(name)}`));
+    }
+  }
+
+  async function loadMore() {
+    more.disabled = true;
+    try {
+      const page = await getJson(path, { limit: RUNS_PAGE, cursor: older });
+      runs = [...runs, ...page.runs];
+      older = page.next_cursor;
+      paged = true;
+      render();
+      feedback.replaceChildren();
+    } catch (error) {
+      feedback.replaceChildren(errorBox(error));
+    }
+    more.disabled = older === null;
+  }
+
+  function render() {
+    const zone = schedule.template.schedule ? schedule.template.schedule.timezone : BROWSER_ZONE;
+    const rows = runs.map((run) => runRow(run, zone));
+    const none = h("td", { colspan: RUN_COLUMNS.length, class: "muted" }, "None yet.");
+    body.replaceChildren(...(rows.length ? rows : [h("tr", {}, none)]));
+    more.disabled = older === null;
+  }
+
+  return {
+    section,
+    start() {
+      if (!stopped) stopPoll = poll(refresh);
+    },
+    stop() {
+      stopped = true;
+      stopPoll();
+    },
+  };
+}
+
+function runRow(run, zone) {
+  return h(
+    "tr",
+    { "data-tick": run.tick },
+    h("td", { class: "tick" }, zonedTime(run.tick, BROWSER_ZONE)),
+    h("td", { class: "tick-zoned" }, zonedTime(run.tick, zone)),
+    h("td", {}, outcomeText(run.outcome)),
+    h("td", { class: "job" }, jobLink(run.job_id)),
+    h("td", { class: "job-status" }, run.status ? statusBadge(run.status) : "–"),
+    h("td", { class: "reason" }, run.reason ?? ""),
+  );
 }
 
 // The template's newest jobs, their status kept current (with the page's ETag, as the jobs
