@@ -96,9 +96,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 # Figures against the raw Docker API, in one run (a few minutes; needs the lab, loopback only);
-# then the record store's, on SQLite and PostgreSQL, BENCH_JOBS short jobs run to completion.
+# then the record store's, on SQLite and PostgreSQL, BENCH_JOBS short jobs run to completion;
+# then the quotas' and the templates' (bench_quotas.py, bench_templates.py).
 BENCH_JOBS ?= 2000
 bench: install lab
 	$(VENV)/bin/python scripts/bench.py
 	$(VENV)/bin/python scripts/bench_store.py --jobs $(BENCH_JOBS)
 	$(VENV)/bin/python scripts/bench_quotas.py
+	$(VENV)/bin/python scripts/bench_templates.py

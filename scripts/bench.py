@@ -132,8 +132,9 @@ def start(command_for_port, settings: dict[str, str] | None = None) -> Server:
         try:
             requests.get(f"{url}/healthz", timeout=1)
             return Server(process, url)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a loaded machine
             time.sleep(0.1)
+    Server(process, url).stop()  # not left running behind the bench
     raise SystemExit(f"bench: {command_for_port(port)[0]} did not start")
 
 
@@ -481,7 +482,7 @@ def reaper_pid(server) -> int:
     """The server's reaper: its child running quartermaster.reaper."""
     children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
     for pid in children.read_text().split():
-        if b"quartermaster.reaper" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        if b"quartermaster.background" in Path(f"/proc/{pid}/cmdline").read_bytes():
             return int(pid)
     raise SystemExit("bench: the server has no reaper process")
 

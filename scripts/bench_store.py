@@ -662,7 +662,7 @@ def reaper_pid(server: bench.Server) -> int:
     while time.monotonic() < deadline:
         for pid in children(server.process.pid):
             with contextlib.suppress(FileNotFoundError):
-                if b"quartermaster.reaper" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                if b"quartermaster.background" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     return pid
         time.sleep(0.1)
     raise SystemExit("bench: the quartermaster's reaper did not start")
