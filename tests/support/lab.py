@@ -248,9 +248,28 @@ def pipe(source: socket.socket, target: socket.socket) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now, for a server a test starts. Not one the kernel picks (port 0): those come
+    from its range of connections' own ports, and one free when picked may be a client's (say,
+    a PostgreSQL connection's) by the time the server binds it, which then fails with "Address
+    already in use". So: at random below that range, where no connection's port ever is."""
+    for _ in range(200):
+        port = secrets.choice(SERVER_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use: another
+            return port
+    raise AssertionError(f"no free port in {SERVER_PORTS}")
+
+
+def _server_ports() -> range:
+    """The ports below the kernel's range of connections' own ports (ip_local_port_range)."""
+    lowest_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return range(max(1024, lowest_ephemeral - 12000), lowest_ephemeral)
+
+
+SERVER_PORTS = _server_ports()
 
 
 REAPER_RUNNING = "reaper: running every"  # its first line, before its first round
