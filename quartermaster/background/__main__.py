@@ -3,7 +3,6 @@
 (service/schedules.py), until SIGTERM or SIGINT, or until its parent is gone. An entry point of
 its own: it composes the schedules' use cases, which the reaper's layer does not see."""
 
-import logging
 import sys
 import threading
 
@@ -12,7 +11,6 @@ from quartermaster.process.config import Config
 from quartermaster.process.json_logging import configure_json_logging
 from quartermaster.reaper.reaper import Reaper, settings_of, stop_on_signals
 
-log = logging.getLogger("quartermaster.schedules")
 SCHEDULER_STOP_SECONDS = 10  # for the ticks being fired to be recorded
 
 
