@@ -138,6 +138,36 @@ def start(command_for_port, settings: dict[str, str] | None = None) -> Server:
     raise SystemExit(f"bench: {command_for_port(port)[0]} did not start")
 
 
+def start_deployment(deployment: str, **settings: str) -> tuple[Server, str]:
+    """quartermaster as deployed, its jobs marked as `deployment`'s, its store in a temporary
+    directory of its own (removed if it does not start): the server, and that directory."""
+    data_dir = tempfile.mkdtemp(prefix=f"{deployment}-")
+    quartermaster = str(Path(sys.executable).parent / "quartermaster")
+    env = {"DATA_DIR": data_dir, "DEPLOYMENT": deployment, **settings}
+    try:
+        return start(lambda port: [quartermaster, "--port", str(port)], env), data_dir
+    except BaseException:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
+
+
+def remove_deployment_jobs(api, deployment: str, threads: int = 16) -> None:
+    """Every job service of `deployment`, removed `threads` at a time."""
+    jobs = api.services(filters={"label": job_filter(deployment)})
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda service: api.remove_service(service["ID"]), jobs))
+
+
+def print_figures(results: dict) -> None:
+    """A bench's results as its part of `make bench` prints them."""
+    print(f"machine: {results['machine']}  date: {results['date']}")
+    for line in results.get("running_beside", []):
+        print(f"running beside: {line}")
+    for item in results["figures"]:
+        values = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
+        print(f"- {item['name']}: {values}")
+
+
 def park_services(api, count: int) -> None:
     """Exactly `count` other jobs on the swarm: services with quartermaster's job label and 0
     replicas, so nothing runs, but /jobs lists them all. Through the Engine API (about 2 ms each);
@@ -800,6 +830,13 @@ def run_client(phase: tuple, start_at: float) -> list[float]:
 
 def children_of(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def descendants_of(pid: int) -> list[int]:
+    found = []
+    for child in children_of(pid):
+        found += [child, *descendants_of(child)]
+    return found
 
 
 def dockerd_pid() -> int:

@@ -18,8 +18,6 @@ import os
 import secrets
 import shutil
 import statistics
-import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,7 +27,6 @@ import docker
 import requests
 
 from quartermaster.client import Client
-from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.times import nanos_of
 
 RESULTS = Path("bench-quotas-results.json")
@@ -54,16 +51,13 @@ def main() -> None:
         results["figures"] += queue_figures()
     finally:
         remove_jobs(api)
-    print_figures(results)
+    bench.print_figures(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten to {RESULTS}")
 
 
 def start(**settings: str) -> tuple[bench.Server, str]:
-    data_dir = tempfile.mkdtemp(prefix="qm-bench-quotas-")
-    quartermaster = str(Path(sys.executable).parent / "quartermaster")
-    env = {"DATA_DIR": data_dir, "DEPLOYMENT": DEPLOYMENT, **settings}
-    return bench.start(lambda port: [quartermaster, "--port", str(port)], env), data_dir
+    return bench.start_deployment(DEPLOYMENT, **settings)
 
 
 def tenant_key(operator: Client, name: str, **quota: int) -> str:
@@ -218,7 +212,7 @@ def idle_figure(server) -> dict:
     """The instance's CPU (its gunicorn master and workers, its reaper) and the manager's
     dockerd's over bench.IDLE_SECONDS, with the queues full and nothing to admit."""
     seconds = bench.IDLE_SECONDS
-    instance = [server.process.pid, *children(server.process.pid)]
+    instance = [server.process.pid, *bench.children_of(server.process.pid)]
     dockerd = bench.dockerd_pid()
     before = bench.cpu_seconds(instance), bench.cpu_seconds([dockerd])
     time.sleep(seconds)
@@ -233,21 +227,8 @@ def idle_figure(server) -> dict:
     }
 
 
-def children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
 def remove_jobs(api) -> None:
-    jobs = api.services(filters={"label": f"{job_labels.JOB}={DEPLOYMENT}"})
-    with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(lambda service: api.remove_service(service["ID"]), jobs))
-
-
-def print_figures(results: dict) -> None:
-    print(f"machine: {results['machine']}  date: {results['date']}")
-    for item in results["figures"]:
-        values = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
-        print(f"- {item['name']}: {values}")
+    bench.remove_deployment_jobs(api, DEPLOYMENT, THREADS)
 
 
 if __name__ == "__main__":

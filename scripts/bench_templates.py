@@ -16,8 +16,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,20 +59,13 @@ def main() -> None:
         "running_beside": sorted(set(beside)),
         "figures": figures,
     }
-    print_figures(results)
+    bench.print_figures(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten to {RESULTS}")
 
 
 def start(**settings: str) -> tuple[bench.Server, str]:
-    data_dir = tempfile.mkdtemp(prefix="qm-bench-templates-")
-    quartermaster = str(Path(sys.executable).parent / "quartermaster")
-    env = {"DATA_DIR": data_dir, "DEPLOYMENT": DEPLOYMENT, **settings}
-    try:
-        return bench.start(lambda port: [quartermaster, "--port", str(port)], env), data_dir
-    except BaseException:
-        shutil.rmtree(data_dir, ignore_errors=True)
-        raise
+    return bench.start_deployment(DEPLOYMENT, **settings)
 
 
 def engine(pool_size: int = THREADS):
@@ -270,17 +261,10 @@ def instance_percent(server: bench.Server) -> float:
     """The CPU of the instance's every process (the master, its workers, its background
     process) over bench.IDLE_SECONDS, in % of one core."""
     seconds = bench.IDLE_SECONDS
-    processes = [server.process.pid, *descendants(server.process.pid)]
+    processes = [server.process.pid, *bench.descendants_of(server.process.pid)]
     before = bench.cpu_seconds(processes)
     time.sleep(seconds)
     return round(100 * (bench.cpu_seconds(processes) - before) / seconds, 2)
-
-
-def descendants(pid: int) -> list[int]:
-    found = []
-    for child in bench.children_of(pid):
-        found += [child, *descendants(child)]
-    return found
 
 
 # -- dispatch against /run -------------------------------------------------------------------
@@ -334,10 +318,7 @@ def post(session: requests.Session, url: str, body: dict) -> str:
 
 
 def remove_jobs() -> None:
-    docker = engine()
-    jobs = docker.services(filters={"label": job_labels.job_filter(DEPLOYMENT)})
-    with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(lambda service: docker.remove_service(service["ID"]), jobs))
+    bench.remove_deployment_jobs(engine(), DEPLOYMENT, THREADS)
 
 
 def pytest_processes() -> list[str]:
@@ -352,15 +333,6 @@ def pytest_processes() -> list[str]:
         if any(word == "pytest" or word.endswith("/pytest") for word in words[1:3]):
             found.append(" ".join(words).strip())
     return sorted(set(found))
-
-
-def print_figures(results: dict) -> None:
-    print(f"machine: {results['machine']}  date: {results['date']}")
-    for line in results["running_beside"]:
-        print(f"running beside: {line}")
-    for item in results["figures"]:
-        values = ", ".join(f"{k}={v}" for k, v in item.items() if k != "name")
-        print(f"- {item['name']}: {values}")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ class TemplateService:
         paused."""
         if template.schedule is None or template.schedule.paused:
             return []
-        after = datetime.fromtimestamp(time.time(), UTC)
+        after = datetime.now(UTC)
         return [
             timestamp_of(nanos_of_moment(tick))
             for tick in next_ticks(template.schedule, after, count)

@@ -5,12 +5,11 @@ liveness."""
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from support.lab import metric_values, wait_until
+from support.lab import background_processes_of, metric_values, wait_until
 from support.receivers import Receiver
 
 
@@ -21,35 +20,22 @@ def receiver():
     receiver.close()
 
 
-def reapers_of(server) -> list[int]:
-    """The pids of the server's background processes (the reaper, and the schedules): its
-    children running quartermaster.background."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (proc / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-        if parent == server.process.pid and b"quartermaster.background" in command:
-            found.append(int(proc.name))
-    return found
-
-
 def test_a_killed_reaper_is_started_again_and_does_its_work(lab, live_server_factory, receiver):
     server = live_server_factory(env={"REAPER_INTERVAL": "0.5", "CALLBACK_ALLOW_PRIVATE": "1"})
-    wait_until(lambda: len(reapers_of(server)) == 1, 10, "the server started no reaper")
-    [first] = reapers_of(server)
+    wait_until(
+        lambda: len(background_processes_of(server)) == 1, 10, "the server started no reaper"
+    )
+    [first] = background_processes_of(server)
     health = requests.get(f"{server.url}/healthz", timeout=5).json()
     assert health["reaper"]["state"] == "ok"
 
     os.kill(first, signal.SIGKILL)
     wait_until(
-        lambda: reapers_of(server) not in ([], [first]), 15, "the reaper was not started again"
+        lambda: background_processes_of(server) not in ([], [first]),
+        15,
+        "the reaper was not started again",
     )
-    assert len(reapers_of(server)) == 1
+    assert len(background_processes_of(server)) == 1
 
     body = {"image": lab.image, "command": "sleep 60", "timeout": 2, "callback_url": receiver.url}
     job = server.client().run_ok(**body)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from support.lab import this_test_labels, wait_until
+from support.lab import background_processes_of, this_test_labels, wait_until
 from support.qm_command import qm
 from support.settings import TOKEN
 
@@ -54,23 +54,6 @@ def jobs_of(server, name: str) -> list[dict]:
     return answer.json()["jobs"]
 
 
-def background_process_of(server) -> int:
-    """The pid of the server's background process (the reaper and the schedules)."""
-    for proc in os.listdir("/proc"):
-        if not proc.isdigit():
-            continue
-        try:
-            with open(f"/proc/{proc}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{proc}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == server.process.pid and b"quartermaster.background" in command:
-            return int(proc)
-    raise AssertionError("no background process")
-
-
 @EXACTLY_ONCE
 def test_two_instances_fire_a_tick_once_with_one_killed_as_it_comes(
     lab, live_server_factory, postgres_url
@@ -83,8 +66,9 @@ def test_two_instances_fire_a_tick_once_with_one_killed_as_it_comes(
     tick = first.client().get("/templates/minutely-0").json()["schedule"]["next"][0]
     # The first instance's background process is killed as the tick comes (its master starts
     # another, which races on); the second instance's races for every tick too.
+    (background,) = background_processes_of(first)
     wait_for(epoch(tick) - 0.05)
-    os.kill(background_process_of(first), signal.SIGKILL)
+    os.kill(background, signal.SIGKILL)
     names = [f"minutely-{number}" for number in range(3)]
 
     def recorded() -> bool:

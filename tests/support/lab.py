@@ -272,6 +272,24 @@ def _server_ports() -> range:
 SERVER_PORTS = _server_ports()
 
 
+def background_processes_of(server: "LiveServer") -> list[int]:
+    """The pids of the server's background processes (the reaper, and the schedules): its
+    children running quartermaster.background."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        assert server.process is not None
+        if parent == server.process.pid and b"quartermaster.background" in command:
+            found.append(int(proc.name))
+    return found
+
+
 REAPER_RUNNING = "reaper: running every"  # its first line, before its first round
 
 

@@ -4,7 +4,7 @@ values (`meta`) and a few of /run's fields (`overrides`)."""
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -67,7 +67,7 @@ TIMEZONE_FORMAT = "iana-time-zone"
 MAX_CATCH_UP = 7 * 24 * 3600
 
 
-def _refused_by(check: Any) -> Any:
+def _refused_by(check: Callable[[str], str | None]) -> Callable[[str], None]:
     """A marshmallow validator of one of jobs/schedules.py's checks (a message, or None)."""
 
     def validator(value: str) -> None:
