@@ -64,11 +64,20 @@ def test_a_burst_over_two_instances_never_passes_the_quota_and_each_is_admitted_
         return ended == BURST
 
     wait_until(drained, 180, "the queue did not drain")
+
+    def recorded_statuses(job_id: str) -> list[str]:
+        timeline = servers[1].client(key).get(f"/history/{job_id}").json()["timeline"]
+        return [step["status"] for step in timeline]
+
+    # The swarm shows a task complete before a reaper records it: wait for the records.
+    wait_until(
+        lambda: all("complete" in recorded_statuses(job_id) for job_id in job_ids),
+        60, "the reapers did not record every job's end",
+    )  # fmt: skip
     for job_id in job_ids:
         document = servers[0].client(key).status(job_id)
         assert (document["status"], document["attempts"]) == ("complete", 1), document
-        timeline = servers[1].client(key).get(f"/history/{job_id}").json()["timeline"]
-        statuses = [step["status"] for step in timeline]
+        statuses = recorded_statuses(job_id)
         assert statuses.count("complete") == 1, statuses
 
 
