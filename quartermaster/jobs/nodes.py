@@ -24,6 +24,14 @@ class NodeSummary:
 
 
 @dataclass(frozen=True)
+class NodesReading:
+    """Every node as the swarm showed it at `as_of` (epoch seconds)."""
+
+    nodes: list[NodeSummary]
+    as_of: float
+
+
+@dataclass(frozen=True)
 class SwarmHealth:
     managers: int
     workers: int

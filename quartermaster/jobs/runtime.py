@@ -11,7 +11,7 @@ from quartermaster.jobs.fair_share import SwarmRoom
 from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.logs import LogOptions
-from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
+from quartermaster.jobs.nodes import NodesReading, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
@@ -67,8 +67,8 @@ class JobRuntime(Protocol):
         are left out."""
         ...
 
-    def nodes(self) -> list[NodeSummary]:
-        """Every node, with what jobs reserve on it."""
+    def nodes(self) -> NodesReading:
+        """Every node, with what jobs reserve on it, and when the runtime read that."""
         ...
 
     def room(self) -> SwarmRoom:

@@ -13,6 +13,7 @@ import tempfile
 
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 HEARTBEAT_FILE = "reaper-heartbeat"  # the reaper's sign of life: see heartbeat.py
+NODES_FILE = "node-reservations.json"  # what jobs reserve on each node: see swarm/kept_nodes.py
 
 
 def prepare_metrics_directory() -> None:
@@ -22,8 +23,9 @@ def prepare_metrics_directory() -> None:
         os.makedirs(directory, exist_ok=True)
         for stale in glob.glob(os.path.join(directory, "*.db")):
             os.remove(stale)  # samples of an earlier run would add up with this one's
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(os.path.join(directory, HEARTBEAT_FILE))  # an earlier run's reaper's
+        for earlier in (HEARTBEAT_FILE, NODES_FILE):  # an earlier run's
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(directory, earlier))
         return
     directory = tempfile.mkdtemp(prefix="quartermaster-metrics-")
     os.environ[VARIABLE] = directory

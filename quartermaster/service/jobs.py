@@ -24,7 +24,7 @@ from quartermaster.jobs.errors import Forbidden, IdempotencyConflict, JobNotFoun
 from quartermaster.jobs.history import JobHistory, LogKeeper, recorded_request, select_kept
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
-from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
+from quartermaster.jobs.nodes import NodesReading, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery, TaggedPage, page_tag, tag_matches
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.runtime import JobRuntime
@@ -98,7 +98,7 @@ class JobService:
     def readiness_problem(self) -> str | None:
         return self.runtime.readiness_problem()
 
-    def nodes(self) -> list[NodeSummary]:
+    def nodes(self) -> NodesReading:
         return self.runtime.nodes()
 
     def list_jobs(

@@ -11,18 +11,21 @@ and logs set aside (kept_logs.py) once no final record is to take them.
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from quartermaster.jobs import labels as job_labels
 from quartermaster.jobs.errors import SWARM_CALL_ERRORS, JobNotFound
+from quartermaster.jobs.nodes import NodesReading
 from quartermaster.jobs.status import STARTED, JobStatus
+from quartermaster.swarm import kept_nodes
 from quartermaster.swarm.claims import CLAIM_OF, is_stale
 from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.engine import EngineClient
 from quartermaster.swarm.halting import halted_spec
 from quartermaster.swarm.kept_logs import LOG_OF
-from quartermaster.swarm.nodes import down_nodes_among, placed_job_tasks
+from quartermaster.swarm.nodes import down_nodes_among, placed_job_tasks, summarize_nodes
 from quartermaster.swarm.payloads import is_payload
 from quartermaster.swarm.removal import remove_job_service
 from quartermaster.swarm.status import epoch_of, job_status
@@ -192,7 +195,8 @@ class Reaping:
         engine = self._docker.engine
         placed: list[dict] = []
         if scan_placed:
-            _, placed = placed_job_tasks(engine, job_labels.job_filter(self._deployment))
+            nodes, placed = placed_job_tasks(engine, job_labels.job_filter(self._deployment))
+            kept_nodes.keep(NodesReading(summarize_nodes(nodes, placed), time.time()))
         records, claims, kept_logs = _kept(self._configs())
         wanted = {task["ServiceID"] for task in placed} | set(changed)
         wanted |= {record["Spec"]["Labels"][RECORD_OF] for record in records}

@@ -25,14 +25,15 @@ from quartermaster.jobs.fair_share import SwarmRoom
 from quartermaster.jobs.history import LogKeeper
 from quartermaster.jobs.idempotency import KEY_REUSED, KeyHashes
 from quartermaster.jobs.logs import LogOptions
-from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
+from quartermaster.jobs.nodes import NodesReading, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.spec import JobSpec
 from quartermaster.jobs.status import JobStatus
 from quartermaster.jobs.tenancy import service_name
 from quartermaster.process import lifecycle, metrics
-from quartermaster.process.config import Config
+from quartermaster.process.config import DEFAULT_REAPER_INTERVAL, Config
+from quartermaster.swarm import kept_nodes
 from quartermaster.swarm.claims import KeyClaims
 from quartermaster.swarm.docker_connection import DockerConnection
 from quartermaster.swarm.halting import halt_job_service, utc
@@ -73,6 +74,8 @@ class Swarm:
         self._docker = DockerConnection(config.docker_host, config.docker_timeout)
         self._watches = JobWatches(self._job_status_once)
         self._job_filter = labels.job_filter(config.deployment)
+        # How old a kept reading of the nodes /nodes answers with may be: a reaper round.
+        self._kept_seconds = config.reaper_interval or DEFAULT_REAPER_INTERVAL
 
     @property
     def connection(self) -> DockerConnection:
@@ -230,15 +233,21 @@ class Swarm:
             for service in services
         }
 
-    def nodes(self) -> list[NodeSummary]:
-        """Every node with its capacity and what jobs reserve on it: two calls; the tasks of
-        jobs waiting for a node are not sent (swarm still walks them: nodes.placed_job_tasks)."""
-        return summarize_nodes(*placed_job_tasks(self._docker.engine, self._job_filter))
+    def nodes(self) -> NodesReading:
+        """Every node with its capacity and what jobs reserve on it: as this instance last read
+        it, when that was at most a reaper round ago (kept_nodes.py), else read now (two calls;
+        swarm walks every task for them: nodes.placed_job_tasks)."""
+        kept = kept_nodes.kept_since(time.time() - self._kept_seconds)
+        if kept is not None:
+            return kept
+        nodes, job_tasks = placed_job_tasks(self._docker.engine, self._job_filter)
+        return _kept_reading(nodes, job_tasks)
 
     def room(self) -> SwarmRoom:
-        """The nodes with what they have free, and the jobs placed on one: two calls (as
-        nodes())."""
-        return swarm_room(*placed_job_tasks(self._docker.engine, self._job_filter))
+        """The nodes with what they have free, and the jobs placed on one, read now (admission
+        goes by the swarm as it is): two calls."""
+        nodes, job_tasks = placed_job_tasks(self._docker.engine, self._job_filter)
+        return swarm_room(nodes, summarize_nodes(nodes, job_tasks), job_tasks)
 
     def readiness_problem(self) -> str | None:
         """Why no job could be placed now, or None when the swarm is ready to take jobs."""
@@ -344,6 +353,13 @@ class Swarm:
 
     def _find_job(self, reference: str, tenant: str | None = None) -> dict:
         return resolve_reference(self._docker, reference, self._config.deployment, tenant).job
+
+
+def _kept_reading(nodes: list[dict], job_tasks: list[dict]) -> NodesReading:
+    """The nodes' summaries of what the swarm showed just now, kept for this instance."""
+    reading = NodesReading(summarize_nodes(nodes, job_tasks), time.time())
+    kept_nodes.keep(reading)
+    return reading
 
 
 def _same_request_job(existing: dict, key: KeyHashes) -> str:

@@ -1,11 +1,14 @@
 """GET /nodes (capacity and what jobs reserve) and GET /readyz (a job could be placed now)."""
 
+import time
 from dataclasses import asdict
 
 from quartermaster.compose import compose_app
 from quartermaster.jobs import labels
+from quartermaster.jobs.times import NANO, nanos_of
+from quartermaster.process.config import DEFAULT_REAPER_INTERVAL
 from quartermaster.swarm.nodes import summarize_nodes
-from support.lab import DEPLOYMENT, lab_config, wait_for_tasks
+from support.lab import DEPLOYMENT, lab_config, metric_values, wait_for_tasks
 
 
 def test_nodes_are_the_labs_as_docker_describes_them(lab, api, docker_client):
@@ -43,6 +46,29 @@ def test_nodes_sum_what_every_job_task_would_with_jobs_parked(lab, api, docker_c
             break
     assert sorted(listed, key=lambda n: n["id"]) == sorted(before, key=lambda n: n["id"])
     assert sum(node["running_jobs"] for node in listed) >= 1
+
+
+TASK_LISTINGS = 'quartermaster_docker_call_duration_seconds_count{call="GET /tasks"}'
+
+
+def test_a_reading_of_the_nodes_is_shared_by_the_workers_for_a_round(lab, live_server_factory):
+    """/nodes makes swarm walk every task: a reading made at most a round ago (REAPER_INTERVAL)
+    is answered as it is, by any worker, with when it was made; an older one is made again."""
+    env = {"REAPER_INTERVAL": "0", "DEPLOYMENT": f"{DEPLOYMENT}-kept-nodes"}  # no reaper's
+    server = live_server_factory("--workers", "3", env=env)
+    client = server.client()
+    first = client.get("/nodes").json()
+    made = nanos_of(first["as_of"]) / NANO
+    assert time.time() - 5 <= made <= time.time()
+    listings = metric_values(client.get("/metrics").text).get(TASK_LISTINGS, 0)
+    for _ in range(12):  # spread over the three workers by the kernel
+        assert client.get("/nodes").json() == first
+    if time.time() - made < DEFAULT_REAPER_INTERVAL:  # else a worker rightly read it again
+        assert metric_values(client.get("/metrics").text).get(TASK_LISTINGS, 0) == listings
+    time.sleep(DEFAULT_REAPER_INTERVAL + 0.1)
+    later = client.get("/nodes").json()
+    assert nanos_of(later["as_of"]) > nanos_of(first["as_of"])
+    assert metric_values(client.get("/metrics").text)[TASK_LISTINGS] == listings + 1
 
 
 def test_readyz_is_503_when_no_node_matches_the_constraints(lab):

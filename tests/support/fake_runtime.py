@@ -57,7 +57,7 @@ from quartermaster.jobs.fair_share import NodeRoom, SwarmRoom
 from quartermaster.jobs.history import LogKeeper, LogLine
 from quartermaster.jobs.idempotency import KeyHashes
 from quartermaster.jobs.logs import LogOptions
-from quartermaster.jobs.nodes import NodeSummary, SwarmHealth
+from quartermaster.jobs.nodes import NodesReading, NodeSummary, SwarmHealth
 from quartermaster.jobs.query import JobPage, JobQuery, encode_cursor
 from quartermaster.jobs.references import is_full_id
 from quartermaster.jobs.spec import PAYLOAD_PATH, JobSpec
@@ -449,7 +449,7 @@ class FakeRuntime:
             held = [self._jobs[job_id] for job_id in job_ids if job_id in self._jobs]
         return {job.id: job.status(now) for job in held}
 
-    def nodes(self) -> list[NodeSummary]:
+    def nodes(self) -> NodesReading:
         now = time.time()
         with self._lock:
             runs = [(job, run) for job in self._jobs.values() for run in job.runs]
@@ -474,7 +474,7 @@ class FakeRuntime:
                     running_jobs=sum(1 for _, run in holding if run.state(now) == "running"),
                 )
             )
-        return summaries
+        return NodesReading(summaries, now)
 
     def room(self) -> SwarmRoom:
         now = time.time()
@@ -483,7 +483,7 @@ class FakeRuntime:
                 job.id for job in self._jobs.values()
                 if any(run.holds_reservation(now) for run in job.runs)
             )  # fmt: skip
-        summaries = {summary.id: summary for summary in self.nodes()}
+        summaries = {summary.id: summary for summary in self.nodes().nodes}
         return SwarmRoom(
             tuple(
                 NodeRoom(

@@ -1,9 +1,17 @@
 """/nodes on the swarm runtime: what jobs reserve on each node, read from the tasks placed on
 nodes only, so the tasks of jobs waiting for a node (parked: a constraint no node meets), however
-many, are neither sent nor decoded (on the lab: tests/lab/test_nodes_ready.py)."""
+many, are neither sent nor decoded (on the lab: tests/lab/test_nodes_ready.py); and that reading
+kept for an instance's processes for a reaper round (swarm/kept_nodes.py)."""
+
+import time
+
+import pytest
 
 from quartermaster.jobs import labels
 from quartermaster.jobs.nodes import NodeSummary
+from quartermaster.process.metrics_directory import NODES_FILE
+from quartermaster.process.metrics_directory import VARIABLE as DIRECTORY_VARIABLE
+from quartermaster.swarm import kept_nodes
 from quartermaster.swarm.nodes import summarize_nodes
 from quartermaster.swarm.runtime import Swarm
 from support.fake_engine import FakeConnection, FakeEngine, job, node, task
@@ -33,7 +41,7 @@ def a_swarm_with_parked_jobs(parked: int) -> FakeEngine:
 
 def test_nodes_read_only_the_tasks_placed_on_nodes():
     engine = a_swarm_with_parked_jobs(parked=1000)
-    summaries = {summary.id: summary for summary in swarm_on(engine).nodes()}
+    summaries = {summary.id: summary for summary in swarm_on(engine).nodes().nodes}
     assert engine.objects_read["tasks"] == 4  # of 1,004: none of the parked jobs' tasks
     assert (summaries["w1"].reserved_memory_mb, summaries["w1"].running_jobs) == (3 * 1024, 2)
     assert (summaries["w2"].reserved_memory_mb, summaries["w2"].running_jobs) == (0, 0)
@@ -44,7 +52,7 @@ def test_nodes_are_what_every_job_task_sums_to():
     """The document is the one summing every job task of the deployment would give."""
     engine = a_swarm_with_parked_jobs(parked=3)
     every_task = engine.tasks(filters={"label": labels.job_filter("")})
-    assert swarm_on(engine).nodes() == summarize_nodes(engine.node_list, every_task)
+    assert swarm_on(engine).nodes().nodes == summarize_nodes(engine.node_list, every_task)
 
 
 def test_a_node_removed_between_the_calls_is_asked_again():
@@ -58,7 +66,7 @@ def test_a_node_removed_between_the_calls_is_asked_again():
         return answer
 
     engine.nodes = nodes_then_one_leaves  # type: ignore[method-assign]
-    summaries = swarm_on(engine).nodes()
+    summaries = swarm_on(engine).nodes().nodes
     assert [summary.id for summary in summaries] == ["manager", "w1"]  # the second listing's
     assert [name for name, _ in engine.calls] == ["nodes", "tasks", "nodes", "tasks"]
 
@@ -72,3 +80,61 @@ def test_each_node_sums_only_its_own_tasks():
         ("b", 3 * 1024, 1),
     ]
     assert all(isinstance(summary, NodeSummary) for summary in summaries)
+
+
+@pytest.fixture
+def instance_directory(tmp_path, monkeypatch):
+    """The directory an instance's processes share (the `quartermaster` command makes one)."""
+    monkeypatch.setenv(DIRECTORY_VARIABLE, str(tmp_path))
+    return tmp_path
+
+
+def test_a_reading_at_most_a_round_old_is_answered_without_asking_the_swarm(instance_directory):
+    engine = a_swarm_with_parked_jobs(parked=3)
+    first = swarm_on(engine).nodes()
+    engine.calls.clear()
+    again = swarm_on(engine).nodes()  # another worker of the instance
+    assert engine.calls == []
+    assert again == first
+
+
+def test_a_reading_older_than_a_round_is_made_again(instance_directory):
+    engine = a_swarm_with_parked_jobs(parked=3)
+    swarm = Swarm(make_config(reaper_interval=0.5))
+    swarm._docker = FakeConnection(engine)  # type: ignore[assignment]
+    first = swarm.nodes()
+    engine.task_list.append(task("parked-0", "running", "w2"))  # placed since
+    time.sleep(0.6)
+    engine.calls.clear()
+    again = swarm.nodes()
+    assert [name for name, _ in engine.calls] == ["nodes", "tasks"]
+    assert again.as_of > first.as_of
+    assert {s.id: s.running_jobs for s in again.nodes}["w2"] == 1
+
+
+def test_the_reapers_scan_of_placed_tasks_is_the_reading_nodes_answers(instance_directory):
+    engine = a_swarm_with_parked_jobs(parked=3)
+    swarm = swarm_on(engine)
+    swarm.reaping.quick_snapshot(changed=(), scan_placed=True)
+    engine.calls.clear()
+    reading = swarm.nodes()
+    assert engine.calls == []
+    every_task = engine.tasks(filters={"label": labels.job_filter("")})
+    assert reading.nodes == summarize_nodes(engine.node_list, every_task)
+
+
+def test_a_kept_reading_that_cannot_be_read_is_made_again(instance_directory):
+    engine = a_swarm_with_parked_jobs(parked=3)
+    (instance_directory / NODES_FILE).write_text('{"as_of": 1e12, "nodes": [{"id": "w9"}]}')
+    reading = swarm_on(engine).nodes()
+    assert [summary.id for summary in reading.nodes] == ["manager", "w1", "w2"]
+    assert kept_nodes.kept_since(0) == reading  # and kept in its place
+
+
+def test_without_an_instance_directory_nothing_is_kept(monkeypatch):
+    monkeypatch.delenv(DIRECTORY_VARIABLE, raising=False)
+    engine = a_swarm_with_parked_jobs(parked=3)
+    swarm_on(engine).nodes()
+    engine.calls.clear()
+    swarm_on(engine).nodes()
+    assert [name for name, _ in engine.calls] == ["nodes", "tasks"]

@@ -1,9 +1,11 @@
-"""GET /nodes: every node's capacity and what jobs reserve on it (why a job is pending)."""
+"""GET /nodes: every node's capacity and what jobs reserve on it (why a job is pending), and
+when the swarm showed that (swarm/kept_nodes.py)."""
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from quartermaster.jobs.tenancy import READ
+from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.web import context
 from quartermaster.web.describe import describe
 from quartermaster.web.schemas import NodesResponse
@@ -20,4 +22,7 @@ RESPONSE = NodesResponse()  # made once: see status.py
     right=READ,
 )
 def nodes() -> ResponseReturnValue:
-    return RESPONSE.dump({"nodes": context.jobs().nodes()})
+    reading = context.jobs().nodes()
+    return RESPONSE.dump(
+        {"nodes": reading.nodes, "as_of": timestamp_of(round(reading.as_of * NANO))}
+    )

@@ -75,6 +75,13 @@ class HistoryResponse(Answer):
 
 class NodesResponse(Answer):
     nodes = fields.List(fields.Nested(NodeDocument))
+    as_of = fields.String(
+        required=True,
+        metadata={
+            "description": "when the swarm showed this: at most one reaper round ago "
+            "(REAPER_INTERVAL), read again when older"
+        },
+    )
 
 
 class ReadyResponse(Answer):

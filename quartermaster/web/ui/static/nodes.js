@@ -1,16 +1,19 @@
 import { getJson } from "./api.js";
-import { errorBox, h } from "./dom.js";
+import { errorBox, h, time } from "./dom.js";
 import { poll } from "./poll.js";
 
-// Every node: what it has, what jobs reserve on it and what is left, as bars.
+// Every node: what it has, what jobs reserve on it and what is left, as bars; and when the
+// swarm showed that (a reading is kept for a reaper round).
 export function nodesView(main) {
   const list = h("div", { class: "nodes" });
   const feedback = h("div", { class: "feedback" });
-  main.append(h("h1", {}, "Nodes"), feedback, list);
+  const asOf = h("p", { class: "muted as-of" });
+  main.append(h("h1", {}, "Nodes"), feedback, asOf, list);
 
   async function refresh() {
     try {
-      const { nodes } = await getJson("/nodes");
+      const { nodes, as_of: shownAt } = await getJson("/nodes");
+      asOf.replaceChildren(`As the swarm showed them at ${time(shownAt)} UTC`);
       list.replaceChildren(...nodes.map(nodeCard));
       feedback.replaceChildren();
     } catch (error) {
