@@ -28,6 +28,7 @@ import requests
 
 from quartermaster.client import Client
 from quartermaster.jobs.times import nanos_of
+from quartermaster.swarm.docker_connection import DockerConnection
 
 RESULTS = Path("bench-quotas-results.json")
 DEPLOYMENT = "qm-bench-quotas"
@@ -144,13 +145,14 @@ def queue_figures() -> list[dict]:
         figures = [run_figure(server, session, wide, keys[0])]
         live = run(session, server.url, bench.TOKEN, **PARKED)
         time.sleep(15)  # the reaper's rounds after the jobs just run (recorded, removed): settled
-        no_queue = status_times(server, session, live)
+        no_queue, raw_no_queue = status_times(server, session, live)
         started = time.monotonic()
         fill_queues(server, keys)
         filled_in = time.monotonic() - started
         time.sleep(15)  # the reaper's rounds after the last one: settled
-        with_queue = status_times(server, session, live)
+        with_queue, raw_with_queue = status_times(server, session, live)
         ratio = statistics.median(with_queue) / statistics.median(no_queue)
+        raw_ratio = statistics.median(raw_with_queue) / statistics.median(raw_no_queue)
         figures.append(
             {
                 "name": f"GET /status of a live job, {QUEUED:,} jobs queued against none",
@@ -158,6 +160,9 @@ def queue_figures() -> list[dict]:
                 "queued_median_ms": bench.ms(statistics.median(with_queue)),
                 "queued_p95_ms": bench.ms(bench.p95(with_queue)),
                 "ratio": round(ratio, 2),
+                "raw_calls_none_median_ms": bench.ms(statistics.median(raw_no_queue)),
+                "raw_calls_queued_median_ms": bench.ms(statistics.median(raw_with_queue)),
+                "raw_calls_ratio": round(raw_ratio, 2),
                 "queued_in_s": round(filled_in, 1),
                 "target": bench.verdict("<= 1.1x", ratio <= 1.1),
             }
@@ -190,10 +195,20 @@ def run_figure(server, session: requests.Session, wide: str, full: str) -> dict:
     }
 
 
-def status_times(server, session: requests.Session, job_id: str) -> list[float]:
+def status_times(server, session: requests.Session, job_id: str) -> tuple[list[float], list[float]]:
+    """/status of the job, alternating with the two Engine API calls behind it made raw (its
+    service by id, its tasks): what the swarm's own share of it is, at the same moment."""
     url = f"{server.url}/status/{job_id}"
-    times = [bench.timed(lambda: session.get(url, headers=bench.HEADERS)) for _ in range(200)]
-    return times[bench.WARM_UP :]
+    engine = DockerConnection(bench.MANAGER, timeout=30).engine
+    ours, raw = [], []
+    for _ in range(200):
+        ours.append(bench.timed(lambda: session.get(url, headers=bench.HEADERS)))
+        raw.append(
+            bench.timed(
+                lambda: (engine.inspect_service(job_id), engine.tasks(filters={"service": job_id}))
+            )
+        )
+    return ours[bench.WARM_UP :], raw[bench.WARM_UP :]
 
 
 def fill_queues(server, keys: list[str]) -> None:

@@ -34,7 +34,7 @@ from quartermaster.jobs.tenancy import Actor, Tenant, TenantPolicy, policy_breac
 from quartermaster.jobs.times import NANO, timestamp_of
 from quartermaster.process import metrics
 from quartermaster.process.config import Config
-from quartermaster.process.recent_reads import ArchivedStatuses, LiveReferences
+from quartermaster.process.recent_reads import ArchivedLogs, ArchivedStatuses, LiveReferences
 from quartermaster.service.quotas import Quotas
 from quartermaster.store import RecordStore, StoreSize
 from quartermaster.store.admission import AdmissionStore
@@ -74,6 +74,7 @@ class JobService:
         self._size_measured_at: float | None = None  # time.monotonic()
         self._size_lock = threading.Lock()  # one measurement at a time; the others wait for it
         self._archived_statuses = ArchivedStatuses()
+        self._archived_logs = ArchivedLogs()
         self._live_references = LiveReferences()
 
     def health(self) -> SwarmHealth:
@@ -248,7 +249,16 @@ class JobService:
             with contextlib.suppress(JobNotFound):  # not live: only the history may hold it
                 return read_live()
             record = self.store.status(reference, tenant)
-        return [select_kept(self.store.kept_log(record.id), options)]
+            return [select_kept(self.store.kept_log(record.id), options)]
+        return [select_kept(self._archived_log(record.id), options)]
+
+    def _archived_log(self, job_id: str) -> list[tuple[int, bytes]]:
+        """An archived job's kept log: read lately, from ArchivedLogs, without a statement."""
+        chunks = self._archived_logs.get(job_id)
+        if chunks is None:
+            chunks = self.store.kept_log(job_id)
+            self._archived_logs.keep(job_id, chunks)
+        return chunks
 
     def stop_job(self, actor: Actor, reference: str) -> str:
         """Keep what the job printed, record it `shutdown` (unless it had ended), remove it. A

@@ -14,6 +14,7 @@ from quartermaster.compose import compose_app
 from quartermaster.process import recent_reads
 from quartermaster.process.recent_reads import (
     ARCHIVED_KEPT_SECONDS,
+    ArchivedLogs,
     ArchivedStatuses,
     LiveReferences,
 )
@@ -96,7 +97,7 @@ def test_an_archived_status_read_lately_is_answered_for_a_while_without_the_stor
     assert api.status(job_id).status_code == 200  # read from the store, and kept
     assert store.delete_expired(time.time() + 10**9) == 1  # as its ttl would
     assert api.status(job_id).get_json()["status"] == "complete"  # kept: no statement
-    assert api.get(f"/logs/{job_id}").status_code == 404  # a log is read from the store
+    assert api.get(f"/logs/{job_id}").status_code == 404  # a log not read lately: from the store
     later = time.monotonic() + ARCHIVED_KEPT_SECONDS + 1
     monkeypatch.setattr(recent_reads.time, "monotonic", lambda: later)
     assert api.status(job_id).status_code == 404
@@ -110,6 +111,38 @@ def test_the_statuses_kept_are_the_newest_read_and_bounded(api, store, monkeypat
         kept.keep(replace(status, id=job_id))
     assert [kept.get(job_id) for job_id in ("a", "b")] == [None, replace(status, id="b")]
     assert kept.get("c") == replace(status, id="c")
+
+
+def test_an_archived_log_read_lately_is_answered_for_a_while_without_a_statement(
+    api, store, monkeypatch
+):
+    job_id = archived_job(api, "nightly")
+    reads: list[str] = []
+    kept_log = store.kept_log
+    monkeypatch.setattr(store, "kept_log", lambda job_id: reads.append(job_id) or kept_log(job_id))
+    assert api.logs(job_id) == "one\ntwo\n"
+    assert api.logs(job_id, "?tail=1") == "two\n"  # what is chosen of it: each request's own
+    assert api.logs(job_id, "?stream=stderr") == ""
+    assert reads == [job_id]
+    later = time.monotonic() + ARCHIVED_KEPT_SECONDS + 1
+    monkeypatch.setattr(recent_reads.time, "monotonic", lambda: later)
+    assert api.logs(job_id) == "one\ntwo\n"
+    assert reads == [job_id, job_id]
+
+
+def test_the_logs_kept_are_the_newest_read_and_bounded_in_bytes():
+    kept = ArchivedLogs(max_bytes=100)
+    kept.keep("a", [(1, b"x" * 20)])
+    kept.keep("b", [(1, b"y" * 20), (2, b"z" * 5)])
+    kept.keep("too-large", [(1, b"w" * 26)])  # over a quarter of the bytes: not kept
+    assert kept.get("too-large") is None
+    for job_id in "cdef":
+        kept.keep(job_id, [(1, b"v" * 20)])  # 125 bytes kept in all: "a" goes first
+    assert kept.get("a") is None
+    assert kept.get("b") is None  # 105: then "b"
+    assert kept.get("c") == [(1, b"v" * 20)]
+    kept.keep("c", [(1, b"u" * 10)])  # read again: replaced, counted once
+    assert kept.get("f") == [(1, b"v" * 20)]
 
 
 @pytest.fixture
