@@ -4,6 +4,9 @@ the `dispatch` right, as /run would run the job; registry credentials sealed, ne
 
 import base64
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -256,6 +259,28 @@ def test_what_is_sealed_under_one_key_opens_under_it_alone():
         Sealer("another key").open(sealed)
     with pytest.raises(InvalidInput):
         Sealer(None).seal(AUTH)
+
+
+# A worker composed with SECRET_KEY, then what it imported before and after a first seal.
+SEALS_IN_A_COMPOSED_WORKER = """
+import sys
+from quartermaster.compose import compose_app
+from support.settings import make_config
+compose_app(make_config(secret_key="a key"))
+print("cryptography" in sys.modules)
+from quartermaster.process.sealing import Sealer
+Sealer("a key").open(Sealer("a key").seal({"username": "u", "password": "p"}))
+print("cryptography" in sys.modules)
+"""
+
+
+def test_cryptography_is_imported_by_a_first_seal_only():
+    """7 MB a worker: most never keep or read credentials."""
+    worker = subprocess.run(
+        [sys.executable, "-c", SEALS_IN_A_COMPOSED_WORKER],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    assert worker.stdout.split() == ["False", "True"], worker.stderr
 
 
 def test_a_dispatched_job_is_the_templates_with_the_overrides_laid_over():
