@@ -123,8 +123,16 @@ class ScheduleService:
             log.exception("schedules: template %s's tick failed", due.name)
 
     def _fire_again(self, taken: TakenTick) -> None:
+        """Fire a tick its scheduler left `firing`. With `replace`, the template's jobs before
+        the tick are looked at again: that scheduler may have stopped before it stopped them."""
         try:
-            self._start(taken.tenant, taken.name, taken.tick, [])
+            schedule = self._templates.schedule_of(taken.tenant, taken.name)
+            replacing = []
+            if schedule is not None and schedule.overlap == "replace":
+                replacing = self._live_jobs(taken.tenant, taken.name, taken.tick)
+            self._start(taken.tenant, taken.name, taken.tick, replacing)
+        except TemplateNotFound:
+            pass  # removed meanwhile, its ticks with it
         except TRANSIENT as error:  # still `firing`: tried again at a later pass
             log.warning("schedules: template %s's tick waits: %s", taken.name, error)
         except Exception:
@@ -139,7 +147,7 @@ class ScheduleService:
         if planned.fire is not None:
             tick = nanos_of_moment(planned.fire)
             if schedule.overlap != "allow":
-                live = self._live_jobs(due.tenant, due.name)
+                live = self._live_jobs(due.tenant, due.name, tick)
             if schedule.overlap == "forbid" and live:
                 reason = f"overlap forbid: its job {live[0]} is live"
                 rows.append(TickRow(tick, SKIPPED, reason=reason))
@@ -151,9 +159,10 @@ class ScheduleService:
             if row.outcome == FIRING and row.tick in recorded:
                 self._start(due.tenant, due.name, row.tick, replacing=live)
 
-    def _live_jobs(self, tenant: str | None, name: str) -> list[str]:
-        """The template's jobs that are live: not final in the store, nor on the swarm now."""
-        recorded = self._store.live_jobs(tenant, name)
+    def _live_jobs(self, tenant: str | None, name: str, tick: int) -> list[str]:
+        """The template's jobs before `tick` that are live: not final in the store, nor on the
+        swarm now."""
+        recorded = self._store.live_jobs(tenant, name, tick)
         statuses = self._jobs.runtime.job_statuses(recorded)
         return [
             job_id for job_id in recorded if job_id in statuses and not statuses[job_id].is_final

@@ -80,14 +80,16 @@ class ScheduleStore:
             for row in rows
         ]
 
-    def live_jobs(self, tenant: str | None, name: str) -> list[str]:
-        """The ids of the template's jobs whose record is not final: queued, pending, running
-        (or ended, and not recorded so yet: the caller asks the swarm)."""
+    def live_jobs(self, tenant: str | None, name: str, tick: int) -> list[str]:
+        """The ids of the template's jobs whose record is not final (queued, pending, running,
+        or ended and not recorded so yet: the caller asks the swarm), but for the jobs of
+        `tick` and of the ticks after it: a tick's overlap is with the jobs before it."""
         owned = jobs.c.tenant.is_(None) if tenant is None else jobs.c.tenant == tenant
+        before = sa.or_(jobs.c.scheduled_for.is_(None), jobs.c.scheduled_for < tick)
         with self._connection.reading() as connection:
             rows = connection.execute(
                 sa.select(jobs.c.id).where(
-                    jobs.c.template == name, owned, jobs.c.finished_at.is_(None)
+                    jobs.c.template == name, owned, jobs.c.finished_at.is_(None), before
                 )
             ).all()
         return [row.id for row in rows]

@@ -299,6 +299,38 @@ def test_overlap_counts_the_templates_live_jobs(site, overlap):
         assert stopped in (("shutdown",) if overlap == "replace" else ("pending", "started"))
 
 
+def test_a_replace_tick_fired_again_stops_the_jobs_before_it_and_not_its_own(site, monkeypatch):
+    """Its scheduler stopped after taking the tick, before stopping the live job: the one that
+    fires it again stops that job; fired again once more, it keeps the tick's own job."""
+    client, store, clock, scheduler = site
+    make(client, {**REPORT, "schedule": {**EVERY_MINUTE, "overlap": "replace"}})
+    first_tick = next_tick_of(store)
+    clock.now = first_tick / 1e9 + 1
+    scheduler().fire_due()
+    (first,) = template_jobs(client)  # sleeps 30 s: live at the next tick
+    clock.now += 60
+    stopped = scheduler()
+    monkeypatch.setattr(stopped, "_start", lambda *args: None)  # it stopped after taking it
+    stopped.fire_due()
+    assert ApiClient(client).status(first["id"]).get_json()["status"] != "shutdown"
+    clock.now += UNSETTLED_SECONDS + 1
+    scheduler().fire_due()
+    newest, _ = runs(client)
+    assert newest["outcome"] == "fired"
+    assert ApiClient(client).status(first["id"]).get_json()["status"] == "shutdown"
+    # As if left `firing` after its job started (its record not written), taken long enough
+    # ago to be fired again (before the next tick is due): its own job stays.
+    with store.connection.writing() as connection:
+        connection.execute(
+            sa.text("UPDATE template_ticks SET outcome = 'firing', job_id = NULL, "
+                    "recorded_at = :taken WHERE tick = :tick"),
+            {"tick": first_tick + 60 * 10**9, "taken": first_tick + 61 * 10**9},
+        )  # fmt: skip
+    scheduler().fire_due()
+    assert ApiClient(client).status(newest["job_id"]).get_json()["status"] in ("pending", "started")
+    assert runs(client)[0]["job_id"] == newest["job_id"]
+
+
 def test_forbid_counts_a_queued_job_too(site):
     client, store, clock, scheduler = site
     make_tenant(client, "team-q", quota={"jobs": 1, "queued": 10})
