@@ -132,7 +132,7 @@ def show(template: Template, as_json: bool) -> None:
             ("tenant", template.tenant or "(the operator's)"),
             ("image", str(request.get("image", ""))),
             ("command", " ".join(command) if command else "(the image's)"),
-            ("memory", f"{request.get('memory_mb')} MB"),
+            ("memory", f"{request.get('memory')} MB"),
             ("required", ", ".join(template.required) or "-"),
             ("optional", ", ".join(template.optional) or "-"),
             ("auth", "kept (sealed)" if template.auth_kept else "none"),

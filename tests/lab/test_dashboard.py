@@ -671,6 +671,30 @@ def test_the_dispatch_form_refuses_a_large_file_and_shows_the_servers_refusal(
     assert len(dispatches) == 1 and page.url.endswith("#/templates/ui-strict")  # no job
 
 
+def test_a_dispatch_overrides_the_templates_resources_and_adds_to_its_env(lab, live_server, page):
+    make_template(
+        live_server, name="ui-heavy", image=lab.image, command=["sh", "-c", "echo $A $B"],
+        memory=64, env={"A": "template"},
+    )  # fmt: skip
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/ui/#/templates/ui-heavy")
+    page.click("form.dispatch details.overrides summary")
+    expect(page.locator("#dispatch-override-memory")).to_have_attribute("placeholder", "MB (64 MB)")
+    expect(page.locator("#dispatch-override-completions")).to_have_count(0)  # not a `job`
+    page.fill("#dispatch-override-memory", "48")
+    page.fill("#dispatch-override-env", "B=override\nno equals sign")
+    page.click("form.dispatch button[type=submit]")
+    expect(page.locator("#error-overrides")).to_have_text("env: not KEY=value: no equals sign")
+    page.fill("#dispatch-override-env", "B=override")
+    page.click("form.dispatch button[type=submit]")
+    expect(page).to_have_url(re.compile(r"#/jobs/[a-z0-9]{25}$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    assert wait_final(live_server, job_id)["status"] == "complete"
+    assert live_server.client().get(f"/logs/{job_id}").text == "template override\n"
+    request = live_server.client().get(f"/history/{job_id}").json()["request"]
+    assert request["memory"] == 48 and set(request["env"]) == {"A", "B"}
+
+
 def test_submitting_the_same_dispatch_form_twice_starts_one_job(lab, live_server, page):
     make_template(live_server, name="ui-once", image=lab.image, command="true")
     log_in(page, live_server.url)
@@ -712,8 +736,9 @@ def test_a_templates_text_is_shown_as_text_and_never_run(lab, live_server, page)
     expect(page.locator('.definition .spec [data-field="env"]')).to_contain_text(
         "<script>window.__xss++"
     )
-    # No parameters and no payload: a form of its button alone.
-    expect(page.locator("form.dispatch input")).to_have_count(0)
+    # No parameters and no payload: a form of its overrides and its button alone.
+    expect(page.locator("form.dispatch > .field")).to_have_count(0)
+    expect(page.locator("form.dispatch input:not(details input)")).to_have_count(0)
     assert page.locator("#main img, #main script").count() == 0
     assert page.evaluate("typeof window.__xss") == "undefined"
 

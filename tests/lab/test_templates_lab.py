@@ -83,7 +83,7 @@ def test_qm_makes_a_template_from_yaml_and_dispatches_it_attached(
         assert [template.name for template in client.templates()] == ["cat", "greet"]
         job = client.wait(client.dispatch("greet", {"WHO": "client"}), timeout=60)
         assert (job.status, job.exit_code) == ("failed", 3)
-        assert client.update_template("greet", memory=32).request["memory_mb"] == 32
+        assert client.update_template("greet", memory=32).request["memory"] == 32
     removed = qm(server.url, TOKEN, "templates", "delete", "greet")
     assert removed.returncode == 0, removed.stderr
     assert qm(server.url, TOKEN, "templates", "show", "greet").returncode != 0

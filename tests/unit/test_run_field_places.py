@@ -191,12 +191,12 @@ def run_form_inputs() -> set[str]:
 
 def run_form_body_names() -> set[str]:
     """The names requestBody puts in the body: the one it starts with, each `body.x =`, and
-    those of the lists it loops over."""
+    those of the lists it hands to forms.js to add (`addNumbers(body, inputs, [...])`)."""
     function = RUN_JS[RUN_JS.index("function requestBody") :]
     function = function[: function.index("\n}\n")]
     names = set(re.findall(r"const body = \{ (\w+):", function))
     names |= set(re.findall(r"\bbody\.(\w+) =", function))
-    for listed in re.findall(r"for \(const name of \[([^\]]*)\]\)", function):
+    for listed in re.findall(r"add\w+\(body, inputs, \[([^\]]*)\]\)", function):
         names |= set(re.findall(r'"(\w+)"', listed))
     return names
 

@@ -74,7 +74,7 @@ def test_a_template_is_made_read_changed_and_removed(flask_client):
     )
     assert changed.status_code == 200, changed.get_json()
     document = changed.get_json()
-    assert (document["request"]["memory_mb"], document["request"]["command"]) == (
+    assert (document["request"]["memory"], document["request"]["command"]) == (
         128, ["echo", "report"]
     )  # fmt: skip
     assert document["parameters"] == {"required": [], "optional": []}

@@ -33,7 +33,7 @@ from quartermaster.jobs.times import timestamp_of
 from quartermaster.web.schemas.fields import JsonBoolean, JsonInteger, QueryInteger, no_nul
 from quartermaster.web.schemas.patterns import MAX_ENV_VALUE
 from quartermaster.web.schemas.requests import QuerySchema, RequestSchema, TokenRequest
-from quartermaster.web.schemas.responses import Answer
+from quartermaster.web.schemas.responses import Answer, RecordedRequestDocument
 from quartermaster.web.schemas.run_request import JOB_ONLY_FIELDS, RunRequest
 
 PARAMETER_ERROR = "a letter or _, then letters, digits and _, at most 64 in all"
@@ -361,8 +361,9 @@ class ScheduleDocument(Schema):
 class TemplateDocument(Schema):
     name = fields.String(required=True)
     tenant = fields.String(allow_none=True)
-    request = fields.Dict(
-        metadata={"description": "its /run fields, as /history shows a job's request"}
+    request = fields.Nested(
+        RecordedRequestDocument,
+        metadata={"description": "its /run fields, as /history shows a job's request"},
     )
     parameters = fields.Nested(ParametersDocument)
     payload = fields.String(metadata={"enum": list(PAYLOAD_MODES)})

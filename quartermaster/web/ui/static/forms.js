@@ -20,3 +20,39 @@ function flatten(detail) {
   }
   return [String(detail)];
 }
+
+// A field the browser refuses before sending (the message goes under its input).
+export class FormError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+// Into `body`: each of `names` typed in its input (empty ones left out), as a number where the
+// browser reads one, else as typed, for the server to refuse with its own message.
+export function addNumbers(body, inputs, names) {
+  for (const name of names) {
+    const text = inputs[name].value.trim();
+    if (text) body[name] = Number.isFinite(Number(text)) ? Number(text) : text;
+  }
+}
+
+// Into `body`: each of `names` (a textarea of KEY=value lines) as an object, if it has any.
+export function addKeyValues(body, inputs, names) {
+  for (const name of names) {
+    const pairs = keyValueLines(name, inputs[name].value);
+    if (Object.keys(pairs).length) body[name] = pairs;
+  }
+}
+
+function keyValueLines(field, text) {
+  const pairs = {};
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const at = line.indexOf("=");
+    if (at <= 0) throw new FormError(field, `not KEY=value: ${line}`);
+    pairs[line.slice(0, at).trim()] = line.slice(at + 1);
+  }
+  return pairs;
+}

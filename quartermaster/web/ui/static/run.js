@@ -1,6 +1,6 @@
 import { getJson, newIdempotencyKey, postJson, session } from "./api.js";
 import { h, route } from "./dom.js";
-import { showRefusal } from "./forms.js";
+import { addKeyValues, addNumbers, showRefusal } from "./forms.js";
 
 // The Run form: starts a job and opens its page. One Idempotency-Key per filled-in form: a
 // second submit of the same form (a double click, a retry after a lost answer) starts no
@@ -80,39 +80,15 @@ async function showDefaultMemory(input, who) {
   }
 }
 
-class FormError extends Error {
-  constructor(field, message) {
-    super(message);
-    this.field = field;
-  }
-}
-
-// The /run body from the form; empty fields are left out. Numbers the browser cannot read are
-// sent as typed, for the server to refuse with its own message.
+// The /run body from the form; empty fields are left out.
 function requestBody(inputs) {
   const body = { image: inputs.image.value.trim() };
   const text = (name) => inputs[name].value.trim();
   if (text("command")) body.command = text("command");
   if (text("name")) body.name = text("name");
-  for (const name of ["memory", "cpus", "timeout"]) {
-    if (text(name)) body[name] = Number.isFinite(Number(text(name))) ? Number(text(name)) : text(name);
-  }
-  for (const name of ["env", "labels"]) {
-    const pairs = keyValueLines(name, inputs[name].value);
-    if (Object.keys(pairs).length) body[name] = pairs;
-  }
+  addNumbers(body, inputs, ["memory", "cpus", "timeout"]);
+  addKeyValues(body, inputs, ["env", "labels"]);
   return body;
-}
-
-function keyValueLines(field, text) {
-  const pairs = {};
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    const at = line.indexOf("=");
-    if (at <= 0) throw new FormError(field, `not KEY=value: ${line}`);
-    pairs[line.slice(0, at).trim()] = line.slice(at + 1);
-  }
-  return pairs;
 }
 
 // What a tenant's policy allows its jobs, said above the form (the server refuses the rest).

@@ -1,6 +1,6 @@
 import { getJson, getJsonIfChanged, newIdempotencyKey, patchJson, postJson, session } from "./api.js";
 import { errorBox, h, headings, link, route, statusBadge, time } from "./dom.js";
-import { showRefusal } from "./forms.js";
+import { addKeyValues, addNumbers, FormError, showRefusal } from "./forms.js";
 import { JOB_COLUMNS, jobRow } from "./jobs.js";
 import { poll } from "./poll.js";
 import {
@@ -319,9 +319,11 @@ function dispatchForm(template) {
           name: "payload",
           required: template.payload === "required",
         });
+  const overrides = overrideInputs(template.request || {});
   const messages = {
     meta: h("div", { class: "field-error", id: "error-meta" }),
     payload: h("div", { class: "field-error", id: "error-payload" }),
+    overrides: h("div", { class: "field-error", id: "error-overrides" }),
   };
   const feedback = h("div", { class: "feedback" });
   const submit = h("button", { type: "submit" }, "Dispatch");
@@ -360,6 +362,15 @@ function dispatchForm(template) {
           messages.payload,
         )
       : null,
+    h(
+      "details",
+      { class: "overrides" },
+      h("summary", {}, "Overrides for this dispatch"),
+      Object.entries(overrides).map(([name, input]) =>
+        h("div", { class: "field" }, h("label", { for: input.id }, name), input),
+      ),
+      messages.overrides,
+    ),
     submit,
     feedback,
   );
@@ -371,6 +382,16 @@ function dispatchForm(template) {
     submit.disabled = true;
     try {
       const body = { meta: meta(inputs) };
+      try {
+        const changed = {};
+        addNumbers(changed, overrides, ["memory", "cpus", "timeout", "completions"].filter((name) => overrides[name]));
+        addKeyValues(changed, overrides, ["env", "labels"]);
+        if (Object.keys(changed).length) body.overrides = changed;
+      } catch (error) {
+        if (!(error instanceof FormError)) throw error;
+        messages.overrides.textContent = `${error.field}: ${error.message}`;
+        return;
+      }
       const chosen = file && file.files[0];
       if (chosen) {
         if (chosen.size > MAX_PAYLOAD_BYTES) {
@@ -392,6 +413,27 @@ function dispatchForm(template) {
   }
 
   return form;
+}
+
+// What a dispatch may change of the template's job, each input saying the template's own value
+// (an empty one keeps it); env and labels given are laid over the template's.
+function overrideInputs(request) {
+  const own = (value, unit) => (value === null || value === undefined ? "the template's" : `${value}${unit}`);
+  const inputs = {
+    memory: h("input", { inputmode: "numeric", placeholder: `MB (${own(request.memory, " MB")})` }),
+    cpus: h("input", { inputmode: "decimal", placeholder: own(request.cpus, "") }),
+    timeout: h("input", { inputmode: "numeric", placeholder: `seconds (${own(request.timeout, " s")})` }),
+  };
+  if (request.type === "job") {
+    inputs.completions = h("input", { inputmode: "numeric", placeholder: own(request.completions, "") });
+  }
+  inputs.env = h("textarea", { rows: 2, placeholder: "NAME=value, one a line: added to the template's" });
+  inputs.labels = h("textarea", { rows: 2, placeholder: "key=value, one a line: added to the template's" });
+  for (const [name, input] of Object.entries(inputs)) {
+    input.id = `dispatch-override-${name}`;
+    input.name = name;
+  }
+  return inputs;
 }
 
 // Each parameter's value as typed; an optional one left empty is not given.
