@@ -29,16 +29,17 @@ def keep(reading: NodesReading) -> None:
     if path is None:
         return
     document = {"as_of": reading.as_of, "nodes": [asdict(node) for node in reading.nodes]}
-    with contextlib.suppress(OSError):
+    written = None
+    try:
         with tempfile.NamedTemporaryFile(
             "w", dir=path.parent, prefix=".nodes-", suffix=".json", delete=False
         ) as written:
             json.dump(document, written)
-        try:
-            os.replace(written.name, path)
-        except OSError:
-            os.unlink(written.name)
-            raise
+        os.replace(written.name, path)
+    except OSError:
+        if written is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(written.name)  # a half-written one, or one not put in place
 
 
 def kept_since(moment: float) -> NodesReading | None:

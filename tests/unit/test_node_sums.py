@@ -138,3 +138,10 @@ def test_without_an_instance_directory_nothing_is_kept(monkeypatch):
     engine.calls.clear()
     swarm_on(engine).nodes()
     assert [name for name, _ in engine.calls] == ["nodes", "tasks"]
+
+
+def test_a_reading_that_cannot_be_kept_leaves_nothing_behind(instance_directory):
+    engine = a_swarm_with_parked_jobs(parked=3)
+    (instance_directory / NODES_FILE).mkdir()  # in the way: os.replace cannot put the file there
+    assert [summary.id for summary in swarm_on(engine).nodes().nodes] == ["manager", "w1", "w2"]
+    assert [path.name for path in instance_directory.iterdir()] == [NODES_FILE]
