@@ -23,12 +23,12 @@ def summarize_nodes(nodes: list[dict], job_tasks: list[dict]) -> list[NodeSummar
     return [_summary(node, tasks_on.get(node["ID"], [])) for node in nodes]
 
 
-def swarm_room(nodes: list[dict], summaries: list[NodeSummary], job_tasks: list[dict]) -> SwarmRoom:
-    """What admission reads of the swarm: each node with what it has free (its summary, as
-    /nodes says), and the jobs with a run holding its reservation on one."""
+def swarm_room(nodes: list[dict], job_tasks: list[dict]) -> SwarmRoom:
+    """What admission reads of the swarm: each node with what it has free (as /nodes says),
+    and the jobs with a run holding its reservation on one."""
     rooms = tuple(
         NodeRoom(node, summary.memory_mb, summary.cpus, summary.free_memory_mb, summary.free_cpus)
-        for node, summary in zip(nodes, summaries, strict=True)
+        for node, summary in zip(nodes, summarize_nodes(nodes, job_tasks), strict=True)
     )
     placed = frozenset(
         task["ServiceID"] for task in job_tasks if task["Status"]["State"] in HOLDING_STATES

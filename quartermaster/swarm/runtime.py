@@ -246,8 +246,7 @@ class Swarm:
     def room(self) -> SwarmRoom:
         """The nodes with what they have free, and the jobs placed on one, read now (admission
         goes by the swarm as it is): two calls."""
-        nodes, job_tasks = placed_job_tasks(self._docker.engine, self._job_filter)
-        return swarm_room(nodes, summarize_nodes(nodes, job_tasks), job_tasks)
+        return swarm_room(*placed_job_tasks(self._docker.engine, self._job_filter))
 
     def readiness_problem(self) -> str | None:
         """Why no job could be placed now, or None when the swarm is ready to take jobs."""

@@ -382,16 +382,8 @@ function dispatchForm(template) {
     submit.disabled = true;
     try {
       const body = { meta: meta(inputs) };
-      try {
-        const changed = {};
-        addNumbers(changed, overrides, ["memory", "cpus", "timeout", "completions"].filter((name) => overrides[name]));
-        addKeyValues(changed, overrides, ["env", "labels"]);
-        if (Object.keys(changed).length) body.overrides = changed;
-      } catch (error) {
-        if (!(error instanceof FormError)) throw error;
-        messages.overrides.textContent = `${error.field}: ${error.message}`;
-        return;
-      }
+      const changed = overridesGiven(overrides);
+      if (Object.keys(changed).length) body.overrides = changed;
       const chosen = file && file.files[0];
       if (chosen) {
         if (chosen.size > MAX_PAYLOAD_BYTES) {
@@ -406,13 +398,23 @@ function dispatchForm(template) {
       const { id } = await postJson(path, body, { "Idempotency-Key": key });
       location.hash = route(["jobs", id]);
     } catch (error) {
-      showRefusal(error, messages, feedback);
+      if (error instanceof FormError) messages.overrides.textContent = `${error.field}: ${error.message}`;
+      else showRefusal(error, messages, feedback);
     } finally {
       submit.disabled = false;
     }
   }
 
   return form;
+}
+
+// The overrides filled in (a FormError for a line that is not KEY=value).
+function overridesGiven(overrides) {
+  const given = {};
+  const { env, labels, ...numbers } = overrides;
+  addNumbers(given, numbers, Object.keys(numbers));
+  addKeyValues(given, { env, labels }, ["env", "labels"]);
+  return given;
 }
 
 // What a dispatch may change of the template's job, each input saying the template's own value
